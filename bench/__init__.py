@@ -1,0 +1,1 @@
+"""Benchmarks: realistic, province-sized workloads for the parts that must be fast."""

@@ -1,0 +1,1 @@
+"""The notifications service: SMS out and in, reminders, delivery receipts, opt-out."""

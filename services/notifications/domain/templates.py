@@ -1,0 +1,453 @@
+"""Where the SMS text is: every template in Vietnamese and English, filled from a typed context.
+
+A context that does not fit its template (wrong type, blank or overlong value, naive time)
+raises `TemplateContextError`; a text longer than `MAX_PARTS` raises `MessageTooLongError`.
+Field length limits below are what keeps every template within `MAX_PARTS` (tests render each
+one with values at those limits).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from services.notifications.domain.encoding import compare_diacritics, measure
+from services.notifications.domain.errors import MessageTooLongError, TemplateContextError
+from shared.clock import VIETNAM
+from shared.events.notifications import HelpTopic, Language, SmsEncoding, SmsKind
+
+MAX_PARTS = 3
+
+TOPIC_MAX = 40
+VENUE_MAX = 50
+NAME_MAX = 40
+MAX_PENDING_CODES = 5
+
+Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=TOPIC_MAX)]
+Venue = Annotated[str, msgspec.Meta(min_length=1, max_length=VENUE_MAX)]
+PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_MAX)]
+ShortCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}$")]
+MaskedPhone = Annotated[str, msgspec.Meta(min_length=4, max_length=16)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=999)]
+When = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class TemplateContext(msgspec.Struct, frozen=True, kw_only=True):
+    """The values one template needs; each template has its own subclass."""
+
+
+class AssignmentProposedContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    venue: Venue
+    starts_at: When
+    short_code: ShortCode
+
+
+class AssignmentReminderContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    venue: Venue
+    starts_at: When
+
+
+class AssignmentReleasedContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    starts_at: When
+
+
+class AssignmentChangedContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    venue: Venue
+    starts_at: When
+    short_code: ShortCode
+
+
+class AssignmentAcceptedContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    venue: Venue
+    starts_at: When
+
+
+class ResidentBookedContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    venue: Venue
+    starts_at: When
+
+
+class ResidentWaitlistedContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    starts_at: When
+    position: Annotated[int, msgspec.Meta(ge=1, le=999)]
+
+
+class ResidentMovedContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    venue: Venue
+    starts_at: When
+
+
+class ResidentReminderContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    venue: Venue
+    starts_at: When
+
+
+class ResidentCancelledContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    starts_at: When
+
+
+class ResidentRescheduledContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    venue: Venue
+    previous_starts_at: When
+    starts_at: When
+
+
+class UnderstaffingAlertContext(TemplateContext, frozen=True, kw_only=True):
+    venue: Venue
+    starts_at: When
+    assigned: Count
+    needed: Count
+
+
+class DeliveryFailedAlertContext(TemplateContext, frozen=True, kw_only=True):
+    recipient_name: PersonName
+    masked_phone: MaskedPhone
+    starts_at: When
+
+
+class AcceptOkContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    starts_at: When
+
+
+class DeclineOkContext(TemplateContext, frozen=True, kw_only=True):
+    topic: Topic
+    starts_at: When
+
+
+class StopConfirmedContext(TemplateContext, frozen=True, kw_only=True):
+    pass
+
+
+class StartConfirmedContext(TemplateContext, frozen=True, kw_only=True):
+    pass
+
+
+class HelpReceivedContext(TemplateContext, frozen=True, kw_only=True):
+    topic: HelpTopic = HelpTopic.OTHER
+
+
+class UnknownReplyContext(TemplateContext, frozen=True, kw_only=True):
+    pass
+
+
+class AmbiguousReplyContext(TemplateContext, frozen=True, kw_only=True):
+    codes: Annotated[
+        tuple[ShortCode, ...], msgspec.Meta(min_length=1, max_length=MAX_PENDING_CODES)
+    ]
+
+
+class Template(msgspec.Struct, frozen=True, kw_only=True):
+    """One kind of SMS: the context it needs and its text per language."""
+
+    context: type[TemplateContext]
+    texts: dict[Language, str]
+
+
+_CARRY = "Nhớ mang CCCD và điện thoại."
+_CARRY_EN = "Please bring your ID card and phone."
+
+TEMPLATES: dict[SmsKind, Template] = {
+    SmsKind.ASSIGNMENT_PROPOSED: Template(
+        context=AssignmentProposedContext,
+        texts={
+            Language.VI: "Mời bạn hỗ trợ buổi {topic} tại {venue}, {starts_at}. "
+            "Trả lời C {short_code} để nhận, K {short_code} để từ chối.",
+            Language.EN: "Can you help with {topic} at {venue}, {starts_at}? "
+            "Reply YES {short_code} to accept, NO {short_code} to decline.",
+        },
+    ),
+    SmsKind.ASSIGNMENT_REMINDER: Template(
+        context=AssignmentReminderContext,
+        texts={
+            Language.VI: "Nhắc lịch: bạn hỗ trợ buổi {topic} tại {venue}, {starts_at}. Cảm ơn bạn!",
+            Language.EN: "Reminder: you help with {topic} at {venue}, {starts_at}. Thank you!",
+        },
+    ),
+    SmsKind.ASSIGNMENT_RELEASED: Template(
+        context=AssignmentReleasedContext,
+        texts={
+            Language.VI: "Bạn không còn được phân công buổi {topic}, {starts_at}. "
+            "Cảm ơn bạn đã sẵn sàng giúp đỡ!",
+            Language.EN: "You are no longer needed for {topic}, {starts_at}. "
+            "Thank you for being ready to help!",
+        },
+    ),
+    SmsKind.ASSIGNMENT_CHANGED: Template(
+        context=AssignmentChangedContext,
+        texts={
+            Language.VI: "Buổi {topic} bạn hỗ trợ đã đổi sang {starts_at} tại {venue}. "
+            "Nếu không đến được, trả lời K {short_code}.",
+            Language.EN: "The session {topic} you help at is now {starts_at} at {venue}. "
+            "If you cannot come, reply NO {short_code}.",
+        },
+    ),
+    SmsKind.ASSIGNMENT_ACCEPTED: Template(
+        context=AssignmentAcceptedContext,
+        texts={
+            Language.VI: "Đã xác nhận: bạn hỗ trợ buổi {topic} tại {venue}, {starts_at}. "
+            "Cảm ơn bạn!",
+            Language.EN: "Confirmed: you help with {topic} at {venue}, {starts_at}. Thank you!",
+        },
+    ),
+    SmsKind.RESIDENT_BOOKED: Template(
+        context=ResidentBookedContext,
+        texts={
+            Language.VI: "Bạn đã được hẹn hỗ trợ {topic} tại {venue}, {starts_at}. " + _CARRY,
+            Language.EN: "You are booked for help with {topic} at {venue}, {starts_at}. "
+            + _CARRY_EN,
+        },
+    ),
+    SmsKind.RESIDENT_WAITLISTED: Template(
+        context=ResidentWaitlistedContext,
+        texts={
+            Language.VI: "Buổi hỗ trợ {topic} {starts_at} đã đủ chỗ. Bạn ở danh sách chờ "
+            "số {position}, sẽ được báo khi có chỗ.",
+            Language.EN: "The session {topic} on {starts_at} is full. You are number "
+            "{position} on the waiting list; we will text you if a place opens.",
+        },
+    ),
+    SmsKind.RESIDENT_MOVED: Template(
+        context=ResidentMovedContext,
+        texts={
+            Language.VI: "Lịch hỗ trợ {topic} của bạn đã chuyển sang {starts_at} tại {venue}. "
+            + _CARRY,
+            Language.EN: "Your help with {topic} moved to {starts_at} at {venue}. " + _CARRY_EN,
+        },
+    ),
+    SmsKind.RESIDENT_REMINDER: Template(
+        context=ResidentReminderContext,
+        texts={
+            Language.VI: "Nhắc lịch: hỗ trợ {topic} tại {venue}, {starts_at}. " + _CARRY,
+            Language.EN: "Reminder: help with {topic} at {venue}, {starts_at}. " + _CARRY_EN,
+        },
+    ),
+    SmsKind.RESIDENT_CANCELLED: Template(
+        context=ResidentCancelledContext,
+        texts={
+            Language.VI: "Xin lỗi, buổi hỗ trợ {topic} {starts_at} đã bị hủy. "
+            "Chúng tôi sẽ báo lịch mới.",
+            Language.EN: "Sorry, the help session {topic} on {starts_at} is cancelled. "
+            "We will text you a new date.",
+        },
+    ),
+    SmsKind.RESIDENT_RESCHEDULED: Template(
+        context=ResidentRescheduledContext,
+        texts={
+            Language.VI: "Buổi hỗ trợ {topic} đổi từ {previous_starts_at} sang {starts_at} "
+            "tại {venue}.",
+            Language.EN: "Your help session {topic} changed from {previous_starts_at} "
+            "to {starts_at} at {venue}.",
+        },
+    ),
+    SmsKind.UNDERSTAFFING_ALERT: Template(
+        context=UnderstaffingAlertContext,
+        texts={
+            Language.VI: "Thiếu tình nguyện viên: buổi tại {venue}, {starts_at} mới có "
+            "{assigned}/{needed} người.",
+            Language.EN: "Understaffed: the session at {venue}, {starts_at} has {assigned} "
+            "of {needed} volunteers.",
+        },
+    ),
+    SmsKind.DELIVERY_FAILED_ALERT: Template(
+        context=DeliveryFailedAlertContext,
+        texts={
+            Language.VI: "Không gửi được tin nhắn cho {recipient_name} ({masked_phone}) về "
+            "buổi {starts_at}. Vui lòng liên hệ trực tiếp.",
+            Language.EN: "Could not text {recipient_name} ({masked_phone}) about the session "
+            "on {starts_at}. Please contact them directly.",
+        },
+    ),
+    SmsKind.REPLY_ACCEPT_OK: Template(
+        context=AcceptOkContext,
+        texts={
+            Language.VI: "Cảm ơn bạn đã nhận hỗ trợ buổi {topic}, {starts_at}.",
+            Language.EN: "Thank you for accepting {topic}, {starts_at}.",
+        },
+    ),
+    SmsKind.REPLY_DECLINE_OK: Template(
+        context=DeclineOkContext,
+        texts={
+            Language.VI: "Đã ghi nhận bạn không tham gia buổi {topic}, {starts_at}. Cảm ơn bạn.",
+            Language.EN: "Noted: you will not help with {topic}, {starts_at}. Thank you.",
+        },
+    ),
+    SmsKind.REPLY_STOP_CONFIRMED: Template(
+        context=StopConfirmedContext,
+        texts={
+            Language.VI: "Bạn sẽ không nhận tin nhắn từ HandInHand nữa. Gửi BATDAU để nhận lại.",
+            Language.EN: "You will get no more messages from HandInHand. "
+            "Send START to receive them again.",
+        },
+    ),
+    SmsKind.REPLY_START_CONFIRMED: Template(
+        context=StartConfirmedContext,
+        texts={
+            Language.VI: "Bạn sẽ nhận lại tin nhắn từ HandInHand. Gửi HUY để ngừng.",
+            Language.EN: "You will receive HandInHand messages again. Send STOP to stop.",
+        },
+    ),
+    SmsKind.REPLY_HELP_RECEIVED: Template(
+        context=HelpReceivedContext,
+        texts={
+            Language.VI: "Đã nhận yêu cầu hỗ trợ {topic} của bạn. "
+            "Cán bộ xã sẽ gọi lại để hẹn lịch.",
+            Language.EN: "We received your request for help with {topic}. "
+            "A commune officer will call you to book a time.",
+        },
+    ),
+    SmsKind.REPLY_UNKNOWN: Template(
+        context=UnknownReplyContext,
+        texts={
+            Language.VI: "Chưa hiểu tin nhắn. Bạn có thể gửi: C hoặc K kèm mã để nhận/từ chối "
+            "lời mời, GIUP VNEID để xin hỗ trợ, HUY để ngừng nhận tin.",
+            Language.EN: "Sorry, we did not understand. You can send: YES or NO with the code "
+            "to answer an invitation, HELP VNEID to ask for help, STOP to stop messages.",
+        },
+    ),
+    SmsKind.REPLY_AMBIGUOUS: Template(
+        context=AmbiguousReplyContext,
+        texts={
+            Language.VI: "Vui lòng trả lời kèm mã lời mời ({codes}), ví dụ "
+            "C {codes_first} để nhận, K {codes_first} để từ chối.",
+            Language.EN: "Please reply with the invitation code ({codes}), "
+            "e.g. YES {codes_first} to accept, NO {codes_first} to decline.",
+        },
+    ),
+}
+
+_WEEKDAYS = {
+    Language.VI: ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"),
+    Language.EN: ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+
+_HELP_TOPICS = {
+    Language.VI: {
+        HelpTopic.VNEID: "VNeID",
+        HelpTopic.PUBLIC_SERVICES: "dịch vụ công",
+        HelpTopic.CASHLESS_PAYMENT: "thanh toán không tiền mặt",
+        HelpTopic.SMARTPHONE_BASICS: "dùng điện thoại",
+        HelpTopic.OTHER: "kỹ năng số",
+    },
+    Language.EN: {
+        HelpTopic.VNEID: "VNeID",
+        HelpTopic.PUBLIC_SERVICES: "public services",
+        HelpTopic.CASHLESS_PAYMENT: "cashless payments",
+        HelpTopic.SMARTPHONE_BASICS: "using a phone",
+        HelpTopic.OTHER: "digital skills",
+    },
+}
+
+
+class RenderedSms(msgspec.Struct, frozen=True, kw_only=True):
+    """A finished SMS and its cost; `stripped` records that diacritics were removed by choice."""
+
+    text: str
+    encoding: SmsEncoding
+    parts: int
+    stripped: bool
+    parts_saved: int
+
+
+def clip(value: str, limit: int) -> str:
+    """Shorten a long venue or topic openly (with "...", which GSM-7 has) to fit its limit."""
+    value = " ".join(value.split())
+    if len(value) <= limit:
+        return value
+    return value[: limit - 3].rstrip() + "..."
+
+
+def format_when(at: datetime, language: Language) -> str:
+    """A session time the way a Vietnamese reader expects it: "Thứ Bảy 06/12, 08:00" local."""
+    if at.tzinfo is None:
+        raise TemplateContextError("a session time must be timezone-aware", field="starts_at")
+    local = at.astimezone(VIETNAM)
+    weekday = _WEEKDAYS[language][local.weekday()]
+    return f"{weekday} {local:%d/%m, %H:%M}"
+
+
+def _values(context: TemplateContext, language: Language) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name in context.__struct_fields__:
+        value: Any = getattr(context, name)
+        if isinstance(value, datetime):
+            values[name] = format_when(value, language)
+        elif isinstance(value, HelpTopic):
+            values[name] = _HELP_TOPICS[language][value]
+        elif isinstance(value, tuple):
+            values[name] = ", ".join(value)
+            values[f"{name}_first"] = value[0]
+        elif isinstance(value, str):
+            # A newline or tab in a name would break the SMS layout; one space reads the same.
+            values[name] = " ".join(value.split())
+            if not values[name]:
+                raise TemplateContextError(f"{name} is blank", field=name)
+        else:
+            values[name] = str(value)
+    return values
+
+
+def _validated(kind: SmsKind, context: TemplateContext) -> TemplateContext:
+    expected = TEMPLATES[kind].context
+    if type(context) is not expected:
+        raise TemplateContextError(
+            f"{kind.value} needs {expected.__name__}, got {type(context).__name__}",
+            field="context",
+        )
+    try:
+        return msgspec.convert(msgspec.structs.asdict(context), expected)
+    except msgspec.ValidationError as error:
+        field = str(error).rpartition("$.")[2].rstrip("`").split("[")[0] or None
+        raise TemplateContextError(f"{kind.value}: {error}", field=field) from error
+
+
+def render(
+    kind: SmsKind,
+    language: Language,
+    context: TemplateContext,
+    strip_diacritics: bool,
+    max_parts: int = MAX_PARTS,
+) -> RenderedSms:
+    """Write one SMS; diacritics are removed only when the recipient or deployment chose it."""
+    template = TEMPLATES[kind]
+    values = _values(_validated(kind, context), language)
+    try:
+        text = template.texts[language].format_map(values)
+    except (KeyError, IndexError) as error:
+        raise TemplateContextError(
+            f"{kind.value}/{language.value} needs {error}", field="context"
+        ) from error
+    if strip_diacritics:
+        choice = compare_diacritics(text)
+        final, final_measure = choice.stripped, choice.stripped_measure
+        stripped = choice.stripped != choice.original
+        parts_saved = choice.parts_saved
+    else:
+        final, final_measure = text, measure(text)
+        stripped, parts_saved = False, 0
+    if final_measure.parts > max_parts:
+        raise MessageTooLongError(
+            f"{kind.value}/{language.value} needs {final_measure.parts} parts, "
+            f"at most {max_parts} allowed",
+            field="context",
+        )
+    return RenderedSms(
+        text=final,
+        encoding=final_measure.encoding,
+        parts=final_measure.parts,
+        stripped=stripped,
+        parts_saved=parts_saved,
+    )

@@ -1,0 +1,1 @@
+"""The scheduler: weekend sessions, help requests, bookings, waitlists and attendance."""

@@ -1,0 +1,1 @@
+"""The volunteers service: group registry, availability, assignment of volunteers to slots."""

@@ -1,0 +1,1 @@
+"""Pure rules of the volunteers service: no I/O, time and ids are passed in."""

@@ -1,0 +1,60 @@
+"""Domain errors of the volunteers service; each names the input field that is wrong."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command breaks a rule of the volunteers domain."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidPhoneError(DomainError):
+    """The phone number is not a valid E.164 number."""
+
+
+class InvalidVolunteerError(DomainError):
+    """A volunteer's details break a rule (empty name, unknown commune, bad limit)."""
+
+
+class UnknownGroupError(DomainError):
+    """The group named does not exist."""
+
+
+class AlreadyRegisteredError(DomainError):
+    """The volunteer or group is already registered."""
+
+
+class NotRegisteredError(DomainError):
+    """The volunteer is not registered."""
+
+
+class AlreadyPausedError(DomainError):
+    """The volunteer is already paused."""
+
+
+class NotPausedError(DomainError):
+    """The volunteer is not paused, so cannot be resumed."""
+
+
+class InvalidSlotError(DomainError):
+    """A slot cannot be staffed as given (ends before it starts, spans two days, needs nobody)."""
+
+
+class UnknownAssignmentError(DomainError):
+    """No assignment with that id or short code is waiting for this volunteer."""
+
+
+class AssignmentClosedError(DomainError):
+    """The assignment was already answered, expired or released."""
+
+
+class AnswerTooLateError(DomainError):
+    """The answer came after the deadline; the place may already have gone to someone else."""
+
+
+class SlotCancelledError(DomainError):
+    """The slot was cancelled; nobody can be proposed for it."""

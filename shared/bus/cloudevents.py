@@ -1,0 +1,101 @@
+"""CloudEvents 1.0 in binary content mode over NATS: attributes in headers, JSON data as body."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from shared.events.base import RecordedEvent
+from shared.events.catalog import Catalog, EventDecodeError, UnknownEventError
+from shared.store.eventstore import StoredEvent
+
+SPEC_VERSION = "1.0"
+SUBJECT_PREFIX = "handinhand"
+# Extension attribute names: lowercase letters and digits only (CloudEvents 1.0 naming rules).
+CORRELATION = "ce-correlationid"
+CAUSATION = "ce-causationid"
+STREAM_VERSION = "ce-streamversion"
+SCHEMA_VERSION = "ce-schemaversion"
+REQUIRED = ("ce-specversion", "ce-id", "ce-source", "ce-type", "ce-time", "ce-subject")
+
+
+class MalformedMessageError(ValueError):
+    """A message on the bus is not a CloudEvent we can read: it is parked, never retried."""
+
+
+def stream_name(source: str) -> str:
+    """The JetStream stream that carries one service's events."""
+    return f"HANDINHAND_{source.upper()}"
+
+
+def subject_for(source: str, event_type: str) -> str:
+    """Subjects carry the publishing service and event type only, never personal data."""
+    return f"{SUBJECT_PREFIX}.{source}.{event_type}"
+
+
+def source_subjects(source: str) -> str:
+    return f"{SUBJECT_PREFIX}.{source}.>"
+
+
+def headers_for(source: str, stored: StoredEvent) -> dict[str, str]:
+    recorded_at: datetime = stored.recorded_at
+    headers = {
+        "ce-specversion": SPEC_VERSION,
+        "ce-id": str(stored.event_id),
+        "ce-source": f"/handinhand/{source}",
+        "ce-type": stored.event_type,
+        "ce-time": recorded_at.isoformat(),
+        "ce-subject": stored.stream_id,
+        "ce-datacontenttype": "application/json",
+        CORRELATION: str(stored.correlation_id),
+        STREAM_VERSION: str(stored.stream_version),
+        SCHEMA_VERSION: str(stored.schema_version),
+        "Nats-Msg-Id": str(stored.event_id),
+    }
+    if stored.causation_id is not None:
+        headers[CAUSATION] = str(stored.causation_id)
+    return headers
+
+
+def decode_message(catalog: Catalog, headers: dict[str, str] | None, body: bytes) -> RecordedEvent:
+    """Read a CloudEvent from NATS headers and body, or say exactly what is wrong with it."""
+    if not headers:
+        raise MalformedMessageError("message has no CloudEvents headers")
+    missing = [name for name in REQUIRED if not headers.get(name)]
+    if missing:
+        raise MalformedMessageError(f"missing header(s): {', '.join(missing)}")
+    if headers["ce-specversion"] != SPEC_VERSION:
+        raise MalformedMessageError(f"ce-specversion {headers['ce-specversion']!r} is not 1.0")
+    source = headers["ce-source"].removeprefix("/handinhand/")
+    try:
+        event_id = UUID(headers["ce-id"])
+        correlation_id = UUID(headers.get(CORRELATION) or headers["ce-id"])
+        causation = headers.get(CAUSATION)
+        causation_id = UUID(causation) if causation else None
+    except ValueError as error:
+        raise MalformedMessageError(f"an id header is not a UUID: {error}") from error
+    try:
+        stream_version = int(headers.get(STREAM_VERSION, ""))
+        schema_version = int(headers.get(SCHEMA_VERSION, "1"))
+    except ValueError:
+        raise MalformedMessageError(f"{STREAM_VERSION} must be a whole number") from None
+    try:
+        recorded_at = msgspec.convert(headers["ce-time"], datetime)
+    except msgspec.ValidationError as error:
+        raise MalformedMessageError(f"ce-time is not an RFC 3339 time: {error}") from error
+    try:
+        event = catalog.decode(headers["ce-type"], schema_version, body)
+    except (UnknownEventError, EventDecodeError) as error:
+        raise MalformedMessageError(str(error)) from error
+    return RecordedEvent(
+        event_id=event_id,
+        source=source,
+        stream_id=headers["ce-subject"],
+        stream_version=stream_version,
+        event=event,
+        recorded_at=recorded_at,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+    )

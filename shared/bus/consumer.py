@@ -1,0 +1,299 @@
+"""Durable pull consumers: each handled event commits together with its inbox record, and is
+acknowledged only after that commit. Poison messages are parked, never retried forever."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import nats.errors
+import sqlalchemy as sa
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.bus.cloudevents import (
+    MalformedMessageError,
+    decode_message,
+    source_subjects,
+    stream_name,
+)
+from shared.events.base import Cause, RecordedEvent
+from shared.store.eventstore import ConcurrencyError, EventStore, Transaction
+
+log = logging.getLogger("handinhand.consumer")
+
+Handler = Callable[[Transaction, RecordedEvent], Awaitable[None]]
+
+# A message whose stream predecessor has not been handled yet waits this long before it is
+# offered again; after EARLY_LIMIT such waits it is parked (its predecessor is lost).
+EARLY_DELAY_S = 0.2
+EARLY_LIMIT = 200
+
+
+def caused_by(event: RecordedEvent) -> Cause:
+    """Appends made while handling an event: same correlation, ids derived from the event."""
+    return Cause(
+        correlation_id=event.correlation_id,
+        causation_id=event.event_id,
+        id_seed=str(event.event_id),
+    )
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one service does when another speaks: a durable consumer on its stream."""
+
+    name: str
+    source: str
+    handle: Handler
+
+
+class Consumer:
+    def __init__(
+        self,
+        store: EventStore,
+        js: JetStreamContext,
+        subscription: Subscription,
+        *,
+        max_attempts: int = 5,
+        batch_size: int = 256,
+        fetch_wait: float = 1.0,
+        ack_wait: float = 30.0,
+        retry_delay: float = 0.5,
+    ) -> None:
+        if ack_wait <= fetch_wait * 2:
+            raise ValueError("ack_wait must exceed the fetch wait plus the handler's time")
+        self.store = store
+        self.js = js
+        self.subscription = subscription
+        self.max_attempts = max_attempts
+        self.batch_size = batch_size
+        self.fetch_wait = fetch_wait
+        self.ack_wait = ack_wait
+        self.retry_delay = retry_delay
+        self.handled = 0
+        self.parked = 0
+
+    @property
+    def name(self) -> str:
+        return self.subscription.name
+
+    async def subscribe(self) -> Any:
+        config = ConsumerConfig(
+            durable_name=self.name,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait,
+            max_deliver=-1,
+            max_ack_pending=self.batch_size * 8,
+            filter_subject=source_subjects(self.subscription.source),
+        )
+        return await self.js.pull_subscribe(
+            source_subjects(self.subscription.source),
+            durable=self.name,
+            stream=stream_name(self.subscription.source),
+            config=config,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        pull = None
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                if pull is None:
+                    pull = await self.subscribe()
+                try:
+                    messages = await pull.fetch(self.batch_size, timeout=self.fetch_wait)
+                except nats.errors.TimeoutError:
+                    continue  # an empty fetch is not an error
+                await self.handle_batch(messages)
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("consumer %s paused: %s", self.name, error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def lag(self) -> int:
+        info = await self.js.consumer_info(stream_name(self.subscription.source), self.name)
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        """Handle a fetched batch in one transaction; if anything fails, one by one."""
+        readable: list[tuple[Msg, RecordedEvent]] = []
+        for msg in messages:
+            try:
+                readable.append((msg, decode_message(self.store.catalog, msg.headers, msg.data)))
+            except MalformedMessageError as error:
+                await self._park(msg, None, f"malformed message: {error}")
+        if not readable:
+            return
+        try:
+            acks, early = await self._handle_together(readable)
+        except Exception as error:
+            log.info("consumer %s: batch failed (%s), handling one by one", self.name, error)
+            for msg, event in readable:
+                await self._handle_alone(msg, event)
+            return
+        for msg in acks:
+            await msg.ack()
+        for msg in early:
+            await self._later(msg)
+
+    async def _handle_together(
+        self, batch: list[tuple[Msg, RecordedEvent]]
+    ) -> tuple[list[Msg], list[Msg]]:
+        acks: list[Msg] = []
+        early: list[Msg] = []
+        async with self.store.transaction() as tx:
+            seen = await self._inbox_versions(tx.conn, {event.stream_id for _, event in batch})
+            handled: dict[str, RecordedEvent] = {}
+            for msg, event in batch:
+                last = seen.get(event.stream_id, 0)
+                if event.stream_version <= last:
+                    acks.append(msg)
+                elif event.stream_version > last + 1:
+                    early.append(msg)
+                else:
+                    await self.subscription.handle(tx, event)
+                    seen[event.stream_id] = event.stream_version
+                    handled[event.stream_id] = event
+                    acks.append(msg)
+            await self._record(tx.conn, list(handled.values()))
+        self.handled += len(acks)
+        return acks, early
+
+    async def _handle_alone(self, msg: Msg, event: RecordedEvent) -> None:
+        for conflict in range(3):
+            try:
+                outcome = await self._handle_one(event)
+            except ConcurrencyError:
+                if conflict == 2:
+                    await self._failed(msg, event, "stream kept changing underneath")
+                    return
+                continue
+            except Exception as error:
+                await self._failed(msg, event, f"{type(error).__name__}: {error}")
+                return
+            if outcome == "early":
+                await self._later(msg)
+            else:
+                await msg.ack()
+                self.handled += 1
+            return
+
+    async def _handle_one(self, event: RecordedEvent) -> str:
+        async with self.store.transaction() as tx:
+            last = (await self._inbox_versions(tx.conn, {event.stream_id})).get(event.stream_id, 0)
+            if event.stream_version <= last:
+                return "duplicate"
+            if event.stream_version > last + 1:
+                return "early"
+            await self.subscription.handle(tx, event)
+            await self._record(tx.conn, [event])
+        return "handled"
+
+    async def _failed(self, msg: Msg, event: RecordedEvent, error: str) -> None:
+        attempts = _deliveries(msg)
+        log.warning(
+            "consumer %s: %s v%d failed (attempt %d of %d): %s",
+            self.name,
+            event.event.event_type,
+            event.stream_version,
+            attempts,
+            self.max_attempts,
+            error,
+        )
+        if attempts >= self.max_attempts:
+            await self._park(msg, event, error)
+        else:
+            await msg.nak(delay=self.retry_delay * 2 ** (attempts - 1))
+
+    async def _later(self, msg: Msg) -> None:
+        if _deliveries(msg) >= EARLY_LIMIT:
+            await self._park(msg, None, "its predecessor in the stream never arrived")
+        else:
+            await msg.nak(delay=EARLY_DELAY_S)
+
+    async def _park(self, msg: Msg, event: RecordedEvent | None, error: str) -> None:
+        """Keep the message and its error for `handinhand dlq`; let the stream move on."""
+        tables = self.store.tables
+        async with self.store.engine.begin() as conn:
+            await conn.execute(
+                tables.dead_letters.insert().values(
+                    consumer=self.name,
+                    subject=msg.subject,
+                    headers=dict(msg.headers or {}),
+                    body=msg.data,
+                    error=error[:4000],
+                    attempts=_deliveries(msg),
+                    parked_at=self.store.clock.now(),
+                )
+            )
+            if event is not None:
+                await self._record(conn, [event])
+        await msg.term()
+        self.parked += 1
+        log.error("consumer %s parked a message on %s: %s", self.name, msg.subject, error)
+
+    async def _inbox_versions(self, conn: AsyncConnection, streams: set[str]) -> dict[str, int]:
+        inbox = self.store.tables.inbox
+        rows = await conn.execute(
+            sa.select(inbox.c.stream_id, inbox.c.stream_version).where(
+                inbox.c.consumer == self.name, inbox.c.stream_id.in_(streams)
+            )
+        )
+        return {row.stream_id: row.stream_version for row in rows}
+
+    async def _record(self, conn: AsyncConnection, events: list[RecordedEvent]) -> None:
+        if events:
+            await record_in_inbox(self.store, conn, self.name, events)
+
+
+async def record_in_inbox(
+    store: EventStore, conn: AsyncConnection, consumer: str, events: list[RecordedEvent]
+) -> None:
+    """Remember the newest handled version of each source stream (only ever moves forward)."""
+    inbox = store.tables.inbox
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(inbox)
+    statement = statement.on_conflict_do_update(
+        index_elements=[inbox.c.consumer, inbox.c.stream_id],
+        set_={
+            "stream_version": statement.excluded.stream_version,
+            "event_id": statement.excluded.event_id,
+            "handled_at": statement.excluded.handled_at,
+        },
+        where=inbox.c.stream_version < statement.excluded.stream_version,
+    )
+    now = store.clock.now()
+    await conn.execute(
+        statement,
+        [
+            {
+                "consumer": consumer,
+                "stream_id": event.stream_id,
+                "stream_version": event.stream_version,
+                "event_id": event.event_id,
+                "handled_at": now,
+            }
+            for event in events
+        ],
+    )
+
+
+def _deliveries(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered or 1)
+    except (msgspec.ValidationError, ValueError, AttributeError):
+        return 1

@@ -1,0 +1,34 @@
+"""The event catalog: every event the services publish, one module per publishing service."""
+
+from __future__ import annotations
+
+from shared.events import notifications, scheduler, volunteers
+from shared.events.base import Cause, Event, RecordedEvent
+from shared.events.catalog import Catalog, EventDecodeError, UnknownEventError, Upcaster
+
+
+def build_catalog() -> Catalog:
+    """The catalog of this code base; each module lists its events and upcasters."""
+    upcasters: dict[tuple[str, int], Upcaster] = {}
+    for module in (scheduler, volunteers, notifications):
+        upcasters.update(getattr(module, "UPCASTERS", {}))
+    return Catalog(
+        {
+            "scheduler": scheduler.EVENTS,
+            "volunteers": volunteers.EVENTS,
+            "notifications": notifications.EVENTS,
+        },
+        upcasters,
+    )
+
+
+__all__ = [
+    "Catalog",
+    "Cause",
+    "Event",
+    "EventDecodeError",
+    "RecordedEvent",
+    "UnknownEventError",
+    "Upcaster",
+    "build_catalog",
+]

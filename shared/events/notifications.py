@@ -1,0 +1,244 @@
+"""Events published by the notifications service: the contract other services consume.
+
+Message streams are `sms-<uuid>` (the uuid derived from cause, recipient and kind), inbound
+streams `inbound-<uuid>`; phone numbers travel in event bodies only, never in ids or subjects.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, NewType
+from uuid import UUID
+
+from shared.events.base import Event
+
+MessageId = NewType("MessageId", str)
+InboundSmsId = NewType("InboundSmsId", str)
+
+
+class Language(StrEnum):
+    """The language a recipient reads their SMS in; Vietnamese unless they chose English."""
+
+    VI = "vi"
+    EN = "en"
+
+
+class SmsEncoding(StrEnum):
+    """How the network carries the text: GSM-7 is cheap, UCS-2 is needed for diacritics."""
+
+    GSM7 = "gsm7"
+    UCS2 = "ucs2"
+
+
+class SmsKind(StrEnum):
+    """Which template an SMS was written from; part of its idempotency key."""
+
+    ASSIGNMENT_PROPOSED = "assignment_proposed"
+    ASSIGNMENT_REMINDER = "assignment_reminder"
+    ASSIGNMENT_RELEASED = "assignment_released"
+    ASSIGNMENT_CHANGED = "assignment_changed"
+    ASSIGNMENT_ACCEPTED = "assignment_accepted"
+    RESIDENT_BOOKED = "resident_booked"
+    RESIDENT_WAITLISTED = "resident_waitlisted"
+    RESIDENT_MOVED = "resident_moved"
+    RESIDENT_REMINDER = "resident_reminder"
+    RESIDENT_CANCELLED = "resident_cancelled"
+    RESIDENT_RESCHEDULED = "resident_rescheduled"
+    UNDERSTAFFING_ALERT = "understaffing_alert"
+    DELIVERY_FAILED_ALERT = "delivery_failed_alert"
+    REPLY_ACCEPT_OK = "reply_accept_ok"
+    REPLY_DECLINE_OK = "reply_decline_ok"
+    REPLY_STOP_CONFIRMED = "reply_stop_confirmed"
+    REPLY_START_CONFIRMED = "reply_start_confirmed"
+    REPLY_HELP_RECEIVED = "reply_help_received"
+    REPLY_UNKNOWN = "reply_unknown"
+    REPLY_AMBIGUOUS = "reply_ambiguous"
+
+
+class ReplyIntent(StrEnum):
+    """What an inbound SMS was understood to mean."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+    UNKNOWN = "unknown"
+
+
+class AssignmentAnswer(StrEnum):
+    """A volunteer's answer to a proposed assignment."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class HelpTopic(StrEnum):
+    """What a resident asked help with by SMS keyword; the scheduler maps it to a session topic."""
+
+    VNEID = "vneid"
+    PUBLIC_SERVICES = "public_services"
+    CASHLESS_PAYMENT = "cashless_payment"
+    SMARTPHONE_BASICS = "smartphone_basics"
+    OTHER = "other"
+
+
+class SmsQueued(Event, frozen=True, kw_only=True):
+    """An SMS was written and stored before any provider call, so it is sent once at most."""
+
+    event_type: ClassVar[str] = "sms.queued"
+    message_id: MessageId
+    cause_event_id: UUID
+    kind: SmsKind
+    recipient_phone: str
+    language: Language
+    text: str
+    encoding: SmsEncoding
+    parts: int
+    stripped: bool
+    parts_saved: int
+    urgent: bool
+    send_after: datetime
+    queued_at: datetime
+
+
+class SmsSuppressed(Event, frozen=True, kw_only=True):
+    """An SMS was not sent because its recipient opted out; kept so a coordinator can see it."""
+
+    event_type: ClassVar[str] = "sms.suppressed"
+    message_id: MessageId
+    cause_event_id: UUID
+    kind: SmsKind
+    recipient_phone: str
+    reason: str
+    suppressed_at: datetime
+
+
+class SmsSendingStarted(Event, frozen=True, kw_only=True):
+    """A send attempt began; after a crash this says the provider may already have the SMS."""
+
+    event_type: ClassVar[str] = "sms.sending_started"
+    message_id: MessageId
+    attempt: int
+    started_at: datetime
+
+
+class SmsAttemptFailed(Event, frozen=True, kw_only=True):
+    """A send attempt failed for a reason that may pass (timeout, 5xx, rate limit)."""
+
+    event_type: ClassVar[str] = "sms.attempt_failed"
+    message_id: MessageId
+    attempt: int
+    reason: str
+    retry_at: datetime
+    failed_at: datetime
+
+
+class SmsSent(Event, frozen=True, kw_only=True):
+    """The provider accepted the SMS; the cost is visible in encoding, parts and parts saved."""
+
+    event_type: ClassVar[str] = "sms.sent"
+    message_id: MessageId
+    provider: str
+    provider_message_id: str
+    attempt: int
+    encoding: SmsEncoding
+    parts: int
+    stripped: bool
+    parts_saved: int
+    sent_at: datetime
+
+
+class SmsDelivered(Event, frozen=True, kw_only=True):
+    """The network reported the SMS reached the handset."""
+
+    event_type: ClassVar[str] = "sms.delivered"
+    message_id: MessageId
+    provider_message_id: str
+    delivered_at: datetime
+
+
+class SmsFailed(Event, frozen=True, kw_only=True):
+    """The SMS will not arrive; coordinators are alerted to reach the person another way."""
+
+    event_type: ClassVar[str] = "sms.failed"
+    message_id: MessageId
+    cause_event_id: UUID
+    kind: SmsKind
+    recipient_phone: str
+    reason: str
+    attempts: int
+    failed_at: datetime
+
+
+class SmsReceived(Event, frozen=True, kw_only=True):
+    """An SMS came in through a signed webhook, with what it was understood to mean."""
+
+    event_type: ClassVar[str] = "sms.received"
+    inbound_id: InboundSmsId
+    provider_message_id: str
+    from_phone: str
+    text: str
+    intent: ReplyIntent
+    short_code: str | None = None
+    received_at: datetime
+
+
+class RecipientOptedOut(Event, frozen=True, kw_only=True):
+    """A phone number asked to receive no more SMS (only the confirmation of this is sent)."""
+
+    event_type: ClassVar[str] = "recipient.opted_out"
+    phone: str
+    keyword: str
+    opted_out_at: datetime
+
+
+class RecipientOptedIn(Event, frozen=True, kw_only=True):
+    """A phone number that had opted out asked to receive SMS again."""
+
+    event_type: ClassVar[str] = "recipient.opted_in"
+    phone: str
+    keyword: str
+    opted_in_at: datetime
+
+
+class AssignmentReplyReceived(Event, frozen=True, kw_only=True):
+    """A volunteer accepted or declined an assignment by SMS; the volunteers service decides."""
+
+    event_type: ClassVar[str] = "assignment.reply_received"
+    inbound_id: InboundSmsId
+    volunteer_phone: str
+    answer: AssignmentAnswer
+    assignment_id: str | None = None
+    short_code: str | None = None
+    received_at: datetime
+
+
+class HelpRequestedBySms(Event, frozen=True, kw_only=True):
+    """A resident asked for help by SMS keyword; the scheduler turns it into a help request."""
+
+    event_type: ClassVar[str] = "help.requested_by_sms"
+    inbound_id: InboundSmsId
+    resident_phone: str
+    topic: HelpTopic | None = None
+    commune_text: str | None = None
+    commune_code: str | None = None
+    text: str
+    received_at: datetime
+
+
+EVENTS: tuple[type[Event], ...] = (
+    SmsQueued,
+    SmsSuppressed,
+    SmsSendingStarted,
+    SmsAttemptFailed,
+    SmsSent,
+    SmsDelivered,
+    SmsFailed,
+    SmsReceived,
+    RecipientOptedOut,
+    RecipientOptedIn,
+    AssignmentReplyReceived,
+    HelpRequestedBySms,
+)

@@ -1,0 +1,421 @@
+"""Events published by the scheduler service: the contract other services consume.
+
+Ids are the stream ids themselves (`session-<uuid>`, `request-<uuid>`, `visit-<uuid>`) so a
+consumer can name the stream without knowing the scheduler's conventions; booking ids
+(`booking-<uuid>`) live inside their session's stream. Commune codes are the five-digit
+National Statistics Office codes (`"15835"`), province codes two digits (`"38"`).
+Instants are aware UTC datetimes; local dates and times are Asia/Ho_Chi_Minh.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import ClassVar, NewType
+
+import msgspec
+
+from shared.events.base import Event
+
+SessionId = NewType("SessionId", str)
+BookingId = NewType("BookingId", str)
+HelpRequestId = NewType("HelpRequestId", str)
+VisitId = NewType("VisitId", str)
+CoordinatorId = NewType("CoordinatorId", str)
+CommuneCode = NewType("CommuneCode", str)
+ProvinceCode = NewType("ProvinceCode", str)
+PlaceCode = NewType("PlaceCode", str)
+
+
+class Topic(StrEnum):
+    """What a resident is helped with; the movement's standard tasks."""
+
+    VNEID_ACTIVATION = "vneid_activation"
+    ONLINE_PUBLIC_SERVICES = "online_public_services"
+    CASHLESS_PAYMENT = "cashless_payment"
+    SMARTPHONE_BASICS = "smartphone_basics"
+    SCREEN_READER = "screen_reader"
+    BUSINESS_APPS = "business_apps"
+    ONLINE_LEARNING = "online_learning"
+
+
+class Accessibility(StrEnum):
+    """What a venue offers, and what a resident needs, to take part."""
+
+    STEP_FREE = "step_free"
+    SCREEN_READER_HELP = "screen_reader_help"
+    SIGN_INTERPRETER = "sign_interpreter"
+    MINORITY_LANGUAGE_INTERPRETER = "minority_language_interpreter"
+
+
+class Weekend(StrEnum):
+    """The weekend days a resident prefers."""
+
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
+class Channel(StrEnum):
+    """How a help request reached us."""
+
+    WEB = "web"
+    SMS = "sms"
+    VOLUNTEER = "volunteer"
+    COORDINATOR = "coordinator"
+
+
+class Actor(StrEnum):
+    """Who made a change on a resident's booking."""
+
+    RESIDENT = "resident"
+    VOLUNTEER = "volunteer"
+    COORDINATOR = "coordinator"
+    SYSTEM = "system"
+
+
+class AttendanceStatus(StrEnum):
+    """What happened with one booking on the day."""
+
+    CHECKED_IN = "checked_in"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class Outcome(StrEnum):
+    """A task that got done for a resident during an attendance or visit."""
+
+    VNEID_ACTIVATED = "vneid_activated"
+    APPLICATION_SUBMITTED = "application_submitted"
+    PAYMENT_SET_UP = "payment_set_up"
+    APP_INSTALLED = "app_installed"
+    SMARTPHONE_SKILLS = "smartphone_skills"
+    OTHER = "other"
+
+
+class Venue(msgspec.Struct, frozen=True, kw_only=True):
+    """Where residents go: a cultural house, commune office or school."""
+
+    name: str
+    address: str
+    village_code: PlaceCode | None = None
+
+
+class Slot(msgspec.Struct, frozen=True, kw_only=True):
+    """When something happens, both as residents read it (local) and as instants (UTC)."""
+
+    local_date: date
+    start_local: time
+    end_local: time
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ResidentContact(msgspec.Struct, frozen=True, kw_only=True):
+    """Enough to send a resident an SMS in their language without asking the scheduler."""
+
+    request_id: HelpRequestId
+    name: str
+    phone: str  # E.164
+    preferred_language: str
+
+
+class AffectedBooking(msgspec.Struct, frozen=True, kw_only=True):
+    """A booking touched by a change to its whole session, with whom to tell."""
+
+    booking_id: BookingId
+    resident: ResidentContact
+
+
+class OutcomeCount(msgspec.Struct, frozen=True, kw_only=True):
+    outcome: Outcome
+    count: int
+
+
+class SessionTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """What a session achieved, fixed when it completes."""
+
+    booked: int
+    attended: int
+    no_show: int
+    unrecorded: int
+    walk_ins: int = 0
+    outcomes: tuple[OutcomeCount, ...] = ()
+
+
+class SessionScheduled(Event, frozen=True, kw_only=True):
+    """A coordinator put a support session on the calendar."""
+
+    event_type: ClassVar[str] = "session.scheduled"
+    session_id: SessionId
+    commune_code: CommuneCode
+    province_code: ProvinceCode
+    venue: Venue
+    when: Slot
+    topics: tuple[Topic, ...]
+    capacity: int
+    volunteers_needed: int
+    languages: tuple[str, ...]
+    accessibility: tuple[Accessibility, ...]
+    coordinator_id: CoordinatorId
+    public_holiday: bool = False
+    makeup_day: bool = False
+    scheduled_at: datetime
+
+
+class SessionRescheduled(Event, frozen=True, kw_only=True):
+    """A session moved in time or place; its booked residents must be told."""
+
+    event_type: ClassVar[str] = "session.rescheduled"
+    session_id: SessionId
+    commune_code: CommuneCode
+    venue: Venue
+    when: Slot
+    previous_when: Slot
+    public_holiday: bool = False
+    makeup_day: bool = False
+    coordinator_id: CoordinatorId
+    affected: tuple[AffectedBooking, ...] = ()
+    rescheduled_at: datetime
+
+
+class SessionCapacityChanged(Event, frozen=True, kw_only=True):
+    """A session takes a different number of residents; bookings moved out are named."""
+
+    event_type: ClassVar[str] = "session.capacity_changed"
+    session_id: SessionId
+    capacity: int
+    previous_capacity: int
+    moved_booking_ids: tuple[BookingId, ...] = ()
+    changed_at: datetime
+
+
+class SessionCancelled(Event, frozen=True, kw_only=True):
+    """A session will not take place; its residents go back to waiting and must be told why."""
+
+    event_type: ClassVar[str] = "session.cancelled"
+    session_id: SessionId
+    commune_code: CommuneCode
+    venue: Venue
+    when: Slot
+    reason: str
+    coordinator_id: CoordinatorId
+    affected: tuple[AffectedBooking, ...] = ()
+    cancelled_at: datetime
+
+
+class SessionCompleted(Event, frozen=True, kw_only=True):
+    """A session is over and its totals are final."""
+
+    event_type: ClassVar[str] = "session.completed"
+    session_id: SessionId
+    commune_code: CommuneCode
+    local_date: date
+    totals: SessionTotals
+    completed_at: datetime
+
+
+class HelpRequested(Event, frozen=True, kw_only=True):
+    """A resident, or someone on their behalf, asked for help."""
+
+    event_type: ClassVar[str] = "help.requested"
+    request_id: HelpRequestId
+    resident_name: str
+    phone: str  # E.164
+    commune_code: CommuneCode
+    province_code: ProvinceCode
+    village_code: PlaceCode | None = None
+    address: str = ""
+    topics: tuple[Topic, ...]
+    accessibility_needs: tuple[Accessibility, ...] = ()
+    preferred_language: str = "vi"
+    preferred_days: tuple[Weekend, ...] = ()
+    home_visit: bool = False
+    channel: Channel
+    filed_by: str | None = None
+    # Sensitive personal data, given with consent, used only for reporting by group.
+    birth_year: int | None = None
+    elderly: bool = False
+    disabled: bool = False
+    minority: bool = False
+    consent_given: bool = True
+    requested_at: datetime
+
+
+class ResidentBooked(Event, frozen=True, kw_only=True):
+    """A resident has a place in a session.
+
+    `changed_from_booking_id` is set when the resident moved here from another booking; the
+    matching `booking.changed` event is the one to tell the resident about.
+    """
+
+    event_type: ClassVar[str] = "resident.booked"
+    session_id: SessionId
+    booking_id: BookingId
+    resident: ResidentContact
+    topics: tuple[Topic, ...]
+    accessibility_needs: tuple[Accessibility, ...] = ()
+    commune_code: CommuneCode
+    venue: Venue
+    when: Slot
+    from_waitlist: bool = False
+    changed_from_booking_id: BookingId | None = None
+    booked_at: datetime
+
+
+class ResidentWaitlisted(Event, frozen=True, kw_only=True):
+    """No fitting session had room; the resident waits, first come first served."""
+
+    event_type: ClassVar[str] = "resident.waitlisted"
+    request_id: HelpRequestId
+    resident: ResidentContact
+    commune_code: CommuneCode
+    topics: tuple[Topic, ...]
+    waitlisted_at: datetime
+
+
+class ResidentMovedToWaitlist(Event, frozen=True, kw_only=True):
+    """A booked resident lost their place (capacity cut) and waits again in their old turn."""
+
+    event_type: ClassVar[str] = "resident.moved_to_waitlist"
+    session_id: SessionId
+    booking_id: BookingId
+    resident: ResidentContact
+    venue: Venue
+    when: Slot
+    reason: str
+    moved_at: datetime
+
+
+class BookingCancelled(Event, frozen=True, kw_only=True):
+    """A booking was given up; its place is free for the waitlist."""
+
+    event_type: ClassVar[str] = "booking.cancelled"
+    session_id: SessionId
+    booking_id: BookingId
+    resident: ResidentContact
+    venue: Venue
+    when: Slot
+    reason: str
+    cancelled_by: Actor
+    cancelled_at: datetime
+
+
+class BookingChanged(Event, frozen=True, kw_only=True):
+    """A resident moved from this session's booking to another session; tell them once."""
+
+    event_type: ClassVar[str] = "booking.changed"
+    session_id: SessionId
+    booking_id: BookingId
+    resident: ResidentContact
+    new_session_id: SessionId
+    new_booking_id: BookingId
+    new_venue: Venue
+    new_when: Slot
+    changed_by: Actor
+    changed_at: datetime
+
+
+class HomeVisitRequested(Event, frozen=True, kw_only=True):
+    """A resident who cannot come needs volunteers at home."""
+
+    event_type: ClassVar[str] = "home_visit.requested"
+    visit_id: VisitId
+    resident: ResidentContact
+    commune_code: CommuneCode
+    village_code: PlaceCode | None = None
+    address: str
+    topics: tuple[Topic, ...]
+    accessibility_needs: tuple[Accessibility, ...] = ()
+    preferred_days: tuple[Weekend, ...] = ()
+    volunteers_needed: int
+    requested_at: datetime
+
+
+class HomeVisitScheduled(Event, frozen=True, kw_only=True):
+    """A home visit has a time; the volunteers service staffs it like a session."""
+
+    event_type: ClassVar[str] = "home_visit.scheduled"
+    visit_id: VisitId
+    resident: ResidentContact
+    commune_code: CommuneCode
+    village_code: PlaceCode | None = None
+    address: str
+    when: Slot
+    topics: tuple[Topic, ...]
+    accessibility_needs: tuple[Accessibility, ...] = ()
+    languages: tuple[str, ...]
+    volunteers_needed: int
+    coordinator_id: CoordinatorId
+    scheduled_at: datetime
+
+
+class HomeVisitCancelled(Event, frozen=True, kw_only=True):
+    """A home visit will not happen."""
+
+    event_type: ClassVar[str] = "home_visit.cancelled"
+    visit_id: VisitId
+    resident: ResidentContact
+    when: Slot | None = None
+    reason: str
+    cancelled_at: datetime
+
+
+class HomeVisitCompleted(Event, frozen=True, kw_only=True):
+    """A home visit took place, with what got done."""
+
+    event_type: ClassVar[str] = "home_visit.completed"
+    visit_id: VisitId
+    request_id: HelpRequestId
+    commune_code: CommuneCode
+    local_date: date
+    outcomes: tuple[Outcome, ...] = ()
+    completed_at: datetime
+
+
+class AttendanceRecorded(Event, frozen=True, kw_only=True):
+    """A volunteer or coordinator noted a booked resident's check-in, attendance or absence."""
+
+    event_type: ClassVar[str] = "attendance.recorded"
+    session_id: SessionId
+    booking_id: BookingId
+    request_id: HelpRequestId
+    commune_code: CommuneCode
+    local_date: date
+    status: AttendanceStatus
+    outcomes: tuple[Outcome, ...] = ()
+    recorded_by: str
+    recorded_at: datetime
+
+
+class StaffingAlertRaised(Event, frozen=True, kw_only=True):
+    """A session is still understaffed 48 hours before it starts; its coordinator must act."""
+
+    event_type: ClassVar[str] = "staffing.alert_raised"
+    session_id: SessionId
+    coordinator_id: CoordinatorId
+    commune_code: CommuneCode
+    venue: Venue
+    when: Slot
+    volunteers_needed: int
+    raised_at: datetime
+
+
+EVENTS: tuple[type[Event], ...] = (
+    SessionScheduled,
+    SessionRescheduled,
+    SessionCapacityChanged,
+    SessionCancelled,
+    SessionCompleted,
+    HelpRequested,
+    ResidentBooked,
+    ResidentWaitlisted,
+    ResidentMovedToWaitlist,
+    BookingCancelled,
+    BookingChanged,
+    HomeVisitRequested,
+    HomeVisitScheduled,
+    HomeVisitCancelled,
+    HomeVisitCompleted,
+    AttendanceRecorded,
+    StaffingAlertRaised,
+)

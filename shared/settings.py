@@ -1,0 +1,119 @@
+"""Configuration, read once from the environment by the entrypoint and passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SERVICES = ("scheduler", "volunteers", "notifications")
+DEFAULT_PORTS = {"scheduler": 8001, "volunteers": 8002, "notifications": 8003}
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message names the environment variable."""
+
+
+class Database(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one service keeps its data: a PostgreSQL schema or a SQLite file."""
+
+    url: str
+    schema: str
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith("postgresql")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    var_dir: Path
+    databases: dict[str, Database]
+    token_secret: str
+    nats_url: str | None = None  # None: start the embedded nats-server
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_PORTS))
+    stream_replicas: int = 1
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("HANDINHAND_VAR_DIR", "var")).resolve()
+        databases = {service: _database(env, service, var_dir) for service in SERVICES}
+        nats_url = env.get("HANDINHAND_NATS_URL") or None
+        if nats_url is not None and not nats_url.startswith(("nats://", "tls://")):
+            raise ConfigError("HANDINHAND_NATS_URL must start with nats:// or tls://")
+        ports = {
+            service: _int(env, f"HANDINHAND_{service.upper()}_PORT", default, 1, 65535)
+            for service, default in DEFAULT_PORTS.items()
+        }
+        level = env.get("HANDINHAND_LOG_LEVEL", "INFO").upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError("HANDINHAND_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return cls(
+            var_dir=var_dir,
+            databases=databases,
+            token_secret=_token_secret(env, var_dir),
+            nats_url=nats_url,
+            host=env.get("HANDINHAND_HOST", "127.0.0.1"),
+            ports=ports,
+            stream_replicas=_int(env, "HANDINHAND_STREAM_REPLICAS", 1, 1, 5),
+            log_level=level,
+            log_json=env.get("HANDINHAND_LOG_FORMAT", "json") != "text",
+        )
+
+    def database(self, service: str) -> Database:
+        return self.databases[service]
+
+
+def _database(env: Mapping[str, str], service: str, var_dir: Path) -> Database:
+    name = f"HANDINHAND_{service.upper()}_DATABASE_URL"
+    url = env.get(name)
+    if not url:
+        return Database(url=f"sqlite:///{var_dir / f'{service}.db'}", schema=service)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{name} is not a database URL") from None
+    if parsed.get_backend_name() not in {"postgresql", "sqlite"}:
+        raise ConfigError(f"{name} must be a postgresql:// or sqlite:/// URL")
+    schema = env.get(f"HANDINHAND_{service.upper()}_DATABASE_SCHEMA", service)
+    if not schema.isidentifier():
+        raise ConfigError(f"HANDINHAND_{service.upper()}_DATABASE_SCHEMA must be an identifier")
+    return Database(url=url, schema=schema)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _token_secret(env: Mapping[str, str], var_dir: Path) -> str:
+    secret = env.get("HANDINHAND_TOKEN_SECRET")
+    if secret is not None:
+        if len(secret) < 32:
+            raise ConfigError("HANDINHAND_TOKEN_SECRET must be at least 32 characters")
+        return secret
+    # Embedded default: one secret per installation, kept beside the SQLite files.
+    path = var_dir / "token-secret"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

@@ -1,0 +1,63 @@
+"""Engines for the two databases we support: PostgreSQL (a schema per service) and SQLite
+(a file per service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def async_url(url: str) -> sa.URL:
+    """Accept plain `postgresql://` and `sqlite:///` URLs and pick the async driver."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+asyncpg")
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise ValueError(f"unsupported database {parsed.get_backend_name()!r}")
+
+
+def is_postgres(
+    engine: AsyncEngine | sa.Connection | AsyncConnection,
+) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An engine whose connections see only this service's tables.
+
+    PostgreSQL: `search_path` is the service's schema, so models and migrations stay
+    schema-free and tests can use a throwaway schema. SQLite: every transaction starts with
+    BEGIN IMMEDIATE, so a read-then-write transaction never fails to upgrade its lock.
+    """
+    target = async_url(url)
+    if target.get_backend_name() == "postgresql":
+        return create_async_engine(
+            target,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"server_settings": {"search_path": schema}},
+        )
+    engine = create_async_engine(target, connect_args={"timeout": 30})
+    _make_sqlite_transactional(engine)
+    return engine
+
+
+def _make_sqlite_transactional(engine: AsyncEngine) -> None:
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

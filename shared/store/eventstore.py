@@ -1,0 +1,334 @@
+"""Append and read event streams with optimistic concurrency, on PostgreSQL or SQLite.
+
+The events table is also the outbox: a committed event is what the relay publishes. Inline
+read-model changes run in the same transaction as the append (the service's projector).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.clock import Clock
+from shared.events.base import Cause, Event, RecordedEvent
+from shared.events.catalog import Catalog, encode
+from shared.ids import derived_id, uuid7
+from shared.store.database import is_postgres
+from shared.store.tables import StoreTables
+
+Projector = Callable[[AsyncConnection, RecordedEvent], Awaitable[None]]
+
+# The transaction id of the appending transaction, and the oldest one still running: an
+# event is safe to read only below that horizon (see docs/architecture.md, "No skipped events").
+_PG_TX_ID = sa.text("pg_current_xact_id()::text::bigint")
+_PG_HORIZON = sa.text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+
+
+# The trigger on the events table notifies this channel with the schema name on commit.
+COMMIT_CHANNEL = "handinhand_events"
+
+
+class ConcurrencyError(Exception):
+    """The stream changed since it was loaded: reload, decide again, or report a conflict."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int | None) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        found = "a concurrent append" if actual is None else f"version {actual}"
+        super().__init__(f"stream {stream_id} expected at version {expected}, found {found}")
+
+
+class LogPosition(NamedTuple):
+    """Where a reader of the whole log stands: (transaction id, position)."""
+
+    tx_id: int
+    position: int
+
+
+START = LogPosition(-1, 0)
+
+
+class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event row as read from the log, body still encoded (the relay never decodes it)."""
+
+    at: tuple[int, int]
+    event_id: UUID
+    stream_id: str
+    stream_version: int
+    event_type: str
+    schema_version: int
+    data: bytes
+    recorded_at: Any
+    correlation_id: UUID
+    causation_id: UUID | None
+
+    @property
+    def log_position(self) -> LogPosition:
+        return LogPosition(*self.at)
+
+
+class Stream(NamedTuple):
+    version: int
+    events: list[RecordedEvent]
+
+
+class EventStore:
+    """One service's event log."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tables: StoreTables,
+        catalog: Catalog,
+        source: str,
+        clock: Clock,
+        projector: Projector | None = None,
+    ) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.catalog = catalog
+        self.source = source
+        self.clock = clock
+        self.projector = projector
+        self._committed = asyncio.Event()
+        self._postgres = is_postgres(engine)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One database transaction: loads, appends and read-model changes commit together."""
+        async with self.engine.begin() as conn:
+            tx = Transaction(self, conn)
+            yield tx
+        if tx.appended:
+            self._committed.set()
+
+    async def append(
+        self, stream_id: str, expected_version: int, events: Sequence[Event], cause: Cause
+    ) -> list[RecordedEvent]:
+        async with self.transaction() as tx:
+            return await tx.append(stream_id, expected_version, events, cause)
+
+    async def load(self, stream_id: str) -> Stream:
+        async with self.engine.connect() as conn:
+            return await Transaction(self, conn).load(stream_id)
+
+    @asynccontextmanager
+    async def commits_from_everywhere(self) -> AsyncIterator[None]:
+        """PostgreSQL: ring the doorbell on commits by any instance (NOTIFY from a trigger).
+
+        SQLite has one writing process per file, which rings its own doorbell.
+        """
+        if not self._postgres:
+            yield
+            return
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            listener = raw.driver_connection
+            schema = await conn.scalar(sa.text("SELECT current_schema()"))
+
+            def ring(*args: Any) -> None:
+                if args[3] == schema:
+                    self._committed.set()
+
+            await listener.add_listener(COMMIT_CHANNEL, ring)  # type: ignore[union-attr]
+            try:
+                yield
+            finally:
+                await listener.remove_listener(COMMIT_CHANNEL, ring)  # type: ignore[union-attr]
+
+    async def wait_for_commit(self, timeout: float) -> None:
+        """Wake when this process commits an append (the relay's doorbell), or after timeout."""
+        try:
+            await asyncio.wait_for(self._committed.wait(), timeout)
+        except TimeoutError:
+            return
+        self._committed.clear()
+
+    async def read_log(
+        self, conn: AsyncConnection, after: LogPosition, limit: int
+    ) -> list[StoredEvent]:
+        """Committed events after a position, in an order no late commit can break."""
+        events = self.tables.events
+        query = sa.select(
+            events.c.tx_id,
+            events.c.position,
+            events.c.event_id,
+            events.c.stream_id,
+            events.c.stream_version,
+            events.c.event_type,
+            events.c.schema_version,
+            events.c.data,
+            events.c.recorded_at,
+            events.c.correlation_id,
+            events.c.causation_id,
+        )
+        if self._postgres:
+            query = query.where(
+                sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(*after),
+                events.c.tx_id < _PG_HORIZON,
+            ).order_by(events.c.tx_id, events.c.position)
+        else:
+            query = query.where(events.c.position > after.position).order_by(events.c.position)
+        rows = (await conn.execute(query.limit(limit))).all()
+        return [
+            StoredEvent(
+                at=(row.tx_id, row.position),
+                event_id=row.event_id,
+                stream_id=row.stream_id,
+                stream_version=row.stream_version,
+                event_type=row.event_type,
+                schema_version=row.schema_version,
+                data=row.data,
+                recorded_at=row.recorded_at,
+                correlation_id=row.correlation_id,
+                causation_id=row.causation_id,
+            )
+            for row in rows
+        ]
+
+    async def count_after(self, conn: AsyncConnection, after: LogPosition) -> int:
+        """How many committed or pending events lie after a position (the outbox lag)."""
+        events = self.tables.events
+        if self._postgres:
+            where = sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(*after)
+        else:
+            where = events.c.position > after.position
+        count = await conn.scalar(sa.select(sa.func.count()).select_from(events).where(where))
+        return int(count or 0)
+
+    def to_recorded(self, stored: StoredEvent) -> RecordedEvent:
+        return RecordedEvent(
+            event_id=stored.event_id,
+            source=self.source,
+            stream_id=stored.stream_id,
+            stream_version=stored.stream_version,
+            event=self.catalog.decode(stored.event_type, stored.schema_version, stored.data),
+            recorded_at=stored.recorded_at,
+            correlation_id=stored.correlation_id,
+            causation_id=stored.causation_id,
+        )
+
+
+class Transaction:
+    """The work of one command or one handled event, inside one database transaction."""
+
+    def __init__(self, store: EventStore, conn: AsyncConnection) -> None:
+        self.store = store
+        self.conn = conn
+        self.appended = False
+        self._versions: dict[str, int] = {}
+
+    async def load(self, stream_id: str) -> Stream:
+        events = self.store.tables.events
+        rows = (
+            await self.conn.execute(
+                sa.select(
+                    events.c.event_id,
+                    events.c.stream_version,
+                    events.c.event_type,
+                    events.c.schema_version,
+                    events.c.data,
+                    events.c.recorded_at,
+                    events.c.correlation_id,
+                    events.c.causation_id,
+                )
+                .where(events.c.stream_id == stream_id)
+                .order_by(events.c.stream_version)
+            )
+        ).all()
+        catalog = self.store.catalog
+        loaded = [
+            RecordedEvent(
+                event_id=row.event_id,
+                source=self.store.source,
+                stream_id=stream_id,
+                stream_version=row.stream_version,
+                event=catalog.decode(row.event_type, row.schema_version, row.data),
+                recorded_at=row.recorded_at,
+                correlation_id=row.correlation_id,
+                causation_id=row.causation_id,
+            )
+            for row in rows
+        ]
+        version = loaded[-1].stream_version if loaded else 0
+        self._versions[stream_id] = version
+        return Stream(version, loaded)
+
+    async def version_of(self, stream_id: str) -> int:
+        events = self.store.tables.events
+        found = await self.conn.scalar(
+            sa.select(sa.func.max(events.c.stream_version)).where(events.c.stream_id == stream_id)
+        )
+        return int(found or 0)
+
+    async def append(
+        self, stream_id: str, expected_version: int, events: Sequence[Event], cause: Cause
+    ) -> list[RecordedEvent]:
+        """Append after `expected_version` (0 for a new stream) or raise ConcurrencyError.
+
+        A version this transaction has just loaded needs no second look: the unique
+        (stream, version) constraint catches a concurrent writer.
+        """
+        if not events:
+            return []
+        if self._versions.get(stream_id) != expected_version:
+            actual = await self.version_of(stream_id)
+            if actual != expected_version:
+                raise ConcurrencyError(stream_id, expected_version, actual)
+        now = self.store.clock.now()
+        recorded = [
+            RecordedEvent(
+                event_id=(
+                    derived_id(cause.id_seed, stream_id, str(version))
+                    if cause.id_seed is not None
+                    else uuid7()
+                ),
+                source=self.store.source,
+                stream_id=stream_id,
+                stream_version=version,
+                event=event,
+                recorded_at=now,
+                correlation_id=cause.correlation_id,
+                causation_id=cause.causation_id,
+            )
+            for version, event in enumerate(events, start=expected_version + 1)
+        ]
+        table = self.store.tables.events
+        insert = table.insert().values(
+            tx_id=_PG_TX_ID if self.store._postgres else sa.literal(0, sa.BigInteger())
+        )
+        try:
+            await self.conn.execute(
+                insert,
+                [
+                    {
+                        "event_id": item.event_id,
+                        "stream_id": stream_id,
+                        "stream_version": item.stream_version,
+                        "event_type": item.event.event_type,
+                        "schema_version": item.event.schema_version,
+                        "data": encode(item.event),
+                        "recorded_at": now,
+                        "correlation_id": item.correlation_id,
+                        "causation_id": item.causation_id,
+                    }
+                    for item in recorded
+                ],
+            )
+        except IntegrityError as error:
+            raise ConcurrencyError(stream_id, expected_version, None) from error
+        self._versions[stream_id] = recorded[-1].stream_version
+        self.appended = True
+        if self.store.projector is not None:
+            for item in recorded:
+                await self.store.projector(self.conn, item)
+        return recorded

@@ -1,0 +1,60 @@
+"""Real parts for every test: a nats-server on a free port, SQLite files and PostgreSQL schemas.
+
+With HANDINHAND_TEST_POSTGRES_URL set, every `database` test also runs on PostgreSQL; an
+unreachable server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client
+
+from shared.bus.server import NatsServer
+from shared.settings import Database
+from shared.store.schema import create_schema, drop_schema
+
+POSTGRES_URL = os.environ.get("HANDINHAND_TEST_POSTGRES_URL")
+DATABASE_KINDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path_factory.mktemp("nats"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server this test alone may stop and start."""
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_server.url)
+    yield client
+    await client.drain()
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh, empty database: a SQLite file, or a throwaway PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield Database(url=f"sqlite:///{tmp_path / 'test.db'}", schema="main")
+        return
+    assert POSTGRES_URL is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    await create_schema(POSTGRES_URL, schema)  # fails loudly when PostgreSQL is unreachable
+    yield Database(url=POSTGRES_URL, schema=schema)
+    await drop_schema(POSTGRES_URL, schema)

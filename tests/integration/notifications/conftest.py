@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.integration.notifications.gateway import Gateway
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[Gateway]:
+    server = Gateway()
+    await server.start()
+    yield server
+    await server.stop()

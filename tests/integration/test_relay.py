@@ -1,0 +1,211 @@
+"""The outbox relay against a real nats-server: order, CloudEvents, no skips, no loss."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.js.api import RawStreamMsg
+from nats.js.client import JetStreamContext
+
+from shared.bus.cloudevents import stream_name
+from shared.bus.relay import Relay
+from shared.bus.server import NatsServer
+from shared.bus.streams import ensure_stream
+from shared.events.base import Cause
+from shared.settings import Database
+from shared.store.eventstore import EventStore
+from tests.support.probe import ThingCounted, make_store
+from tests.support.waiting import eventually
+
+
+def cause() -> Cause:
+    return Cause(correlation_id=uuid.uuid4())
+
+
+async def stream_messages(js: JetStreamContext, source: str) -> list[RawStreamMsg]:
+    """Every message the stream holds, in stream order."""
+    info = await js.stream_info(stream_name(source))
+    return [
+        await js.get_msg(stream_name(source), seq)
+        for seq in range(info.state.first_seq, info.state.last_seq + 1)
+    ]
+
+
+def header(message: RawStreamMsg, name: str) -> str:
+    assert message.headers is not None
+    return str(message.headers[name])
+
+
+async def stored_count(js: JetStreamContext, source: str) -> int:
+    return int((await js.stream_info(stream_name(source))).state.messages)
+
+
+@pytest.fixture
+async def relayed(
+    database: Database, nc: Client
+) -> AsyncIterator[tuple[EventStore, JetStreamContext, Relay, str]]:
+    source = f"probe{uuid.uuid4().hex[:8]}"
+    store = await make_store(database, source=source)
+    js = nc.jetstream()
+    await ensure_stream(js, source)
+    relay = Relay(store, js, owner="test")
+    yield store, js, relay, source
+    await js.delete_stream(stream_name(source))
+    await store.engine.dispose()
+
+
+async def test_publishes_committed_events_as_cloudevents_in_order(relayed) -> None:  # type: ignore[no-untyped-def]
+    store, js, relay, source = relayed
+    appended = await store.append("thing-1", 0, [ThingCounted(count=n) for n in range(3)], cause())
+
+    assert await relay.hold_lease()
+    assert (await relay.publish_once())[0] == 3
+    assert (await relay.publish_once())[0] == 0
+
+    messages = await stream_messages(js, source)
+    assert [header(m, "ce-id") for m in messages] == [str(e.event_id) for e in appended]
+    first = messages[0]
+    assert first.subject == f"handinhand.{source}.probe.thing_counted"
+    assert first.headers is not None
+    assert first.headers["ce-specversion"] == "1.0"
+    assert first.headers["ce-type"] == "probe.thing_counted"
+    assert first.headers["ce-subject"] == "thing-1"
+    assert first.headers["ce-source"] == f"/handinhand/{source}"
+    assert first.headers["ce-streamversion"] == "1"
+    assert first.headers["Nats-Msg-Id"] == first.headers["ce-id"]
+    assert first.data == b'{"count":0,"unit":"item"}'
+    assert await relay.lag() == 0
+
+
+async def test_a_republish_after_losing_the_position_reaches_the_stream_once(relayed) -> None:  # type: ignore[no-untyped-def]
+    store, js, relay, source = relayed
+    await store.append("thing-1", 0, [ThingCounted(count=n) for n in range(5)], cause())
+    await relay.hold_lease()
+    await relay.publish_once()
+    # as if the process died after publishing but before its position committed
+    async with store.engine.begin() as conn:
+        await conn.execute(store.tables.relay_position.update().values(tx_id=-1, position=0))
+
+    await relay.publish_once()
+
+    assert await stored_count(js, source) == 5
+
+
+async def test_no_event_is_skipped_when_a_slow_transaction_commits_late(relayed) -> None:  # type: ignore[no-untyped-def]
+    store, js, relay, source = relayed
+    stop = asyncio.Event()
+    runner = asyncio.create_task(relay.run(stop))
+    slow_started = asyncio.Event()
+
+    async def slow_writer() -> None:
+        async with store.transaction() as tx:
+            await tx.append("slow", 0, [ThingCounted(count=-1)], cause())
+            slow_started.set()
+            await asyncio.sleep(0.8)  # holds its insert uncommitted while others commit
+
+    async def writer(n: int) -> None:
+        for i in range(10):
+            await store.append(f"fast-{n}", i, [ThingCounted(count=i)], cause())
+
+    slow = asyncio.create_task(slow_writer())
+    await slow_started.wait()
+    await asyncio.gather(*(writer(n) for n in range(8)))
+    await slow
+
+    await eventually(lambda: stored_count(js, source), lambda n: n >= 81)
+    stop.set()
+    await runner
+
+    messages = await stream_messages(js, source)
+    ids = [header(m, "ce-id") for m in messages]
+    assert len(ids) == 81
+    assert len(set(ids)) == 81
+    assert "slow" in {header(m, "ce-subject") for m in messages}
+
+
+async def test_relay_catches_up_after_nats_was_stopped_and_started(
+    database: Database, own_nats_server: NatsServer
+) -> None:
+    store = await make_store(database, source="probe")
+    nc = await nats.connect(own_nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
+    js = nc.jetstream()
+    await ensure_stream(js, "probe")
+    relay = Relay(store, js, owner="test", publish_timeout=1.0)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(relay.run(stop))
+    try:
+        await store.append("thing-1", 0, [ThingCounted(count=0)], cause())
+        await eventually(lambda: stored_count(js, "probe"), lambda n: n == 1)
+
+        await own_nats_server.stop_async()
+        for version in range(1, 20):
+            await store.append("thing-1", version, [ThingCounted(count=version)], cause())
+        assert await relay.lag() == 19  # buffered in the database while NATS is away
+        await own_nats_server.start_async()
+
+        await eventually(lambda: stored_count(js, "probe"), lambda n: n >= 20, timeout=30)
+        await eventually(relay.lag, lambda n: n == 0)
+        messages = await stream_messages(js, "probe")
+        assert [header(m, "ce-streamversion") for m in messages] == [str(v) for v in range(1, 21)]
+    finally:
+        stop.set()
+        await runner
+        await nc.close()
+        await store.engine.dispose()
+
+
+APPEND_THEN_HANG = """
+import asyncio, sys, uuid
+from shared.events.base import Cause
+from shared.settings import Database
+from tests.support.probe import ThingCounted, make_store
+
+async def main():
+    store = await make_store(Database(url=sys.argv[1], schema=sys.argv[2]), source="probe")
+    await store.append("thing-1", 0, [ThingCounted(count=1)], Cause(correlation_id=uuid.uuid4()))
+    print("committed", flush=True)
+    await asyncio.sleep(3600)  # killed here: committed, never published
+
+asyncio.run(main())
+"""
+
+
+async def test_an_event_committed_by_a_killed_process_is_published_once_after_restart(
+    database: Database, nc: Client
+) -> None:
+    child = subprocess.Popen(  # noqa: ASYNC220
+        [sys.executable, "-c", APPEND_THEN_HANG, database.url, database.schema],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    assert child.stdout is not None
+    line = await asyncio.to_thread(child.stdout.readline)
+    assert line.strip() == b"committed"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+
+    store = await make_store(database, source="probe")
+    js = nc.jetstream()
+    await ensure_stream(js, "probe")
+    try:
+        relay = Relay(store, js, owner="restarted")
+        await relay.hold_lease()
+        await relay.publish_once()
+        await relay.publish_once()
+        messages = await stream_messages(js, "probe")
+        assert [header(m, "ce-subject") for m in messages] == ["thing-1"]
+    finally:
+        await js.delete_stream(stream_name("probe"))
+        await store.engine.dispose()

@@ -1,0 +1,53 @@
+"""A probe catalog and event store for testing the shared machinery without a service."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from shared.clock import SystemClock
+from shared.events.base import Event
+from shared.events.catalog import Catalog
+from shared.settings import Database
+from shared.store.database import create_engine
+from shared.store.eventstore import EventStore
+from shared.store.schema import install_commit_trigger
+from shared.store.tables import add_store_tables
+
+
+class ThingCounted(Event, frozen=True, kw_only=True):
+    event_type: ClassVar[str] = "probe.thing_counted"
+    schema_version: ClassVar[int] = 2
+    count: int
+    unit: str = "item"
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 called the field "n" and had no unit
+    return {"count": data["n"], "unit": "item"}
+
+
+class NoteWritten(Event, frozen=True, kw_only=True):
+    event_type: ClassVar[str] = "probe.note_written"
+    text: str
+
+
+PROBE_CATALOG = Catalog(
+    {"probe": (ThingCounted, NoteWritten)},
+    {("probe.thing_counted", 1): _v1_to_v2},
+)
+
+
+def probe_metadata() -> tuple[sa.MetaData, Any]:
+    metadata = sa.MetaData()
+    return metadata, add_store_tables(metadata)
+
+
+async def make_store(database: Database, *, source: str = "probe") -> EventStore:
+    metadata, tables = probe_metadata()
+    engine = create_engine(database.url, database.schema)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        await conn.run_sync(install_commit_trigger)
+    return EventStore(engine, tables, PROBE_CATALOG, source, SystemClock())

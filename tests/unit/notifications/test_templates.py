@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from services.notifications.domain.encoding import measure
+from services.notifications.domain.errors import MessageTooLongError, TemplateContextError
+from services.notifications.domain.templates import (
+    MAX_PARTS,
+    MAX_PENDING_CODES,
+    NAME_MAX,
+    TEMPLATES,
+    TOPIC_MAX,
+    VENUE_MAX,
+    AssignmentProposedContext,
+    HelpReceivedContext,
+    ResidentBookedContext,
+    ResidentCancelledContext,
+    TemplateContext,
+    clip,
+    format_when,
+    render,
+)
+from shared.events.notifications import HelpTopic, Language, SmsEncoding, SmsKind
+
+SATURDAY_8AM = datetime(2025, 12, 6, 1, 0, tzinfo=UTC)  # 08:00 in Asia/Ho_Chi_Minh
+SUNDAY_2PM = datetime(2025, 12, 7, 7, 30, tzinfo=UTC)
+
+# Real names and places, padded with more real words to the field limits: the longest values
+# a context accepts. Every template must stay within MAX_PARTS with them.
+LONGEST_REALISTIC: dict[str, Any] = {
+    "topic": "Cài đặt và kích hoạt tài khoản VNeID mức độ 2"[:TOPIC_MAX],
+    "venue": "Nhà văn hóa thôn Đồng Xuân, xã Thiệu Trung, Thanh Hóa"[:VENUE_MAX],
+    "recipient_name": "Nguyễn Thị Phượng Hoàng Ngọc Quỳnh Hương"[:NAME_MAX],
+    "masked_phone": "+8491*****78",
+    "short_code": "4821",
+    "starts_at": SUNDAY_2PM,
+    "previous_starts_at": SUNDAY_2PM,
+    "position": 999,
+    "assigned": 999,
+    "needed": 999,
+    "codes": ("4821", "5930", "6017", "7342", "8855")[:MAX_PENDING_CODES],
+}
+
+
+def longest_context(kind: SmsKind) -> TemplateContext:
+    context_type = TEMPLATES[kind].context
+    if context_type is HelpReceivedContext:
+        return HelpReceivedContext(topic=HelpTopic.CASHLESS_PAYMENT)
+    fields = context_type.__struct_fields__
+    return context_type(**{name: LONGEST_REALISTIC[name] for name in fields})
+
+
+def test_every_kind_has_a_template_in_every_language() -> None:
+    assert set(TEMPLATES) == set(SmsKind)
+    for template in TEMPLATES.values():
+        assert set(template.texts) == set(Language)
+
+
+def test_the_longest_values_are_at_the_field_limits() -> None:
+    assert len(LONGEST_REALISTIC["topic"]) == TOPIC_MAX
+    assert len(LONGEST_REALISTIC["venue"]) == VENUE_MAX
+    assert len(LONGEST_REALISTIC["recipient_name"]) == NAME_MAX
+
+
+@pytest.mark.parametrize("strip", [False, True], ids=["diacritics", "stripped"])
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("kind", list(SmsKind))
+def test_every_template_fits_with_the_longest_values(
+    kind: SmsKind, language: Language, strip: bool
+) -> None:
+    sms = render(kind, language, longest_context(kind), strip_diacritics=strip)
+    assert sms.parts <= MAX_PARTS
+    assert measure(sms.text).parts == sms.parts
+    assert "{" not in sms.text
+    assert "}" not in sms.text
+    if strip:
+        assert sms.encoding is SmsEncoding.GSM7
+
+
+def test_proposal_tells_the_volunteer_how_to_answer_in_vietnamese() -> None:
+    sms = render(
+        SmsKind.ASSIGNMENT_PROPOSED,
+        Language.VI,
+        AssignmentProposedContext(
+            topic="VNeID", venue="Nhà văn hóa thôn 3", starts_at=SATURDAY_8AM, short_code="4821"
+        ),
+        strip_diacritics=True,
+    )
+    assert sms.text == (
+        "Moi ban ho tro buoi VNeID tai Nha van hoa thon 3, Thu Bay 06/12, 08:00. "
+        "Tra loi C 4821 de nhan, K 4821 de tu choi."
+    )
+    assert sms.stripped
+    assert sms.encoding is SmsEncoding.GSM7
+    assert sms.parts == 1
+    assert sms.parts_saved == 1
+
+
+def test_names_keep_their_diacritics_unless_stripping_was_chosen() -> None:
+    context = ResidentBookedContext(
+        topic="VNeID", venue="Nhà văn hóa Đồng Xuân", starts_at=SATURDAY_8AM
+    )
+    kept = render(SmsKind.RESIDENT_BOOKED, Language.EN, context, strip_diacritics=False)
+    assert "Nhà văn hóa Đồng Xuân" in kept.text
+    assert not kept.stripped
+    assert kept.parts_saved == 0
+    assert kept.encoding is SmsEncoding.UCS2
+    stripped = render(SmsKind.RESIDENT_BOOKED, Language.EN, context, strip_diacritics=True)
+    assert "Nha van hoa Dong Xuan" in stripped.text
+    assert stripped.stripped
+    assert stripped.parts_saved == kept.parts - stripped.parts
+
+
+def test_stripping_plain_text_records_no_stripping() -> None:
+    sms = render(
+        SmsKind.RESIDENT_BOOKED,
+        Language.EN,
+        ResidentBookedContext(topic="VNeID", venue="Culture House 3", starts_at=SATURDAY_8AM),
+        strip_diacritics=True,
+    )
+    assert not sms.stripped
+    assert sms.parts_saved == 0
+
+
+def test_dates_are_written_the_vietnamese_way_in_local_time() -> None:
+    assert format_when(SATURDAY_8AM, Language.VI) == "Thứ Bảy 06/12, 08:00"
+    assert format_when(SATURDAY_8AM, Language.EN) == "Sat 06/12, 08:00"
+    assert format_when(SUNDAY_2PM, Language.VI) == "Chủ Nhật 07/12, 14:30"
+    # 23:30 UTC on Friday is already Saturday morning in Vietnam.
+    late = datetime(2025, 12, 5, 23, 30, tzinfo=UTC)
+    assert format_when(late, Language.VI) == "Thứ Bảy 06/12, 06:30"
+
+
+def test_a_naive_session_time_is_refused() -> None:
+    with pytest.raises(TemplateContextError) as caught:
+        render(
+            SmsKind.RESIDENT_CANCELLED,
+            Language.VI,
+            ResidentCancelledContext(topic="VNeID", starts_at=datetime(2025, 12, 6, 8)),  # noqa: DTZ001
+            strip_diacritics=False,
+        )
+    assert caught.value.field == "starts_at"
+
+
+def test_a_context_for_another_template_is_refused() -> None:
+    with pytest.raises(TemplateContextError) as caught:
+        render(
+            SmsKind.RESIDENT_BOOKED,
+            Language.VI,
+            ResidentCancelledContext(topic="VNeID", starts_at=SATURDAY_8AM),
+            strip_diacritics=False,
+        )
+    assert caught.value.field == "context"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("venue", "x" * (VENUE_MAX + 1)),
+        ("venue", ""),
+        ("venue", "   "),
+        ("topic", "t" * (TOPIC_MAX + 1)),
+        ("short_code", "48210"),
+        ("short_code", "ABCD"),
+    ],
+)
+def test_a_value_that_cannot_fill_the_template_fails_loudly(field: str, value: str) -> None:
+    values = {"topic": "VNeID", "venue": "Nhà văn hóa", "short_code": "4821"} | {field: value}
+    context = AssignmentProposedContext(starts_at=SATURDAY_8AM, **values)
+    with pytest.raises(TemplateContextError) as caught:
+        render(SmsKind.ASSIGNMENT_PROPOSED, Language.VI, context, strip_diacritics=False)
+    assert caught.value.field == field
+
+
+def test_an_sms_longer_than_the_deployment_allows_is_refused() -> None:
+    with pytest.raises(MessageTooLongError):
+        render(
+            SmsKind.ASSIGNMENT_PROPOSED,
+            Language.VI,
+            longest_context(SmsKind.ASSIGNMENT_PROPOSED),
+            strip_diacritics=False,
+            max_parts=1,
+        )
+
+
+def test_newlines_in_a_value_become_one_space() -> None:
+    sms = render(
+        SmsKind.RESIDENT_CANCELLED,
+        Language.EN,
+        ResidentCancelledContext(topic="VNeID\n level 2", starts_at=SATURDAY_8AM),
+        strip_diacritics=False,
+    )
+    assert "VNeID level 2" in sms.text
+
+
+def test_clip_shortens_openly_and_stays_gsm7() -> None:
+    assert clip("Nhà văn hóa", 40) == "Nhà văn hóa"
+    clipped = clip("Nhà văn hóa thôn Đồng Xuân, xã Thiệu Trung", 20)
+    assert len(clipped) <= 20
+    assert clipped.endswith("...")
+
+
+def test_help_answer_names_the_topic_in_the_recipients_language() -> None:
+    context = HelpReceivedContext(topic=HelpTopic.PUBLIC_SERVICES)
+    vi = render(SmsKind.REPLY_HELP_RECEIVED, Language.VI, context, strip_diacritics=False)
+    en = render(SmsKind.REPLY_HELP_RECEIVED, Language.EN, context, strip_diacritics=False)
+    assert "dịch vụ công" in vi.text
+    assert "public services" in en.text
+
+
+def test_stop_confirmation_is_a_single_part_either_way() -> None:
+    for language in Language:
+        for strip in (False, True):
+            sms = render(
+                SmsKind.REPLY_STOP_CONFIRMED,
+                language,
+                TEMPLATES[SmsKind.REPLY_STOP_CONFIRMED].context(),
+                strip_diacritics=strip,
+            )
+            assert sms.parts == 1
