@@ -44,7 +44,7 @@ def own_nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
     client = await nats.connect(nats_server.url)
     yield client
-    await client.drain()
+    await client.close()
 
 
 @pytest.fixture(params=DATABASE_KINDS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class Consumer:
         self.retry_delay = retry_delay
         self.handled = 0
         self.parked = 0
+        self._pull: Any = None
 
     @property
     def name(self) -> str:
@@ -105,11 +107,20 @@ class Consumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         pull = None
+        try:
+            await self._run(stop, pull)
+        finally:
+            if self._pull is not None:
+                with contextlib.suppress(Exception):
+                    await self._pull.unsubscribe()
+                self._pull = None
+
+    async def _run(self, stop: asyncio.Event, pull: Any) -> None:
         backoff = 0.1
         while not stop.is_set():
             try:
                 if pull is None:
-                    pull = await self.subscribe()
+                    pull = self._pull = await self.subscribe()
                 try:
                     messages = await pull.fetch(self.batch_size, timeout=self.fetch_wait)
                 except nats.errors.TimeoutError:

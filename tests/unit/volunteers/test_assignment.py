@@ -265,7 +265,7 @@ def assert_hard_rules(slots: list[Slot], candidates: list[Candidate], solution: 
             assert not (has and spare and idle and eligible(candidate, slot)), candidate
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(slots=slots_strategy(4), candidates=candidates_strategy(6))
 def test_solver_objective_equals_exact_search_on_small_weekends(
     slots: list[Slot], candidates: list[Candidate]
@@ -357,3 +357,13 @@ def test_skips_paused_and_unavailable_volunteers() -> None:
     solution = solve([session(1)], candidates, COMMUNES)
     assert solution.placements == ()
     assert solution.score.unfilled == 1
+
+
+def test_spreads_a_weekend_between_equally_loaded_volunteers() -> None:
+    slots = [
+        session(n, starts_at=window(half)[0], ends_at=window(half)[1])
+        for n, half in enumerate(HALVES)
+    ]
+    solution = solve(slots, [volunteer(1), volunteer(2)], COMMUNES)
+    counts = [p.volunteer_id for p in solution.placements]
+    assert sorted(counts.count(VolunteerId(v)) for v in ("v1", "v2")) == [2, 2]

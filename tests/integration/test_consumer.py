@@ -1,0 +1,263 @@
+"""Durable consumers against a real nats-server: effects once, order per stream, parking."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+from nats.aio.client import Client
+from nats.js.client import JetStreamContext
+
+from shared.bus.cloudevents import stream_name, subject_for
+from shared.bus.consumer import Consumer, Subscription
+from shared.bus.relay import Relay
+from shared.bus.streams import ensure_stream
+from shared.events.base import Cause, RecordedEvent
+from shared.settings import Database
+from shared.store.eventstore import EventStore, Transaction
+from tests.support.probe import NoteWritten, ThingCounted, make_store
+from tests.support.waiting import eventually
+
+
+@dataclass
+class Effects:
+    """What the handler did, as the database saw it (rolled back work leaves no trace)."""
+
+    store: EventStore
+    fail_on: set[int] = field(default_factory=set)
+    calls: int = 0
+
+    async def handle(self, tx: Transaction, event: RecordedEvent) -> None:
+        self.calls += 1
+        if isinstance(event.event, ThingCounted) and event.event.count in self.fail_on:
+            raise RuntimeError(f"cannot count {event.event.count}")
+        # the effect: a note appended to the consumer's own log, once per handled event
+        await tx.append(
+            f"seen-{event.event_id}",
+            0,
+            [NoteWritten(text=f"{event.stream_id}:{event.stream_version}")],
+            Cause(correlation_id=event.correlation_id, causation_id=event.event_id),
+        )
+
+    async def seen(self) -> list[str]:
+        events = self.store.tables.events
+        async with self.store.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(events.c.data)
+                .where(events.c.stream_id.like("seen-%"))
+                .order_by(events.c.position)
+            )
+            return [bytes(row.data).decode()[9:-2] for row in rows]
+
+
+@dataclass
+class Pipeline:
+    source_store: EventStore
+    target_store: EventStore
+    js: JetStreamContext
+    source: str
+    effects: Effects
+
+    async def publish(self) -> None:
+        relay = Relay(self.source_store, self.js, owner="test")
+        await relay.hold_lease()
+        while (await relay.publish_once())[0]:
+            pass
+
+    def consumer(self, **options: float) -> Consumer:
+        return Consumer(
+            self.target_store,
+            self.js,
+            Subscription(f"target-from-{self.source}", self.source, self.effects.handle),
+            fetch_wait=0.2,
+            ack_wait=2.0,
+            retry_delay=0.05,
+            **options,  # type: ignore[arg-type]
+        )
+
+    async def parked(self) -> list[sa.Row[tuple[str, str, int]]]:
+        table = self.target_store.tables.dead_letters
+        async with self.target_store.engine.connect() as conn:
+            return list(
+                await conn.execute(sa.select(table.c.subject, table.c.error, table.c.attempts))
+            )
+
+
+@pytest.fixture
+async def pipeline(database: Database, nc: Client, tmp_path) -> AsyncIterator[Pipeline]:  # type: ignore[no-untyped-def]
+    source = f"probe{uuid.uuid4().hex[:8]}"
+    source_store = await make_store(
+        Database(url=f"sqlite:///{tmp_path / 'source.db'}", schema="main"), source=source
+    )
+    target_store = await make_store(database, source="target")
+    js = nc.jetstream()
+    await ensure_stream(js, source)
+    yield Pipeline(source_store, target_store, js, source, Effects(target_store))
+    await js.delete_stream(stream_name(source))
+    await source_store.engine.dispose()
+    await target_store.engine.dispose()
+
+
+async def run_until(
+    consumer: Consumer, done: asyncio.Future[None] | None = None, **wait: float
+) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        if done is not None:
+            await done
+    finally:
+        stop.set()
+        await task
+
+
+async def test_each_event_has_its_effect_once_in_stream_order(pipeline: Pipeline) -> None:
+    for n in range(3):
+        await pipeline.source_store.append(
+            f"thing-{n}",
+            0,
+            [ThingCounted(count=v) for v in range(4)],
+            Cause(correlation_id=uuid.uuid4()),
+        )
+    await pipeline.publish()
+    consumer = pipeline.consumer()
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+
+    seen = await eventually(pipeline.effects.seen, lambda s: len(s) >= 12)
+    stop.set()
+    await task
+
+    assert sorted(seen) == sorted(f"thing-{n}:{v}" for n in range(3) for v in range(1, 5))
+    for n in range(3):
+        versions = [s for s in seen if s.startswith(f"thing-{n}:")]
+        assert versions == [f"thing-{n}:{v}" for v in range(1, 5)]
+
+
+async def test_a_redelivered_event_has_no_second_effect(pipeline: Pipeline) -> None:
+    await pipeline.source_store.append(
+        "thing-1", 0, [ThingCounted(count=1)], Cause(correlation_id=uuid.uuid4())
+    )
+    await pipeline.publish()
+    # first consumer instance handles the event, then "crashes" before acking:
+    consumer = pipeline.consumer()
+    pull = await consumer.subscribe()
+    [message] = await pull.fetch(1, timeout=2)
+    await consumer._handle_together([(message, consumer_event(pipeline, message))])
+    # ... no ack: JetStream redelivers after ack_wait to the restarted consumer
+    restarted = pipeline.consumer()
+    stop = asyncio.Event()
+    task = asyncio.create_task(restarted.run(stop))
+    await eventually(lambda: consumer_pending(pipeline, restarted), lambda n: n == 0, timeout=10)
+    stop.set()
+    await task
+
+    assert await pipeline.effects.seen() == ["thing-1:1"]
+    assert pipeline.effects.calls == 1  # the redelivery was recognised before the handler ran
+
+
+async def test_a_message_that_keeps_failing_is_parked_after_n_tries(pipeline: Pipeline) -> None:
+    pipeline.effects.fail_on = {13}
+    await pipeline.source_store.append(
+        "thing-1",
+        0,
+        [ThingCounted(count=13), ThingCounted(count=14)],
+        Cause(correlation_id=uuid.uuid4()),
+    )
+    await pipeline.publish()
+    consumer = pipeline.consumer(max_attempts=3)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+
+    parked = await eventually(pipeline.parked, lambda rows: len(rows) == 1)
+    seen = await eventually(pipeline.effects.seen, lambda s: len(s) == 1)
+    stop.set()
+    await task
+
+    subject, error, attempts = parked[0]
+    assert subject == subject_for(pipeline.source, "probe.thing_counted")
+    assert error == "RuntimeError: cannot count 13"
+    assert attempts == 3
+    assert seen == ["thing-1:2"]  # the stream moved on past the parked event
+
+
+async def test_malformed_messages_are_parked_with_a_readable_error(pipeline: Pipeline) -> None:
+    subject = subject_for(pipeline.source, "probe.thing_counted")
+    good = {
+        "ce-specversion": "1.0",
+        "ce-id": str(uuid.uuid4()),
+        "ce-source": f"/handinhand/{pipeline.source}",
+        "ce-type": "probe.thing_counted",
+        "ce-time": "2026-11-28T01:00:00+00:00",
+        "ce-subject": "thing-9",
+        "ce-streamversion": "1",
+        "ce-schemaversion": "2",
+    }
+    await pipeline.js.publish(
+        subject, b'{"count": 1}', headers={k: v for k, v in good.items() if k != "ce-type"}
+    )
+    await pipeline.js.publish(subject, b"not json", headers={**good, "ce-id": str(uuid.uuid4())})
+    await pipeline.js.publish(
+        subject, b'{"count": "many"}', headers={**good, "ce-id": str(uuid.uuid4())}
+    )
+    await pipeline.js.publish(
+        subject, b"{}", headers={**good, "ce-type": "probe.unheard_of", "ce-id": str(uuid.uuid4())}
+    )
+    await pipeline.js.publish(subject, b"{}", headers={**good, "ce-id": "not-a-uuid"})
+    consumer = pipeline.consumer()
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+
+    parked = await eventually(pipeline.parked, lambda rows: len(rows) == 5)
+    stop.set()
+    await task
+
+    errors = [row[1] for row in parked]
+    assert errors[0] == "malformed message: missing header(s): ce-type"
+    assert errors[1].startswith("malformed message: probe.thing_counted v2: body is not JSON")
+    assert "Expected `int`, got `str` - at `$.count`" in errors[2]
+    assert errors[3] == "malformed message: unknown event type 'probe.unheard_of'"
+    assert errors[4].startswith("malformed message: an id header is not a UUID")
+    assert pipeline.effects.calls == 0
+
+
+def consumer_event(pipeline: Pipeline, message):  # type: ignore[no-untyped-def]
+    from shared.bus.cloudevents import decode_message
+
+    return decode_message(pipeline.target_store.catalog, message.headers, message.data)
+
+
+async def consumer_pending(pipeline: Pipeline, consumer: Consumer) -> int:
+    return await consumer.lag()
+
+
+async def test_two_instances_share_the_work_without_doing_any_twice(pipeline: Pipeline) -> None:
+    for n in range(6):
+        await pipeline.source_store.append(
+            f"thing-{n}",
+            0,
+            [ThingCounted(count=v) for v in range(10)],
+            Cause(correlation_id=uuid.uuid4()),
+        )
+    await pipeline.publish()
+    first, second = pipeline.consumer(), pipeline.consumer()
+    first.batch_size = second.batch_size = 7  # small batches so both instances get work
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(c.run(stop)) for c in (first, second)]
+
+    seen = await eventually(pipeline.effects.seen, lambda s: len(s) >= 60)
+    await eventually(lambda: consumer_pending(pipeline, first), lambda n: n == 0)
+    stop.set()
+    await asyncio.gather(*tasks)
+
+    assert len(seen) == 60
+    assert len(set(seen)) == 60
+    for n in range(6):
+        versions = [s for s in seen if s.startswith(f"thing-{n}:")]
+        assert versions == [f"thing-{n}:{v}" for v in range(1, 11)]
+    assert first.handled > 0
+    assert second.handled > 0
