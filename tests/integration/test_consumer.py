@@ -79,12 +79,13 @@ class Pipeline:
             **options,  # type: ignore[arg-type]
         )
 
-    async def parked(self) -> list[sa.Row[tuple[str, str, int]]]:
+    async def parked(self) -> list[tuple[str, str, int]]:
         table = self.target_store.tables.dead_letters
         async with self.target_store.engine.connect() as conn:
-            return list(
-                await conn.execute(sa.select(table.c.subject, table.c.error, table.c.attempts))
+            rows = await conn.execute(
+                sa.select(table.c.subject, table.c.error, table.c.attempts).order_by(table.c.id)
             )
+            return [(row.subject, row.error, row.attempts) for row in rows]
 
 
 @pytest.fixture
