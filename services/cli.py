@@ -1,15 +1,259 @@
-"""The `handinhand` command."""
+"""The `handinhand` command: run, migrate and operate the three services."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib
+import os
+import signal
+import subprocess
 import sys
+import time
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+from shared.settings import SERVICES, ConfigError, Settings
+
+EMBEDDED_NATS_PORT = 4322
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as error:
+        print(f"handinhand: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _create_app(service: str, settings: Settings) -> Any:
+    module = importlib.import_module(f"services.{service}.app")
+    return module.create_app(settings)
+
+
+def _parts(service: str) -> Any:
+    return importlib.import_module(f"services.{service}.parts").PARTS
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from shared.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(args.service, settings.log_level, json_lines=settings.log_json)
+    app = _create_app(args.service, settings)
+    port = args.port or settings.ports[args.service]
+    uvicorn.run(app, host=settings.host, port=port, log_config=None, access_log=False)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from migrations.run import migrate
+
+    settings = _settings()
+    for service in args.services or SERVICES:
+        asyncio.run(migrate(service, settings.database(service)))
+        print(f"{service}: migrated")
+    return 0
+
+
+def _embedded_nats(settings: Settings, env: dict[str, str]) -> Any:
+    """Start the embedded nats-server unless HANDINHAND_NATS_URL points elsewhere."""
+    from shared.bus.server import NatsServer
+
+    if settings.nats_url is not None:
+        print(f"nats        {settings.nats_url}")
+        return None
+    port = int(env.get("HANDINHAND_EMBEDDED_NATS_PORT", EMBEDDED_NATS_PORT))
+    server = NatsServer(settings.var_dir / "nats", port, log_file=settings.var_dir / "nats.log")
+    server.start()
+    env["HANDINHAND_NATS_URL"] = server.url
+    print(f"nats        {server.url} (embedded, JetStream in {settings.var_dir / 'nats'})")
+    return server
+
+
+def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def cmd_up(_args: argparse.Namespace) -> int:
+    from migrations.run import migrate
+
+    settings = _settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    stopping = asyncio.Event()  # set from the signal handler; polled below
+
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    nats_server = _embedded_nats(settings, env)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        for service in SERVICES:
+            asyncio.run(migrate(service, settings.database(service)))
+        for service in SERVICES:
+            command = [sys.executable, "-m", "services.cli", "serve", service]
+            children.append(subprocess.Popen(command, env=env))  # noqa: S603
+            url = f"http://{settings.host}:{settings.ports[service]}"
+            print(f"{service:<12}{url}  (OpenAPI: {url}/schema)")
+        print("press Ctrl-C to stop", flush=True)
+        while not stopping.is_set():
+            if any(child.poll() is not None for child in children):
+                print("a service exited; stopping the others", file=sys.stderr)
+                break
+            time.sleep(0.2)
+    finally:
+        _stop_children(children)
+        if nats_server is not None:
+            nats_server.stop()
+        print("stopped")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from shared.clock import SystemClock
+    from shared.web.auth import Caller, Role, mint_token
+
+    settings = _settings()
+    caller = Caller(
+        sub=args.sub,
+        role=Role(args.role),
+        scope=tuple(code for code in args.scope.split(",") if code),
+        volunteer_id=args.volunteer_id,
+    )
+    print(
+        mint_token(settings.token_secret, caller, SystemClock().now(), timedelta(hours=args.hours))
+    )
+    return 0
+
+
+async def _with_runtime(service: str, action: Any) -> Any:
+    from shared.clock import SystemClock
+    from shared.events import build_catalog
+    from shared.runtime import Runtime
+
+    runtime = Runtime(_settings(), _parts(service), build_catalog(), SystemClock())
+    store = runtime.open_store()
+    try:
+        return await action(runtime, store)
+    finally:
+        await store.engine.dispose()
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from shared.bus.deadletters import by_name, list_parked, redrive
+
+    services = [args.service] if args.service else list(SERVICES)
+    failed = False
+    for service in services:
+        if args.action == "list":
+            parked = asyncio.run(_with_runtime(service, lambda _r, store: list_parked(store)))
+            for item in parked:
+                print(
+                    f"{service}\t{item.id}\t{item.consumer}\t{item.event_type or '-'}\t"
+                    f"{item.attempts}\t{item.parked_at:%Y-%m-%d %H:%M}\t{item.error}"
+                )
+            if not parked:
+                print(f"{service}: no parked messages")
+        else:
+            ids = None if args.all else args.ids
+
+            async def run(runtime: Any, store: Any, ids: list[int] | None = ids) -> Any:
+                return await redrive(store, by_name(runtime.parts.subscriptions(runtime)), ids)
+
+            for outcome in asyncio.run(_with_runtime(service, run)):
+                failed |= not outcome.ok
+                print(f"{service}\t{outcome.id}\t{'redriven' if outcome.ok else outcome.error}")
+    return 1 if failed else 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from shared.store.rebuild import rebuild_read_models
+
+    async def run(runtime: Any, store: Any) -> int:
+        return await rebuild_read_models(store, runtime.parts.read_models)
+
+    count = asyncio.run(_with_runtime(args.service, run))
+    print(f"{args.service}: read models rebuilt from {count} events")
+    return 0
+
+
+def cmd_asyncapi(_args: argparse.Namespace) -> int:
+    from shared.asyncapi import render_asyncapi
+    from shared.events import build_catalog
+
+    sys.stdout.write(render_asyncapi(build_catalog()))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    module = importlib.import_module(f"bench.{args.what}")
+    result: int = module.main(args.rest)
+    return result
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="handinhand", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="start NATS, migrate, and run the three services")
+    up.set_defaults(run=cmd_up)
+
+    serve = commands.add_parser("serve", help="run one service")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="migrate the services' databases")
+    migrate.add_argument("services", nargs="*", metavar="SERVICE", help=", ".join(SERVICES))
+    migrate.set_defaults(run=cmd_migrate)
+
+    token = commands.add_parser("token", help="mint an access token")
+    token.add_argument("--role", choices=["admin", "coordinator", "volunteer"], default="admin")
+    token.add_argument("--scope", default="", help="comma-separated province or commune codes")
+    token.add_argument("--sub", default="cli")
+    token.add_argument("--volunteer-id")
+    token.add_argument("--hours", type=float, default=12.0)
+    token.set_defaults(run=cmd_token)
+
+    dlq = commands.add_parser("dlq", help="list or redrive parked messages")
+    dlq.add_argument("action", choices=["list", "redrive"])
+    dlq.add_argument("service", nargs="?", choices=SERVICES)
+    dlq.add_argument("ids", nargs="*", type=int)
+    dlq.add_argument("--all", action="store_true")
+    dlq.set_defaults(run=cmd_dlq)
+
+    rebuild = commands.add_parser("rebuild", help="replay the event log into fresh read models")
+    rebuild.add_argument("service", choices=SERVICES)
+    rebuild.set_defaults(run=cmd_rebuild)
+
+    asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI document of all events")
+    asyncapi.set_defaults(run=cmd_asyncapi)
+
+    bench = commands.add_parser("bench", help="run a benchmark: store, assign, sms, e2e")
+    bench.add_argument("what", choices=["store", "assign", "sms", "e2e"])
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(run=cmd_bench)
+    return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="handinhand", description=__doc__)
-    parser.parse_args(argv)
-    return 0
+    args = parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
 
 
 if __name__ == "__main__":

@@ -1,0 +1,403 @@
+"""Benchmark of the event store, the outbox relay and an inbox consumer on one database.
+
+Commands per second (load a short stream, decide, append with outbox, in one transaction)
+with 1 and 8 concurrent clients, against the raw driver's single-row insert-and-commit rate
+on the same database; then the relay publishing every appended event to an embedded
+nats-server, and a consumer with a trivial handler recording each one in a second store's
+inbox. PostgreSQL from HANDINHAND_BENCH_DATABASE_URL (a throwaway schema), else SQLite files
+in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import asyncpg
+import msgspec
+import nats
+import sqlalchemy as sa
+from nats.aio.client import Client
+
+from shared.bus.consumer import Consumer, Subscription
+from shared.bus.relay import Relay
+from shared.bus.server import NatsServer
+from shared.bus.streams import ensure_stream
+from shared.clock import SystemClock
+from shared.events.base import Cause, Event, RecordedEvent
+from shared.events.catalog import Catalog, encode
+from shared.ids import uuid7
+from shared.store.database import create_engine
+from shared.store.eventstore import EventStore, Transaction
+from shared.store.schema import create_schema, drop_schema, install_commit_trigger
+from shared.store.tables import add_store_tables
+
+DATABASE_VARIABLE = "HANDINHAND_BENCH_DATABASE_URL"
+SOURCE = "benchstore"
+CLIENTS = 8
+# Each stream takes this many commands, then the client moves on: loads stay short.
+COMMANDS_PER_STREAM = 4
+
+
+class CounterIncremented(Event, frozen=True, kw_only=True):
+    """A counter went up (the benchmark's only fact)."""
+
+    event_type: ClassVar[str] = "benchstore.counter_incremented"
+    by: int
+    total: int
+
+
+CATALOG = Catalog({SOURCE: (CounterIncremented,)})
+
+
+class IncrementCounter(msgspec.Struct, frozen=True, kw_only=True):
+    by: int
+
+
+class Counter(msgspec.Struct, frozen=True, kw_only=True):
+    total: int = 0
+
+
+class CounterLimitError(Exception):
+    """A counter may not pass its limit (so that the decision has a rule to check)."""
+
+    field: str | None = "by"
+
+
+COUNTER_LIMIT = 1_000_000
+
+
+def evolve(state: Counter, event: Event) -> Counter:
+    if isinstance(event, CounterIncremented):
+        return Counter(total=event.total)
+    return state
+
+
+def decide_increment(state: Counter, command: IncrementCounter) -> list[Event]:
+    total = state.total + command.by
+    if total > COUNTER_LIMIT:
+        raise CounterLimitError(f"the counter may not pass {COUNTER_LIMIT}")
+    return [CounterIncremented(by=command.by, total=total)]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the benchmark writes: a PostgreSQL schema or a SQLite file."""
+
+    url: str
+    schema: str
+    kind: str
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.kind == "postgresql"
+
+
+async def open_store(target: Target) -> EventStore:
+    metadata = sa.MetaData()
+    tables = add_store_tables(metadata)
+    await create_schema(target.url, target.schema)
+    engine = create_engine(target.url, target.schema, pool_size=CLIENTS + 2)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        await conn.run_sync(install_commit_trigger)
+    return EventStore(engine, tables, CATALOG, SOURCE, SystemClock())
+
+
+# Commands -----------------------------------------------------------------------------------
+
+
+async def increment(store: EventStore, stream_id: str) -> None:
+    """One command: load, decide, append (the events table is the outbox), one transaction."""
+    async with store.transaction() as tx:
+        stream = await tx.load(stream_id)
+        state = Counter()
+        for recorded in stream.events:
+            state = evolve(state, recorded.event)
+        events = decide_increment(state, IncrementCounter(by=1))
+        await tx.append(stream_id, stream.version, events, Cause(correlation_id=uuid7()))
+
+
+async def for_a_while(
+    clients: int, seconds: float, work: Callable[[int, int], Awaitable[None]]
+) -> float:
+    """Run `work(client, n)` in a loop on each client for `seconds`; operations per second."""
+    done = [0] * clients
+    deadline = 0.0
+
+    async def client(number: int) -> None:
+        while time.perf_counter() < deadline:
+            await work(number, done[number])
+            done[number] += 1
+
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return sum(done) / (time.perf_counter() - started)
+
+
+async def commands_per_second(store: EventStore, clients: int, seconds: float, run: str) -> float:
+    async def command(client: int, n: int) -> None:
+        await increment(store, f"counter-{run}{client}-{n // COMMANDS_PER_STREAM}")
+
+    await for_a_while(clients, min(0.5, seconds / 4), command)  # warm up the pool and caches
+    return await for_a_while(clients, seconds, command)
+
+
+# Raw driver reference ----------------------------------------------------------------------
+
+RAW_TABLE = "bench_raw_rows"
+BODY = encode(CounterIncremented(by=1, total=1))
+
+
+async def raw_postgres(target: Target, clients: int, seconds: float) -> float:
+    """asyncpg alone: one prepared single-row INSERT per implicit transaction."""
+    connections = [
+        await asyncpg.connect(
+            target.url, server_settings={"search_path": target.schema}, statement_cache_size=100
+        )
+        for _ in range(clients)
+    ]
+    try:
+        await connections[0].execute(
+            f"CREATE TABLE IF NOT EXISTS {RAW_TABLE} (id uuid PRIMARY KEY, stream_id text "
+            "NOT NULL, data bytea NOT NULL, recorded_at timestamptz NOT NULL)"
+        )
+        insert = f"INSERT INTO {RAW_TABLE} (id, stream_id, data, recorded_at) VALUES ($1,$2,$3,$4)"
+
+        async def row(client: int, n: int) -> None:
+            await connections[client].execute(
+                insert, uuid7(), f"raw-{client}-{n}", BODY, datetime.now(UTC)
+            )
+
+        await for_a_while(clients, min(0.5, seconds / 4), row)
+        return await for_a_while(clients, seconds, row)
+    finally:
+        for connection in connections:
+            await connection.close()
+
+
+async def raw_sqlite(path: Path, clients: int, seconds: float) -> float:
+    """aiosqlite alone (the store's driver), same pragmas, one autocommitted INSERT each."""
+    import aiosqlite
+
+    connections = []
+    for _ in range(clients):
+        connection = await aiosqlite.connect(path, timeout=30, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+            await connection.execute(f"PRAGMA {pragma}")
+        connections.append(connection)
+    try:
+        await connections[0].execute(
+            f"CREATE TABLE IF NOT EXISTS {RAW_TABLE} (id BLOB PRIMARY KEY, stream_id TEXT "
+            "NOT NULL, data BLOB NOT NULL, recorded_at TEXT NOT NULL)"
+        )
+        insert = f"INSERT INTO {RAW_TABLE} (id, stream_id, data, recorded_at) VALUES (?,?,?,?)"
+
+        async def row(client: int, n: int) -> None:
+            await connections[client].execute(
+                insert,
+                (uuid7().bytes, f"raw-{client}-{n}", BODY, datetime.now(UTC).isoformat()),
+            )
+
+        await for_a_while(clients, min(0.5, seconds / 4), row)
+        return await for_a_while(clients, seconds, row)
+    finally:
+        for connection in connections:
+            await connection.close()
+
+
+# Relay and consumer ------------------------------------------------------------------------
+
+
+async def top_up(store: EventStore, total: int, per_append: int = 100) -> int:
+    """Append until the log holds `total` events (the command runs already wrote some)."""
+    async with store.engine.connect() as conn:
+        have = int(await conn.scalar(sa.select(sa.func.count()).select_from(store.tables.events)))
+    missing = max(0, total - have)
+    cause = Cause(correlation_id=uuid7())
+    n = 0
+    while missing > 0:
+        size = min(per_append, missing)
+        events = [CounterIncremented(by=1, total=v) for v in range(1, size + 1)]
+        await store.append(f"bulk-{n}", 0, events, cause)
+        missing -= size
+        n += 1
+    return max(total, have)
+
+
+async def relay_everything(store: EventStore, nc: Client) -> tuple[int, float]:
+    js = nc.jetstream()
+    await ensure_stream(js, SOURCE)
+    relay = Relay(store, js, owner="bench")
+    if not await relay.hold_lease():
+        raise RuntimeError("the bench relay could not take the lease")
+    started = time.perf_counter()
+    while (await relay.publish_once())[0]:
+        pass
+    seconds = time.perf_counter() - started
+    if await relay.lag() != 0:
+        raise RuntimeError("the relay left events behind")
+    return relay.published, seconds
+
+
+async def nothing(_tx: Transaction, _event: RecordedEvent) -> None:
+    """The trivial handler: the cost measured is the consumer's own (fetch, inbox, ack)."""
+
+
+async def consume_everything(
+    store: EventStore, nc: Client, expected: int, timeout: float
+) -> tuple[int, float]:
+    js = nc.jetstream()
+    consumer = Consumer(store, js, Subscription("bench-consumer", SOURCE, nothing))
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        while consumer.handled < expected or await consumer.lag() > 0:
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(
+                    f"consumer handled {consumer.handled} of {expected} in {timeout:.0f}s"
+                )
+            await asyncio.sleep(0.01 if consumer.handled >= expected else 0.05)
+        seconds = time.perf_counter() - started
+    finally:
+        stop.set()
+        await task
+    return consumer.handled, seconds
+
+
+# The run ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float = 4.0
+    events: int = 50_000
+
+
+async def run(database_url: str | None, options: Options | None = None) -> dict[str, Any]:
+    """Measure everything on one database; return the figures (rates are per second)."""
+    options = options or Options()
+    with tempfile.TemporaryDirectory(prefix="handinhand-bench-") as scratch:
+        directory = Path(scratch)
+        if database_url:
+            tag = uuid.uuid4().hex[:8]
+            source = Target(database_url, f"bench_{tag}_source", "postgresql")
+            sink = Target(database_url, f"bench_{tag}_sink", "postgresql")
+        else:
+            source = Target(f"sqlite:///{directory / 'source.db'}", "main", "sqlite")
+            sink = Target(f"sqlite:///{directory / 'sink.db'}", "main", "sqlite")
+        try:
+            return await _measure(source, sink, directory, options)
+        finally:
+            await drop_schema(source.url, source.schema)
+            await drop_schema(sink.url, sink.schema)
+
+
+async def _measure(
+    source: Target, sink: Target, directory: Path, options: Options
+) -> dict[str, Any]:
+    seconds = options.seconds
+
+    async def raw(clients: int) -> float:
+        if source.is_postgres:
+            return await raw_postgres(source, clients, seconds)
+        return await raw_sqlite(directory / "source.db", clients, seconds)
+
+    store = await open_store(source)
+    sink_store = await open_store(sink)
+    server = NatsServer(directory / "nats")
+    await server.start_async()
+    try:
+        raw_1 = await raw(1)
+        commands_1 = await commands_per_second(store, 1, seconds, "a")
+        raw_8 = await raw(CLIENTS)
+        commands_8 = await commands_per_second(store, CLIENTS, seconds, "b")
+        total = await top_up(store, options.events)
+        nc = await nats.connect(server.url)
+        try:
+            relayed, relay_s = await relay_everything(store, nc)
+            handled, consumer_s = await consume_everything(sink_store, nc, relayed, 90.0)
+        finally:
+            await nc.close()
+    finally:
+        await server.stop_async()
+        await store.engine.dispose()
+        await sink_store.engine.dispose()
+    return {
+        "database": source.kind,
+        "commands_per_s_1": round(commands_1, 1),
+        "commands_per_s_8": round(commands_8, 1),
+        "raw_per_s_1": round(raw_1, 1),
+        "raw_per_s_8": round(raw_8, 1),
+        "ratio_1": round(commands_1 / raw_1, 3),
+        "ratio_8": round(commands_8 / raw_8, 3),
+        "relay_events": relayed,
+        "relay_seconds": round(relay_s, 3),
+        "relay_events_per_s": round(relayed / relay_s, 1),
+        "consumer_events": handled,
+        "consumer_seconds": round(consumer_s, 3),
+        "consumer_events_per_s": round(handled / consumer_s, 1),
+        "log_events": total,
+        "seconds_per_rate": seconds,
+    }
+
+
+LABELS = {
+    "database": "database",
+    "commands_per_s_1": "commands/s, 1 client (load, decide, append)",
+    "raw_per_s_1": "raw single-row insert+commit/s, 1 connection",
+    "ratio_1": "ratio, 1 client",
+    "commands_per_s_8": f"commands/s, {CLIENTS} clients",
+    "raw_per_s_8": f"raw single-row insert+commit/s, {CLIENTS} connections",
+    "ratio_8": f"ratio, {CLIENTS} clients",
+    "relay_events_per_s": "relay to JetStream, events/s",
+    "relay_events": "relay, events published",
+    "consumer_events_per_s": "consumer with inbox, events/s",
+    "consumer_events": "consumer, events handled",
+}
+
+
+def table(result: dict[str, Any]) -> str:
+    width = max(len(label) for label in LABELS.values())
+    return "\n".join(f"{label:<{width}}  {result[key]}" for key, label in LABELS.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print a table and, last, one JSON line."""
+    parser = argparse.ArgumentParser(prog="handinhand bench store", description=__doc__)
+    parser.add_argument(
+        "--seconds", type=float, default=Options.seconds, help="duration of each rate"
+    )
+    parser.add_argument(
+        "--events", type=int, default=Options.events, help="events to relay and consume"
+    )
+    args = parser.parse_args(argv)
+    url = os.environ.get(DATABASE_VARIABLE) or None
+    if url is not None and not url.startswith("postgresql"):
+        print(f"{DATABASE_VARIABLE} must be a postgresql:// URL (unset: SQLite)")
+        return 2
+    try:
+        result = asyncio.run(run(url, Options(seconds=args.seconds, events=args.events)))
+    except (OSError, asyncpg.PostgresError, sqlite3.Error, sa.exc.SQLAlchemyError) as error:
+        print(f"bench store failed: {error}")
+        return 1
+    print(table(result))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

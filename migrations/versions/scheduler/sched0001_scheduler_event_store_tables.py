@@ -1,0 +1,22 @@
+"""scheduler event store tables
+
+Revision ID: sched0001
+Revises:
+"""
+
+from __future__ import annotations
+
+from migrations.store_tables import create_store_tables, drop_store_tables
+
+revision = "sched0001"
+down_revision = None
+branch_labels = ("scheduler",)
+depends_on = None
+
+
+def upgrade() -> None:
+    create_store_tables()
+
+
+def downgrade() -> None:
+    drop_store_tables()

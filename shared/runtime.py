@@ -1,0 +1,164 @@
+"""What runs inside one service process besides HTTP: the database, the NATS connection, the
+outbox relay and the consumers. Each service's app factory builds one and hands it to Litestar."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+import sqlalchemy as sa
+from nats.aio.client import Client
+from nats.js.client import JetStreamContext
+
+from shared.bus.consumer import Consumer, Subscription
+from shared.bus.relay import Relay
+from shared.bus.streams import ensure_stream
+from shared.clock import Clock
+from shared.events.catalog import Catalog
+from shared.settings import Settings
+from shared.store.database import create_engine
+from shared.store.eventstore import EventStore, Projector
+from shared.store.tables import StoreTables
+
+log = logging.getLogger("handinhand.runtime")
+
+
+@dataclass(frozen=True)
+class ServiceParts:
+    """What a service brings to the shared machinery: its tables, read models and consumers."""
+
+    name: str
+    metadata: sa.MetaData
+    tables: StoreTables
+    projector: Projector | None = None
+    read_models: Sequence[sa.Table] = ()
+    subscriptions: Callable[[Runtime], list[Subscription]] = lambda _runtime: []
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    parts: ServiceParts
+    catalog: Catalog
+    clock: Clock
+    instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    run_relay: bool = True
+    run_consumers: bool = True
+    store: EventStore = field(init=False)
+    nc: Client | None = field(default=None, init=False)
+    js: JetStreamContext | None = field(default=None, init=False)
+    relay: Relay | None = field(default=None, init=False)
+    consumers: list[Consumer] = field(default_factory=list, init=False)
+    extras: dict[str, Any] = field(default_factory=dict, init=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+
+    @property
+    def name(self) -> str:
+        return self.parts.name
+
+    def open_store(self) -> EventStore:
+        database = self.settings.database(self.name)
+        engine = create_engine(database.url, database.schema)
+        self.store = EventStore(
+            engine, self.parts.tables, self.catalog, self.name, self.clock, self.parts.projector
+        )
+        return self.store
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
+        """Open everything on start-up; on shutdown stop taking work, finish it, then close."""
+        self.open_store()
+        self._stop.clear()
+        self._tasks.append(asyncio.create_task(self._connect_and_work(), name="bus"))
+        try:
+            yield
+        finally:
+            self._stop.set()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._tasks.clear()
+            if self.nc is not None and not self.nc.is_closed:
+                with contextlib.suppress(Exception):
+                    await self.nc.drain()
+            await self.store.engine.dispose()
+
+    async def _connect_and_work(self) -> None:
+        """Connect to NATS (retrying while it is down), then run the relay and consumers."""
+        url = self.settings.nats_url or "nats://127.0.0.1:4222"
+        delay = 0.2
+        while not self._stop.is_set():
+            try:
+                self.nc = await nats.connect(
+                    url,
+                    name=f"{self.name}-{self.instance}",
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                )
+                break
+            except Exception as error:
+                log.warning("NATS at %s unreachable (%s); retrying", url, error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                delay = min(delay * 2, 5.0)
+        if self.nc is None:
+            return
+        self.js = self.nc.jetstream()
+        await self._ensure_streams()
+        work: list[asyncio.Task[None]] = []
+        if self.run_relay:
+            self.relay = Relay(self.store, self.js, owner=self.instance)
+            work.append(asyncio.create_task(self._relay_with_doorbell(self.relay), name="relay"))
+        if self.run_consumers:
+            for subscription in self.parts.subscriptions(self):
+                consumer = Consumer(self.store, self.js, subscription)
+                self.consumers.append(consumer)
+                work.append(asyncio.create_task(consumer.run(self._stop), name=consumer.name))
+        await asyncio.gather(*work)
+
+    async def _ensure_streams(self) -> None:
+        assert self.js is not None
+        sources = {self.name} | {s.source for s in self.parts.subscriptions(self)}
+        while not self._stop.is_set():
+            try:
+                for source in sorted(sources):
+                    await ensure_stream(self.js, source, self.settings.stream_replicas)
+            except Exception as error:
+                log.warning("cannot set up JetStream streams yet: %s", error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), 1.0)
+            else:
+                return
+
+    async def _relay_with_doorbell(self, relay: Relay) -> None:
+        async with self.store.commits_from_everywhere():
+            await relay.run(self._stop)
+
+    async def nats_ready(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    async def database_ready(self) -> bool:
+        try:
+            async with self.store.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def parked_count(self) -> int:
+        table = self.store.tables.dead_letters
+        async with self.store.engine.connect() as conn:
+            found = await conn.scalar(
+                sa.select(sa.func.count()).select_from(table).where(table.c.redriven_at.is_(None))
+            )
+        return int(found or 0)

@@ -1,0 +1,32 @@
+"""Rebuild a service's read models by replaying its own event log from the start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from shared.store.eventstore import START, EventStore
+
+
+async def rebuild_read_models(
+    store: EventStore, read_models: Sequence[sa.Table], batch_size: int = 1000
+) -> int:
+    """Empty the read-model tables and project every event again, in log order, in one
+    transaction (readers see the old models until the new ones are complete)."""
+    if store.projector is None:
+        return 0
+    replayed = 0
+    async with store.engine.begin() as conn:
+        for table in reversed(read_models):
+            await conn.execute(table.delete())
+        after = START
+        while True:
+            batch = await store.read_log(conn, after, batch_size)
+            if not batch:
+                break
+            for stored in batch:
+                await store.projector(conn, store.to_recorded(stored))
+            replayed += len(batch)
+            after = batch[-1].log_position
+    return replayed

@@ -1,0 +1,159 @@
+"""The parts every service's Litestar app shares: health, readiness, metrics, problem details,
+correlation ids, the caller from the bearer token and the Idempotency-Key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import Response
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.events.base import Cause
+from shared.ids import uuid7
+from shared.logs import correlation_id
+from shared.runtime import Runtime
+from shared.store.eventstore import EventStore
+from shared.web.auth import Caller, caller_from_header
+from shared.web.idempotency import HEADER, check_key
+from shared.web.metrics import RequestCounter, render_metrics
+from shared.web.problems import problem_handlers
+
+CORRELATION_HEADER = "X-Correlation-Id"
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """Alive: the process answers."""
+    return {"status": "ok"}
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(state: State) -> Response[dict[str, Any]]:
+    """Ready: the database and NATS are reachable."""
+    runtime: Runtime = state.runtime
+    checks = {"database": await runtime.database_ready(), "nats": await runtime.nats_ready()}
+    ready = all(checks.values())
+    return Response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@get("/metrics", include_in_schema=False, media_type=MediaType.TEXT)
+async def metrics(state: State) -> str:
+    return await render_metrics(state.runtime, state.requests)
+
+
+def correlation_middleware(app: ASGIApp) -> ASGIApp:
+    """Carry X-Correlation-Id into logs and events, and count requests by route and status."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        given = headers.get(CORRELATION_HEADER.lower().encode(), b"").decode("latin-1")
+        value = given if 0 < len(given) <= 100 and given.isprintable() else str(uuid7())
+        token = correlation_id.set(value)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (CORRELATION_HEADER.lower().encode(), value.encode()),
+                ]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            correlation_id.reset(token)
+            route = scope.get("path_template") or scope.get("route_handler", None)
+            name = route if isinstance(route, str) else "unmatched"
+            scope["app"].state.requests.observe(scope.get("method", "?"), name, status)
+            _ = started
+
+    return middleware
+
+
+async def provide_caller(request: Request[Any, Any, State]) -> Caller:
+    runtime: Runtime = request.app.state.runtime
+    return caller_from_header(
+        runtime.settings.token_secret, request.headers.get("authorization"), runtime.clock.now()
+    )
+
+
+async def provide_store(state: State) -> EventStore:
+    store: EventStore = state.runtime.store
+    return store
+
+
+async def provide_cause(request: Request[Any, Any, State]) -> Cause:
+    key = check_key(request.headers.get(HEADER))
+    current = correlation_id.get()
+    return Cause(
+        correlation_id=uuid7() if current is None else _as_uuid(current),
+        id_seed=None if key is None else f"{request.method}:{request.url.path}:{key}",
+    )
+
+
+async def provide_idempotency_key(request: Request[Any, Any, State]) -> str | None:
+    return check_key(request.headers.get(HEADER))
+
+
+def _as_uuid(value: str) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return uuid.uuid5(uuid.NAMESPACE_URL, value)
+
+
+def build_app(
+    runtime: Runtime,
+    route_handlers: Sequence[Any],
+    *,
+    title: str,
+    description: str,
+    rule_errors: Mapping[type[Exception], int] | None = None,
+    dependencies: Mapping[str, Provide] | None = None,
+) -> Litestar:
+    """A service's Litestar app: its routes plus everything every service must have."""
+    return Litestar(
+        route_handlers=[healthz, readyz, metrics, *route_handlers],
+        dependencies={
+            "caller": Provide(provide_caller),
+            "store": Provide(provide_store),
+            "cause": Provide(provide_cause),
+            "idempotency_key": Provide(provide_idempotency_key),
+            **(dependencies or {}),
+        },
+        lifespan=[runtime.lifespan],
+        exception_handlers=problem_handlers(rule_errors),
+        middleware=[correlation_middleware],
+        state=State({"runtime": runtime, "requests": RequestCounter()}),
+        openapi_config=OpenAPIConfig(
+            title=f"HandInHand {title}",
+            version="1",
+            description=description,
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="hih1")
+                }
+            ),
+        ),
+    )

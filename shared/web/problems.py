@@ -1,0 +1,179 @@
+"""RFC 9457 problem details for every error a service returns, naming the field that is wrong."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from shared.store.eventstore import ConcurrencyError
+from shared.web.auth import ForbiddenError, InvalidTokenError
+
+log = logging.getLogger("handinhand.http")
+
+PROBLEM_JSON = "application/problem+json"
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_PATH = re.compile(r"at `\$\.?([^`]*)`")
+TITLES = {
+    400: "Invalid request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Request breaks a rule",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+class InvalidField(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    field: str | None = None
+    errors: list[InvalidField] = []
+
+
+class NotFoundError(LookupError):
+    """The thing asked for does not exist (404)."""
+
+
+class TooManyRequestsError(Exception):
+    """A client or phone number asked too often (429)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InvalidInputError(ValueError):
+    """Input that passed the schema but is still wrong, naming the field (400)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    field: str | None = None,
+    errors: list[InvalidField] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[Problem]:
+    if field is None and errors:
+        field = errors[0].field
+    return Response(
+        Problem(
+            type=f"https://handinhand.example/problems/{kind or status}",
+            title=TITLES.get(status, "Error"),
+            status=status,
+            detail=detail,
+            instance=request.url.path,
+            field=field,
+            errors=errors or [],
+        ),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def _field_of(item: Mapping[str, Any]) -> str:
+    message = str(item.get("message", ""))
+    if found := _MISSING.search(message):
+        return found.group(1)
+    if (found := _PATH.search(message)) and found.group(1):
+        return found.group(1)
+    return str(item.get("key") or "body")
+
+
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors = [
+        InvalidField(
+            field=_field_of(item), message=_PATH.sub("", str(item.get("message", ""))).rstrip(" -")
+        )
+        for item in extra
+        if isinstance(item, Mapping)
+    ]
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
+    return problem(request, 400, detail, kind="invalid-input", errors=errors)
+
+
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    if isinstance(exc, ValidationException):
+        return _validation(request, exc)
+    return problem(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "something went wrong; it is logged")
+
+
+Handler = Callable[[Request[Any, Any, Any], Any], Response[Problem]]
+
+
+def problem_handlers(
+    rule_errors: Mapping[type[Exception], int] | None = None,
+) -> dict[Any, Handler]:
+    """Exception handlers for an app: framework errors, auth, conflicts and the domain's errors.
+
+    `rule_errors` maps a service's domain error base class to its status (usually 400 or 409);
+    the error's `field` attribute, when set, names the wrong input field.
+    """
+
+    def rule(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+        status = next(s for cls, s in (rule_errors or {}).items() if isinstance(exc, cls))
+        field = getattr(exc, "field", None)
+        errors = [InvalidField(field=field, message=str(exc))] if field else None
+        kind = re.sub(r"(?<!^)(?=[A-Z])", "-", type(exc).__name__.removesuffix("Error")).lower()
+        return problem(request, status, str(exc), kind=kind, field=field, errors=errors)
+
+    handlers: dict[Any, Handler] = {
+        HTTPException: _http,
+        InvalidTokenError: lambda r, e: problem(
+            r, 401, str(e), headers={"WWW-Authenticate": 'Bearer realm="handinhand"'}
+        ),
+        ForbiddenError: lambda r, e: problem(r, 403, str(e)),
+        NotFoundError: lambda r, e: problem(r, 404, str(e)),
+        ConcurrencyError: lambda r, e: problem(
+            r, 409, f"{e}; reload and try again", kind="concurrent-change"
+        ),
+        TooManyRequestsError: lambda r, e: problem(
+            r, 429, str(e), headers={"Retry-After": str(e.retry_after)}
+        ),
+        InvalidInputError: lambda r, e: problem(
+            r,
+            400,
+            str(e),
+            kind="invalid-input",
+            field=e.field,
+            errors=[InvalidField(field=e.field, message=str(e))],
+        ),
+        Exception: _internal,
+    }
+    for cls in rule_errors or {}:
+        handlers[cls] = rule
+    return handlers

@@ -1,0 +1,48 @@
+"""Build a service's real app (real database, real NATS) for HTTP tests."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from migrations.run import migrate
+from shared.clock import Clock, SystemClock
+from shared.settings import SERVICES, Database, Settings
+from shared.web.auth import Caller, Role, mint_token
+
+SECRET = "test-secret-" + "x" * 40
+
+
+def settings_for(database: Database, nats_url: str, var_dir: Path) -> Settings:
+    """Every service in the same database kind; on PostgreSQL each in its own schema."""
+    databases = {}
+    for service in SERVICES:
+        if database.is_postgres:
+            databases[service] = Database(url=database.url, schema=f"{database.schema}_{service}")
+        else:
+            databases[service] = Database(
+                url=f"sqlite:///{var_dir / f'{service}.db'}", schema="main"
+            )
+    return Settings(var_dir=var_dir, databases=databases, token_secret=SECRET, nats_url=nats_url)
+
+
+def token(role: Role = Role.ADMIN, scope: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
+    caller = Caller(sub="tester", role=role, scope=scope, **extra)  # type: ignore[arg-type]
+    value = mint_token(SECRET, caller, SystemClock().now(), timedelta(hours=1))
+    return {"Authorization": f"Bearer {value}"}
+
+
+@asynccontextmanager
+async def service_client(
+    service: str, settings: Settings, clock: Clock | None = None
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    await migrate(service, settings.database(service))
+    app = importlib.import_module(f"services.{service}.app").create_app(settings, clock=clock)
+    async with AsyncTestClient(app=app) as client:
+        yield client
