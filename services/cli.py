@@ -64,13 +64,13 @@ def _embedded_nats(settings: Settings, env: dict[str, str]) -> Any:
     from shared.bus.server import NatsServer
 
     if settings.nats_url is not None:
-        print(f"nats        {settings.nats_url}")
+        print(f"nats            {settings.nats_url}")
         return None
     port = int(env.get("HANDINHAND_EMBEDDED_NATS_PORT", EMBEDDED_NATS_PORT))
     server = NatsServer(settings.var_dir / "nats", port, log_file=settings.var_dir / "nats.log")
     server.start()
     env["HANDINHAND_NATS_URL"] = server.url
-    print(f"nats        {server.url} (embedded, JetStream in {settings.var_dir / 'nats'})")
+    print(f"nats            {server.url} (embedded, JetStream in {settings.var_dir / 'nats'})")
     return server
 
 
@@ -108,7 +108,7 @@ def cmd_up(_args: argparse.Namespace) -> int:
             command = [sys.executable, "-m", "services.cli", "serve", service]
             children.append(subprocess.Popen(command, env=env))  # noqa: S603
             url = f"http://{settings.host}:{settings.ports[service]}"
-            print(f"{service:<12}{url}  (OpenAPI: {url}/schema)")
+            print(f"{service:<14}{url}  (OpenAPI: {url}/schema)")
         print("press Ctrl-C to stop", flush=True)
         while not stopping.is_set():
             if any(child.poll() is not None for child in children):

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +26,11 @@ from shared.settings import Settings
 from shared.store.database import create_engine
 from shared.store.eventstore import EventStore, Projector
 from shared.store.tables import StoreTables
+from shared.store.timers import TimerHandler, TimerRunner
 
 log = logging.getLogger("handinhand.runtime")
+
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class ServiceParts:
     projector: Projector | None = None
     read_models: Sequence[sa.Table] = ()
     subscriptions: Callable[[Runtime], list[Subscription]] = lambda _runtime: []
+    # Durable timers (shared.store.timers): the table and, per kind, what firing one does.
+    timers: sa.Table | None = None
+    timer_handlers: Callable[[Runtime], dict[str, TimerHandler]] = lambda _runtime: {}
+    # Other background loops of the service (e.g. the SMS sender); each runs until `stop`.
+    workers: Callable[[Runtime], list[Worker]] = lambda _runtime: []
 
 
 @dataclass
@@ -51,10 +59,12 @@ class Runtime:
     instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     run_relay: bool = True
     run_consumers: bool = True
+    run_workers: bool = True
     store: EventStore = field(init=False)
     nc: Client | None = field(default=None, init=False)
     js: JetStreamContext | None = field(default=None, init=False)
     relay: Relay | None = field(default=None, init=False)
+    timer_runner: TimerRunner | None = field(default=None, init=False)
     consumers: list[Consumer] = field(default_factory=list, init=False)
     extras: dict[str, Any] = field(default_factory=dict, init=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -78,6 +88,8 @@ class Runtime:
         self.open_store()
         self._stop.clear()
         self._tasks.append(asyncio.create_task(self._connect_and_work(), name="bus"))
+        if self.run_workers:
+            self._start_workers()
         try:
             yield
         finally:
@@ -90,6 +102,18 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await self.nc.drain()
             await self.store.engine.dispose()
+
+    def _start_workers(self) -> None:
+        """Timers and the service's own loops need only the database, not NATS."""
+        if self.parts.timers is not None:
+            handlers = self.parts.timer_handlers(self)
+            if handlers:
+                self.timer_runner = TimerRunner(self.store, self.parts.timers, handlers)
+                self._tasks.append(
+                    asyncio.create_task(self.timer_runner.run(self._stop), name="timers")
+                )
+        for worker in self.parts.workers(self):
+            self._tasks.append(asyncio.create_task(worker(self._stop)))
 
     async def _connect_and_work(self) -> None:
         """Connect to NATS (retrying while it is down), then run the relay and consumers."""

@@ -10,10 +10,10 @@ from typing import Any
 from litestar import Litestar, MediaType, Request, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Response
-from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.events.base import Cause
@@ -142,6 +142,7 @@ def build_app(
             **(dependencies or {}),
         },
         lifespan=[runtime.lifespan],
+        logging_config=None,  # the entrypoint configures JSON logs once (shared.logs)
         exception_handlers=problem_handlers(rule_errors),
         middleware=[correlation_middleware],
         state=State({"runtime": runtime, "requests": RequestCounter()}),

@@ -25,11 +25,8 @@ async def test_exposes_prometheus_metrics(service: str, settings: Settings) -> N
         await client.get("/healthz")
         text = (await client.get("/metrics")).text
 
-    assert (
-        'handinhand_http_requests_total{service="%s",method="GET",route="/healthz",status="200"} 1'
-        % service
-        in text
-    )  # noqa: UP031
+    labels = f'service="{service}",method="GET",route="/healthz",status="200"'
+    assert f"handinhand_http_requests_total{{{labels}}} 1" in text
     assert f'handinhand_parked_messages{{service="{service}"}} 0' in text
     assert f'handinhand_outbox_lag_events{{service="{service}"}}' in text
 

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from shared.clock import SystemClock
+from shared.clock import Clock, SystemClock
 from shared.events.base import Event
 from shared.events.catalog import Catalog
 from shared.settings import Database
@@ -14,6 +14,7 @@ from shared.store.database import create_engine
 from shared.store.eventstore import EventStore
 from shared.store.schema import install_commit_trigger
 from shared.store.tables import add_store_tables
+from shared.store.timers import add_timer_table
 
 
 class ThingCounted(Event, frozen=True, kw_only=True):
@@ -41,13 +42,19 @@ PROBE_CATALOG = Catalog(
 
 def probe_metadata() -> tuple[sa.MetaData, Any]:
     metadata = sa.MetaData()
-    return metadata, add_store_tables(metadata)
+    tables = add_store_tables(metadata)
+    add_timer_table(metadata)
+    return metadata, tables
 
 
-async def make_store(database: Database, *, source: str = "probe") -> EventStore:
+async def make_store(
+    database: Database, *, source: str = "probe", clock: Clock | None = None
+) -> EventStore:
     metadata, tables = probe_metadata()
     engine = create_engine(database.url, database.schema)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
         await conn.run_sync(install_commit_trigger)
-    return EventStore(engine, tables, PROBE_CATALOG, source, SystemClock())
+    store = EventStore(engine, tables, PROBE_CATALOG, source, clock or SystemClock())
+    store.extra_tables = metadata.tables  # type: ignore[attr-defined]
+    return store

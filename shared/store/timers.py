@@ -1,0 +1,190 @@
+"""Durable timers: 'do this at that time' kept in the service's database, so reminders,
+answer deadlines and staffing alerts survive restarts. Setting a timer commits with the work
+that set it; firing one commits with the handler's work, so a timer fires once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shared.store.eventstore import EventStore, Transaction
+
+log = logging.getLogger("handinhand.timers")
+
+
+class Timer(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+    attempts: int = 0
+
+
+TimerHandler = Callable[[Transaction, Timer], Awaitable[None]]
+
+
+def add_timer_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "timers",
+        metadata,
+        sa.Column("id", sa.String(200), primary_key=True),
+        sa.Column("kind", sa.String(80), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        # An instance that takes a due timer holds it until then; a crash releases it.
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Index("ix_timers_due", "due_at"),
+    )
+
+
+async def set_timer(
+    tx: Transaction, table: sa.Table, timer_id: str, kind: str, due_at: datetime, payload: Any
+) -> None:
+    """Set (or move) a timer; the same id replaces the earlier one, e.g. on a reschedule."""
+    values = {
+        "id": timer_id,
+        "kind": kind,
+        "due_at": due_at,
+        "payload": msgspec.to_builtins(payload),
+        "attempts": 0,
+        "claimed_until": None,
+    }
+    dialect = postgresql if tx.conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={k: statement.excluded[k] for k in values if k != "id"},
+    )
+    await tx.conn.execute(statement)
+
+
+async def cancel_timer(tx: Transaction, table: sa.Table, timer_id: str) -> None:
+    await tx.conn.execute(table.delete().where(table.c.id == timer_id))
+
+
+async def cancel_timers_like(tx: Transaction, table: sa.Table, prefix: str) -> None:
+    """Drop every timer whose id starts with `prefix` (e.g. all reminders of a session)."""
+    await tx.conn.execute(table.delete().where(table.c.id.startswith(prefix, autoescape=True)))
+
+
+class TimerRunner:
+    """Fires due timers of the kinds it knows, oldest first, each in its own transaction."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        table: sa.Table,
+        handlers: Mapping[str, TimerHandler],
+        *,
+        batch_size: int = 100,
+        claim_for: timedelta = timedelta(seconds=60),
+        idle_wait: float = 1.0,
+        max_attempts: int = 5,
+    ) -> None:
+        self.store = store
+        self.table = table
+        self.handlers = dict(handlers)
+        self.batch_size = batch_size
+        self.claim_for = claim_for
+        self.idle_wait = idle_wait
+        self.max_attempts = max_attempts
+        self.fired = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                fired = await self.fire_due()
+            except Exception as error:
+                log.warning("timers paused: %s", error)
+                fired = 0
+            if fired < self.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.idle_wait)
+
+    async def fire_due(self) -> int:
+        """Fire what is due now; return how many timers were taken."""
+        if not self.handlers:
+            return 0
+        due = await self._claim()
+        for timer in due:
+            await self._fire(timer)
+        return len(due)
+
+    async def _claim(self) -> list[Timer]:
+        table = self.table
+        now = self.store.clock.now()
+        async with self.store.engine.begin() as conn:
+            query = (
+                sa.select(table)
+                .where(
+                    table.c.due_at <= now,
+                    table.c.kind.in_(list(self.handlers)),
+                    sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+                )
+                .order_by(table.c.due_at)
+                .limit(self.batch_size)
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list(await conn.execute(query))
+            if rows:
+                await conn.execute(
+                    table.update()
+                    .where(table.c.id.in_([row.id for row in rows]))
+                    .values(claimed_until=now + self.claim_for)
+                )
+        return [
+            Timer(
+                id=row.id,
+                kind=row.kind,
+                due_at=row.due_at,
+                payload=row.payload,
+                attempts=row.attempts,
+            )
+            for row in rows
+        ]
+
+    async def _fire(self, timer: Timer) -> None:
+        table = self.table
+        try:
+            async with self.store.transaction() as tx:
+                # Delete only the timer we claimed: a reschedule meanwhile replaced it (new
+                # due time, claim cleared), and then this firing does nothing.
+                gone = await tx.conn.execute(
+                    table.delete().where(
+                        table.c.id == timer.id,
+                        table.c.due_at == timer.due_at,
+                        table.c.claimed_until.is_not(None),
+                    )
+                )
+                if gone.rowcount != 1:
+                    return
+                await self.handlers[timer.kind](tx, timer)
+            self.fired += 1
+        except Exception as error:
+            attempts = timer.attempts + 1
+            log.warning(
+                "timer %s (%s) failed, attempt %d: %s", timer.id, timer.kind, attempts, error
+            )
+            async with self.store.engine.begin() as conn:
+                if attempts >= self.max_attempts:
+                    log.error(
+                        "timer %s (%s) dropped after %d attempts", timer.id, timer.kind, attempts
+                    )
+                    await conn.execute(table.delete().where(table.c.id == timer.id))
+                else:
+                    retry_at = self.store.clock.now() + timedelta(seconds=2**attempts)
+                    await conn.execute(
+                        table.update()
+                        .where(table.c.id == timer.id, table.c.due_at == timer.due_at)
+                        .values(attempts=attempts, claimed_until=retry_at)
+                    )

@@ -1,0 +1,120 @@
+"""Durable timers: fire once when due, move on reschedule, vanish on cancel, survive restarts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from shared.clock import FixedClock
+from shared.events.base import Cause
+from shared.settings import Database
+from shared.store.eventstore import EventStore, Transaction
+from shared.store.timers import Timer, TimerRunner, cancel_timer, set_timer
+from tests.support.probe import NoteWritten, make_store
+
+T0 = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def clocked(database: Database) -> AsyncIterator[tuple[EventStore, FixedClock, sa.Table]]:
+    clock = FixedClock(T0)
+    store = await make_store(database, clock=clock)
+    yield store, clock, store.extra_tables["timers"]  # type: ignore[attr-defined]
+    await store.engine.dispose()
+
+
+async def remind(tx: Transaction, timer: Timer) -> None:
+    await tx.append(
+        f"reminder-{timer.id}",
+        0,
+        [NoteWritten(text=timer.payload["text"])],
+        Cause(correlation_id=uuid.uuid4()),
+    )
+
+
+async def notes(store: EventStore) -> list[str]:
+    events = store.tables.events
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(sa.select(events.c.data).order_by(events.c.position))
+        return [bytes(r.data).decode() for r in rows]
+
+
+async def test_a_timer_fires_once_when_due_and_not_before(clocked) -> None:  # type: ignore[no-untyped-def]
+    store, clock, table = clocked
+    async with store.transaction() as tx:
+        await set_timer(tx, table, "t1", "remind", T0 + timedelta(hours=1), {"text": "go"})
+    runner = TimerRunner(store, table, {"remind": remind})
+
+    assert await runner.fire_due() == 0
+    clock.advance(timedelta(hours=1))
+    assert await runner.fire_due() == 1
+    assert await runner.fire_due() == 0
+    assert await notes(store) == ['{"text":"go"}']
+
+
+async def test_a_rescheduled_timer_fires_at_its_new_time_only(clocked) -> None:  # type: ignore[no-untyped-def]
+    store, clock, table = clocked
+    async with store.transaction() as tx:
+        await set_timer(tx, table, "t1", "remind", T0 + timedelta(hours=1), {"text": "old"})
+    async with store.transaction() as tx:
+        await set_timer(tx, table, "t1", "remind", T0 + timedelta(hours=3), {"text": "new"})
+    runner = TimerRunner(store, table, {"remind": remind})
+
+    clock.advance(timedelta(hours=2))
+    assert await runner.fire_due() == 0
+    clock.advance(timedelta(hours=1))
+    assert await runner.fire_due() == 1
+    assert await notes(store) == ['{"text":"new"}']
+
+
+async def test_a_cancelled_timer_never_fires(clocked) -> None:  # type: ignore[no-untyped-def]
+    store, clock, table = clocked
+    async with store.transaction() as tx:
+        await set_timer(tx, table, "t1", "remind", T0, {"text": "x"})
+    async with store.transaction() as tx:
+        await cancel_timer(tx, table, "t1")
+
+    assert await TimerRunner(store, table, {"remind": remind}).fire_due() == 0
+    assert await notes(store) == []
+
+
+async def test_a_timer_claimed_by_a_crashed_instance_fires_after_its_claim_lapses(clocked) -> None:  # type: ignore[no-untyped-def]
+    store, clock, table = clocked
+    async with store.transaction() as tx:
+        await set_timer(tx, table, "t1", "remind", T0, {"text": "x"})
+    crashed = TimerRunner(store, table, {"remind": remind}, claim_for=timedelta(seconds=60))
+    assert len(await crashed._claim()) == 1  # took it, then died before firing
+
+    restarted = TimerRunner(store, table, {"remind": remind})
+    assert await restarted.fire_due() == 0  # still claimed
+    clock.advance(timedelta(seconds=61))
+    assert await restarted.fire_due() == 1
+    assert await notes(store) == ['{"text":"x"}']
+
+
+async def test_a_failing_timer_is_retried_then_dropped(clocked) -> None:  # type: ignore[no-untyped-def]
+    store, clock, table = clocked
+    calls = 0
+
+    async def broken(tx: Transaction, timer: Timer) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("provider down")
+
+    async with store.transaction() as tx:
+        await set_timer(tx, table, "t1", "remind", T0, {"text": "x"})
+    runner = TimerRunner(store, table, {"remind": broken}, max_attempts=2)
+
+    await runner.fire_due()
+    clock.advance(timedelta(seconds=3))
+    await runner.fire_due()
+    clock.advance(timedelta(seconds=10))
+
+    assert await runner.fire_due() == 0
+    assert calls == 2
+    async with store.engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(table)) == 0
