@@ -177,7 +177,7 @@ class TimerRunner:
             )
             async with self.store.engine.begin() as conn:
                 if attempts >= self.max_attempts:
-                    log.error(
+                    log.exception(
                         "timer %s (%s) dropped after %d attempts", timer.id, timer.kind, attempts
                     )
                     await conn.execute(table.delete().where(table.c.id == timer.id))

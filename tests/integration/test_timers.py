@@ -72,7 +72,7 @@ async def test_a_rescheduled_timer_fires_at_its_new_time_only(clocked) -> None: 
 
 
 async def test_a_cancelled_timer_never_fires(clocked) -> None:  # type: ignore[no-untyped-def]
-    store, clock, table = clocked
+    store, _clock, table = clocked
     async with store.transaction() as tx:
         await set_timer(tx, table, "t1", "remind", T0, {"text": "x"})
     async with store.transaction() as tx:
