@@ -14,7 +14,7 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 # Vietnamese mobiles in E.164 (+84...), international without plus (84...), or local (0...).
-_PHONE = re.compile(r"(?<!\d)(\+?84|0)(\d{5,6})(\d{3,4})(?!\d)")
+_PHONE = re.compile(r"(?<!\d)(\+?84|0)(\d{5})(\d{4})(?!\d)")
 
 
 def mask_phones(text: str) -> str:

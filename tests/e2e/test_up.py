@@ -1,0 +1,122 @@
+"""`handinhand up` as a newcomer runs it: embedded NATS, SQLite, three services, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from shared.bus.server import free_port
+from shared.settings import SERVICES
+
+pytestmark = pytest.mark.e2e
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return int(response.status)
+    except OSError:
+        return 0
+
+
+def wait_for(predicate, timeout: float, process: subprocess.Popen[bytes]) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if process.poll() is not None:
+            raise AssertionError(f"`handinhand up` exited early with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not ready within {timeout}s")
+        time.sleep(0.1)
+
+
+def test_up_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    ports = {service: free_port() for service in SERVICES}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HANDINHAND_")},
+        "HANDINHAND_VAR_DIR": str(tmp_path / "var"),
+        "HANDINHAND_EMBEDDED_NATS_PORT": str(free_port()),
+        **{f"HANDINHAND_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+    }
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(
+            lambda: all(
+                http_status(f"http://127.0.0.1:{port}/readyz") == 200 for port in ports.values()
+            ),
+            60,
+            up,
+        )
+        for service, port in ports.items():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/schema/openapi.json") as r:
+                assert json.load(r)["info"]["title"] == f"HandInHand {service}"
+        assert (tmp_path / "var" / "scheduler.db").exists()
+        assert (tmp_path / "var" / "nats").is_dir()
+    finally:
+        up.send_signal(signal.SIGTERM)
+        output, _ = up.communicate(timeout=60)
+
+    text = output.decode()
+    assert up.returncode == 0, text
+    for port in ports.values():
+        assert f"http://127.0.0.1:{port}" in text
+        assert http_status(f"http://127.0.0.1:{port}/healthz") == 0  # stopped
+    assert text.rstrip().endswith("stopped")
+
+
+def test_invalid_configuration_stops_start_up_with_one_line_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "up"],
+        env={**os.environ, "HANDINHAND_VAR_DIR": str(tmp_path), "HANDINHAND_NATS_URL": "http://x"},
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert "HANDINHAND_NATS_URL" in lines[0]
+
+
+def test_token_mints_a_bearer_token_the_services_accept(tmp_path: Path) -> None:
+    env = {**os.environ, "HANDINHAND_VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "token",
+            "--role",
+            "coordinator",
+            "--scope",
+            "15835",
+        ],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    from shared.clock import SystemClock
+    from shared.settings import Settings
+    from shared.web.auth import Role, read_token
+
+    secret = Settings.from_env(env).token_secret
+    caller = read_token(secret, result.stdout.decode().strip(), SystemClock().now())
+    assert caller.role is Role.COORDINATOR
+    assert caller.scope == ("15835",)
