@@ -122,7 +122,7 @@ class Runtime:
         while not self._stop.is_set():
             try:
                 self.nc = await nats.connect(
-                    url,
+                    servers=[server.strip() for server in url.split(",")],
                     name=f"{self.name}-{self.instance}",
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
