@@ -40,7 +40,7 @@ from shared.events.catalog import Catalog, encode
 from shared.ids import uuid7
 from shared.store.database import create_engine
 from shared.store.eventstore import EventStore, Transaction
-from shared.store.schema import create_schema, drop_schema, install_commit_trigger
+from shared.store.schema import create_schema, drop_schema
 from shared.store.tables import add_store_tables
 
 DATABASE_VARIABLE = "HANDINHAND_BENCH_DATABASE_URL"
@@ -111,7 +111,6 @@ async def open_store(target: Target) -> EventStore:
     engine = create_engine(target.url, target.schema, pool_size=CLIENTS + 2)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-        await conn.run_sync(install_commit_trigger)
     return EventStore(engine, tables, CATALOG, SOURCE, SystemClock())
 
 
@@ -161,8 +160,11 @@ RAW_TABLE = "bench_raw_rows"
 BODY = encode(CounterIncremented(by=1, total=1))
 
 
-async def raw_postgres(target: Target, clients: int, seconds: float) -> float:
-    """asyncpg alone: one prepared single-row INSERT per implicit transaction."""
+async def raw_postgres(target: Target, clients: int, seconds: float, *, explicit: bool) -> float:
+    """asyncpg alone: one prepared single-row INSERT per transaction.
+
+    Implicit (autocommit, one round trip), or explicit: BEGIN, INSERT, COMMIT.
+    """
     connections = [
         await asyncpg.connect(
             target.url, server_settings={"search_path": target.schema}, statement_cache_size=100
@@ -181,6 +183,16 @@ async def raw_postgres(target: Target, clients: int, seconds: float) -> float:
                 insert, uuid7(), f"raw-{client}-{n}", BODY, datetime.now(UTC)
             )
 
+        async def row_in_transaction(client: int, n: int) -> None:
+            connection = connections[client]
+            async with connection.transaction():
+                await connection.execute(
+                    insert, uuid7(), f"raw-{client}-{n}", BODY, datetime.now(UTC)
+                )
+
+        if explicit:
+            row = row_in_transaction
+
         await for_a_while(clients, min(0.5, seconds / 4), row)
         return await for_a_while(clients, seconds, row)
     finally:
@@ -188,8 +200,11 @@ async def raw_postgres(target: Target, clients: int, seconds: float) -> float:
             await connection.close()
 
 
-async def raw_sqlite(path: Path, clients: int, seconds: float) -> float:
-    """aiosqlite alone (the store's driver), same pragmas, one autocommitted INSERT each."""
+async def raw_sqlite(path: Path, clients: int, seconds: float, *, explicit: bool) -> float:
+    """aiosqlite alone (the store's driver), same pragmas, one INSERT per transaction.
+
+    Autocommitted, or explicit: BEGIN IMMEDIATE, INSERT, COMMIT (as the store does).
+    """
     import aiosqlite
 
     connections = []
@@ -206,10 +221,14 @@ async def raw_sqlite(path: Path, clients: int, seconds: float) -> float:
         insert = f"INSERT INTO {RAW_TABLE} (id, stream_id, data, recorded_at) VALUES (?,?,?,?)"
 
         async def row(client: int, n: int) -> None:
+            if explicit:
+                await connections[client].execute("BEGIN IMMEDIATE")
             await connections[client].execute(
                 insert,
                 (uuid7().bytes, f"raw-{client}-{n}", BODY, datetime.now(UTC).isoformat()),
             )
+            if explicit:
+                await connections[client].execute("COMMIT")
 
         await for_a_while(clients, min(0.5, seconds / 4), row)
         return await for_a_while(clients, seconds, row)
@@ -224,7 +243,8 @@ async def raw_sqlite(path: Path, clients: int, seconds: float) -> float:
 async def top_up(store: EventStore, total: int, per_append: int = 100) -> int:
     """Append until the log holds `total` events (the command runs already wrote some)."""
     async with store.engine.connect() as conn:
-        have = int(await conn.scalar(sa.select(sa.func.count()).select_from(store.tables.events)))
+        counted = await conn.scalar(sa.select(sa.func.count()).select_from(store.tables.events))
+    have = int(counted or 0)
     missing = max(0, total - have)
     cause = Cause(correlation_id=uuid7())
     n = 0
@@ -311,12 +331,15 @@ async def _measure(
 ) -> dict[str, Any]:
     seconds = options.seconds
 
-    async def raw(clients: int) -> float:
+    async def raw(clients: int, *, explicit: bool = False) -> float:
         if source.is_postgres:
-            return await raw_postgres(source, clients, seconds)
-        return await raw_sqlite(directory / "source.db", clients, seconds)
+            return await raw_postgres(source, clients, seconds, explicit=explicit)
+        return await raw_sqlite(directory / "source.db", clients, seconds, explicit=explicit)
 
     store = await open_store(source)
+    # As in a running service: commits are announced to other instances' relays (PostgreSQL).
+    announcing = asyncio.Event()
+    announcer = asyncio.create_task(store.announce_commits(announcing))
     sink_store = await open_store(sink)
     server = NatsServer(directory / "nats")
     await server.start_async()
@@ -325,6 +348,8 @@ async def _measure(
         commands_1 = await commands_per_second(store, 1, seconds, "a")
         raw_8 = await raw(CLIENTS)
         commands_8 = await commands_per_second(store, CLIENTS, seconds, "b")
+        raw_tx_1 = await raw(1, explicit=True)
+        raw_tx_8 = await raw(CLIENTS, explicit=True)
         total = await top_up(store, options.events)
         nc = await nats.connect(server.url)
         try:
@@ -333,6 +358,8 @@ async def _measure(
         finally:
             await nc.close()
     finally:
+        announcing.set()
+        await announcer
         await server.stop_async()
         await store.engine.dispose()
         await sink_store.engine.dispose()
@@ -344,6 +371,8 @@ async def _measure(
         "raw_per_s_8": round(raw_8, 1),
         "ratio_1": round(commands_1 / raw_1, 3),
         "ratio_8": round(commands_8 / raw_8, 3),
+        "raw_tx_per_s_1": round(raw_tx_1, 1),
+        "raw_tx_per_s_8": round(raw_tx_8, 1),
         "relay_events": relayed,
         "relay_seconds": round(relay_s, 3),
         "relay_events_per_s": round(relayed / relay_s, 1),
@@ -363,6 +392,8 @@ LABELS = {
     "commands_per_s_8": f"commands/s, {CLIENTS} clients",
     "raw_per_s_8": f"raw single-row insert+commit/s, {CLIENTS} connections",
     "ratio_8": f"ratio, {CLIENTS} clients",
+    "raw_tx_per_s_1": "raw BEGIN+INSERT+COMMIT/s, 1 connection",
+    "raw_tx_per_s_8": f"raw BEGIN+INSERT+COMMIT/s, {CLIENTS} connections",
     "relay_events_per_s": "relay to JetStream, events/s",
     "relay_events": "relay, events published",
     "consumer_events_per_s": "consumer with inbox, events/s",
@@ -390,7 +421,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{DATABASE_VARIABLE} must be a postgresql:// URL (unset: SQLite)")
         return 2
     try:
-        result = asyncio.run(run(url, Options(seconds=args.seconds, events=args.events)))
+        options = Options(
+            seconds=args.seconds,
+            events=args.events,
+        )
+        result = asyncio.run(run(url, options))
     except (OSError, asyncpg.PostgresError, sqlite3.Error, sa.exc.SQLAlchemyError) as error:
         print(f"bench store failed: {error}")
         return 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from shared.store.schema import drop_commit_trigger, install_commit_trigger
 
 
 def create_store_tables() -> None:
@@ -85,11 +84,9 @@ def create_store_tables() -> None:
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
-    install_commit_trigger(op.get_bind())
 
 
 def drop_store_tables() -> None:
-    drop_commit_trigger(op.get_bind())
     op.drop_table("relay_position")
     op.drop_table("inbox")
     op.drop_table("idempotency")

@@ -142,6 +142,7 @@ class Runtime:
         work: list[asyncio.Task[None]] = []
         if self.run_relay:
             self.relay = Relay(self.store, self.js, owner=self.instance)
+            work.append(asyncio.create_task(self.store.announce_commits(self._stop)))
             work.append(asyncio.create_task(self._relay_with_doorbell(self.relay), name="relay"))
         if self.run_consumers:
             for subscription in self.parts.subscriptions(self):

@@ -11,11 +11,14 @@ import sqlalchemy as sa
 from nats.js.client import JetStreamContext
 
 from shared.bus.cloudevents import headers_for, stream_name, subject_for
-from shared.store.eventstore import START, EventStore, LogPosition
+from shared.store.eventstore import START, EventStore, LogPosition, StoredEvent
 
 log = logging.getLogger("handinhand.relay")
 
 RELAY = "relay"
+# Yield to the event loop every so many publishes, so that the client's flusher writes them
+# and the server starts storing while the rest of the batch is encoded.
+_FLUSH_EVERY = 200
 
 
 class Relay:
@@ -40,6 +43,8 @@ class Relay:
         self.idle_wait = idle_wait
         self.publish_timeout = publish_timeout
         self.published = 0
+        # The batch read while the previous one was being acknowledged, and where it starts.
+        self._ahead: tuple[LogPosition, list[StoredEvent]] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.05
@@ -104,28 +109,49 @@ class Relay:
     async def publish_once(self) -> tuple[int, bool]:
         """Publish one batch; return how many went out and whether some are not yet readable."""
         after = await self.position()
+        if self._ahead is not None and self._ahead[0] == after:
+            batch, behind = self._ahead[1], False
+        else:
+            batch, behind = await self._read(after)
+        self._ahead = None
+        if not batch:
+            return 0, behind
+        source = self.store.source
+        expected = stream_name(source)
+        acks = []
+        for sent, stored in enumerate(batch, start=1):
+            acks.append(
+                await self.js.publish_async(
+                    subject_for(source, stored.event_type),
+                    stored.data,
+                    headers=headers_for(source, stored),
+                    stream=expected,
+                )
+            )
+            if sent % _FLUSH_EVERY == 0:
+                await asyncio.sleep(0)  # let the client write: the server stores while we encode
+        last = batch[-1].log_position
+        # Catching up (a full batch): read the next one while the server acknowledges. A full
+        # batch read early stays valid, since no event can later appear before its last one
+        # (the horizon); a short one is dropped, the next call reads afresh.
+        ahead = asyncio.ensure_future(self._read(last)) if len(batch) == self.batch_size else None
+        try:
+            await asyncio.wait_for(asyncio.gather(*acks), self.publish_timeout)
+        finally:
+            following = None if ahead is None else await _result_or_none(ahead)
+        await self._advance(last)
+        if following is not None and len(following[0]) == self.batch_size:
+            self._ahead = (last, following[0])
+        self.published += len(batch)
+        return len(batch), behind
+
+    async def _read(self, after: LogPosition) -> tuple[list[StoredEvent], bool]:
         async with self.store.engine.connect() as conn:
             batch = await self.store.read_log(conn, after, self.batch_size)
             behind = len(batch) < self.batch_size and (
                 await self.store.count_after(conn, batch[-1].log_position if batch else after) > 0
             )
-        if not batch:
-            return 0, behind
-        source = self.store.source
-        expected = stream_name(source)
-        acks = [
-            await self.js.publish_async(
-                subject_for(source, stored.event_type),
-                stored.data,
-                headers=headers_for(source, stored),
-                stream=expected,
-            )
-            for stored in batch
-        ]
-        await asyncio.wait_for(asyncio.gather(*acks), self.publish_timeout)
-        await self._advance(batch[-1].log_position)
-        self.published += len(batch)
-        return len(batch), behind
+        return batch, behind
 
     async def _advance(self, to: LogPosition) -> None:
         table = self.store.tables.relay_position
@@ -152,6 +178,17 @@ class Relay:
         finally:
             waiter.cancel()
             stopper.cancel()
+
+
+async def _result_or_none(
+    task: asyncio.Future[tuple[list[StoredEvent], bool]],
+) -> tuple[list[StoredEvent], bool] | None:
+    """A read ahead is only a head start: if it failed, the next call reads again."""
+    try:
+        return await task
+    except Exception as error:
+        log.debug("relay read-ahead failed: %s", error)
+        return None
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -34,6 +35,11 @@ _PG_HORIZON = sa.text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 
 # The trigger on the events table notifies this channel with the schema name on commit.
 COMMIT_CHANNEL = "handinhand_events"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time we store is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class ConcurrencyError(Exception):
@@ -76,6 +82,56 @@ class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
         return LogPosition(*self.at)
 
 
+class _Statements:
+    """The hot statements, built once per store (SQLAlchemy then reuses their compiled form)."""
+
+    def __init__(self, events: sa.Table, *, postgres: bool) -> None:
+        by_stream = events.c.stream_id == sa.bindparam("stream_id")
+        self.load = (
+            sa.select(
+                events.c.event_id,
+                events.c.stream_version,
+                events.c.event_type,
+                events.c.schema_version,
+                events.c.data,
+                events.c.recorded_at,
+                events.c.correlation_id,
+                events.c.causation_id,
+            )
+            .where(by_stream)
+            .order_by(events.c.stream_version)
+        )
+        self.version_of = sa.select(sa.func.max(events.c.stream_version)).where(by_stream)
+        read_log = sa.select(
+            events.c.tx_id,
+            events.c.position,
+            events.c.event_id,
+            events.c.stream_id,
+            events.c.stream_version,
+            events.c.event_type,
+            events.c.schema_version,
+            events.c.data,
+            events.c.recorded_at,
+            events.c.correlation_id,
+            events.c.causation_id,
+        )
+        after_tx = sa.bindparam("after_tx", type_=sa.BigInteger())
+        after_position = sa.bindparam("after_position", type_=sa.BigInteger())
+        if postgres:
+            read_log = read_log.where(
+                sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(after_tx, after_position),
+                events.c.tx_id < _PG_HORIZON,
+            ).order_by(events.c.tx_id, events.c.position)
+        else:
+            read_log = read_log.where(events.c.position > after_position).order_by(
+                events.c.position
+            )
+        self.read_log = read_log.limit(sa.bindparam("limit", type_=sa.Integer()))
+        self.insert = events.insert().values(
+            tx_id=_PG_TX_ID if postgres else sa.literal(0, sa.BigInteger())
+        )
+
+
 class Stream(NamedTuple):
     version: int
     events: list[RecordedEvent]
@@ -100,7 +156,9 @@ class EventStore:
         self.clock = clock
         self.projector = projector
         self._committed = asyncio.Event()
+        self._to_announce = asyncio.Event()
         self._postgres = is_postgres(engine)
+        self._statements = _Statements(tables.events, postgres=self._postgres)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -110,6 +168,7 @@ class EventStore:
             yield tx
         if tx.appended:
             self._committed.set()
+            self._to_announce.set()
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[Event], cause: Cause
@@ -121,9 +180,38 @@ class EventStore:
         async with self.engine.connect() as conn:
             return await Transaction(self, conn).load(stream_id)
 
+    async def announce_commits(self, stop: asyncio.Event) -> None:
+        """PostgreSQL: tell the other instances' relays that events were committed.
+
+        NOTIFY is sent after the commit, outside the appending transaction, and coalesced:
+        a NOTIFY inside each transaction would make PostgreSQL commit them one at a time.
+        """
+        if not self._postgres:
+            return
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                announcing = asyncio.ensure_future(self._to_announce.wait())
+                await asyncio.wait({announcing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                announcing.cancel()
+                if stop.is_set():
+                    return
+                self._to_announce.clear()
+                try:
+                    async with self.engine.connect() as conn:
+                        await conn.execute(
+                            sa.text("SELECT pg_notify(:channel, current_schema())"),
+                            {"channel": COMMIT_CHANNEL},
+                        )
+                        await conn.commit()
+                except Exception:  # the other relays' idle re-check covers a lost notice
+                    await asyncio.sleep(0.5)
+        finally:
+            stopping.cancel()
+
     @asynccontextmanager
     async def commits_from_everywhere(self) -> AsyncIterator[None]:
-        """PostgreSQL: ring the doorbell on commits by any instance (NOTIFY from a trigger).
+        """PostgreSQL: ring the doorbell on commits by any instance (their announcements).
 
         SQLite has one writing process per file, which rings its own doorbell.
         """
@@ -157,42 +245,37 @@ class EventStore:
         self, conn: AsyncConnection, after: LogPosition, limit: int
     ) -> list[StoredEvent]:
         """Committed events after a position, in an order no late commit can break."""
-        events = self.tables.events
-        query = sa.select(
-            events.c.tx_id,
-            events.c.position,
-            events.c.event_id,
-            events.c.stream_id,
-            events.c.stream_version,
-            events.c.event_type,
-            events.c.schema_version,
-            events.c.data,
-            events.c.recorded_at,
-            events.c.correlation_id,
-            events.c.causation_id,
+        statements = self._statements
+        rows = await conn.execute(
+            statements.read_log,
+            {"after_tx": after.tx_id, "after_position": after.position, "limit": limit},
         )
-        if self._postgres:
-            query = query.where(
-                sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(*after),
-                events.c.tx_id < _PG_HORIZON,
-            ).order_by(events.c.tx_id, events.c.position)
-        else:
-            query = query.where(events.c.position > after.position).order_by(events.c.position)
-        rows = (await conn.execute(query.limit(limit))).all()
         return [
             StoredEvent(
-                at=(row.tx_id, row.position),
-                event_id=row.event_id,
-                stream_id=row.stream_id,
-                stream_version=row.stream_version,
-                event_type=row.event_type,
-                schema_version=row.schema_version,
-                data=row.data,
-                recorded_at=row.recorded_at,
-                correlation_id=row.correlation_id,
-                causation_id=row.causation_id,
+                at=(tx_id, position),
+                event_id=event_id,
+                stream_id=stream_id,
+                stream_version=stream_version,
+                event_type=event_type,
+                schema_version=schema_version,
+                data=data,
+                recorded_at=as_utc(recorded_at),
+                correlation_id=correlation_id,
+                causation_id=causation_id,
             )
-            for row in rows
+            for (
+                tx_id,
+                position,
+                event_id,
+                stream_id,
+                stream_version,
+                event_type,
+                schema_version,
+                data,
+                recorded_at,
+                correlation_id,
+                causation_id,
+            ) in rows
         ]
 
     async def count_after(self, conn: AsyncConnection, after: LogPosition) -> int:
@@ -228,22 +311,8 @@ class Transaction:
         self._versions: dict[str, int] = {}
 
     async def load(self, stream_id: str) -> Stream:
-        events = self.store.tables.events
         rows = (
-            await self.conn.execute(
-                sa.select(
-                    events.c.event_id,
-                    events.c.stream_version,
-                    events.c.event_type,
-                    events.c.schema_version,
-                    events.c.data,
-                    events.c.recorded_at,
-                    events.c.correlation_id,
-                    events.c.causation_id,
-                )
-                .where(events.c.stream_id == stream_id)
-                .order_by(events.c.stream_version)
-            )
+            await self.conn.execute(self.store._statements.load, {"stream_id": stream_id})
         ).all()
         catalog = self.store.catalog
         loaded = [
@@ -253,7 +322,7 @@ class Transaction:
                 stream_id=stream_id,
                 stream_version=row.stream_version,
                 event=catalog.decode(row.event_type, row.schema_version, row.data),
-                recorded_at=row.recorded_at,
+                recorded_at=as_utc(row.recorded_at),
                 correlation_id=row.correlation_id,
                 causation_id=row.causation_id,
             )
@@ -264,10 +333,7 @@ class Transaction:
         return Stream(version, loaded)
 
     async def version_of(self, stream_id: str) -> int:
-        events = self.store.tables.events
-        found = await self.conn.scalar(
-            sa.select(sa.func.max(events.c.stream_version)).where(events.c.stream_id == stream_id)
-        )
+        found = await self.conn.scalar(self.store._statements.version_of, {"stream_id": stream_id})
         return int(found or 0)
 
     async def append(
@@ -302,27 +368,23 @@ class Transaction:
             )
             for version, event in enumerate(events, start=expected_version + 1)
         ]
-        table = self.store.tables.events
-        insert = table.insert().values(
-            tx_id=_PG_TX_ID if self.store._postgres else sa.literal(0, sa.BigInteger())
-        )
+        rows = [
+            {
+                "event_id": item.event_id,
+                "stream_id": stream_id,
+                "stream_version": item.stream_version,
+                "event_type": item.event.event_type,
+                "schema_version": item.event.schema_version,
+                "data": encode(item.event),
+                "recorded_at": now,
+                "correlation_id": item.correlation_id,
+                "causation_id": item.causation_id,
+            }
+            for item in recorded
+        ]
         try:
             await self.conn.execute(
-                insert,
-                [
-                    {
-                        "event_id": item.event_id,
-                        "stream_id": stream_id,
-                        "stream_version": item.stream_version,
-                        "event_type": item.event.event_type,
-                        "schema_version": item.event.schema_version,
-                        "data": encode(item.event),
-                        "recorded_at": now,
-                        "correlation_id": item.correlation_id,
-                        "causation_id": item.causation_id,
-                    }
-                    for item in recorded
-                ],
+                self.store._statements.insert, rows[0] if len(rows) == 1 else rows
             )
         except IntegrityError as error:
             raise ConcurrencyError(stream_id, expected_version, None) from error

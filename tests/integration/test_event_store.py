@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from shared.events.base import Cause
-from shared.store.eventstore import START, ConcurrencyError, EventStore
+from shared.store.eventstore import START, ConcurrencyError, EventStore, StoredEvent
 from tests.support.probe import NoteWritten, ThingCounted
+from tests.support.waiting import eventually
 
 
 def cause(seed: str | None = None) -> Cause:
@@ -110,6 +111,12 @@ async def test_the_log_reads_every_committed_event_once_in_order(store: EventSto
     for n in range(5):
         await store.append(f"s-{n % 2}", n // 2, [ThingCounted(count=n)], cause())
 
+    async def read_all() -> list[StoredEvent]:
+        async with store.engine.connect() as conn:
+            return await store.read_log(conn, START, 100)
+
+    # on a shared PostgreSQL another session's open transaction may hold the horizon back
+    await eventually(read_all, lambda events: len(events) == 5)
     async with store.engine.connect() as conn:
         first = await store.read_log(conn, START, 3)
         rest = await store.read_log(conn, first[-1].log_position, 100)

@@ -12,7 +12,6 @@ from shared.events.catalog import Catalog
 from shared.settings import Database
 from shared.store.database import create_engine
 from shared.store.eventstore import EventStore
-from shared.store.schema import install_commit_trigger
 from shared.store.tables import add_store_tables
 from shared.store.timers import add_timer_table
 
@@ -54,7 +53,6 @@ async def make_store(
     engine = create_engine(database.url, database.schema)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-        await conn.run_sync(install_commit_trigger)
     store = EventStore(engine, tables, PROBE_CATALOG, source, clock or SystemClock())
     store.extra_tables = metadata.tables  # type: ignore[attr-defined]
     return store
