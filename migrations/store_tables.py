@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from alembic import op
 
 
-
 def create_store_tables() -> None:
     op.create_table(
         "dead_letters",
