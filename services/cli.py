@@ -70,7 +70,7 @@ def _embedded_nats(settings: Settings, env: dict[str, str]) -> Any:
     server = NatsServer(settings.var_dir / "nats", port, log_file=settings.var_dir / "nats.log")
     server.start()
     env["HANDINHAND_NATS_URL"] = server.url
-    print(f"nats            {server.url} (embedded, JetStream in {settings.var_dir / 'nats'})")
+    print(f"{'nats':<14}{server.url} (embedded, JetStream in {settings.var_dir / 'nats'})")
     return server
 
 
@@ -86,7 +86,7 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
-def cmd_up(_args: argparse.Namespace) -> int:
+def cmd_up(args: argparse.Namespace) -> int:
     from migrations.run import migrate
 
     settings = _settings()
@@ -109,6 +109,13 @@ def cmd_up(_args: argparse.Namespace) -> int:
             children.append(subprocess.Popen(command, env=env))  # noqa: S603
             url = f"http://{settings.host}:{settings.ports[service]}"
             print(f"{service:<14}{url}  (OpenAPI: {url}/schema)")
+        if args.demo:
+            from services.demo import load_demo
+
+            try:
+                print(asyncio.run(load_demo(settings)), flush=True)
+            except (RuntimeError, OSError) as error:
+                print(f"demo not loaded: {error}", file=sys.stderr, flush=True)
         print("press Ctrl-C to stop", flush=True)
         while not stopping.is_set():
             if any(child.poll() is not None for child in children):
@@ -210,6 +217,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="start NATS, migrate, and run the three services")
+    up.add_argument("--demo", action="store_true", help="also load a demo commune and weekend")
     up.set_defaults(run=cmd_up)
 
     serve = commands.add_parser("serve", help="run one service")

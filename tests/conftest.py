@@ -16,24 +16,17 @@ import pytest
 from nats.aio.client import Client
 
 from shared.bus.server import NatsServer
-from shared.settings import Database
+from shared.settings import Database, Settings
 from shared.store.schema import create_schema, drop_schema
+from tests.support.services import settings_for
 
 POSTGRES_URL = os.environ.get("HANDINHAND_TEST_POSTGRES_URL")
 DATABASE_KINDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 
 
-@pytest.fixture(scope="session")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path_factory.mktemp("nats"))
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def own_nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    """A nats-server this test alone may stop and start."""
+    """A nats-server for this test alone (it may stop and start it): nothing leaks between tests."""
     server = NatsServer(tmp_path / "nats")
     server.start()
     yield server
@@ -41,8 +34,9 @@ def own_nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 @pytest.fixture
-async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_server.url)
+async def nc(own_nats_server: NatsServer) -> AsyncIterator[Client]:
+    """A client of this test's own nats-server (the one `settings` points the services at)."""
+    client = await nats.connect(own_nats_server.url)
     yield client
     await client.close()
 
@@ -58,3 +52,16 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     await create_schema(POSTGRES_URL, schema)  # fails loudly when PostgreSQL is unreachable
     yield Database(url=POSTGRES_URL, schema=schema)
     await drop_schema(POSTGRES_URL, schema)
+
+
+@pytest.fixture
+async def settings(
+    database: Database, own_nats_server: NatsServer, tmp_path: Path
+) -> AsyncIterator[Settings]:
+    """Settings for running services: every service on this test's database kind, and a
+    nats-server of this test's own (durable consumers and streams never leak between tests)."""
+    made = settings_for(database, own_nats_server.url, tmp_path)
+    yield made
+    for db in made.databases.values():
+        if db.is_postgres:
+            await drop_schema(db.url, db.schema)

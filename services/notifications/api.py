@@ -1,7 +1,275 @@
-"""HTTP routes of the notifications service."""
+"""HTTP routes of the notifications service: provider webhooks (signed), the message record
+for coordinators, the console provider's outbox, consent and coordinator contacts."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
-routes: list[Any] = []
+import msgspec
+from litestar import MediaType, Request, get, post, put
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from services.notifications import handlers, views
+from services.notifications.delivery import SmsChannel, channel_of
+from services.notifications.domain.phones import e164
+from services.notifications.providers.console import ConsoleMessage
+from services.notifications.providers.signatures import verify_twilio_signature
+from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
+from shared.events.base import Cause
+from shared.events.notifications import CoordinatorContactSet, Language
+from shared.runtime import Runtime
+from shared.store.eventstore import EventStore
+from shared.web.auth import Caller, ForbiddenError, Role
+from shared.web.problems import InvalidInputError, NotFoundError
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+MAX_LIST = 500
+
+
+class ConsentView(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether a number still gets SMS, and what it chose."""
+
+    phone: str
+    opted_out: bool
+    known: bool
+    language: Language | None = None
+    strip_diacritics: bool | None = None
+    changed_at: datetime | None = None
+
+
+class PreferencesUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    language: Language | None = None
+    strip_diacritics: bool | None = None
+
+
+class CoordinatorContactUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    phone: str
+    language: Language = Language.VI
+    commune_codes: tuple[Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$")], ...] = ()
+
+
+def _runtime(request: Request[Any, Any, State]) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _channel(request: Request[Any, Any, State]) -> SmsChannel:
+    return channel_of(_runtime(request))
+
+
+def _phone(value: str, field: str) -> str:
+    found = e164(value)
+    if found is None:
+        raise InvalidInputError(field, "not a phone number (use +84... or 0...)")
+    return found
+
+
+async def _signed_form(request: Request[Any, Any, State]) -> dict[str, str]:
+    """The webhook's form fields, once X-Twilio-Signature proves the provider sent them."""
+    settings = _channel(request).settings
+    body = await request.body()
+    pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    url = str(request.url)
+    if settings.public_url is not None:
+        query = request.url.query
+        url = settings.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+    signature = request.headers.get("x-twilio-signature")
+    if not verify_twilio_signature(url, pairs, settings.webhook_token or "", signature):
+        raise ForbiddenError("the webhook signature is missing or does not match")
+    return dict(pairs)
+
+
+def _cause(seed: str) -> Cause:
+    return Cause(correlation_id=uuid.uuid5(uuid.NAMESPACE_URL, seed), id_seed=seed)
+
+
+@post("/sms/inbound", status_code=200, media_type=MediaType.XML, tags=["webhooks"])
+async def sms_inbound(request: Request[Any, Any, State], store: NamedDependency[EventStore]) -> str:
+    """An SMS from a resident or volunteer (Twilio-compatible form, signed)."""
+    form = await _signed_form(request)
+    runtime = _runtime(request)
+    try:
+        sms = parse_inbound_sms(form, runtime.clock)
+    except ValueError as error:
+        raise InvalidInputError("MessageSid", str(error)) from None
+    sender = e164(sms.from_phone)
+    if sender is None:
+        raise InvalidInputError("From", "not a phone number")
+    sms = msgspec.structs.replace(sms, from_phone=sender)
+    channel = _channel(request)
+    async with store.transaction() as tx:
+        await handlers.receive_sms(
+            tx, channel.settings, sms, _cause(f"inbound:{sms.provider_message_id}")
+        )
+    channel.wake()
+    return EMPTY_TWIML
+
+
+@post("/sms/status", status_code=200, media_type=MediaType.XML, tags=["webhooks"])
+async def sms_status(request: Request[Any, Any, State], store: NamedDependency[EventStore]) -> str:
+    """A delivery receipt (Twilio-compatible status callback, signed)."""
+    form = await _signed_form(request)
+    try:
+        callback = parse_status_callback(form)
+    except ValueError as error:
+        raise InvalidInputError("MessageSid", str(error)) from None
+    outcome = callback.outcome
+    if outcome is None:
+        return EMPTY_TWIML
+    runtime = _runtime(request)
+    seed = f"status:{callback.provider_message_id}:{callback.status}"
+    async with store.transaction() as tx:
+        await handlers.record_delivery(
+            tx,
+            _channel(request).settings,
+            callback.provider_message_id,
+            outcome,
+            callback.error_code,
+            runtime.clock.now(),
+            _cause(seed),
+        )
+    return EMPTY_TWIML
+
+
+def _scope(caller: Caller) -> tuple[str, ...] | None:
+    caller.require(Role.COORDINATOR)
+    return None if caller.role is Role.ADMIN else caller.scope
+
+
+@get("/messages", tags=["messages"])
+async def list_messages(
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    recipient: FromQuery[str | None] = None,
+    kind: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIST)] = 100,
+) -> list[views.MessageView]:
+    """SMS sent or waiting, newest first; coordinators see their communes' messages."""
+    scope = _scope(caller)
+    phone = None if recipient is None else _phone(recipient, "recipient")
+    async with store.engine.connect() as conn:
+        return await views.list_messages(
+            conn,
+            recipient_phone=phone,
+            kind=kind,
+            status=status,
+            commune_codes=scope,
+            limit=limit,
+        )
+
+
+@get("/messages/{message_id:str}", tags=["messages"])
+async def get_message(
+    caller: NamedDependency[Caller], store: NamedDependency[EventStore], message_id: FromPath[str]
+) -> views.MessageView:
+    scope = _scope(caller)
+    async with store.engine.connect() as conn:
+        found = await views.message(conn, message_id)
+    if found is None or (scope is not None and found.commune_code not in scope):
+        raise NotFoundError(f"no message {message_id}")
+    return found
+
+
+@get("/console/messages", tags=["messages"])
+async def console_messages(
+    request: Request[Any, Any, State], caller: NamedDependency[Caller]
+) -> list[ConsoleMessage]:
+    """What the console provider 'sent' (kept in memory, newest last)."""
+    caller.require(Role.ADMIN)
+    console = _channel(request).console
+    if console is None:
+        raise NotFoundError("this deployment does not use the console SMS provider")
+    return console.messages()
+
+
+def _consent(phone: str, found: views.Recipient | None) -> ConsentView:
+    if found is None:
+        return ConsentView(phone=phone, opted_out=False, known=False)
+    return ConsentView(
+        phone=phone,
+        opted_out=found.opted_out,
+        known=True,
+        language=found.language,
+        strip_diacritics=found.strip_diacritics,
+        changed_at=found.changed_at,
+    )
+
+
+@get("/recipients/{phone:str}/consent", tags=["recipients"])
+async def get_consent(
+    caller: NamedDependency[Caller], store: NamedDependency[EventStore], phone: FromPath[str]
+) -> ConsentView:
+    """Whether a number opted out of SMS (HUY/STOP) or back in (BATDAU/START)."""
+    caller.require(Role.COORDINATOR)
+    number = _phone(phone, "phone")
+    async with store.engine.connect() as conn:
+        return _consent(number, await views.recipient(conn, number))
+
+
+@put("/recipients/{phone:str}/preferences", tags=["recipients"])
+async def put_preferences(
+    request: Request[Any, Any, State],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    phone: FromPath[str],
+    data: JSONBody[PreferencesUpdate],
+) -> ConsentView:
+    """A recipient's language and whether their SMS go without diacritics (cheaper)."""
+    caller.require(Role.COORDINATOR)
+    number = _phone(phone, "phone")
+    runtime = _runtime(request)
+    async with store.transaction() as tx:
+        found = await handlers.change_preferences(
+            tx,
+            number,
+            data.language,
+            data.strip_diacritics,
+            runtime.clock.now(),
+            Cause(correlation_id=uuid.uuid4()),
+        )
+    return _consent(number, found)
+
+
+@put("/coordinators/{coordinator_id:str}/contact", tags=["coordinators"])
+async def put_coordinator_contact(
+    request: Request[Any, Any, State],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    coordinator_id: FromPath[str],
+    data: JSONBody[CoordinatorContactUpdate],
+) -> CoordinatorContactUpdate:
+    """Where a coordinator gets understaffing and delivery-failure alerts by SMS."""
+    caller.require(Role.COORDINATOR)
+    if caller.role is not Role.ADMIN and caller.sub != coordinator_id:
+        raise ForbiddenError("coordinators may set only their own contact")
+    for code in data.commune_codes:
+        caller.require_commune(code)
+    phone = _phone(data.phone, "phone")
+    event = CoordinatorContactSet(
+        coordinator_id=coordinator_id,
+        phone=phone,
+        language=data.language,
+        commune_codes=data.commune_codes,
+        set_at=_runtime(request).clock.now(),
+    )
+    async with store.transaction() as tx:
+        await handlers.set_coordinator_contact(tx, event, Cause(correlation_id=uuid.uuid4()))
+    return msgspec.structs.replace(data, phone=phone)
+
+
+routes: list[Any] = [
+    sms_inbound,
+    sms_status,
+    list_messages,
+    get_message,
+    console_messages,
+    get_consent,
+    put_preferences,
+    put_coordinator_contact,
+]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 from litestar import Litestar
 
 from services.notifications import api
+from services.notifications.delivery import EXTRA, build_channel
+from services.notifications.domain.errors import DomainError, MessageStateError
 from services.notifications.parts import PARTS
+from services.notifications.providers.base import SmsProvider
+from services.notifications.settings import NotificationSettings
 from shared.clock import Clock, SystemClock
 from shared.events import build_catalog
 from shared.runtime import Runtime
@@ -13,11 +19,24 @@ from shared.settings import Settings
 from shared.web.app import build_app
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
-    runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sms: NotificationSettings | None = None,
+    provider: SmsProvider | None = None,
+) -> Litestar:
+    """`sms` comes from `NotificationSettings.from_env(os.environ)` in the entrypoint; when it
+    is not given, the environment is read here once. `provider` replaces the configured one
+    (benchmarks and tests)."""
+    clock = clock or SystemClock()
+    sms = sms if sms is not None else NotificationSettings.from_env(os.environ)
+    runtime = Runtime(settings, PARTS, build_catalog(), clock)
+    runtime.extras[EXTRA] = build_channel(sms, clock, provider)
     return build_app(
         runtime,
         api.routes,
         title="notifications",
         description="SMS out and in, reminders, delivery receipts and opt-out.",
+        rule_errors={DomainError: 400, MessageStateError: 409},
     )

@@ -1,8 +1,51 @@
-"""What the notifications service plugs into the shared runtime: tables, read models, consumers."""
+"""What the notifications service plugs into the shared runtime: tables, read models,
+consumers, reminder timers and the SMS sender."""
 
 from __future__ import annotations
 
-from services.notifications.tables import metadata, store_tables
-from shared.runtime import ServiceParts
+import asyncio
 
-PARTS = ServiceParts(name="notifications", metadata=metadata, tables=store_tables)
+from services.notifications import consumers, handlers, views
+from services.notifications.delivery import channel_of
+from services.notifications.sender import Sender
+from services.notifications.tables import READ_MODELS, metadata, store_tables, timers
+from shared.runtime import Runtime, ServiceParts, Worker
+from shared.store.eventstore import Transaction
+from shared.store.timers import Timer, TimerHandler
+
+
+def timer_handlers(runtime: Runtime) -> dict[str, TimerHandler]:
+    channel = channel_of(runtime)
+
+    async def reminder(tx: Transaction, timer: Timer) -> None:
+        await handlers.fire_reminder(tx, channel.settings, runtime.clock.now(), timer)
+
+    return {handlers.REMINDER_TIMER: reminder}
+
+
+def workers(runtime: Runtime) -> list[Worker]:
+    channel = channel_of(runtime)
+    sender = Sender(runtime.store, channel.provider, channel.settings, owner=runtime.instance)
+    channel.senders.append(sender)
+
+    async def send(stop: asyncio.Event) -> None:
+        try:
+            await sender.run(stop)
+        finally:
+            channel.senders.remove(sender)
+            await channel.close()
+
+    return [send]
+
+
+PARTS = ServiceParts(
+    name="notifications",
+    metadata=metadata,
+    tables=store_tables,
+    projector=views.project,
+    read_models=READ_MODELS,
+    subscriptions=consumers.subscriptions,
+    timers=timers,
+    timer_handlers=timer_handlers,
+    workers=workers,
+)

@@ -2,22 +2,70 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.di import Provide
 
 from services.scheduler import api
+from services.scheduler.domain.errors import (
+    BookingNotFoundError,
+    DomainError,
+    DoubleBookingError,
+    HelpRequestClosedError,
+    OutOfScopeError,
+    SessionAlreadyScheduledError,
+    SessionClosedError,
+    SessionFullError,
+    SessionNotFoundError,
+)
+from services.scheduler.limits import HelpRequestLimits
 from services.scheduler.parts import PARTS
 from shared.clock import Clock, SystemClock
 from shared.events import build_catalog
 from shared.runtime import Runtime
 from shared.settings import Settings
 from shared.web.app import build_app
+from shared.web.auth import Caller, caller_from_header
+
+# The first matching class decides the status, so specific errors come before DomainError.
+RULE_ERRORS: dict[type[Exception], int] = {
+    OutOfScopeError: 403,
+    SessionNotFoundError: 404,
+    BookingNotFoundError: 404,
+    SessionFullError: 409,
+    DoubleBookingError: 409,
+    SessionClosedError: 409,
+    SessionAlreadyScheduledError: 409,
+    HelpRequestClosedError: 409,
+    DomainError: 400,
+}
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, limits: HelpRequestLimits | None = None
+) -> Litestar:
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
+    help_limits = limits or HelpRequestLimits(runtime.clock)
+
+    async def provide_maybe_caller(request: Request[Any, Any, Any]) -> Caller | None:
+        """The caller when a bearer token is sent (a wrong token is still a 401), else None."""
+        header = request.headers.get("authorization")
+        if not header:
+            return None
+        return caller_from_header(settings.token_secret, header, runtime.clock.now())
+
+    def provide_limits() -> HelpRequestLimits:
+        return help_limits
+
     return build_app(
         runtime,
         api.routes,
         title="scheduler",
         description="Support sessions, help requests, bookings, waitlists and attendance.",
+        rule_errors=RULE_ERRORS,
+        dependencies={
+            "maybe_caller": Provide(provide_maybe_caller),
+            "limits": Provide(provide_limits, sync_to_thread=False),
+        },
     )

@@ -1,7 +1,726 @@
-"""HTTP routes of the volunteers service."""
+"""HTTP routes of the volunteers service: registry, availability, planning, answers, hours."""
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
 
-routes: list[Any] = []
+import msgspec
+import phonenumbers
+from litestar import Request, Response, get, patch, post, put
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.volunteers import handlers, views
+from services.volunteers.domain.availability import SATURDAY, ChangeAvailability
+from services.volunteers.domain.communes import province_of
+from services.volunteers.domain.errors import InvalidVolunteerError
+from services.volunteers.domain.hours import hours_report
+from services.volunteers.domain.registry import (
+    MAX_MONTHLY_LIMIT,
+    PauseVolunteer,
+    RegisterGroup,
+    RegisterVolunteer,
+    ResumeVolunteer,
+    UpdateVolunteer,
+)
+from services.volunteers.domain.roster_csv import RosterRejected, parse_roster
+from services.volunteers.planning import StaffingOptions
+from services.volunteers.tables import assignments, volunteers
+from shared.clock import VIETNAM
+from shared.events.base import Cause
+from shared.events.scheduler import CommuneCode
+from shared.events.volunteers import (
+    AnswerChannel,
+    AvailabilityException,
+    GroupId,
+    Language,
+    PlannedGap,
+    Skill,
+    VolunteerId,
+    WeekendAvailability,
+)
+from shared.store.eventstore import EventStore, Transaction
+from shared.web.auth import Caller, ForbiddenError, Role
+from shared.web.idempotency import StoredAnswer, answer_once, new_id
+from shared.web.problems import PROBLEM_JSON, InvalidField, NotFoundError, problem
+
+_JSON = msgspec.json.Encoder()
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=20)]
+Code = Annotated[str, msgspec.Meta(pattern=r"^\d{5}$")]
+Limit = Annotated[int, msgspec.Meta(ge=0, le=MAX_MONTHLY_LIMIT)]
+Village = Annotated[str, msgspec.Meta(max_length=200)]
+MAX_ROSTER_BYTES = 2_000_000
+
+
+# --- Requests ---------------------------------------------------------------------------------
+
+
+class GroupCreate(msgspec.Struct, frozen=True, kw_only=True):
+    name: Name
+    commune_code: Code
+
+
+class VolunteerCreate(msgspec.Struct, frozen=True, kw_only=True):
+    group_id: str
+    name: Name
+    phone: Phone
+    village: Village = ""
+    skills: tuple[Skill, ...] = ()
+    languages: tuple[Language, ...] = (Language.VI,)
+    preferred_language: Language = Language.VI
+    availability: WeekendAvailability = WeekendAvailability()
+    monthly_limit: Limit = 4
+
+
+class VolunteerUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """Only the fields given change."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    phone: Phone | msgspec.UnsetType = msgspec.UNSET
+    village: Village | msgspec.UnsetType = msgspec.UNSET
+    skills: tuple[Skill, ...] | msgspec.UnsetType = msgspec.UNSET
+    languages: tuple[Language, ...] | msgspec.UnsetType = msgspec.UNSET
+    preferred_language: Language | msgspec.UnsetType = msgspec.UNSET
+    monthly_limit: Limit | msgspec.UnsetType = msgspec.UNSET
+
+
+class VolunteerPause(msgspec.Struct, frozen=True, kw_only=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class AvailabilityUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    availability: WeekendAvailability
+    exceptions: tuple[AvailabilityException, ...] = ()
+
+
+# --- Responses --------------------------------------------------------------------------------
+
+
+class GroupDetail(msgspec.Struct, frozen=True, kw_only=True):
+    group: views.GroupView
+    members: list[views.VolunteerView]
+
+
+class RosterImported(msgspec.Struct, frozen=True, kw_only=True):
+    group_id: str
+    imported: int
+    volunteer_ids: list[str]
+
+
+class SlotDetail(msgspec.Struct, frozen=True, kw_only=True):
+    slot: views.SlotView
+    assignments: list[views.AssignmentView]
+
+
+class WeekendPlanView(msgspec.Struct, frozen=True, kw_only=True):
+    """The last plan of a weekend, each slot with its assignments' explanations, and the gaps."""
+
+    saturday: date
+    plan: views.PlanSummary | None
+    slots: list[SlotDetail]
+    gaps: list[PlannedGap]
+
+
+class HoursView(msgspec.Struct, frozen=True, kw_only=True):
+    scope: str
+    since: date | None
+    until: date | None
+    assignments: int
+    total_minutes: int
+    total_hours: float
+    by_volunteer: dict[str, int]
+    by_group: dict[str, int]
+
+
+# --- Who may do what --------------------------------------------------------------------------
+
+
+def _coordinator_of(caller: NamedDependency[Caller], commune_code: str) -> None:
+    caller.require(Role.COORDINATOR)
+    caller.require_commune(commune_code, province_of(commune_code))
+
+
+def _self_or_coordinator(caller: NamedDependency[Caller], volunteer: views.VolunteerView) -> None:
+    """A volunteer acts for themself; a coordinator for the volunteers of their communes."""
+    if caller.role is Role.VOLUNTEER:
+        if caller.volunteer_id != volunteer.volunteer_id:
+            raise ForbiddenError("a volunteer token acts only for its own volunteer")
+        return
+    _coordinator_of(caller, volunteer.commune_code)
+
+
+async def _volunteer(conn: AsyncConnection, volunteer_id: str) -> views.VolunteerView:
+    found = await views.volunteer(conn, volunteer_id)
+    if found is None:
+        raise NotFoundError(f"no volunteer {volunteer_id}")
+    return found
+
+
+async def _group(conn: AsyncConnection, group_id: str) -> views.GroupView:
+    found = await views.group(conn, group_id)
+    if found is None:
+        raise NotFoundError(f"no group {group_id}")
+    return found
+
+
+def _phone(text: str) -> str:
+    """Accept a Vietnamese number as people type it ("0912 345 678"); store E.164."""
+    try:
+        parsed = phonenumbers.parse(text, "VN")
+    except phonenumbers.NumberParseException:
+        return text
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _bare(prefix: str, key: str | None, scope: str) -> str:
+    """A new id: a UUID, fixed by the Idempotency-Key when there is one."""
+    return new_id(prefix, key, scope).removeprefix(f"{prefix}-")
+
+
+def _created(body: msgspec.Struct) -> StoredAnswer:
+    return StoredAnswer(201, _JSON.encode(body))
+
+
+def _answer(answer: StoredAnswer) -> Response[bytes]:
+    media = PROBLEM_JSON if answer.status_code >= 400 else "application/json"
+    return Response(answer.body, status_code=answer.status_code, media_type=media)
+
+
+# --- Registry ---------------------------------------------------------------------------------
+
+
+@post("/groups", status_code=201)
+async def create_group(
+    data: JSONBody[GroupCreate],
+    request: Request[Any, Any, State],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    idempotency_key: NamedDependency[str | None],
+) -> Response[bytes]:
+    """Register a commune's community digital technology group (a coordinator of the commune)."""
+    _coordinator_of(caller, data.commune_code)
+    group_id = GroupId(_bare("group", idempotency_key, "groups"))
+
+    async def work(tx: Transaction) -> StoredAnswer:
+        command = RegisterGroup(
+            group_id=group_id, name=data.name, commune_code=CommuneCode(data.commune_code)
+        )
+        await handlers.register_group(tx, command, store.clock.now(), cause)
+        return _created(await _group(tx.conn, group_id))
+
+    body = await request.body()
+    return _answer(await answer_once(store, idempotency_key, "groups", body, work))
+
+
+@get("/groups/{group_id:str}")
+async def read_group(
+    group_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
+) -> GroupDetail:
+    async with store.engine.connect() as conn:
+        found = await _group(conn, group_id)
+        _coordinator_of(caller, found.commune_code)
+        members = await views.volunteers_where(conn, volunteers.c.group_id == group_id)
+    return GroupDetail(group=found, members=members)
+
+
+@post("/groups/{group_id:str}/roster", status_code=201)
+async def import_roster(
+    group_id: FromPath[str],
+    request: Request[Any, Any, State],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+    idempotency_key: NamedDependency[str | None],
+) -> Response[Any]:
+    """Import a group's members from CSV: every row, or none and a list of every wrong row."""
+    async with store.engine.connect() as conn:
+        found = await _group(conn, group_id)
+    _coordinator_of(caller, found.commune_code)
+    raw = await request.body()
+    if len(raw) > MAX_ROSTER_BYTES:
+        return problem(request, 413, "the roster file is larger than 2 MB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return problem(
+            request,
+            400,
+            "the roster must be UTF-8 text",
+            errors=[InvalidField(field="body", message="not UTF-8")],
+        )
+    scope = f"roster:{group_id}"
+    # With an Idempotency-Key, row n always gets the same id, so a retry creates nobody new.
+    ids = (
+        VolunteerId(_bare("volunteer", idempotency_key and f"{idempotency_key}:{n}", scope))
+        for n in itertools.count()
+    )
+    parsed = parse_roster(text, found.group_id, found.commune_code, ids)
+    if isinstance(parsed, RosterRejected):
+        return _rejected(request, parsed.rows)
+
+    async def work(tx: Transaction) -> StoredAnswer:
+        rejected = await handlers.import_roster(
+            tx, parsed.volunteers, staffing, store.clock.now(), cause
+        )
+        if rejected:
+            raise _RosterConflictError(rejected)
+        return _created(
+            RosterImported(
+                group_id=group_id,
+                imported=len(parsed.volunteers),
+                volunteer_ids=[c.volunteer_id for c in parsed.volunteers],
+            )
+        )
+
+    try:
+        return _answer(await answer_once(store, idempotency_key, scope, raw, work))
+    except _RosterConflictError as error:
+        return _rejected(request, error.rows)
+
+
+class _RosterConflictError(Exception):
+    """Rows that clash with volunteers already registered: the whole import is rolled back."""
+
+    def __init__(self, rows: Any) -> None:
+        super().__init__("roster rejected")
+        self.rows = rows
+
+
+def _rejected(request: Request[Any, Any, State], rows: Any) -> Response[Any]:
+    errors = [
+        InvalidField(field=f"line {row.line}", message="; ".join(row.reasons)) for row in rows
+    ]
+    return problem(
+        request,
+        400,
+        f"{len(errors)} row(s) rejected; nothing was imported",
+        kind="roster-rejected",
+        errors=errors,
+    )
+
+
+@post("/volunteers", status_code=201)
+async def create_volunteer(
+    data: JSONBody[VolunteerCreate],
+    request: Request[Any, Any, State],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+    idempotency_key: NamedDependency[str | None],
+) -> Response[bytes]:
+    """Add a member to a group (a coordinator of the group's commune)."""
+    async with store.engine.connect() as conn:
+        group = await views.group(conn, data.group_id)
+    if group is None:
+        raise InvalidVolunteerError(f"group {data.group_id} does not exist", "group_id")
+    _coordinator_of(caller, group.commune_code)
+    volunteer_id = VolunteerId(_bare("volunteer", idempotency_key, "volunteers"))
+
+    async def work(tx: Transaction) -> StoredAnswer:
+        command = RegisterVolunteer(
+            volunteer_id=volunteer_id,
+            group_id=group.group_id,
+            name=data.name,
+            phone=_phone(data.phone),
+            commune_code=group.commune_code,
+            village=data.village,
+            skills=data.skills,
+            languages=data.languages,
+            preferred_language=data.preferred_language,
+            availability=data.availability,
+            monthly_limit=data.monthly_limit,
+        )
+        await handlers.register_volunteer(tx, command, staffing, store.clock.now(), cause)
+        return _created(await _volunteer(tx.conn, volunteer_id))
+
+    body = await request.body()
+    return _answer(await answer_once(store, idempotency_key, "volunteers", body, work))
+
+
+@get("/volunteers/{volunteer_id:str}")
+async def read_volunteer(
+    volunteer_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
+) -> views.VolunteerView:
+    async with store.engine.connect() as conn:
+        found = await _volunteer(conn, volunteer_id)
+    _self_or_coordinator(caller, found)
+    return found
+
+
+@patch("/volunteers/{volunteer_id:str}")
+async def change_volunteer(
+    volunteer_id: FromPath[str],
+    data: JSONBody[VolunteerUpdate],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+) -> views.VolunteerView:
+    """Change a volunteer's details (a coordinator of their commune)."""
+    async with store.transaction() as tx:
+        found = await _volunteer(tx.conn, volunteer_id)
+        _coordinator_of(caller, found.commune_code)
+        given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        if "phone" in given:
+            given["phone"] = _phone(given["phone"])
+        command = UpdateVolunteer(
+            volunteer_id=found.volunteer_id,
+            name=given.get("name", found.name),
+            phone=given.get("phone", found.phone),
+            village=given.get("village", found.village),
+            skills=given.get("skills", found.skills),
+            languages=given.get("languages", found.languages),
+            preferred_language=given.get("preferred_language", found.preferred_language),
+            monthly_limit=given.get("monthly_limit", found.monthly_limit),
+        )
+        await handlers.update_volunteer(tx, command, store.clock.now(), cause)
+        return await _volunteer(tx.conn, volunteer_id)
+
+
+@post("/volunteers/{volunteer_id:str}/pause", status_code=200)
+async def pause_volunteer(
+    volunteer_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+    data: JSONBody[VolunteerPause | None] = None,
+) -> views.VolunteerView:
+    """Step back for a while: future assignments are released and go to others."""
+    async with store.transaction() as tx:
+        found = await _volunteer(tx.conn, volunteer_id)
+        _self_or_coordinator(caller, found)
+        command = PauseVolunteer(
+            volunteer_id=found.volunteer_id, reason=data.reason if data else ""
+        )
+        await handlers.pause_volunteer(tx, command, staffing, store.clock.now(), cause)
+        return await _volunteer(tx.conn, volunteer_id)
+
+
+@post("/volunteers/{volunteer_id:str}/resume", status_code=200)
+async def resume_volunteer(
+    volunteer_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+) -> views.VolunteerView:
+    async with store.transaction() as tx:
+        found = await _volunteer(tx.conn, volunteer_id)
+        _self_or_coordinator(caller, found)
+        command = ResumeVolunteer(volunteer_id=found.volunteer_id)
+        await handlers.resume_volunteer(tx, command, staffing, store.clock.now(), cause)
+        return await _volunteer(tx.conn, volunteer_id)
+
+
+@put("/volunteers/{volunteer_id:str}/availability")
+async def change_availability(
+    volunteer_id: FromPath[str],
+    data: JSONBody[AvailabilityUpdate],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+) -> views.VolunteerView:
+    """Restate the usual weekend and dated exceptions (the volunteer, or a coordinator)."""
+    async with store.transaction() as tx:
+        found = await _volunteer(tx.conn, volunteer_id)
+        _self_or_coordinator(caller, found)
+        command = ChangeAvailability(
+            volunteer_id=found.volunteer_id,
+            availability=data.availability,
+            exceptions=data.exceptions,
+        )
+        await handlers.change_availability(tx, command, staffing, store.clock.now(), cause)
+        return await _volunteer(tx.conn, volunteer_id)
+
+
+@get("/communes/{commune_code:str}/volunteers")
+async def commune_volunteers(
+    commune_code: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
+) -> list[views.VolunteerView]:
+    _coordinator_of(caller, commune_code)
+    async with store.engine.connect() as conn:
+        return await views.volunteers_where(conn, volunteers.c.commune_code == commune_code)
+
+
+@get("/volunteers/{volunteer_id:str}/assignments")
+async def volunteer_assignments(
+    volunteer_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
+) -> list[views.AssignmentView]:
+    async with store.engine.connect() as conn:
+        found = await _volunteer(conn, volunteer_id)
+        _self_or_coordinator(caller, found)
+        return await views.assignments_of(conn, volunteer_id)
+
+
+# --- Slots, plans and answers -----------------------------------------------------------------
+
+
+async def _slot_detail(conn: AsyncConnection, slot: views.SlotView) -> SlotDetail:
+    held = await views.assignments_where(conn, assignments.c.slot_id == slot.slot_id)
+    return SlotDetail(slot=slot, assignments=held)
+
+
+@get("/slots/{slot_id:str}")
+async def read_slot(
+    slot_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
+) -> SlotDetail:
+    async with store.engine.connect() as conn:
+        found = await views.slot(conn, slot_id)
+        if found is None:
+            raise NotFoundError(f"no slot {slot_id}")
+        _coordinator_of(caller, found.commune_code)
+        return await _slot_detail(conn, found)
+
+
+def _saturday_of(day: date) -> date:
+    return day - timedelta(days=(day.weekday() - SATURDAY) % 7)
+
+
+async def _plan_view(
+    conn: AsyncConnection, saturday: date, caller: NamedDependency[Caller]
+) -> WeekendPlanView:
+    slots = [
+        s
+        for s in await views.slots_of_weekend(conn, saturday)
+        if caller.covers(s.commune_code, province_of(s.commune_code))
+    ]
+    details = [await _slot_detail(conn, s) for s in slots]
+    open_slots = [s for s in slots if s.status == "open"]
+    gaps = [
+        PlannedGap(
+            slot_id=gap.slot_id,
+            missing_count=gap.missing_count,
+            missing_skills=gap.missing_skills,
+            missing_languages=gap.missing_languages,
+        )
+        for gap in await views.gaps_now(conn, open_slots)
+    ]
+    return WeekendPlanView(
+        saturday=saturday,
+        plan=await views.plan_summary(conn, saturday),
+        slots=details,
+        gaps=gaps,
+    )
+
+
+@post("/weekends/{day:date}/plan", status_code=200)
+async def plan_weekend(
+    day: FromPath[date],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+) -> WeekendPlanView:
+    """Plan the weekend now (rather than waiting for the debounce timer); a coordinator."""
+    caller.require(Role.COORDINATOR)
+    saturday = _saturday_of(day)
+    async with store.transaction() as tx:
+        await handlers.plan_weekend_now(tx, saturday, staffing, store.clock.now(), cause)
+        return await _plan_view(tx.conn, saturday, caller)
+
+
+@get("/weekends/{day:date}/plan")
+async def read_weekend_plan(
+    day: FromPath[date], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
+) -> WeekendPlanView:
+    """The weekend's slots in the caller's communes: who is proposed or holds them, why, and
+    what is still missing."""
+    caller.require(Role.COORDINATOR)
+    async with store.engine.connect() as conn:
+        return await _plan_view(conn, _saturday_of(day), caller)
+
+
+async def _answer_assignment(
+    assignment_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+    *,
+    accept: bool,
+) -> views.AssignmentView:
+    async with store.transaction() as tx:
+        found = await views.assignment(tx.conn, assignment_id)
+        if found is None:
+            raise NotFoundError(f"no assignment {assignment_id}")
+        if caller.role is Role.VOLUNTEER:
+            if caller.volunteer_id != found.volunteer_id:
+                raise ForbiddenError("this assignment belongs to another volunteer")
+        else:
+            _coordinator_of(caller, found.commune_code)
+        await handlers.answer_assignment(
+            tx,
+            assignment_id,
+            accept=accept,
+            channel=AnswerChannel.API,
+            options=staffing,
+            now=store.clock.now(),
+            cause=cause,
+        )
+        answered = await views.assignment(tx.conn, assignment_id)
+        assert answered is not None
+        return answered
+
+
+@post("/assignments/{assignment_id:str}/accept", status_code=200)
+async def accept_assignment(
+    assignment_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+) -> views.AssignmentView:
+    """Yes: the volunteer holds the place (their token, or a coordinator on their behalf)."""
+    return await _answer_assignment(assignment_id, caller, store, cause, staffing, accept=True)
+
+
+@post("/assignments/{assignment_id:str}/decline", status_code=200)
+async def decline_assignment(
+    assignment_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+) -> views.AssignmentView:
+    """No: the place goes to the next best volunteer at once."""
+    return await _answer_assignment(assignment_id, caller, store, cause, staffing, accept=False)
+
+
+@get("/assignments/{assignment_id:str}")
+async def read_assignment(
+    assignment_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+) -> views.AssignmentView:
+    async with store.engine.connect() as conn:
+        found = await views.assignment(conn, assignment_id)
+    if found is None:
+        raise NotFoundError(f"no assignment {assignment_id}")
+    if caller.role is Role.VOLUNTEER:
+        if caller.volunteer_id != found.volunteer_id:
+            raise ForbiddenError("this assignment belongs to another volunteer")
+    else:
+        _coordinator_of(caller, found.commune_code)
+    return found
+
+
+# --- Hours ------------------------------------------------------------------------------------
+
+
+def _local_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=VIETNAM).astimezone(UTC)
+
+
+async def _hours(
+    conn: AsyncConnection, scope: str, since: date | None, until: date | None, *where: Any
+) -> HoursView:
+    if since is not None and until is not None and until < since:
+        raise InvalidVolunteerError("`to` is before `from`", "to")
+    report = hours_report(
+        await views.served(conn, *where),
+        since=None if since is None else _local_start(since),
+        until=None if until is None else _local_start(until + timedelta(days=1)),
+    )
+    return HoursView(
+        scope=scope,
+        since=since,
+        until=until,
+        assignments=report.assignments,
+        total_minutes=report.total_minutes,
+        total_hours=report.hours(report.total_minutes),
+        by_volunteer={str(k): v for k, v in report.by_volunteer.items()},
+        by_group={str(k): v for k, v in report.by_group.items()},
+    )
+
+
+From = Annotated[date | None, QueryParameter(name="from", required=False)]
+To = Annotated[date | None, QueryParameter(name="to", required=False)]
+
+
+@get("/volunteers/{volunteer_id:str}/hours")
+async def volunteer_hours(
+    volunteer_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    since: From = None,
+    until: To = None,
+) -> HoursView:
+    async with store.engine.connect() as conn:
+        found = await _volunteer(conn, volunteer_id)
+        _self_or_coordinator(caller, found)
+        return await _hours(
+            conn,
+            f"volunteer {volunteer_id}",
+            since,
+            until,
+            assignments.c.volunteer_id == volunteer_id,
+        )
+
+
+@get("/groups/{group_id:str}/hours")
+async def group_hours(
+    group_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    since: From = None,
+    until: To = None,
+) -> HoursView:
+    async with store.engine.connect() as conn:
+        found = await _group(conn, group_id)
+        _coordinator_of(caller, found.commune_code)
+        return await _hours(
+            conn, f"group {group_id}", since, until, assignments.c.group_id == group_id
+        )
+
+
+@get("/communes/{commune_code:str}/hours")
+async def commune_hours(
+    commune_code: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    since: From = None,
+    until: To = None,
+) -> HoursView:
+    """Hours given by the commune's volunteers, for the report upward."""
+    _coordinator_of(caller, commune_code)
+    async with store.engine.connect() as conn:
+        return await _hours(
+            conn,
+            f"commune {commune_code}",
+            since,
+            until,
+            volunteers.c.commune_code == commune_code,
+        )
+
+
+routes: list[Any] = [
+    create_group,
+    read_group,
+    import_roster,
+    create_volunteer,
+    read_volunteer,
+    change_volunteer,
+    pause_volunteer,
+    resume_volunteer,
+    change_availability,
+    commune_volunteers,
+    volunteer_assignments,
+    read_slot,
+    plan_weekend,
+    read_weekend_plan,
+    accept_assignment,
+    decline_assignment,
+    read_assignment,
+    volunteer_hours,
+    group_hours,
+    commune_hours,
+]

@@ -122,14 +122,14 @@ class Consumer:
                     pull = self._pull = await self.subscribe()
                 try:
                     messages = await pull.fetch(self.batch_size, timeout=self.fetch_wait)
-                except nats.errors.TimeoutError:
-                    continue  # an empty fetch is not an error
+                except (nats.errors.TimeoutError, TimeoutError):
+                    continue  # an empty fetch is not an error (nats-py raises either)
                 await self.handle_batch(messages)
                 backoff = 0.1
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("consumer %s paused: %s", self.name, error)
+                log.warning("consumer %s paused: %s: %s", self.name, type(error).__name__, error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), backoff)
                 backoff = min(backoff * 2, 5.0)

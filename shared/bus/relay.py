@@ -63,7 +63,9 @@ class Relay:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("relay %s paused: %s", self.store.source, error)
+                log.warning(
+                    "relay %s paused: %s: %s", self.store.source, type(error).__name__, error
+                )
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
 

@@ -1,7 +1,10 @@
 """Events published by the notifications service: the contract other services consume.
 
 Message streams are `sms-<uuid>` (the uuid derived from cause, recipient and kind), inbound
-streams `inbound-<uuid>`; phone numbers travel in event bodies only, never in ids or subjects.
+streams `inbound-<uuid>`, recipients `recipient-<uuid7>` (random: a hash of a 10-digit number
+could be reversed), awaited replies `awaiting-<uuid>` and reminders `reminders-<uuid>` (both
+derived from the assignment or booking id); phone numbers travel in event bodies only, never in
+ids or subjects.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class SmsKind(StrEnum):
     RESIDENT_BOOKED = "resident_booked"
     RESIDENT_WAITLISTED = "resident_waitlisted"
     RESIDENT_MOVED = "resident_moved"
+    RESIDENT_MOVED_TO_WAITLIST = "resident_moved_to_waitlist"
     RESIDENT_REMINDER = "resident_reminder"
     RESIDENT_CANCELLED = "resident_cancelled"
     RESIDENT_RESCHEDULED = "resident_rescheduled"
@@ -54,6 +58,7 @@ class SmsKind(StrEnum):
     REPLY_HELP_RECEIVED = "reply_help_received"
     REPLY_UNKNOWN = "reply_unknown"
     REPLY_AMBIGUOUS = "reply_ambiguous"
+    HELP_REQUEST_REFUSED = "help_request_refused"
 
 
 class ReplyIntent(StrEnum):
@@ -101,6 +106,11 @@ class SmsQueued(Event, frozen=True, kw_only=True):
     urgent: bool
     send_after: datetime
     queued_at: datetime
+    # Added later (defaults keep old events readable): what the SMS is about, for alerts.
+    commune_code: str | None = None
+    reference: str | None = None
+    recipient_name: str | None = None
+    session_starts_at: datetime | None = None
 
 
 class SmsSuppressed(Event, frozen=True, kw_only=True):
@@ -228,6 +238,87 @@ class HelpRequestedBySms(Event, frozen=True, kw_only=True):
     received_at: datetime
 
 
+class RecipientRegistered(Event, frozen=True, kw_only=True):
+    """A phone number got a stream of its own (a random id, so the id reveals no number)."""
+
+    event_type: ClassVar[str] = "recipient.registered"
+    recipient_id: str
+    phone: str
+    registered_at: datetime
+
+
+class RecipientPreferencesChanged(Event, frozen=True, kw_only=True):
+    """A recipient chose a language or plain letters without diacritics (cheaper SMS)."""
+
+    event_type: ClassVar[str] = "recipient.preferences_changed"
+    phone: str
+    language: Language | None = None
+    strip_diacritics: bool | None = None
+    changed_at: datetime
+
+
+class AssignmentReplyAwaited(Event, frozen=True, kw_only=True):
+    """A proposal went out by SMS; a reply from this phone may answer it (by its short code)."""
+
+    event_type: ClassVar[str] = "sms.reply_awaited"
+    assignment_id: str
+    slot_id: str = ""
+    volunteer_phone: str
+    volunteer_name: str = ""
+    short_code: str
+    topic: str
+    venue: str
+    starts_at: datetime
+    commune_code: str | None = None
+    awaited_at: datetime
+
+
+class AssignmentReplyClosed(Event, frozen=True, kw_only=True):
+    """A proposal was answered, expired or released: replies can no longer be matched to it."""
+
+    event_type: ClassVar[str] = "sms.reply_closed"
+    assignment_id: str
+    reason: str
+    closed_at: datetime
+
+
+class RemindersPlanned(Event, frozen=True, kw_only=True):
+    """Reminder SMS for a booking or assignment are due at these times (replaces earlier plans)."""
+
+    event_type: ClassVar[str] = "sms.reminders_planned"
+    target_id: str
+    kind: SmsKind
+    recipient_phone: str
+    recipient_name: str = ""
+    language: Language | None = None
+    topic: str
+    venue: str
+    commune_code: str | None = None
+    starts_at: datetime
+    due_at: tuple[datetime, ...] = ()
+    planned_at: datetime
+
+
+class RemindersCancelled(Event, frozen=True, kw_only=True):
+    """A booking or assignment ended, so its reminders will not be sent."""
+
+    event_type: ClassVar[str] = "sms.reminders_cancelled"
+    target_id: str
+    reason: str
+    cancelled_at: datetime
+
+
+class CoordinatorContactSet(Event, frozen=True, kw_only=True):
+    """Where a coordinator gets staffing and delivery-failure alerts, for which communes."""
+
+    event_type: ClassVar[str] = "sms.coordinator_contact_set"
+    coordinator_id: str
+    phone: str
+    language: Language = Language.VI
+    commune_codes: tuple[str, ...] = ()
+    set_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     SmsQueued,
     SmsSuppressed,
@@ -241,4 +332,11 @@ EVENTS: tuple[type[Event], ...] = (
     RecipientOptedIn,
     AssignmentReplyReceived,
     HelpRequestedBySms,
+    RecipientRegistered,
+    RecipientPreferencesChanged,
+    AssignmentReplyAwaited,
+    AssignmentReplyClosed,
+    RemindersPlanned,
+    RemindersCancelled,
+    CoordinatorContactSet,
 )

@@ -142,6 +142,23 @@ class SessionTotals(msgspec.Struct, frozen=True, kw_only=True):
     outcomes: tuple[OutcomeCount, ...] = ()
 
 
+class ImportedPlace(msgspec.Struct, frozen=True, kw_only=True):
+    """A village, hamlet or residential group below a commune (kind: village, hamlet,
+    residential_group)."""
+
+    code: PlaceCode
+    name: str
+    kind: str
+    commune_code: CommuneCode
+
+
+class RefusalReason(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing wrong with a help request that could not be accepted."""
+
+    field: str
+    message: str
+
+
 class SessionScheduled(Event, frozen=True, kw_only=True):
     """A coordinator put a support session on the calendar."""
 
@@ -400,6 +417,58 @@ class StaffingAlertRaised(Event, frozen=True, kw_only=True):
     raised_at: datetime
 
 
+class PlacesImported(Event, frozen=True, kw_only=True):
+    """Villages and hamlets were added to the scheduler's list of places (stream `places`)."""
+
+    event_type: ClassVar[str] = "places.imported"
+    places: tuple[ImportedPlace, ...]
+    imported_by: str
+    imported_at: datetime
+
+
+class SessionStaffingChanged(Event, frozen=True, kw_only=True):
+    """The volunteers service reported a session staffed or understaffed; recorded on the session.
+
+    `volunteer_ids` are the volunteers who accepted (known when staffed); `missing_*` say what
+    is lacking when understaffed.
+    """
+
+    event_type: ClassVar[str] = "session.staffing_changed"
+    session_id: SessionId
+    staffed: bool
+    volunteer_ids: tuple[str, ...] = ()
+    missing_count: int = 0
+    missing_skills: tuple[str, ...] = ()
+    missing_languages: tuple[str, ...] = ()
+    reported_at: datetime
+    changed_at: datetime
+
+
+class HomeVisitStaffingChanged(Event, frozen=True, kw_only=True):
+    """The volunteers service reported a home visit staffed or understaffed."""
+
+    event_type: ClassVar[str] = "home_visit.staffing_changed"
+    visit_id: VisitId
+    staffed: bool
+    volunteer_ids: tuple[str, ...] = ()
+    missing_count: int = 0
+    reported_at: datetime
+    changed_at: datetime
+
+
+class HelpRequestRefused(Event, frozen=True, kw_only=True):
+    """A help request that arrived by SMS could not be accepted (e.g. unknown commune); the
+    notifications service can answer the sender with what to send instead."""
+
+    event_type: ClassVar[str] = "help_request.refused"
+    request_id: HelpRequestId
+    inbound_id: str
+    resident_phone: str  # E.164 when it could be read, else as received
+    channel: Channel = Channel.SMS
+    reasons: tuple[RefusalReason, ...]
+    refused_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     SessionScheduled,
     SessionRescheduled,
@@ -418,4 +487,8 @@ EVENTS: tuple[type[Event], ...] = (
     HomeVisitCompleted,
     AttendanceRecorded,
     StaffingAlertRaised,
+    PlacesImported,
+    SessionStaffingChanged,
+    HomeVisitStaffingChanged,
+    HelpRequestRefused,
 )

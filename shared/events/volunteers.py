@@ -1,8 +1,10 @@
 """Events published by the volunteers service: the contract other services consume.
 
 Streams: `volunteer-<uuid>` (a member of a community digital technology group),
-`group-<uuid>` (a commune's team) and `staffing-<slot uuid>` (every assignment of one session
-or home visit, so that the slot's staffing state is decided in one place).
+`group-<uuid>` (a commune's team), `staffing-<slot id>` (the slot as the scheduler published it
+and every assignment of that session or home visit, so that the slot's staffing state is decided
+in one place; the slot id is the scheduler's `session-<uuid>` or `visit-<uuid>`),
+`weekend-<saturday>` (the weekend plans) and `reply-<uuid>` (SMS answers that matched nothing).
 """
 
 from __future__ import annotations
@@ -78,6 +80,24 @@ class ReleaseReason(StrEnum):
     SESSION_CANCELLED = "session_cancelled"
     VOLUNTEER_PAUSED = "volunteer_paused"
     COORDINATOR = "coordinator"
+    SESSION_MOVED = "session_moved"
+
+
+class SlotClosing(StrEnum):
+    """Why a slot stopped taking volunteers."""
+
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class ReplyProblem(StrEnum):
+    """Why an SMS answer could not be applied to an assignment."""
+
+    SEVERAL_PENDING = "several_pending"
+    NO_SUCH_ASSIGNMENT = "no_such_assignment"
+    ALREADY_ANSWERED = "already_answered"
+    TOO_LATE = "too_late"
+    UNKNOWN_PHONE = "unknown_phone"
 
 
 class WeekendAvailability(msgspec.Struct, frozen=True, kw_only=True):
@@ -255,6 +275,119 @@ class SessionUnderstaffed(Event, frozen=True, kw_only=True):
     reported_at: datetime
 
 
+class SlotOpened(Event, frozen=True, kw_only=True):
+    """A session or home visit the scheduler published now needs volunteers (our own record).
+
+    `slot_id` is the scheduler's id (`session-<uuid>` or `visit-<uuid>`); `required_*` are the
+    slot's own requirements (its accessibility and languages); booked residents' needs are
+    added by `slot.resident_needs_noted`.
+    """
+
+    event_type: ClassVar[str] = "slot.opened"
+    slot_id: SlotId
+    slot_kind: SlotKind
+    commune_code: CommuneCode
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    needed: int
+    topics: tuple[Skill, ...] = ()
+    required_skills: tuple[Skill, ...] = ()
+    required_languages: tuple[Language, ...] = ()
+    opened_at: datetime
+
+
+class SlotChanged(Event, frozen=True, kw_only=True):
+    """A slot moved in time or place, or its own requirements changed (full new values)."""
+
+    event_type: ClassVar[str] = "slot.changed"
+    slot_id: SlotId
+    commune_code: CommuneCode
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    needed: int
+    topics: tuple[Skill, ...] = ()
+    required_skills: tuple[Skill, ...] = ()
+    required_languages: tuple[Language, ...] = ()
+    changed_at: datetime
+
+
+class ResidentNeedsNoted(Event, frozen=True, kw_only=True):
+    """A booked resident's needs count for the slot's requirements (`booked=False`: no longer)."""
+
+    event_type: ClassVar[str] = "slot.resident_needs_noted"
+    slot_id: SlotId
+    booking_id: str
+    skills: tuple[Skill, ...] = ()
+    languages: tuple[Language, ...] = ()
+    booked: bool = True
+    noted_at: datetime
+
+
+class SlotClosed(Event, frozen=True, kw_only=True):
+    """A slot takes no more volunteers: the session or visit was cancelled or is over."""
+
+    event_type: ClassVar[str] = "slot.closed"
+    slot_id: SlotId
+    closing: SlotClosing
+    closed_at: datetime
+
+
+class AssignmentServed(Event, frozen=True, kw_only=True):
+    """An accepted assignment was served (slot completed, or attendance recorded by them)."""
+
+    event_type: ClassVar[str] = "assignment.served"
+    assignment_id: AssignmentId
+    slot_id: SlotId
+    volunteer_id: VolunteerId
+    starts_at: datetime
+    ends_at: datetime
+    minutes: int
+    served_at: datetime
+
+
+class PlannedGap(msgspec.Struct, frozen=True, kw_only=True):
+    """What one slot still lacks after a weekend plan."""
+
+    slot_id: SlotId
+    missing_count: int
+    missing_skills: tuple[Skill, ...] = ()
+    missing_languages: tuple[Language, ...] = ()
+
+
+class WeekendPlanned(Event, frozen=True, kw_only=True):
+    """The whole weekend's open places were assigned at once; the objective and gaps are kept."""
+
+    event_type: ClassVar[str] = "weekend.planned"
+    saturday: date
+    slots: int
+    open_places: int
+    proposed: int
+    objective: int
+    uncovered_requirements: int
+    unfilled: int
+    topic_roles: int
+    hops: int
+    load: int
+    team: int
+    gaps: tuple[PlannedGap, ...] = ()
+    solve_ms: int = 0
+    planned_at: datetime
+
+
+class AssignmentReplyUnmatched(Event, frozen=True, kw_only=True):
+    """An SMS answer could not be applied; notifications may ask "which one?" with the codes."""
+
+    event_type: ClassVar[str] = "assignment.reply_unmatched"
+    inbound_id: str
+    volunteer_id: VolunteerId | None = None
+    phone: str
+    problem: ReplyProblem
+    pending_codes: tuple[str, ...] = ()
+    received_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     GroupRegistered,
     VolunteerRegistered,
@@ -269,4 +402,11 @@ EVENTS: tuple[type[Event], ...] = (
     AssignmentReleased,
     SessionStaffed,
     SessionUnderstaffed,
+    SlotOpened,
+    SlotChanged,
+    ResidentNeedsNoted,
+    SlotClosed,
+    AssignmentServed,
+    WeekendPlanned,
+    AssignmentReplyUnmatched,
 )

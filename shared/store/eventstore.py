@@ -26,6 +26,12 @@ from shared.store.database import is_postgres
 from shared.store.tables import StoreTables
 
 Projector = Callable[[AsyncConnection, RecordedEvent], Awaitable[None]]
+# Does for a list of appended events what the store's projector does for each, in fewer
+# statements (see `Transaction.append_many`).
+BatchProjector = Callable[[AsyncConnection, Sequence[RecordedEvent]], Awaitable[None]]
+
+# Streams named in one IN (...) list: well under SQLite's and asyncpg's parameter limits.
+_IN_CHUNK = 1000
 
 # The transaction id of the appending transaction, and the oldest one still running: an
 # event is safe to read only below that horizon (see docs/architecture.md, "No skipped events").
@@ -102,6 +108,27 @@ class _Statements:
             .order_by(events.c.stream_version)
         )
         self.version_of = sa.select(sa.func.max(events.c.stream_version)).where(by_stream)
+        in_streams = events.c.stream_id.in_(sa.bindparam("stream_ids", expanding=True))
+        self.load_many = (
+            sa.select(
+                events.c.stream_id,
+                events.c.event_id,
+                events.c.stream_version,
+                events.c.event_type,
+                events.c.schema_version,
+                events.c.data,
+                events.c.recorded_at,
+                events.c.correlation_id,
+                events.c.causation_id,
+            )
+            .where(in_streams)
+            .order_by(events.c.stream_id, events.c.stream_version)
+        )
+        self.versions_of = (
+            sa.select(events.c.stream_id, sa.func.max(events.c.stream_version))
+            .where(in_streams)
+            .group_by(events.c.stream_id)
+        )
         read_log = sa.select(
             events.c.tx_id,
             events.c.position,
@@ -137,6 +164,15 @@ class Stream(NamedTuple):
     events: list[RecordedEvent]
 
 
+class StreamAppend(NamedTuple):
+    """One stream's share of `Transaction.append_many`: like the arguments of `append`."""
+
+    stream_id: str
+    expected_version: int
+    events: Sequence[Event]
+    cause: Cause
+
+
 class EventStore:
     """One service's event log."""
 
@@ -166,6 +202,7 @@ class EventStore:
         async with self.engine.begin() as conn:
             tx = Transaction(self, conn)
             yield tx
+            await tx.run_before_commit()
         if tx.appended:
             self._committed.set()
             self._to_announce.set()
@@ -309,6 +346,27 @@ class Transaction:
         self.conn = conn
         self.appended = False
         self._versions: dict[str, int] = {}
+        self._before_commit: list[Callable[[], Awaitable[None]]] = []
+
+    def before_commit(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Do `work` at the end of this transaction, just before it commits (in order).
+
+        For work gathered over several steps and written at once, e.g. a consumer handler
+        that collects a fetched batch of events. If the transaction fails first, it is not done.
+        """
+        self._before_commit.append(work)
+
+    async def run_before_commit(self) -> None:
+        """Run the deferred work (the store does this; work may defer more)."""
+        while self._before_commit:
+            work = self._before_commit.pop(0)
+            await work()
+
+    def know_version(self, stream_id: str, version: int) -> None:
+        """State a stream's version read in this transaction from a read model that the
+        appends keep in step (so `append` need not ask again). A version below the real one
+        still fails on the unique (stream, version) constraint; never state one from outside."""
+        self._versions[stream_id] = version
 
     async def load(self, stream_id: str) -> Stream:
         rows = (
@@ -332,6 +390,47 @@ class Transaction:
         self._versions[stream_id] = version
         return Stream(version, loaded)
 
+    async def load_many(self, stream_ids: Sequence[str]) -> dict[str, Stream]:
+        """Load several streams in one query per thousand; absent ones come back empty."""
+        catalog = self.store.catalog
+        source = self.store.source
+        found: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in stream_ids}
+        wanted = list(found)
+        for start in range(0, len(wanted), _IN_CHUNK):
+            rows = await self.conn.execute(
+                self.store._statements.load_many,
+                {"stream_ids": wanted[start : start + _IN_CHUNK]},
+            )
+            for (
+                stream_id,
+                event_id,
+                stream_version,
+                event_type,
+                schema_version,
+                data,
+                recorded_at,
+                correlation_id,
+                causation_id,
+            ) in rows:
+                found[stream_id].append(
+                    RecordedEvent(
+                        event_id=event_id,
+                        source=source,
+                        stream_id=stream_id,
+                        stream_version=stream_version,
+                        event=catalog.decode(event_type, schema_version, data),
+                        recorded_at=as_utc(recorded_at),
+                        correlation_id=correlation_id,
+                        causation_id=causation_id,
+                    )
+                )
+        streams: dict[str, Stream] = {}
+        for stream_id, loaded in found.items():
+            version = loaded[-1].stream_version if loaded else 0
+            self._versions[stream_id] = version
+            streams[stream_id] = Stream(version, loaded)
+        return streams
+
     async def version_of(self, stream_id: str) -> int:
         found = await self.conn.scalar(self.store._statements.version_of, {"stream_id": stream_id})
         return int(found or 0)
@@ -351,37 +450,8 @@ class Transaction:
             if actual != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, actual)
         now = self.store.clock.now()
-        recorded = [
-            RecordedEvent(
-                event_id=(
-                    derived_id(cause.id_seed, stream_id, str(version))
-                    if cause.id_seed is not None
-                    else uuid7()
-                ),
-                source=self.store.source,
-                stream_id=stream_id,
-                stream_version=version,
-                event=event,
-                recorded_at=now,
-                correlation_id=cause.correlation_id,
-                causation_id=cause.causation_id,
-            )
-            for version, event in enumerate(events, start=expected_version + 1)
-        ]
-        rows = [
-            {
-                "event_id": item.event_id,
-                "stream_id": stream_id,
-                "stream_version": item.stream_version,
-                "event_type": item.event.event_type,
-                "schema_version": item.event.schema_version,
-                "data": encode(item.event),
-                "recorded_at": now,
-                "correlation_id": item.correlation_id,
-                "causation_id": item.causation_id,
-            }
-            for item in recorded
-        ]
+        recorded = self._recorded(stream_id, expected_version, events, cause, now)
+        rows = [_row(item, now) for item in recorded]
         try:
             await self.conn.execute(
                 self.store._statements.insert, rows[0] if len(rows) == 1 else rows
@@ -394,3 +464,100 @@ class Transaction:
             for item in recorded:
                 await self.store.projector(self.conn, item)
         return recorded
+
+    async def append_many(
+        self, appends: Sequence[StreamAppend], *, projector: BatchProjector | None = None
+    ) -> list[RecordedEvent]:
+        """`append` to several streams (each named once) with one INSERT of all their events.
+
+        Versions this transaction does not know yet are checked in one query. All or nothing:
+        any stale version raises ConcurrencyError. `projector`, when given, must do for the
+        list what the store's projector does for each event; without it that one runs per event.
+        """
+        appends = [item for item in appends if item.events]
+        if not appends:
+            return []
+        if len({item.stream_id for item in appends}) != len(appends):
+            raise ValueError("append_many takes each stream once")
+        await self._check_versions(appends)
+        now = self.store.clock.now()
+        recorded: list[RecordedEvent] = []
+        for item in appends:
+            recorded.extend(
+                self._recorded(item.stream_id, item.expected_version, item.events, item.cause, now)
+            )
+        try:
+            await self.conn.execute(
+                self.store._statements.insert, [_row(item, now) for item in recorded]
+            )
+        except IntegrityError as error:
+            first = appends[0]
+            stream_id = first.stream_id if len(appends) == 1 else f"one of {len(appends)} streams"
+            raise ConcurrencyError(stream_id, first.expected_version, None) from error
+        for item in appends:
+            self._versions[item.stream_id] = item.expected_version + len(item.events)
+        self.appended = True
+        if projector is not None:
+            await projector(self.conn, recorded)
+        elif self.store.projector is not None:
+            for event in recorded:
+                await self.store.projector(self.conn, event)
+        return recorded
+
+    async def _check_versions(self, appends: Sequence[StreamAppend]) -> None:
+        """Ask, in one query per thousand, for the versions this transaction does not know."""
+        unknown = [
+            item for item in appends if self._versions.get(item.stream_id) != item.expected_version
+        ]
+        actual: dict[str, int] = {}
+        for start in range(0, len(unknown), _IN_CHUNK):
+            rows = await self.conn.execute(
+                self.store._statements.versions_of,
+                {"stream_ids": [item.stream_id for item in unknown[start : start + _IN_CHUNK]]},
+            )
+            actual.update({stream_id: int(version) for stream_id, version in rows})
+        for item in unknown:
+            found = actual.get(item.stream_id, 0)
+            if found != item.expected_version:
+                raise ConcurrencyError(item.stream_id, item.expected_version, found)
+
+    def _recorded(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[Event],
+        cause: Cause,
+        now: datetime,
+    ) -> list[RecordedEvent]:
+        source = self.store.source
+        return [
+            RecordedEvent(
+                event_id=(
+                    derived_id(cause.id_seed, stream_id, str(version))
+                    if cause.id_seed is not None
+                    else uuid7()
+                ),
+                source=source,
+                stream_id=stream_id,
+                stream_version=version,
+                event=event,
+                recorded_at=now,
+                correlation_id=cause.correlation_id,
+                causation_id=cause.causation_id,
+            )
+            for version, event in enumerate(events, start=expected_version + 1)
+        ]
+
+
+def _row(item: RecordedEvent, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": item.event_id,
+        "stream_id": item.stream_id,
+        "stream_version": item.stream_version,
+        "event_type": item.event.event_type,
+        "schema_version": item.event.schema_version,
+        "data": encode(item.event),
+        "recorded_at": now,
+        "correlation_id": item.correlation_id,
+        "causation_id": item.causation_id,
+    }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
 
-from shared.events.base import Cause
-from shared.store.eventstore import START, ConcurrencyError, EventStore, StoredEvent
+from shared.events.base import Cause, RecordedEvent
+from shared.ids import derived_id
+from shared.store.eventstore import START, ConcurrencyError, EventStore, StoredEvent, StreamAppend
 from tests.support.probe import NoteWritten, ThingCounted
 from tests.support.waiting import eventually
 
@@ -126,3 +128,116 @@ async def test_the_log_reads_every_committed_event_once_in_order(store: EventSto
         for e in first + rest
     ]
     assert counts == [0, 1, 2, 3, 4]
+
+
+async def test_append_many_writes_several_streams_at_once_like_append(store: EventStore) -> None:
+    await store.append("b", 0, [ThingCounted(count=1)], cause())
+    seen: list[list[str]] = []
+
+    async def project_list(_conn: object, recorded: Sequence[RecordedEvent]) -> None:
+        seen.append([f"{e.stream_id}@{e.stream_version}" for e in recorded])
+
+    async with store.transaction() as tx:
+        recorded = await tx.append_many(
+            [
+                StreamAppend("a", 0, [ThingCounted(count=1), NoteWritten(text="x")], cause("k")),
+                StreamAppend("b", 1, [ThingCounted(count=2)], cause()),
+                StreamAppend("c", 0, [], cause()),
+            ],
+            projector=project_list,
+        )
+        again = await tx.append("a", 2, [NoteWritten(text="y")], cause())  # version known
+
+    assert [(e.stream_id, e.stream_version) for e in recorded] == [("a", 1), ("a", 2), ("b", 2)]
+    assert seen == [["a@1", "a@2", "b@2"]]
+    assert recorded[0].event_id == derived_id("k", "a", "1")
+    assert again[0].stream_version == 3
+    assert [e.event for e in (await store.load("b")).events] == [
+        ThingCounted(count=1),
+        ThingCounted(count=2),
+    ]
+
+
+async def test_append_many_is_all_or_nothing_on_a_stale_version(store: EventStore) -> None:
+    await store.append("b", 0, [ThingCounted(count=1)], cause())
+
+    with pytest.raises(ConcurrencyError, match="stream b expected at version 0, found version 1"):
+        async with store.transaction() as tx:
+            await tx.append_many(
+                [
+                    StreamAppend("a", 0, [ThingCounted(count=1)], cause()),
+                    StreamAppend("b", 0, [ThingCounted(count=2)], cause()),
+                ]
+            )
+    with pytest.raises(ConcurrencyError):
+        async with store.transaction() as tx:
+            await tx.append_many([StreamAppend("c", 3, [ThingCounted(count=1)], cause())])
+    with pytest.raises(ValueError, match="each stream once"):
+        async with store.transaction() as tx:
+            await tx.append_many(
+                [
+                    StreamAppend("a", 0, [ThingCounted(count=1)], cause()),
+                    StreamAppend("a", 1, [ThingCounted(count=2)], cause()),
+                ]
+            )
+
+    assert (await store.load("a")).version == 0
+    assert (await store.load("b")).version == 1
+
+
+async def test_a_stated_version_below_the_real_one_still_fails_on_the_constraint(
+    store: EventStore,
+) -> None:
+    await store.append("a", 0, [ThingCounted(count=1), ThingCounted(count=2)], cause())
+
+    with pytest.raises(ConcurrencyError):
+        async with store.transaction() as tx:
+            tx.know_version("a", 1)  # stale: a concurrent writer appended version 2
+            await tx.append_many([StreamAppend("a", 1, [ThingCounted(count=3)], cause())])
+    async with store.transaction() as tx:
+        tx.know_version("a", 2)
+        await tx.append("a", 2, [ThingCounted(count=3)], cause())
+
+    assert (await store.load("a")).version == 3
+
+
+async def test_load_many_loads_each_stream_and_knows_its_version(store: EventStore) -> None:
+    await store.append("a", 0, [ThingCounted(count=1), NoteWritten(text="x")], cause())
+    await store.append("b", 0, [ThingCounted(count=5)], cause())
+
+    async with store.transaction() as tx:
+        streams = await tx.load_many(["b", "a", "none"])
+        await tx.append_many(
+            [
+                StreamAppend(stream_id, stream.version, [ThingCounted(count=9)], cause())
+                for stream_id, stream in streams.items()
+            ]
+        )
+
+    assert {key: stream.version for key, stream in streams.items()} == {"b": 1, "a": 2, "none": 0}
+    assert [e.event for e in streams["a"].events] == [ThingCounted(count=1), NoteWritten(text="x")]
+    assert (await store.load("none")).version == 1
+
+
+async def test_work_deferred_to_the_commit_runs_in_the_transaction_and_only_on_success(
+    store: EventStore,
+) -> None:
+    async with store.transaction() as tx:
+
+        async def later() -> None:
+            await tx.append("late", 0, [NoteWritten(text="written at the end")], cause())
+
+        tx.before_commit(later)
+        assert (await tx.load("late")).version == 0
+
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+
+            async def never() -> None:
+                await tx.append("never", 0, [NoteWritten(text="no")], cause())
+
+            tx.before_commit(never)
+            raise RuntimeError
+
+    assert (await store.load("late")).version == 1
+    assert (await store.load("never")).version == 0

@@ -32,6 +32,7 @@ TIME_CRITICAL_KINDS = frozenset(
         SmsKind.RESIDENT_CANCELLED,
         SmsKind.RESIDENT_RESCHEDULED,
         SmsKind.RESIDENT_MOVED,
+        SmsKind.RESIDENT_MOVED_TO_WAITLIST,
         SmsKind.ASSIGNMENT_RELEASED,
         SmsKind.ASSIGNMENT_CHANGED,
     }
@@ -46,6 +47,7 @@ REPLY_KINDS = frozenset(
         SmsKind.REPLY_HELP_RECEIVED,
         SmsKind.REPLY_UNKNOWN,
         SmsKind.REPLY_AMBIGUOUS,
+        SmsKind.HELP_REQUEST_REFUSED,
     }
 )
 # A change that would otherwise arrive less than this before the session goes at once.

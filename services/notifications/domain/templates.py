@@ -77,12 +77,14 @@ class ResidentBookedContext(TemplateContext, frozen=True, kw_only=True):
 
 class ResidentWaitlistedContext(TemplateContext, frozen=True, kw_only=True):
     topic: Topic
-    starts_at: When
-    position: Annotated[int, msgspec.Meta(ge=1, le=999)]
 
 
 class ResidentMovedContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    venue: Venue
+    starts_at: When
+
+
+class ResidentMovedToWaitlistContext(TemplateContext, frozen=True, kw_only=True):
     venue: Venue
     starts_at: When
 
@@ -94,12 +96,11 @@ class ResidentReminderContext(TemplateContext, frozen=True, kw_only=True):
 
 
 class ResidentCancelledContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    venue: Venue
     starts_at: When
 
 
 class ResidentRescheduledContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
     venue: Venue
     previous_starts_at: When
     starts_at: When
@@ -108,7 +109,6 @@ class ResidentRescheduledContext(TemplateContext, frozen=True, kw_only=True):
 class UnderstaffingAlertContext(TemplateContext, frozen=True, kw_only=True):
     venue: Venue
     starts_at: When
-    assigned: Count
     needed: Count
 
 
@@ -148,6 +148,10 @@ class AmbiguousReplyContext(TemplateContext, frozen=True, kw_only=True):
     codes: Annotated[
         tuple[ShortCode, ...], msgspec.Meta(min_length=1, max_length=MAX_PENDING_CODES)
     ]
+
+
+class HelpRefusedContext(TemplateContext, frozen=True, kw_only=True):
+    pass
 
 
 class Template(msgspec.Struct, frozen=True, kw_only=True):
@@ -214,18 +218,26 @@ TEMPLATES: dict[SmsKind, Template] = {
     SmsKind.RESIDENT_WAITLISTED: Template(
         context=ResidentWaitlistedContext,
         texts={
-            Language.VI: "Buổi hỗ trợ {topic} {starts_at} đã đủ chỗ. Bạn ở danh sách chờ "
-            "số {position}, sẽ được báo khi có chỗ.",
-            Language.EN: "The session {topic} on {starts_at} is full. You are number "
-            "{position} on the waiting list; we will text you if a place opens.",
+            Language.VI: "Các buổi hỗ trợ {topic} hiện đã đủ chỗ. Bạn đã vào danh sách chờ, "
+            "sẽ được báo khi có chỗ.",
+            Language.EN: "The sessions for {topic} are full for now. You are on the waiting "
+            "list; we will text you when a place opens.",
         },
     ),
     SmsKind.RESIDENT_MOVED: Template(
         context=ResidentMovedContext,
         texts={
-            Language.VI: "Lịch hỗ trợ {topic} của bạn đã chuyển sang {starts_at} tại {venue}. "
-            + _CARRY,
-            Language.EN: "Your help with {topic} moved to {starts_at} at {venue}. " + _CARRY_EN,
+            Language.VI: "Lịch hỗ trợ của bạn đã chuyển sang {starts_at} tại {venue}. " + _CARRY,
+            Language.EN: "Your help session moved to {starts_at} at {venue}. " + _CARRY_EN,
+        },
+    ),
+    SmsKind.RESIDENT_MOVED_TO_WAITLIST: Template(
+        context=ResidentMovedToWaitlistContext,
+        texts={
+            Language.VI: "Xin lỗi, buổi hỗ trợ tại {venue}, {starts_at} phải bớt chỗ. Bạn được "
+            "đưa về danh sách chờ, giữ thứ tự cũ, và sẽ được báo lịch mới.",
+            Language.EN: "Sorry, the help session at {venue}, {starts_at} has fewer places now. "
+            "You are back on the waiting list in your old turn; we will text you a new date.",
         },
     ),
     SmsKind.RESIDENT_REMINDER: Template(
@@ -238,28 +250,28 @@ TEMPLATES: dict[SmsKind, Template] = {
     SmsKind.RESIDENT_CANCELLED: Template(
         context=ResidentCancelledContext,
         texts={
-            Language.VI: "Xin lỗi, buổi hỗ trợ {topic} {starts_at} đã bị hủy. "
+            Language.VI: "Xin lỗi, buổi hỗ trợ tại {venue}, {starts_at} đã bị hủy. "
             "Chúng tôi sẽ báo lịch mới.",
-            Language.EN: "Sorry, the help session {topic} on {starts_at} is cancelled. "
+            Language.EN: "Sorry, the help session at {venue}, {starts_at} is cancelled. "
             "We will text you a new date.",
         },
     ),
     SmsKind.RESIDENT_RESCHEDULED: Template(
         context=ResidentRescheduledContext,
         texts={
-            Language.VI: "Buổi hỗ trợ {topic} đổi từ {previous_starts_at} sang {starts_at} "
+            Language.VI: "Buổi hỗ trợ của bạn đổi từ {previous_starts_at} sang {starts_at} "
             "tại {venue}.",
-            Language.EN: "Your help session {topic} changed from {previous_starts_at} "
+            Language.EN: "Your help session changed from {previous_starts_at} "
             "to {starts_at} at {venue}.",
         },
     ),
     SmsKind.UNDERSTAFFING_ALERT: Template(
         context=UnderstaffingAlertContext,
         texts={
-            Language.VI: "Thiếu tình nguyện viên: buổi tại {venue}, {starts_at} mới có "
-            "{assigned}/{needed} người.",
-            Language.EN: "Understaffed: the session at {venue}, {starts_at} has {assigned} "
-            "of {needed} volunteers.",
+            Language.VI: "Thiếu tình nguyện viên: buổi tại {venue}, {starts_at} cần {needed} "
+            "người nhưng chưa đủ. Vui lòng sắp xếp thêm.",
+            Language.EN: "Understaffed: the session at {venue}, {starts_at} needs {needed} "
+            "volunteers and is not fully staffed. Please find more.",
         },
     ),
     SmsKind.DELIVERY_FAILED_ALERT: Template(
@@ -325,6 +337,15 @@ TEMPLATES: dict[SmsKind, Template] = {
             "C {codes_first} để nhận, K {codes_first} để từ chối.",
             Language.EN: "Please reply with the invitation code ({codes}), "
             "e.g. YES {codes_first} to accept, NO {codes_first} to decline.",
+        },
+    ),
+    SmsKind.HELP_REQUEST_REFUSED: Template(
+        context=HelpRefusedContext,
+        texts={
+            Language.VI: "Chưa ghi nhận được yêu cầu hỗ trợ vì không rõ xã/phường của bạn. "
+            "Gửi lại: GIUP VNEID XA <tên xã>, hoặc gọi cán bộ xã.",
+            Language.EN: "We could not take your help request: your commune is unclear. "
+            "Send again: HELP VNEID XA <commune name>, or call your commune office.",
         },
     ),
 }

@@ -394,3 +394,13 @@ def _report(state: StaffingState, slot: Slot, now: datetime) -> list[Event]:
             )
         ]
     return []
+
+
+def report_staffing(state: StaffingState, slot: Slot, now: datetime) -> list[Event]:
+    """Staffed or understaffed, when the slot's requirements changed under its assignments."""
+    return _report(state, slot, now)
+
+
+def fold(state: StaffingState, events: Iterable[Event]) -> StaffingState:
+    """Fold several events of a staffing stream."""
+    return _fold(state, events)

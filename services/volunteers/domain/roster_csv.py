@@ -114,6 +114,11 @@ def _fold(text: str) -> str:
     return unidecode(text).lower().replace(" ", "").replace("'", "").replace("-", "")
 
 
+def language_named(text: str) -> Language | None:
+    """A language from its code or its Vietnamese or English name ("hmong", "H'Mông", "Thái")."""
+    return _LANGUAGE_WORDS.get(_fold(text))
+
+
 def _split(cell: str) -> list[str]:
     return [part.strip() for part in cell.replace("|", ";").replace(",", ";").split(";")]
 

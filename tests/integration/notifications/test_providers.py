@@ -21,6 +21,7 @@ from services.notifications.providers.http_json import (
     HttpJsonConfig,
     HttpJsonProvider,
 )
+from services.notifications.providers.keepalive import KeepAliveTransport
 from services.notifications.providers.signatures import (
     twilio_signature,
     verify_twilio_signature,
@@ -33,9 +34,11 @@ TEXT = "Nhắc lịch: hỗ trợ VNeID tại Nhà văn hóa thôn 3, Thứ Bả
 TOKEN = "secret-token"
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=2.0) as http:
+@pytest.fixture(params=["httpx", "keepalive"])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """Both transports: httpx's own, and the one the app uses (`KeepAliveTransport`)."""
+    transport = KeepAliveTransport(4) if request.param == "keepalive" else None
+    async with httpx.AsyncClient(timeout=2.0, transport=transport) as http:
         yield http
 
 
@@ -116,10 +119,14 @@ async def test_twilio_400_invalid_number_is_a_permanent_error(
 
 
 async def test_a_provider_too_slow_to_answer_is_a_temporary_error(gateway: Gateway) -> None:
-    gateway.answer(Response(201, b"{}", delay=1.0))
+    gateway.answer(Response(201, b"{}", delay=1.0), Response(201, b"{}", delay=1.0))
     async with httpx.AsyncClient(timeout=0.2) as slow_client:
         with pytest.raises(ProviderTemporaryError):
             await twilio(slow_client, gateway).send(PHONE, TEXT, "sms-1")
+    transport = KeepAliveTransport(1)
+    async with httpx.AsyncClient(timeout=0.2, transport=transport) as slow_client:
+        with pytest.raises(ProviderTemporaryError):
+            await twilio(slow_client, gateway).send(PHONE, TEXT, "sms-2")
 
 
 async def test_an_unreachable_provider_is_a_temporary_error(client: httpx.AsyncClient) -> None:

@@ -139,7 +139,7 @@ def test_a_naive_session_time_is_refused() -> None:
         render(
             SmsKind.RESIDENT_CANCELLED,
             Language.VI,
-            ResidentCancelledContext(topic="VNeID", starts_at=datetime(2025, 12, 6, 8)),  # noqa: DTZ001
+            ResidentCancelledContext(venue="Nhà văn hóa", starts_at=datetime(2025, 12, 6, 8)),  # noqa: DTZ001
             strip_diacritics=False,
         )
     assert caught.value.field == "starts_at"
@@ -150,7 +150,7 @@ def test_a_context_for_another_template_is_refused() -> None:
         render(
             SmsKind.RESIDENT_BOOKED,
             Language.VI,
-            ResidentCancelledContext(topic="VNeID", starts_at=SATURDAY_8AM),
+            ResidentCancelledContext(venue="Nhà văn hóa", starts_at=SATURDAY_8AM),
             strip_diacritics=False,
         )
     assert caught.value.field == "context"
@@ -190,10 +190,10 @@ def test_newlines_in_a_value_become_one_space() -> None:
     sms = render(
         SmsKind.RESIDENT_CANCELLED,
         Language.EN,
-        ResidentCancelledContext(topic="VNeID\n level 2", starts_at=SATURDAY_8AM),
+        ResidentCancelledContext(venue="Nhà văn\n hóa", starts_at=SATURDAY_8AM),
         strip_diacritics=False,
     )
-    assert "VNeID level 2" in sms.text
+    assert "Nhà văn hóa" in sms.text
 
 
 def test_clip_shortens_openly_and_stays_gsm7() -> None:

@@ -1,0 +1,635 @@
+"""Load -> decide -> append for the notifications service; called by the consumers, the
+timers, the sender, the webhooks and the API, always inside a transaction they were given."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.notifications import views
+from services.notifications.domain.errors import DomainError
+from services.notifications.domain.labels import readable_topic
+from services.notifications.domain.messages import (
+    DeliveryOutcome,
+    QueueSms,
+    decide_queue,
+    decide_record_delivery,
+    evolve,
+    message_id_for,
+)
+from services.notifications.domain.quiet_hours import REPLY_KINDS
+from services.notifications.domain.reminders import ReminderTimer, plan_reminders
+from services.notifications.domain.replies import InboundSms, decide_inbound, inbound_id_for
+from services.notifications.domain.templates import (
+    NAME_MAX,
+    VENUE_MAX,
+    AssignmentReminderContext,
+    DeliveryFailedAlertContext,
+    RenderedSms,
+    ResidentReminderContext,
+    TemplateContext,
+    clip,
+    render,
+)
+from services.notifications.providers.base import mask_phone
+from services.notifications.settings import NotificationSettings
+from services.notifications.tables import timers
+from shared.events.base import Cause, Event, RecordedEvent
+from shared.events.notifications import (
+    CoordinatorContactSet,
+    Language,
+    MessageId,
+    RecipientOptedIn,
+    RecipientOptedOut,
+    RecipientPreferencesChanged,
+    RecipientRegistered,
+    RemindersCancelled,
+    RemindersPlanned,
+    SmsFailed,
+    SmsKind,
+)
+from shared.ids import derived_id, uuid7
+from shared.store.eventstore import Stream, StreamAppend, Transaction
+from shared.store.timers import Timer, cancel_timers_like, set_timer
+
+log = logging.getLogger("handinhand.notifications")
+
+REMINDER_TIMER = "sms.reminder"
+# Alerts about alerts would never end; answers to an inbound SMS concern no session.
+NO_FAILURE_ALERT = frozenset({SmsKind.DELIVERY_FAILED_ALERT, SmsKind.UNDERSTAFFING_ALERT})
+
+ContextFor = Callable[[Language], TemplateContext]
+
+
+class About(msgspec.Struct, frozen=True, kw_only=True):
+    """What an SMS concerns, kept on the message for coordinators and failure alerts."""
+
+    commune_code: str | None = None
+    reference: str | None = None
+    recipient_name: str | None = None
+    session_starts_at: datetime | None = None
+
+
+def language_of(value: str | None) -> Language | None:
+    """The SMS language for a stated preference: English if asked for, else Vietnamese."""
+    if value is None:
+        return None
+    return Language.EN if value.strip().lower() in {"en", "english"} else Language.VI
+
+
+# Recipients and consent
+
+
+def recipient_stream() -> str:
+    """A random id: a hash of a 10-digit number could be reversed by trying them all."""
+    return f"recipient-{uuid7()}"
+
+
+async def ensure_recipient(
+    tx: Transaction, phone: str, now: datetime, cause: Cause
+) -> views.Recipient:
+    found = await views.recipient(tx.conn, phone)
+    if found is not None:
+        return found
+    stream = recipient_stream()
+    await tx.append(
+        stream, 0, [RecipientRegistered(recipient_id=stream, phone=phone, registered_at=now)], cause
+    )
+    made = await views.recipient(tx.conn, phone)
+    assert made is not None
+    return made
+
+
+async def append_to_recipient(
+    tx: Transaction, phone: str, events: Sequence[Event], now: datetime, cause: Cause
+) -> None:
+    """Consent and preferences live on the recipient's own stream."""
+    if not events:
+        return
+    found = await ensure_recipient(tx, phone, now, cause)
+    stream = await tx.load(found.recipient_id)
+    await tx.append(found.recipient_id, stream.version, events, cause)
+
+
+async def change_preferences(
+    tx: Transaction,
+    phone: str,
+    language: Language | None,
+    strip_diacritics: bool | None,
+    now: datetime,
+    cause: Cause,
+) -> views.Recipient:
+    event = RecipientPreferencesChanged(
+        phone=phone, language=language, strip_diacritics=strip_diacritics, changed_at=now
+    )
+    await append_to_recipient(tx, phone, [event], now, cause)
+    found = await views.recipient(tx.conn, phone)
+    assert found is not None
+    return found
+
+
+async def set_consent(
+    tx: Transaction, phone: str, *, opted_out: bool, keyword: str, now: datetime, cause: Cause
+) -> views.Recipient:
+    current = await views.recipient(tx.conn, phone)
+    already = current is not None and current.opted_out
+    event: Event | None = None
+    if opted_out and not already:
+        event = RecipientOptedOut(phone=phone, keyword=keyword, opted_out_at=now)
+    elif not opted_out and already:
+        event = RecipientOptedIn(phone=phone, keyword=keyword, opted_in_at=now)
+    await append_to_recipient(tx, phone, [] if event is None else [event], now, cause)
+    return await ensure_recipient(tx, phone, now, cause)
+
+
+# Queueing
+
+
+async def queue_sms(
+    tx: Transaction,
+    settings: NotificationSettings,
+    now: datetime,
+    cause: Cause,
+    *,
+    cause_id: UUID,
+    phone: str,
+    kind: SmsKind,
+    context: ContextFor,
+    language: Language | None = None,
+    about: About | None = None,
+) -> MessageId | None:
+    """Write one SMS down before anything is sent; the same cause, phone and kind adds nothing."""
+    await flush_pending(tx)
+    message_id = message_id_for(cause_id, phone, kind)
+    if await tx.version_of(message_id) > 0:
+        return None
+    found = await views.recipient(tx.conn, phone)
+    request = SmsRequest(
+        settings=settings,
+        now=now,
+        cause=cause,
+        cause_id=cause_id,
+        phone=phone,
+        kind=kind,
+        context=context,
+        language=language,
+        about=about or About(),
+    )
+    await tx.append(message_id, 0, request.events(found), cause)
+    return message_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmsRequest:
+    """One SMS to write down: what `queue_sms` is asked."""
+
+    settings: NotificationSettings
+    now: datetime
+    cause: Cause
+    cause_id: UUID
+    phone: str
+    kind: SmsKind
+    context: ContextFor
+    language: Language | None
+    about: About
+
+    @functools.cached_property
+    def message_id(self) -> MessageId:
+        return message_id_for(self.cause_id, self.phone, self.kind)
+
+    def events(self, found: views.Recipient | None) -> list[Event]:
+        """`sms.queued` (or `sms.suppressed`), in the recipient's language and choice."""
+        settings, about = self.settings, self.about
+        chosen = (found.language if found is not None else None) or self.language or Language.VI
+        strip = settings.strip_diacritics
+        if found is not None and found.strip_diacritics is not None:
+            strip = found.strip_diacritics
+        rendered = _render(self.kind, chosen, self.context(chosen), strip)
+        events = decide_queue(
+            None,
+            QueueSms(
+                cause_event_id=self.cause_id,
+                recipient_phone=self.phone,
+                kind=self.kind,
+                language=chosen,
+                rendered=rendered,
+                session_starts_at=about.session_starts_at,
+            ),
+            self.now,
+            opted_out=found is not None and found.opted_out,
+            quiet=settings.quiet,
+            policy=settings.opt_out,
+        )
+        return [
+            msgspec.structs.replace(
+                event,
+                commune_code=about.commune_code,
+                reference=about.reference,
+                recipient_name=about.recipient_name,
+                session_starts_at=about.session_starts_at,
+            )
+            if hasattr(event, "queued_at")
+            else event
+            for event in events
+        ]
+
+
+def _render(
+    kind: SmsKind, language: Language, context: TemplateContext, strip: bool
+) -> RenderedSms:
+    """A mass send (a session's residents, a reminder wave) writes the same text many times."""
+    try:
+        return _render_again(kind, language, context, strip)
+    except TypeError:  # a context holding a list cannot be a cache key
+        return render(kind, language, context, strip_diacritics=strip)
+
+
+@functools.lru_cache(maxsize=512)
+def _render_again(
+    kind: SmsKind, language: Language, context: TemplateContext, strip: bool
+) -> RenderedSms:
+    return render(kind, language, context, strip_diacritics=strip)
+
+
+# Batches: a consumer handling a fetched batch of events in one transaction gathers the SMS
+# and reminder plans of the common events and writes them all just before the commit, with
+# one statement per table instead of several per event.
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanRequest:
+    settings: NotificationSettings
+    now: datetime
+    cause: Cause
+    plan: RemindersPlanned
+
+
+@dataclass
+class _Pending:
+    sms: list[SmsRequest] = field(default_factory=list)
+    plans: list[PlanRequest] = field(default_factory=list)
+    message_ids: set[str] = field(default_factory=set)
+    targets: set[str] = field(default_factory=set)
+
+
+_pending: weakref.WeakKeyDictionary[Transaction, _Pending] = weakref.WeakKeyDictionary()
+
+
+def _pending_in(tx: Transaction) -> _Pending:
+    found = _pending.get(tx)
+    if found is None:
+        found = _pending[tx] = _Pending()
+
+        async def flush() -> None:
+            await flush_pending(tx)
+
+        tx.before_commit(flush)
+    return found
+
+
+async def queue_sms_soon(tx: Transaction, request: SmsRequest) -> None:
+    """`queue_sms`, written with the rest of the transaction's batch before it commits."""
+    if request.message_id in _pending_in(tx).message_ids:
+        await flush_pending(tx)
+    pending = _pending_in(tx)
+    pending.sms.append(request)
+    pending.message_ids.add(request.message_id)
+
+
+async def plan_reminders_soon(tx: Transaction, request: PlanRequest) -> None:
+    """`plan_reminders_for`, written with the rest of the transaction's batch before it commits."""
+    if request.plan.target_id in _pending_in(tx).targets:
+        await flush_pending(tx)
+    pending = _pending_in(tx)
+    pending.plans.append(request)
+    pending.targets.add(request.plan.target_id)
+
+
+async def flush_pending(tx: Transaction) -> None:
+    """Write what this transaction gathered; anything reading or writing the same state
+    calls this first, so the batch keeps the order of the events that made it."""
+    pending = _pending.pop(tx, None)
+    if pending is None or not (pending.sms or pending.plans):
+        return
+    requests = pending.sms
+    existing = await views.existing_messages(tx.conn, [r.message_id for r in requests])
+    requests = [r for r in requests if r.message_id not in existing]
+    found = await views.recipients_by_phone(tx.conn, [r.phone for r in requests])
+    appends: list[StreamAppend] = []
+    for request in requests:
+        tx.know_version(request.message_id, 0)  # not in `messages`: no stream yet
+        appends.append(
+            StreamAppend(
+                request.message_id, 0, request.events(found.get(request.phone)), request.cause
+            )
+        )
+    streams = await tx.load_many([reminders_stream(p.plan.target_id) for p in pending.plans])
+    timer_rows: list[dict[str, Any]] = []
+    for planning in pending.plans:
+        plan = planning.plan
+        stream = streams[reminders_stream(plan.target_id)]
+        decided = _replan(planning.settings, planning.now, plan, _plan_in_force(stream))
+        if decided is None:
+            continue
+        appends.append(
+            StreamAppend(
+                reminders_stream(plan.target_id), stream.version, [decided[0]], planning.cause
+            )
+        )
+        if stream.version > 0:
+            await cancel_timers_like(tx, timers, _timer_prefix(plan.target_id))
+        timer_rows.extend(_timer_rows(decided[0], decided[1]))
+    await tx.append_many(appends, projector=views.project_many)
+    await _set_timers(tx, timer_rows)
+
+
+# Reminders
+
+
+def reminders_stream(target_id: str) -> str:
+    return f"reminders-{derived_id('reminders', target_id)}"
+
+
+def _timer_prefix(target_id: str) -> str:
+    return f"reminder:{target_id}:"
+
+
+async def current_reminders(tx: Transaction, target_id: str) -> tuple[int, RemindersPlanned | None]:
+    """The stream version and the plan in force (None when there is none or it was cancelled)."""
+    await flush_pending(tx)
+    stream = await tx.load(reminders_stream(target_id))
+    return stream.version, _plan_in_force(stream)
+
+
+def _plan_in_force(stream: Stream) -> RemindersPlanned | None:
+    plan: RemindersPlanned | None = None
+    for recorded in stream.events:
+        match recorded.event:
+            case RemindersPlanned():
+                plan = recorded.event
+            case RemindersCancelled():
+                plan = None
+    return plan
+
+
+def _replan(
+    settings: NotificationSettings,
+    now: datetime,
+    plan: RemindersPlanned,
+    current: RemindersPlanned | None,
+) -> tuple[RemindersPlanned, tuple[ReminderTimer, ...]] | None:
+    """The plan to record and its timers; None when the plan in force is the same."""
+    planned = plan_reminders(
+        plan.target_id, plan.kind, plan.starts_at, now, offsets=settings.reminder_offsets
+    )
+    plan = msgspec.structs.replace(plan, due_at=tuple(t.due_at for t in planned), planned_at=now)
+    if current is not None and (current.starts_at, current.venue) == (plan.starts_at, plan.venue):
+        return None
+    return plan, planned
+
+
+def _timer_rows(plan: RemindersPlanned, planned: tuple[ReminderTimer, ...]) -> list[dict[str, Any]]:
+    payload = {"target_id": plan.target_id, "starts_at": plan.starts_at.isoformat()}
+    return [
+        {
+            "id": f"{_timer_prefix(plan.target_id)}{timer.timer_id}",
+            "kind": REMINDER_TIMER,
+            "due_at": timer.due_at,
+            "payload": payload,
+            "attempts": 0,
+            "claimed_until": None,
+        }
+        for timer in planned
+    ]
+
+
+async def _set_timers(tx: Transaction, rows: list[dict[str, Any]]) -> None:
+    """`set_timer` for many timers in one statement (the same id replaces the earlier one)."""
+    if not rows:
+        return
+    dialect = postgresql if tx.conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(timers)
+    statement = statement.on_conflict_do_update(
+        index_elements=[timers.c.id],
+        set_={name: statement.excluded[name] for name in rows[0] if name != "id"},
+    )
+    await tx.conn.execute(statement, rows)
+
+
+async def plan_reminders_for(
+    tx: Transaction,
+    settings: NotificationSettings,
+    now: datetime,
+    cause: Cause,
+    plan: RemindersPlanned,
+) -> None:
+    """Set (or move) the reminder timers of a booking or assignment; same plan, no change."""
+    version, current = await current_reminders(tx, plan.target_id)
+    decided = _replan(settings, now, plan, current)
+    if decided is None:
+        return
+    await tx.append(reminders_stream(plan.target_id), version, [decided[0]], cause)
+    await cancel_timers_like(tx, timers, _timer_prefix(plan.target_id))
+    for row in _timer_rows(*decided):
+        await set_timer(tx, timers, row["id"], REMINDER_TIMER, row["due_at"], row["payload"])
+
+
+async def move_reminders(
+    tx: Transaction,
+    settings: NotificationSettings,
+    now: datetime,
+    cause: Cause,
+    target_id: str,
+    starts_at: datetime,
+    venue: str,
+) -> None:
+    """A reschedule moves the reminders a booking already has; none planned, none added."""
+    _, current = await current_reminders(tx, target_id)
+    if current is None:
+        return
+    moved = msgspec.structs.replace(current, starts_at=starts_at, venue=clip(venue, VENUE_MAX))
+    await plan_reminders_for(tx, settings, now, cause, moved)
+
+
+async def cancel_reminders_for(
+    tx: Transaction, now: datetime, cause: Cause, target_id: str, reason: str
+) -> None:
+    version, current = await current_reminders(tx, target_id)
+    await cancel_timers_like(tx, timers, _timer_prefix(target_id))
+    if current is None:
+        return
+    event = RemindersCancelled(target_id=target_id, reason=reason, cancelled_at=now)
+    await tx.append(reminders_stream(target_id), version, [event], cause)
+
+
+async def fire_reminder(
+    tx: Transaction, settings: NotificationSettings, now: datetime, timer: Timer
+) -> None:
+    """A reminder timer came due: queue its SMS, unless the plan changed since it was set."""
+    target_id = str(timer.payload["target_id"])
+    _, plan = await current_reminders(tx, target_id)
+    if plan is None or plan.starts_at.isoformat() != timer.payload.get("starts_at"):
+        return
+    timer_uuid = UUID(timer.id.rsplit(":", 1)[1])
+    cause = Cause(correlation_id=timer_uuid, id_seed=timer.id)
+
+    def context(language: Language) -> TemplateContext:
+        topic = readable_topic(plan.topic, language)
+        if plan.kind is SmsKind.ASSIGNMENT_REMINDER:
+            return AssignmentReminderContext(
+                topic=topic, venue=plan.venue, starts_at=plan.starts_at
+            )
+        return ResidentReminderContext(topic=topic, venue=plan.venue, starts_at=plan.starts_at)
+
+    await queue_sms(
+        tx,
+        settings,
+        now,
+        cause,
+        cause_id=timer_uuid,
+        phone=plan.recipient_phone,
+        kind=plan.kind,
+        context=context,
+        language=plan.language,
+        about=About(
+            commune_code=plan.commune_code,
+            reference=target_id,
+            recipient_name=plan.recipient_name or None,
+            session_starts_at=plan.starts_at,
+        ),
+    )
+
+
+# Failure alerts, coordinators
+
+
+async def alert_failure(
+    tx: Transaction, settings: NotificationSettings, now: datetime, failed: RecordedEvent
+) -> None:
+    """A message will not arrive: tell the coordinators of its commune to reach the person."""
+    event = failed.event
+    assert isinstance(event, SmsFailed)
+    if event.kind in NO_FAILURE_ALERT or event.kind in REPLY_KINDS:
+        return
+    row = await views.message(tx.conn, event.message_id)
+    if row is None or row.commune_code is None:
+        return
+    starts = row.session_starts_at
+    if starts is None:
+        return
+    name = clip(row.recipient_name or "người nhận", NAME_MAX)
+    contacts = await views.coordinators_for(
+        tx.conn, coordinator_id=None, commune_code=row.commune_code
+    )
+    cause = Cause(
+        correlation_id=failed.correlation_id,
+        causation_id=failed.event_id,
+        id_seed=str(failed.event_id),
+    )
+    for contact in contacts:
+        await queue_sms(
+            tx,
+            settings,
+            now,
+            cause,
+            cause_id=failed.event_id,
+            phone=contact.phone,
+            kind=SmsKind.DELIVERY_FAILED_ALERT,
+            context=lambda _language: DeliveryFailedAlertContext(
+                recipient_name=name,
+                masked_phone=mask_phone(event.recipient_phone),
+                starts_at=starts,
+            ),
+            language=contact.language,
+            about=About(commune_code=row.commune_code, reference=event.message_id),
+        )
+
+
+def coordinator_stream(coordinator_id: str) -> str:
+    return f"coordinator-contact-{derived_id('coordinator-contact', coordinator_id)}"
+
+
+async def set_coordinator_contact(
+    tx: Transaction, event: CoordinatorContactSet, cause: Cause
+) -> None:
+    stream = coordinator_stream(event.coordinator_id)
+    version = await tx.version_of(stream)
+    await tx.append(stream, version, [event], cause)
+
+
+# Webhooks
+
+
+async def receive_sms(
+    tx: Transaction, settings: NotificationSettings, sms: InboundSms, cause: Cause
+) -> bool:
+    """Record an inbound SMS once per provider message id, pass on its request, answer it."""
+    inbound_id = inbound_id_for(sms.provider_message_id)
+    if await tx.version_of(inbound_id) > 0:
+        return False
+    found = await views.recipient(tx.conn, sms.from_phone)
+    opted_out = found is not None and found.opted_out
+    language = (found.language if found is not None else None) or Language.VI
+    pending = [
+        msgspec.structs.replace(item, topic=readable_topic(item.topic, language))
+        for item in await views.pending_for(tx.conn, sms.from_phone)
+    ]
+    decision = decide_inbound(sms, pending, opted_out)
+    consent = [e for e in decision.events if isinstance(e, RecipientOptedOut | RecipientOptedIn)]
+    others = [e for e in decision.events if not isinstance(e, RecipientOptedOut | RecipientOptedIn)]
+    recorded = await tx.append(inbound_id, 0, others, cause)
+    await append_to_recipient(tx, sms.from_phone, consent, sms.received_at, cause)
+    answer = decision.answer
+    if answer is not None:
+        await queue_sms(
+            tx,
+            settings,
+            sms.received_at,
+            cause,
+            cause_id=recorded[0].event_id,
+            phone=sms.from_phone,
+            kind=answer.kind,
+            context=lambda _language: answer.context,
+            language=None,
+            about=About(reference=inbound_id),
+        )
+    return True
+
+
+async def record_delivery(
+    tx: Transaction,
+    settings: NotificationSettings,
+    provider_message_id: str,
+    outcome: DeliveryOutcome,
+    error_code: str | None,
+    now: datetime,
+    cause: Cause,
+) -> bool:
+    """A delivery receipt: delivered, or failed (with an alert); repeats change nothing."""
+    message_id = await views.message_by_provider_id(tx.conn, provider_message_id)
+    if message_id is None:
+        log.info("delivery receipt for an unknown provider message %s", provider_message_id)
+        return False
+    stream = await tx.load(message_id)
+    state = None
+    for recorded in stream.events:
+        state = evolve(state, recorded.event)  # type: ignore[arg-type]
+    try:
+        events = decide_record_delivery(state, outcome, provider_message_id, now, error_code)
+    except DomainError as error:
+        log.info("delivery receipt ignored for %s: %s", message_id, error)
+        return False
+    appended = await tx.append(message_id, stream.version, events, cause)
+    for item in appended:
+        if isinstance(item.event, SmsFailed):
+            await alert_failure(tx, settings, now, item)
+    return bool(appended)

@@ -1,0 +1,620 @@
+"""Read models of the notifications service: projected inline from its own events, and the
+queries the API, the handlers and the sender run against them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.notifications.domain.messages import Message, MessageStatus
+from services.notifications.domain.replies import PendingAssignment
+from services.notifications.tables import (
+    coordinator_communes,
+    coordinators,
+    messages,
+    outgoing,
+    pending_replies,
+    recipients,
+)
+from shared.events.base import RecordedEvent
+from shared.events.notifications import (
+    AssignmentReplyAwaited,
+    AssignmentReplyClosed,
+    AssignmentReplyReceived,
+    CoordinatorContactSet,
+    Language,
+    MessageId,
+    RecipientOptedIn,
+    RecipientOptedOut,
+    RecipientPreferencesChanged,
+    RecipientRegistered,
+    SmsAttemptFailed,
+    SmsDelivered,
+    SmsEncoding,
+    SmsFailed,
+    SmsKind,
+    SmsQueued,
+    SmsSendingStarted,
+    SmsSent,
+    SmsSuppressed,
+)
+
+
+def aware(value: datetime | None) -> Any:
+    """SQLite hands back naive UTC datetimes; PostgreSQL aware ones. Make both aware."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class Recipient(msgspec.Struct, frozen=True, kw_only=True):
+    """A phone number's own stream and choices."""
+
+    phone: str
+    recipient_id: str
+    opted_out: bool
+    language: Language | None
+    strip_diacritics: bool | None
+    changed_at: datetime
+
+
+class MessageView(msgspec.Struct, frozen=True, kw_only=True):
+    """One SMS as coordinators see it: text, cost, where it stands."""
+
+    message_id: str
+    kind: str
+    recipient_phone: str
+    status: str
+    language: str
+    text: str
+    encoding: str
+    parts: int
+    stripped: bool
+    parts_saved: int
+    urgent: bool
+    attempts: int
+    next_attempt_at: datetime
+    queued_at: datetime
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    provider: str | None = None
+    provider_message_id: str | None = None
+    failure_reason: str | None = None
+    commune_code: str | None = None
+    reference: str | None = None
+    recipient_name: str | None = None
+    session_starts_at: datetime | None = None
+
+
+async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
+    """Keep the read models in step with one appended event (same transaction)."""
+    event = recorded.event
+    version = recorded.stream_version
+    match event:
+        case SmsQueued() | SmsSendingStarted() | SmsSent():
+            await _project_message(conn, event, version)
+        case SmsSuppressed():
+            await _suppressed(conn, event, version)
+        case SmsAttemptFailed():
+            await _update(
+                conn,
+                event.message_id,
+                version,
+                status=MessageStatus.QUEUED.value,
+                next_attempt_at=event.retry_at,
+                sending_since=None,
+                failure_reason=event.reason,
+            )
+            await conn.execute(
+                outgoing.update()
+                .where(outgoing.c.message_id == event.message_id)
+                .values(due_at=event.retry_at, claimed_until=None, claimed_by=None)
+            )
+        case SmsDelivered():
+            await _update(
+                conn,
+                event.message_id,
+                version,
+                status=MessageStatus.DELIVERED.value,
+                provider_message_id=event.provider_message_id,
+                delivered_at=event.delivered_at,
+            )
+        case SmsFailed():
+            await _update(
+                conn,
+                event.message_id,
+                version,
+                status=MessageStatus.FAILED.value,
+                sending_since=None,
+                failure_reason=event.reason,
+                failed_at=event.failed_at,
+            )
+            await _settled(conn, event.message_id)
+        case _:
+            await _project_recipients(conn, recorded)
+            await _project_replies(conn, recorded)
+
+
+# Runs of these are written with one statement per table (`project_many`).
+_BULK = (SmsQueued, SmsSendingStarted, SmsSent)
+_Bulk = SmsQueued | SmsSendingStarted | SmsSent
+_started = (
+    messages.update()
+    .where(messages.c.message_id == sa.bindparam("b_message_id"))
+    .values(
+        version=sa.bindparam("b_version"),
+        status=MessageStatus.SENDING.value,
+        attempts=sa.bindparam("b_attempts"),
+        sending_since=sa.bindparam("b_since"),
+    )
+)
+_sent = (
+    messages.update()
+    .where(messages.c.message_id == sa.bindparam("b_message_id"))
+    .values(
+        version=sa.bindparam("b_version"),
+        status=MessageStatus.SENT.value,
+        sending_since=None,
+        provider=sa.bindparam("b_provider"),
+        provider_message_id=sa.bindparam("b_provider_message_id"),
+        sent_at=sa.bindparam("b_sent_at"),
+    )
+)
+
+
+async def project_many(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
+    """`project` for each event, in order; a run of queued, started or sent messages is
+    written with one statement per table instead of one per message."""
+    run: list[tuple[_Bulk, int]] = []
+    seen: set[str] = set()
+    for item in recorded:
+        event = item.event
+        if run and (
+            not isinstance(event, _BULK)
+            or type(event) is not type(run[0][0])
+            or event.message_id in seen
+        ):
+            await _project_run(conn, run)
+            run, seen = [], set()
+        if isinstance(event, _BULK):
+            run.append((event, item.stream_version))
+            seen.add(event.message_id)
+        else:
+            await project(conn, item)
+    if run:
+        await _project_run(conn, run)
+
+
+async def _project_run(conn: AsyncConnection, run: list[tuple[_Bulk, int]]) -> None:
+    """Several events of one kind, each about another message."""
+    if len(run) == 1:
+        event, version = run[0]
+        await _project_message(conn, event, version)
+        return
+    first = run[0][0]
+    if isinstance(first, SmsQueued):
+        queued = [(event, version) for event, version in run if isinstance(event, SmsQueued)]
+        await conn.execute(messages.insert(), [_queued_row(e, v) for e, v in queued])
+        await conn.execute(
+            outgoing.insert(),
+            [{"message_id": e.message_id, "due_at": e.send_after} for e, _ in queued],
+        )
+    elif isinstance(first, SmsSendingStarted):
+        await conn.execute(
+            _started,
+            [
+                {
+                    "b_message_id": event.message_id,
+                    "b_version": version,
+                    "b_attempts": event.attempt,
+                    "b_since": event.started_at,
+                }
+                for event, version in run
+                if isinstance(event, SmsSendingStarted)
+            ],
+        )
+    else:
+        sent = [(event, version) for event, version in run if isinstance(event, SmsSent)]
+        await conn.execute(
+            _sent,
+            [
+                {
+                    "b_message_id": event.message_id,
+                    "b_version": version,
+                    "b_provider": event.provider,
+                    "b_provider_message_id": event.provider_message_id,
+                    "b_sent_at": event.sent_at,
+                }
+                for event, version in sent
+            ],
+        )
+        await conn.execute(
+            outgoing.delete().where(outgoing.c.message_id.in_([e.message_id for e, _ in sent]))
+        )
+
+
+async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) -> None:
+    event = recorded.event
+    match event:
+        case RecipientRegistered():
+            await conn.execute(
+                recipients.insert().values(
+                    phone=event.phone,
+                    recipient_id=event.recipient_id,
+                    opted_out=False,
+                    language=None,
+                    strip_diacritics=None,
+                    changed_at=event.registered_at,
+                )
+            )
+        case RecipientOptedOut():
+            await _recipient(conn, event.phone, opted_out=True, changed_at=event.opted_out_at)
+        case RecipientOptedIn():
+            await _recipient(conn, event.phone, opted_out=False, changed_at=event.opted_in_at)
+        case RecipientPreferencesChanged():
+            changes: dict[str, Any] = {"changed_at": event.changed_at}
+            if event.language is not None:
+                changes["language"] = event.language.value
+            if event.strip_diacritics is not None:
+                changes["strip_diacritics"] = event.strip_diacritics
+            await _recipient(conn, event.phone, **changes)
+
+
+async def _project_replies(conn: AsyncConnection, recorded: RecordedEvent) -> None:
+    event = recorded.event
+    match event:
+        case AssignmentReplyAwaited():
+            await conn.execute(
+                pending_replies.insert().values(
+                    assignment_id=event.assignment_id,
+                    phone=event.volunteer_phone,
+                    short_code=event.short_code,
+                    topic=event.topic,
+                    starts_at=event.starts_at,
+                )
+            )
+        case AssignmentReplyClosed():
+            await _unpend(conn, event.assignment_id)
+        case AssignmentReplyReceived(assignment_id=assignment_id) if assignment_id is not None:
+            await _unpend(conn, assignment_id)
+        case CoordinatorContactSet():
+            await _coordinator(conn, event)
+
+
+async def _project_message(conn: AsyncConnection, event: _Bulk, version: int) -> None:
+    match event:
+        case SmsQueued():
+            await conn.execute(messages.insert().values(**_queued_row(event, version)))
+            await conn.execute(
+                outgoing.insert().values(message_id=event.message_id, due_at=event.send_after)
+            )
+        case SmsSendingStarted():
+            await _update(
+                conn,
+                event.message_id,
+                version,
+                status=MessageStatus.SENDING.value,
+                attempts=event.attempt,
+                sending_since=event.started_at,
+            )
+        case SmsSent():
+            await _update(
+                conn,
+                event.message_id,
+                version,
+                status=MessageStatus.SENT.value,
+                sending_since=None,
+                provider=event.provider,
+                provider_message_id=event.provider_message_id,
+                sent_at=event.sent_at,
+            )
+            await _settled(conn, event.message_id)
+
+
+def _queued_row(event: SmsQueued, version: int) -> dict[str, Any]:
+    return {
+        "message_id": event.message_id,
+        "version": version,
+        "cause_event_id": event.cause_event_id,
+        "kind": event.kind.value,
+        "recipient_phone": event.recipient_phone,
+        "status": MessageStatus.QUEUED.value,
+        "language": event.language.value,
+        "text": event.text,
+        "encoding": event.encoding.value,
+        "parts": event.parts,
+        "stripped": event.stripped,
+        "parts_saved": event.parts_saved,
+        "urgent": event.urgent,
+        "attempts": 0,
+        "next_attempt_at": event.send_after,
+        "queued_at": event.queued_at,
+        "commune_code": event.commune_code,
+        "reference": event.reference,
+        "recipient_name": event.recipient_name,
+        "session_starts_at": event.session_starts_at,
+    }
+
+
+async def _suppressed(conn: AsyncConnection, event: SmsSuppressed, version: int) -> None:
+    if version > 1:
+        await _update(
+            conn,
+            event.message_id,
+            version,
+            status=MessageStatus.SUPPRESSED.value,
+            sending_since=None,
+            failure_reason=event.reason,
+        )
+        await _settled(conn, event.message_id)
+        return
+    await conn.execute(
+        messages.insert().values(
+            message_id=event.message_id,
+            version=version,
+            cause_event_id=event.cause_event_id,
+            kind=event.kind.value,
+            recipient_phone=event.recipient_phone,
+            status=MessageStatus.SUPPRESSED.value,
+            language=Language.VI.value,
+            text="",
+            encoding=SmsEncoding.GSM7.value,
+            parts=0,
+            stripped=False,
+            parts_saved=0,
+            urgent=False,
+            attempts=0,
+            next_attempt_at=event.suppressed_at,
+            queued_at=event.suppressed_at,
+            failure_reason=event.reason,
+        )
+    )
+
+
+async def _update(conn: AsyncConnection, message_id: str, version: int, **values: Any) -> None:
+    await conn.execute(
+        messages.update()
+        .where(messages.c.message_id == message_id)
+        .values(version=version, **values)
+    )
+
+
+async def _settled(conn: AsyncConnection, message_id: str) -> None:
+    await conn.execute(outgoing.delete().where(outgoing.c.message_id == message_id))
+
+
+async def _recipient(conn: AsyncConnection, phone: str, **values: Any) -> None:
+    await conn.execute(recipients.update().where(recipients.c.phone == phone).values(**values))
+
+
+async def _unpend(conn: AsyncConnection, assignment_id: str) -> None:
+    await conn.execute(
+        pending_replies.delete().where(pending_replies.c.assignment_id == assignment_id)
+    )
+
+
+async def _coordinator(conn: AsyncConnection, event: CoordinatorContactSet) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(coordinators).values(
+        coordinator_id=event.coordinator_id, phone=event.phone, language=event.language.value
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[coordinators.c.coordinator_id],
+            set_={"phone": event.phone, "language": event.language.value},
+        )
+    )
+    await conn.execute(
+        coordinator_communes.delete().where(
+            coordinator_communes.c.coordinator_id == event.coordinator_id
+        )
+    )
+    if event.commune_codes:
+        await conn.execute(
+            coordinator_communes.insert(),
+            [
+                {"commune_code": code, "coordinator_id": event.coordinator_id}
+                for code in sorted(set(event.commune_codes))
+            ],
+        )
+
+
+# Queries
+
+
+async def recipient(conn: AsyncConnection, phone: str) -> Recipient | None:
+    row = (await conn.execute(sa.select(recipients).where(recipients.c.phone == phone))).first()
+    return None if row is None else _recipient_of(row)
+
+
+def _recipient_of(row: Any) -> Recipient:
+    return Recipient(
+        phone=row.phone,
+        recipient_id=row.recipient_id,
+        opted_out=row.opted_out,
+        language=None if row.language is None else Language(row.language),
+        strip_diacritics=row.strip_diacritics,
+        changed_at=aware(row.changed_at),
+    )
+
+
+# Keys named in one IN (...) list.
+_CHUNK = 1000
+
+
+def _chunks(values: Iterable[str]) -> list[list[str]]:
+    unique = sorted(set(values))
+    return [unique[start : start + _CHUNK] for start in range(0, len(unique), _CHUNK)]
+
+
+async def recipients_by_phone(conn: AsyncConnection, phones: Iterable[str]) -> dict[str, Recipient]:
+    """The recipients among these numbers (numbers without a stream are left out)."""
+    found: dict[str, Recipient] = {}
+    for chunk in _chunks(phones):
+        rows = await conn.execute(sa.select(recipients).where(recipients.c.phone.in_(chunk)))
+        found.update({row.phone: _recipient_of(row) for row in rows})
+    return found
+
+
+async def existing_messages(conn: AsyncConnection, message_ids: Iterable[str]) -> set[str]:
+    """Which of these messages were written down already (queued or suppressed)."""
+    found: set[str] = set()
+    for chunk in _chunks(message_ids):
+        found.update(
+            await conn.scalars(
+                sa.select(messages.c.message_id).where(messages.c.message_id.in_(chunk))
+            )
+        )
+    return found
+
+
+async def pending_for(conn: AsyncConnection, phone: str) -> list[PendingAssignment]:
+    rows = await conn.execute(
+        sa.select(pending_replies)
+        .where(pending_replies.c.phone == phone)
+        .order_by(pending_replies.c.starts_at)
+    )
+    return [
+        PendingAssignment(
+            assignment_id=row.assignment_id,
+            short_code=row.short_code,
+            topic=row.topic,
+            starts_at=aware(row.starts_at),
+        )
+        for row in rows
+    ]
+
+
+def _view(row: Any) -> MessageView:
+    return MessageView(
+        message_id=row.message_id,
+        kind=row.kind,
+        recipient_phone=row.recipient_phone,
+        status=row.status,
+        language=row.language,
+        text=row.text,
+        encoding=row.encoding,
+        parts=row.parts,
+        stripped=row.stripped,
+        parts_saved=row.parts_saved,
+        urgent=row.urgent,
+        attempts=row.attempts,
+        next_attempt_at=aware(row.next_attempt_at),
+        queued_at=aware(row.queued_at),
+        sent_at=aware(row.sent_at),
+        delivered_at=aware(row.delivered_at),
+        failed_at=aware(row.failed_at),
+        provider=row.provider,
+        provider_message_id=row.provider_message_id,
+        failure_reason=row.failure_reason,
+        commune_code=row.commune_code,
+        reference=row.reference,
+        recipient_name=row.recipient_name,
+        session_starts_at=aware(row.session_starts_at),
+    )
+
+
+async def message(conn: AsyncConnection, message_id: str) -> MessageView | None:
+    row = (
+        await conn.execute(sa.select(messages).where(messages.c.message_id == message_id))
+    ).first()
+    return None if row is None else _view(row)
+
+
+async def list_messages(
+    conn: AsyncConnection,
+    *,
+    recipient_phone: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    commune_codes: tuple[str, ...] | None = None,
+    limit: int = 100,
+) -> list[MessageView]:
+    query = sa.select(messages)
+    if recipient_phone is not None:
+        query = query.where(messages.c.recipient_phone == recipient_phone)
+    if kind is not None:
+        query = query.where(messages.c.kind == kind)
+    if status is not None:
+        query = query.where(messages.c.status == status)
+    if commune_codes is not None:
+        query = query.where(messages.c.commune_code.in_(commune_codes))
+    query = query.order_by(messages.c.queued_at.desc(), messages.c.message_id).limit(limit)
+    return [_view(row) for row in await conn.execute(query)]
+
+
+async def message_by_provider_id(conn: AsyncConnection, provider_message_id: str) -> str | None:
+    found = await conn.scalar(
+        sa.select(messages.c.message_id)
+        .where(messages.c.provider_message_id == provider_message_id)
+        .limit(1)
+    )
+    return None if found is None else str(found)
+
+
+def message_state(row: Any) -> Message:
+    """The domain's view of a message, read from its row instead of folding its stream."""
+    return Message(
+        message_id=MessageId(row.message_id),
+        cause_event_id=row.cause_event_id,
+        kind=SmsKind(row.kind),
+        recipient_phone=row.recipient_phone,
+        status=MessageStatus(row.status),
+        next_attempt_at=aware(row.next_attempt_at),
+        language=Language(row.language),
+        text=row.text,
+        encoding=SmsEncoding(row.encoding),
+        parts=row.parts,
+        stripped=row.stripped,
+        parts_saved=row.parts_saved,
+        urgent=row.urgent,
+        attempts=row.attempts,
+        sending_since=aware(row.sending_since),
+        provider=row.provider,
+        provider_message_id=row.provider_message_id,
+        failure_reason=row.failure_reason,
+    )
+
+
+class AlertContact(msgspec.Struct, frozen=True, kw_only=True):
+    coordinator_id: str
+    phone: str
+    language: Language
+
+
+async def coordinators_for(
+    conn: AsyncConnection, *, coordinator_id: str | None, commune_code: str | None
+) -> list[AlertContact]:
+    """The named coordinator when known, else every coordinator of the commune."""
+    rows: list[Any] = []
+    if coordinator_id is not None:
+        rows = list(
+            await conn.execute(
+                sa.select(coordinators).where(coordinators.c.coordinator_id == coordinator_id)
+            )
+        )
+    if not rows and commune_code is not None:
+        rows = list(
+            await conn.execute(
+                sa.select(coordinators)
+                .join(
+                    coordinator_communes,
+                    coordinator_communes.c.coordinator_id == coordinators.c.coordinator_id,
+                )
+                .where(coordinator_communes.c.commune_code == commune_code)
+                .order_by(coordinators.c.coordinator_id)
+            )
+        )
+    return [
+        AlertContact(
+            coordinator_id=row.coordinator_id, phone=row.phone, language=Language(row.language)
+        )
+        for row in rows
+    ]

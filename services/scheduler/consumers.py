@@ -1,0 +1,46 @@
+"""What the scheduler does when another service speaks.
+
+volunteers: `session.staffed` / `session.understaffed` -> the staffing state is recorded on the
+session (or home visit) stream, so the scheduler's read models stay projections of its own log.
+notifications: `help.requested_by_sms` -> a help request (channel sms), booked at once.
+"""
+
+from __future__ import annotations
+
+from services.scheduler import handlers
+from shared.bus.consumer import Subscription, caused_by
+from shared.events.base import RecordedEvent
+from shared.events.notifications import HelpRequestedBySms
+from shared.events.volunteers import SessionStaffed, SessionUnderstaffed
+from shared.runtime import Runtime
+from shared.store.eventstore import Transaction
+
+
+def subscriptions(runtime: Runtime) -> list[Subscription]:
+    me = runtime.name
+    clock = runtime.clock
+
+    async def from_volunteers(tx: Transaction, recorded: RecordedEvent) -> None:
+        match recorded.event:
+            case SessionStaffed() | SessionUnderstaffed():
+                await handlers.record_staffing(
+                    tx, recorded.event, now=clock.now(), cause=caused_by(recorded)
+                )
+            case _:
+                return
+
+    async def from_notifications(tx: Transaction, recorded: RecordedEvent) -> None:
+        match recorded.event:
+            case HelpRequestedBySms():
+                await handlers.request_help_by_sms(
+                    tx, recorded.event, now=clock.now(), cause=caused_by(recorded)
+                )
+            case _:
+                return
+
+    return [
+        Subscription(name=f"{me}-from-volunteers", source="volunteers", handle=from_volunteers),
+        Subscription(
+            name=f"{me}-from-notifications", source="notifications", handle=from_notifications
+        ),
+    ]

@@ -1,0 +1,746 @@
+"""Where the scheduler's commands run: load the streams, let the domain decide, append.
+
+Called by the HTTP API, the consumers and the timers, always inside one open transaction
+(`tx`), so the events, the read models they project into and the timers they set commit
+together. Automatic follow-ups happen in the same transaction: a freed place goes to the
+waitlist, a new session fills from it, a request is booked into the best session at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+import msgspec
+
+from services.scheduler import views
+from services.scheduler.domain import (
+    CancelBooking,
+    CancelHomeVisit,
+    CancelSession,
+    ChangeBooking,
+    ChangeCapacity,
+    CompleteHomeVisit,
+    CompleteSession,
+    HelpRequestState,
+    HomeVisitState,
+    Place,
+    RecordAttendance,
+    RejectedRow,
+    RequestHelp,
+    RequestStatus,
+    RescheduleSession,
+    ScheduleHomeVisit,
+    ScheduleSession,
+    SessionState,
+    SessionStatus,
+    choose_session,
+    decide_book_resident,
+    decide_cancel_booking,
+    decide_cancel_home_visit,
+    decide_cancel_session,
+    decide_change_booking,
+    decide_change_capacity,
+    decide_complete_home_visit,
+    decide_complete_session,
+    decide_fill_from_waitlist,
+    decide_raise_staffing_alert,
+    decide_record_attendance,
+    decide_request_help,
+    decide_request_home_visit,
+    decide_reschedule_session,
+    decide_schedule_home_visit,
+    decide_schedule_session,
+    decide_waitlist_request,
+    evolve_request,
+    evolve_session,
+    evolve_visit,
+    normalize_phone,
+    parse_places_csv,
+    require_commune_in_scope,
+)
+from services.scheduler.domain.errors import (
+    BookingNotFoundError,
+    HelpRequestRejectedError,
+    HomeVisitError,
+    SessionNotFoundError,
+)
+from services.scheduler.domain.places import find_commune
+from services.scheduler.domain.sms import SMS_RESIDENT_NAME, commune_from_sms, topic_from_sms
+from services.scheduler.domain.staffing import ALERT_BEFORE_START
+from services.scheduler.tables import timers
+from shared.events.base import Cause, Event
+from shared.events.notifications import HelpRequestedBySms
+from shared.events.scheduler import (
+    Actor,
+    BookingId,
+    Channel,
+    HelpRequestId,
+    HelpRequestRefused,
+    HomeVisitStaffingChanged,
+    ImportedPlace,
+    PlacesImported,
+    RefusalReason,
+    ResidentBooked,
+    ResidentMovedToWaitlist,
+    SessionCancelled,
+    SessionId,
+    SessionStaffingChanged,
+    VisitId,
+)
+from shared.events.volunteers import SessionStaffed, SessionUnderstaffed, SlotKind
+from shared.ids import derived_id, uuid7
+from shared.store.eventstore import EventStore, Transaction
+from shared.store.timers import Timer, cancel_timer, set_timer
+
+log = logging.getLogger("handinhand.scheduler")
+
+PLACES_STREAM = "places"
+PLACES_PER_EVENT = 500  # keeps each places.imported event well under the bus's message size
+SAMPLE_PLACES = Path(__file__).with_name("places_sample.csv")
+STAFFING_ALERT = "staffing_alert"
+# A session planned less than 48 hours ahead is checked this long after it is scheduled, so
+# the volunteers service has a chance to staff it first.
+ALERT_GRACE = timedelta(minutes=30)
+
+
+# Streams ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionStream:
+    """A session stream as loaded in this transaction, kept current as events are appended."""
+
+    session_id: SessionId
+    state: SessionState | None
+    version: int
+    staffing: SessionStaffingChanged | None = None
+
+    @property
+    def staffed(self) -> bool:
+        return self.staffing is not None and self.staffing.staffed
+
+    def require(self) -> SessionState:
+        if self.state is None:
+            raise SessionNotFoundError(f"no session {self.session_id}")
+        return self.state
+
+    async def append(self, tx: Transaction, events: Sequence[Event], cause: Cause) -> None:
+        await tx.append(self.session_id, self.version, events, cause)
+        self.version += len(events)
+        for event in events:
+            self.state = evolve_session(self.state, event)
+            if isinstance(event, SessionStaffingChanged):
+                self.staffing = event
+
+
+async def load_session(tx: Transaction, session_id: str) -> SessionStream:
+    stream = await tx.load(session_id)
+    loaded = SessionStream(SessionId(session_id), None, 0)
+    for recorded in stream.events:
+        loaded.state = evolve_session(loaded.state, recorded.event)
+        if isinstance(recorded.event, SessionStaffingChanged):
+            loaded.staffing = recorded.event
+    loaded.version = stream.version
+    return loaded
+
+
+def new_booking_id() -> BookingId:
+    return BookingId(f"booking-{uuid7()}")
+
+
+def visit_id_for(request_id: HelpRequestId) -> VisitId:
+    """A home visit shares the uuid of the request it came from."""
+    return VisitId(f"visit-{request_id.removeprefix('request-')}")
+
+
+# Places -------------------------------------------------------------------------------------
+
+
+class PlacesReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What a places import did: all rows imported, or none and every bad row explained."""
+
+    imported: int
+    communes: tuple[str, ...] = ()
+    rejected: tuple[RejectedRow, ...] = ()
+
+
+async def import_places(
+    tx: Transaction, text: str, *, imported_by: str, now: datetime, cause: Cause
+) -> PlacesReport:
+    """Import villages and hamlets from `code,name,kind,parent` CSV, all or nothing."""
+    parsed = parse_places_csv(text, existing_codes=await views.place_codes(tx.conn))
+    if parsed.rejected or not parsed.places:
+        return PlacesReport(imported=0, rejected=parsed.rejected)
+    imported = [
+        ImportedPlace(code=p.code, name=p.name, kind=p.kind.value, commune_code=p.commune_code)
+        for p in parsed.places
+    ]
+    events = [
+        PlacesImported(
+            places=tuple(imported[i : i + PLACES_PER_EVENT]),
+            imported_by=imported_by,
+            imported_at=now,
+        )
+        for i in range(0, len(imported), PLACES_PER_EVENT)
+    ]
+    await tx.append(PLACES_STREAM, await tx.version_of(PLACES_STREAM), events, cause)
+    return PlacesReport(
+        imported=len(imported), communes=tuple(sorted({p.commune_code for p in imported}))
+    )
+
+
+async def import_places_csv(
+    store: EventStore, text: str, *, imported_by: str = "import", cause: Cause | None = None
+) -> PlacesReport:
+    """The one command that loads a province's villages: import a CSV text, all or nothing."""
+    async with store.transaction() as tx:
+        return await import_places(
+            tx,
+            text,
+            imported_by=imported_by,
+            now=store.clock.now(),
+            cause=cause or Cause(correlation_id=uuid7()),
+        )
+
+
+async def load_sample_places(store: EventStore) -> PlacesReport:
+    """Load the demo's sample villages (places_sample.csv); loading again adds nothing."""
+    text = SAMPLE_PLACES.read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    async with store.transaction() as tx:
+        existing = await views.place_codes(tx.conn)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(rows[0])
+        writer.writerows(r for r in rows[1:] if r and r[0].strip() not in existing)
+        return await import_places(
+            tx,
+            out.getvalue(),
+            imported_by="sample",
+            now=store.clock.now(),
+            cause=Cause(correlation_id=uuid7(), id_seed="places-sample"),
+        )
+
+
+# Sessions -----------------------------------------------------------------------------------
+
+
+async def _villages(tx: Transaction, commune_code: str) -> dict[str, Place] | None:
+    """The commune's imported villages, or None when none were imported (any code goes)."""
+    commune = find_commune(commune_code)
+    if commune is None:
+        return None
+    found = await views.villages_of(tx.conn, commune.code)
+    return dict(found) or None
+
+
+def alert_timer_id(session_id: str) -> str:
+    return f"staffing-alert:{session_id}"
+
+
+async def _arm_staffing_alert(tx: Transaction, session: SessionState, now: datetime) -> None:
+    """Check staffing 48 hours before the start (or soon, for a session planned late)."""
+    starts_at = session.when.starts_at
+    due = max(starts_at - ALERT_BEFORE_START, now + ALERT_GRACE)
+    if due >= starts_at:
+        await cancel_timer(tx, timers, alert_timer_id(session.session_id))
+        return
+    await set_timer(
+        tx,
+        timers,
+        alert_timer_id(session.session_id),
+        STAFFING_ALERT,
+        due,
+        {"session_id": session.session_id},
+    )
+
+
+async def schedule_session(
+    tx: Transaction, command: ScheduleSession, *, scope: Iterable[str], now: datetime, cause: Cause
+) -> SessionStream:
+    """Put a session on the calendar, arm its staffing check and fill it from the waitlist."""
+    stream = await load_session(tx, command.session_id)
+    events = decide_schedule_session(
+        stream.state,
+        command,
+        now=now,
+        scope=scope,
+        places=await _villages(tx, command.commune_code),
+    )
+    await stream.append(tx, events, cause)
+    session = stream.require()
+    await _arm_staffing_alert(tx, session, now)
+    await fill_from_waitlist(tx, stream, now=now, cause=cause)
+    return stream
+
+
+async def reschedule_session(
+    tx: Transaction,
+    command: RescheduleSession,
+    *,
+    scope: Iterable[str],
+    now: datetime,
+    cause: Cause,
+) -> SessionStream:
+    """Move a session; its staffing check moves with it."""
+    stream = await load_session(tx, command.session_id)
+    places = await _villages(tx, stream.state.commune_code) if stream.state else None
+    events = decide_reschedule_session(
+        stream.state,
+        command,
+        now=now,
+        scope=scope,
+        places=places,
+    )
+    await stream.append(tx, events, cause)
+    await _arm_staffing_alert(tx, stream.require(), now)
+    return stream
+
+
+async def change_capacity(
+    tx: Transaction, command: ChangeCapacity, *, scope: Iterable[str], now: datetime, cause: Cause
+) -> SessionStream:
+    """Change capacity: more places fill from the waitlist, named bookings move back to it (and
+    are placed in another session when one fits)."""
+    stream = await load_session(tx, command.session_id)
+    events = decide_change_capacity(stream.state, command, now=now, scope=scope)
+    await stream.append(tx, events, cause)
+    for event in events:
+        if isinstance(event, ResidentMovedToWaitlist):
+            await _place_again(tx, event.resident.request_id, now=now, cause=cause)
+    await fill_from_waitlist(tx, stream, now=now, cause=cause)
+    return stream
+
+
+async def cancel_session(
+    tx: Transaction, command: CancelSession, *, scope: Iterable[str], now: datetime, cause: Cause
+) -> SessionStream:
+    """Cancel a session; its residents wait again and are placed elsewhere when a session fits."""
+    stream = await load_session(tx, command.session_id)
+    events = decide_cancel_session(stream.state, command, now=now, scope=scope)
+    await stream.append(tx, events, cause)
+    await cancel_timer(tx, timers, alert_timer_id(command.session_id))
+    for event in events:
+        if isinstance(event, SessionCancelled):
+            for affected in event.affected:
+                await _place_again(tx, affected.resident.request_id, now=now, cause=cause)
+    return stream
+
+
+async def complete_session(
+    tx: Transaction,
+    command: CompleteSession,
+    *,
+    scope: Iterable[str],
+    now: datetime,
+    cause: Cause,
+) -> SessionStream:
+    stream = await load_session(tx, command.session_id)
+    events = decide_complete_session(stream.state, command, now=now, scope=scope)
+    await stream.append(tx, events, cause)
+    await cancel_timer(tx, timers, alert_timer_id(command.session_id))
+    return stream
+
+
+async def record_attendance(
+    tx: Transaction,
+    command: RecordAttendance,
+    *,
+    scope: Iterable[str],
+    now: datetime,
+    cause: Cause,
+) -> SessionStream:
+    stream = await load_session(tx, command.session_id)
+    events = decide_record_attendance(stream.require(), command, now=now, scope=scope)
+    await stream.append(tx, events, cause)
+    return stream
+
+
+# Help requests and bookings -----------------------------------------------------------------
+
+
+class RequestOutcome(NamedTuple):
+    """Where a help request ended up: booked (with the booking), waiting, or a home visit."""
+
+    request: HelpRequestState
+    booked: ResidentBooked | None = None
+
+
+async def fill_from_waitlist(
+    tx: Transaction, stream: SessionStream, *, now: datetime, cause: Cause
+) -> None:
+    """Give every free place of the session to the waitlist, first come first served."""
+    session = stream.state
+    if (
+        session is None
+        or session.status is not SessionStatus.SCHEDULED
+        or session.free_places <= 0
+        or session.when.starts_at <= now
+    ):
+        return
+    waiting = await views.waitlist(tx.conn, session.province_code, session.commune_code)
+    if not waiting:
+        return
+    booked = await views.booked_slots(
+        tx.conn, [r.phone for r in waiting], except_session=session.session_id
+    )
+    events = decide_fill_from_waitlist(
+        session, waiting, booking_id_for=lambda _request: new_booking_id(), now=now, booked=booked
+    )
+    await stream.append(tx, events, cause)
+
+
+async def place_request(
+    tx: Transaction, request: HelpRequestState, *, now: datetime, cause: Cause
+) -> ResidentBooked | None:
+    """Book a request into the best upcoming session that fits, or return None."""
+    shortlist = await views.candidate_sessions(
+        tx.conn, request.province_code, request.commune_code, request.topics, now
+    )
+    if not shortlist:
+        return None
+    streams = {sid: await load_session(tx, sid) for sid in shortlist}
+    booked = (await views.booked_slots(tx.conn, [request.phone])).get(request.phone, [])
+    chosen = choose_session(
+        request, [s.state for s in streams.values() if s.state], now=now, booked=booked
+    )
+    if chosen is None:
+        return None
+    events = decide_book_resident(
+        chosen,
+        request,
+        booking_id=new_booking_id(),
+        now=now,
+        booked=booked,
+        from_waitlist=request.status is RequestStatus.WAITING,
+    )
+    await streams[chosen.session_id].append(tx, events, cause)
+    return next(e for e in events if isinstance(e, ResidentBooked))
+
+
+async def _place_again(
+    tx: Transaction, request_id: HelpRequestId, *, now: datetime, cause: Cause
+) -> None:
+    row = await views.request_row(tx.conn, request_id)
+    if row is not None and row.status == RequestStatus.WAITING.value:
+        await place_request(tx, views.request_state(row), now=now, cause=cause)
+
+
+async def request_help(
+    tx: Transaction, command: RequestHelp, *, now: datetime, cause: Cause
+) -> RequestOutcome:
+    """File a help request and place it at once: a booking, a home visit, or the waitlist."""
+    events = decide_request_help(
+        command,
+        now=now,
+        places=await _villages(tx, command.commune_code),
+    )
+    await tx.append(command.request_id, 0, events, cause)
+    request = _fold_request(None, events)
+    if request.home_visit:
+        visit_id = visit_id_for(request.request_id)
+        visit = decide_request_home_visit(request, visit_id=visit_id, now=now)
+        await tx.append(visit_id, 0, visit, cause)
+        return RequestOutcome(_fold_request(request, visit))
+    booked = await place_request(tx, request, now=now, cause=cause)
+    if booked is not None:
+        return RequestOutcome(_fold_request(request, [booked]), booked)
+    waited = decide_waitlist_request(request, now=now)
+    await tx.append(command.request_id, len(events), waited, cause)
+    return RequestOutcome(_fold_request(request, waited))
+
+
+def _fold_request(state: HelpRequestState | None, events: Iterable[Event]) -> HelpRequestState:
+    for event in events:
+        state = evolve_request(state, event)
+    assert state is not None
+    return state
+
+
+async def _booking_stream(
+    tx: Transaction, booking_id: str, phone: str | None, scope: Iterable[str] | None
+) -> SessionStream:
+    """The session holding a booking, if the caller may touch it: the resident proves it with
+    their phone number, staff with their commune scope."""
+    row = await views.booking_row(tx.conn, booking_id)
+    if row is None:
+        raise BookingNotFoundError(f"no booking {booking_id}")
+    stream = await load_session(tx, row.session_id)
+    session = stream.require()
+    if scope is not None:
+        require_commune_in_scope(session.commune_code, scope)
+    else:
+        booking = session.booking(BookingId(booking_id))
+        if phone is None or booking is None or booking.resident.phone != normalize_phone(phone):
+            raise BookingNotFoundError(f"no booking {booking_id} for this phone number")
+    return stream
+
+
+async def cancel_booking(
+    tx: Transaction,
+    booking_id: str,
+    *,
+    actor: Actor,
+    reason: str,
+    phone: str | None,
+    scope: Iterable[str] | None,
+    now: datetime,
+    cause: Cause,
+) -> SessionStream:
+    """Give up a booking; the freed place goes to the waitlist in the same transaction."""
+    stream = await _booking_stream(tx, booking_id, phone, scope)
+    command = CancelBooking(
+        session_id=stream.session_id,
+        booking_id=BookingId(booking_id),
+        cancelled_by=actor,
+        reason=reason,
+    )
+    events = decide_cancel_booking(stream.require(), command, now=now)
+    await stream.append(tx, events, cause)
+    await fill_from_waitlist(tx, stream, now=now, cause=cause)
+    return stream
+
+
+async def change_booking(
+    tx: Transaction,
+    booking_id: str,
+    new_session_id: str,
+    *,
+    actor: Actor,
+    phone: str | None,
+    scope: Iterable[str] | None,
+    now: datetime,
+    cause: Cause,
+) -> ResidentBooked:
+    """Move a booking to another session; the old place goes to the waitlist."""
+    old = await _booking_stream(tx, booking_id, phone, scope)
+    new = await load_session(tx, new_session_id)
+    old_session = old.require()
+    booking = old_session.booking(BookingId(booking_id))
+    assert booking is not None
+    booked = await views.booked_slots(
+        tx.conn, [booking.resident.phone], except_session=old_session.session_id
+    )
+    change = decide_change_booking(
+        old_session,
+        new.require(),
+        ChangeBooking(
+            session_id=old.session_id,
+            booking_id=BookingId(booking_id),
+            new_session_id=SessionId(new_session_id),
+            changed_by=actor,
+        ),
+        new_booking_id=new_booking_id(),
+        now=now,
+        booked=booked.get(booking.resident.phone, []),
+    )
+    await new.append(tx, change.new_session, cause)
+    await old.append(tx, change.old_session, cause)
+    await fill_from_waitlist(tx, old, now=now, cause=cause)
+    return next(e for e in change.new_session if isinstance(e, ResidentBooked))
+
+
+# Home visits --------------------------------------------------------------------------------
+
+
+@dataclass
+class VisitStream:
+    visit_id: VisitId
+    state: HomeVisitState | None
+    version: int
+
+    def require(self) -> HomeVisitState:
+        if self.state is None:
+            raise HomeVisitError(f"no home visit {self.visit_id}")
+        return self.state
+
+    async def append(self, tx: Transaction, events: Sequence[Event], cause: Cause) -> None:
+        await tx.append(self.visit_id, self.version, events, cause)
+        self.version += len(events)
+        for event in events:
+            self.state = evolve_visit(self.state, event)
+
+
+async def load_visit(tx: Transaction, visit_id: str) -> VisitStream:
+    stream = await tx.load(visit_id)
+    state: HomeVisitState | None = None
+    for recorded in stream.events:
+        state = evolve_visit(state, recorded.event)
+    return VisitStream(VisitId(visit_id), state, stream.version)
+
+
+async def schedule_home_visit(
+    tx: Transaction,
+    command: ScheduleHomeVisit,
+    *,
+    scope: Iterable[str],
+    now: datetime,
+    cause: Cause,
+) -> VisitStream:
+    stream = await load_visit(tx, command.visit_id)
+    require_commune_in_scope(stream.require().commune_code, scope)
+    await stream.append(tx, decide_schedule_home_visit(stream.require(), command, now=now), cause)
+    return stream
+
+
+async def cancel_home_visit(
+    tx: Transaction,
+    command: CancelHomeVisit,
+    *,
+    scope: Iterable[str],
+    now: datetime,
+    cause: Cause,
+) -> VisitStream:
+    stream = await load_visit(tx, command.visit_id)
+    require_commune_in_scope(stream.require().commune_code, scope)
+    await stream.append(tx, decide_cancel_home_visit(stream.require(), command, now=now), cause)
+    return stream
+
+
+async def complete_home_visit(
+    tx: Transaction,
+    command: CompleteHomeVisit,
+    *,
+    scope: Iterable[str],
+    now: datetime,
+    cause: Cause,
+) -> VisitStream:
+    stream = await load_visit(tx, command.visit_id)
+    require_commune_in_scope(stream.require().commune_code, scope)
+    await stream.append(tx, decide_complete_home_visit(stream.require(), command, now=now), cause)
+    return stream
+
+
+# What other services said -------------------------------------------------------------------
+
+
+class _Gap(NamedTuple):
+    missing_skills: tuple[str, ...]
+    missing_languages: tuple[str, ...]
+
+    @classmethod
+    def of(cls, event: SessionUnderstaffed) -> _Gap:
+        return cls(
+            tuple(s.value for s in event.missing_skills),
+            tuple(lang.value for lang in event.missing_languages),
+        )
+
+
+def slot_stream(slot_id: str, kind: SlotKind) -> str:
+    """The scheduler stream a volunteers slot is about (its id with or without the prefix)."""
+    prefix = "session-" if kind is SlotKind.SESSION else "visit-"
+    return slot_id if slot_id.startswith(prefix) else f"{prefix}{slot_id}"
+
+
+async def record_staffing(
+    tx: Transaction, event: SessionStaffed | SessionUnderstaffed, *, now: datetime, cause: Cause
+) -> None:
+    """Note on the session (or visit) what the volunteers service said about its staffing.
+
+    A session that becomes understaffed inside the last 48 hours alerts its coordinator at once.
+    """
+    staffed = isinstance(event, SessionStaffed)
+    volunteers = tuple(event.volunteer_ids) if isinstance(event, SessionStaffed) else ()
+    missing = event.missing_count if isinstance(event, SessionUnderstaffed) else 0
+    reported_at = event.staffed_at if isinstance(event, SessionStaffed) else event.reported_at
+    target = slot_stream(event.slot_id, event.slot_kind)
+    gap = _Gap.of(event) if isinstance(event, SessionUnderstaffed) else None
+    if event.slot_kind is SlotKind.HOME_VISIT:
+        visit = await load_visit(tx, target)
+        if visit.state is None:
+            log.info("staffing of unknown home visit %s ignored", target)
+            return
+        await visit.append(
+            tx,
+            [
+                HomeVisitStaffingChanged(
+                    visit_id=visit.visit_id,
+                    staffed=staffed,
+                    volunteer_ids=volunteers,
+                    missing_count=missing,
+                    reported_at=reported_at,
+                    changed_at=now,
+                )
+            ],
+            cause,
+        )
+        return
+    stream = await load_session(tx, target)
+    if stream.state is None:
+        log.info("staffing of unknown session %s ignored", target)
+        return
+    changed = SessionStaffingChanged(
+        session_id=stream.session_id,
+        staffed=staffed,
+        volunteer_ids=volunteers,
+        missing_count=missing,
+        missing_skills=gap.missing_skills if gap else (),
+        missing_languages=gap.missing_languages if gap else (),
+        reported_at=reported_at,
+        changed_at=now,
+    )
+    await stream.append(tx, [changed], cause)
+    if not staffed:
+        alert = decide_raise_staffing_alert(stream.require(), staffed=False, now=now)
+        await stream.append(tx, alert, cause)
+
+
+async def raise_staffing_alert(tx: Transaction, timer: Timer, *, now: datetime) -> None:
+    """The 48-hour check: alert the coordinator if the session is still not staffed."""
+    stream = await load_session(tx, str(timer.payload["session_id"]))
+    if stream.state is None:
+        return
+    events = decide_raise_staffing_alert(stream.state, staffed=stream.staffed, now=now)
+    cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}:{timer.due_at.isoformat()}")
+    await stream.append(tx, events, cause)
+
+
+async def request_help_by_sms(
+    tx: Transaction, event: HelpRequestedBySms, *, now: datetime, cause: Cause
+) -> RequestOutcome | None:
+    """Turn an SMS into a help request and place it; refuse it (an event the notifications
+    service can answer) when the commune cannot be told or the number is wrong."""
+    request_id = HelpRequestId(f"request-{derived_id('sms', event.inbound_id)}")
+    if await tx.version_of(request_id) > 0:
+        return None
+    commune = commune_from_sms(event.commune_code, event.commune_text, event.text)
+    command = RequestHelp(
+        request_id=request_id,
+        resident_name=SMS_RESIDENT_NAME,
+        phone=event.resident_phone,
+        commune_code=commune.code if commune else (event.commune_code or ""),
+        topics=(topic_from_sms(event.topic),),
+        channel=Channel.SMS,
+        consent_given=True,  # the resident wrote to us asking for help
+    )
+    try:
+        return await request_help(tx, command, now=now, cause=cause)
+    except HelpRequestRejectedError as error:
+        reasons = tuple(
+            RefusalReason(
+                field=p.field,
+                message=(
+                    "send the 5-digit code or the name of your commune"
+                    if p.field == "commune_code"
+                    else p.message
+                ),
+            )
+            for p in error.problems
+        )
+        log.info("help by SMS %s refused: %s", event.inbound_id, [r.field for r in reasons])
+        refused = HelpRequestRefused(
+            request_id=request_id,
+            inbound_id=event.inbound_id,
+            resident_phone=event.resident_phone,
+            reasons=reasons,
+            refused_at=now,
+        )
+        await tx.append(request_id, 0, [refused], cause)
+        return None

@@ -1,0 +1,606 @@
+"""The scheduler's read models: how its own events project into tables, and the queries the API
+and the handlers serve from them. Projection runs inline in the appending transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.scheduler.domain import HelpRequestState, Place, PlaceKind, RequestStatus
+from services.scheduler.domain.places import find_commune
+from services.scheduler.domain.reports import AttendanceRow, SessionRow
+from services.scheduler.tables import bookings, help_requests, home_visits, places, sessions
+from shared.events.base import RecordedEvent
+from shared.events.scheduler import (
+    Accessibility,
+    AttendanceRecorded,
+    AttendanceStatus,
+    BookingCancelled,
+    BookingChanged,
+    BookingId,
+    CommuneCode,
+    HelpRequested,
+    HelpRequestId,
+    HomeVisitCancelled,
+    HomeVisitCompleted,
+    HomeVisitRequested,
+    HomeVisitScheduled,
+    HomeVisitStaffingChanged,
+    Outcome,
+    PlaceCode,
+    PlacesImported,
+    ProvinceCode,
+    ResidentBooked,
+    ResidentMovedToWaitlist,
+    ResidentWaitlisted,
+    SessionCancelled,
+    SessionCapacityChanged,
+    SessionCompleted,
+    SessionId,
+    SessionRescheduled,
+    SessionScheduled,
+    SessionStaffingChanged,
+    Slot,
+    StaffingAlertRaised,
+    Topic,
+    Weekend,
+)
+
+
+def _json(value: Any) -> Any:
+    return msgspec.to_builtins(value)
+
+
+def utc(value: datetime) -> datetime:
+    """An instant read back from the database (SQLite returns UTC without its zone)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:  # noqa: C901, PLR0912
+    """Apply one of the scheduler's own events to the read models."""
+    event = recorded.event
+    match event:
+        case PlacesImported():
+            await _places_imported(conn, event)
+        case SessionScheduled():
+            await conn.execute(sessions.insert().values(_session_row(event)))
+        case SessionRescheduled():
+            await conn.execute(
+                sessions.update()
+                .where(sessions.c.session_id == event.session_id)
+                .values(
+                    venue=_json(event.venue),
+                    **_slot_columns(event.when),
+                    public_holiday=event.public_holiday,
+                    makeup_day=event.makeup_day,
+                    staffing_alerted=False,
+                )
+            )
+        case SessionCapacityChanged():
+            await _update_session(conn, event.session_id, capacity=event.capacity)
+        case SessionCancelled():
+            await _update_session(
+                conn, event.session_id, status="cancelled", cancel_reason=event.reason
+            )
+            ids = [a.booking_id for a in event.affected]
+            await _set_booking_status(conn, ids, "session_cancelled")
+            await _requests_by_booking(conn, ids, status=RequestStatus.WAITING.value)
+        case SessionCompleted():
+            await _update_session(
+                conn, event.session_id, status="completed", totals=_json(event.totals)
+            )
+        case HelpRequested():
+            await conn.execute(help_requests.insert().values(_request_row(event)))
+        case ResidentWaitlisted():
+            await _update_request(conn, event.request_id, status=RequestStatus.WAITING.value)
+        case ResidentBooked():
+            await _resident_booked(conn, event)
+        case ResidentMovedToWaitlist():
+            await _booking_left(conn, event.session_id, event.booking_id, "moved_to_waitlist")
+            await _requests_by_booking(conn, [event.booking_id], RequestStatus.WAITING.value)
+        case BookingCancelled():
+            await _booking_left(conn, event.session_id, event.booking_id, "cancelled")
+            await _requests_by_booking(conn, [event.booking_id], RequestStatus.CANCELLED.value)
+        case BookingChanged():
+            await _booking_left(conn, event.session_id, event.booking_id, "changed")
+        case AttendanceRecorded():
+            await conn.execute(
+                bookings.update()
+                .where(bookings.c.booking_id == event.booking_id)
+                .values(attendance=event.status.value, outcomes=_json(event.outcomes))
+            )
+        case StaffingAlertRaised():
+            await _update_session(conn, event.session_id, staffing_alerted=True)
+        case SessionStaffingChanged():
+            await _update_session(
+                conn,
+                event.session_id,
+                staffing="staffed" if event.staffed else "understaffed",
+                volunteer_ids=list(event.volunteer_ids),
+                missing_volunteers=event.missing_count,
+            )
+        case _:
+            await _project_visit(conn, recorded)
+
+
+async def _project_visit(conn: AsyncConnection, recorded: RecordedEvent) -> None:
+    event = recorded.event
+    match event:
+        case HomeVisitRequested():
+            await conn.execute(
+                home_visits.insert().values(
+                    visit_id=event.visit_id,
+                    request_id=event.resident.request_id,
+                    commune_code=event.commune_code,
+                    status="requested",
+                    topics=_json(event.topics),
+                    accessibility_needs=_json(event.accessibility_needs),
+                    volunteers_needed=event.volunteers_needed,
+                    staffing="unknown",
+                    volunteer_ids=[],
+                    outcomes=[],
+                    requested_at=event.requested_at,
+                )
+            )
+            await _update_request(
+                conn,
+                event.resident.request_id,
+                status=RequestStatus.HOME_VISIT.value,
+                visit_id=event.visit_id,
+            )
+        case HomeVisitScheduled():
+            await _update_visit(
+                conn,
+                event.visit_id,
+                status="scheduled",
+                local_date=event.when.local_date,
+                start_local=event.when.start_local,
+                end_local=event.when.end_local,
+            )
+        case HomeVisitCancelled():
+            await _update_visit(conn, event.visit_id, status="cancelled")
+        case HomeVisitCompleted():
+            await _update_visit(
+                conn, event.visit_id, status="completed", outcomes=_json(event.outcomes)
+            )
+        case HomeVisitStaffingChanged():
+            await _update_visit(
+                conn,
+                event.visit_id,
+                staffing="staffed" if event.staffed else "understaffed",
+                volunteer_ids=list(event.volunteer_ids),
+            )
+        case _:
+            pass
+
+
+async def _places_imported(conn: AsyncConnection, event: PlacesImported) -> None:
+    rows = []
+    for place in event.places:
+        commune = find_commune(place.commune_code)
+        rows.append(
+            {
+                "code": place.code,
+                "name": place.name,
+                "kind": place.kind,
+                "commune_code": place.commune_code,
+                "province_code": commune.province_code if commune else "",
+            }
+        )
+    if rows:
+        await conn.execute(places.insert(), rows)
+
+
+def _slot_columns(when: Slot) -> dict[str, Any]:
+    return {
+        "local_date": when.local_date,
+        "start_local": when.start_local,
+        "end_local": when.end_local,
+        "starts_at": when.starts_at,
+        "ends_at": when.ends_at,
+    }
+
+
+def _session_row(event: SessionScheduled) -> dict[str, Any]:
+    return {
+        "session_id": event.session_id,
+        "commune_code": event.commune_code,
+        "province_code": event.province_code,
+        "status": "scheduled",
+        **_slot_columns(event.when),
+        "venue": _json(event.venue),
+        "topics": _json(event.topics),
+        "languages": list(event.languages),
+        "accessibility": _json(event.accessibility),
+        "capacity": event.capacity,
+        "booked": 0,
+        "volunteers_needed": event.volunteers_needed,
+        "coordinator_id": event.coordinator_id,
+        "public_holiday": event.public_holiday,
+        "makeup_day": event.makeup_day,
+        "staffing": "unknown",
+        "volunteer_ids": [],
+        "missing_volunteers": event.volunteers_needed,
+        "staffing_alerted": False,
+        "cancel_reason": None,
+        "totals": None,
+    }
+
+
+def _request_row(event: HelpRequested) -> dict[str, Any]:
+    return {
+        "request_id": event.request_id,
+        "resident_name": event.resident_name,
+        "phone": event.phone,
+        "commune_code": event.commune_code,
+        "province_code": event.province_code,
+        "village_code": event.village_code,
+        "address": event.address,
+        "topics": _json(event.topics),
+        "accessibility_needs": _json(event.accessibility_needs),
+        "preferred_language": event.preferred_language,
+        "preferred_days": _json(event.preferred_days),
+        "home_visit": event.home_visit,
+        "channel": event.channel.value,
+        "filed_by": event.filed_by,
+        "birth_year": event.birth_year,
+        "elderly": event.elderly,
+        "disabled": event.disabled,
+        "minority": event.minority,
+        "status": RequestStatus.OPEN.value,
+        "session_id": None,
+        "booking_id": None,
+        "visit_id": None,
+        "requested_at": event.requested_at,
+    }
+
+
+async def _resident_booked(conn: AsyncConnection, event: ResidentBooked) -> None:
+    await conn.execute(
+        bookings.insert().values(
+            booking_id=event.booking_id,
+            session_id=event.session_id,
+            request_id=event.resident.request_id,
+            resident_name=event.resident.name,
+            phone=event.resident.phone,
+            preferred_language=event.resident.preferred_language,
+            topics=_json(event.topics),
+            accessibility_needs=_json(event.accessibility_needs),
+            status="booked",
+            from_waitlist=event.from_waitlist,
+            booked_at=event.booked_at,
+            attendance=None,
+            outcomes=[],
+        )
+    )
+    await conn.execute(
+        sessions.update()
+        .where(sessions.c.session_id == event.session_id)
+        .values(booked=sessions.c.booked + 1)
+    )
+    await _update_request(
+        conn,
+        event.resident.request_id,
+        status=RequestStatus.BOOKED.value,
+        session_id=event.session_id,
+        booking_id=event.booking_id,
+    )
+
+
+async def _booking_left(
+    conn: AsyncConnection, session_id: SessionId, booking_id: BookingId, status: str
+) -> None:
+    await _set_booking_status(conn, [booking_id], status)
+    await conn.execute(
+        sessions.update()
+        .where(sessions.c.session_id == session_id)
+        .values(booked=sessions.c.booked - 1)
+    )
+
+
+async def _set_booking_status(conn: AsyncConnection, ids: Sequence[str], status: str) -> None:
+    if ids:
+        await conn.execute(
+            bookings.update().where(bookings.c.booking_id.in_(list(ids))).values(status=status)
+        )
+
+
+async def _requests_by_booking(conn: AsyncConnection, ids: Sequence[str], status: str) -> None:
+    if ids:
+        await conn.execute(
+            help_requests.update()
+            .where(help_requests.c.booking_id.in_(list(ids)))
+            .values(status=status, session_id=None, booking_id=None)
+        )
+
+
+async def _update_session(conn: AsyncConnection, session_id: str, **values: Any) -> None:
+    await conn.execute(
+        sessions.update().where(sessions.c.session_id == session_id).values(**values)
+    )
+
+
+async def _update_request(conn: AsyncConnection, request_id: str, **values: Any) -> None:
+    await conn.execute(
+        help_requests.update().where(help_requests.c.request_id == request_id).values(**values)
+    )
+
+
+async def _update_visit(conn: AsyncConnection, visit_id: str, **values: Any) -> None:
+    await conn.execute(
+        home_visits.update().where(home_visits.c.visit_id == visit_id).values(**values)
+    )
+
+
+# Queries ------------------------------------------------------------------------------------
+
+
+async def place_codes(conn: AsyncConnection) -> set[str]:
+    return set((await conn.scalars(sa.select(places.c.code))).all())
+
+
+async def villages_of(conn: AsyncConnection, commune_code: str) -> dict[str, Place]:
+    """The villages and hamlets of one commune, by code."""
+    rows = await conn.execute(
+        sa.select(places).where(places.c.commune_code == commune_code).order_by(places.c.code)
+    )
+    return {
+        row.code: Place(
+            code=PlaceCode(row.code),
+            name=row.name,
+            kind=PlaceKind(row.kind),
+            commune_code=CommuneCode(row.commune_code),
+        )
+        for row in rows
+    }
+
+
+async def village_counts(conn: AsyncConnection, province_code: str) -> dict[str, int]:
+    rows = await conn.execute(
+        sa.select(places.c.commune_code, sa.func.count())
+        .where(places.c.province_code == province_code)
+        .group_by(places.c.commune_code)
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
+async def session_row(conn: AsyncConnection, session_id: str) -> sa.Row[Any] | None:
+    return (
+        await conn.execute(sa.select(sessions).where(sessions.c.session_id == session_id))
+    ).first()
+
+
+async def sessions_in(
+    conn: AsyncConnection, commune_code: str, from_date: date | None, to_date: date | None
+) -> Sequence[sa.Row[Any]]:
+    query = sa.select(sessions).where(sessions.c.commune_code == commune_code)
+    if from_date is not None:
+        query = query.where(sessions.c.local_date >= from_date)
+    if to_date is not None:
+        query = query.where(sessions.c.local_date <= to_date)
+    return (await conn.execute(query.order_by(sessions.c.starts_at, sessions.c.session_id))).all()
+
+
+async def roster(conn: AsyncConnection, session_id: str) -> Sequence[sa.Row[Any]]:
+    """The session's live bookings (or all of them once it is cancelled), first booked first."""
+    return (
+        await conn.execute(
+            sa.select(bookings)
+            .where(
+                bookings.c.session_id == session_id,
+                bookings.c.status.in_(["booked", "session_cancelled"]),
+            )
+            .order_by(bookings.c.booked_at, bookings.c.booking_id)
+        )
+    ).all()
+
+
+async def booking_row(conn: AsyncConnection, booking_id: str) -> sa.Row[Any] | None:
+    return (
+        await conn.execute(sa.select(bookings).where(bookings.c.booking_id == booking_id))
+    ).first()
+
+
+async def request_row(conn: AsyncConnection, request_id: str) -> sa.Row[Any] | None:
+    return (
+        await conn.execute(sa.select(help_requests).where(help_requests.c.request_id == request_id))
+    ).first()
+
+
+async def visit_row(conn: AsyncConnection, visit_id: str) -> sa.Row[Any] | None:
+    return (
+        await conn.execute(sa.select(home_visits).where(home_visits.c.visit_id == visit_id))
+    ).first()
+
+
+def request_state(row: sa.Row[Any]) -> HelpRequestState:
+    """A help request as booking decisions see it, from its read-model row."""
+    return HelpRequestState(
+        request_id=HelpRequestId(row.request_id),
+        resident_name=row.resident_name,
+        phone=row.phone,
+        commune_code=CommuneCode(row.commune_code),
+        province_code=ProvinceCode(row.province_code),
+        village_code=PlaceCode(row.village_code) if row.village_code else None,
+        address=row.address,
+        topics=tuple(Topic(t) for t in row.topics),
+        accessibility_needs=tuple(Accessibility(a) for a in row.accessibility_needs),
+        preferred_language=row.preferred_language,
+        preferred_days=tuple(Weekend(d) for d in row.preferred_days),
+        home_visit=row.home_visit,
+        requested_at=utc(row.requested_at),
+        status=RequestStatus(row.status),
+        session_id=SessionId(row.session_id) if row.session_id else None,
+        booking_id=BookingId(row.booking_id) if row.booking_id else None,
+    )
+
+
+async def waitlist(
+    conn: AsyncConnection, province_code: str, commune_code: str, *, limit: int = 100
+) -> list[HelpRequestState]:
+    """Waiting requests of a province, own commune first, first come first served.
+
+    On PostgreSQL the rows are locked for this transaction (skipping rows another transaction
+    is placing), so two sessions freeing places at once never book the same resident twice.
+    """
+    query = (
+        sa.select(help_requests)
+        .where(
+            help_requests.c.status == RequestStatus.WAITING.value,
+            help_requests.c.province_code == province_code,
+            help_requests.c.home_visit.is_(False),
+        )
+        .order_by(
+            sa.case((help_requests.c.commune_code == commune_code, 0), else_=1),
+            help_requests.c.requested_at,
+            help_requests.c.request_id,
+        )
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=help_requests)
+    return [request_state(row) for row in await conn.execute(query)]
+
+
+async def candidate_sessions(
+    conn: AsyncConnection,
+    province_code: str,
+    commune_code: str,
+    topics: Iterable[Topic],
+    now: datetime,
+    *,
+    limit: int = 20,
+) -> list[str]:
+    """Upcoming sessions with free places that could suit a request, best first (a shortlist:
+    the domain's `choose_session` makes the choice)."""
+    wanted = {t.value for t in topics}
+    rows = await conn.execute(
+        sa.select(sessions.c.session_id, sessions.c.topics)
+        .where(
+            sessions.c.province_code == province_code,
+            sessions.c.status == "scheduled",
+            sessions.c.starts_at > now,
+            sessions.c.booked < sessions.c.capacity,
+        )
+        .order_by(
+            sa.case((sessions.c.commune_code == commune_code, 0), else_=1),
+            sessions.c.starts_at,
+        )
+        .limit(limit * 5)
+    )
+    return [row.session_id for row in rows if wanted & set(row.topics)][:limit]
+
+
+async def booked_slots(
+    conn: AsyncConnection, phones: Iterable[str], *, except_session: str | None = None
+) -> dict[str, list[Slot]]:
+    """Each resident's live bookings in scheduled sessions, as slots (to refuse double booking)."""
+    wanted = list(set(phones))
+    if not wanted:
+        return {}
+    query = (
+        sa.select(
+            bookings.c.phone,
+            sessions.c.local_date,
+            sessions.c.start_local,
+            sessions.c.end_local,
+            sessions.c.starts_at,
+            sessions.c.ends_at,
+        )
+        .join(sessions, sessions.c.session_id == bookings.c.session_id)
+        .where(
+            bookings.c.phone.in_(wanted),
+            bookings.c.status == "booked",
+            sessions.c.status == "scheduled",
+        )
+    )
+    if except_session is not None:
+        query = query.where(bookings.c.session_id != except_session)
+    found: dict[str, list[Slot]] = {}
+    for row in await conn.execute(query):
+        found.setdefault(row.phone, []).append(
+            Slot(
+                local_date=row.local_date,
+                start_local=row.start_local,
+                end_local=row.end_local,
+                starts_at=utc(row.starts_at),
+                ends_at=utc(row.ends_at),
+            )
+        )
+    return found
+
+
+async def report_rows(
+    conn: AsyncConnection, commune_code: str, from_date: date, to_date: date
+) -> tuple[list[SessionRow], list[AttendanceRow]]:
+    """The plain rows the commune report is computed from."""
+    session_rows = await conn.execute(
+        sa.select(
+            sessions.c.session_id, sessions.c.commune_code, sessions.c.local_date, sessions.c.status
+        ).where(
+            sessions.c.commune_code == commune_code,
+            sessions.c.local_date >= from_date,
+            sessions.c.local_date <= to_date,
+        )
+    )
+    own = [
+        SessionRow(
+            session_id=SessionId(r.session_id),
+            commune_code=CommuneCode(r.commune_code),
+            local_date=r.local_date,
+            status=r.status,
+        )
+        for r in session_rows
+    ]
+    attended = await conn.execute(
+        sa.select(
+            bookings.c.session_id,
+            bookings.c.booking_id,
+            bookings.c.request_id,
+            bookings.c.attendance,
+            bookings.c.topics,
+            bookings.c.outcomes,
+            bookings.c.accessibility_needs,
+            sessions.c.commune_code,
+            sessions.c.local_date,
+            help_requests.c.birth_year,
+            help_requests.c.elderly,
+            help_requests.c.disabled,
+            help_requests.c.minority,
+        )
+        .join(sessions, sessions.c.session_id == bookings.c.session_id)
+        .join(help_requests, help_requests.c.request_id == bookings.c.request_id)
+        .where(
+            sessions.c.commune_code == commune_code,
+            sessions.c.local_date >= from_date,
+            sessions.c.local_date <= to_date,
+            sessions.c.status != "cancelled",
+            bookings.c.status == "booked",
+            bookings.c.attendance.is_not(None),
+        )
+        .order_by(bookings.c.booked_at)
+    )
+    rows = [
+        AttendanceRow(
+            session_id=SessionId(r.session_id),
+            booking_id=BookingId(r.booking_id),
+            request_id=HelpRequestId(r.request_id),
+            commune_code=CommuneCode(r.commune_code),
+            local_date=r.local_date,
+            status=AttendanceStatus(r.attendance),
+            topics=tuple(Topic(t) for t in r.topics),
+            outcomes=tuple(Outcome(o) for o in r.outcomes),
+            accessibility_needs=tuple(Accessibility(a) for a in r.accessibility_needs),
+            birth_year=r.birth_year,
+            elderly=r.elderly,
+            disabled=r.disabled,
+            minority=r.minority,
+        )
+        for r in attended
+    ]
+    return own, rows

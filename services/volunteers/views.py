@@ -1,0 +1,706 @@
+"""Read models of the volunteers service: projected inline from its own log, and their queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.volunteers.domain.assignment import Gap, Slot, gap_for
+from services.volunteers.domain.cycle import ACTIVE, Status
+from services.volunteers.domain.hours import AttendedAssignment
+from services.volunteers.domain.slots import weekend_of
+from services.volunteers.tables import (
+    assignments,
+    groups,
+    slot_needs,
+    slots,
+    volunteers,
+    weekend_plans,
+)
+from shared.events.base import RecordedEvent
+from shared.events.scheduler import CommuneCode
+from shared.events.volunteers import (
+    AssignmentAccepted,
+    AssignmentDeclined,
+    AssignmentExpired,
+    AssignmentId,
+    AssignmentProposed,
+    AssignmentReleased,
+    AssignmentServed,
+    AvailabilityChanged,
+    AvailabilityException,
+    GroupId,
+    GroupRegistered,
+    Language,
+    ResidentNeedsNoted,
+    SessionStaffed,
+    SessionUnderstaffed,
+    Skill,
+    SlotChanged,
+    SlotClosed,
+    SlotId,
+    SlotOpened,
+    VolunteerId,
+    VolunteerPaused,
+    VolunteerRegistered,
+    VolunteerResumed,
+    VolunteerUpdated,
+    WeekendAvailability,
+    WeekendPlanned,
+)
+
+_ACTIVE = [status.value for status in ACTIVE]
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every instant we store is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _builtins(value: Any) -> Any:
+    return msgspec.to_builtins(value)
+
+
+async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
+    """Update the read models for one event, in the transaction that appends it."""
+    event = recorded.event
+    match event:
+        case (
+            GroupRegistered()
+            | VolunteerRegistered()
+            | VolunteerUpdated()
+            | VolunteerPaused()
+            | VolunteerResumed()
+            | AvailabilityChanged()
+        ):
+            await _project_registry(conn, event, recorded.recorded_at)
+        case SlotOpened() | SlotChanged() | ResidentNeedsNoted() | SlotClosed():
+            await _project_slot(conn, event)
+        case SessionStaffed():
+            await conn.execute(
+                slots.update()
+                .where(slots.c.slot_id == event.slot_id)
+                .values(
+                    staffing="staffed", missing_count=0, missing_skills=[], missing_languages=[]
+                )
+            )
+        case SessionUnderstaffed():
+            await conn.execute(
+                slots.update()
+                .where(slots.c.slot_id == event.slot_id)
+                .values(
+                    staffing="understaffed",
+                    missing_count=event.missing_count,
+                    missing_skills=_builtins(event.missing_skills),
+                    missing_languages=_builtins(event.missing_languages),
+                )
+            )
+        case (
+            AssignmentProposed()
+            | AssignmentAccepted()
+            | AssignmentDeclined()
+            | AssignmentExpired()
+            | AssignmentReleased()
+            | AssignmentServed()
+        ):
+            await _project_assignment(conn, event)
+        case WeekendPlanned():
+            await conn.execute(
+                weekend_plans.delete().where(weekend_plans.c.saturday == event.saturday)
+            )
+            await conn.execute(
+                weekend_plans.insert().values(
+                    saturday=event.saturday,
+                    planned_at=utc(event.planned_at),
+                    slots=event.slots,
+                    open_places=event.open_places,
+                    proposed=event.proposed,
+                    objective=str(event.objective),
+                    score={
+                        "uncovered_requirements": event.uncovered_requirements,
+                        "unfilled": event.unfilled,
+                        "topic_roles": event.topic_roles,
+                        "hops": event.hops,
+                        "load": event.load,
+                        "team": event.team,
+                    },
+                    gaps=_builtins(event.gaps),
+                    solve_ms=event.solve_ms,
+                )
+            )
+        case _:
+            return
+
+
+async def _project_registry(conn: AsyncConnection, event: Any, at: datetime) -> None:
+    match event:
+        case GroupRegistered():
+            await conn.execute(
+                groups.insert().values(
+                    group_id=event.group_id,
+                    name=event.name,
+                    commune_code=event.commune_code,
+                    registered_at=utc(event.registered_at),
+                )
+            )
+        case VolunteerRegistered():
+            await conn.execute(
+                volunteers.insert().values(
+                    volunteer_id=event.volunteer_id,
+                    group_id=event.group_id,
+                    name=event.name,
+                    phone=event.phone,
+                    commune_code=event.commune_code,
+                    village=event.village,
+                    skills=_builtins(event.skills),
+                    languages=_builtins(event.languages),
+                    preferred_language=event.preferred_language.value,
+                    availability=_builtins(event.availability),
+                    exceptions=[],
+                    monthly_limit=event.monthly_limit,
+                    paused=False,
+                    registered_at=utc(event.registered_at),
+                    updated_at=utc(event.registered_at),
+                )
+            )
+        case VolunteerUpdated():
+            await _update_volunteer(
+                conn,
+                event.volunteer_id,
+                name=event.name,
+                phone=event.phone,
+                village=event.village,
+                skills=_builtins(event.skills),
+                languages=_builtins(event.languages),
+                preferred_language=event.preferred_language.value,
+                monthly_limit=event.monthly_limit,
+                updated_at=utc(event.updated_at),
+            )
+        case VolunteerPaused():
+            await _update_volunteer(
+                conn, event.volunteer_id, paused=True, updated_at=utc(event.paused_at)
+            )
+        case VolunteerResumed():
+            await _update_volunteer(
+                conn, event.volunteer_id, paused=False, updated_at=utc(event.resumed_at)
+            )
+        case AvailabilityChanged():
+            await _update_volunteer(
+                conn,
+                event.volunteer_id,
+                availability=_builtins(event.availability),
+                exceptions=_builtins(event.exceptions),
+                updated_at=utc(event.changed_at),
+            )
+        case _:
+            _ = at
+
+
+async def _update_volunteer(conn: AsyncConnection, volunteer_id: str, **values: Any) -> None:
+    await conn.execute(
+        volunteers.update().where(volunteers.c.volunteer_id == volunteer_id).values(**values)
+    )
+
+
+async def _project_slot(conn: AsyncConnection, event: Any) -> None:
+    match event:
+        case SlotOpened():
+            await conn.execute(
+                slots.insert().values(
+                    slot_id=event.slot_id,
+                    kind=event.slot_kind.value,
+                    saturday=weekend_of(event.starts_at),
+                    commune_code=event.commune_code,
+                    place=event.place,
+                    starts_at=utc(event.starts_at),
+                    ends_at=utc(event.ends_at),
+                    needed=event.needed,
+                    topics=_builtins(event.topics),
+                    own_skills=_builtins(event.required_skills),
+                    own_languages=_builtins(event.required_languages),
+                    required_skills=_builtins(event.required_skills),
+                    required_languages=_builtins(event.required_languages),
+                    status="open",
+                    staffing="",
+                    missing_count=0,
+                    missing_skills=[],
+                    missing_languages=[],
+                )
+            )
+        case SlotChanged():
+            await conn.execute(
+                slots.update()
+                .where(slots.c.slot_id == event.slot_id)
+                .values(
+                    saturday=weekend_of(event.starts_at),
+                    commune_code=event.commune_code,
+                    place=event.place,
+                    starts_at=utc(event.starts_at),
+                    ends_at=utc(event.ends_at),
+                    needed=event.needed,
+                    topics=_builtins(event.topics),
+                    own_skills=_builtins(event.required_skills),
+                    own_languages=_builtins(event.required_languages),
+                )
+            )
+            await _recompute_requirements(conn, event.slot_id)
+        case ResidentNeedsNoted():
+            await conn.execute(
+                slot_needs.delete().where(
+                    slot_needs.c.slot_id == event.slot_id,
+                    slot_needs.c.booking_id == event.booking_id,
+                )
+            )
+            if event.booked:
+                await conn.execute(
+                    slot_needs.insert().values(
+                        slot_id=event.slot_id,
+                        booking_id=event.booking_id,
+                        skills=_builtins(event.skills),
+                        languages=_builtins(event.languages),
+                    )
+                )
+            await _recompute_requirements(conn, event.slot_id)
+        case SlotClosed():
+            await conn.execute(
+                slots.update()
+                .where(slots.c.slot_id == event.slot_id)
+                .values(status=event.closing.value)
+            )
+        case _:
+            return
+
+
+async def _recompute_requirements(conn: AsyncConnection, slot_id: str) -> None:
+    row = (
+        await conn.execute(
+            sa.select(slots.c.own_skills, slots.c.own_languages).where(slots.c.slot_id == slot_id)
+        )
+    ).first()
+    if row is None:
+        return
+    skills = set(row.own_skills)
+    languages = set(row.own_languages)
+    for need in await conn.execute(
+        sa.select(slot_needs.c.skills, slot_needs.c.languages).where(
+            slot_needs.c.slot_id == slot_id
+        )
+    ):
+        skills.update(need.skills)
+        languages.update(need.languages)
+    await conn.execute(
+        slots.update()
+        .where(slots.c.slot_id == slot_id)
+        .values(required_skills=sorted(skills), required_languages=sorted(languages))
+    )
+
+
+async def _project_assignment(conn: AsyncConnection, event: Any) -> None:
+    by_id = assignments.c.assignment_id == event.assignment_id
+    match event:
+        case AssignmentProposed():
+            group_id = await conn.scalar(
+                sa.select(volunteers.c.group_id).where(
+                    volunteers.c.volunteer_id == event.volunteer_id
+                )
+            )
+            await conn.execute(
+                assignments.insert().values(
+                    assignment_id=event.assignment_id,
+                    slot_id=event.slot_id,
+                    volunteer_id=event.volunteer_id,
+                    group_id=group_id or "",
+                    commune_code=event.commune_code,
+                    starts_at=utc(event.starts_at),
+                    ends_at=utc(event.ends_at),
+                    status=Status.PROPOSED.value,
+                    short_code=event.short_code,
+                    answer_by=utc(event.answer_by),
+                    role=event.role,
+                    explanation=event.explanation[:1000],
+                    proposed_at=utc(event.proposed_at),
+                )
+            )
+        case AssignmentAccepted():
+            await conn.execute(
+                assignments.update()
+                .where(by_id)
+                .values(
+                    status=Status.ACCEPTED.value,
+                    answered_at=utc(event.accepted_at),
+                    channel=event.channel.value,
+                )
+            )
+        case AssignmentDeclined():
+            await conn.execute(
+                assignments.update()
+                .where(by_id)
+                .values(
+                    status=Status.DECLINED.value,
+                    answered_at=utc(event.declined_at),
+                    channel=event.channel.value,
+                )
+            )
+        case AssignmentExpired():
+            await conn.execute(
+                assignments.update()
+                .where(by_id)
+                .values(status=Status.EXPIRED.value, answered_at=utc(event.expired_at))
+            )
+        case AssignmentReleased():
+            await conn.execute(
+                assignments.update()
+                .where(by_id)
+                .values(status=Status.RELEASED.value, release_reason=event.reason.value)
+            )
+        case AssignmentServed():
+            await conn.execute(
+                assignments.update().where(by_id).values(served_minutes=event.minutes)
+            )
+        case _:
+            return
+
+
+# --- Views the API and the planner read -------------------------------------------------------
+
+
+class GroupView(msgspec.Struct, frozen=True, kw_only=True):
+    group_id: GroupId
+    name: str
+    commune_code: CommuneCode
+    members: int
+    active_members: int
+    registered_at: datetime
+
+
+class VolunteerView(msgspec.Struct, frozen=True, kw_only=True):
+    volunteer_id: VolunteerId
+    group_id: GroupId
+    name: str
+    phone: str
+    commune_code: CommuneCode
+    village: str
+    skills: tuple[Skill, ...]
+    languages: tuple[Language, ...]
+    preferred_language: Language
+    availability: WeekendAvailability
+    exceptions: tuple[AvailabilityException, ...]
+    monthly_limit: int
+    paused: bool
+    registered_at: datetime
+    updated_at: datetime
+
+
+class AssignmentView(msgspec.Struct, frozen=True, kw_only=True):
+    assignment_id: AssignmentId
+    slot_id: SlotId
+    volunteer_id: VolunteerId
+    group_id: GroupId
+    commune_code: CommuneCode
+    starts_at: datetime
+    ends_at: datetime
+    status: Status
+    short_code: str
+    answer_by: datetime
+    role: str
+    explanation: str
+    proposed_at: datetime
+    answered_at: datetime | None = None
+    channel: str | None = None
+    release_reason: str | None = None
+    served_minutes: int | None = None
+
+
+class SlotView(msgspec.Struct, frozen=True, kw_only=True):
+    slot_id: SlotId
+    kind: str
+    saturday: date
+    commune_code: CommuneCode
+    place: str
+    starts_at: datetime
+    ends_at: datetime
+    needed: int
+    topics: tuple[Skill, ...]
+    required_skills: tuple[Skill, ...]
+    required_languages: tuple[Language, ...]
+    status: str
+    staffing: str
+    missing_count: int
+    missing_skills: tuple[Skill, ...]
+    missing_languages: tuple[Language, ...]
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    """A row as a dict with plain str keys (msgspec refuses SQLAlchemy's str subclasses)."""
+    return {str(key): value for key, value in row._mapping.items()}
+
+
+def _volunteer(row: Any) -> VolunteerView:
+    return msgspec.convert(
+        {
+            **_plain(row),
+            "registered_at": utc(row.registered_at),
+            "updated_at": utc(row.updated_at),
+        },
+        VolunteerView,
+    )
+
+
+def _assignment(row: Any) -> AssignmentView:
+    values = _plain(row)
+    for name in ("starts_at", "ends_at", "answer_by", "proposed_at", "answered_at"):
+        if values[name] is not None:
+            values[name] = utc(values[name])
+    return msgspec.convert(values, AssignmentView)
+
+
+def _slot(row: Any) -> SlotView:
+    values = {
+        name: value
+        for name, value in _plain(row).items()
+        if name not in {"own_skills", "own_languages"}
+    }
+    values["starts_at"] = utc(values["starts_at"])
+    values["ends_at"] = utc(values["ends_at"])
+    return msgspec.convert(values, SlotView)
+
+
+async def group(conn: AsyncConnection, group_id: str) -> GroupView | None:
+    row = (await conn.execute(sa.select(groups).where(groups.c.group_id == group_id))).first()
+    if row is None:
+        return None
+    counts = (
+        await conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(sa.case((volunteers.c.paused, 0), else_=1)), 0),
+            ).where(volunteers.c.group_id == group_id)
+        )
+    ).one()
+    return GroupView(
+        group_id=row.group_id,
+        name=row.name,
+        commune_code=row.commune_code,
+        members=int(counts[0]),
+        active_members=int(counts[1]),
+        registered_at=utc(row.registered_at),
+    )
+
+
+async def groups_in(conn: AsyncConnection, commune_code: str) -> list[tuple[str, str]]:
+    """(group id, name) of a commune's groups, oldest first."""
+    rows = await conn.execute(
+        sa.select(groups.c.group_id, groups.c.name)
+        .where(groups.c.commune_code == commune_code)
+        .order_by(groups.c.registered_at, groups.c.group_id)
+    )
+    return [(row.group_id, row.name) for row in rows]
+
+
+async def volunteer(conn: AsyncConnection, volunteer_id: str) -> VolunteerView | None:
+    row = (
+        await conn.execute(sa.select(volunteers).where(volunteers.c.volunteer_id == volunteer_id))
+    ).first()
+    return None if row is None else _volunteer(row)
+
+
+async def volunteers_where(conn: AsyncConnection, *where: Any) -> list[VolunteerView]:
+    rows = await conn.execute(
+        sa.select(volunteers).where(*where).order_by(volunteers.c.name, volunteers.c.volunteer_id)
+    )
+    return [_volunteer(row) for row in rows]
+
+
+async def volunteers_with_phone(conn: AsyncConnection, phone: str) -> list[VolunteerView]:
+    return await volunteers_where(conn, volunteers.c.phone == phone)
+
+
+async def volunteers_in(
+    conn: AsyncConnection, communes: Iterable[str] | None
+) -> list[VolunteerView]:
+    """Every volunteer, or those of some communes (the planner's candidates)."""
+    if communes is None:
+        return await volunteers_where(conn)
+    return await volunteers_where(conn, volunteers.c.commune_code.in_(sorted(set(communes))))
+
+
+async def assignment(conn: AsyncConnection, assignment_id: str) -> AssignmentView | None:
+    row = (
+        await conn.execute(
+            sa.select(assignments).where(assignments.c.assignment_id == assignment_id)
+        )
+    ).first()
+    return None if row is None else _assignment(row)
+
+
+async def assignments_where(conn: AsyncConnection, *where: Any) -> list[AssignmentView]:
+    rows = await conn.execute(
+        sa.select(assignments)
+        .where(*where)
+        .order_by(assignments.c.starts_at, assignments.c.assignment_id)
+    )
+    return [_assignment(row) for row in rows]
+
+
+async def assignments_of(conn: AsyncConnection, volunteer_id: str) -> list[AssignmentView]:
+    return await assignments_where(conn, assignments.c.volunteer_id == volunteer_id)
+
+
+async def active_assignments_between(
+    conn: AsyncConnection, volunteer_ids: Sequence[str] | None, since: datetime, until: datetime
+) -> list[AssignmentView]:
+    """Proposed or accepted assignments starting in [since, until) (all volunteers if None)."""
+    where = [
+        assignments.c.status.in_(_ACTIVE),
+        assignments.c.starts_at >= since,
+        assignments.c.starts_at < until,
+    ]
+    if volunteer_ids is not None:
+        where.append(assignments.c.volunteer_id.in_(list(volunteer_ids)))
+    return await assignments_where(conn, *where)
+
+
+async def pending_codes(conn: AsyncConnection, volunteer_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Short codes of each volunteer's proposals still waiting for an answer."""
+    rows = await conn.execute(
+        sa.select(assignments.c.volunteer_id, assignments.c.short_code).where(
+            assignments.c.volunteer_id.in_(sorted(set(volunteer_ids))),
+            assignments.c.status == Status.PROPOSED.value,
+        )
+    )
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(row.volunteer_id, set()).add(row.short_code)
+    return found
+
+
+async def slot(conn: AsyncConnection, slot_id: str) -> SlotView | None:
+    row = (await conn.execute(sa.select(slots).where(slots.c.slot_id == slot_id))).first()
+    return None if row is None else _slot(row)
+
+
+async def slots_of_weekend(
+    conn: AsyncConnection, saturday: date, *, open_only: bool = False
+) -> list[SlotView]:
+    where = [slots.c.saturday == saturday]
+    if open_only:
+        where.append(slots.c.status == "open")
+    rows = await conn.execute(
+        sa.select(slots).where(*where).order_by(slots.c.starts_at, slots.c.slot_id)
+    )
+    return [_slot(row) for row in rows]
+
+
+async def weekends_short_of_volunteers(
+    conn: AsyncConnection, communes: Iterable[str], after: datetime
+) -> list[date]:
+    """Weekends with an open, understaffed slot in these communes, still to come."""
+    rows = await conn.execute(
+        sa.select(slots.c.saturday)
+        .where(
+            slots.c.status == "open",
+            slots.c.staffing == "understaffed",
+            slots.c.starts_at > after,
+            slots.c.commune_code.in_(sorted(set(communes))),
+        )
+        .distinct()
+        .order_by(slots.c.saturday)
+    )
+    return [row.saturday for row in rows]
+
+
+async def gaps_now(conn: AsyncConnection, open_slots: Sequence[SlotView]) -> list[Gap]:
+    """What each slot lacks now, counting proposals still waiting as well as acceptances."""
+    ids = [s.slot_id for s in open_slots]
+    if not ids:
+        return []
+    rows = await conn.execute(
+        sa.select(assignments.c.slot_id, volunteers.c.skills, volunteers.c.languages)
+        .join_from(assignments, volunteers, volunteers.c.volunteer_id == assignments.c.volunteer_id)
+        .where(assignments.c.slot_id.in_(ids), assignments.c.status.in_(_ACTIVE))
+    )
+    staff: dict[str, list[Any]] = {}
+    for row in rows:
+        staff.setdefault(row.slot_id, []).append(row)
+    gaps = []
+    for view in open_slots:
+        members = staff.get(view.slot_id, [])
+        slot = Slot(
+            slot_id=view.slot_id,
+            commune_code=view.commune_code,
+            starts_at=view.starts_at,
+            ends_at=view.ends_at,
+            needed=view.needed,
+            required_skills=frozenset(view.required_skills),
+            required_languages=frozenset(view.required_languages),
+        )
+        gap = gap_for(
+            slot,
+            len(members),
+            {Skill(s) for m in members for s in m.skills},
+            {Language(x) for m in members for x in m.languages},
+        )
+        if gap is not None and view.needed > 0:
+            gaps.append(gap)
+    return gaps
+
+
+class PlanSummary(msgspec.Struct, frozen=True, kw_only=True):
+    saturday: date
+    planned_at: datetime
+    slots: int
+    open_places: int
+    proposed: int
+    objective: str
+    score: dict[str, int]
+    solve_ms: int
+
+
+async def plan_summary(conn: AsyncConnection, saturday: date) -> PlanSummary | None:
+    row = (
+        await conn.execute(sa.select(weekend_plans).where(weekend_plans.c.saturday == saturday))
+    ).first()
+    if row is None:
+        return None
+    return PlanSummary(
+        saturday=row.saturday,
+        planned_at=utc(row.planned_at),
+        slots=row.slots,
+        open_places=row.open_places,
+        proposed=row.proposed,
+        objective=row.objective,
+        score=row.score,
+        solve_ms=row.solve_ms,
+    )
+
+
+async def served(conn: AsyncConnection, *where: Any) -> list[AttendedAssignment]:
+    """Served assignments (the hours report's input), counted for the volunteer's commune."""
+    rows = await conn.execute(
+        sa.select(
+            assignments.c.assignment_id,
+            assignments.c.volunteer_id,
+            assignments.c.group_id,
+            volunteers.c.commune_code,
+            assignments.c.starts_at,
+            assignments.c.ends_at,
+        )
+        .join_from(assignments, volunteers, volunteers.c.volunteer_id == assignments.c.volunteer_id)
+        .where(assignments.c.served_minutes.is_not(None), *where)
+    )
+    return [
+        AttendedAssignment(
+            assignment_id=row.assignment_id,
+            volunteer_id=row.volunteer_id,
+            group_id=row.group_id,
+            commune_code=row.commune_code,
+            starts_at=utc(row.starts_at),
+            ends_at=utc(row.ends_at),
+        )
+        for row in rows
+    ]

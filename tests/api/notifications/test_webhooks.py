@@ -1,0 +1,143 @@
+"""Provider webhooks: signed or refused, once per MessageSid, every inbound SMS answered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from shared.events.notifications import (
+    AssignmentAnswer,
+    AssignmentReplyReceived,
+    HelpRequestedBySms,
+    HelpTopic,
+    SmsReceived,
+)
+from shared.settings import Settings
+from shared.web.auth import Role
+from tests.integration.notifications.harness import (
+    RESIDENT_PHONE,
+    VOLUNTEER_PHONE,
+    Service,
+    notifications,
+)
+from tests.support.services import token
+from tests.support.waiting import eventually
+
+
+def sms(sid: str, body: str, sender: str = RESIDENT_PHONE) -> dict[str, str]:
+    return {"MessageSid": sid, "From": sender, "To": "+15005550006", "Body": body}
+
+
+async def console_texts(service: Service) -> list[str]:
+    response = await service.client.get("/console/messages", headers=token(Role.ADMIN))
+    return [message["text"] for message in response.json()]
+
+
+async def test_unsigned_or_wrongly_signed_webhooks_are_refused_and_change_nothing(
+    settings: Settings,
+) -> None:
+    async with notifications(settings) as service:
+        unsigned = await service.inbound(sms("SM1", "HUY"), signature=None)
+        forged = await service.inbound(sms("SM1", "HUY"), signature="bm90IGEgc2lnbmF0dXJl")
+        status = await service.status(
+            {"MessageSid": "SM1", "MessageStatus": "delivered"}, signature=None
+        )
+        events = await service.events()
+
+    assert unsigned.status_code == forged.status_code == status.status_code == 403
+    assert unsigned.headers["content-type"] == "application/problem+json"
+    assert events == []
+
+
+async def test_stop_opts_out_and_only_the_confirmation_is_sent(settings: Settings) -> None:
+    async with notifications(settings) as service:
+        response = await service.inbound(sms("SM-stop", "  Hủy "))
+        consent = await service.client.get(
+            f"/recipients/{RESIDENT_PHONE}/consent", headers=token(Role.COORDINATOR)
+        )
+        texts = await eventually(lambda: console_texts(service), lambda found: len(found) == 1)
+        again = await service.inbound(sms("SM-other", "xin chao"))
+        start = await service.inbound(sms("SM-start", "BATDAU"))
+        texts = await eventually(lambda: console_texts(service), lambda found: len(found) == 2)
+        back = await service.client.get(
+            "/recipients/0912345678/consent", headers=token(Role.COORDINATOR)
+        )
+
+    assert response.status_code == 200
+    assert consent.json()["opted_out"] is True
+    assert "không nhận tin nhắn" in texts[0]
+    assert again.status_code == start.status_code == 200
+    assert "nhận lại tin nhắn" in texts[1]  # the unknown text in between got no answer
+    assert back.json()["opted_out"] is False
+
+
+async def test_a_webhook_delivered_twice_counts_once(settings: Settings) -> None:
+    async with notifications(settings) as service:
+        first = await service.inbound(sms("SM-twice", "GIUP VNEID xa Thieu Trung"))
+        second = await service.inbound(sms("SM-twice", "GIUP VNEID xa Thieu Trung"))
+        await eventually(lambda: console_texts(service), lambda found: len(found) == 1)
+        received = await service.events("sms.received")
+        help_requests = await service.events("help.requested_by_sms")
+        queued = await service.events("sms.queued")
+
+    assert first.status_code == second.status_code == 200
+    assert len(received) == 1
+    assert len(queued) == 1
+    (request,) = help_requests
+    assert isinstance(request, HelpRequestedBySms)
+    assert request.topic is HelpTopic.VNEID
+    assert request.commune_text == "THIEU TRUNG"
+    assert request.resident_phone == RESIDENT_PHONE
+
+
+async def test_anything_else_gets_a_helpful_answer(settings: Settings) -> None:
+    async with notifications(settings) as service:
+        await service.inbound(sms("SM-what", "Alo ai day"))
+        (text,) = await eventually(lambda: console_texts(service), lambda found: len(found) == 1)
+        (received,) = await service.events("sms.received")
+
+    assert isinstance(received, SmsReceived)
+    assert received.intent == "unknown"
+    assert "GIUP VNEID" in text
+    assert "HUY" in text
+
+
+async def test_a_reply_to_a_pending_proposal_becomes_assignment_reply_received(
+    settings: Settings,
+) -> None:
+    from services.notifications.consumers import awaiting_stream
+    from shared.events.base import Cause
+    from shared.events.notifications import AssignmentReplyAwaited
+    from shared.ids import uuid7
+
+    starts = datetime(2025, 12, 6, 1, 0, tzinfo=UTC)
+    async with notifications(settings) as service:
+        for assignment, code in (("assignment-a", "4821"), ("assignment-b", "5930")):
+            await service.store.append(
+                awaiting_stream(assignment),
+                0,
+                [
+                    AssignmentReplyAwaited(
+                        assignment_id=assignment,
+                        volunteer_phone=VOLUNTEER_PHONE,
+                        short_code=code,
+                        topic="vneid_activation",
+                        venue="Nhà văn hóa",
+                        starts_at=starts,
+                        awaited_at=starts - timedelta(days=3),
+                    )
+                ],
+                Cause(correlation_id=uuid7()),
+            )
+        await service.inbound(sms("SM-c", "Có", VOLUNTEER_PHONE))
+        await service.inbound(sms("SM-c2", "C 5930", VOLUNTEER_PHONE))
+        texts = await eventually(lambda: console_texts(service), lambda found: len(found) == 2)
+        replies = await service.events("assignment.reply_received")
+
+    assert "4821" in texts[0]  # two pending: asked which one
+    assert "5930" in texts[0]
+    (reply,) = replies
+    assert isinstance(reply, AssignmentReplyReceived)
+    assert reply.assignment_id == "assignment-b"
+    assert reply.answer is AssignmentAnswer.ACCEPTED
+    assert reply.short_code == "5930"
+    assert "Cảm ơn bạn đã nhận" in texts[1]

@@ -1,0 +1,162 @@
+"""The scheduler hears other services on real NATS: staffing from volunteers, help by SMS."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from nats.aio.client import Client as Nats
+
+from migrations.run import migrate
+from services.scheduler.app import create_app
+from shared.bus.cloudevents import headers_for, subject_for
+from shared.bus.streams import ensure_stream
+from shared.clock import FixedClock
+from shared.events.base import Event
+from shared.events.catalog import encode
+from shared.events.notifications import HelpRequestedBySms, HelpTopic, InboundSmsId
+from shared.events.volunteers import (
+    SessionStaffed,
+    SessionUnderstaffed,
+    Skill,
+    SlotId,
+    SlotKind,
+    VolunteerId,
+)
+from shared.settings import Settings
+from shared.store.database import create_engine
+from shared.store.eventstore import StoredEvent
+from shared.web.auth import Caller, Role, mint_token
+from tests.support.services import SECRET
+from tests.support.waiting import eventually
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 09:00 in Vietnam
+SESSION = {
+    "commune_code": "15835",
+    "venue": {"name": "Nhà văn hóa thôn 2", "address": "Thôn 2, xã Thiệu Trung"},
+    "local_date": "2026-03-07",
+    "start_local": "08:00:00",
+    "end_local": "11:00:00",
+    "topics": ["vneid_activation"],
+    "capacity": 5,
+    "volunteers_needed": 2,
+}
+
+
+async def publish(nc: Nats, source: str, stream_id: str, version: int, event: Event) -> None:
+    """Publish an event the way the source service's relay would."""
+    stored = StoredEvent(
+        at=(0, version),
+        event_id=uuid.uuid4(),
+        stream_id=stream_id,
+        stream_version=version,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        data=encode(event),
+        recorded_at=NOW,
+        correlation_id=uuid.uuid4(),
+        causation_id=None,
+    )
+    js = nc.jetstream()
+    await ensure_stream(js, source)
+    await js.publish(
+        subject_for(source, event.event_type), stored.data, headers=headers_for(source, stored)
+    )
+
+
+async def scheduler_log(settings: Settings) -> list[tuple[str, str]]:
+    database = settings.database("scheduler")
+    engine = create_engine(database.url, database.schema, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT stream_id, event_type FROM events ORDER BY position")
+            )
+            return [(row.stream_id, row.event_type) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, nc: Nats) -> None:
+    clock = FixedClock(NOW)
+    caller = Caller(sub="coordinator-1", role=Role.COORDINATOR, scope=("38",))
+    auth = {"Authorization": f"Bearer {mint_token(SECRET, caller, NOW, timedelta(days=9))}"}
+    await migrate("scheduler", settings.database("scheduler"))
+    client: AsyncTestClient[Litestar]
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+        await eventually(lambda: client.get("/readyz"), lambda r: r.status_code == 200)
+        session = (await client.post("/sessions", json=SESSION, headers=auth)).json()
+        sid = session["session_id"]
+        slot = SlotId(sid.removeprefix("session-"))
+
+        async def seen() -> dict[str, Any]:
+            answer: dict[str, Any] = (await client.get(f"/sessions/{sid}", headers=auth)).json()
+            return answer
+
+        await publish(
+            nc,
+            "volunteers",
+            f"staffing-{slot}",
+            1,
+            SessionUnderstaffed(
+                slot_id=slot,
+                slot_kind=SlotKind.SESSION,
+                missing_count=1,
+                missing_skills=(Skill.VNEID_ACTIVATION,),
+                reported_at=NOW,
+            ),
+        )
+        understaffed = await eventually(seen, lambda s: s["staffing"] == "understaffed")
+        assert understaffed["missing_volunteers"] == 1
+        assert not understaffed["staffing_alerted"]  # more than 48 hours ahead
+        await publish(
+            nc,
+            "volunteers",
+            f"staffing-{slot}",
+            2,
+            SessionStaffed(
+                slot_id=slot,
+                slot_kind=SlotKind.SESSION,
+                volunteer_ids=(VolunteerId("volunteer-1"), VolunteerId("volunteer-2")),
+                staffed_at=NOW,
+            ),
+        )
+        staffed = await eventually(seen, lambda s: s["staffing"] == "staffed")
+        assert staffed["volunteer_ids"] == ["volunteer-1", "volunteer-2"]
+
+        sms = HelpRequestedBySms(
+            inbound_id=InboundSmsId("inbound-1"),
+            resident_phone="+84912345678",
+            topic=HelpTopic.VNEID,
+            commune_text="Thieu Trung",
+            text="VNEID THIEU TRUNG",
+            received_at=NOW,
+        )
+        await publish(nc, "notifications", "inbound-1", 1, sms)
+        booked = await eventually(seen, lambda s: s["booked"] == 1)
+        roster = (await client.get(f"/sessions/{sid}/roster", headers=auth)).json()
+        assert roster["residents"][0]["phone"] == "+84912345678"
+        assert roster["volunteer_ids"] == ["volunteer-1", "volunteer-2"]
+
+        nowhere = HelpRequestedBySms(
+            inbound_id=InboundSmsId("inbound-2"),
+            resident_phone="+84912345679",
+            commune_text="Atlantis",
+            text="GIUP ATLANTIS",
+            received_at=NOW,
+        )
+        await publish(nc, "notifications", "inbound-2", 1, nowhere)
+        log = await eventually(
+            lambda: scheduler_log(settings),
+            lambda entries: any(t == "help_request.refused" for _, t in entries),
+        )
+        assert booked["booked"] == 1
+        types = [t for _, t in log]
+        assert types.count("session.staffing_changed") == 2
+        assert types.count("help.requested") == 1
+        assert types.count("resident.booked") == 1
+        assert all(not s.startswith("+") and "912" not in s for s, _ in log)  # no phones in ids

@@ -1,0 +1,219 @@
+"""The whole system as `handinhand up` runs it: a nats-server, every service as its own
+`handinhand serve` process, and a local Twilio-compatible HTTP server as the SMS provider.
+Tests drive it only through HTTP and signed SMS webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+from services.notifications.providers.signatures import twilio_signature
+from shared.bus.server import NatsServer, free_port
+from shared.settings import SERVICES, Database
+from tests.integration.notifications.gateway import Gateway, Request, Response
+from tests.support.services import SECRET, token
+from tests.support.waiting import eventually
+
+TWILIO_SID = "AC00000000000000000000000000000000"
+TWILIO_TOKEN = "e2e-twilio-auth-token"
+SENDER = "+84900000001"
+
+
+@dataclass(frozen=True)
+class Sms:
+    to: str
+    body: str
+
+
+@dataclass
+class Process:
+    service: str
+    port: int
+    popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class System:
+    root: Path
+    database: Database
+    instances: int = 1
+    nats: NatsServer = field(init=False)
+    gateway: Gateway = field(default_factory=Gateway, init=False)
+    processes: dict[str, list[Process]] = field(default_factory=dict, init=False)
+    http: httpx.AsyncClient = field(init=False)
+    _sids: itertools.count[int] = field(default_factory=itertools.count, init=False)
+
+    async def start(self) -> None:
+        self.nats = NatsServer(self.root / "nats", log_file=self.root / "nats.log")
+        await self.nats.start_async()
+        self.gateway.handler = self._provider
+        await self.gateway.start()
+        self.http = httpx.AsyncClient(timeout=10)
+        for service in SERVICES:
+            self.processes[service] = [Process(service, free_port()) for _ in range(self.instances)]
+        for process in self.all_processes():
+            self.launch(process)
+        for process in self.all_processes():
+            await self.wait_ready(process)
+
+    def all_processes(self) -> list[Process]:
+        return [p for service in SERVICES for p in self.processes[service]]
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HANDINHAND_")}
+        notifications = self.processes["notifications"][0]
+        env |= {
+            "HANDINHAND_VAR_DIR": str(self.root / "var"),
+            "HANDINHAND_NATS_URL": self.nats.url,
+            "HANDINHAND_TOKEN_SECRET": SECRET,
+            "HANDINHAND_LOG_FORMAT": "json",
+            "HANDINHAND_SMS_PROVIDER": "twilio",
+            "HANDINHAND_TWILIO_BASE_URL": self.gateway.url,
+            "HANDINHAND_TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "HANDINHAND_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "HANDINHAND_TWILIO_FROM": SENDER,
+            "HANDINHAND_SMS_PUBLIC_URL": notifications.url,
+            "HANDINHAND_SMS_QUIET_HOURS": "none",
+            "HANDINHAND_PLAN_DELAY_SECONDS": "0.5",
+        }
+        for service in SERVICES:
+            if self.database.is_postgres:
+                env[f"HANDINHAND_{service.upper()}_DATABASE_URL"] = self.database.url
+                env[f"HANDINHAND_{service.upper()}_DATABASE_SCHEMA"] = (
+                    f"{self.database.schema}_{service}"
+                )
+        return env
+
+    def launch(self, process: Process) -> None:
+        log = (self.root / f"{process.service}-{process.port}.log").open("ab")
+        process.popen = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "serve",
+                process.service,
+                "--port",
+                str(process.port),
+            ],
+            env=self.env(),
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+
+    async def migrate(self) -> None:
+        """What `up` does before the services start."""
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "services.cli", "migrate"],
+            env=self.env(),
+            capture_output=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr.decode()
+
+    async def wait_ready(self, process: Process) -> None:
+        async def ready() -> int:
+            assert process.popen is not None
+            if process.popen.poll() is not None:
+                log = (self.root / f"{process.service}-{process.port}.log").read_text()
+                raise AssertionError(f"{process.service} exited:\n{log[-3000:]}")
+            try:
+                return (await self.http.get(f"{process.url}/readyz")).status_code
+            except httpx.HTTPError:
+                return 0
+
+        await eventually(ready, lambda status: status == 200, timeout=60, every=0.1)
+
+    def kill(self, service: str, instance: int = 0) -> None:
+        """SIGKILL: no shutdown hooks, as in a power cut of that process."""
+        process = self.processes[service][instance]
+        assert process.popen is not None
+        process.popen.send_signal(signal.SIGKILL)
+        process.popen.wait()
+
+    async def restart(self, service: str, instance: int = 0) -> None:
+        process = self.processes[service][instance]
+        self.launch(process)
+        await self.wait_ready(process)
+
+    async def stop(self) -> None:
+        for process in self.all_processes():
+            if process.popen is not None and process.popen.poll() is None:
+                process.popen.send_signal(signal.SIGTERM)
+        for process in self.all_processes():
+            if process.popen is not None:
+                try:
+                    await asyncio.to_thread(process.popen.wait, 20)
+                except subprocess.TimeoutExpired:
+                    process.popen.kill()
+        await self.http.aclose()
+        await self.gateway.stop()
+        await self.nats.stop_async()
+
+    # --- talking to it -------------------------------------------------------------------
+
+    def url(self, service: str, instance: int = 0) -> str:
+        return self.processes[service][instance].url
+
+    async def call(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        *,
+        auth: dict[str, str] | None = None,
+        instance: int = 0,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        headers = {**(auth if auth is not None else token()), **kwargs.pop("headers", {})}
+        return await self.http.request(
+            method, f"{self.url(service, instance)}{path}", headers=headers, **kwargs
+        )
+
+    async def text(self, sender: str, body: str, instance: int = 0) -> httpx.Response:
+        """A resident or volunteer sends an SMS: the provider calls our signed webhook."""
+        form = {
+            "MessageSid": f"SMin{next(self._sids):030d}",
+            "AccountSid": TWILIO_SID,
+            "From": sender,
+            "To": SENDER,
+            "Body": body,
+        }
+        public = self.processes["notifications"][0].url + "/sms/inbound"
+        signature = twilio_signature(public, form, TWILIO_TOKEN)
+        return await self.http.post(
+            f"{self.url('notifications', instance)}/sms/inbound",
+            data=form,
+            headers={"X-Twilio-Signature": signature},
+        )
+
+    def sent(self, to: str | None = None) -> list[Sms]:
+        """Every SMS handed to the provider, in order."""
+        sent = [
+            Sms(to=form["To"], body=form["Body"])
+            for form in (
+                r.form() for r in self.gateway.requests if r.path.endswith("Messages.json")
+            )
+        ]
+        return [s for s in sent if to is None or s.to == to]
+
+    async def _provider(self, request: Request) -> Response:
+        sid = f"SM{next(self._sids):032d}"
+        body = {"sid": sid, "status": "queued", "to": request.form().get("To")}
+        return Response(status=201, body=msgspec.json.encode(body))

@@ -1,0 +1,37 @@
+"""The public form's sliding window: a limit per key, counted over a moving window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.scheduler.limits import HelpRequestLimits, SlidingWindow
+from shared.clock import FixedClock
+from shared.web.problems import TooManyRequestsError
+
+
+def test_allows_the_limit_then_says_how_long_to_wait() -> None:
+    clock = FixedClock(datetime(2026, 3, 2, tzinfo=UTC))
+    window = SlidingWindow(clock, 2, timedelta(minutes=10))
+
+    assert window.retry_after("a") is None
+    clock.advance(timedelta(minutes=4))
+    assert window.retry_after("a") is None
+    assert window.retry_after("a") == 360
+    assert window.retry_after("b") is None  # keys are counted apart
+    clock.advance(timedelta(minutes=6))
+    assert window.retry_after("a") is None  # the first hit slid out of the window
+
+
+def test_limits_clients_and_phones_separately() -> None:
+    limits = HelpRequestLimits(
+        FixedClock(datetime(2026, 3, 2, tzinfo=UTC)), per_client=1, per_phone=1
+    )
+    limits.check_client("10.0.0.1")
+    limits.check_phone("+84912345678")
+    with pytest.raises(TooManyRequestsError) as raised:
+        limits.check_phone("+84912345678")
+    assert raised.value.retry_after == 3600
+    with pytest.raises(TooManyRequestsError):
+        limits.check_client("10.0.0.1")
