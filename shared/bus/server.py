@@ -59,8 +59,13 @@ class NatsServer:
             "-sd",
             str(self.store_dir),
         ]
-        output = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(command, stdout=output, stderr=output)  # noqa: S603
+        if self.log_file is None:
+            self.process = subprocess.Popen(  # noqa: S603
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        else:
+            with self.log_file.open("ab") as output:  # the child keeps its own descriptor
+                self.process = subprocess.Popen(command, stdout=output, stderr=output)  # noqa: S603
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -57,7 +57,8 @@ class System:
     http: httpx.AsyncClient = field(init=False)
     _sids: itertools.count[int] = field(default_factory=itertools.count, init=False)
 
-    async def start(self) -> None:
+    async def start_all(self) -> None:
+        """As `handinhand up` does: NATS, migrations once, then every service process."""
         self.nats = NatsServer(self.root / "nats", log_file=self.root / "nats.log")
         await self.nats.start_async()
         self.gateway.handler = self._provider
@@ -65,6 +66,7 @@ class System:
         self.http = httpx.AsyncClient(timeout=10)
         for service in SERVICES:
             self.processes[service] = [Process(service, free_port()) for _ in range(self.instances)]
+        await self.migrate()
         for process in self.all_processes():
             self.launch(process)
         for process in self.all_processes():
@@ -201,6 +203,32 @@ class System:
             f"{self.url('notifications', instance)}/sms/inbound",
             data=form,
             headers={"X-Twilio-Signature": signature},
+        )
+
+    async def lags(self) -> list[float]:
+        """Outbox and consumer lags of every process, from their /metrics."""
+        found: list[float] = []
+        for process in self.all_processes():
+            text = (await self.http.get(f"{process.url}/metrics")).text
+            found.extend(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith(("handinhand_outbox_lag_events", "handinhand_consumer_lag"))
+            )
+        return found
+
+    async def settled(self) -> None:
+        """Wait until every event is published and handled, and no SMS is left to send:
+        only then may a test say something happened exactly once."""
+
+        async def quiet() -> tuple[list[float], int]:
+            before = len(self.gateway.requests)
+            lags = await self.lags()
+            await asyncio.sleep(0.5)
+            return lags, len(self.gateway.requests) - before
+
+        await eventually(
+            quiet, lambda found: all(lag == 0 for lag in found[0]) and found[1] == 0, timeout=60
         )
 
     def sent(self, to: str | None = None) -> list[Sms]:

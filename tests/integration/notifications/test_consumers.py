@@ -434,3 +434,68 @@ async def test_read_models_rebuilt_from_the_log_equal_the_live_ones(
 
 
 _ = (resident,)
+
+
+def from_the_scheduler(event: object, stream_id: str, version: int = 1) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=uuid7(),
+        source="scheduler",
+        stream_id=stream_id,
+        stream_version=version,
+        event=event,  # type: ignore[arg-type]
+        recorded_at=WEDNESDAY_10AM,
+        correlation_id=uuid7(),
+    )
+
+
+async def test_a_fetched_batch_is_written_together_in_the_order_of_its_events(
+    settings: Settings,
+) -> None:
+    """Bookings are gathered and written just before the commit; a cancellation in the same
+    batch first writes what was gathered, so it finds the booking's reminders to drop."""
+    first = booked(SATURDAY_8AM)
+    second = booked(SATURDAY_8AM, phone="+84911111111")
+    first_booked = from_the_scheduler(first, first.session_id)
+    cancelled = from_the_scheduler(
+        SessionCancelled(
+            session_id=first.session_id,
+            commune_code=COMMUNE,
+            venue=first.venue,
+            when=first.when,
+            reason="mất điện",
+            coordinator_id=CoordinatorId("coordinator-1"),
+            affected=(AffectedBooking(booking_id=first.booking_id, resident=first.resident),),
+            cancelled_at=WEDNESDAY_10AM,
+        ),
+        first.session_id,
+        2,
+    )
+    async with notifications(settings, clock=FixedClock(WEDNESDAY_10AM), workers=False) as s:
+        settings_ = s.channel.settings
+        async with s.store.transaction() as tx:
+            for recorded in (
+                first_booked,
+                first_booked,  # a repeat within the batch adds nothing
+                from_the_scheduler(second, second.session_id),
+                cancelled,
+                from_the_scheduler(booked(SATURDAY_8AM, phone="+84922222222"), "session-3"),
+            ):
+                await consumers.from_scheduler(settings_, tx, recorded)
+        messages = await s.messages()
+        planned = await timer_rows(s)
+        plans = await s.events("sms.reminders_planned")
+        dropped = await s.events("sms.reminders_cancelled")
+
+    kinds = sorted((row.recipient_phone, row.kind) for row in messages)
+    assert kinds == sorted(
+        [
+            (RESIDENT_PHONE, "resident_booked"),
+            (RESIDENT_PHONE, "resident_cancelled"),
+            ("+84911111111", "resident_booked"),
+            ("+84922222222", "resident_booked"),
+        ]
+    )
+    assert len(plans) == 3
+    assert [e.target_id for e in dropped] == [first.booking_id]  # type: ignore[attr-defined]
+    assert len(planned) == 4  # two each for the bookings still standing
+    assert all(first.booking_id not in timer_id for timer_id, _ in planned)

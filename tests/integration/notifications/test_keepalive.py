@@ -85,6 +85,7 @@ async def test_sends_the_request_whole_and_reuses_the_connection(
     assert server.connections == 1
     request = server.requests[0]
     assert request.startswith(b"POST /send?x=1 HTTP/1.1\r\n")
+    assert b"\r\nHost: 127.0.0.1:%d\r\n" % server.port in request
     assert b"\r\nX-K: v\r\n" in request
     assert b"\r\nContent-Length: 24\r\n" in request
     assert request.endswith(b'\r\n\r\n{"phone":"+84912345678"}')

@@ -1,0 +1,198 @@
+"""The product end to end, across real processes, driven only through HTTP and SMS webhooks
+(the SMS provider is a local Twilio-compatible HTTP server)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from shared.clock import VIETNAM, SystemClock
+from shared.web.auth import Role
+from tests.support.services import token
+from tests.support.system import Sms, System
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+COMMUNE = "15835"  # Xã Thiệu Trung
+COORDINATOR = token(Role.COORDINATOR, scope=(COMMUNE,))
+VOLUNTEERS = {
+    "An": "+84912340001",
+    "Binh": "+84912340002",
+    "Chau": "+84912340003",
+}
+RESIDENT = "+84987650001"
+PROPOSAL = re.compile(r"Trả lời C (\d{4})")
+
+
+def next_saturday() -> date:
+    today = SystemClock().now().astimezone(VIETNAM).date()
+    ahead = (5 - today.weekday()) % 7
+    return today + timedelta(days=ahead + 7)  # a week out: no reminder or alert is due yet
+
+
+async def register_volunteers(system: System) -> None:
+    group = await system.call(
+        "POST",
+        "volunteers",
+        "/groups",
+        auth=COORDINATOR,
+        json={"name": "Tổ CNSCĐ Thiệu Trung", "commune_code": COMMUNE},
+    )
+    assert group.status_code == 201, group.text
+    for name, phone in VOLUNTEERS.items():
+        created = await system.call(
+            "POST",
+            "volunteers",
+            "/volunteers",
+            auth=COORDINATOR,
+            json={
+                "group_id": group.json()["group_id"],
+                "name": name,
+                "phone": phone,
+                "skills": ["vneid_activation"],
+                "availability": {"saturday": ["morning"]},
+            },
+        )
+        assert created.status_code == 201, created.text
+
+
+async def schedule_session(system: System, day: date, instance: int = 0) -> str:
+    created = await system.call(
+        "POST",
+        "scheduler",
+        "/sessions",
+        auth=COORDINATOR,
+        instance=instance,
+        json={
+            "commune_code": COMMUNE,
+            "venue": {"name": "Nhà văn hóa thôn 1", "address": "Thôn 1, xã Thiệu Trung"},
+            "local_date": day.isoformat(),
+            "start_local": "08:00:00",
+            "end_local": "11:00:00",
+            "topics": ["vneid_activation"],
+            "capacity": 10,
+            "volunteers_needed": 2,
+        },
+    )
+    assert created.status_code == 201, created.text
+    session_id: str = created.json()["session_id"]
+    return session_id
+
+
+async def proposals(system: System, count: int) -> list[Sms]:
+    async def found() -> list[Sms]:
+        return [sms for sms in system.sent() if PROPOSAL.search(sms.body)]
+
+    return await eventually(found, lambda sent: len(sent) >= count, timeout=60)
+
+
+async def staffing(system: System, session_id: str) -> str:
+    seen = await system.call("GET", "scheduler", f"/sessions/{session_id}", auth=COORDINATOR)
+    value: str = seen.json()["staffing"]
+    return value
+
+
+async def run_weekend(system: System, instance: int = 0) -> tuple[str, date]:
+    """Flows 1 to 3: staff a Saturday session by SMS, then a resident books by SMS."""
+    day = next_saturday()
+    await register_volunteers(system)
+    session_id = await schedule_session(system, day, instance)
+
+    # 1. two volunteers are proposed and texted; one answers "C"
+    first, second = await proposals(system, 2)
+    assert (await system.text(first.to, "C")).status_code == 200
+
+    # 3. the other answers "K": the next best volunteer is proposed and texted, and the one
+    #    who declined is told their answer was taken
+    assert (await system.text(second.to, "K")).status_code == 200
+    third = (await proposals(system, 3))[2]
+    assert third.to not in {first.to, second.to}
+    await eventually(
+        lambda: _texts(system, second.to), lambda texts: any("không tham gia" in t for t in texts)
+    )
+    assert (await system.text(third.to, "C")).status_code == 200
+
+    # ... and the session becomes staffed, as the coordinator sees it
+    await eventually(lambda: staffing(system, session_id), lambda s: s == "staffed", timeout=60)
+
+    # 2. a resident texts from a feature phone and is booked, with date, time and place
+    assert (await system.text(RESIDENT, "giup vneid Thieu Trung")).status_code == 200
+    expected = f"Thứ Bảy {day:%d/%m}, 08:00"
+    booked = await eventually(
+        lambda: _texts(system, RESIDENT),
+        lambda texts: any(expected in t and "Nhà văn hóa thôn 1" in t for t in texts),
+        timeout=60,
+    )
+    assert any("Bạn đã được hẹn" in t for t in booked)
+    return session_id, day
+
+
+async def _texts(system: System, to: str) -> list[str]:
+    return [sms.body for sms in system.sent(to)]
+
+
+async def cancel_and_count(system: System, session_id: str) -> None:
+    """Flow 4: every booked resident and assigned volunteer gets exactly one cancellation."""
+    staffed = {sms.to for sms in system.sent() if PROPOSAL.search(sms.body)}
+    before = {phone: len(system.sent(phone)) for phone in [*staffed, RESIDENT]}
+    cancelled = await system.call(
+        "POST",
+        "scheduler",
+        f"/sessions/{session_id}/cancel",
+        auth=COORDINATOR,
+        json={"reason": "Mất điện toàn xã"},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    await system.settled()
+
+    resident_news = system.sent(RESIDENT)[before[RESIDENT] :]
+    assert [("đã bị hủy" in sms.body) for sms in resident_news] == [True]
+    accepted = [phone for phone in staffed if phone != _decliner(system)]
+    for phone in accepted:
+        news = system.sent(phone)[before[phone] :]
+        assert len(news) == 1, (phone, news)
+        assert "không còn được phân công" in news[0].body
+    assert system.sent(_decliner(system))[before[_decliner(system)] :] == []
+
+
+def _decliner(system: System) -> str:
+    return next(sms.to for sms in system.sent() if "không tham gia" in sms.body)
+
+
+def assert_no_sms_twice(system: System) -> None:
+    bodies = [(sms.to, sms.body) for sms in system.sent()]
+    repeated = {b for b in bodies if bodies.count(b) > 1}
+    assert not repeated, repeated
+
+
+async def test_a_weekend_is_staffed_booked_and_cancelled_by_sms(system: System) -> None:
+    session_id, _ = await run_weekend(system)
+    await cancel_and_count(system, session_id)
+    assert_no_sms_twice(system)
+
+
+async def test_two_instances_of_each_service_do_nothing_twice(doubled: System) -> None:
+    session_id, _ = await run_weekend(doubled, instance=1)
+    await cancel_and_count(doubled, session_id)
+    assert_no_sms_twice(doubled)
+
+
+async def test_a_service_killed_mid_flow_finishes_the_flow_after_restart(system: System) -> None:
+    day = next_saturday()
+    await register_volunteers(system)
+    system.kill("notifications")  # SIGKILL: nothing is flushed or closed
+    session_id = await schedule_session(system, day)
+    system.kill("volunteers")
+    await system.restart("volunteers")
+    await system.restart("notifications")
+
+    first, second = await proposals(system, 2)
+    await system.text(first.to, "C")
+    await system.text(second.to, "C")
+    await eventually(lambda: staffing(system, session_id), lambda s: s == "staffed", timeout=60)
+    await system.settled()
+    assert len([sms for sms in system.sent() if PROPOSAL.search(sms.body)]) == 2
+    assert_no_sms_twice(system)
