@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -198,6 +199,30 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_places(args: argparse.Namespace) -> int:
+    """Load a province's villages and hamlets from CSV (code,name,kind,parent), all or none."""
+    from services.scheduler.handlers import import_places_csv, load_sample_places
+
+    if not args.sample and not args.file:
+        print("handinhand places import: give a CSV file or --sample", file=sys.stderr)
+        return 2
+    text = "" if args.sample else Path(args.file).read_text(encoding="utf-8")
+
+    async def run(_runtime: Any, store: Any) -> Any:
+        if args.sample:
+            return await load_sample_places(store)
+        return await import_places_csv(store, text)
+
+    report = asyncio.run(_with_runtime("scheduler", run))
+    for row in report.rejected:
+        print(f"line {row.line}: {'; '.join(row.reasons)}", file=sys.stderr)
+    if report.rejected:
+        print(f"nothing imported: {len(report.rejected)} bad row(s)", file=sys.stderr)
+        return 1
+    print(f"imported {report.imported} places in communes {', '.join(report.communes) or '-'}")
+    return 0
+
+
 def cmd_asyncapi(_args: argparse.Namespace) -> int:
     from shared.asyncapi import render_asyncapi
     from shared.events import build_catalog
@@ -247,6 +272,12 @@ def parser() -> argparse.ArgumentParser:
     rebuild = commands.add_parser("rebuild", help="replay the event log into fresh read models")
     rebuild.add_argument("service", choices=SERVICES)
     rebuild.set_defaults(run=cmd_rebuild)
+
+    places = commands.add_parser("places", help="import villages and hamlets from CSV")
+    places.add_argument("action", choices=["import"])
+    places.add_argument("file", nargs="?", help="CSV with code,name,kind,parent")
+    places.add_argument("--sample", action="store_true", help="the demo's sample villages")
+    places.set_defaults(run=cmd_places)
 
     asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI document of all events")
     asyncapi.set_defaults(run=cmd_asyncapi)

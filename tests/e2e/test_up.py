@@ -120,3 +120,41 @@ def test_token_mints_a_bearer_token_the_services_accept(tmp_path: Path) -> None:
     caller = read_token(secret, result.stdout.decode().strip(), SystemClock().now())
     assert caller.role is Role.COORDINATOR
     assert caller.scope == ("15835",)
+
+
+def test_places_import_loads_all_rows_or_reports_every_bad_one(tmp_path: Path) -> None:
+    env = {**os.environ, "HANDINHAND_VAR_DIR": str(tmp_path / "var")}
+    subprocess.run(
+        [sys.executable, "-m", "services.cli", "migrate", "scheduler"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "code,name,kind,parent\n15835-90,Thôn Mới,village,15835\n15835-91,,castle,99999\n"
+    )
+    good = tmp_path / "good.csv"
+    good.write_text("code,name,kind,parent\n15835-90,Thôn Mới,village,15835\n")
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "services.cli", "places", "import", str(bad)],
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    imported = subprocess.run(
+        [sys.executable, "-m", "services.cli", "places", "import", str(good)],
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert refused.returncode == 1
+    assert "line 3:" in refused.stderr.decode()
+    assert "nothing imported" in refused.stderr.decode()
+    assert imported.returncode == 0, imported.stderr.decode()
+    assert "imported 1 places in communes 15835" in imported.stdout.decode()
