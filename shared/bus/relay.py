@@ -151,7 +151,7 @@ class Relay:
         async with self.store.engine.connect() as conn:
             batch = await self.store.read_log(conn, after, self.batch_size)
             behind = len(batch) < self.batch_size and (
-                await self.store.count_after(conn, batch[-1].log_position if batch else after) > 0
+                await self.store.any_after(conn, batch[-1].log_position if batch else after)
             )
         return batch, behind
 

@@ -315,15 +315,25 @@ class EventStore:
             ) in rows
         ]
 
+    def _after(self, after: LogPosition) -> sa.ColumnElement[bool]:
+        events = self.tables.events
+        if self._postgres:
+            return sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(*after)
+        return events.c.position > after.position
+
     async def count_after(self, conn: AsyncConnection, after: LogPosition) -> int:
         """How many committed or pending events lie after a position (the outbox lag)."""
         events = self.tables.events
-        if self._postgres:
-            where = sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(*after)
-        else:
-            where = events.c.position > after.position
-        count = await conn.scalar(sa.select(sa.func.count()).select_from(events).where(where))
+        count = await conn.scalar(
+            sa.select(sa.func.count()).select_from(events).where(self._after(after))
+        )
         return int(count or 0)
+
+    async def any_after(self, conn: AsyncConnection, after: LogPosition) -> bool:
+        """Whether any event, committed or still committing, lies after a position (cheap)."""
+        events = self.tables.events
+        found = await conn.scalar(sa.select(events.c.position).where(self._after(after)).limit(1))
+        return found is not None
 
     def to_recorded(self, stored: StoredEvent) -> RecordedEvent:
         return RecordedEvent(

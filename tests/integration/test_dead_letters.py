@@ -10,8 +10,9 @@ from shared.bus.cloudevents import headers_for, subject_for
 from shared.bus.consumer import Subscription
 from shared.bus.deadletters import list_parked, redrive
 from shared.events.base import Cause, RecordedEvent
-from shared.store.eventstore import START, EventStore, Transaction
+from shared.store.eventstore import START, EventStore, StoredEvent, Transaction
 from tests.support.probe import NoteWritten, ThingCounted
+from tests.support.waiting import eventually
 
 
 async def park(store: EventStore, *, body: bytes | None = None) -> None:
@@ -19,8 +20,13 @@ async def park(store: EventStore, *, body: bytes | None = None) -> None:
     [recorded] = await store.append(
         "thing-1", 0, [ThingCounted(count=7)], Cause(correlation_id=uuid.uuid4())
     )
-    async with store.engine.connect() as conn:
-        [stored] = await store.read_log(conn, START, 1)
+
+    async def read() -> list[StoredEvent]:
+        async with store.engine.connect() as conn:
+            return await store.read_log(conn, START, 1)
+
+    # on a shared PostgreSQL another session's open transaction may hold the horizon back
+    [stored] = await eventually(read, lambda found: len(found) == 1)
     async with store.engine.begin() as conn:
         await conn.execute(
             store.tables.dead_letters.insert().values(
