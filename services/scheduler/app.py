@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from litestar import Litestar, Request
@@ -46,7 +47,7 @@ def create_app(
     settings: Settings, *, clock: Clock | None = None, limits: HelpRequestLimits | None = None
 ) -> Litestar:
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
-    help_limits = limits or HelpRequestLimits(runtime.clock)
+    help_limits = limits or HelpRequestLimits.from_env(runtime.clock, os.environ)
 
     async def provide_maybe_caller(request: Request[Any, Any, Any]) -> Caller | None:
         """The caller when a bearer token is sent (a wrong token is still a 401), else None."""

@@ -65,6 +65,7 @@ from services.scheduler.domain import (
     parse_places_csv,
     require_commune_in_scope,
 )
+from services.scheduler.domain.booking import rank_session
 from services.scheduler.domain.errors import (
     BookingNotFoundError,
     HelpRequestRejectedError,
@@ -400,17 +401,24 @@ async def fill_from_waitlist(
 async def place_request(
     tx: Transaction, request: HelpRequestState, *, now: datetime, cause: Cause
 ) -> ResidentBooked | None:
-    """Book a request into the best upcoming session that fits, or return None."""
+    """Book a request into the best upcoming session that fits, or return None.
+
+    The shortlist is ranked from the read model (kept in step with the streams in the append
+    transactions), so session streams are loaded best first and only until one fits: the
+    first that fits is the one `choose_session` would pick among all of them."""
     shortlist = await views.candidate_sessions(
         tx.conn, request.province_code, request.commune_code, request.topics, now
     )
     if not shortlist:
         return None
-    streams = {sid: await load_session(tx, sid) for sid in shortlist}
     booked = (await views.booked_slots(tx.conn, [request.phone])).get(request.phone, [])
-    chosen = choose_session(
-        request, [s.state for s in streams.values() if s.state], now=now, booked=booked
-    )
+    chosen: SessionState | None = None
+    for outline in sorted(shortlist, key=lambda o: rank_session(o, request)):
+        stream = await load_session(tx, outline.session_id)
+        if stream.state is not None:
+            chosen = choose_session(request, [stream.state], now=now, booked=booked)
+        if chosen is not None:
+            break
     if chosen is None:
         return None
     events = decide_book_resident(
@@ -421,7 +429,7 @@ async def place_request(
         booked=booked,
         from_waitlist=request.status is RequestStatus.WAITING,
     )
-    await streams[chosen.session_id].append(tx, events, cause)
+    await stream.append(tx, events, cause)
     return next(e for e in events if isinstance(e, ResidentBooked))
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.scheduler.domain import HelpRequestState, Place, PlaceKind, RequestStatus
+from services.scheduler.domain.booking import SessionOutline
 from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.reports import AttendanceRow, SessionRow
 from services.scheduler.tables import bookings, help_requests, home_visits, places, sessions
@@ -475,12 +476,20 @@ async def candidate_sessions(
     now: datetime,
     *,
     limit: int = 20,
-) -> list[str]:
-    """Upcoming sessions with free places that could suit a request, best first (a shortlist:
-    the domain's `choose_session` makes the choice)."""
+) -> list[SessionOutline]:
+    """Upcoming sessions with free places that could suit a request, nearest first (a
+    shortlist: the domain's `choose_session` makes the choice)."""
     wanted = {t.value for t in topics}
     rows = await conn.execute(
-        sa.select(sessions.c.session_id, sessions.c.topics)
+        sa.select(
+            sessions.c.session_id,
+            sessions.c.commune_code,
+            sessions.c.topics,
+            sessions.c.local_date,
+            sessions.c.starts_at,
+            sessions.c.capacity,
+            sessions.c.booked,
+        )
         .where(
             sessions.c.province_code == province_code,
             sessions.c.status == "scheduled",
@@ -493,7 +502,18 @@ async def candidate_sessions(
         )
         .limit(limit * 5)
     )
-    return [row.session_id for row in rows if wanted & set(row.topics)][:limit]
+    return [
+        SessionOutline(
+            session_id=row.session_id,
+            commune_code=row.commune_code,
+            topics=row.topics,
+            local_date=row.local_date,
+            starts_at=row.starts_at,
+            free_places=max(row.capacity - row.booked, 0),
+        )
+        for row in rows
+        if wanted & set(row.topics)
+    ][:limit]
 
 
 async def booked_slots(

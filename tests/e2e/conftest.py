@@ -5,15 +5,16 @@ from pathlib import Path
 
 import pytest
 
+from bench.system import System
 from shared.settings import SERVICES, Database
 from shared.store.schema import drop_schema
-from tests.support.system import System
+from tests.support.services import SECRET
 
 
 @pytest.fixture
 async def system(database: Database, tmp_path: Path) -> AsyncIterator[System]:
     """The whole system, one process per service, on this run's database kind."""
-    running = System(tmp_path, database)
+    running = System(tmp_path, database, secret=SECRET)
     await running.start_all()
     yield running
     await running.stop()
@@ -23,7 +24,7 @@ async def system(database: Database, tmp_path: Path) -> AsyncIterator[System]:
 @pytest.fixture
 async def doubled(database: Database, tmp_path: Path) -> AsyncIterator[System]:
     """Two instances of every service sharing the databases and NATS."""
-    running = System(tmp_path, database, instances=2)
+    running = System(tmp_path, database, instances=2, secret=SECRET)
     await running.start_all()
     yield running
     await running.stop()

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from bench.system import Sms, System
 from shared.clock import VIETNAM, SystemClock
 from shared.web.auth import Role
 from tests.support.services import token
-from tests.support.system import Sms, System
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e

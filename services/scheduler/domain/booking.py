@@ -11,7 +11,7 @@ then the earliest start, then the most free places. The waitlist is first come, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 
 import msgspec
@@ -292,15 +292,41 @@ def _double_booked(session: SessionState, phone: str, booked: Iterable[Slot]) ->
 
 
 def _rank(session: SessionState, request: HelpRequestState) -> tuple[object, ...]:
-    day = Weekend.SATURDAY if session.when.local_date.weekday() == SATURDAY else Weekend.SUNDAY
+    return rank_session(
+        SessionOutline(
+            session_id=session.session_id,
+            commune_code=session.commune_code,
+            topics=session.topics,
+            local_date=session.when.local_date,
+            starts_at=session.when.starts_at,
+            free_places=session.free_places,
+        ),
+        request,
+    )
+
+
+class SessionOutline(NamedTuple):
+    """What ranking needs of a session: read models have it without loading the stream."""
+
+    session_id: str
+    commune_code: str
+    topics: Sequence[str]
+    local_date: date
+    starts_at: datetime
+    free_places: int
+
+
+def rank_session(session: SessionOutline, request: HelpRequestState) -> tuple[object, ...]:
+    """The order of preference among fitting sessions (lowest first; see the module rules)."""
+    day = Weekend.SATURDAY if session.local_date.weekday() == SATURDAY else Weekend.SUNDAY
     on_preferred_day = not request.preferred_days or (
-        session.when.local_date.weekday() >= SATURDAY and day in request.preferred_days
+        session.local_date.weekday() >= SATURDAY and day in request.preferred_days
     )
     return (
         session.commune_code != request.commune_code,
         not set(request.topics) <= set(session.topics),
         not on_preferred_day,
-        session.when.starts_at,
+        session.starts_at,
         -session.free_places,
         session.session_id,
     )

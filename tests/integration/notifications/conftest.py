@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.integration.notifications.gateway import Gateway
+from bench.gateway import Gateway
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import httpx
 import msgspec
 import pytest
 
+from bench.gateway import Gateway, Request, Response
 from services.notifications.providers.base import (
     ProviderPermanentError,
     ProviderTemporaryError,
@@ -27,7 +28,6 @@ from services.notifications.providers.signatures import (
     verify_twilio_signature,
 )
 from services.notifications.providers.twilio import TwilioConfig, TwilioProvider
-from tests.integration.notifications.gateway import Gateway, Request, Response
 
 PHONE = "+84912345678"
 TEXT = "Nhắc lịch: hỗ trợ VNeID tại Nhà văn hóa thôn 3, Thứ Bảy 06/12, 08:00."

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bench.gateway import Gateway, Response
 from services.notifications import consumers
 from services.notifications.domain.messages import MessageStatus
 from services.notifications.providers.base import ProviderReceipt
@@ -26,7 +27,6 @@ from shared.settings import Settings
 from shared.store.database import create_engine
 from shared.store.eventstore import EventStore
 from shared.web.auth import Role
-from tests.integration.notifications.gateway import Gateway, Response
 from tests.integration.notifications.harness import (
     COMMUNE,
     RESIDENT_PHONE,

@@ -8,6 +8,7 @@ import pytest
 
 from services.scheduler.limits import HelpRequestLimits, SlidingWindow
 from shared.clock import FixedClock
+from shared.settings import ConfigError
 from shared.web.problems import TooManyRequestsError
 
 
@@ -35,3 +36,24 @@ def test_limits_clients_and_phones_separately() -> None:
     assert raised.value.retry_after == 3600
     with pytest.raises(TooManyRequestsError):
         limits.check_client("10.0.0.1")
+
+
+def test_the_environment_sets_or_lifts_the_limits() -> None:
+    clock = FixedClock(datetime(2026, 3, 2, tzinfo=UTC))
+
+    default = HelpRequestLimits.from_env(clock, {})
+    assert (default.per_client, default.per_phone, default.lifted) == (20, 5, False)
+    raised = HelpRequestLimits.from_env(clock, {"HANDINHAND_HELP_RATE_LIMIT": "300/10"})
+    assert (raised.per_client, raised.per_phone) == (300, 10)
+    lifted = HelpRequestLimits.from_env(clock, {"HANDINHAND_HELP_RATE_LIMIT": "none"})
+    for _ in range(50):
+        lifted.check_client("127.0.0.1")
+        lifted.check_phone("+84912345678")
+
+
+@pytest.mark.parametrize("raw", ["20", "0/5", "many/5", "20/5/1"])
+def test_refuses_a_malformed_limit(raw: str) -> None:
+    with pytest.raises(ConfigError, match="HANDINHAND_HELP_RATE_LIMIT"):
+        HelpRequestLimits.from_env(
+            FixedClock(datetime(2026, 3, 2, tzinfo=UTC)), {"HANDINHAND_HELP_RATE_LIMIT": raw}
+        )

@@ -1,0 +1,465 @@
+"""Benchmark of the whole system: help requests in over HTTP, booking SMS out to a provider.
+
+The system runs as `handinhand up` runs it (bench/system.py): an embedded nats-server, the
+scheduler, volunteers and notifications services as three `handinhand serve` processes, SQLite
+files in a temporary directory, or PostgreSQL (one throwaway schema per service, dropped at the
+end) when HANDINHAND_BENCH_DATABASE_URL is set. The SMS provider is a Twilio-compatible HTTP
+server (bench/gateway.py) in a process of its own, which notes when each SMS arrives.
+
+A commune gets a weekend calendar with room for every request and a few volunteers; then
+public `POST /help-requests` (distinct phone numbers, rate limits lifted by configuration)
+are sent in two phases:
+
+- `fixed`: an open loop at `--rate` requests/s (200) for `--seconds`;
+- `max`: a closed loop, `--concurrency` requests in flight, for `--seconds`.
+
+For each request the time from sending it to its booking SMS reaching the provider is taken
+(monotonic clock, shared by the processes of one machine). Sustained requests/s is end to end:
+requests whose booking SMS reached the provider, over the time from the first request to the
+last such SMS. All traffic is on loopback. The last line printed is JSON.
+
+`handinhand bench e2e [--seconds S] [--rate R] [--concurrency C] [--drain S]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+DATABASE_VARIABLE = "HANDINHAND_BENCH_DATABASE_URL"
+COMMUNE = "15835"  # Xã Thiệu Trung, Thanh Hóa
+BOOKED_MARK = "Bạn đã được hẹn"  # the Vietnamese booking confirmation
+TUNING = {
+    "HANDINHAND_SMS_RATE": "0",  # the provider's rate limit lifted
+    "HANDINHAND_SMS_QUIET_HOURS": "none",
+    "HANDINHAND_HELP_RATE_LIMIT": "none",
+    "HANDINHAND_PLAN_DELAY_SECONDS": "0.5",
+    "HANDINHAND_LOG_LEVEL": "WARNING",
+}
+HOURS = (("07:30:00", "09:30:00"), ("10:00:00", "12:00:00"), ("14:00:00", "16:00:00"))
+TARGET_SUSTAINED = 1_000.0
+TARGET_P99_MS = 100.0
+
+
+# --- the SMS provider, in its own process -------------------------------------------------
+
+
+async def _serve_provider() -> None:
+    """Answer every SMS like Twilio; on each `dump` line from stdin, print the booking SMS
+    that arrived since the last one as one JSON line of [phone, monotonic seconds]."""
+    from bench.gateway import Gateway, Request, Response
+
+    gateway = Gateway()
+    count = 0
+
+    async def answer(_request: Request) -> Response:
+        nonlocal count
+        count += 1
+        body = {"sid": f"SM{count:032d}", "status": "queued"}
+        return Response(status=201, body=msgspec.json.encode(body))
+
+    gateway.handler = answer
+    await gateway.start()
+    print(f"port {gateway.port}", flush=True)
+    loop = asyncio.get_running_loop()
+    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "dump":
+        arrived, gateway.requests = gateway.requests, []
+        found = []
+        for request in arrived:
+            form = request.form()
+            if request.path.endswith("Messages.json") and BOOKED_MARK in form.get("Body", ""):
+                found.append((form.get("To", ""), request.arrived_at))
+        print(json.dumps(found), flush=True)
+    await gateway.stop()
+
+
+class Provider:
+    """The provider process, seen from the benchmark."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.arrivals: dict[str, float] = {}
+
+    @classmethod
+    async def start(cls) -> tuple[Provider, int]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.e2e",
+            "--serve-provider",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=64 * 1024 * 1024,  # one line holds every arrival since the last look
+        )
+        assert process.stdout is not None
+        port = int((await process.stdout.readline()).decode().split()[1])
+        return cls(process), port
+
+    async def collect(self) -> dict[str, float]:
+        """Every booking SMS so far: the phone and when it reached the provider (first one)."""
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(b"dump\n")
+        await self.process.stdin.drain()
+        for phone, at in json.loads(await self.process.stdout.readline()):
+            self.arrivals.setdefault(phone, at)
+        return self.arrivals
+
+    async def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 5)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+# --- a lean HTTP/1.1 client (httpx would cost the load generator a core) -----------------
+
+
+class Connection:
+    """One keep-alive connection sending help requests and reading the status of each answer."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def post(self, path: str, body: bytes) -> int:
+        self.writer.write(
+            b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (path.encode(), len(body), body)
+        )
+        status = int((await self.reader.readline()).split(b" ", 2)[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def help_request(phone: str) -> bytes:
+    return msgspec.json.encode(
+        {
+            "resident_name": "Nguyễn Văn An",
+            "phone": phone,
+            "commune_code": COMMUNE,
+            "topics": ["vneid_activation"],
+            "elderly": True,
+            "consent_given": True,
+        }
+    )
+
+
+@dataclass
+class Phase:
+    name: str
+    sent: dict[str, float] = field(default_factory=dict)  # phone -> when sent (monotonic)
+    statuses: dict[int, int] = field(default_factory=dict)
+    started: float = 0.0
+    stopped: float = 0.0
+
+    def answered(self, status: int) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    def report(self, arrivals: dict[str, float]) -> dict[str, Any]:
+        accepted = self.statuses.get(201, 0)
+        latencies = sorted(
+            (arrivals[phone] - at) * 1000 for phone, at in self.sent.items() if phone in arrivals
+        )
+        delivered = len(latencies)
+        last = max((arrivals[p] for p in self.sent if p in arrivals), default=self.started)
+        duration = self.stopped - self.started
+        return {
+            "requests": len(self.sent),
+            "duration_s": round(duration, 2),
+            "sent_per_s": round(len(self.sent) / duration, 1) if duration else 0.0,
+            "accepted_per_s": round(accepted / duration, 1) if duration else 0.0,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "booking_sms": delivered,
+            "missing_sms": len(self.sent) - delivered,
+            "last_sms_after_s": round(last - self.started, 2),
+            "sustained_requests_per_s": (
+                round(delivered / (last - self.started), 1) if delivered else 0.0
+            ),
+            "p50_ms": _percentile(latencies, 50),
+            "p95_ms": _percentile(latencies, 95),
+            "p99_ms": _percentile(latencies, 99),
+            "max_ms": round(latencies[-1], 1) if latencies else None,
+        }
+
+
+def _percentile(ordered: list[float], p: int) -> float | None:
+    if not ordered:
+        return None
+    if len(ordered) == 1:
+        return round(ordered[0], 1)
+    return round(statistics.quantiles(ordered, n=100, method="inclusive")[p - 1], 1)
+
+
+class Load:
+    """Sends the help requests of both phases; phone numbers never repeat."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.next_phone = 0
+
+    def phone(self) -> str:
+        self.next_phone += 1
+        return f"+8491{self.next_phone:07d}"
+
+    async def fixed_rate(self, rate: float, seconds: float, connections: int) -> Phase:
+        """Open loop: request i goes at start + i/rate whatever the answers do; its latency
+        counts from then (a late free connection is the system's delay, not the client's)."""
+        phase = Phase("fixed")
+        pool: asyncio.Queue[Connection] = asyncio.Queue()
+        for _ in range(connections):
+            pool.put_nowait(await Connection.open(self.port))
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def send(phone: str) -> None:
+            connection = await pool.get()
+            try:
+                phase.answered(await connection.post("/help-requests", help_request(phone)))
+            finally:
+                pool.put_nowait(connection)
+
+        phase.started = time.monotonic()
+        count = int(rate * seconds)
+        for i in range(count):
+            due = phase.started + i / rate
+            if (wait := due - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            phone = self.phone()
+            phase.sent[phone] = due
+            task = asyncio.create_task(send(phone))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+        phase.stopped = time.monotonic()
+        while not pool.empty():
+            pool.get_nowait().close()
+        return phase
+
+    async def max_rate(self, concurrency: int, seconds: float) -> Phase:
+        """Closed loop: `concurrency` clients, each sends its next request on an answer."""
+        phase = Phase("max")
+        deadline = time.monotonic() + seconds
+
+        async def client() -> None:
+            connection = await Connection.open(self.port)
+            try:
+                while time.monotonic() < deadline:
+                    phone = self.phone()
+                    phase.sent[phone] = time.monotonic()
+                    phase.answered(await connection.post("/help-requests", help_request(phone)))
+            finally:
+                connection.close()
+
+        phase.started = time.monotonic()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        phase.stopped = time.monotonic()
+        return phase
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def _weekends(count: int) -> list[date]:
+    from shared.clock import VIETNAM, SystemClock
+
+    today = SystemClock().now().astimezone(VIETNAM).date()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 + 7)
+    days: list[date] = []
+    for week in range(count):
+        days += [saturday + timedelta(weeks=week), saturday + timedelta(weeks=week, days=1)]
+    return days
+
+
+async def set_up(system: Any, places: int, capacity: int) -> int:
+    """A commune calendar with at least `places` places, and volunteers to staff it."""
+    group = await system.call(
+        "POST", "volunteers", "/groups", json={"name": "Tổ CNSCĐ", "commune_code": COMMUNE}
+    )
+    assert group.status_code == 201, group.text
+    for n in range(6):
+        made = await system.call(
+            "POST",
+            "volunteers",
+            "/volunteers",
+            json={
+                "group_id": group.json()["group_id"],
+                "name": f"Tình nguyện viên {n}",
+                "phone": f"+8498{n:07d}",
+                "skills": ["vneid_activation"],
+                "availability": {"saturday": ["morning"], "sunday": ["morning"]},
+            },
+        )
+        assert made.status_code == 201, made.text
+    sessions = -(-places // capacity)
+    venues = -(-sessions // (len(HOURS) * 2 * 8))  # eight weekends
+    made_sessions = 0
+    for day in _weekends(8):
+        for start, end in HOURS:
+            for venue in range(venues):
+                if made_sessions == sessions:
+                    break
+                made = await system.call(
+                    "POST",
+                    "scheduler",
+                    "/sessions",
+                    json={
+                        "commune_code": COMMUNE,
+                        "venue": {"name": f"Nhà văn hóa thôn {venue + 1}", "address": "Thôn 1"},
+                        "local_date": day.isoformat(),
+                        "start_local": start,
+                        "end_local": end,
+                        "topics": ["vneid_activation", "online_public_services"],
+                        "capacity": capacity,
+                        "volunteers_needed": 1,
+                    },
+                )
+                assert made.status_code == 201, made.text
+                made_sessions += 1
+    return made_sessions
+
+
+async def drain(provider: Provider, phase: Phase, seconds: float) -> None:
+    """Wait until every request of the phase has its booking SMS, or `seconds` passed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        arrivals = await provider.collect()
+        if all(phone in arrivals for phone in phase.sent):
+            return
+        await asyncio.sleep(0.25)
+    await provider.collect()
+
+
+async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    from bench.system import System
+    from shared.settings import SERVICES, Database
+    from shared.store.schema import drop_schema
+
+    url = os.environ.get(DATABASE_VARIABLE)
+    database = (
+        Database(url=url, schema=f"bench_e2e_{os.getpid()}")
+        if url
+        else Database(url=f"sqlite:///{root / 'unused.db'}", schema="main")
+    )
+    provider, provider_port = await Provider.start()
+    system = System(root, database, provider_url=f"http://127.0.0.1:{provider_port}", tuning=TUNING)
+    try:
+        began = time.monotonic()
+        await system.start_all()
+        expected = int(args.rate * args.seconds + 1_500 * args.seconds)
+        sessions = await set_up(system, expected, args.capacity)
+        await system.settled()  # volunteers proposed and texted: the calendar is quiet
+        print(
+            f"system up and {sessions} sessions of {args.capacity} places set up in "
+            f"{time.monotonic() - began:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        scheduler = system.processes["scheduler"][0].port
+        load = Load(scheduler)
+        fixed = await load.fixed_rate(args.rate, args.seconds, args.concurrency)
+        await drain(provider, fixed, args.drain)
+        fixed_report = fixed.report(provider.arrivals)
+        most = await load.max_rate(args.concurrency, args.seconds)
+        await drain(provider, most, args.drain)
+        most_report = most.report(provider.arrivals)
+    finally:
+        await system.stop()
+        await provider.stop()
+        if url:
+            for service in SERVICES:
+                await drop_schema(url, f"{database.schema}_{service}")
+    return {
+        "bench": "e2e",
+        "database": "postgresql" if url else "sqlite",
+        "sessions": sessions,
+        "capacity": args.capacity,
+        "max": most_report | {"concurrency": args.concurrency},
+        "fixed": fixed_report | {"rate_per_s": args.rate},
+        "targets": {"sustained_requests_per_s": TARGET_SUSTAINED, "fixed_p99_ms": TARGET_P99_MS},
+        "met": {
+            "sustained": most_report["sustained_requests_per_s"] >= TARGET_SUSTAINED,
+            "fixed_p99": fixed_report["missing_sms"] == 0
+            and (fixed_report["p99_ms"] or float("inf")) < TARGET_P99_MS,
+        },
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    rows = [
+        ("requests sent", "requests"),
+        ("requests/s until answered", "sent_per_s"),
+        ("accepted (201)/s", "accepted_per_s"),
+        ("booking SMS received", "booking_sms"),
+        ("booking SMS missing", "missing_sms"),
+        ("last SMS after (s)", "last_sms_after_s"),
+        ("sustained requests/s", "sustained_requests_per_s"),
+        ("p50 request→SMS (ms)", "p50_ms"),
+        ("p95 request→SMS (ms)", "p95_ms"),
+        ("p99 request→SMS (ms)", "p99_ms"),
+        ("max request→SMS (ms)", "max_ms"),
+    ]
+    most, fixed = result["max"], result["fixed"]
+    head_max = f"max ({most['concurrency']} in flight)"
+    head_fixed = f"fixed {fixed['rate_per_s']:g}/s"
+    title = (
+        f"e2e on {result['database']}: {result['sessions']} sessions of "
+        f"{result['capacity']} places, phases of {most['duration_s']} / "
+        f"{fixed['duration_s']} s"
+    )
+    lines = [title, f"{'':<24}{head_max:>22}{head_fixed:>18}"]
+    lines += [f"{label:<24}{most[key]!s:>22}{fixed[key]!s:>18}" for label, key in rows]
+    lines.append(f"{'HTTP statuses':<24}{most['statuses']!s:>22}{fixed['statuses']!s:>18}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="handinhand bench e2e", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each phase")
+    parser.add_argument("--rate", type=float, default=200.0, help="requests/s of the fixed phase")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (max)")
+    parser.add_argument("--drain", type=float, default=30.0, help="seconds to wait for SMS")
+    parser.add_argument("--capacity", type=int, default=200, help="places per session")
+    parser.add_argument("--serve-provider", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_provider:
+        asyncio.run(_serve_provider())
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as directory:
+        result = asyncio.run(run(args, Path(directory)))
+    print(table(result))
+    print(json.dumps(result))
+    return 0 if all(result["met"].values()) else 1
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        raise SystemExit(main())
