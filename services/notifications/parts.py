@@ -27,6 +27,7 @@ def workers(runtime: Runtime) -> list[Worker]:
     channel = channel_of(runtime)
     sender = Sender(runtime.store, channel.provider, channel.settings, owner=runtime.instance)
     channel.senders.append(sender)
+    runtime.store.on_commit(sender.wake)  # queued messages go out at once, not at the next poll
 
     async def send(stop: asyncio.Event) -> None:
         try:

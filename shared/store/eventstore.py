@@ -193,6 +193,7 @@ class EventStore:
         self.projector = projector
         self._committed = asyncio.Event()
         self._to_announce = asyncio.Event()
+        self._commit_listeners: list[Callable[[], None]] = []
         self._postgres = is_postgres(engine)
         self._statements = _Statements(tables.events, postgres=self._postgres)
 
@@ -206,6 +207,8 @@ class EventStore:
         if tx.appended:
             self._committed.set()
             self._to_announce.set()
+            for listener in self._commit_listeners:
+                listener()
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[Event], cause: Cause
@@ -216,6 +219,11 @@ class EventStore:
     async def load(self, stream_id: str) -> Stream:
         async with self.engine.connect() as conn:
             return await Transaction(self, conn).load(stream_id)
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after each commit of this process that appended events (e.g. to
+        wake the SMS sender when messages were queued, instead of waiting for its next poll)."""
+        self._commit_listeners.append(listener)
 
     async def announce_commits(self, stop: asyncio.Event) -> None:
         """PostgreSQL: tell the other instances' relays that events were committed.
