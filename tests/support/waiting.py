@@ -1,28 +1,10 @@
-"""Wait for a condition with a deadline: tests assert on outcomes, never on a fixed sleep."""
+"""Wait for a condition with a deadline: tests assert on outcomes, never on a fixed sleep.
+
+The helper lives in `bench.system` (the benchmarks wait the same way); tests import it here.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from bench.system import eventually
 
-T = TypeVar("T")
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    until: Callable[[T], bool],
-    *,
-    timeout: float = 15.0,
-    every: float = 0.02,
-) -> T:
-    """Poll `probe` until `until(value)` holds; fail with the last value at the deadline."""
-    deadline = time.monotonic() + timeout
-    value = await probe()
-    while not until(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
-        await asyncio.sleep(every)
-        value = await probe()
-    return value
+__all__ = ["eventually"]
