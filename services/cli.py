@@ -93,6 +93,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    # `up` is run by a person at a terminal: readable lines unless JSON is asked for
+    env.setdefault("HANDINHAND_LOG_FORMAT", "text")
     stopping = asyncio.Event()  # set from the signal handler; polled below
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
