@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from migrations.run import migrate
+from migrations.run import alembic_config, migrate
 from shared.settings import SERVICES, Database
 from shared.store.database import create_engine
 
@@ -47,4 +48,5 @@ async def test_migrating_twice_changes_nothing(database: Database) -> None:
             )
     finally:
         await engine.dispose()
-    assert version is not None
+    head = ScriptDirectory.from_config(alembic_config("scheduler", database)).get_current_head()
+    assert version == head
