@@ -138,22 +138,22 @@ class Runtime:
         if self.nc is None:
             return
         self.js = self.nc.jetstream()
-        await self._ensure_streams()
+        subscriptions = self.parts.subscriptions(self)
+        await self._ensure_streams({self.name} | {s.source for s in subscriptions})
         work: list[asyncio.Task[None]] = []
         if self.run_relay:
             self.relay = Relay(self.store, self.js, owner=self.instance)
             work.append(asyncio.create_task(self.store.announce_commits(self._stop)))
             work.append(asyncio.create_task(self._relay_with_doorbell(self.relay), name="relay"))
         if self.run_consumers:
-            for subscription in self.parts.subscriptions(self):
+            for subscription in subscriptions:
                 consumer = Consumer(self.store, self.js, subscription)
                 self.consumers.append(consumer)
                 work.append(asyncio.create_task(consumer.run(self._stop), name=consumer.name))
         await asyncio.gather(*work)
 
-    async def _ensure_streams(self) -> None:
+    async def _ensure_streams(self, sources: set[str]) -> None:
         assert self.js is not None
-        sources = {self.name} | {s.source for s in self.parts.subscriptions(self)}
         while not self._stop.is_set():
             try:
                 for source in sorted(sources):

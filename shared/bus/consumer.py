@@ -105,16 +105,16 @@ class Consumer:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        pull = None
         try:
-            await self._run(stop, pull)
+            await self._run(stop)
         finally:
             if self._pull is not None:
                 with contextlib.suppress(Exception):
                     await self._pull.unsubscribe()
                 self._pull = None
 
-    async def _run(self, stop: asyncio.Event, pull: Any) -> None:
+    async def _run(self, stop: asyncio.Event) -> None:
+        pull = None
         backoff = 0.1
         while not stop.is_set():
             try:

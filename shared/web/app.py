@@ -3,7 +3,7 @@ correlation ids, the caller from the bearer token and the Idempotency-Key."""
 
 from __future__ import annotations
 
-import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -75,7 +75,6 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
                 ]
             await send(message)
 
-        started = time.perf_counter()
         try:
             await app(scope, receive, send_with_id)
         finally:
@@ -83,7 +82,6 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
             route = scope.get("path_template") or scope.get("route_handler", None)
             name = route if isinstance(route, str) else "unmatched"
             scope["app"].state.requests.observe(scope.get("method", "?"), name, status)
-            _ = started
 
     return middleware
 
@@ -113,9 +111,8 @@ async def provide_idempotency_key(request: Request[Any, Any, State]) -> str | No
     return check_key(request.headers.get(HEADER))
 
 
-def _as_uuid(value: str) -> Any:
-    import uuid
-
+def _as_uuid(value: str) -> uuid.UUID:
+    """A caller's own X-Correlation-Id need not be a UUID; events carry one derived from it."""
     try:
         return uuid.UUID(value)
     except ValueError:

@@ -103,19 +103,6 @@ async def pipeline(database: Database, nc: Client, tmp_path) -> AsyncIterator[Pi
     await target_store.engine.dispose()
 
 
-async def run_until(
-    consumer: Consumer, done: asyncio.Future[None] | None = None, **wait: float
-) -> None:
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
-        if done is not None:
-            await done
-    finally:
-        stop.set()
-        await task
-
-
 async def test_each_event_has_its_effect_once_in_stream_order(pipeline: Pipeline) -> None:
     for n in range(3):
         await pipeline.source_store.append(
@@ -153,7 +140,7 @@ async def test_a_redelivered_event_has_no_second_effect(pipeline: Pipeline) -> N
     restarted = pipeline.consumer()
     stop = asyncio.Event()
     task = asyncio.create_task(restarted.run(stop))
-    await eventually(lambda: consumer_pending(pipeline, restarted), lambda n: n == 0, timeout=10)
+    await eventually(restarted.lag, lambda n: n == 0, timeout=10)
     stop.set()
     await task
 
@@ -232,10 +219,6 @@ def consumer_event(pipeline: Pipeline, message):  # type: ignore[no-untyped-def]
     return decode_message(pipeline.target_store.catalog, message.headers, message.data)
 
 
-async def consumer_pending(pipeline: Pipeline, consumer: Consumer) -> int:
-    return await consumer.lag()
-
-
 async def test_two_instances_share_the_work_without_doing_any_twice(pipeline: Pipeline) -> None:
     for n in range(6):
         await pipeline.source_store.append(
@@ -251,7 +234,7 @@ async def test_two_instances_share_the_work_without_doing_any_twice(pipeline: Pi
     tasks = [asyncio.create_task(c.run(stop)) for c in (first, second)]
 
     seen = await eventually(pipeline.effects.seen, lambda s: len(s) >= 60)
-    await eventually(lambda: consumer_pending(pipeline, first), lambda n: n == 0)
+    await eventually(first.lag, lambda n: n == 0)
     stop.set()
     await asyncio.gather(*tasks)
 

@@ -14,7 +14,7 @@ from shared.events.base import Cause
 from shared.settings import Database
 from shared.store.eventstore import EventStore, Transaction
 from shared.store.timers import Timer, TimerRunner, cancel_timer, set_timer
-from tests.support.probe import NoteWritten, make_store
+from tests.support.probe import PROBE_TIMERS, NoteWritten, make_store
 
 T0 = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
 
@@ -23,7 +23,7 @@ T0 = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
 async def clocked(database: Database) -> AsyncIterator[tuple[EventStore, FixedClock, sa.Table]]:
     clock = FixedClock(T0)
     store = await make_store(database, clock=clock)
-    yield store, clock, store.extra_tables["timers"]  # type: ignore[attr-defined]
+    yield store, clock, PROBE_TIMERS
     await store.engine.dispose()
 
 

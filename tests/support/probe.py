@@ -39,20 +39,16 @@ PROBE_CATALOG = Catalog(
 )
 
 
-def probe_metadata() -> tuple[sa.MetaData, Any]:
-    metadata = sa.MetaData()
-    tables = add_store_tables(metadata)
-    add_timer_table(metadata)
-    return metadata, tables
+# The probe's tables (definitions only; each test creates them in its own database).
+PROBE_METADATA = sa.MetaData()
+PROBE_TABLES = add_store_tables(PROBE_METADATA)
+PROBE_TIMERS = add_timer_table(PROBE_METADATA)
 
 
 async def make_store(
     database: Database, *, source: str = "probe", clock: Clock | None = None
 ) -> EventStore:
-    metadata, tables = probe_metadata()
     engine = create_engine(database.url, database.schema)
     async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    store = EventStore(engine, tables, PROBE_CATALOG, source, clock or SystemClock())
-    store.extra_tables = metadata.tables  # type: ignore[attr-defined]
-    return store
+        await conn.run_sync(PROBE_METADATA.create_all)
+    return EventStore(engine, PROBE_TABLES, PROBE_CATALOG, source, clock or SystemClock())
