@@ -1,6 +1,6 @@
 """Benchmark of the event store, the outbox relay and an inbox consumer on one database.
 
-Commands per second (load a short stream, decide, append with outbox, in one transaction)
+Commands per second (`EventStore.command`: load a short stream, decide, append with outbox)
 with 1 and 8 concurrent clients, against the raw driver's single-row insert-and-commit rate
 on the same database; then the relay publishing every appended event to an embedded
 nats-server, and a consumer with a trivial handler recording each one in a second store's
@@ -39,7 +39,7 @@ from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.catalog import Catalog, encode
 from shared.ids import uuid7
 from shared.store.database import create_engine
-from shared.store.eventstore import EventStore, Transaction
+from shared.store.eventstore import EventStore, Stream, Transaction
 from shared.store.schema import create_schema, drop_schema
 from shared.store.tables import add_store_tables
 
@@ -117,15 +117,16 @@ async def open_store(target: Target) -> EventStore:
 # Commands -----------------------------------------------------------------------------------
 
 
+def count_one_more(stream: Stream) -> list[Event]:
+    state = Counter()
+    for recorded in stream.events:
+        state = evolve(state, recorded.event)
+    return decide_increment(state, IncrementCounter(by=1))
+
+
 async def increment(store: EventStore, stream_id: str) -> None:
-    """One command: load, decide, append (the events table is the outbox), one transaction."""
-    async with store.transaction() as tx:
-        stream = await tx.load(stream_id)
-        state = Counter()
-        for recorded in stream.events:
-            state = evolve(state, recorded.event)
-        events = decide_increment(state, IncrementCounter(by=1))
-        await tx.append(stream_id, stream.version, events, Cause(correlation_id=uuid7()))
+    """One command: load, decide, append (the events table is the outbox)."""
+    await store.command(stream_id, count_one_more, Cause(correlation_id=uuid7()))
 
 
 async def for_a_while(
@@ -361,8 +362,8 @@ async def _measure(
         announcing.set()
         await announcer
         await server.stop_async()
-        await store.engine.dispose()
-        await sink_store.engine.dispose()
+        await store.close()
+        await sink_store.close()
     return {
         "database": source.kind,
         "commands_per_s_1": round(commands_1, 1),

@@ -160,7 +160,7 @@ async def _with_runtime(service: str, action: Any) -> Any:
     try:
         return await action(runtime, store)
     finally:
-        await store.engine.dispose()
+        await store.close()
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:

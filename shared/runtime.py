@@ -101,7 +101,7 @@ class Runtime:
             if self.nc is not None and not self.nc.is_closed:
                 with contextlib.suppress(Exception):
                     await self.nc.drain()
-            await self.store.engine.dispose()
+            await self.store.close()
 
     def _start_workers(self) -> None:
         """Timers and the service's own loops need only the database, not NATS."""

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import asyncpg
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,7 @@ from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.catalog import Catalog, encode
 from shared.ids import derived_id, uuid7
 from shared.store.database import is_postgres
+from shared.store.direct import DirectConnections
 from shared.store.tables import StoreTables
 
 Projector = Callable[[AsyncConnection, RecordedEvent], Awaitable[None]]
@@ -39,8 +41,15 @@ _PG_TX_ID = sa.text("pg_current_xact_id()::text::bigint")
 _PG_HORIZON = sa.text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 
 
-# The trigger on the events table notifies this channel with the schema name on commit.
+# Commits are announced on this channel with the schema name (see `announce_commits`).
 COMMIT_CHANNEL = "handinhand_events"
+# Announcements are coalesced over this long: other relays wake at most this late.
+ANNOUNCE_EVERY = 0.002
+
+_EVENT_COLUMNS = (
+    "event_id, stream_id, stream_version, event_type, schema_version, data, recorded_at, "
+    "correlation_id, causation_id"
+)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -157,6 +166,22 @@ class _Statements:
         self.insert = events.insert().values(
             tx_id=_PG_TX_ID if postgres else sa.literal(0, sa.BigInteger())
         )
+        # The same load and insert as plain SQL for asyncpg (PostgreSQL's command path).
+        table = events.name
+        self.direct_load = (
+            "SELECT event_id, stream_version, event_type, schema_version, data, recorded_at, "
+            f"correlation_id, causation_id FROM {table} WHERE stream_id = $1 "
+            "ORDER BY stream_version"
+        )
+        self.direct_insert = (
+            f"INSERT INTO {table} ({_EVENT_COLUMNS}, tx_id) SELECT *, "
+            "pg_current_xact_id()::text::bigint FROM unnest($1::uuid[], $2::text[], $3::int[], "
+            "$4::text[], $5::int[], $6::bytea[], $7::timestamptz[], $8::uuid[], $9::uuid[])"
+        )
+        self.direct_insert_one = (
+            f"INSERT INTO {table} ({_EVENT_COLUMNS}, tx_id) VALUES "
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, pg_current_xact_id()::text::bigint)"
+        )
 
 
 class Stream(NamedTuple):
@@ -196,6 +221,18 @@ class EventStore:
         self._commit_listeners: list[Callable[[], None]] = []
         self._postgres = is_postgres(engine)
         self._statements = _Statements(tables.events, postgres=self._postgres)
+        pool = engine.pool
+        self._direct = (
+            DirectConnections(engine, pool.size() if isinstance(pool, sa.QueuePool) else 10)
+            if self._postgres
+            else None
+        )
+
+    async def close(self) -> None:
+        """Close the store's connections (the engine's and the direct ones)."""
+        if self._direct is not None:
+            await self._direct.close()
+        await self.engine.dispose()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -205,10 +242,97 @@ class EventStore:
             yield tx
             await tx.run_before_commit()
         if tx.appended:
-            self._committed.set()
-            self._to_announce.set()
-            for listener in self._commit_listeners:
-                listener()
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Events were committed: ring this process's doorbell and have them announced."""
+        self._committed.set()
+        self._to_announce.set()
+        for listener in self._commit_listeners:
+            listener()
+
+    async def command(
+        self, stream_id: str, decide: Callable[[Stream], Sequence[Event]], cause: Cause
+    ) -> list[RecordedEvent]:
+        """Load one stream, decide its new events, append them: a command on one stream.
+
+        Raises ConcurrencyError if another writer appended in between (nothing is written);
+        `decide` may raise the domain's errors (nothing is written either).
+
+        On PostgreSQL with no inline read model this is two statements on a direct
+        connection: the load, then one INSERT that is its own transaction (the unique
+        (stream, version) constraint is the concurrency check; both run at READ COMMITTED, as
+        in a transaction). With a read model, the append and its projection still commit
+        together in one store transaction, after the same load.
+        """
+        if self._direct is None:
+            async with self.transaction() as tx:
+                return await tx.append(
+                    stream_id, *await _decided(tx.load, stream_id, decide), cause
+                )
+        pool = await self._direct.pool()
+        async with pool.acquire() as conn:
+            version, events = await _decided(
+                lambda stream_id: self._load_direct(conn, stream_id), stream_id, decide
+            )
+            if events and self.projector is None:
+                recorded = await self._insert_direct(conn, stream_id, version, events, cause)
+                self._after_commit()
+                return recorded
+        if not events:
+            return []
+        async with self.transaction() as tx:
+            tx.know_version(stream_id, version)
+            return await tx.append(stream_id, version, events, cause)
+
+    async def _load_direct(self, conn: asyncpg.Connection, stream_id: str) -> Stream:
+        rows = await conn.fetch(self._statements.direct_load, stream_id)
+        decode = self.catalog.decode
+        loaded = [
+            RecordedEvent(
+                event_id=event_id,
+                source=self.source,
+                stream_id=stream_id,
+                stream_version=stream_version,
+                event=decode(event_type, schema_version, data),
+                recorded_at=recorded_at,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+            )
+            for (
+                event_id,
+                stream_version,
+                event_type,
+                schema_version,
+                data,
+                recorded_at,
+                correlation_id,
+                causation_id,
+            ) in rows
+        ]
+        return Stream(loaded[-1].stream_version if loaded else 0, loaded)
+
+    async def _insert_direct(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        version: int,
+        events: Sequence[Event],
+        cause: Cause,
+    ) -> list[RecordedEvent]:
+        now = self.clock.now()
+        recorded = _recorded(self.source, stream_id, version, events, cause, now)
+        rows = [_values(item, now) for item in recorded]
+        try:
+            if len(rows) == 1:
+                await conn.execute(self._statements.direct_insert_one, *rows[0])
+            else:
+                await conn.execute(
+                    self._statements.direct_insert, *map(list, zip(*rows, strict=True))
+                )
+        except asyncpg.UniqueViolationError as error:
+            raise ConcurrencyError(stream_id, version, None) from error
+        return recorded
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[Event], cause: Cause
@@ -231,7 +355,8 @@ class EventStore:
         NOTIFY is sent after the commit, outside the appending transaction, and coalesced:
         a NOTIFY inside each transaction would make PostgreSQL commit them one at a time.
         """
-        if not self._postgres:
+        direct = self._direct
+        if direct is None:
             return
         stopping = asyncio.ensure_future(stop.wait())
         try:
@@ -241,18 +366,21 @@ class EventStore:
                 announcing.cancel()
                 if stop.is_set():
                     return
+                # Commits arriving meanwhile join this announcement.
+                await asyncio.sleep(ANNOUNCE_EVERY)
                 self._to_announce.clear()
                 try:
-                    async with self.engine.connect() as conn:
-                        await conn.execute(
-                            sa.text("SELECT pg_notify(:channel, current_schema())"),
-                            {"channel": COMMIT_CHANNEL},
-                        )
-                        await conn.commit()
+                    await self._announce(direct)
                 except Exception:  # the other relays' idle re-check covers a lost notice
                     await asyncio.sleep(0.5)
         finally:
             stopping.cancel()
+
+    @staticmethod
+    async def _announce(direct: DirectConnections) -> None:
+        pool = await direct.pool()
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT pg_notify($1, current_schema())", COMMIT_CHANNEL)
 
     @asynccontextmanager
     async def commits_from_everywhere(self) -> AsyncIterator[None]:
@@ -468,7 +596,7 @@ class Transaction:
             if actual != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, actual)
         now = self.store.clock.now()
-        recorded = self._recorded(stream_id, expected_version, events, cause, now)
+        recorded = _recorded(self.store.source, stream_id, expected_version, events, cause, now)
         rows = [_row(item, now) for item in recorded]
         try:
             await self.conn.execute(
@@ -502,7 +630,14 @@ class Transaction:
         recorded: list[RecordedEvent] = []
         for item in appends:
             recorded.extend(
-                self._recorded(item.stream_id, item.expected_version, item.events, item.cause, now)
+                _recorded(
+                    self.store.source,
+                    item.stream_id,
+                    item.expected_version,
+                    item.events,
+                    item.cause,
+                    now,
+                )
             )
         try:
             await self.conn.execute(
@@ -539,43 +674,60 @@ class Transaction:
             if found != item.expected_version:
                 raise ConcurrencyError(item.stream_id, item.expected_version, found)
 
-    def _recorded(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[Event],
-        cause: Cause,
-        now: datetime,
-    ) -> list[RecordedEvent]:
-        source = self.store.source
-        return [
-            RecordedEvent(
-                event_id=(
-                    derived_id(cause.id_seed, stream_id, str(version))
-                    if cause.id_seed is not None
-                    else uuid7()
-                ),
-                source=source,
-                stream_id=stream_id,
-                stream_version=version,
-                event=event,
-                recorded_at=now,
-                correlation_id=cause.correlation_id,
-                causation_id=cause.causation_id,
-            )
-            for version, event in enumerate(events, start=expected_version + 1)
-        ]
+
+async def _decided(
+    load: Callable[[str], Awaitable[Stream]],
+    stream_id: str,
+    decide: Callable[[Stream], Sequence[Event]],
+) -> tuple[int, Sequence[Event]]:
+    stream = await load(stream_id)
+    return stream.version, decide(stream)
+
+
+def _recorded(
+    source: str,
+    stream_id: str,
+    expected_version: int,
+    events: Sequence[Event],
+    cause: Cause,
+    now: datetime,
+) -> list[RecordedEvent]:
+    return [
+        RecordedEvent(
+            event_id=(
+                derived_id(cause.id_seed, stream_id, str(version))
+                if cause.id_seed is not None
+                else uuid7()
+            ),
+            source=source,
+            stream_id=stream_id,
+            stream_version=version,
+            event=event,
+            recorded_at=now,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.causation_id,
+        )
+        for version, event in enumerate(events, start=expected_version + 1)
+    ]
+
+
+_COLUMNS = tuple(_EVENT_COLUMNS.split(", "))
+
+
+def _values(item: RecordedEvent, now: datetime) -> tuple[Any, ...]:
+    """An event row's values, in the order of _EVENT_COLUMNS."""
+    return (
+        item.event_id,
+        item.stream_id,
+        item.stream_version,
+        item.event.event_type,
+        item.event.schema_version,
+        encode(item.event),
+        now,
+        item.correlation_id,
+        item.causation_id,
+    )
 
 
 def _row(item: RecordedEvent, now: datetime) -> dict[str, Any]:
-    return {
-        "event_id": item.event_id,
-        "stream_id": item.stream_id,
-        "stream_version": item.stream_version,
-        "event_type": item.event.event_type,
-        "schema_version": item.event.schema_version,
-        "data": encode(item.event),
-        "recorded_at": now,
-        "correlation_id": item.correlation_id,
-        "causation_id": item.causation_id,
-    }
+    return dict(zip(_COLUMNS, _values(item, now), strict=True))

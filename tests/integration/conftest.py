@@ -13,4 +13,4 @@ from tests.support.probe import make_store
 async def store(database: Database) -> AsyncIterator[EventStore]:
     made = await make_store(database)
     yield made
-    await made.engine.dispose()
+    await made.close()

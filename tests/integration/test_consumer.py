@@ -99,8 +99,8 @@ async def pipeline(database: Database, nc: Client, tmp_path) -> AsyncIterator[Pi
     await ensure_stream(js, source)
     yield Pipeline(source_store, target_store, js, source, Effects(target_store))
     await js.delete_stream(stream_name(source))
-    await source_store.engine.dispose()
-    await target_store.engine.dispose()
+    await source_store.close()
+    await target_store.close()
 
 
 async def test_each_event_has_its_effect_once_in_stream_order(pipeline: Pipeline) -> None:

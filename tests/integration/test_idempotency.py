@@ -63,7 +63,7 @@ async def client(database: Database) -> AsyncIterator[AsyncTestClient[Litestar]]
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.store = await make_store(database)
         yield
-        await app.state.store.engine.dispose()
+        await app.state.store.close()
 
     app = Litestar(
         [create_thing, count_events], lifespan=[lifespan], exception_handlers=problem_handlers()

@@ -72,7 +72,7 @@ async def relayed(
     relay = Relay(store, js, owner="test")
     yield store, js, relay, source
     await js.delete_stream(stream_name(source))
-    await store.engine.dispose()
+    await store.close()
 
 
 async def test_publishes_committed_events_as_cloudevents_in_order(relayed) -> None:  # type: ignore[no-untyped-def]
@@ -172,7 +172,7 @@ async def test_relay_catches_up_after_nats_was_stopped_and_started(
         stop.set()
         await runner
         await nc.close()
-        await store.engine.dispose()
+        await store.close()
 
 
 APPEND_THEN_HANG = """
@@ -219,7 +219,7 @@ async def test_an_event_committed_by_a_killed_process_is_published_once_after_re
         assert [header(m, "ce-subject") for m in messages] == ["thing-1"]
     finally:
         await js.delete_stream(stream_name("probe"))
-        await store.engine.dispose()
+        await store.close()
 
 
 async def test_ce_time_is_an_rfc3339_instant_with_offset(relayed) -> None:  # type: ignore[no-untyped-def]

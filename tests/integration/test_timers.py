@@ -24,7 +24,7 @@ async def clocked(database: Database) -> AsyncIterator[tuple[EventStore, FixedCl
     clock = FixedClock(T0)
     store = await make_store(database, clock=clock)
     yield store, clock, PROBE_TIMERS
-    await store.engine.dispose()
+    await store.close()
 
 
 async def remind(tx: Transaction, timer: Timer) -> None:

@@ -243,7 +243,7 @@ async def test_several_senders_send_each_message_once(settings: Settings, gatewa
                 pass
 
         await asyncio.gather(*(drain(sender) for sender in senders))
-        await other.engine.dispose()
+        await other.close()
         sent = await service.events("sms.sent")
 
     phones = [r.form()["To"] for r in gateway.requests]
