@@ -39,6 +39,8 @@ from typing import Any
 
 import msgspec
 
+from bench.loop import run as run_on_loop
+
 DATABASE_VARIABLE = "HANDINHAND_BENCH_DATABASE_URL"
 COMMUNE = "15835"  # Xã Thiệu Trung, Thanh Hóa
 BOOKED_MARK = "Bạn đã được hẹn"  # the Vietnamese booking confirmation
@@ -451,10 +453,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve-provider", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_provider:
-        asyncio.run(_serve_provider())
+        run_on_loop(_serve_provider())
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as directory:
-        result = asyncio.run(run(args, Path(directory)))
+        result = run_on_loop(run(args, Path(directory)))
     print(table(result))
     print(json.dumps(result))
     return 0 if all(result["met"].values()) else 1

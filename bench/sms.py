@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench.loop import run as run_on_loop
 from shared.events.base import Event
 
 DATABASE_VARIABLE = "HANDINHAND_BENCH_DATABASE_URL"
@@ -315,14 +316,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speak-as-scheduler", nargs=3, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_provider is not None:
-        asyncio.run(_serve_provider(args.serve_provider))
+        run_on_loop(_serve_provider(args.serve_provider))
         return 0
     if args.speak_as_scheduler is not None:
         count, kind, nats_url = args.speak_as_scheduler
-        asyncio.run(_speak_as_scheduler(int(count), kind, nats_url))
+        run_on_loop(_speak_as_scheduler(int(count), kind, nats_url))
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-sms-") as directory:
-        result = asyncio.run(run(args.count, args.kind, Path(directory)))
+        result = run_on_loop(run(args.count, args.kind, Path(directory)))
     print(
         f"{result['notifications']} notifications ({result['kind']}, {result['database']}): "
         f"published in {result['publish_seconds']} s, last handed to the provider after "

@@ -116,6 +116,7 @@ class _Statements:
             .where(by_stream)
             .order_by(events.c.stream_version)
         )
+        self.load_after = self.load.where(events.c.stream_version > sa.bindparam("after"))
         self.version_of = sa.select(sa.func.max(events.c.stream_version)).where(by_stream)
         in_streams = events.c.stream_id.in_(sa.bindparam("stream_ids", expanding=True))
         self.load_many = (
@@ -514,10 +515,17 @@ class Transaction:
         still fails on the unique (stream, version) constraint; never state one from outside."""
         self._versions[stream_id] = version
 
-    async def load(self, stream_id: str) -> Stream:
-        rows = (
-            await self.conn.execute(self.store._statements.load, {"stream_id": stream_id})
-        ).all()
+    async def load(self, stream_id: str, *, after: int = 0) -> Stream:
+        """The stream's events, or only those after version `after` (for a caller that keeps
+        the state folded up to it); the version is the stream's latest either way."""
+        statements = self.store._statements
+        if after:
+            result = await self.conn.execute(
+                statements.load_after, {"stream_id": stream_id, "after": after}
+            )
+        else:
+            result = await self.conn.execute(statements.load, {"stream_id": stream_id})
+        rows = result.all()
         catalog = self.store.catalog
         loaded = [
             RecordedEvent(
@@ -532,7 +540,7 @@ class Transaction:
             )
             for row in rows
         ]
-        version = loaded[-1].stream_version if loaded else 0
+        version = loaded[-1].stream_version if loaded else after
         self._versions[stream_id] = version
         return Stream(version, loaded)
 

@@ -241,3 +241,18 @@ async def test_work_deferred_to_the_commit_runs_in_the_transaction_and_only_on_s
 
     assert (await store.load("late")).version == 1
     assert (await store.load("never")).version == 0
+
+
+async def test_a_load_after_a_version_returns_only_newer_events(store: EventStore) -> None:
+    await store.append("thing-1", 0, [ThingCounted(count=n) for n in (1, 2, 3)], cause())
+
+    async with store.transaction() as tx:
+        newer = await tx.load("thing-1", after=2)
+        none_newer = await tx.load("thing-1", after=3)
+        # The version the transaction now knows is the stream's: an append after it works.
+        await tx.append("thing-1", 3, [ThingCounted(count=4)], cause())
+
+    assert [e.event for e in newer.events] == [ThingCounted(count=3)]
+    assert newer.version == 3
+    assert none_newer == (3, [])
+    assert (await store.load("thing-1")).version == 4
