@@ -238,7 +238,7 @@ class Consumer:
     async def _park(self, msg: Msg, event: RecordedEvent | None, error: str) -> None:
         """Keep the message and its error for `handinhand dlq`; let the stream move on."""
         tables = self.store.tables
-        async with self.store.engine.begin() as conn:
+        async with self.store.begin() as conn:
             await conn.execute(
                 tables.dead_letters.insert().values(
                     consumer=self.name,

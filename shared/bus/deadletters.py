@@ -76,7 +76,7 @@ async def redrive(
                 )
         except Exception as error:  # a malformed body or a failing handler: keep the row
             message = f"{type(error).__name__}: {error}"
-            async with store.engine.begin() as conn:
+            async with store.begin() as conn:
                 await conn.execute(
                     table.update()
                     .where(table.c.id == row.id)

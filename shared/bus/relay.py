@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from nats.js.client import JetStreamContext
@@ -34,6 +35,7 @@ class Relay:
         lease: timedelta = timedelta(seconds=15),
         idle_wait: float = 5.0,
         publish_timeout: float = 10.0,
+        save_every: float = 0.5,
     ) -> None:
         self.store = store
         self.js = js
@@ -42,37 +44,59 @@ class Relay:
         self.lease = lease
         self.idle_wait = idle_wait
         self.publish_timeout = publish_timeout
+        self.save_every = save_every
         self.published = 0
         # The batch read while the previous one was being acknowledged, and where it starts.
         self._ahead: tuple[LogPosition, list[StoredEvent]] | None = None
+        # While this relay holds the lease, it knows its lease and position without asking the
+        # database. The position is saved at most every `save_every` seconds: after a crash the
+        # next holder re-publishes what followed, and Nats-Msg-Id drops the repeats.
+        self._held_until: datetime | None = None
+        self._position: LogPosition | None = None
+        self._saved: LogPosition | None = None
+        self._saved_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.05
-        while not stop.is_set():
-            try:
-                if not await self.hold_lease():
-                    await _wait(stop, self.lease.total_seconds() / 3)
-                    continue
-                sent, behind = await self.publish_once()
-                backoff = 0.05
-                if sent == self.batch_size:
-                    continue
-                # Events seen but not yet safe to read (an older transaction is still open)
-                # are retried soon; otherwise sleep until the next commit rings.
-                await self._sleep_until_commit(stop, 0.02 if behind else self.idle_wait)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning(
-                    "relay %s paused: %s: %s", self.store.source, type(error).__name__, error
-                )
-                await _wait(stop, backoff)
-                backoff = min(backoff * 2, 5.0)
+        try:
+            while not stop.is_set():
+                try:
+                    if not await self.hold_lease():
+                        await _wait(stop, self.lease.total_seconds() / 3)
+                        continue
+                    sent, behind = await self.publish_once()
+                    backoff = 0.05
+                    if sent == self.batch_size:
+                        continue
+                    # Events seen but not yet safe to read (an older transaction is still
+                    # open) are retried soon; otherwise sleep until the next commit rings, or
+                    # until the position is due to be saved.
+                    wait = 0.02 if behind else self.idle_wait
+                    if self._position != self._saved:
+                        wait = min(wait, self.save_every)
+                    await self._sleep_until_commit(stop, wait)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.warning(
+                        "relay %s paused: %s: %s", self.store.source, type(error).__name__, error
+                    )
+                    self._forget_lease()
+                    await _wait(stop, backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            await self._save_on_the_way_out()
 
     async def hold_lease(self) -> bool:
-        table = self.store.tables.relay_position
+        """Take or renew the lease; a lease held with two thirds of it left needs no renewal."""
         now = self.store.clock.now()
-        async with self.store.engine.begin() as conn:
+        if self._held_until is not None and now < self._held_until - self.lease * 2 / 3:
+            return True
+        table = self.store.tables.relay_position
+        values: dict[str, object] = {"owner": self.owner, "lease_until": now + self.lease}
+        if self._held_until is not None and self._position is not None:
+            values.update(tx_id=self._position.tx_id, position=self._position.position)
+        async with self.store.begin() as conn:
             exists = await conn.scalar(sa.select(table.c.name).where(table.c.name == RELAY))
             if exists is None:
                 await conn.execute(
@@ -88,11 +112,28 @@ class Relay:
                         table.c.lease_until < now,
                     ),
                 )
-                .values(owner=self.owner, lease_until=now + self.lease)
+                .values(values)
             )
-            return taken.rowcount == 1
+        if taken.rowcount != 1:
+            self._forget_lease()
+            return False
+        if self._held_until is None:
+            self._position = None  # newly taken: start from the position in the database
+        elif self._position is not None:
+            self._mark_saved(self._position)
+        self._held_until = now + self.lease
+        return True
+
+    def _forget_lease(self) -> None:
+        self._held_until = None
+        self._position = None
+        self._saved = None
+        self._ahead = None
 
     async def position(self) -> LogPosition:
+        """Where publishing stands: known while holding the lease, else as last saved."""
+        if self._held_until is not None and self._position is not None:
+            return self._position
         table = self.store.tables.relay_position
         async with self.store.engine.connect() as conn:
             row = (
@@ -100,7 +141,11 @@ class Relay:
                     sa.select(table.c.tx_id, table.c.position).where(table.c.name == RELAY)
                 )
             ).first()
-        return START if row is None else LogPosition(row.tx_id, row.position)
+        found = START if row is None else LogPosition(row.tx_id, row.position)
+        if self._held_until is not None:
+            self._position = found
+            self._mark_saved(found)
+        return found
 
     async def lag(self) -> int:
         """Events committed (or still committing) that no consumer has been offered yet."""
@@ -117,6 +162,7 @@ class Relay:
             batch, behind = await self._read(after)
         self._ahead = None
         if not batch:
+            await self._save_if_due()
             return 0, behind
         source = self.store.source
         expected = stream_name(source)
@@ -141,7 +187,8 @@ class Relay:
             await asyncio.wait_for(asyncio.gather(*acks), self.publish_timeout)
         finally:
             following = None if ahead is None else await _result_or_none(ahead)
-        await self._advance(last)
+        self._position = last
+        await self._save_if_due()
         if following is not None and len(following[0]) == self.batch_size:
             self._ahead = (last, following[0])
         self.published += len(batch)
@@ -150,27 +197,52 @@ class Relay:
     async def _read(self, after: LogPosition) -> tuple[list[StoredEvent], bool]:
         async with self.store.engine.connect() as conn:
             batch = await self.store.read_log(conn, after, self.batch_size)
-            behind = len(batch) < self.batch_size and (
-                await self.store.any_after(conn, batch[-1].log_position if batch else after)
+            # Only PostgreSQL has events that are committed but not yet safe to read.
+            behind = (
+                self.store.is_postgres
+                and len(batch) < self.batch_size
+                and (await self.store.any_after(conn, batch[-1].log_position if batch else after))
             )
         return batch, behind
 
-    async def _advance(self, to: LogPosition) -> None:
+    async def _save(self, to: LogPosition) -> None:
         table = self.store.tables.relay_position
-        async with self.store.engine.begin() as conn:
+        now = self.store.clock.now()
+        async with self.store.begin() as conn:
             moved = await conn.execute(
                 table.update()
                 .where(table.c.name == RELAY, table.c.owner == self.owner)
-                .values(
-                    tx_id=to.tx_id,
-                    position=to.position,
-                    lease_until=self.store.clock.now() + self.lease,
-                )
+                .values(tx_id=to.tx_id, position=to.position, lease_until=now + self.lease)
             )
         if moved.rowcount != 1:
             # Another instance took the lease while we published: it will re-publish from
             # its own position and Nats-Msg-Id de-duplicates the overlap.
             log.info("relay %s lost its lease", self.store.source)
+            self._forget_lease()
+            return
+        self._held_until = now + self.lease
+        self._mark_saved(to)
+
+    async def _save_if_due(self) -> None:
+        position = self._position
+        if (
+            position is not None
+            and position != self._saved
+            and time.monotonic() - self._saved_at >= self.save_every
+        ):
+            await self._save(position)
+
+    def _mark_saved(self, at: LogPosition) -> None:
+        self._saved = at
+        self._saved_at = time.monotonic()
+
+    async def _save_on_the_way_out(self) -> None:
+        if self._held_until is None or self._position is None or self._position == self._saved:
+            return
+        try:
+            await self._save(self._position)
+        except Exception as error:  # the next holder re-publishes; Nats-Msg-Id drops repeats
+            log.warning("relay %s could not save its position: %s", self.store.source, error)
 
     async def _sleep_until_commit(self, stop: asyncio.Event, timeout: float) -> None:
         waiter = asyncio.ensure_future(self.store.wait_for_commit(timeout))

@@ -222,6 +222,7 @@ class EventStore:
         self._commit_listeners: list[Callable[[], None]] = []
         self._postgres = is_postgres(engine)
         self._statements = _Statements(tables.events, postgres=self._postgres)
+        self._writer = None if self._postgres else asyncio.Lock()
         pool = engine.pool
         self._direct = (
             DirectConnections(engine, pool.size() if isinstance(pool, sa.QueuePool) else 10)
@@ -235,10 +236,29 @@ class EventStore:
             await self._direct.close()
         await self.engine.dispose()
 
+    @property
+    def is_postgres(self) -> bool:
+        return self._postgres
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on this service's database.
+
+        SQLite has one writer at a time: this process's writers queue on an asyncio lock
+        before taking SQLite's, instead of polling its busy handler, which sleeps in steps of
+        up to 100 ms while the lock may long be free.
+        """
+        if self._writer is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._writer, self.engine.begin() as conn:
+            yield conn
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """One database transaction: loads, appends and read-model changes commit together."""
-        async with self.engine.begin() as conn:
+        async with self.begin() as conn:
             tx = Transaction(self, conn)
             yield tx
             await tx.run_before_commit()

@@ -17,7 +17,7 @@ async def rebuild_read_models(
     if store.projector is None:
         return 0
     replayed = 0
-    async with store.engine.begin() as conn:
+    async with store.begin() as conn:
         for table in reversed(read_models):
             await conn.execute(table.delete())
         after = START

@@ -122,7 +122,7 @@ class TimerRunner:
     async def _claim(self) -> list[Timer]:
         table = self.table
         now = self.store.clock.now()
-        async with self.store.engine.begin() as conn:
+        async with self.store.begin() as conn:
             query = (
                 sa.select(table)
                 .where(
@@ -175,7 +175,7 @@ class TimerRunner:
             log.warning(
                 "timer %s (%s) failed, attempt %d: %s", timer.id, timer.kind, attempts, error
             )
-            async with self.store.engine.begin() as conn:
+            async with self.store.begin() as conn:
                 if attempts >= self.max_attempts:
                     log.exception(
                         "timer %s (%s) dropped after %d attempts", timer.id, timer.kind, attempts

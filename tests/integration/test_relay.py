@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nats
 import pytest
+import sqlalchemy as sa
 from nats.aio.client import Client
 from nats.js.api import RawStreamMsg
 from nats.js.client import JetStreamContext
@@ -103,11 +104,15 @@ async def test_a_republish_after_losing_the_position_reaches_the_stream_once(rel
     await store.append("thing-1", 0, [ThingCounted(count=n) for n in range(5)], cause())
     await relay.hold_lease()
     await publish_until(relay, js, source, 5)
-    # as if the process died after publishing but before its position committed
+    # as if the process died after publishing but before its position was saved
     async with store.engine.begin() as conn:
-        await conn.execute(store.tables.relay_position.update().values(tx_id=-1, position=0))
+        await conn.execute(
+            store.tables.relay_position.update().values(tx_id=-1, position=0, owner=None)
+        )
+    successor = Relay(store, js, owner="successor")
 
-    await relay.publish_once()
+    assert await successor.hold_lease()
+    assert (await successor.publish_once())[0] == 5
 
     assert await stored_count(js, source) == 5
 
@@ -231,3 +236,26 @@ async def test_ce_time_is_an_rfc3339_instant_with_offset(relayed) -> None:  # ty
     [message] = await stream_messages(js, source)
 
     assert header(message, "ce-time").endswith("+00:00")
+
+
+async def test_the_position_is_saved_now_and_then_and_when_the_relay_stops(relayed) -> None:  # type: ignore[no-untyped-def]
+    store, js, _relay, source = relayed
+    relay = Relay(store, js, owner="test", save_every=3600)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(relay.run(stop))
+    await store.append("thing-1", 0, [ThingCounted(count=n) for n in range(3)], cause())
+    await eventually(lambda: stored_count(js, source), lambda n: n == 3)
+
+    async def saved() -> tuple[int, int]:
+        async with store.engine.connect() as conn:
+            table = store.tables.relay_position
+            row = (await conn.execute(sa.select(table.c.tx_id, table.c.position))).one()
+            return row.tx_id, row.position
+
+    before_stop = await saved()
+    stop.set()
+    await runner
+
+    assert before_stop[1] == 0  # not yet due: published, position kept in memory
+    assert (await saved())[1] > 0
+    assert await Relay(store, js, owner="next").lag() == 0
