@@ -174,7 +174,7 @@ class Runtime:
 
     async def database_ready(self) -> bool:
         try:
-            async with self.store.engine.connect() as conn:
+            async with self.store.reader.connect() as conn:
                 await conn.execute(sa.text("SELECT 1"))
         except Exception:
             return False
@@ -182,7 +182,7 @@ class Runtime:
 
     async def parked_count(self) -> int:
         table = self.store.tables.dead_letters
-        async with self.store.engine.connect() as conn:
+        async with self.store.reader.connect() as conn:
             found = await conn.scalar(
                 sa.select(sa.func.count()).select_from(table).where(table.c.redriven_at.is_(None))
             )

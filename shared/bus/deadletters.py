@@ -31,7 +31,7 @@ class Redriven(msgspec.Struct, frozen=True, kw_only=True):
 
 async def list_parked(store: EventStore) -> list[ParkedMessage]:
     table = store.tables.dead_letters
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         rows = await conn.execute(
             sa.select(table).where(table.c.redriven_at.is_(None)).order_by(table.c.id)
         )
@@ -58,7 +58,7 @@ async def redrive(
     query = sa.select(table).where(table.c.redriven_at.is_(None)).order_by(table.c.id)
     if ids is not None:
         query = query.where(table.c.id.in_(ids))
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         rows = list(await conn.execute(query))
     outcomes: list[Redriven] = []
     for row in rows:

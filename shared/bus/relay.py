@@ -135,7 +135,7 @@ class Relay:
         if self._held_until is not None and self._position is not None:
             return self._position
         table = self.store.tables.relay_position
-        async with self.store.engine.connect() as conn:
+        async with self.store.reader.connect() as conn:
             row = (
                 await conn.execute(
                     sa.select(table.c.tx_id, table.c.position).where(table.c.name == RELAY)
@@ -150,7 +150,7 @@ class Relay:
     async def lag(self) -> int:
         """Events committed (or still committing) that no consumer has been offered yet."""
         after = await self.position()
-        async with self.store.engine.connect() as conn:
+        async with self.store.reader.connect() as conn:
             return await self.store.count_after(conn, after)
 
     async def publish_once(self) -> tuple[int, bool]:
@@ -195,7 +195,7 @@ class Relay:
         return len(batch), behind
 
     async def _read(self, after: LogPosition) -> tuple[list[StoredEvent], bool]:
-        async with self.store.engine.connect() as conn:
+        async with self.store.reader.connect() as conn:
             batch = await self.store.read_log(conn, after, self.batch_size)
             # Only PostgreSQL has events that are committed but not yet safe to read.
             behind = (

@@ -31,7 +31,8 @@ def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
 
     PostgreSQL: `search_path` is the service's schema, so models and migrations stay
     schema-free and tests can use a throwaway schema. SQLite: every transaction starts with
-    BEGIN IMMEDIATE, so a read-then-write transaction never fails to upgrade its lock.
+    BEGIN IMMEDIATE, so a read-then-write transaction never fails to upgrade its lock
+    (connections from `reading(engine)` begin DEFERRED: they only read).
     """
     target = async_url(url)
     if target.get_backend_name() == "postgresql":
@@ -60,4 +61,21 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
 
     @sa.event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the lock up front; a reader (see `reading`) takes none and sees the
+        # last commit, since WAL readers neither wait for writers nor hold them up.
+        if connection.get_execution_options().get(_READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "handinhand_read_only"
+
+
+def reading(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for connections that only read.
+
+    SQLite: their transactions are deferred, so they never queue for the write lock. Any
+    writer must use the engine itself (`engine.begin()`), whose transactions begin IMMEDIATE.
+    """
+    return engine.execution_options(**{_READ_ONLY: True})

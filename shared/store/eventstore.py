@@ -23,7 +23,7 @@ from shared.clock import Clock
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.catalog import Catalog, encode
 from shared.ids import derived_id, uuid7
-from shared.store.database import is_postgres
+from shared.store.database import is_postgres, reading
 from shared.store.direct import DirectConnections
 from shared.store.tables import StoreTables
 
@@ -223,6 +223,9 @@ class EventStore:
         self._postgres = is_postgres(engine)
         self._statements = _Statements(tables.events, postgres=self._postgres)
         self._writer = None if self._postgres else asyncio.Lock()
+        # For connections that only read (`store.reader.connect()`): on SQLite they never
+        # take or wait for the write lock.
+        self.reader = reading(engine)
         pool = engine.pool
         self._direct = (
             DirectConnections(engine, pool.size() if isinstance(pool, sa.QueuePool) else 10)
@@ -362,7 +365,7 @@ class EventStore:
             return await tx.append(stream_id, expected_version, events, cause)
 
     async def load(self, stream_id: str) -> Stream:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return await Transaction(self, conn).load(stream_id)
 
     def on_commit(self, listener: Callable[[], None]) -> None:

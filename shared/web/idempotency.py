@@ -54,7 +54,7 @@ async def answer_once(
     stored_key = f"{scope}:{key}"
     fingerprint = hashlib.sha256(request_body).hexdigest()
     for _ in range(2):
-        async with store.engine.connect() as conn:
+        async with store.reader.connect() as conn:
             row = (
                 await conn.execute(
                     sa.select(table.c.request_hash, table.c.status_code, table.c.body).where(

@@ -256,3 +256,17 @@ async def test_a_load_after_a_version_returns_only_newer_events(store: EventStor
     assert newer.version == 3
     assert none_newer == (3, [])
     assert (await store.load("thing-1")).version == 4
+
+
+async def test_a_reader_sees_the_last_commit_without_waiting_for_an_open_writer(
+    store: EventStore,
+) -> None:
+    await store.append("thing-1", 0, [ThingCounted(count=1)], cause())
+
+    async with store.transaction() as tx:
+        await tx.append("thing-1", 1, [ThingCounted(count=2)], cause())
+        # SQLite: a reader must not queue for the write lock the open transaction holds.
+        during = await asyncio.wait_for(store.load("thing-1"), timeout=10)
+
+    assert during.version == 1
+    assert (await store.load("thing-1")).version == 2
