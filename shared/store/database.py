@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from shared.store import sqlite_inline
+
 
 def async_url(url: str) -> sa.URL:
     """Accept plain `postgresql://` and `sqlite:///` URLs and pick the async driver."""
@@ -42,7 +44,11 @@ def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
             max_overflow=pool_size,
             connect_args={"server_settings": {"search_path": schema}},
         )
-    engine = create_async_engine(target, connect_args={"timeout": 30})
+    # SQLite runs on the event loop's thread (shared/store/sqlite_inline.py), waiting up to
+    # 30 s for another connection's lock without blocking the loop.
+    engine = create_async_engine(
+        target, async_creator=sqlite_inline.connector(target.database or "", timeout=30)
+    )
     _make_sqlite_transactional(engine)
     return engine
 
@@ -55,7 +61,7 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA busy_timeout=0")  # the driver waits, off the loop
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
