@@ -86,6 +86,7 @@ class Relay:
                     backoff = min(backoff * 2, 5.0)
         finally:
             await self._save_on_the_way_out()
+            self.store.relay_here = False
 
     async def hold_lease(self) -> bool:
         """Take or renew the lease; a lease held with two thirds of it left needs no renewal."""
@@ -122,9 +123,11 @@ class Relay:
         elif self._position is not None:
             self._mark_saved(self._position)
         self._held_until = now + self.lease
+        self.store.relay_here = True
         return True
 
     def _forget_lease(self) -> None:
+        self.store.relay_here = False
         self._held_until = None
         self._position = None
         self._saved = None

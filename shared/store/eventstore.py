@@ -219,6 +219,9 @@ class EventStore:
         self.projector = projector
         self._committed = asyncio.Event()
         self._to_announce = asyncio.Event()
+        # Set while this process's relay holds the lease: the in-process doorbell wakes it, and
+        # the other instances' relays stand by, so there is no one to announce commits to.
+        self.relay_here = False
         self._commit_listeners: list[Callable[[], None]] = []
         self._postgres = is_postgres(engine)
         self._statements = _Statements(tables.events, postgres=self._postgres)
@@ -271,7 +274,8 @@ class EventStore:
     def _after_commit(self) -> None:
         """Events were committed: ring this process's doorbell and have them announced."""
         self._committed.set()
-        self._to_announce.set()
+        if not self.relay_here:
+            self._to_announce.set()
         for listener in self._commit_listeners:
             listener()
 
@@ -419,6 +423,8 @@ class EventStore:
             raw = await conn.get_raw_connection()
             listener = raw.driver_connection
             schema = await conn.scalar(sa.text("SELECT current_schema()"))
+            # PostgreSQL delivers notifications to a session only between transactions.
+            await conn.commit()
 
             def ring(*args: Any) -> None:
                 if args[3] == schema:

@@ -42,6 +42,13 @@ async def stream_messages(js: JetStreamContext, source: str) -> list[RawStreamMs
     ]
 
 
+async def saved_position(store: EventStore) -> tuple[int, int]:
+    async with store.reader.connect() as conn:
+        table = store.tables.relay_position
+        row = (await conn.execute(sa.select(table.c.tx_id, table.c.position))).one()
+        return row.tx_id, row.position
+
+
 def header(message: RawStreamMsg, name: str) -> str:
     assert message.headers is not None
     return str(message.headers[name])
@@ -246,16 +253,37 @@ async def test_the_position_is_saved_now_and_then_and_when_the_relay_stops(relay
     await store.append("thing-1", 0, [ThingCounted(count=n) for n in range(3)], cause())
     await eventually(lambda: stored_count(js, source), lambda n: n == 3)
 
-    async def saved() -> tuple[int, int]:
-        async with store.engine.connect() as conn:
-            table = store.tables.relay_position
-            row = (await conn.execute(sa.select(table.c.tx_id, table.c.position))).one()
-            return row.tx_id, row.position
-
-    before_stop = await saved()
+    before_stop = await saved_position(store)
     stop.set()
     await runner
 
     assert before_stop[1] == 0  # not yet due: published, position kept in memory
-    assert (await saved())[1] > 0
+    assert (await saved_position(store))[1] > 0
     assert await Relay(store, js, owner="next").lag() == 0
+
+
+async def test_a_resting_relay_wakes_for_the_commits_of_every_instance_that_writes(
+    relayed: tuple[EventStore, JetStreamContext, Relay, str], database: Database
+) -> None:
+    store, js, _relay, source = relayed
+    # The relay would rest for a minute: only a doorbell brings these events out sooner.
+    relay = Relay(store, js, owner="a", idle_wait=60)
+    # PostgreSQL: another instance writes and announces its commits. SQLite: one process
+    # writes each file, and its own commits ring the relay's doorbell.
+    other = await make_store(database, source=source) if database.is_postgres else store
+    stop = asyncio.Event()
+    announcing = asyncio.create_task(other.announce_commits(stop))
+    async with store.commits_from_everywhere():
+        runner = asyncio.create_task(relay.run(stop))
+        try:
+            await store.append("own", 0, [ThingCounted(count=1)], cause())
+            await eventually(lambda: stored_count(js, source), lambda n: n == 1, timeout=20)
+            await eventually(lambda: saved_position(store), lambda at: at[1] > 0)  # at rest
+            await other.append("other", 0, [ThingCounted(count=2)], cause())
+            await eventually(lambda: stored_count(js, source), lambda n: n == 2, timeout=20)
+        finally:
+            stop.set()
+            await runner
+            await announcing
+            if other is not store:
+                await other.close()
