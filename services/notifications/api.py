@@ -153,7 +153,7 @@ async def list_messages(
     """SMS sent or waiting, newest first; coordinators see their communes' messages."""
     scope = _scope(caller)
     phone = None if recipient is None else _phone(recipient, "recipient")
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         return await views.list_messages(
             conn,
             recipient_phone=phone,
@@ -169,7 +169,7 @@ async def get_message(
     caller: NamedDependency[Caller], store: NamedDependency[EventStore], message_id: FromPath[str]
 ) -> views.MessageView:
     scope = _scope(caller)
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         found = await views.message(conn, message_id)
     if found is None or (scope is not None and found.commune_code not in scope):
         raise NotFoundError(f"no message {message_id}")
@@ -208,7 +208,7 @@ async def get_consent(
     """Whether a number opted out of SMS (HUY/STOP) or back in (BATDAU/START)."""
     caller.require(Role.COORDINATOR)
     number = _phone(phone, "phone")
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         return _consent(number, await views.recipient(conn, number))
 
 

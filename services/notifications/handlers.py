@@ -3,6 +3,7 @@ timers, the sender, the webhooks and the API, always inside a transaction they w
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import weakref
@@ -13,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.notifications import views
@@ -153,6 +155,27 @@ async def set_consent(
 
 # Queueing
 
+# The tasks that queued a message in a transaction not committed yet: after its commit the
+# sender is woken (`queued_in_this_commit`), but not after commits that queued nothing, such
+# as the sender's own marks and records, which would only make it look again for nothing.
+_queueing: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+def _note_queued() -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        _queueing.add(task)
+
+
+def queued_in_this_commit() -> bool:
+    """Asked by a commit listener (it runs in the committing task): whether that task queued
+    a message since it last asked. A rolled-back queueing only makes the next answer yes."""
+    task = asyncio.current_task()
+    if task is None or task not in _queueing:
+        return False
+    _queueing.discard(task)
+    return True
+
 
 async def queue_sms(
     tx: Transaction,
@@ -185,6 +208,7 @@ async def queue_sms(
         about=about or About(),
     )
     await tx.append(message_id, 0, request.events(found), cause)
+    _note_queued()
     return message_id
 
 
@@ -321,18 +345,20 @@ async def flush_pending(tx: Transaction) -> None:
     if pending is None or not (pending.sms or pending.plans):
         return
     requests = pending.sms
-    existing = await views.existing_messages(tx.conn, [r.message_id for r in requests])
-    requests = [r for r in requests if r.message_id not in existing]
-    found = await views.recipients_by_phone(tx.conn, [r.phone for r in requests])
-    appends: list[StreamAppend] = []
-    for request in requests:
-        tx.know_version(request.message_id, 0)  # not in `messages`: no stream yet
-        appends.append(
-            StreamAppend(
-                request.message_id, 0, request.events(found.get(request.phone)), request.cause
-            )
-        )
-    streams = await tx.load_many([reminders_stream(p.plan.target_id) for p in pending.plans])
+    # One read for the reminder streams (the plan in force) and the messages' own streams:
+    # a message whose stream exists was written already (a redelivery) and adds nothing.
+    streams = await tx.load_many(
+        [
+            *(request.message_id for request in requests),
+            *(reminders_stream(planning.plan.target_id) for planning in pending.plans),
+        ]
+    )
+    requests = [request for request in requests if streams[request.message_id].version == 0]
+    found = await views.recipients_by_phone(tx.conn, [request.phone for request in requests])
+    appends = [
+        StreamAppend(request.message_id, 0, request.events(found.get(request.phone)), request.cause)
+        for request in requests
+    ]
     timer_rows: list[dict[str, Any]] = []
     for planning in pending.plans:
         plan = planning.plan
@@ -350,6 +376,8 @@ async def flush_pending(tx: Transaction) -> None:
         timer_rows.extend(_timer_rows(decided[0], decided[1]))
     await tx.append_many(appends, projector=views.project_many)
     await _set_timers(tx, timer_rows)
+    if requests:
+        _note_queued()
 
 
 # Reminders
@@ -412,17 +440,29 @@ def _timer_rows(plan: RemindersPlanned, planned: tuple[ReminderTimer, ...]) -> l
     ]
 
 
+def _timers_upsert(dialect_name: str) -> sa.Insert:
+    """`set_timer` for many rows in one statement: the same id replaces the earlier timer."""
+    found = _TIMERS_UPSERT.get(dialect_name)
+    if found is None:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        statement = dialect.insert(timers)
+        found = _TIMERS_UPSERT[dialect_name] = statement.on_conflict_do_update(
+            index_elements=[timers.c.id],
+            set_={name: statement.excluded[name] for name in _TIMER_VALUES},
+        )
+    return found
+
+
+# Built once per dialect (SQLAlchemy then reuses the compiled form).
+_TIMERS_UPSERT: dict[str, sa.Insert] = {}
+# What `_timer_rows` gives besides the id.
+_TIMER_VALUES = ("kind", "due_at", "payload", "attempts", "claimed_until")
+
+
 async def _set_timers(tx: Transaction, rows: list[dict[str, Any]]) -> None:
     """`set_timer` for many timers in one statement (the same id replaces the earlier one)."""
-    if not rows:
-        return
-    dialect = postgresql if tx.conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(timers)
-    statement = statement.on_conflict_do_update(
-        index_elements=[timers.c.id],
-        set_={name: statement.excluded[name] for name in rows[0] if name != "id"},
-    )
-    await tx.conn.execute(statement, rows)
+    if rows:
+        await tx.conn.execute(_timers_upsert(tx.conn.dialect.name), rows)
 
 
 async def plan_reminders_for(

@@ -27,7 +27,13 @@ def workers(runtime: Runtime) -> list[Worker]:
     channel = channel_of(runtime)
     sender = Sender(runtime.store, channel.provider, channel.settings, owner=runtime.instance)
     channel.senders.append(sender)
-    runtime.store.on_commit(sender.wake)  # queued messages go out at once, not at the next poll
+
+    def wake() -> None:
+        # Queued messages go out at once, not at the next poll.
+        if handlers.queued_in_this_commit():
+            sender.wake()
+
+    runtime.store.on_commit(wake)
 
     async def send(stop: asyncio.Event) -> None:
         try:

@@ -17,8 +17,10 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import handlers, views
 from services.notifications.domain.errors import DomainError
@@ -47,6 +49,50 @@ from shared.ids import uuid7
 from shared.store.eventstore import ConcurrencyError, EventStore, StreamAppend, Transaction
 
 log = logging.getLogger("handinhand.notifications.sender")
+
+
+def _claim_statement(*, skip_locked: bool) -> sa.UpdateBase:
+    """Lease up to a batch of due, unheld queue rows; PostgreSQL skips rows another sender
+    has locked. Built once (SQLAlchemy then reuses the compiled form)."""
+    now = sa.bindparam("c_now", type_=outgoing.c.due_at.type)
+    due = (
+        sa.select(outgoing.c.message_id)
+        .where(
+            outgoing.c.due_at <= now,
+            sa.or_(outgoing.c.claimed_until.is_(None), outgoing.c.claimed_until < now),
+        )
+        .order_by(outgoing.c.due_at)
+        .limit(sa.bindparam("c_limit", type_=sa.Integer()))
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        outgoing.update()
+        .where(outgoing.c.message_id.in_(due.scalar_subquery()))
+        .values(claimed_until=sa.bindparam("c_until"), claimed_by=sa.bindparam("c_owner"))
+        .returning(outgoing.c.message_id)
+    )
+
+
+_CLAIM = _claim_statement(skip_locked=False)
+_CLAIM_SKIPPING_LOCKED = _claim_statement(skip_locked=True)
+
+
+_WITH_CONSENT = messages.outerjoin(recipients, recipients.c.phone == messages.c.recipient_phone)
+# The claimed messages' rows, each with its recipient's opt-out.
+_CLAIMED = (
+    sa.select(messages, recipients.c.opted_out)
+    .select_from(_WITH_CONSENT)
+    .where(messages.c.message_id.in_(sa.bindparam("c_ids", expanding=True)))
+)
+# PostgreSQL: the claim as a CTE, so claiming and reading is one round trip.
+_claiming = _CLAIM_SKIPPING_LOCKED.cte("claiming")
+_CLAIM_AND_READ = (
+    sa.select(messages, recipients.c.opted_out)
+    .select_from(_WITH_CONSENT)
+    .where(messages.c.message_id.in_(sa.select(_claiming.c.message_id)))
+)
+_UNQUEUE = outgoing.delete().where(outgoing.c.message_id.in_(sa.bindparam("c_ids", expanding=True)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,11 +174,27 @@ class Sender:
         return claimed
 
     async def _take(self) -> tuple[int, list[Attempt]]:
-        """Claim a batch and mark it as being sent: how many were claimed, what to send."""
-        claimed = await self._claim()
-        if not claimed:
-            return 0, []
-        return len(claimed), await self._start(claimed)
+        """Claim a batch and mark it as being sent, in one transaction: how many were claimed,
+        what to send. The claim is committed with the marks, before any provider call."""
+        try:
+            async with self.store.transaction() as tx:
+                rows = await self._claim(tx.conn)
+                attempts = await self._start_in(tx, rows) if rows else []
+        except ConcurrencyError:
+            pass
+        else:
+            return len(rows), attempts
+        # A message changed between the read and the append (e.g. a delivery receipt): claim
+        # again on its own, then mark the messages one by one.
+        async with self.store.begin() as conn:
+            claimed = await self._claim_ids(conn)
+        attempts = []
+        for message_id in claimed:
+            with contextlib.suppress(ConcurrencyError):
+                async with self.store.transaction() as tx:
+                    one = (await tx.conn.execute(_CLAIMED, {"c_ids": [message_id]})).all()
+                    attempts.extend(await self._start_in(tx, one))
+        return len(claimed), attempts
 
     async def _deliver(self, attempts: list[Attempt]) -> None:
         try:
@@ -140,53 +202,32 @@ class Sender:
         except Exception as error:
             log.warning("sender paused: %s", error)
 
-    async def _claim(self) -> list[str]:
-        """Take up to a batch of due, unheld messages with one statement."""
-        now = self.store.clock.now()
-        due = (
-            sa.select(outgoing.c.message_id)
-            .where(
-                outgoing.c.due_at <= now,
-                sa.or_(outgoing.c.claimed_until.is_(None), outgoing.c.claimed_until < now),
-            )
-            .order_by(outgoing.c.due_at)
-            .limit(self.settings.batch_size)
-        )
-        async with self.store.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            claim = (
-                outgoing.update()
-                .where(outgoing.c.message_id.in_(due.scalar_subquery()))
-                .values(claimed_until=now + self.settings.lease, claimed_by=self.owner)
-                .returning(outgoing.c.message_id)
-            )
-            return list(await conn.scalars(claim))
+    async def _claim(self, conn: AsyncConnection) -> list[sa.Row[Any]]:
+        """Take up to a batch of due, unheld messages and read them (with the recipient's
+        consent): one statement on PostgreSQL, where the claim is a CTE, two on SQLite."""
+        if conn.dialect.name == "postgresql":
+            return list((await conn.execute(_CLAIM_AND_READ, self._claim_parameters())).all())
+        claimed = await self._claim_ids(conn)
+        if not claimed:
+            return []
+        return list((await conn.execute(_CLAIMED, {"c_ids": claimed})).all())
 
-    async def _start(self, claimed: Sequence[str]) -> list[Attempt]:
-        try:
-            async with self.store.transaction() as tx:
-                return await self._start_in(tx, claimed)
-        except ConcurrencyError:
-            attempts: list[Attempt] = []
-            for message_id in claimed:
-                with contextlib.suppress(ConcurrencyError):
-                    async with self.store.transaction() as tx:
-                        attempts.extend(await self._start_in(tx, [message_id]))
-            return attempts
+    async def _claim_ids(self, conn: AsyncConnection) -> list[str]:
+        claim = _CLAIM_SKIPPING_LOCKED if conn.dialect.name == "postgresql" else _CLAIM
+        return list(await conn.scalars(claim, self._claim_parameters()))
 
-    async def _start_in(self, tx: Transaction, claimed: Sequence[str]) -> list[Attempt]:
-        """Mark the claimed messages as being sent: one read, one append for all of them."""
+    def _claim_parameters(self) -> dict[str, Any]:
         now = self.store.clock.now()
-        rows = (
-            await tx.conn.execute(
-                sa.select(messages, recipients.c.opted_out)
-                .select_from(
-                    messages.outerjoin(recipients, recipients.c.phone == messages.c.recipient_phone)
-                )
-                .where(messages.c.message_id.in_(claimed))
-            )
-        ).all()
+        return {
+            "c_now": now,
+            "c_limit": self.settings.batch_size,
+            "c_until": now + self.settings.lease,
+            "c_owner": self.owner,
+        }
+
+    async def _start_in(self, tx: Transaction, rows: Sequence[sa.Row[Any]]) -> list[Attempt]:
+        """Mark the claimed messages (their rows) as being sent, with one append for all."""
+        now = self.store.clock.now()
         attempts: list[Attempt] = []
         appends: list[StreamAppend] = []
         settled: list[str] = []
@@ -212,7 +253,7 @@ class Sender:
                     )
             appends.append(StreamAppend(state.message_id, row.version, events, cause))
         if settled:
-            await tx.conn.execute(outgoing.delete().where(outgoing.c.message_id.in_(settled)))
+            await tx.conn.execute(_UNQUEUE, {"c_ids": settled})
         await self._append(tx, appends, now)
         return attempts
 
@@ -255,6 +296,8 @@ class Sender:
                     return dataclasses.replace(attempt, error=error)
             return Attempt(state=state, version=attempt.version, receipt=receipt)
 
+        if len(attempts) == 1:  # the usual case at a steady rate: no task needed
+            return [await call(attempts[0])]
         return list(await asyncio.gather(*(call(attempt) for attempt in attempts)))
 
     async def _record(self, results: list[Attempt]) -> None:

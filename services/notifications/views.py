@@ -99,7 +99,7 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
     version = recorded.stream_version
     match event:
         case SmsQueued() | SmsSendingStarted() | SmsSent():
-            await _project_message(conn, event, version)
+            await _project_run(conn, [(event, version)])
         case SmsSuppressed():
             await _suppressed(conn, event, version)
         case SmsAttemptFailed():
@@ -142,9 +142,12 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
             await _project_replies(conn, recorded)
 
 
-# Runs of these are written with one statement per table (`project_many`).
+# Runs of these are written with one statement per table (`project_many`); the statements
+# are built once (SQLAlchemy then reuses their compiled form).
 _BULK = (SmsQueued, SmsSendingStarted, SmsSent)
 _Bulk = SmsQueued | SmsSendingStarted | SmsSent
+_queued_message = messages.insert()
+_queued_outgoing = outgoing.insert()
 _started = (
     messages.update()
     .where(messages.c.message_id == sa.bindparam("b_message_id"))
@@ -167,6 +170,55 @@ _sent = (
         sent_at=sa.bindparam("b_sent_at"),
     )
 )
+_unqueue = outgoing.delete().where(
+    outgoing.c.message_id.in_(sa.bindparam("b_message_ids", expanding=True))
+)
+
+
+# PostgreSQL: each pair of statements above as one, the second table's change in a CTE of
+# the first's (one round trip instead of two).
+_QUEUED_COLUMNS = (  # the keys of `_queued_row`
+    "message_id",
+    "version",
+    "cause_event_id",
+    "kind",
+    "recipient_phone",
+    "status",
+    "language",
+    "text",
+    "encoding",
+    "parts",
+    "stripped",
+    "parts_saved",
+    "urgent",
+    "attempts",
+    "next_attempt_at",
+    "queued_at",
+    "commune_code",
+    "reference",
+    "recipient_name",
+    "session_starts_at",
+)
+_queued_cte = (
+    messages.insert()
+    .values(
+        {name: sa.bindparam(f"q_{name}", type_=messages.c[name].type) for name in _QUEUED_COLUMNS}
+    )
+    .returning(messages.c.message_id, messages.c.next_attempt_at)
+    .cte("queued")
+)
+_queued_both = outgoing.insert().from_select(
+    ["message_id", "due_at"], sa.select(_queued_cte.c.message_id, _queued_cte.c.next_attempt_at)
+)
+_sent_cte = _sent.returning(messages.c.message_id).cte("sent")
+_sent_and_unqueued = outgoing.delete().where(
+    outgoing.c.message_id.in_(sa.select(_sent_cte.c.message_id))
+)
+
+
+def _one_or_many(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
+    """One row as plain parameters: an executemany of one costs more on asyncpg."""
+    return rows[0] if len(rows) == 1 else rows
 
 
 async def project_many(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
@@ -193,51 +245,54 @@ async def project_many(conn: AsyncConnection, recorded: Sequence[RecordedEvent])
 
 
 async def _project_run(conn: AsyncConnection, run: list[tuple[_Bulk, int]]) -> None:
-    """Several events of one kind, each about another message."""
-    if len(run) == 1:
-        event, version = run[0]
-        await _project_message(conn, event, version)
-        return
+    """Events of one kind, each about another message: one statement per table."""
     first = run[0][0]
+    postgres = conn.dialect.name == "postgresql"
     if isinstance(first, SmsQueued):
         queued = [(event, version) for event, version in run if isinstance(event, SmsQueued)]
-        await conn.execute(messages.insert(), [_queued_row(e, v) for e, v in queued])
+        rows = [_queued_row(event, version) for event, version in queued]
+        if postgres:
+            prefixed = [{f"q_{name}": value for name, value in row.items()} for row in rows]
+            await conn.execute(_queued_both, _one_or_many(prefixed))
+            return
+        await conn.execute(_queued_message, _one_or_many(rows))
         await conn.execute(
-            outgoing.insert(),
-            [{"message_id": e.message_id, "due_at": e.send_after} for e, _ in queued],
+            _queued_outgoing,
+            _one_or_many([{"message_id": e.message_id, "due_at": e.send_after} for e, _ in queued]),
         )
     elif isinstance(first, SmsSendingStarted):
         await conn.execute(
             _started,
-            [
-                {
-                    "b_message_id": event.message_id,
-                    "b_version": version,
-                    "b_attempts": event.attempt,
-                    "b_since": event.started_at,
-                }
-                for event, version in run
-                if isinstance(event, SmsSendingStarted)
-            ],
+            _one_or_many(
+                [
+                    {
+                        "b_message_id": event.message_id,
+                        "b_version": version,
+                        "b_attempts": event.attempt,
+                        "b_since": event.started_at,
+                    }
+                    for event, version in run
+                    if isinstance(event, SmsSendingStarted)
+                ]
+            ),
         )
     else:
         sent = [(event, version) for event, version in run if isinstance(event, SmsSent)]
-        await conn.execute(
-            _sent,
-            [
-                {
-                    "b_message_id": event.message_id,
-                    "b_version": version,
-                    "b_provider": event.provider,
-                    "b_provider_message_id": event.provider_message_id,
-                    "b_sent_at": event.sent_at,
-                }
-                for event, version in sent
-            ],
-        )
-        await conn.execute(
-            outgoing.delete().where(outgoing.c.message_id.in_([e.message_id for e, _ in sent]))
-        )
+        changes = [
+            {
+                "b_message_id": event.message_id,
+                "b_version": version,
+                "b_provider": event.provider,
+                "b_provider_message_id": event.provider_message_id,
+                "b_sent_at": event.sent_at,
+            }
+            for event, version in sent
+        ]
+        if postgres:
+            await conn.execute(_sent_and_unqueued, _one_or_many(changes))
+            return
+        await conn.execute(_sent, _one_or_many(changes))
+        await conn.execute(_unqueue, {"b_message_ids": [e.message_id for e, _ in sent]})
 
 
 async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) -> None:
@@ -286,36 +341,6 @@ async def _project_replies(conn: AsyncConnection, recorded: RecordedEvent) -> No
             await _unpend(conn, assignment_id)
         case CoordinatorContactSet():
             await _coordinator(conn, event)
-
-
-async def _project_message(conn: AsyncConnection, event: _Bulk, version: int) -> None:
-    match event:
-        case SmsQueued():
-            await conn.execute(messages.insert().values(**_queued_row(event, version)))
-            await conn.execute(
-                outgoing.insert().values(message_id=event.message_id, due_at=event.send_after)
-            )
-        case SmsSendingStarted():
-            await _update(
-                conn,
-                event.message_id,
-                version,
-                status=MessageStatus.SENDING.value,
-                attempts=event.attempt,
-                sending_since=event.started_at,
-            )
-        case SmsSent():
-            await _update(
-                conn,
-                event.message_id,
-                version,
-                status=MessageStatus.SENT.value,
-                sending_since=None,
-                provider=event.provider,
-                provider_message_id=event.provider_message_id,
-                sent_at=event.sent_at,
-            )
-            await _settled(conn, event.message_id)
 
 
 def _queued_row(event: SmsQueued, version: int) -> dict[str, Any]:
@@ -429,8 +454,14 @@ async def _coordinator(conn: AsyncConnection, event: CoordinatorContactSet) -> N
 # Queries
 
 
+_recipient_by_phone = sa.select(recipients).where(recipients.c.phone == sa.bindparam("v_phone"))
+_recipients_by_phone = sa.select(recipients).where(
+    recipients.c.phone.in_(sa.bindparam("v_phones", expanding=True))
+)
+
+
 async def recipient(conn: AsyncConnection, phone: str) -> Recipient | None:
-    row = (await conn.execute(sa.select(recipients).where(recipients.c.phone == phone))).first()
+    row = (await conn.execute(_recipient_by_phone, {"v_phone": phone})).first()
     return None if row is None else _recipient_of(row)
 
 
@@ -458,20 +489,8 @@ async def recipients_by_phone(conn: AsyncConnection, phones: Iterable[str]) -> d
     """The recipients among these numbers (numbers without a stream are left out)."""
     found: dict[str, Recipient] = {}
     for chunk in _chunks(phones):
-        rows = await conn.execute(sa.select(recipients).where(recipients.c.phone.in_(chunk)))
+        rows = await conn.execute(_recipients_by_phone, {"v_phones": chunk})
         found.update({row.phone: _recipient_of(row) for row in rows})
-    return found
-
-
-async def existing_messages(conn: AsyncConnection, message_ids: Iterable[str]) -> set[str]:
-    """Which of these messages were written down already (queued or suppressed)."""
-    found: set[str] = set()
-    for chunk in _chunks(message_ids):
-        found.update(
-            await conn.scalars(
-                sa.select(messages.c.message_id).where(messages.c.message_id.in_(chunk))
-            )
-        )
     return found
 
 

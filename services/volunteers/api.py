@@ -222,7 +222,7 @@ async def create_group(
 async def read_group(
     group_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> GroupDetail:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         found = await _group(conn, group_id)
         _coordinator_of(caller, found.commune_code)
         members = await views.volunteers_where(conn, volunteers.c.group_id == group_id)
@@ -240,7 +240,7 @@ async def import_roster(
     idempotency_key: NamedDependency[str | None],
 ) -> Response[Any]:
     """Import a group's members from CSV: every row, or none and a list of every wrong row."""
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         found = await _group(conn, group_id)
     _coordinator_of(caller, found.commune_code)
     raw = await request.body()
@@ -317,7 +317,7 @@ async def create_volunteer(
     idempotency_key: NamedDependency[str | None],
 ) -> Response[bytes]:
     """Add a member to a group (a coordinator of the group's commune)."""
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         group = await views.group(conn, data.group_id)
     if group is None:
         raise InvalidVolunteerError(f"group {data.group_id} does not exist", "group_id")
@@ -349,7 +349,7 @@ async def create_volunteer(
 async def read_volunteer(
     volunteer_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> views.VolunteerView:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         found = await _volunteer(conn, volunteer_id)
     _self_or_coordinator(caller, found)
     return found
@@ -447,7 +447,7 @@ async def commune_volunteers(
     commune_code: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> list[views.VolunteerView]:
     _coordinator_of(caller, commune_code)
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         return await views.volunteers_where(conn, volunteers.c.commune_code == commune_code)
 
 
@@ -455,7 +455,7 @@ async def commune_volunteers(
 async def volunteer_assignments(
     volunteer_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> list[views.AssignmentView]:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         found = await _volunteer(conn, volunteer_id)
         _self_or_coordinator(caller, found)
         return await views.assignments_of(conn, volunteer_id)
@@ -473,7 +473,7 @@ async def _slot_detail(conn: AsyncConnection, slot: views.SlotView) -> SlotDetai
 async def read_slot(
     slot_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> SlotDetail:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         found = await views.slot(conn, slot_id)
         if found is None:
             raise NotFoundError(f"no slot {slot_id}")
@@ -535,7 +535,7 @@ async def read_weekend_plan(
     """The weekend's slots in the caller's communes: who is proposed or holds them, why, and
     what is still missing."""
     caller.require(Role.COORDINATOR)
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         return await _plan_view(conn, _saturday_of(day), caller)
 
 
@@ -601,7 +601,7 @@ async def read_assignment(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
 ) -> views.AssignmentView:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         found = await views.assignment(conn, assignment_id)
     if found is None:
         raise NotFoundError(f"no assignment {assignment_id}")
@@ -654,7 +654,7 @@ async def volunteer_hours(
     since: From = None,
     until: To = None,
 ) -> HoursView:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         found = await _volunteer(conn, volunteer_id)
         _self_or_coordinator(caller, found)
         return await _hours(
@@ -674,7 +674,7 @@ async def group_hours(
     since: From = None,
     until: To = None,
 ) -> HoursView:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         found = await _group(conn, group_id)
         _coordinator_of(caller, found.commune_code)
         return await _hours(
@@ -692,7 +692,7 @@ async def commune_hours(
 ) -> HoursView:
     """Hours given by the commune's volunteers, for the report upward."""
     _coordinator_of(caller, commune_code)
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         return await _hours(
             conn,
             f"commune {commune_code}",

@@ -49,6 +49,7 @@ from services.volunteers.domain.slots import (
     NoteNeeds,
     OpenSlot,
     SlotState,
+    changes_needs,
     decide_close,
     decide_move,
     decide_note_needs,
@@ -380,7 +381,13 @@ async def move_slot(
 async def note_needs(
     tx: Transaction, command: NoteNeeds, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
-    """A resident's needs change the slot's requirements; the weekend is planned again soon."""
+    """A resident's needs change the slot's requirements; the weekend is planned again soon.
+
+    Most bookings change nothing (no needs, none noted before): the read models, kept with
+    the stream in the same transactions, tell so without loading the slot's stream."""
+    noted = await views.noted_needs(tx.conn, command.slot_id, command.booking_id)
+    if noted is None or not noted.open or not changes_needs(noted.needs, command):
+        return
     slot, version = await load_slot(tx, command.slot_id)
     events = decide_note_needs(slot, command, now)
     slot, version = await append_to_slot(tx, slot, version, events, cause)

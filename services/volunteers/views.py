@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.volunteers.domain.assignment import Gap, Slot, gap_for
 from services.volunteers.domain.cycle import ACTIVE, Status
 from services.volunteers.domain.hours import AttendedAssignment
-from services.volunteers.domain.slots import weekend_of
+from services.volunteers.domain.slots import Needs, weekend_of
 from services.volunteers.tables import (
     assignments,
     groups,
@@ -577,6 +577,47 @@ async def pending_codes(conn: AsyncConnection, volunteer_ids: Iterable[str]) -> 
     for row in rows:
         found.setdefault(row.volunteer_id, set()).add(row.short_code)
     return found
+
+
+_noted_needs = (
+    sa.select(slots.c.status, slot_needs.c.skills, slot_needs.c.languages)
+    .select_from(
+        slots.outerjoin(
+            slot_needs,
+            sa.and_(
+                slot_needs.c.slot_id == slots.c.slot_id,
+                slot_needs.c.booking_id == sa.bindparam("v_booking_id"),
+            ),
+        )
+    )
+    .where(slots.c.slot_id == sa.bindparam("v_slot_id"))
+)
+
+
+class NotedNeeds(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether a slot is open, and the needs noted for one booking into it (None: none)."""
+
+    open: bool
+    needs: Needs | None
+
+
+async def noted_needs(conn: AsyncConnection, slot_id: str, booking_id: str) -> NotedNeeds | None:
+    """What the slot's stream says of one booking's needs, from the read models in one query
+    (None: no such slot)."""
+    row = (
+        await conn.execute(_noted_needs, {"v_slot_id": slot_id, "v_booking_id": booking_id})
+    ).first()
+    if row is None:
+        return None
+    needs = (
+        None
+        if row.skills is None
+        else Needs(
+            skills=tuple(Skill(skill) for skill in row.skills),
+            languages=tuple(Language(language) for language in row.languages),
+        )
+    )
+    return NotedNeeds(open=row.status == "open", needs=needs)
 
 
 async def slot(conn: AsyncConnection, slot_id: str) -> SlotView | None:

@@ -273,6 +273,14 @@ def decide_move(state: SlotState, command: MoveSlot, now: datetime) -> list[Even
     return events + cycle.report_staffing(after.staffing, after.as_solver_slot(), now)
 
 
+def changes_needs(known: Needs | None, command: NoteNeeds) -> bool:
+    """Whether the command changes what the slot knows of the booking's needs (`known`: None
+    when none are noted). Only needs are remembered: a booking without any adds nothing."""
+    if command.booked and (command.needs.skills or command.needs.languages):
+        return known != command.needs
+    return known is not None
+
+
 def decide_note_needs(state: SlotState, command: NoteNeeds, now: datetime) -> list[Event]:
     """Remember a booked resident's needs (only when they have some), or forget them.
 
@@ -280,30 +288,20 @@ def decide_note_needs(state: SlotState, command: NoteNeeds, now: datetime) -> li
     """
     if not state.open:
         return []
-    known = dict(state.residents)
-    if command.booked:
-        if not command.needs.skills and not command.needs.languages:
-            if command.booking_id not in known:
-                return []
-            noted = ResidentNeedsNoted(
-                slot_id=state.slot_id, booking_id=command.booking_id, booked=False, noted_at=now
-            )
-        elif known.get(command.booking_id) == command.needs:
-            return []
-        else:
-            noted = ResidentNeedsNoted(
-                slot_id=state.slot_id,
-                booking_id=command.booking_id,
-                skills=command.needs.skills,
-                languages=command.needs.languages,
-                noted_at=now,
-            )
-    elif command.booking_id in known:
+    if not changes_needs(dict(state.residents).get(command.booking_id), command):
+        return []
+    if command.booked and (command.needs.skills or command.needs.languages):
+        noted = ResidentNeedsNoted(
+            slot_id=state.slot_id,
+            booking_id=command.booking_id,
+            skills=command.needs.skills,
+            languages=command.needs.languages,
+            noted_at=now,
+        )
+    else:
         noted = ResidentNeedsNoted(
             slot_id=state.slot_id, booking_id=command.booking_id, booked=False, noted_at=now
         )
-    else:
-        return []
     after = evolve(state, noted)
     if after.needed < 1:
         return [noted]

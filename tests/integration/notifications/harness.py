@@ -85,12 +85,12 @@ class Service:
         )
         if event_type is not None:
             query = query.where(table.c.event_type == event_type)
-        async with self.store.engine.connect() as conn:
+        async with self.store.reader.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [self.store.catalog.decode(r.event_type, r.schema_version, r.data) for r in rows]
 
     async def messages(self) -> list[Any]:
-        async with self.store.engine.connect() as conn:
+        async with self.store.reader.connect() as conn:
             return list(
                 (await conn.execute(sa.select(messages).order_by(messages.c.queued_at))).all()
             )

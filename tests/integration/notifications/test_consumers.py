@@ -51,6 +51,7 @@ from tests.integration.notifications.harness import (
     replace,
     resident,
     slot,
+    sms_settings,
 )
 from tests.support.services import token
 from tests.support.waiting import eventually
@@ -78,7 +79,7 @@ async def sent(service: Service, count: int) -> list[str]:
 
 
 async def timer_rows(service: Service) -> list[tuple[str, datetime]]:
-    async with service.store.engine.connect() as conn:
+    async with service.store.reader.connect() as conn:
         rows = await conn.execute(sa.select(timers.c.id, timers.c.due_at).order_by(timers.c.due_at))
         return [(row.id, views.aware(row.due_at)) for row in rows]
 
@@ -105,6 +106,25 @@ async def test_a_booking_is_texted_in_the_residents_language_with_two_reminders_
     two_hours_before = SATURDAY_8AM - timedelta(hours=2)
     assert sorted({due for _, due in planned}) == [evening_before, two_hours_before]
     assert len(planned) == 4
+
+
+async def test_a_queued_booking_wakes_the_sender_at_once(
+    settings: Settings, scheduler: Publisher
+) -> None:
+    """The sender's poll is far away: only the wake after the consumer's commit sends it."""
+    sms = sms_settings(idle_wait=60.0)
+    async with notifications(settings, clock=FixedClock(WEDNESDAY_10AM), sms=sms) as service:
+        await scheduler.publish(f"session-{uuid7()}", booked(SATURDAY_8AM))
+        texts = await eventually(
+            lambda: _console_texts(service), lambda found: len(found) == 1, timeout=5.0
+        )
+
+    assert "Bạn đã được hẹn" in texts[0]
+
+
+async def _console_texts(service: Service) -> list[str]:
+    response = await service.client.get("/console/messages", headers=token(Role.ADMIN))
+    return [message["text"] for message in response.json()]
 
 
 async def test_the_same_event_delivered_twice_sends_one_sms(
@@ -413,7 +433,7 @@ async def test_read_models_rebuilt_from_the_log_equal_the_live_ones(
         await eventually(service.messages, lambda rows: all(r.status == "sent" for r in rows))
 
         async def snapshot() -> dict[str, list[tuple[object, ...]]]:
-            async with service.store.engine.connect() as conn:
+            async with service.store.reader.connect() as conn:
                 return {
                     table.name: sorted(
                         (

@@ -20,8 +20,8 @@ from services.notifications.sender import Sender
 from services.notifications.settings import NotificationSettings
 from services.notifications.views import project
 from shared.clock import FixedClock
-from shared.events.base import RecordedEvent
-from shared.events.notifications import SmsAttemptFailed, SmsFailed, SmsSent
+from shared.events.base import Cause, RecordedEvent
+from shared.events.notifications import SmsAttemptFailed, SmsDelivered, SmsFailed, SmsSent
 from shared.ids import uuid7
 from shared.settings import Settings
 from shared.store.database import create_engine
@@ -251,6 +251,41 @@ async def test_several_senders_send_each_message_once(settings: Settings, gatewa
     assert len(set(phones)) == count
     assert len(sent) == count
     assert all(isinstance(e, SmsSent) for e in sent)
+
+
+async def test_a_message_changed_under_the_batch_leaves_the_others_to_be_sent(
+    settings: Settings, gateway: Gateway
+) -> None:
+    gateway.default = created("SM-x")
+    async with notifications(
+        settings, clock=FixedClock(NOW), sms=twilio_settings(gateway), workers=False
+    ) as service:
+        await book(service)
+        await book(service, "+84911111111")
+        changed = next(
+            row for row in await service.messages() if row.recipient_phone == RESIDENT_PHONE
+        )
+        # Another writer appends to one message's stream behind the read model's back: the
+        # batch's append fails, and the sender marks the messages one by one.
+        behind = EventStore(
+            service.store.engine,
+            service.store.tables,
+            service.store.catalog,
+            "notifications",
+            service.store.clock,
+        )
+        receipt = SmsDelivered(
+            message_id=changed.message_id, provider_message_id="SM-early", delivered_at=NOW
+        )
+        await behind.append(
+            changed.message_id, changed.version, [receipt], Cause(correlation_id=uuid7())
+        )
+        claimed = await sender_of(service).send_due()
+        statuses = {row.recipient_phone: row.status for row in await service.messages()}
+
+    assert claimed == 2
+    assert [r.form()["To"] for r in gateway.requests] == ["+84911111111"]
+    assert statuses == {RESIDENT_PHONE: MessageStatus.QUEUED, "+84911111111": MessageStatus.SENT}
 
 
 async def test_delivery_receipts_are_recorded_once(settings: Settings, gateway: Gateway) -> None:

@@ -80,7 +80,7 @@ async def own_store(settings: Settings) -> AsyncIterator[EventStore]:
 async def logged(settings: Settings, event_type: str) -> list[dict[str, Any]]:
     async with own_store(settings) as store:
         events = store.tables.events
-        async with store.engine.connect() as conn:
+        async with store.reader.connect() as conn:
             rows = await conn.execute(
                 sa.select(events.c.data)
                 .where(events.c.event_type == event_type)
@@ -293,7 +293,7 @@ async def test_read_models_rebuilt_from_the_log_equal_the_live_ones(
 
 async def snapshot(store: EventStore) -> dict[str, list[tuple[Any, ...]]]:
     found: dict[str, list[tuple[Any, ...]]] = {}
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         for table in READ_MODELS:
             rows = await conn.execute(sa.select(table).order_by(*table.primary_key.columns))
             found[table.name] = [tuple(row) for row in rows]

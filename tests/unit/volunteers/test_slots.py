@@ -20,6 +20,7 @@ from services.volunteers.domain.slots import (
     NoteNeeds,
     OpenSlot,
     SlotState,
+    changes_needs,
     decide_close,
     decide_move,
     decide_note_needs,
@@ -199,6 +200,34 @@ def test_a_blind_residents_booking_adds_a_requirement_and_reports_the_gap() -> N
 
 def test_a_booking_without_needs_records_nothing() -> None:
     assert decide_note_needs(opened(), NoteNeeds(slot_id=SLOT, booking_id="b1"), NOW) == []
+
+
+_NEEDS = st.builds(
+    Needs,
+    skills=st.lists(st.sampled_from(Skill), max_size=2, unique=True).map(
+        lambda x: tuple(sorted(x))
+    ),
+    languages=st.lists(st.sampled_from(Language), max_size=2, unique=True).map(
+        lambda x: tuple(sorted(x))
+    ),
+)
+
+
+@given(known=st.none() | _NEEDS, needs=_NEEDS, booked=st.booleans())
+def test_the_read_model_check_agrees_with_the_decision(
+    known: Needs | None, needs: Needs, booked: bool
+) -> None:
+    """The handler skips loading the stream when `changes_needs` says no: the decision must
+    then record nothing, and record something whenever it says yes."""
+    state = opened()
+    if known is not None and (known.skills or known.languages):
+        noted = NoteNeeds(slot_id=SLOT, booking_id="b1", needs=known)
+        state = fold(state, decide_note_needs(state, noted, NOW))
+    else:
+        known = None
+    command = NoteNeeds(slot_id=SLOT, booking_id="b1", needs=needs, booked=booked)
+
+    assert bool(decide_note_needs(state, command, NOW)) == changes_needs(known, command)
 
 
 def test_moving_to_other_half_days_releases_the_places_and_allows_asking_again() -> None:
