@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -257,13 +258,10 @@ class Consumer:
         log.error("consumer %s parked a message on %s: %s", self.name, msg.subject, error)
 
     async def _inbox_versions(self, conn: AsyncConnection, streams: set[str]) -> dict[str, int]:
-        inbox = self.store.tables.inbox
         rows = await conn.execute(
-            sa.select(inbox.c.stream_id, inbox.c.stream_version).where(
-                inbox.c.consumer == self.name, inbox.c.stream_id.in_(streams)
-            )
+            _inbox_read(self.store.tables.inbox), {"consumer": self.name, "streams": list(streams)}
         )
-        return {row.stream_id: row.stream_version for row in rows}
+        return {stream_id: int(version) for stream_id, version in rows}
 
     async def _record(self, conn: AsyncConnection, events: list[RecordedEvent]) -> None:
         if events:
@@ -274,21 +272,9 @@ async def record_in_inbox(
     store: EventStore, conn: AsyncConnection, consumer: str, events: list[RecordedEvent]
 ) -> None:
     """Remember the newest handled version of each source stream (only ever moves forward)."""
-    inbox = store.tables.inbox
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(inbox)
-    statement = statement.on_conflict_do_update(
-        index_elements=[inbox.c.consumer, inbox.c.stream_id],
-        set_={
-            "stream_version": statement.excluded.stream_version,
-            "event_id": statement.excluded.event_id,
-            "handled_at": statement.excluded.handled_at,
-        },
-        where=inbox.c.stream_version < statement.excluded.stream_version,
-    )
     now = store.clock.now()
     await conn.execute(
-        statement,
+        _inbox_upsert(store.tables.inbox, conn.dialect.name),
         [
             {
                 "consumer": consumer,
@@ -307,3 +293,30 @@ def _deliveries(msg: Msg) -> int:
         return int(msg.metadata.num_delivered or 1)
     except (msgspec.ValidationError, ValueError, AttributeError):
         return 1
+
+
+# The inbox statements, built once per table (SQLAlchemy then reuses their compiled form).
+
+
+@functools.cache
+def _inbox_read(inbox: sa.Table) -> sa.Select[str, int]:
+    return sa.select(inbox.c.stream_id, inbox.c.stream_version).where(
+        inbox.c.consumer == sa.bindparam("consumer"),
+        inbox.c.stream_id.in_(sa.bindparam("streams", expanding=True)),
+    )
+
+
+@functools.cache
+def _inbox_upsert(inbox: sa.Table, dialect_name: str) -> sa.Insert:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(inbox)
+    upsert: sa.Insert = statement.on_conflict_do_update(
+        index_elements=[inbox.c.consumer, inbox.c.stream_id],
+        set_={
+            "stream_version": statement.excluded.stream_version,
+            "event_id": statement.excluded.event_id,
+            "handled_at": statement.excluded.handled_at,
+        },
+        where=inbox.c.stream_version < statement.excluded.stream_version,
+    )
+    return upsert

@@ -273,11 +273,12 @@ class EventStore:
 
     def _after_commit(self) -> None:
         """Events were committed: ring this process's doorbell and have them announced."""
+        # Listeners first: a task they wake (the SMS sender) runs before the relay's read.
+        for listener in self._commit_listeners:
+            listener()
         self._committed.set()
         if not self.relay_here:
             self._to_announce.set()
-        for listener in self._commit_listeners:
-            listener()
 
     async def command(
         self, stream_id: str, decide: Callable[[Stream], Sequence[Event]], cause: Cause
