@@ -417,6 +417,26 @@ async def _request_view(conn: Any, request_id: FromPath[str]) -> HelpRequestView
     )
 
 
+def _placed_view(outcome: handlers.RequestOutcome, channel: Channel) -> HelpRequestView:
+    """A new request as `_request_view` will show it, from what placing it decided (no reads)."""
+    request, booked = outcome
+    return HelpRequestView(
+        request_id=request.request_id,
+        status=request.status.value,
+        channel=channel.value,
+        resident_name=request.resident_name,
+        phone=request.phone,
+        commune_code=request.commune_code,
+        topics=list(request.topics),
+        home_visit=request.home_visit,
+        session_id=request.session_id,
+        booking_id=request.booking_id,
+        visit_id=request.visit_id,
+        venue=booked.venue if booked else None,
+        when=booked.when if booked else None,
+    )
+
+
 def _visit_view(row: sa.Row[Any]) -> HomeVisitView:
     return HomeVisitView(
         visit_id=row.visit_id,
@@ -919,7 +939,7 @@ async def create_help_request(
             outcome = await handlers.request_help(tx, command, now=store.clock.now(), cause=cause)
         except HelpRequestRejectedError as error:
             raise _rejected([(p.field, p.message) for p in error.problems]) from None
-        return await _request_view(tx.conn, outcome.request.request_id)
+        return _placed_view(outcome, channel)
 
     return await _once(store, idempotency_key, key_scope, request, HelpRequestView, work)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,7 @@ from services.scheduler.domain.errors import (
 from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.sms import SMS_RESIDENT_NAME, commune_from_sms, topic_from_sms
 from services.scheduler.domain.staffing import ALERT_BEFORE_START
+from services.scheduler.memory import FoldedSession, memory_of
 from services.scheduler.tables import timers
 from shared.events.base import Cause, Event
 from shared.events.notifications import HelpRequestedBySms
@@ -93,11 +95,12 @@ from shared.events.scheduler import (
     SessionCancelled,
     SessionId,
     SessionStaffingChanged,
+    Slot,
     VisitId,
 )
 from shared.events.volunteers import SessionStaffed, SessionUnderstaffed, SlotKind
 from shared.ids import derived_id, uuid7
-from shared.store.eventstore import EventStore, Transaction
+from shared.store.eventstore import ConcurrencyError, EventStore, StreamAppend, Transaction
 from shared.store.timers import Timer, cancel_timer, set_timer
 
 log = logging.getLogger("handinhand.scheduler")
@@ -109,6 +112,11 @@ STAFFING_ALERT = "staffing_alert"
 # A session planned less than 48 hours ahead is checked this long after it is scheduled, so
 # the volunteers service has a chance to staff it first.
 ALERT_GRACE = timedelta(minutes=30)
+# Placing a request meets a concurrent writer of the chosen session at most this often before
+# the conflict is reported (409); a chosen session that filled meanwhile is not a conflict.
+PLACING_ATTEMPTS = 5
+# A bound on choosing again because the chosen session filled while we waited for it.
+PLACING_CHOICES = 50
 
 
 # Streams ------------------------------------------------------------------------------------
@@ -116,12 +124,18 @@ ALERT_GRACE = timedelta(minutes=30)
 
 @dataclass
 class SessionStream:
-    """A session stream as loaded in this transaction, kept current as events are appended."""
+    """A session stream as read in this transaction, kept current as events are appended.
+
+    `current`: folded up to the stream's version as this transaction last read it (and, on
+    PostgreSQL, read after taking the session's lock), not just as this process remembered it.
+    """
 
     session_id: SessionId
     state: SessionState | None
     version: int
     staffing: SessionStaffingChanged | None = None
+    locked: bool = False
+    current: bool = False
 
     @property
     def staffed(self) -> bool:
@@ -132,24 +146,72 @@ class SessionStream:
             raise SessionNotFoundError(f"no session {self.session_id}")
         return self.state
 
-    async def append(self, tx: Transaction, events: Sequence[Event], cause: Cause) -> None:
-        await tx.append(self.session_id, self.version, events, cause)
+    async def lock(self, tx: Transaction) -> None:
+        """Take the session's turn to write (PostgreSQL; see `views.lock_session`): writers
+        lock before they append, so two never wait on each other's half-done append."""
+        if not self.locked:
+            self.locked = True
+            if await views.lock_session(tx.conn, self.session_id):
+                self.current = False  # another writer may have committed while we waited
+
+    async def catch_up(self, tx: Transaction) -> int:
+        """Fold the events appended since the version we hold; how many there were."""
+        stream = await tx.load(self.session_id, after=self.version)
+        for recorded in stream.events:
+            self._fold(recorded.event)
+        self.version = stream.version
+        self.current = True
+        if not tx.appended:  # else it may hold this transaction's own, uncommitted events
+            memory_of(tx.store).sessions.keep(
+                self.session_id, FoldedSession(self.version, self.state, self.staffing)
+            )
+        return len(stream.events)
+
+    async def append(
+        self,
+        tx: Transaction,
+        events: Sequence[Event],
+        cause: Cause,
+        *,
+        filing: StreamAppend | None = None,
+    ) -> None:
+        """Append after the version we hold; with `filing`, a new request's own events go in
+        the same append (one INSERT, the request's row written once: `views.project_filing`)."""
+        if not events:
+            return
+        await self.lock(tx)
+        if filing is None:
+            await tx.append(self.session_id, self.version, events, cause)
+        else:
+            await tx.append_many(
+                [filing, StreamAppend(self.session_id, self.version, events, cause)],
+                projector=views.project_filing,
+            )
         self.version += len(events)
         for event in events:
-            self.state = evolve_session(self.state, event)
-            if isinstance(event, SessionStaffingChanged):
-                self.staffing = event
+            self._fold(event)
+
+    def _fold(self, event: Event) -> None:
+        self.state = evolve_session(self.state, event)
+        if isinstance(event, SessionStaffingChanged):
+            self.staffing = event
+
+
+def remembered_session(tx: Transaction, session_id: str) -> SessionStream:
+    """The session as this process last saw it committed (perhaps out of date), or empty."""
+    folded = memory_of(tx.store).sessions.recall(session_id)
+    if folded is None:
+        return SessionStream(SessionId(session_id), None, 0)
+    return SessionStream(SessionId(session_id), folded.state, folded.version, folded.staffing)
 
 
 async def load_session(tx: Transaction, session_id: str) -> SessionStream:
-    stream = await tx.load(session_id)
-    loaded = SessionStream(SessionId(session_id), None, 0)
-    for recorded in stream.events:
-        loaded.state = evolve_session(loaded.state, recorded.event)
-        if isinstance(recorded.event, SessionStaffingChanged):
-            loaded.staffing = recorded.event
-    loaded.version = stream.version
-    return loaded
+    """The session, locked for this transaction's writes, with every event folded (the newer
+    ones onto what this process remembers)."""
+    stream = remembered_session(tx, session_id)
+    await stream.lock(tx)
+    await stream.catch_up(tx)
+    return stream
 
 
 def new_booking_id() -> BookingId:
@@ -179,6 +241,7 @@ async def import_places(
     parsed = parse_places_csv(text, existing_codes=await views.place_codes(tx.conn))
     if parsed.rejected or not parsed.places:
         return PlacesReport(imported=0, rejected=parsed.rejected)
+    memory_of(tx.store).villages.importing()
     imported = [
         ImportedPlace(code=p.code, name=p.name, kind=p.kind.value, commune_code=p.commune_code)
         for p in parsed.places
@@ -233,12 +296,16 @@ async def load_sample_places(store: EventStore) -> PlacesReport:
 # Sessions -----------------------------------------------------------------------------------
 
 
-async def _villages(tx: Transaction, commune_code: str) -> dict[str, Place] | None:
+async def _villages(tx: Transaction, commune_code: str, now: datetime) -> dict[str, Place] | None:
     """The commune's imported villages, or None when none were imported (any code goes)."""
     commune = find_commune(commune_code)
     if commune is None:
         return None
-    found = await views.villages_of(tx.conn, commune.code)
+    memory = memory_of(tx.store).villages
+    found = memory.recall(commune.code, now)
+    if found is None:
+        found = await views.villages_of(tx.conn, commune.code)
+        memory.keep(commune.code, found, now)
     return dict(found) or None
 
 
@@ -273,7 +340,7 @@ async def schedule_session(
         command,
         now=now,
         scope=scope,
-        places=await _villages(tx, command.commune_code),
+        places=await _villages(tx, command.commune_code, now),
     )
     await stream.append(tx, events, cause)
     session = stream.require()
@@ -292,7 +359,7 @@ async def reschedule_session(
 ) -> SessionStream:
     """Move a session; its staffing check moves with it."""
     stream = await load_session(tx, command.session_id)
-    places = await _villages(tx, stream.state.commune_code) if stream.state else None
+    places = await _villages(tx, stream.state.commune_code, now) if stream.state else None
     events = decide_reschedule_session(
         stream.state,
         command,
@@ -398,39 +465,134 @@ async def fill_from_waitlist(
     await stream.append(tx, events, cause)
 
 
+class _FilledMeanwhileError(Exception):
+    """The chosen session changed while we waited for it, and no longer fits the request."""
+
+
+@asynccontextmanager
+async def _undoable(tx: Transaction) -> AsyncIterator[None]:
+    """One attempt at booking, undone as a whole when it fails. PostgreSQL needs a savepoint:
+    a failed statement aborts the whole transaction, and rolling back to the savepoint also
+    releases the lock of a session that no longer fits. SQLite undoes only a failed statement
+    (and its writers take turns: the session cannot change under us)."""
+    if tx.conn.dialect.name != "postgresql":
+        yield
+        return
+    async with tx.conn.begin_nested():
+        yield
+
+
 async def place_request(
-    tx: Transaction, request: HelpRequestState, *, now: datetime, cause: Cause
+    tx: Transaction,
+    request: HelpRequestState,
+    *,
+    now: datetime,
+    cause: Cause,
+    filing: StreamAppend | None = None,
 ) -> ResidentBooked | None:
     """Book a request into the best upcoming session that fits, or return None.
 
-    The shortlist is ranked from the read model (kept in step with the streams in the append
-    transactions), so session streams are loaded best first and only until one fits: the
-    first that fits is the one `choose_session` would pick among all of them."""
-    shortlist = await views.candidate_sessions(
-        tx.conn, request.province_code, request.commune_code, request.topics, now
-    )
-    if not shortlist:
-        return None
+    The best is found by `_best_session`; it is then locked (its turn to write), brought up
+    to date and checked again before the booking is appended. When it filled meanwhile the
+    choice is made again; when the append still meets a concurrent writer, too, up to
+    PLACING_ATTEMPTS times, after which the conflict is reported. `filing` (a new request's
+    own events) is appended with the booking, and not at all when nothing fits."""
     booked = (await views.booked_slots(tx.conn, [request.phone])).get(request.phone, [])
-    chosen: SessionState | None = None
-    for outline in sorted(shortlist, key=lambda o: rank_session(o, request)):
-        stream = await load_session(tx, outline.session_id)
-        if stream.state is not None:
-            chosen = choose_session(request, [stream.state], now=now, booked=booked)
-        if chosen is not None:
-            break
-    if chosen is None:
-        return None
+    read: dict[str, SessionStream] = {}
+    conflicts = 0
+    for _ in range(PLACING_CHOICES):
+        stream = await _best_session(tx, request, now=now, booked=booked, read=read)
+        if stream is None:
+            return None
+        try:
+            async with _undoable(tx):
+                return await _book(
+                    tx, stream, request, now=now, booked=booked, cause=cause, filing=filing
+                )
+        except _FilledMeanwhileError:
+            stream.locked = False  # the savepoint's rollback released the lock
+            continue
+        except ConcurrencyError:
+            conflicts += 1
+            if conflicts == PLACING_ATTEMPTS or (
+                filing is not None
+                and await tx.version_of(filing.stream_id) != filing.expected_version
+            ):
+                raise  # (or the request itself was filed meanwhile: a retry with its key)
+            read.pop(stream.session_id, None)
+            log.info("placing %s met a concurrent booking; choosing again", request.request_id)
+    raise ConcurrencyError(request.request_id, 0, None)
+
+
+async def _book(
+    tx: Transaction,
+    stream: SessionStream,
+    request: HelpRequestState,
+    *,
+    now: datetime,
+    booked: Sequence[Slot],
+    cause: Cause,
+    filing: StreamAppend | None,
+) -> ResidentBooked:
+    """Book into the chosen session once it is our turn and we see it as it is now."""
+    await stream.lock(tx)
+    if (
+        not stream.current
+        and await stream.catch_up(tx)
+        and not _fits(stream, request, now=now, booked=booked)
+    ):
+        raise _FilledMeanwhileError
     events = decide_book_resident(
-        chosen,
+        stream.require(),
         request,
         booking_id=new_booking_id(),
         now=now,
         booked=booked,
         from_waitlist=request.status is RequestStatus.WAITING,
     )
-    await stream.append(tx, events, cause)
+    await stream.append(tx, events, cause, filing=filing)
     return next(e for e in events if isinstance(e, ResidentBooked))
+
+
+async def _best_session(
+    tx: Transaction,
+    request: HelpRequestState,
+    *,
+    now: datetime,
+    booked: Sequence[Slot],
+    read: dict[str, SessionStream],
+) -> SessionStream | None:
+    """The best session that fits, as far as we can tell without waiting for another writer.
+
+    The shortlist is ranked from the read model (kept in step with the streams in the append
+    transactions), so sessions are looked at best first and only until one fits: the first that
+    fits is the one `choose_session` would pick among all of them. A session this process
+    remembers is looked at as remembered when it fits (the caller brings it up to date before
+    booking), else brought up to date first. `read` keeps what this placement has read."""
+    shortlist = await views.candidate_sessions(
+        tx.conn, request.province_code, request.commune_code, request.topics, now
+    )
+    for outline in sorted(shortlist, key=lambda o: rank_session(o, request)):
+        stream = read.get(outline.session_id) or remembered_session(tx, outline.session_id)
+        read[outline.session_id] = stream
+        if _fits(stream, request, now=now, booked=booked):
+            return stream
+        if (
+            not stream.current
+            and await stream.catch_up(tx)
+            and _fits(stream, request, now=now, booked=booked)
+        ):
+            return stream
+    return None
+
+
+def _fits(
+    stream: SessionStream, request: HelpRequestState, *, now: datetime, booked: Sequence[Slot]
+) -> bool:
+    return (
+        stream.state is not None
+        and choose_session(request, [stream.state], now=now, booked=booked) is not None
+    )
 
 
 async def _place_again(
@@ -448,20 +610,28 @@ async def request_help(
     events = decide_request_help(
         command,
         now=now,
-        places=await _villages(tx, command.commune_code),
+        places=await _villages(tx, command.commune_code, now),
     )
-    await tx.append(command.request_id, 0, events, cause)
     request = _fold_request(None, events)
+    # The request's own events are appended once, together with where it was placed. A new
+    # stream: an id already taken still fails on the unique (stream, version) constraint.
+    tx.know_version(command.request_id, 0)
+    filing = StreamAppend(command.request_id, 0, events, cause)
     if request.home_visit:
         visit_id = visit_id_for(request.request_id)
         visit = decide_request_home_visit(request, visit_id=visit_id, now=now)
-        await tx.append(visit_id, 0, visit, cause)
+        tx.know_version(visit_id, 0)  # the visit of a new request is new too
+        await tx.append_many(
+            [filing, StreamAppend(visit_id, 0, visit, cause)], projector=views.project_filing
+        )
         return RequestOutcome(_fold_request(request, visit))
-    booked = await place_request(tx, request, now=now, cause=cause)
+    booked = await place_request(tx, request, now=now, cause=cause, filing=filing)
     if booked is not None:
         return RequestOutcome(_fold_request(request, [booked]), booked)
     waited = decide_waitlist_request(request, now=now)
-    await tx.append(command.request_id, len(events), waited, cause)
+    await tx.append_many(
+        [filing._replace(events=[*events, *waited])], projector=views.project_filing
+    )
     return RequestOutcome(_fold_request(request, waited))
 
 

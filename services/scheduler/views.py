@@ -16,7 +16,7 @@ from services.scheduler.domain.booking import SessionOutline
 from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.reports import AttendanceRow, SessionRow
 from services.scheduler.tables import bookings, help_requests, home_visits, places, sessions
-from shared.events.base import RecordedEvent
+from shared.events.base import Event, RecordedEvent
 from shared.events.scheduler import (
     Accessibility,
     AttendanceRecorded,
@@ -62,6 +62,110 @@ def utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+class _Statements:
+    """The hot statements, built once: SQLAlchemy then reuses their compiled form instead of
+    building, coercing and caching a new statement on every call. Updates without `.values()`
+    set the columns named in the parameters; their WHERE parameters are named `b_*`."""
+
+    def __init__(self) -> None:
+        by_session = sessions.c.session_id == sa.bindparam("b_session_id")
+        by_request = help_requests.c.request_id == sa.bindparam("b_request_id")
+        by_booking = bookings.c.booking_id == sa.bindparam("b_booking_id")
+        by_visit = home_visits.c.visit_id == sa.bindparam("b_visit_id")
+        booking_ids: sa.BindParameter[list[str]] = sa.bindparam("b_booking_ids", expanding=True)
+        # The projector's writes.
+        self.insert_session = sessions.insert()
+        self.insert_request = help_requests.insert()
+        self.insert_booking = bookings.insert()
+        self.insert_visit = home_visits.insert()
+        self.insert_places = places.insert()
+        self.update_session = sessions.update().where(by_session)
+        self.update_request = help_requests.update().where(by_request)
+        self.update_booking = bookings.update().where(by_booking)
+        self.update_visit = home_visits.update().where(by_visit)
+        self.session_booked = (
+            sessions.update().where(by_session).values(booked=sessions.c.booked + 1)
+        )
+        self.session_freed = (
+            sessions.update().where(by_session).values(booked=sessions.c.booked - 1)
+        )
+        self.bookings_status = bookings.update().where(bookings.c.booking_id.in_(booking_ids))
+        self.requests_unbooked = (
+            help_requests.update()
+            .where(help_requests.c.booking_id.in_(booking_ids))
+            .values(status=sa.bindparam("b_status"), session_id=None, booking_id=None)
+        )
+        # The queries of the help-request path.
+        self.villages_of = (
+            sa.select(places)
+            .where(places.c.commune_code == sa.bindparam("commune_code"))
+            .order_by(places.c.code)
+        )
+        self.session_row = sa.select(sessions).where(by_session)
+        self.request_row = sa.select(help_requests).where(by_request)
+        self.booking_row = sa.select(bookings).where(by_booking)
+        self.visit_row = sa.select(home_visits).where(by_visit)
+        self.lock_session = sa.select(sessions.c.session_id).where(by_session).with_for_update()
+        self.candidates = {
+            "postgresql": self._candidates(sa.func.json_array_elements_text),
+            "sqlite": self._candidates(sa.func.json_each),
+        }
+        slots = (
+            sa.select(
+                bookings.c.phone,
+                sessions.c.local_date,
+                sessions.c.start_local,
+                sessions.c.end_local,
+                sessions.c.starts_at,
+                sessions.c.ends_at,
+            )
+            .join(sessions, sessions.c.session_id == bookings.c.session_id)
+            .where(bookings.c.status == "booked", sessions.c.status == "scheduled")
+        )
+        self.slots_of_one = slots.where(bookings.c.phone == sa.bindparam("phone"))
+        self.slots_of = slots.where(bookings.c.phone.in_(sa.bindparam("phones", expanding=True)))
+        self.slots_of_elsewhere = self.slots_of.where(
+            bookings.c.session_id != sa.bindparam("except_session")
+        )
+
+    @staticmethod
+    def _candidates(topics_of: Any) -> sa.Select[Any]:
+        """Upcoming sessions of a province with a free place and a wanted topic, own commune
+        first then the earliest; `topics_of` lists a JSON array's elements (per database)."""
+        topic = (
+            topics_of(sessions.c.topics)
+            .table_valued(sa.column("value", sa.String()))
+            .alias("topic")
+        )
+        return (
+            sa.select(
+                sessions.c.session_id,
+                sessions.c.commune_code,
+                sessions.c.topics,
+                sessions.c.local_date,
+                sessions.c.starts_at,
+                sessions.c.capacity,
+                sessions.c.booked,
+            )
+            .where(
+                sessions.c.province_code == sa.bindparam("province_code"),
+                sessions.c.status == "scheduled",
+                sessions.c.starts_at > sa.bindparam("now", type_=sessions.c.starts_at.type),
+                sessions.c.booked < sessions.c.capacity,
+                sa.exists().where(topic.c.value.in_(sa.bindparam("topics", expanding=True))),
+            )
+            .order_by(
+                sa.case((sessions.c.commune_code == sa.bindparam("commune_code"), 0), else_=1),
+                sessions.c.starts_at,
+                sessions.c.session_id,
+            )
+            .limit(sa.bindparam("limit", type_=sa.Integer()))
+        )
+
+
+_SQL = _Statements()
+
+
 async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:  # noqa: C901, PLR0912
     """Apply one of the scheduler's own events to the read models."""
     event = recorded.event
@@ -69,18 +173,16 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:  # no
         case PlacesImported():
             await _places_imported(conn, event)
         case SessionScheduled():
-            await conn.execute(sessions.insert().values(_session_row(event)))
+            await conn.execute(_SQL.insert_session, _session_row(event))
         case SessionRescheduled():
-            await conn.execute(
-                sessions.update()
-                .where(sessions.c.session_id == event.session_id)
-                .values(
-                    venue=_json(event.venue),
-                    **_slot_columns(event.when),
-                    public_holiday=event.public_holiday,
-                    makeup_day=event.makeup_day,
-                    staffing_alerted=False,
-                )
+            await _update_session(
+                conn,
+                event.session_id,
+                venue=_json(event.venue),
+                **_slot_columns(event.when),
+                public_holiday=event.public_holiday,
+                makeup_day=event.makeup_day,
+                staffing_alerted=False,
             )
         case SessionCapacityChanged():
             await _update_session(conn, event.session_id, capacity=event.capacity)
@@ -96,7 +198,7 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:  # no
                 conn, event.session_id, status="completed", totals=_json(event.totals)
             )
         case HelpRequested():
-            await conn.execute(help_requests.insert().values(_request_row(event)))
+            await conn.execute(_SQL.insert_request, _request_row(event))
         case ResidentWaitlisted():
             await _update_request(conn, event.request_id, status=RequestStatus.WAITING.value)
         case ResidentBooked():
@@ -111,9 +213,12 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:  # no
             await _booking_left(conn, event.session_id, event.booking_id, "changed")
         case AttendanceRecorded():
             await conn.execute(
-                bookings.update()
-                .where(bookings.c.booking_id == event.booking_id)
-                .values(attendance=event.status.value, outcomes=_json(event.outcomes))
+                _SQL.update_booking,
+                {
+                    "b_booking_id": event.booking_id,
+                    "attendance": event.status.value,
+                    "outcomes": _json(event.outcomes),
+                },
             )
         case StaffingAlertRaised():
             await _update_session(conn, event.session_id, staffing_alerted=True)
@@ -133,27 +238,8 @@ async def _project_visit(conn: AsyncConnection, recorded: RecordedEvent) -> None
     event = recorded.event
     match event:
         case HomeVisitRequested():
-            await conn.execute(
-                home_visits.insert().values(
-                    visit_id=event.visit_id,
-                    request_id=event.resident.request_id,
-                    commune_code=event.commune_code,
-                    status="requested",
-                    topics=_json(event.topics),
-                    accessibility_needs=_json(event.accessibility_needs),
-                    volunteers_needed=event.volunteers_needed,
-                    staffing="unknown",
-                    volunteer_ids=[],
-                    outcomes=[],
-                    requested_at=event.requested_at,
-                )
-            )
-            await _update_request(
-                conn,
-                event.resident.request_id,
-                status=RequestStatus.HOME_VISIT.value,
-                visit_id=event.visit_id,
-            )
+            await _visit_requested(conn, event)
+            await _update_request(conn, event.resident.request_id, **_visited_request(event))
         case HomeVisitScheduled():
             await _update_visit(
                 conn,
@@ -180,6 +266,87 @@ async def _project_visit(conn: AsyncConnection, recorded: RecordedEvent) -> None
             pass
 
 
+async def _visit_requested(conn: AsyncConnection, event: HomeVisitRequested) -> None:
+    await conn.execute(
+        _SQL.insert_visit,
+        {
+            "visit_id": event.visit_id,
+            "request_id": event.resident.request_id,
+            "commune_code": event.commune_code,
+            "status": "requested",
+            "topics": _json(event.topics),
+            "accessibility_needs": _json(event.accessibility_needs),
+            "volunteers_needed": event.volunteers_needed,
+            "staffing": "unknown",
+            "volunteer_ids": [],
+            "outcomes": [],
+            "local_date": None,
+            "start_local": None,
+            "end_local": None,
+            "requested_at": event.requested_at,
+        },
+    )
+
+
+async def project_filing(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
+    """What `project` does event by event, for a help request filed and placed in one append:
+    the request's row is inserted once, as it ends up, instead of inserted then updated."""
+    filed: dict[str, dict[str, Any]] = {}
+    others: list[tuple[RecordedEvent, bool]] = []
+    for item in recorded:
+        if isinstance(item.event, HelpRequested):
+            filed[item.event.request_id] = _request_row(item.event)
+            continue
+        change = _request_change(item.event)
+        merged = change is not None and change[0] in filed
+        if change is not None and merged:
+            filed[change[0]] |= change[1]
+        others.append((item, merged))
+    if filed:
+        rows = list(filed.values())
+        await conn.execute(_SQL.insert_request, rows[0] if len(rows) == 1 else rows)
+    for item, merged in others:
+        if merged:
+            await _project_besides_request(conn, item.event)
+        else:
+            await project(conn, item)
+
+
+def _request_change(event: Event) -> tuple[str, dict[str, Any]] | None:
+    """The request row an event changes and its new columns (for the events of a filing)."""
+    match event:
+        case ResidentBooked():
+            return event.resident.request_id, _booked_request(event)
+        case ResidentWaitlisted():
+            return event.request_id, {"status": RequestStatus.WAITING.value}
+        case HomeVisitRequested():
+            return event.resident.request_id, _visited_request(event)
+        case _:
+            return None
+
+
+async def _project_besides_request(conn: AsyncConnection, event: Event) -> None:
+    """What `project` does for an event of `_request_change`, but change the request row."""
+    if isinstance(event, ResidentBooked):
+        await _booking_added(conn, event)
+    elif isinstance(event, HomeVisitRequested):
+        await _visit_requested(conn, event)
+
+
+def _booked_request(event: ResidentBooked) -> dict[str, Any]:
+    """A request's columns once it is booked."""
+    return {
+        "status": RequestStatus.BOOKED.value,
+        "session_id": event.session_id,
+        "booking_id": event.booking_id,
+    }
+
+
+def _visited_request(event: HomeVisitRequested) -> dict[str, Any]:
+    """A request's columns once it became a home visit."""
+    return {"status": RequestStatus.HOME_VISIT.value, "visit_id": event.visit_id}
+
+
 async def _places_imported(conn: AsyncConnection, event: PlacesImported) -> None:
     rows = []
     for place in event.places:
@@ -194,7 +361,7 @@ async def _places_imported(conn: AsyncConnection, event: PlacesImported) -> None
             }
         )
     if rows:
-        await conn.execute(places.insert(), rows)
+        await conn.execute(_SQL.insert_places, rows)
 
 
 def _slot_columns(when: Slot) -> dict[str, Any]:
@@ -262,80 +429,60 @@ def _request_row(event: HelpRequested) -> dict[str, Any]:
 
 
 async def _resident_booked(conn: AsyncConnection, event: ResidentBooked) -> None:
+    await _booking_added(conn, event)
+    await _update_request(conn, event.resident.request_id, **_booked_request(event))
+
+
+async def _booking_added(conn: AsyncConnection, event: ResidentBooked) -> None:
+    """The booking's row, and one more place taken in its session."""
     await conn.execute(
-        bookings.insert().values(
-            booking_id=event.booking_id,
-            session_id=event.session_id,
-            request_id=event.resident.request_id,
-            resident_name=event.resident.name,
-            phone=event.resident.phone,
-            preferred_language=event.resident.preferred_language,
-            topics=_json(event.topics),
-            accessibility_needs=_json(event.accessibility_needs),
-            status="booked",
-            from_waitlist=event.from_waitlist,
-            booked_at=event.booked_at,
-            attendance=None,
-            outcomes=[],
-        )
+        _SQL.insert_booking,
+        {
+            "booking_id": event.booking_id,
+            "session_id": event.session_id,
+            "request_id": event.resident.request_id,
+            "resident_name": event.resident.name,
+            "phone": event.resident.phone,
+            "preferred_language": event.resident.preferred_language,
+            "topics": _json(event.topics),
+            "accessibility_needs": _json(event.accessibility_needs),
+            "status": "booked",
+            "from_waitlist": event.from_waitlist,
+            "booked_at": event.booked_at,
+            "attendance": None,
+            "outcomes": [],
+        },
     )
-    await conn.execute(
-        sessions.update()
-        .where(sessions.c.session_id == event.session_id)
-        .values(booked=sessions.c.booked + 1)
-    )
-    await _update_request(
-        conn,
-        event.resident.request_id,
-        status=RequestStatus.BOOKED.value,
-        session_id=event.session_id,
-        booking_id=event.booking_id,
-    )
+    await conn.execute(_SQL.session_booked, {"b_session_id": event.session_id})
 
 
 async def _booking_left(
     conn: AsyncConnection, session_id: SessionId, booking_id: BookingId, status: str
 ) -> None:
-    await _set_booking_status(conn, [booking_id], status)
-    await conn.execute(
-        sessions.update()
-        .where(sessions.c.session_id == session_id)
-        .values(booked=sessions.c.booked - 1)
-    )
+    await conn.execute(_SQL.update_booking, {"b_booking_id": booking_id, "status": status})
+    await conn.execute(_SQL.session_freed, {"b_session_id": session_id})
 
 
 async def _set_booking_status(conn: AsyncConnection, ids: Sequence[str], status: str) -> None:
     if ids:
-        await conn.execute(
-            bookings.update().where(bookings.c.booking_id.in_(list(ids))).values(status=status)
-        )
+        await conn.execute(_SQL.bookings_status, {"b_booking_ids": list(ids), "status": status})
 
 
 async def _requests_by_booking(conn: AsyncConnection, ids: Sequence[str], status: str) -> None:
     if ids:
-        await conn.execute(
-            help_requests.update()
-            .where(help_requests.c.booking_id.in_(list(ids)))
-            .values(status=status, session_id=None, booking_id=None)
-        )
+        await conn.execute(_SQL.requests_unbooked, {"b_booking_ids": list(ids), "b_status": status})
 
 
 async def _update_session(conn: AsyncConnection, session_id: str, **values: Any) -> None:
-    await conn.execute(
-        sessions.update().where(sessions.c.session_id == session_id).values(**values)
-    )
+    await conn.execute(_SQL.update_session, {"b_session_id": session_id, **values})
 
 
 async def _update_request(conn: AsyncConnection, request_id: str, **values: Any) -> None:
-    await conn.execute(
-        help_requests.update().where(help_requests.c.request_id == request_id).values(**values)
-    )
+    await conn.execute(_SQL.update_request, {"b_request_id": request_id, **values})
 
 
 async def _update_visit(conn: AsyncConnection, visit_id: str, **values: Any) -> None:
-    await conn.execute(
-        home_visits.update().where(home_visits.c.visit_id == visit_id).values(**values)
-    )
+    await conn.execute(_SQL.update_visit, {"b_visit_id": visit_id, **values})
 
 
 # Queries ------------------------------------------------------------------------------------
@@ -347,9 +494,7 @@ async def place_codes(conn: AsyncConnection) -> set[str]:
 
 async def villages_of(conn: AsyncConnection, commune_code: str) -> dict[str, Place]:
     """The villages and hamlets of one commune, by code."""
-    rows = await conn.execute(
-        sa.select(places).where(places.c.commune_code == commune_code).order_by(places.c.code)
-    )
+    rows = await conn.execute(_SQL.villages_of, {"commune_code": commune_code})
     return {
         row.code: Place(
             code=PlaceCode(row.code),
@@ -371,9 +516,17 @@ async def village_counts(conn: AsyncConnection, province_code: str) -> dict[str,
 
 
 async def session_row(conn: AsyncConnection, session_id: str) -> sa.Row[Any] | None:
-    return (
-        await conn.execute(sa.select(sessions).where(sessions.c.session_id == session_id))
-    ).first()
+    return (await conn.execute(_SQL.session_row, {"b_session_id": session_id})).first()
+
+
+async def lock_session(conn: AsyncConnection, session_id: str) -> bool:
+    """PostgreSQL: lock the session's row until the transaction ends, so writers of its stream
+    take turns (each then reads the stream after the previous one committed). Whether it
+    locked: SQLite writers take turns anyway (BEGIN IMMEDIATE)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    await conn.execute(_SQL.lock_session, {"b_session_id": session_id})
+    return True
 
 
 async def sessions_in(
@@ -402,21 +555,15 @@ async def roster(conn: AsyncConnection, session_id: str) -> Sequence[sa.Row[Any]
 
 
 async def booking_row(conn: AsyncConnection, booking_id: str) -> sa.Row[Any] | None:
-    return (
-        await conn.execute(sa.select(bookings).where(bookings.c.booking_id == booking_id))
-    ).first()
+    return (await conn.execute(_SQL.booking_row, {"b_booking_id": booking_id})).first()
 
 
 async def request_row(conn: AsyncConnection, request_id: str) -> sa.Row[Any] | None:
-    return (
-        await conn.execute(sa.select(help_requests).where(help_requests.c.request_id == request_id))
-    ).first()
+    return (await conn.execute(_SQL.request_row, {"b_request_id": request_id})).first()
 
 
 async def visit_row(conn: AsyncConnection, visit_id: str) -> sa.Row[Any] | None:
-    return (
-        await conn.execute(sa.select(home_visits).where(home_visits.c.visit_id == visit_id))
-    ).first()
+    return (await conn.execute(_SQL.visit_row, {"b_visit_id": visit_id})).first()
 
 
 def request_state(row: sa.Row[Any]) -> HelpRequestState:
@@ -477,43 +624,29 @@ async def candidate_sessions(
     *,
     limit: int = 20,
 ) -> list[SessionOutline]:
-    """Upcoming sessions with free places that could suit a request, nearest first (a
-    shortlist: the domain's `choose_session` makes the choice)."""
-    wanted = {t.value for t in topics}
+    """Upcoming sessions of the province with free places and a wanted topic, own commune
+    first, then the earliest (a shortlist: the domain's `choose_session` makes the choice)."""
     rows = await conn.execute(
-        sa.select(
-            sessions.c.session_id,
-            sessions.c.commune_code,
-            sessions.c.topics,
-            sessions.c.local_date,
-            sessions.c.starts_at,
-            sessions.c.capacity,
-            sessions.c.booked,
-        )
-        .where(
-            sessions.c.province_code == province_code,
-            sessions.c.status == "scheduled",
-            sessions.c.starts_at > now,
-            sessions.c.booked < sessions.c.capacity,
-        )
-        .order_by(
-            sa.case((sessions.c.commune_code == commune_code, 0), else_=1),
-            sessions.c.starts_at,
-        )
-        .limit(limit * 5)
+        _SQL.candidates[conn.dialect.name],
+        {
+            "province_code": province_code,
+            "commune_code": commune_code,
+            "topics": [t.value for t in topics],
+            "now": now,
+            "limit": limit,
+        },
     )
     return [
         SessionOutline(
-            session_id=row.session_id,
-            commune_code=row.commune_code,
-            topics=row.topics,
-            local_date=row.local_date,
-            starts_at=row.starts_at,
-            free_places=max(row.capacity - row.booked, 0),
+            session_id=session_id,
+            commune_code=commune,
+            topics=session_topics,
+            local_date=local_date,
+            starts_at=starts_at,
+            free_places=max(capacity - booked, 0),
         )
-        for row in rows
-        if wanted & set(row.topics)
-    ][:limit]
+        for session_id, commune, session_topics, local_date, starts_at, capacity, booked in rows
+    ]
 
 
 async def booked_slots(
@@ -523,33 +656,23 @@ async def booked_slots(
     wanted = list(set(phones))
     if not wanted:
         return {}
-    query = (
-        sa.select(
-            bookings.c.phone,
-            sessions.c.local_date,
-            sessions.c.start_local,
-            sessions.c.end_local,
-            sessions.c.starts_at,
-            sessions.c.ends_at,
-        )
-        .join(sessions, sessions.c.session_id == bookings.c.session_id)
-        .where(
-            bookings.c.phone.in_(wanted),
-            bookings.c.status == "booked",
-            sessions.c.status == "scheduled",
-        )
-    )
     if except_session is not None:
-        query = query.where(bookings.c.session_id != except_session)
+        rows = await conn.execute(
+            _SQL.slots_of_elsewhere, {"phones": wanted, "except_session": except_session}
+        )
+    elif len(wanted) == 1:
+        rows = await conn.execute(_SQL.slots_of_one, {"phone": wanted[0]})
+    else:
+        rows = await conn.execute(_SQL.slots_of, {"phones": wanted})
     found: dict[str, list[Slot]] = {}
-    for row in await conn.execute(query):
-        found.setdefault(row.phone, []).append(
+    for phone, local_date, start_local, end_local, starts_at, ends_at in rows:
+        found.setdefault(phone, []).append(
             Slot(
-                local_date=row.local_date,
-                start_local=row.start_local,
-                end_local=row.end_local,
-                starts_at=utc(row.starts_at),
-                ends_at=utc(row.ends_at),
+                local_date=local_date,
+                start_local=start_local,
+                end_local=end_local,
+                starts_at=utc(starts_at),
+                ends_at=utc(ends_at),
             )
         )
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -199,3 +200,25 @@ async def test_cancel_and_change_bookings_free_places_for_the_waitlist(
     assert moved.json()["when"]["local_date"] == SUNDAY
     assert "booking.changed" in await event_types(client)
     assert mai_now["commune_code"] == THIEU_TRUNG
+
+
+async def test_the_answer_to_a_new_request_is_what_coordinators_see_of_it(
+    client: Client, tokens: Tokens
+) -> None:
+    async def seen(answer: Any) -> Any:
+        shown = await client.get(f"/help-requests/{answer.json()['request_id']}", headers=tokens())
+        return shown.json()
+
+    waiting = await client.post("/help-requests", json=help_body("0912000701"))
+    visit = await client.post(
+        "/help-requests",
+        json=help_body("0912000702", home_visit=True, address="Thôn 3, xã Thiệu Trung"),
+        headers=tokens(Role.VOLUNTEER),
+    )
+    assert [waiting.json()["status"], visit.json()["status"]] == ["waiting", "home_visit"]
+    assert [await seen(waiting), await seen(visit)] == [waiting.json(), visit.json()]
+
+    await client.post("/sessions", json=session_body(capacity=5), headers=tokens())
+    booked = await client.post("/help-requests", json=help_body("0912000703"))
+    assert booked.json()["status"] == "booked"
+    assert await seen(booked) == booked.json()

@@ -6,11 +6,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from services.scheduler.handlers import import_places_csv, load_sample_places
+from services.scheduler.memory import VILLAGES_KEPT_FOR
+from shared.clock import FixedClock
 from shared.web.auth import Role
 from tests.api.scheduler.helpers import (
     THIEU_TRUNG,
     Tokens,
     event_types,
+    help_body,
     own_store,
     problem_fields,
     session_body,
@@ -97,3 +100,31 @@ async def test_every_endpoint_is_described_in_openapi(client: Client) -> None:
     help_form = operations["POST", "/help-requests"]
     assert "security" not in help_form
     assert operations["POST", "/sessions"]["security"] == [{"bearer": []}]
+
+
+async def test_villages_imported_after_a_request_apply_to_the_next_one(
+    client: Client, tokens: Tokens, clock: FixedClock
+) -> None:
+    before = await client.post(
+        "/help-requests", json=help_body("0912000001", village_code="15835-77")
+    )
+    imported = await client.post(
+        "/places/import", content=GOOD, headers=tokens(Role.ADMIN, ()) | CSV
+    )
+    unknown = await client.post(
+        "/help-requests", json=help_body("0912000002", village_code="15835-77")
+    )
+    known = await client.post(
+        "/help-requests", json=help_body("0912000003", village_code="15835-09")
+    )
+    async with own_store(client) as store:  # as another process (the CLI) would
+        await import_places_csv(store, "code,name,kind,parent\n15835-10,Thôn 10,thôn,15835\n")
+    clock.advance(VILLAGES_KEPT_FOR)
+    from_elsewhere = await client.post(
+        "/help-requests", json=help_body("0912000004", village_code="15835-10")
+    )
+
+    assert (before.status_code, imported.status_code) == (201, 201)  # none imported: any code
+    assert (unknown.status_code, problem_fields(unknown)) == (400, ["village_code"])
+    assert known.status_code == 201
+    assert from_elsewhere.status_code == 201  # at most VILLAGES_KEPT_FOR later
