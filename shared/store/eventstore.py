@@ -44,7 +44,7 @@ _PG_HORIZON = sa.text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 # Commits are announced on this channel with the schema name (see `announce_commits`).
 COMMIT_CHANNEL = "handinhand_events"
 # Announcements are coalesced over this long: other relays wake at most this late.
-ANNOUNCE_EVERY = 0.002
+ANNOUNCE_EVERY = 0.01
 
 _EVENT_COLUMNS = (
     "event_id, stream_id, stream_version, event_type, schema_version, data, recorded_at, "
