@@ -7,7 +7,7 @@ read-model changes run in the same transaction as the append (the service's proj
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -315,16 +315,23 @@ class EventStore:
             return await tx.append(stream_id, version, events, cause)
 
     async def _load_direct(self, conn: asyncpg.Connection, stream_id: str) -> Stream:
-        rows = await conn.fetch(self._statements.direct_load, stream_id)
+        loaded = self.stream_events(
+            stream_id, await conn.fetch(self._statements.direct_load, stream_id)
+        )
+        return Stream(loaded[-1].stream_version if loaded else 0, loaded)
+
+    def stream_events(self, stream_id: str, rows: Iterable[Sequence[Any]]) -> list[RecordedEvent]:
+        """One stream's rows as loaded (event id, version, type, schema version, data, recorded
+        at, correlation id, causation id), decoded."""
         decode = self.catalog.decode
-        loaded = [
+        return [
             RecordedEvent(
                 event_id=event_id,
                 source=self.source,
                 stream_id=stream_id,
                 stream_version=stream_version,
                 event=decode(event_type, schema_version, data),
-                recorded_at=recorded_at,
+                recorded_at=as_utc(recorded_at),
                 correlation_id=correlation_id,
                 causation_id=causation_id,
             )
@@ -339,7 +346,6 @@ class EventStore:
                 causation_id,
             ) in rows
         ]
-        return Stream(loaded[-1].stream_version if loaded else 0, loaded)
 
     async def _insert_direct(
         self,
@@ -555,21 +561,7 @@ class Transaction:
             )
         else:
             result = await self.conn.execute(statements.load, {"stream_id": stream_id})
-        rows = result.all()
-        catalog = self.store.catalog
-        loaded = [
-            RecordedEvent(
-                event_id=row.event_id,
-                source=self.store.source,
-                stream_id=stream_id,
-                stream_version=row.stream_version,
-                event=catalog.decode(row.event_type, row.schema_version, row.data),
-                recorded_at=as_utc(row.recorded_at),
-                correlation_id=row.correlation_id,
-                causation_id=row.causation_id,
-            )
-            for row in rows
-        ]
+        loaded = self.store.stream_events(stream_id, result.all())
         version = loaded[-1].stream_version if loaded else after
         self._versions[stream_id] = version
         return Stream(version, loaded)
