@@ -68,7 +68,9 @@ def _embedded_nats(settings: Settings, env: dict[str, str]) -> Any:
         print(f"nats            {settings.nats_url}")
         return None
     port = int(env.get("HANDINHAND_EMBEDDED_NATS_PORT", EMBEDDED_NATS_PORT))
-    server = NatsServer(settings.var_dir / "nats", port, log_file=settings.var_dir / "nats.log")
+    server = NatsServer(
+        settings.var_dir / "nats", port, log_file=settings.var_dir / "nats.log", own_session=True
+    )
     server.start()
     env["HANDINHAND_NATS_URL"] = server.url
     print(f"{'nats':<14}{server.url} (embedded, JetStream in {settings.var_dir / 'nats'})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import shutil
 import signal
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 class NatsServerError(RuntimeError):
@@ -32,15 +34,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this child when the process that started it dies (even by SIGKILL)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 class NatsServer:
     """A nats-server child process with JetStream storing under `store_dir`."""
 
     def __init__(
-        self, store_dir: Path, port: int | None = None, *, log_file: Path | None = None
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        *,
+        log_file: Path | None = None,
+        own_session: bool = False,
     ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.log_file = log_file
+        # In a session of its own, Ctrl-C at a terminal does not reach the server: its owner
+        # stops it after the services that use it (on Linux it still dies with its owner).
+        self.own_session = own_session
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -59,13 +78,20 @@ class NatsServer:
             "-sd",
             str(self.store_dir),
         ]
+        session: dict[str, Any] = {}
+        if self.own_session:
+            session["start_new_session"] = True
+            if sys.platform == "linux":
+                session["preexec_fn"] = _die_with_parent
         if self.log_file is None:
             self.process = subprocess.Popen(  # noqa: S603
-                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **session
             )
         else:
             with self.log_file.open("ab") as output:  # the child keeps its own descriptor
-                self.process = subprocess.Popen(command, stdout=output, stderr=output)  # noqa: S603
+                self.process = subprocess.Popen(  # noqa: S603
+                    command, stdout=output, stderr=output, **session
+                )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

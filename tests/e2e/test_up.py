@@ -37,7 +37,8 @@ def wait_for(predicate, timeout: float, process: subprocess.Popen[bytes]) -> Non
         time.sleep(0.1)
 
 
-def test_up_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
+def test_up_starts_everything_and_stops_cleanly(tmp_path: Path, stop: str) -> None:
     ports = {service: free_port() for service in SERVICES}
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HANDINHAND_")},
@@ -51,6 +52,7 @@ def test_up_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # a process group of its own, as at a terminal
     )
     try:
         wait_for(
@@ -66,11 +68,17 @@ def test_up_starts_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
         assert (tmp_path / "var" / "scheduler.db").exists()
         assert (tmp_path / "var" / "nats").is_dir()
     finally:
-        up.send_signal(signal.SIGTERM)
+        if stop == "ctrl-c":  # the terminal signals every process of the foreground group
+            os.killpg(up.pid, signal.SIGINT)
+        else:
+            up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)
 
     text = output.decode()
     assert up.returncode == 0, text
+    # Services stop before the NATS server they use: no errors on the way out.
+    assert "Traceback" not in text, text
+    assert " ERROR " not in text, text
     for port in ports.values():
         assert f"http://127.0.0.1:{port}" in text
         assert http_status(f"http://127.0.0.1:{port}/healthz") == 0  # stopped
