@@ -50,11 +50,11 @@ def build_channel(
     client: httpx.AsyncClient | None = None
     if provider is None:
         if settings.provider == "twilio" and settings.twilio is not None:
-            client = _client(settings)
-            provider = TwilioProvider(client, settings.twilio)
+            client, wire = _client(settings)
+            provider = TwilioProvider(client, settings.twilio, wire=wire)
         elif settings.provider == "http_json" and settings.http_json is not None:
-            client = _client(settings)
-            provider = HttpJsonProvider(client, settings.http_json)
+            client, wire = _client(settings)
+            provider = HttpJsonProvider(client, settings.http_json, wire=wire)
         else:
             console = ConsoleProvider(clock)
             provider = console
@@ -65,11 +65,11 @@ def build_channel(
     return SmsChannel(settings=settings, provider=provider, console=console, client=client)
 
 
-def _client(settings: NotificationSettings) -> httpx.AsyncClient:
-    """One client for the app's life: keep-alive connections, as many as calls run at once."""
-    return httpx.AsyncClient(
-        timeout=settings.provider_timeout, transport=KeepAliveTransport(settings.concurrency)
-    )
+def _client(settings: NotificationSettings) -> tuple[httpx.AsyncClient, KeepAliveTransport]:
+    """One client for the app's life: keep-alive connections, as many as calls run at once;
+    and its transport, which the providers call directly."""
+    wire = KeepAliveTransport(settings.concurrency)
+    return httpx.AsyncClient(timeout=settings.provider_timeout, transport=wire), wire
 
 
 def channel_of(runtime: Runtime) -> SmsChannel:

@@ -19,6 +19,7 @@ from services.notifications.providers.base import (
     ProviderTemporaryError,
     classify_status,
 )
+from services.notifications.providers.keepalive import post
 
 
 class PhoneFormat(StrEnum):
@@ -71,8 +72,15 @@ def lookup(document: Any, path: str) -> Any:
 class HttpJsonProvider:
     """Posts one JSON object per SMS to a brandname gateway."""
 
-    def __init__(self, client: httpx.AsyncClient, config: HttpJsonConfig) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        config: HttpJsonConfig,
+        *,
+        wire: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._client = client
+        self._wire = wire  # the client's transport, called directly (keepalive.post)
         self._config = config
         self.name = config.name
         # Parsed and built once: at thousands of messages a second they are worth keeping.
@@ -96,10 +104,12 @@ class HttpJsonProvider:
     async def send(self, to_e164: str, text: str, message_id: str) -> ProviderReceipt:
         config = self._config
         try:
-            response = await self._client.post(
+            response = await post(
+                self._client,
+                self._wire,
                 self._url,
-                content=msgspec.json.encode(self._body(to_e164, text, message_id)),
-                headers=self._headers,
+                self._headers,
+                msgspec.json.encode(self._body(to_e164, text, message_id)),
             )
         except httpx.TimeoutException as error:
             raise ProviderTemporaryError(f"{config.name} timed out for {message_id}") from error

@@ -17,6 +17,7 @@ from services.notifications.providers.base import (
     ProviderTemporaryError,
     classify_status,
 )
+from services.notifications.providers.keepalive import post
 from shared.clock import Clock
 
 # Twilio MessageStatus values that settle an SMS; the others (queued, sending, sent,
@@ -73,8 +74,15 @@ class TwilioProvider:
 
     name = "twilio"
 
-    def __init__(self, client: httpx.AsyncClient, config: TwilioConfig) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        config: TwilioConfig,
+        *,
+        wire: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._client = client
+        self._wire = wire  # the client's transport, called directly (keepalive.post)
         self._config = config
         # Parsed, encoded and built once: httpx's auth flow and form encoding per request
         # cost more than the few bytes they produce.
@@ -98,7 +106,7 @@ class TwilioProvider:
     async def send(self, to_e164: str, text: str, message_id: str) -> ProviderReceipt:
         form = urlencode({"To": to_e164, "Body": text} | self._fixed).encode()
         try:
-            response = await self._client.post(self._url, content=form, headers=self._headers)
+            response = await post(self._client, self._wire, self._url, self._headers, form)
         except httpx.TimeoutException as error:
             raise ProviderTemporaryError(f"twilio timed out for {message_id}") from error
         except httpx.TransportError as error:

@@ -34,12 +34,24 @@ TEXT = "Nhắc lịch: hỗ trợ VNeID tại Nhà văn hóa thôn 3, Thứ Bả
 TOKEN = "secret-token"
 
 
-@pytest.fixture(params=["httpx", "keepalive"])
+# The transports that providers call directly (as the app does), by client.
+WIRES: dict[int, KeepAliveTransport] = {}
+
+
+@pytest.fixture(params=["httpx", "keepalive", "keepalive-direct"])
 async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
-    """Both transports: httpx's own, and the one the app uses (`KeepAliveTransport`)."""
-    transport = KeepAliveTransport(4) if request.param == "keepalive" else None
+    """httpx's own transport; the one the app uses (`KeepAliveTransport`) under the client;
+    and that one called directly by the providers, as the app does."""
+    transport = KeepAliveTransport(4) if request.param != "httpx" else None
     async with httpx.AsyncClient(timeout=2.0, transport=transport) as http:
+        if request.param == "keepalive-direct" and transport is not None:
+            WIRES[id(http)] = transport
         yield http
+        WIRES.pop(id(http), None)
+
+
+def wire_of(client: httpx.AsyncClient) -> KeepAliveTransport | None:
+    return WIRES.get(id(client))
 
 
 def twilio(client: httpx.AsyncClient, gateway: Gateway, **overrides: str) -> TwilioProvider:
@@ -50,7 +62,7 @@ def twilio(client: httpx.AsyncClient, gateway: Gateway, **overrides: str) -> Twi
         "from_number": "+15005550006",
         "status_callback_url": "https://handinhand.example/sms/status",
     } | overrides
-    return TwilioProvider(client, TwilioConfig(**config))
+    return TwilioProvider(client, TwilioConfig(**config), wire=wire_of(client))
 
 
 def created(sid: str = "SM0001") -> Response:
@@ -85,7 +97,7 @@ async def test_twilio_can_send_from_a_messaging_service(
     config = TwilioConfig(
         account_sid="AC123", auth_token=TOKEN, base_url=gateway.url, messaging_service_sid="MG9"
     )
-    await TwilioProvider(client, config).send(PHONE, TEXT, "sms-1")
+    await TwilioProvider(client, config, wire=wire_of(client)).send(PHONE, TEXT, "sms-1")
     form = gateway.requests[0].form()
     assert form["MessagingServiceSid"] == "MG9"
     assert "From" not in form
@@ -119,7 +131,7 @@ async def test_twilio_400_invalid_number_is_a_permanent_error(
 
 
 async def test_a_provider_too_slow_to_answer_is_a_temporary_error(gateway: Gateway) -> None:
-    gateway.answer(Response(201, b"{}", delay=1.0), Response(201, b"{}", delay=1.0))
+    gateway.answer(*(Response(201, b"{}", delay=1.0) for _ in range(3)))
     async with httpx.AsyncClient(timeout=0.2) as slow_client:
         with pytest.raises(ProviderTemporaryError):
             await twilio(slow_client, gateway).send(PHONE, TEXT, "sms-1")
@@ -127,6 +139,13 @@ async def test_a_provider_too_slow_to_answer_is_a_temporary_error(gateway: Gatew
     async with httpx.AsyncClient(timeout=0.2, transport=transport) as slow_client:
         with pytest.raises(ProviderTemporaryError):
             await twilio(slow_client, gateway).send(PHONE, TEXT, "sms-2")
+        # Called directly, the transport still gets the client's timeouts.
+        WIRES[id(slow_client)] = transport
+        try:
+            with pytest.raises(ProviderTemporaryError, match="timed out"):
+                await twilio(slow_client, gateway).send(PHONE, TEXT, "sms-3")
+        finally:
+            WIRES.pop(id(slow_client))
 
 
 async def test_an_unreachable_provider_is_a_temporary_error(client: httpx.AsyncClient) -> None:
@@ -140,7 +159,7 @@ async def test_an_unreachable_provider_is_a_temporary_error(client: httpx.AsyncC
         from_number="+15005550006",
     )
     with pytest.raises(ProviderTemporaryError):
-        await TwilioProvider(client, config).send(PHONE, TEXT, "sms-1")
+        await TwilioProvider(client, config, wire=wire_of(client)).send(PHONE, TEXT, "sms-1")
 
 
 def brandname_gateway(gateway: Gateway, **overrides: object) -> HttpJsonConfig:
@@ -168,7 +187,7 @@ async def test_http_json_maps_fields_and_reads_the_provider_id(
     client: httpx.AsyncClient, gateway: Gateway
 ) -> None:
     gateway.answer(Response(200, b'{"code": "100", "data": {"smsId": 987654}}'))
-    provider = HttpJsonProvider(client, brandname_gateway(gateway))
+    provider = HttpJsonProvider(client, brandname_gateway(gateway), wire=wire_of(client))
     receipt = await provider.send(PHONE, TEXT, "sms-42")
     assert receipt.provider_message_id == "987654"
     assert provider.name == "vn-brandname"
@@ -190,7 +209,9 @@ async def test_http_json_sends_e164_when_configured(
 ) -> None:
     gateway.answer(Response(200, b'{"code": "100"}'))
     config = brandname_gateway(gateway, phone_format="e164", provider_id_path="id")
-    receipt = await HttpJsonProvider(client, config).send(PHONE, TEXT, "sms-42")
+    receipt = await HttpJsonProvider(client, config, wire=wire_of(client)).send(
+        PHONE, TEXT, "sms-42"
+    )
     assert json.loads(gateway.requests[0].body)["Phone"] == PHONE
     # No id of its own in the answer: the gateway reports on ours.
     assert receipt.provider_message_id == "sms-42"
@@ -201,7 +222,9 @@ async def test_http_json_error_code_in_a_200_answer_is_permanent(
 ) -> None:
     gateway.answer(Response(200, b'{"code": "104", "message": "brandname not registered"}'))
     with pytest.raises(ProviderPermanentError):
-        await HttpJsonProvider(client, brandname_gateway(gateway)).send(PHONE, TEXT, "sms-1")
+        await HttpJsonProvider(client, brandname_gateway(gateway), wire=wire_of(client)).send(
+            PHONE, TEXT, "sms-1"
+        )
 
 
 async def test_http_json_temporary_code_is_temporary(
@@ -209,7 +232,9 @@ async def test_http_json_temporary_code_is_temporary(
 ) -> None:
     gateway.answer(Response(200, b'{"code": "99"}'))
     with pytest.raises(ProviderTemporaryError):
-        await HttpJsonProvider(client, brandname_gateway(gateway)).send(PHONE, TEXT, "sms-1")
+        await HttpJsonProvider(client, brandname_gateway(gateway), wire=wire_of(client)).send(
+            PHONE, TEXT, "sms-1"
+        )
 
 
 @pytest.mark.parametrize(
@@ -220,7 +245,9 @@ async def test_http_json_status_codes(
 ) -> None:
     gateway.answer(Response(status, b"{}"))
     with pytest.raises(error):
-        await HttpJsonProvider(client, brandname_gateway(gateway)).send(PHONE, TEXT, "sms-1")
+        await HttpJsonProvider(client, brandname_gateway(gateway), wire=wire_of(client)).send(
+            PHONE, TEXT, "sms-1"
+        )
 
 
 async def test_a_signed_webhook_is_accepted_and_a_forged_one_refused(
