@@ -3,7 +3,6 @@ timers, the sender, the webhooks and the API, always inside a transaction they w
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import weakref
@@ -155,27 +154,6 @@ async def set_consent(
 
 # Queueing
 
-# The tasks that queued a message in a transaction not committed yet: after its commit the
-# sender is woken (`queued_in_this_commit`), but not after commits that queued nothing, such
-# as the sender's own marks and records, which would only make it look again for nothing.
-_queueing: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
-
-
-def _note_queued() -> None:
-    task = asyncio.current_task()
-    if task is not None:
-        _queueing.add(task)
-
-
-def queued_in_this_commit() -> bool:
-    """Asked by a commit listener (it runs in the committing task): whether that task queued
-    a message since it last asked. A rolled-back queueing only makes the next answer yes."""
-    task = asyncio.current_task()
-    if task is None or task not in _queueing:
-        return False
-    _queueing.discard(task)
-    return True
-
 
 async def queue_sms(
     tx: Transaction,
@@ -208,7 +186,6 @@ async def queue_sms(
         about=about or About(),
     )
     await tx.append(message_id, 0, request.events(found), cause)
-    _note_queued()
     return message_id
 
 
@@ -376,8 +353,6 @@ async def flush_pending(tx: Transaction) -> None:
         timer_rows.extend(_timer_rows(decided[0], decided[1]))
     await tx.append_many(appends, projector=views.project_many)
     await _set_timers(tx, timer_rows)
-    if requests:
-        _note_queued()
 
 
 # Reminders

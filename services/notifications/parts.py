@@ -4,11 +4,14 @@ consumers, reminder timers and the SMS sender."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from services.notifications import consumers, handlers, views
 from services.notifications.delivery import channel_of
 from services.notifications.sender import Sender
 from services.notifications.tables import READ_MODELS, metadata, store_tables, timers
+from shared.events.base import RecordedEvent
+from shared.events.notifications import SmsQueued
 from shared.runtime import Runtime, ServiceParts, Worker
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, TimerHandler
@@ -28,9 +31,10 @@ def workers(runtime: Runtime) -> list[Worker]:
     sender = Sender(runtime.store, channel.provider, channel.settings, owner=runtime.instance)
     channel.senders.append(sender)
 
-    def wake() -> None:
-        # Queued messages go out at once, not at the next poll.
-        if handlers.queued_in_this_commit():
+    def wake(appended: Sequence[RecordedEvent]) -> None:
+        # Queued messages go out at once, not at the next poll; the sender's own commits
+        # (marks, outcomes) queue nothing and would only make it look again for nothing.
+        if any(isinstance(recorded.event, SmsQueued) for recorded in appended):
             sender.wake()
 
     runtime.store.on_commit(wake)

@@ -109,5 +109,5 @@ def memory_of(store: EventStore) -> Memory:
     memory = _OF_STORE.get(store)
     if memory is None:
         memory = _OF_STORE[store] = Memory()
-        store.on_commit(memory.villages.after_commit)
+        store.on_commit(lambda _appended: memory.villages.after_commit())
     return memory

@@ -222,7 +222,7 @@ class EventStore:
         # Set while this process's relay holds the lease: the in-process doorbell wakes it, and
         # the other instances' relays stand by, so there is no one to announce commits to.
         self.relay_here = False
-        self._commit_listeners: list[Callable[[], None]] = []
+        self._commit_listeners: list[Callable[[Sequence[RecordedEvent]], None]] = []
         self._postgres = is_postgres(engine)
         self._statements = _Statements(tables.events, postgres=self._postgres)
         self._writer = None if self._postgres else asyncio.Lock()
@@ -269,13 +269,13 @@ class EventStore:
             yield tx
             await tx.run_before_commit()
         if tx.appended:
-            self._after_commit()
+            self._after_commit(tx.appended)
 
-    def _after_commit(self) -> None:
+    def _after_commit(self, appended: Sequence[RecordedEvent]) -> None:
         """Events were committed: ring this process's doorbell and have them announced."""
         # Listeners first: a task they wake (the SMS sender) runs before the relay's read.
         for listener in self._commit_listeners:
-            listener()
+            listener(appended)
         self._committed.set()
         if not self.relay_here:
             self._to_announce.set()
@@ -306,7 +306,7 @@ class EventStore:
             )
             if events and self.projector is None:
                 recorded = await self._insert_direct(conn, stream_id, version, events, cause)
-                self._after_commit()
+                self._after_commit(recorded)
                 return recorded
         if not events:
             return []
@@ -379,9 +379,11 @@ class EventStore:
         async with self.reader.connect() as conn:
             return await Transaction(self, conn).load(stream_id)
 
-    def on_commit(self, listener: Callable[[], None]) -> None:
-        """Call `listener` after each commit of this process that appended events (e.g. to
-        wake the SMS sender when messages were queued, instead of waiting for its next poll)."""
+    def on_commit(self, listener: Callable[[Sequence[RecordedEvent]], None]) -> None:
+        """Call `listener` with the events appended after each commit of this process that
+        appended some (e.g. to wake the SMS sender when messages were queued, instead of waiting
+        for its next poll). In the committing task; it may include events of a savepoint that
+        was rolled back, so treat it as a hint."""
         self._commit_listeners.append(listener)
 
     async def announce_commits(self, stop: asyncio.Event) -> None:
@@ -527,7 +529,8 @@ class Transaction:
     def __init__(self, store: EventStore, conn: AsyncConnection) -> None:
         self.store = store
         self.conn = conn
-        self.appended = False
+        # What this transaction appended, in order (told to the store's commit listeners).
+        self.appended: list[RecordedEvent] = []
         self._versions: dict[str, int] = {}
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
 
@@ -635,7 +638,7 @@ class Transaction:
         except IntegrityError as error:
             raise ConcurrencyError(stream_id, expected_version, None) from error
         self._versions[stream_id] = recorded[-1].stream_version
-        self.appended = True
+        self.appended.extend(recorded)
         if self.store.projector is not None:
             for item in recorded:
                 await self.store.projector(self.conn, item)
@@ -679,7 +682,7 @@ class Transaction:
             raise ConcurrencyError(stream_id, first.expected_version, None) from error
         for item in appends:
             self._versions[item.stream_id] = item.expected_version + len(item.events)
-        self.appended = True
+        self.appended.extend(recorded)
         if projector is not None:
             await projector(self.conn, recorded)
         elif self.store.projector is not None:

@@ -107,13 +107,13 @@ async def test_concurrent_commands_never_append_two_decisions_from_one_version(
 
 
 async def test_a_command_rings_the_commit_doorbell_once_per_append(store: EventStore) -> None:
-    rung: list[int] = []
-    store.on_commit(lambda: rung.append(1))
+    rung: list[list[int]] = []
+    store.on_commit(lambda appended: rung.append([e.stream_version for e in appended]))
 
     await store.command("thing-1", count_up, cause())
     await store.command("thing-1", lambda _stream: [], cause())
 
-    assert rung == [1]
+    assert rung == [[1]]
 
 
 # With a read model: the projection commits with the append, or neither happens. -----------
