@@ -81,7 +81,9 @@ class Relay:
                     log.warning(
                         "relay %s paused: %s: %s", self.store.source, type(error).__name__, error
                     )
-                    self._forget_lease()
+                    # Lease and position stay as they are (a batch's position moves only once
+                    # all its acks are in): a lost lease shows at the next renewal or save.
+                    self._ahead = None
                     await _wait(stop, backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
