@@ -299,8 +299,7 @@ class EventStore:
                 return await tx.append(
                     stream_id, *await _decided(tx.load, stream_id, decide), cause
                 )
-        pool = await self._direct.pool()
-        async with pool.acquire() as conn:
+        async with self._direct.connection() as conn:
             version, events = await _decided(
                 lambda stream_id: self._load_direct(conn, stream_id), stream_id, decide
             )
@@ -415,8 +414,7 @@ class EventStore:
 
     @staticmethod
     async def _announce(direct: DirectConnections) -> None:
-        pool = await direct.pool()
-        async with pool.acquire() as conn:
+        async with direct.connection() as conn:
             await conn.execute("SELECT pg_notify($1, current_schema())", COMMIT_CHANNEL)
 
     @asynccontextmanager
