@@ -7,12 +7,15 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.events.base import Cause, Event, RecordedEvent
+from shared.store.direct import DirectConnections
 from shared.store.eventstore import ConcurrencyError, EventStore, Stream
+from tests.conftest import DATABASE_KINDS
 from tests.support.probe import PROBE_CATALOG, NoteWritten, ThingCounted
 
 
@@ -166,3 +169,36 @@ async def test_a_failing_projection_leaves_no_event(projecting: EventStore) -> N
 
     assert (await projecting.load("thing-1")).version == 0
     assert await totals(projecting) == []
+
+
+# The direct connections behind the command path (PostgreSQL only). ------------------------
+
+
+@pytest.mark.parametrize("database", [k for k in DATABASE_KINDS if k == "postgres"], indirect=True)
+async def test_a_direct_connection_survives_a_refused_statement_and_not_a_broken_exchange(
+    store: EventStore,
+) -> None:
+    connections = DirectConnections(store.engine, 1)
+    try:
+        async with connections.connection() as conn:
+            first = conn
+            assert await conn.fetchval("SELECT current_schema()") == await schema_of(store)
+        with pytest.raises(asyncpg.PostgresError):
+            async with connections.connection() as conn:
+                assert conn is first  # handed back and reused
+                await conn.execute("SELECT * FROM nowhere")
+        with pytest.raises(RefusedError):
+            async with connections.connection() as conn:
+                assert conn is first  # a refused statement leaves it usable
+                raise RefusedError  # e.g. cancelled mid-exchange: the connection is dropped
+        assert first.is_closed()
+        async with connections.connection() as conn:
+            assert conn is not first
+            assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await connections.close()
+
+
+async def schema_of(store: EventStore) -> str:
+    async with store.reader.connect() as conn:
+        return str(await conn.scalar(sa.text("SELECT current_schema()")))
