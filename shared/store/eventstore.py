@@ -7,6 +7,7 @@ read-model changes run in the same transaction as the append (the service's proj
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -45,6 +46,8 @@ _PG_HORIZON = sa.text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 COMMIT_CHANNEL = "handinhand_events"
 # Announcements are coalesced over this long: other relays wake at most this late.
 ANNOUNCE_EVERY = 0.01
+# How often the announcer looks whether any relay holds the lease (no holder: no one to wake).
+LEASE_LOOK_EVERY = 1.0
 
 _EVENT_COLUMNS = (
     "event_id, stream_id, stream_version, event_type, schema_version, data, recorded_at, "
@@ -100,7 +103,7 @@ class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
 class _Statements:
     """The hot statements, built once per store (SQLAlchemy then reuses their compiled form)."""
 
-    def __init__(self, events: sa.Table, *, postgres: bool) -> None:
+    def __init__(self, events: sa.Table, relay_position: sa.Table, *, postgres: bool) -> None:
         by_stream = events.c.stream_id == sa.bindparam("stream_id")
         self.load = (
             sa.select(
@@ -179,6 +182,7 @@ class _Statements:
             "pg_current_xact_id()::text::bigint FROM unnest($1::uuid[], $2::text[], $3::int[], "
             "$4::text[], $5::int[], $6::bytea[], $7::timestamptz[], $8::uuid[], $9::uuid[])"
         )
+        self.direct_lease_until = f"SELECT max(lease_until) FROM {relay_position.name}"
         self.direct_insert_one = (
             f"INSERT INTO {table} ({_EVENT_COLUMNS}, tx_id) VALUES "
             "($1, $2, $3, $4, $5, $6, $7, $8, $9, pg_current_xact_id()::text::bigint)"
@@ -222,9 +226,13 @@ class EventStore:
         # Set while this process's relay holds the lease: the in-process doorbell wakes it, and
         # the other instances' relays stand by, so there is no one to announce commits to.
         self.relay_here = False
+        self._lease_held = True
+        self._lease_seen_at = -LEASE_LOOK_EVERY
         self._commit_listeners: list[Callable[[Sequence[RecordedEvent]], None]] = []
         self._postgres = is_postgres(engine)
-        self._statements = _Statements(tables.events, postgres=self._postgres)
+        self._statements = _Statements(
+            tables.events, tables.relay_position, postgres=self._postgres
+        )
         self._writer = None if self._postgres else asyncio.Lock()
         # For connections that only read (`store.reader.connect()`): on SQLite they never
         # take or wait for the write lock.
@@ -412,10 +420,20 @@ class EventStore:
         finally:
             stopping.cancel()
 
-    @staticmethod
-    async def _announce(direct: DirectConnections) -> None:
+    async def _announce(self, direct: DirectConnections) -> None:
         async with direct.connection() as conn:
-            await conn.execute("SELECT pg_notify($1, current_schema())", COMMIT_CHANNEL)
+            if await self._a_relay_reads(conn):
+                await conn.execute("SELECT pg_notify($1, current_schema())", COMMIT_CHANNEL)
+
+    async def _a_relay_reads(self, conn: asyncpg.Connection) -> bool:
+        """Whether some instance's relay holds the lease: only the holder reads the log (the
+        others take over when it expires, and read everything then). Asked once a second."""
+        now = time.monotonic()
+        if now - self._lease_seen_at >= LEASE_LOOK_EVERY:
+            until = await conn.fetchval(self._statements.direct_lease_until)
+            self._lease_held = until is not None and until > self.clock.now()
+            self._lease_seen_at = now
+        return self._lease_held
 
     @asynccontextmanager
     async def commits_from_everywhere(self) -> AsyncIterator[None]:
