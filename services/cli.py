@@ -97,6 +97,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     # `up` is run by a person at a terminal: readable lines unless JSON is asked for
     env.setdefault("HANDINHAND_LOG_FORMAT", "text")
+    if args.demo:
+        # The demo's SMS show at once at any hour, unless quiet hours are configured.
+        env.setdefault("HANDINHAND_SMS_QUIET_HOURS", "none")
     stopping = asyncio.Event()  # set from the signal handler; polled below
 
     def stop(_signal: int, _frame: FrameType | None) -> None:

@@ -285,7 +285,7 @@ class EventStore:
         for listener in self._commit_listeners:
             listener(appended)
         self._committed.set()
-        if not self.relay_here:
+        if self._direct is not None and not self.relay_here:  # PostgreSQL only
             self._to_announce.set()
 
     async def command(

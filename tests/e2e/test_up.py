@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -166,3 +167,40 @@ def test_places_import_loads_all_rows_or_reports_every_bad_one(tmp_path: Path) -
     assert "nothing imported" in refused.stderr.decode()
     assert imported.returncode == 0, imported.stderr.decode()
     assert "imported 1 places in communes 15835" in imported.stdout.decode()
+
+
+def test_up_demo_writes_its_sms_in_the_console_within_seconds_at_any_hour(tmp_path: Path) -> None:
+    ports = {service: free_port() for service in SERVICES}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HANDINHAND_")},
+        "HANDINHAND_VAR_DIR": str(tmp_path / "var"),
+        "HANDINHAND_EMBEDDED_NATS_PORT": str(free_port()),
+        **{f"HANDINHAND_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+    }
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up", "--demo"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lines: list[str] = []
+
+    def collect() -> None:
+        assert up.stdout is not None
+        lines.extend(line.decode(errors="replace") for line in up.stdout)  # as they come
+
+    reader = threading.Thread(target=collect, daemon=True)
+    reader.start()
+    try:
+        # 3 booking confirmations and 4 invitations, whatever the time of day (quiet hours off).
+        wait_for(lambda: sum("sms to" in line for line in lines) >= 7, 60, up)
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(timeout=60)
+        reader.join(timeout=10)
+        if up.stdout is not None:
+            up.stdout.close()
+    text = "".join(lines)
+    assert up.returncode == 0, text
+    assert "Bạn đã được hẹn" in text
