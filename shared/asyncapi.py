@@ -16,6 +16,7 @@ import msgspec
 from shared.bus.cloudevents import (
     CAUSATION,
     CORRELATION,
+    PRIOR_VERSIONS,
     SCHEMA_VERSION,
     SPEC_VERSION,
     STREAM_VERSION,
@@ -206,6 +207,17 @@ def _headers_schema() -> dict[str, Any]:
                 "type": "string",
                 "pattern": _WHOLE_NUMBER,
                 "description": "The event's position in its stream (1, 2, ...); orders delivery.",
+            },
+            PRIOR_VERSIONS: {
+                "type": "string",
+                "pattern": "^[a-z0-9_.]+=[1-9][0-9]*(,[a-z0-9_.]+=[1-9][0-9]*)*$",
+                "description": (
+                    "For each event type earlier in the same stream, the version of its latest "
+                    "event there (`session.scheduled=1,resident.booked=7`); absent on a "
+                    "stream's first event. A consumer that takes only some types (a filtered "
+                    "subscription) handles an event once it has handled the latest earlier one "
+                    "of those types; without the header, once it has handled version - 1."
+                ),
             },
             SCHEMA_VERSION: {
                 "type": "string",

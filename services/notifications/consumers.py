@@ -29,7 +29,7 @@ from services.notifications.domain.templates import (
 from services.notifications.handlers import About, language_of
 from services.notifications.settings import NotificationSettings
 from shared.bus.consumer import Subscription, caused_by
-from shared.events.base import Cause, RecordedEvent
+from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.notifications import (
     AssignmentReplyAwaited,
     AssignmentReplyClosed,
@@ -539,6 +539,28 @@ async def _accepted(
 Handle = Callable[[Transaction, RecordedEvent], Awaitable[None]]
 
 
+# The events each subscription acts on: only these are delivered (shared.bus.consumer).
+FROM_SCHEDULER: tuple[type[Event], ...] = (
+    ResidentBooked,
+    ResidentWaitlisted,
+    SessionRescheduled,
+    SessionCancelled,
+    StaffingAlertRaised,
+    HelpRequestRefused,
+    ResidentMovedToWaitlist,
+    BookingCancelled,
+    BookingChanged,
+)
+FROM_VOLUNTEERS: tuple[type[Event], ...] = (
+    AssignmentProposed,
+    AssignmentAccepted,
+    AssignmentDeclined,
+    AssignmentExpired,
+    AssignmentReleased,
+    AssignmentReplyUnmatched,
+)
+
+
 def subscriptions_for(settings: NotificationSettings) -> list[Subscription]:
     async def scheduler(tx: Transaction, recorded: RecordedEvent) -> None:
         await from_scheduler(settings, tx, recorded)
@@ -547,8 +569,15 @@ def subscriptions_for(settings: NotificationSettings) -> list[Subscription]:
         await from_volunteers(settings, tx, recorded)
 
     return [
-        Subscription(name=f"{ME}-from-scheduler", source="scheduler", handle=scheduler),
-        Subscription(name=f"{ME}-from-volunteers", source="volunteers", handle=volunteers),
+        Subscription(
+            name=f"{ME}-from-scheduler", source="scheduler", handle=scheduler, events=FROM_SCHEDULER
+        ),
+        Subscription(
+            name=f"{ME}-from-volunteers",
+            source="volunteers",
+            handle=volunteers,
+            events=FROM_VOLUNTEERS,
+        ),
     ]
 
 

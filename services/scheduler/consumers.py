@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from services.scheduler import handlers
 from shared.bus.consumer import Subscription, caused_by
-from shared.events.base import RecordedEvent
+from shared.events.base import Event, RecordedEvent
 from shared.events.notifications import HelpRequestedBySms
 from shared.events.volunteers import SessionStaffed, SessionUnderstaffed
 from shared.runtime import Runtime
 from shared.store.eventstore import Transaction
+
+# The events each subscription acts on: only these are delivered (shared.bus.consumer).
+FROM_VOLUNTEERS: tuple[type[Event], ...] = (SessionStaffed, SessionUnderstaffed)
+FROM_NOTIFICATIONS: tuple[type[Event], ...] = (HelpRequestedBySms,)
 
 
 def subscriptions(runtime: Runtime) -> list[Subscription]:
@@ -39,8 +43,16 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
                 return
 
     return [
-        Subscription(name=f"{me}-from-volunteers", source="volunteers", handle=from_volunteers),
         Subscription(
-            name=f"{me}-from-notifications", source="notifications", handle=from_notifications
+            name=f"{me}-from-volunteers",
+            source="volunteers",
+            handle=from_volunteers,
+            events=FROM_VOLUNTEERS,
+        ),
+        Subscription(
+            name=f"{me}-from-notifications",
+            source="notifications",
+            handle=from_notifications,
+            events=FROM_NOTIFICATIONS,
         ),
     ]

@@ -21,7 +21,7 @@ from services.volunteers.domain.slots import (
 from services.volunteers.planning import StaffingOptions
 from shared.bus.consumer import Subscription, caused_by
 from shared.clock import Clock
-from shared.events.base import RecordedEvent
+from shared.events.base import Event, RecordedEvent
 from shared.events.notifications import AssignmentAnswer, AssignmentReplyReceived
 from shared.events.scheduler import (
     AttendanceRecorded,
@@ -155,6 +155,24 @@ class FromNotifications:
                 return
 
 
+# The events each subscription acts on: only these are delivered (shared.bus.consumer).
+FROM_SCHEDULER: tuple[type[Event], ...] = (
+    SessionScheduled,
+    HomeVisitScheduled,
+    SessionRescheduled,
+    SessionCancelled,
+    HomeVisitCancelled,
+    SessionCompleted,
+    HomeVisitCompleted,
+    ResidentBooked,
+    BookingCancelled,
+    BookingChanged,
+    ResidentMovedToWaitlist,
+    AttendanceRecorded,
+)
+FROM_NOTIFICATIONS: tuple[type[Event], ...] = (AssignmentReplyReceived,)
+
+
 def subscriptions(runtime: Runtime) -> list[Subscription]:
     options: StaffingOptions = runtime.extras.get("staffing", StaffingOptions())
     return [
@@ -162,10 +180,12 @@ def subscriptions(runtime: Runtime) -> list[Subscription]:
             name=f"{ME}-from-scheduler",
             source="scheduler",
             handle=FromScheduler(options, runtime.clock).handle,
+            events=FROM_SCHEDULER,
         ),
         Subscription(
             name=f"{ME}-from-notifications",
             source="notifications",
             handle=FromNotifications(options, runtime.clock).handle,
+            events=FROM_NOTIFICATIONS,
         ),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -18,6 +19,10 @@ CORRELATION = "ce-correlationid"
 CAUSATION = "ce-causationid"
 STREAM_VERSION = "ce-streamversion"
 SCHEMA_VERSION = "ce-schemaversion"
+# For each event type that came earlier in the same stream, the version of its latest event
+# there: "session.scheduled=1,resident.booked=7". A consumer that takes only some types knows
+# from it which earlier event of the stream it must have handled first (shared.bus.consumer).
+PRIOR_VERSIONS = "ce-priorversions"
 REQUIRED = ("ce-specversion", "ce-id", "ce-source", "ce-type", "ce-time", "ce-subject")
 
 
@@ -39,7 +44,9 @@ def source_subjects(source: str) -> str:
     return f"{SUBJECT_PREFIX}.{source}.>"
 
 
-def headers_for(source: str, stored: StoredEvent) -> dict[str, str]:
+def headers_for(
+    source: str, stored: StoredEvent, prior: Mapping[str, int] | None = None
+) -> dict[str, str]:
     recorded_at: datetime = stored.recorded_at
     headers = {
         "ce-specversion": SPEC_VERSION,
@@ -56,7 +63,30 @@ def headers_for(source: str, stored: StoredEvent) -> dict[str, str]:
     }
     if stored.causation_id is not None:
         headers[CAUSATION] = str(stored.causation_id)
+    if prior:
+        headers[PRIOR_VERSIONS] = ",".join(f"{kind}={version}" for kind, version in prior.items())
     return headers
+
+
+def prior_versions(headers: Mapping[str, str], stream_version: int) -> dict[str, int] | None:
+    """The latest version of each event type earlier in the stream, from ce-priorversions.
+
+    None when the header is absent: a first event has no prior ones, and a message published
+    before the header existed orders by its stream version alone."""
+    value = headers.get(PRIOR_VERSIONS)
+    if not value:
+        return None
+    prior: dict[str, int] = {}
+    for entry in value.split(","):
+        kind, _, version = entry.partition("=")
+        if not (kind and version.isascii() and version.isdigit()) or not (
+            0 < int(version) < stream_version
+        ):
+            raise MalformedMessageError(
+                f"{PRIOR_VERSIONS} entry {entry!r} is not type=version below the stream version"
+            )
+        prior[kind] = int(version)
+    return prior
 
 
 def decode_message(catalog: Catalog, headers: dict[str, str] | None, body: bytes) -> RecordedEvent:

@@ -9,7 +9,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import nats.errors
@@ -23,10 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.bus.cloudevents import (
     MalformedMessageError,
     decode_message,
+    prior_versions,
     source_subjects,
     stream_name,
+    subject_for,
 )
-from shared.events.base import Cause, RecordedEvent
+from shared.events.base import Cause, Event, RecordedEvent
 from shared.store.eventstore import ConcurrencyError, EventStore, Transaction
 
 log = logging.getLogger("handinhand.consumer")
@@ -50,11 +52,36 @@ def caused_by(event: RecordedEvent) -> Cause:
 
 @dataclass(frozen=True)
 class Subscription:
-    """What one service does when another speaks: a durable consumer on its stream."""
+    """What one service does when another speaks: a durable consumer on its stream.
+
+    `events`: the event types `handle` acts on; only those are delivered (JetStream filters
+    by subject), so the others cost this service nothing. Empty: every event of the source.
+    """
 
     name: str
     source: str
     handle: Handler
+    events: tuple[type[Event], ...] = ()
+
+    @property
+    def event_types(self) -> frozenset[str] | None:
+        return frozenset(kind.event_type for kind in self.events) or None
+
+    @property
+    def subjects(self) -> list[str]:
+        kinds = self.event_types
+        if kinds is None:
+            return [source_subjects(self.source)]
+        return [subject_for(self.source, kind) for kind in sorted(kinds)]
+
+
+class Delivery(NamedTuple):
+    """A message read as an event, with the version of its stream that must be handled
+    before it (its predecessor among the events this consumer takes; 0: none)."""
+
+    msg: Msg
+    event: RecordedEvent
+    after: int
 
 
 class Consumer:
@@ -83,27 +110,30 @@ class Consumer:
         self.handled = 0
         self.parked = 0
         self._pull: Any = None
+        self._wanted = subscription.event_types
 
     @property
     def name(self) -> str:
         return self.subscription.name
 
     async def subscribe(self) -> Any:
+        """Create the durable consumer, or bring an existing one's settings and subjects up to
+        date (a changed filter applies to what is delivered from then on)."""
+        subjects = self.subscription.subjects
         config = ConsumerConfig(
+            name=self.name,
             durable_name=self.name,
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait,
             max_deliver=-1,
             max_ack_pending=self.batch_size * 8,
-            filter_subject=source_subjects(self.subscription.source),
+            filter_subject=subjects[0] if len(subjects) == 1 else None,
+            filter_subjects=subjects if len(subjects) > 1 else None,
         )
-        return await self.js.pull_subscribe(
-            source_subjects(self.subscription.source),
-            durable=self.name,
-            stream=stream_name(self.subscription.source),
-            config=config,
-        )
+        stream = stream_name(self.subscription.source)
+        await self.js.add_consumer(stream, config)
+        return await self.js.pull_subscribe_bind(durable=self.name, stream=stream)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -139,12 +169,26 @@ class Consumer:
         info = await self.js.consumer_info(stream_name(self.subscription.source), self.name)
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
 
+    def read(self, msg: Msg) -> Delivery:
+        """The message as an event and the stream version it must follow; a malformed one
+        raises MalformedMessageError."""
+        event = decode_message(self.store.catalog, msg.headers, msg.data)
+        prior = prior_versions(msg.headers or {}, event.stream_version)
+        if prior is None:
+            after = event.stream_version - 1
+        else:
+            wanted = self._wanted
+            after = max(
+                (v for kind, v in prior.items() if wanted is None or kind in wanted), default=0
+            )
+        return Delivery(msg, event, after)
+
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
         """Handle a fetched batch in one transaction; if anything fails, one by one."""
-        readable: list[tuple[Msg, RecordedEvent]] = []
+        readable: list[Delivery] = []
         for msg in messages:
             try:
-                readable.append((msg, decode_message(self.store.catalog, msg.headers, msg.data)))
+                readable.append(self.read(msg))
             except MalformedMessageError as error:
                 await self._park(msg, None, f"malformed message: {error}")
         if not readable:
@@ -153,27 +197,25 @@ class Consumer:
             acks, early = await self._handle_together(readable)
         except Exception as error:
             log.info("consumer %s: batch failed (%s), handling one by one", self.name, error)
-            for msg, event in readable:
-                await self._handle_alone(msg, event)
+            for delivery in readable:
+                await self._handle_alone(delivery)
             return
         for msg in acks:
             await msg.ack()
         for msg in early:
             await self._later(msg)
 
-    async def _handle_together(
-        self, batch: list[tuple[Msg, RecordedEvent]]
-    ) -> tuple[list[Msg], list[Msg]]:
+    async def _handle_together(self, batch: list[Delivery]) -> tuple[list[Msg], list[Msg]]:
         acks: list[Msg] = []
         early: list[Msg] = []
         async with self.store.transaction() as tx:
-            seen = await self._inbox_versions(tx.conn, {event.stream_id for _, event in batch})
+            seen = await self._inbox_versions(tx.conn, {d.event.stream_id for d in batch})
             handled: dict[str, RecordedEvent] = {}
-            for msg, event in batch:
+            for msg, event, after in batch:
                 last = seen.get(event.stream_id, 0)
                 if event.stream_version <= last:
                     acks.append(msg)
-                elif event.stream_version > last + 1:
+                elif last < after:
                     early.append(msg)
                 else:
                     await self.subscription.handle(tx, event)
@@ -184,10 +226,11 @@ class Consumer:
         self.handled += len(acks)
         return acks, early
 
-    async def _handle_alone(self, msg: Msg, event: RecordedEvent) -> None:
+    async def _handle_alone(self, delivery: Delivery) -> None:
+        msg, event, _after = delivery
         for conflict in range(3):
             try:
-                outcome = await self._handle_one(event)
+                outcome = await self._handle_one(delivery)
             except ConcurrencyError:
                 if conflict == 2:
                     await self._failed(msg, event, "stream kept changing underneath")
@@ -203,12 +246,13 @@ class Consumer:
                 self.handled += 1
             return
 
-    async def _handle_one(self, event: RecordedEvent) -> str:
+    async def _handle_one(self, delivery: Delivery) -> str:
+        event = delivery.event
         async with self.store.transaction() as tx:
             last = (await self._inbox_versions(tx.conn, {event.stream_id})).get(event.stream_id, 0)
             if event.stream_version <= last:
                 return "duplicate"
-            if event.stream_version > last + 1:
+            if last < delivery.after:
                 return "early"
             await self.subscription.handle(tx, event)
             await self._record(tx.conn, [event])

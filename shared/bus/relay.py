@@ -4,6 +4,7 @@ order, exactly as committed, and never skips one that committed late."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from nats.js.client import JetStreamContext
 
 from shared.bus.cloudevents import headers_for, stream_name, subject_for
+from shared.bus.prior import PriorVersions
 from shared.store.eventstore import START, EventStore, LogPosition, StoredEvent
 
 log = logging.getLogger("handinhand.relay")
@@ -55,6 +57,7 @@ class Relay:
         self._position: LogPosition | None = None
         self._saved: LogPosition | None = None
         self._saved_at = 0.0
+        self._prior = PriorVersions()
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.05
@@ -172,12 +175,13 @@ class Relay:
         source = self.store.source
         expected = stream_name(source)
         acks = []
-        for sent, stored in enumerate(batch, start=1):
+        priors = await self._priors(batch)
+        for sent, (stored, prior) in enumerate(zip(batch, priors, strict=True), start=1):
             acks.append(
                 await self.js.publish_async(
                     subject_for(source, stored.event_type),
                     stored.data,
-                    headers=headers_for(source, stored),
+                    headers=headers_for(source, stored, prior),
                     stream=expected,
                 )
             )
@@ -198,6 +202,20 @@ class Relay:
             self._ahead = (last, following[0])
         self.published += len(batch)
         return len(batch), behind
+
+    async def _priors(self, batch: list[StoredEvent]) -> list[dict[str, int]]:
+        """Each event's ce-priorversions: remembered, or asked of the database on one
+        connection, opened only if needed (after a restart, or a stream long quiet)."""
+        async with contextlib.AsyncExitStack() as opened:
+            conn = None
+
+            async def look_up(stream_id: str, version: int) -> dict[str, int]:
+                nonlocal conn
+                if conn is None:
+                    conn = await opened.enter_async_context(self.store.reader.connect())
+                return await self.store.types_before(conn, stream_id, version)
+
+            return await self._prior.of_batch(batch, look_up)
 
     async def _read(self, after: LogPosition) -> tuple[list[StoredEvent], bool]:
         async with self.store.reader.connect() as conn:

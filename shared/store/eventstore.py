@@ -121,6 +121,11 @@ class _Statements:
         )
         self.load_after = self.load.where(events.c.stream_version > sa.bindparam("after"))
         self.version_of = sa.select(sa.func.max(events.c.stream_version)).where(by_stream)
+        self.types_before = (
+            sa.select(events.c.event_type, sa.func.max(events.c.stream_version))
+            .where(by_stream, events.c.stream_version < sa.bindparam("before"))
+            .group_by(events.c.event_type)
+        )
         in_streams = events.c.stream_id.in_(sa.bindparam("stream_ids", expanding=True))
         self.load_many = (
             sa.select(
@@ -505,6 +510,15 @@ class EventStore:
                 causation_id,
             ) in rows
         ]
+
+    async def types_before(
+        self, conn: AsyncConnection, stream_id: str, version: int
+    ) -> dict[str, int]:
+        """The latest version of each event type in a stream before `version`."""
+        rows = await conn.execute(
+            self._statements.types_before, {"stream_id": stream_id, "before": version}
+        )
+        return {event_type: int(latest) for event_type, latest in sorted(rows, key=lambda r: r[1])}
 
     def _after(self, after: LogPosition) -> sa.ColumnElement[bool]:
         events = self.tables.events

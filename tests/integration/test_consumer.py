@@ -16,7 +16,7 @@ from shared.bus.cloudevents import stream_name, subject_for
 from shared.bus.consumer import Consumer, Subscription
 from shared.bus.relay import Relay
 from shared.bus.streams import ensure_stream
-from shared.events.base import Cause, RecordedEvent
+from shared.events.base import Cause, Event, RecordedEvent
 from shared.settings import Database
 from shared.store.eventstore import EventStore, Transaction
 from tests.support.probe import NoteWritten, ThingCounted, make_store
@@ -68,11 +68,11 @@ class Pipeline:
         while (await relay.publish_once())[0]:
             pass
 
-    def consumer(self, **options: float) -> Consumer:
+    def consumer(self, *, events: tuple[type[Event], ...] = (), **options: float) -> Consumer:
         return Consumer(
             self.target_store,
             self.js,
-            Subscription(f"target-from-{self.source}", self.source, self.effects.handle),
+            Subscription(f"target-from-{self.source}", self.source, self.effects.handle, events),
             fetch_wait=0.2,
             ack_wait=2.0,
             retry_delay=0.05,
@@ -135,7 +135,7 @@ async def test_a_redelivered_event_has_no_second_effect(pipeline: Pipeline) -> N
     consumer = pipeline.consumer()
     pull = await consumer.subscribe()
     [message] = await pull.fetch(1, timeout=2)
-    await consumer._handle_together([(message, consumer_event(pipeline, message))])
+    await consumer._handle_together([consumer.read(message)])
     # ... no ack: JetStream redelivers after ack_wait to the restarted consumer
     restarted = pipeline.consumer()
     stop = asyncio.Event()
@@ -196,11 +196,16 @@ async def test_malformed_messages_are_parked_with_a_readable_error(pipeline: Pip
         subject, b"{}", headers={**good, "ce-type": "probe.unheard_of", "ce-id": str(uuid.uuid4())}
     )
     await pipeline.js.publish(subject, b"{}", headers={**good, "ce-id": "not-a-uuid"})
+    await pipeline.js.publish(
+        subject,
+        b'{"count": 1}',
+        headers={**good, "ce-id": str(uuid.uuid4()), "ce-priorversions": "probe.thing_counted=1"},
+    )
     consumer = pipeline.consumer()
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
 
-    parked = await eventually(pipeline.parked, lambda rows: len(rows) == 5)
+    parked = await eventually(pipeline.parked, lambda rows: len(rows) == 6)
     stop.set()
     await task
 
@@ -210,13 +215,11 @@ async def test_malformed_messages_are_parked_with_a_readable_error(pipeline: Pip
     assert "Expected `int`, got `str` - at `$.count`" in errors[2]
     assert errors[3] == "malformed message: unknown event type 'probe.unheard_of'"
     assert errors[4].startswith("malformed message: an id header is not a UUID")
+    assert errors[5] == (
+        "malformed message: ce-priorversions entry 'probe.thing_counted=1' is not "
+        "type=version below the stream version"
+    )
     assert pipeline.effects.calls == 0
-
-
-def consumer_event(pipeline: Pipeline, message):  # type: ignore[no-untyped-def]
-    from shared.bus.cloudevents import decode_message
-
-    return decode_message(pipeline.target_store.catalog, message.headers, message.data)
 
 
 async def test_two_instances_share_the_work_without_doing_any_twice(pipeline: Pipeline) -> None:
@@ -245,3 +248,68 @@ async def test_two_instances_share_the_work_without_doing_any_twice(pipeline: Pi
         assert versions == [f"thing-{n}:{v}" for v in range(1, 11)]
     assert first.handled > 0
     assert second.handled > 0
+
+
+def things_and_notes(n: int) -> list[Event]:
+    """A stream where the consumer's type (things) and another (notes) take turns."""
+    return [ThingCounted(count=v) if v % 2 == 0 else NoteWritten(text=str(v)) for v in range(n)]
+
+
+@pytest.mark.parametrize("instances", [1, 2])
+async def test_a_consumer_gets_only_its_event_types_each_once_in_stream_order(
+    pipeline: Pipeline, instances: int
+) -> None:
+    for n in range(4):
+        await pipeline.source_store.append(
+            f"thing-{n}", 0, things_and_notes(10), Cause(correlation_id=uuid.uuid4())
+        )
+    await pipeline.publish()
+    consumers = [pipeline.consumer(events=(ThingCounted,)) for _ in range(instances)]
+    for consumer in consumers:
+        consumer.batch_size = 3  # small batches: several instances each get some
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(c.run(stop)) for c in consumers]
+
+    seen = await eventually(pipeline.effects.seen, lambda s: len(s) >= 20)
+    await eventually(consumers[0].lag, lambda n: n == 0)
+    stop.set()
+    await asyncio.gather(*tasks)
+
+    assert pipeline.effects.calls == 20  # no note was delivered, so none reached the handler
+    for n in range(4):
+        versions = [s for s in seen if s.startswith(f"thing-{n}:")]
+        assert versions == [f"thing-{n}:{v}" for v in range(1, 11, 2)]
+    assert all(c.handled > 0 for c in consumers)
+
+
+async def test_an_event_waits_for_the_earlier_one_of_a_type_it_takes_not_for_others(
+    pipeline: Pipeline,
+) -> None:
+    await pipeline.source_store.append(
+        "thing-1", 0, things_and_notes(3), Cause(correlation_id=uuid.uuid4())
+    )
+    await pipeline.publish()
+    consumer = pipeline.consumer(events=(ThingCounted,))
+    pull = await consumer.subscribe()
+    first, third = await pull.fetch(2, timeout=2)  # versions 1 and 3 (2 is a note)
+    assert (consumer.read(first).after, consumer.read(third).after) == (0, 1)
+
+    # version 3 alone: its predecessor among things (version 1) is not handled yet
+    assert await consumer._handle_together([consumer.read(third)]) == ([], [third])
+    assert await consumer._handle_together([consumer.read(first)]) == ([first], [])
+    assert await consumer._handle_together([consumer.read(third)]) == ([third], [])
+    assert await pipeline.effects.seen() == ["thing-1:1", "thing-1:3"]
+
+
+async def test_subscribing_brings_an_existing_consumers_subjects_up_to_date(
+    pipeline: Pipeline,
+) -> None:
+    await pipeline.consumer().subscribe()
+    await pipeline.consumer(events=(ThingCounted, NoteWritten)).subscribe()
+    info = await pipeline.js.consumer_info(
+        stream_name(pipeline.source), f"target-from-{pipeline.source}"
+    )
+    assert info.config.filter_subjects == [
+        subject_for(pipeline.source, "probe.note_written"),
+        subject_for(pipeline.source, "probe.thing_counted"),
+    ]

@@ -18,14 +18,14 @@ from nats.aio.client import Client
 from nats.js.api import RawStreamMsg
 from nats.js.client import JetStreamContext
 
-from shared.bus.cloudevents import stream_name
+from shared.bus.cloudevents import prior_versions, stream_name
 from shared.bus.relay import Relay
 from shared.bus.server import NatsServer
 from shared.bus.streams import ensure_stream
 from shared.events.base import Cause
 from shared.settings import Database
 from shared.store.eventstore import EventStore
-from tests.support.probe import ThingCounted, make_store
+from tests.support.probe import NoteWritten, ThingCounted, make_store
 from tests.support.waiting import eventually
 
 
@@ -191,7 +191,7 @@ APPEND_THEN_HANG = """
 import asyncio, sys, uuid
 from shared.events.base import Cause
 from shared.settings import Database
-from tests.support.probe import ThingCounted, make_store
+from tests.support.probe import NoteWritten, ThingCounted, make_store
 
 async def main():
     store = await make_store(Database(url=sys.argv[1], schema=sys.argv[2]), source="probe")
@@ -287,3 +287,33 @@ async def test_a_resting_relay_wakes_for_the_commits_of_every_instance_that_writ
             await announcing
             if other is not store:
                 await other.close()
+
+
+async def test_each_event_names_the_latest_earlier_version_of_each_type_in_its_stream(
+    relayed: tuple[EventStore, JetStreamContext, Relay, str],
+) -> None:
+    store, js, relay, source = relayed
+    await store.append("thing-1", 0, [ThingCounted(count=1), NoteWritten(text="a")], cause())
+    await store.append("thing-1", 2, [ThingCounted(count=2)], cause())
+    stop = asyncio.Event()
+    runner = asyncio.create_task(relay.run(stop))
+    await eventually(lambda: stored_count(js, source), lambda n: n == 3)
+    stop.set()
+    await runner
+    # A relay that remembers nothing (the same one restarted) looks the stream up.
+    await store.append("thing-1", 3, [NoteWritten(text="b"), ThingCounted(count=3)], cause())
+    successor = Relay(store, js, owner="test")
+    assert await successor.hold_lease()
+    await publish_until(successor, js, source, 5)
+
+    messages = await stream_messages(js, source)
+    assert [
+        prior_versions(m.headers or {}, int(header(m, "ce-streamversion"))) for m in messages
+    ] == [
+        None,
+        {"probe.thing_counted": 1},
+        {"probe.thing_counted": 1, "probe.note_written": 2},
+        {"probe.thing_counted": 3, "probe.note_written": 2},
+        {"probe.thing_counted": 3, "probe.note_written": 4},
+    ]
+    assert successor.published == 2  # from the saved position: the lookup was needed

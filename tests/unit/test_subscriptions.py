@@ -1,0 +1,59 @@
+"""Each subscription is delivered exactly the events its handlers act on: the `FROM_<SOURCE>`
+tuple (JetStream's filter) names the same event classes as the `case` patterns of the
+service's consumers module. A class missing from the tuple would never reach its handler; one
+too many would cost a delivery for nothing."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+
+import pytest
+
+from shared.events import build_catalog
+from shared.events.base import Event
+
+SERVICES = ("scheduler", "volunteers", "notifications")
+
+
+def matched_classes(tree: ast.AST) -> set[str]:
+    """The class names in every `case SomeClass(...)` pattern, alternatives included."""
+    return {
+        node.cls.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.MatchClass) and isinstance(node.cls, ast.Name)
+    }
+
+
+def declared() -> list[tuple[str, str, tuple[type[Event], ...]]]:
+    found = []
+    for service in SERVICES:
+        module = importlib.import_module(f"services.{service}.consumers")
+        for name, value in vars(module).items():
+            if name.startswith("FROM_"):
+                found.append((service, name.removeprefix("FROM_").lower(), value))
+    return found
+
+
+def test_every_service_declares_what_it_takes_from_each_source_it_hears() -> None:
+    assert {(service, source) for service, source, _ in declared()} == {
+        ("scheduler", "volunteers"),
+        ("scheduler", "notifications"),
+        ("volunteers", "scheduler"),
+        ("volunteers", "notifications"),
+        ("notifications", "scheduler"),
+        ("notifications", "volunteers"),
+    }
+
+
+@pytest.mark.parametrize(("service", "source", "events"), declared())
+def test_a_subscription_takes_exactly_the_events_its_handlers_match(
+    service: str, source: str, events: tuple[type[Event], ...]
+) -> None:
+    module = importlib.import_module(f"services.{service}.consumers")
+    from_source = {kind.cls.__name__ for kind in build_catalog() if kind.source == source}
+    matched = matched_classes(ast.parse(inspect.getsource(module))) & from_source
+
+    assert {kind.__name__ for kind in events} == matched
+    assert len(set(events)) == len(events)
