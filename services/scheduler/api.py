@@ -50,6 +50,7 @@ from services.scheduler.domain import (
 from services.scheduler.domain.errors import DomainError, HelpRequestRejectedError
 from services.scheduler.domain.recurring import SkippedDate
 from services.scheduler.domain.sessions import SATURDAY, SUNDAY
+from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
 from shared.events.base import Cause
 from shared.events.scheduler import (
@@ -917,6 +918,7 @@ async def create_help_request(
     cause: NamedDependency[Cause],
     idempotency_key: NamedDependency[str | None],
     limits: NamedDependency[HelpRequestLimits],
+    desk: NamedDependency[HelpDesk],
 ) -> Response[HelpRequestView]:
     if maybe_caller is None:
         limits.check_client(request.client.host if request.client else "unknown")
@@ -928,15 +930,24 @@ async def create_help_request(
         limits.check_phone(normalize_phone(data.phone))
     key_scope = f"help-requests:{filed_by or 'public'}"
 
-    async def work(tx: Transaction) -> HelpRequestView:
-        command = RequestHelp(
+    def command() -> RequestHelp:
+        return RequestHelp(
             request_id=HelpRequestId(new_id("request", idempotency_key, key_scope)),
             channel=channel,
             filed_by=filed_by,
             **msgspec.structs.asdict(data),
         )
+
+    if idempotency_key is None:  # placed with the requests arriving meanwhile
         try:
-            outcome = await handlers.request_help(tx, command, now=store.clock.now(), cause=cause)
+            outcome = await desk.place(command(), cause)
+        except HelpRequestRejectedError as error:
+            raise _rejected([(p.field, p.message) for p in error.problems]) from None
+        return Response(_placed_view(outcome, channel), status_code=201)
+
+    async def work(tx: Transaction) -> HelpRequestView:
+        try:
+            outcome = await handlers.request_help(tx, command(), now=store.clock.now(), cause=cause)
         except HelpRequestRejectedError as error:
             raise _rejected([(p.field, p.message) for p in error.problems]) from None
         return _placed_view(outcome, channel)

@@ -20,6 +20,7 @@ from services.scheduler.domain.errors import (
     SessionFullError,
     SessionNotFoundError,
 )
+from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
 from services.scheduler.parts import PARTS
 from shared.clock import Clock, SystemClock
@@ -48,6 +49,7 @@ def create_app(
 ) -> Litestar:
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
     help_limits = limits or HelpRequestLimits.from_env(runtime.clock, os.environ)
+    desk = runtime.extras[HelpDesk.EXTRA] = HelpDesk(runtime)
 
     async def provide_maybe_caller(request: Request[Any, Any, Any]) -> Caller | None:
         """The caller when a bearer token is sent (a wrong token is still a 401), else None."""
@@ -59,6 +61,9 @@ def create_app(
     def provide_limits() -> HelpRequestLimits:
         return help_limits
 
+    def provide_desk() -> HelpDesk:
+        return desk
+
     return build_app(
         runtime,
         api.routes,
@@ -68,5 +73,6 @@ def create_app(
         dependencies={
             "maybe_caller": Provide(provide_maybe_caller),
             "limits": Provide(provide_limits, sync_to_thread=False),
+            "desk": Provide(provide_desk, sync_to_thread=False),
         },
     )

@@ -187,6 +187,10 @@ class SessionStream:
                 [filing, StreamAppend(self.session_id, self.version, events, cause)],
                 projector=views.project_filing,
             )
+        self.apply(events)
+
+    def apply(self, events: Sequence[Event]) -> None:
+        """Fold events appended after the version held (or to be, in this transaction)."""
         self.version += len(events)
         for event in events:
             self._fold(event)
@@ -296,7 +300,9 @@ async def load_sample_places(store: EventStore) -> PlacesReport:
 # Sessions -----------------------------------------------------------------------------------
 
 
-async def _villages(tx: Transaction, commune_code: str, now: datetime) -> dict[str, Place] | None:
+async def commune_villages(
+    tx: Transaction, commune_code: str, now: datetime
+) -> dict[str, Place] | None:
     """The commune's imported villages, or None when none were imported (any code goes)."""
     commune = find_commune(commune_code)
     if commune is None:
@@ -340,7 +346,7 @@ async def schedule_session(
         command,
         now=now,
         scope=scope,
-        places=await _villages(tx, command.commune_code, now),
+        places=await commune_villages(tx, command.commune_code, now),
     )
     await stream.append(tx, events, cause)
     session = stream.require()
@@ -359,7 +365,7 @@ async def reschedule_session(
 ) -> SessionStream:
     """Move a session; its staffing check moves with it."""
     stream = await load_session(tx, command.session_id)
-    places = await _villages(tx, stream.state.commune_code, now) if stream.state else None
+    places = await commune_villages(tx, stream.state.commune_code, now) if stream.state else None
     events = decide_reschedule_session(
         stream.state,
         command,
@@ -539,7 +545,7 @@ async def _book(
     if (
         not stream.current
         and await stream.catch_up(tx)
-        and not _fits(stream, request, now=now, booked=booked)
+        and not fits_stream(stream, request, now=now, booked=booked)
     ):
         raise _FilledMeanwhileError
     events = decide_book_resident(
@@ -575,18 +581,18 @@ async def _best_session(
     for outline in sorted(shortlist, key=lambda o: rank_session(o, request)):
         stream = read.get(outline.session_id) or remembered_session(tx, outline.session_id)
         read[outline.session_id] = stream
-        if _fits(stream, request, now=now, booked=booked):
+        if fits_stream(stream, request, now=now, booked=booked):
             return stream
         if (
             not stream.current
             and await stream.catch_up(tx)
-            and _fits(stream, request, now=now, booked=booked)
+            and fits_stream(stream, request, now=now, booked=booked)
         ):
             return stream
     return None
 
 
-def _fits(
+def fits_stream(
     stream: SessionStream, request: HelpRequestState, *, now: datetime, booked: Sequence[Slot]
 ) -> bool:
     return (
@@ -610,9 +616,9 @@ async def request_help(
     events = decide_request_help(
         command,
         now=now,
-        places=await _villages(tx, command.commune_code, now),
+        places=await commune_villages(tx, command.commune_code, now),
     )
-    request = _fold_request(None, events)
+    request = fold_request(None, events)
     # The request's own events are appended once, together with where it was placed. A new
     # stream: an id already taken still fails on the unique (stream, version) constraint.
     tx.know_version(command.request_id, 0)
@@ -624,18 +630,18 @@ async def request_help(
         await tx.append_many(
             [filing, StreamAppend(visit_id, 0, visit, cause)], projector=views.project_filing
         )
-        return RequestOutcome(_fold_request(request, visit))
+        return RequestOutcome(fold_request(request, visit))
     booked = await place_request(tx, request, now=now, cause=cause, filing=filing)
     if booked is not None:
-        return RequestOutcome(_fold_request(request, [booked]), booked)
+        return RequestOutcome(fold_request(request, [booked]), booked)
     waited = decide_waitlist_request(request, now=now)
     await tx.append_many(
         [filing._replace(events=[*events, *waited])], projector=views.project_filing
     )
-    return RequestOutcome(_fold_request(request, waited))
+    return RequestOutcome(fold_request(request, waited))
 
 
-def _fold_request(state: HelpRequestState | None, events: Iterable[Event]) -> HelpRequestState:
+def fold_request(state: HelpRequestState | None, events: Iterable[Event]) -> HelpRequestState:
     for event in events:
         state = evolve_request(state, event)
     assert state is not None

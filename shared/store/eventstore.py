@@ -677,18 +677,25 @@ class Transaction:
     async def append_many(
         self, appends: Sequence[StreamAppend], *, projector: BatchProjector | None = None
     ) -> list[RecordedEvent]:
-        """`append` to several streams (each named once) with one INSERT of all their events.
+        """`append` to several streams with one INSERT of all their events.
 
-        Versions this transaction does not know yet are checked in one query. All or nothing:
-        any stale version raises ConcurrencyError. `projector`, when given, must do for the
-        list what the store's projector does for each event; without it that one runs per event.
+        A stream named again continues where its previous append ends (each append keeps its
+        own cause). Versions this transaction does not know yet are checked in one query. All
+        or nothing: any stale version raises ConcurrencyError. `projector`, when given, must do
+        for the list what the store's projector does for each event; without it that one runs
+        per event.
         """
         appends = [item for item in appends if item.events]
         if not appends:
             return []
-        if len({item.stream_id for item in appends}) != len(appends):
-            raise ValueError("append_many takes each stream once")
-        await self._check_versions(appends)
+        opening: dict[str, StreamAppend] = {}
+        reached: dict[str, int] = {}
+        for item in appends:
+            if item.stream_id in reached and reached[item.stream_id] != item.expected_version:
+                raise ValueError(f"appends to {item.stream_id} do not follow one another")
+            opening.setdefault(item.stream_id, item)
+            reached[item.stream_id] = item.expected_version + len(item.events)
+        await self._check_versions(list(opening.values()))
         now = self.store.clock.now()
         recorded: list[RecordedEvent] = []
         for item in appends:
@@ -708,10 +715,9 @@ class Transaction:
             )
         except IntegrityError as error:
             first = appends[0]
-            stream_id = first.stream_id if len(appends) == 1 else f"one of {len(appends)} streams"
+            stream_id = first.stream_id if len(opening) == 1 else f"one of {len(opening)} streams"
             raise ConcurrencyError(stream_id, first.expected_version, None) from error
-        for item in appends:
-            self._versions[item.stream_id] = item.expected_version + len(item.events)
+        self._versions.update(reached)
         self.appended.extend(recorded)
         if projector is not None:
             await projector(self.conn, recorded)

@@ -172,17 +172,47 @@ async def test_append_many_is_all_or_nothing_on_a_stale_version(store: EventStor
     with pytest.raises(ConcurrencyError):
         async with store.transaction() as tx:
             await tx.append_many([StreamAppend("c", 3, [ThingCounted(count=1)], cause())])
-    with pytest.raises(ValueError, match="each stream once"):
+    with pytest.raises(ValueError, match="appends to a do not follow one another"):
         async with store.transaction() as tx:
             await tx.append_many(
                 [
                     StreamAppend("a", 0, [ThingCounted(count=1)], cause()),
-                    StreamAppend("a", 1, [ThingCounted(count=2)], cause()),
+                    StreamAppend("a", 2, [ThingCounted(count=2)], cause()),
                 ]
             )
 
     assert (await store.load("a")).version == 0
     assert (await store.load("b")).version == 1
+
+
+async def test_appends_to_one_stream_that_follow_one_another_keep_their_own_causes(
+    store: EventStore,
+) -> None:
+    first, second = cause(), cause()
+    async with store.transaction() as tx:
+        await tx.append_many(
+            [
+                StreamAppend("a", 0, [ThingCounted(count=1)], first),
+                StreamAppend("b", 0, [ThingCounted(count=1)], first),
+                StreamAppend("a", 1, [ThingCounted(count=2), ThingCounted(count=3)], second),
+            ]
+        )
+
+    loaded = await store.load("a")
+    assert [(e.stream_version, e.correlation_id) for e in loaded.events] == [
+        (1, first.correlation_id),
+        (2, second.correlation_id),
+        (3, second.correlation_id),
+    ]
+    with pytest.raises(ConcurrencyError):  # the first append of a stream is checked
+        async with store.transaction() as tx:
+            await tx.append_many(
+                [
+                    StreamAppend("a", 2, [ThingCounted(count=4)], first),
+                    StreamAppend("a", 3, [ThingCounted(count=5)], second),
+                ]
+            )
+    assert (await store.load("a")).version == 3
 
 
 async def test_a_stated_version_below_the_real_one_still_fails_on_the_constraint(

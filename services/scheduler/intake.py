@@ -1,0 +1,96 @@
+"""The help desk: public help requests that reach this process together are placed together.
+
+A request waits at most one turn of the event loop for others; then everything waiting is
+placed in one transaction (`placing.request_help_together`), each request getting its own
+answer. Under load the batches grow by themselves (what arrived while one batch was written
+forms the next); alone, a request is placed at once. If a batch fails as a whole (a conflict
+with another instance, a database error), each of its requests is placed again alone, so
+one request's trouble never becomes another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, NamedTuple
+
+from services.scheduler import handlers
+from services.scheduler.placing import Filing, Placed, request_help_together
+
+if TYPE_CHECKING:
+    from services.scheduler.domain import RequestHelp
+    from shared.events.base import Cause
+    from shared.runtime import Runtime
+
+log = logging.getLogger("handinhand.scheduler.intake")
+
+# A batch holds at most this many requests (a bigger one would hold the write lock longer).
+BATCH_MOST = 64
+
+
+class _Waiting(NamedTuple):
+    filing: Filing
+    answer: asyncio.Future[handlers.RequestOutcome]
+
+
+class HelpDesk:
+    EXTRA = "help_desk"  # where the app keeps it: runtime.extras
+
+    def __init__(self, runtime: Runtime, *, most: int = BATCH_MOST) -> None:
+        self.runtime = runtime
+        self.most = most
+        self.batches = 0
+        self._waiting: list[_Waiting] = []
+        self._placing: asyncio.Task[None] | None = None
+
+    async def place(self, command: RequestHelp, cause: Cause) -> handlers.RequestOutcome:
+        """File and place one request (with whatever arrives meanwhile); raises what placing
+        it alone would raise, e.g. HelpRequestRejectedError."""
+        answer: asyncio.Future[handlers.RequestOutcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(Filing(command, cause), answer))
+        if self._placing is None or self._placing.done():
+            self._placing = asyncio.create_task(self._place_waiting(), name="help-desk")
+        return await answer
+
+    async def _place_waiting(self) -> None:
+        await asyncio.sleep(0)  # requests read in the same turn of the loop join this batch
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.most], self._waiting[self.most :]
+            await self._place_batch(batch)
+
+    async def _place_batch(self, batch: list[_Waiting]) -> None:
+        store, clock = self.runtime.store, self.runtime.clock
+        try:
+            async with store.transaction() as tx:
+                placed, placing = await request_help_together(
+                    tx, [waiting.filing for waiting in batch], now=clock.now()
+                )
+        except Exception as error:  # each request is placed again alone, and answered
+            log.info("placing %d requests together failed (%s); one by one", len(batch), error)
+            for waiting in batch:
+                await self._place_alone(waiting)
+            return
+        placing.remember()
+        self.batches += 1
+        for waiting, outcome in zip(batch, placed, strict=True):
+            _answer(waiting.answer, outcome)
+
+    async def _place_alone(self, waiting: _Waiting) -> None:
+        store, clock = self.runtime.store, self.runtime.clock
+        command, cause = waiting.filing
+        try:
+            async with store.transaction() as tx:
+                outcome = await handlers.request_help(tx, command, now=clock.now(), cause=cause)
+        except Exception as error:  # the HTTP handler turns it into its problem details
+            _answer(waiting.answer, error)
+            return
+        _answer(waiting.answer, outcome)
+
+
+def _answer(answer: asyncio.Future[handlers.RequestOutcome], outcome: Placed | Exception) -> None:
+    if answer.done():  # the caller went away (its request was cancelled)
+        return
+    if isinstance(outcome, Exception):
+        answer.set_exception(outcome)
+    else:
+        answer.set_result(outcome)
