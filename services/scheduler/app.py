@@ -28,7 +28,7 @@ from shared.events import build_catalog
 from shared.runtime import Runtime
 from shared.settings import Settings
 from shared.web.app import build_app
-from shared.web.auth import Caller, caller_from_header
+from shared.web.auth import Caller, optional_caller
 
 # The first matching class decides the status, so specific errors come before DomainError.
 RULE_ERRORS: dict[type[Exception], int] = {
@@ -49,17 +49,12 @@ def create_app(
 ) -> Litestar:
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
     help_limits = limits or HelpRequestLimits.from_env(runtime.clock, os.environ)
-    desk = runtime.extras[HelpDesk.EXTRA] = HelpDesk(runtime)
+    desk = runtime.extras[HelpDesk.EXTRA] = HelpDesk(runtime, help_limits)
 
     async def provide_maybe_caller(request: Request[Any, Any, Any]) -> Caller | None:
-        """The caller when a bearer token is sent (a wrong token is still a 401), else None."""
-        header = request.headers.get("authorization")
-        if not header:
-            return None
-        return caller_from_header(settings.token_secret, header, runtime.clock.now())
-
-    def provide_limits() -> HelpRequestLimits:
-        return help_limits
+        return optional_caller(
+            settings.token_secret, request.headers.get("authorization"), runtime.clock.now()
+        )
 
     def provide_desk() -> HelpDesk:
         return desk
@@ -72,7 +67,6 @@ def create_app(
         rule_errors=RULE_ERRORS,
         dependencies={
             "maybe_caller": Provide(provide_maybe_caller),
-            "limits": Provide(provide_limits, sync_to_thread=False),
             "desk": Provide(provide_desk, sync_to_thread=False),
         },
     )

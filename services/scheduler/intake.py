@@ -19,6 +19,7 @@ from services.scheduler.placing import Filing, Placed, request_help_together
 
 if TYPE_CHECKING:
     from services.scheduler.domain import RequestHelp
+    from services.scheduler.limits import HelpRequestLimits
     from shared.events.base import Cause
     from shared.runtime import Runtime
 
@@ -36,8 +37,11 @@ class _Waiting(NamedTuple):
 class HelpDesk:
     EXTRA = "help_desk"  # where the app keeps it: runtime.extras
 
-    def __init__(self, runtime: Runtime, *, most: int = BATCH_MOST) -> None:
+    def __init__(
+        self, runtime: Runtime, limits: HelpRequestLimits, *, most: int = BATCH_MOST
+    ) -> None:
         self.runtime = runtime
+        self.limits = limits  # the public form's, checked before a request reaches the desk
         self.most = most
         self.batches = 0
         self._waiting: list[_Waiting] = []

@@ -3,6 +3,7 @@ and the handlers serve from them. Projection runs inline in the appending transa
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -85,6 +86,11 @@ class _Statements:
         self.update_visit = home_visits.update().where(by_visit)
         self.session_booked = (
             sessions.update().where(by_session).values(booked=sessions.c.booked + 1)
+        )
+        self.session_booked_more = (
+            sessions.update()
+            .where(by_session)
+            .values(booked=sessions.c.booked + sa.bindparam("b_count", type_=sa.Integer()))
         )
         self.session_freed = (
             sessions.update().where(by_session).values(booked=sessions.c.booked - 1)
@@ -305,11 +311,18 @@ async def project_filing(conn: AsyncConnection, recorded: Sequence[RecordedEvent
     if filed:
         rows = list(filed.values())
         await conn.execute(_SQL.insert_request, rows[0] if len(rows) == 1 else rows)
+    booked: list[ResidentBooked] = []  # written together, before anything else that follows
     for item, merged in others:
+        if merged and isinstance(item.event, ResidentBooked):
+            booked.append(item.event)
+            continue
+        await _bookings_added(conn, booked)
+        booked = []
         if merged:
             await _project_besides_request(conn, item.event)
         else:
             await project(conn, item)
+    await _bookings_added(conn, booked)
 
 
 def _request_change(event: Event) -> tuple[str, dict[str, Any]] | None:
@@ -435,25 +448,40 @@ async def _resident_booked(conn: AsyncConnection, event: ResidentBooked) -> None
 
 async def _booking_added(conn: AsyncConnection, event: ResidentBooked) -> None:
     """The booking's row, and one more place taken in its session."""
-    await conn.execute(
-        _SQL.insert_booking,
-        {
-            "booking_id": event.booking_id,
-            "session_id": event.session_id,
-            "request_id": event.resident.request_id,
-            "resident_name": event.resident.name,
-            "phone": event.resident.phone,
-            "preferred_language": event.resident.preferred_language,
-            "topics": _json(event.topics),
-            "accessibility_needs": _json(event.accessibility_needs),
-            "status": "booked",
-            "from_waitlist": event.from_waitlist,
-            "booked_at": event.booked_at,
-            "attendance": None,
-            "outcomes": [],
-        },
-    )
+    await conn.execute(_SQL.insert_booking, _booking_row(event))
     await conn.execute(_SQL.session_booked, {"b_session_id": event.session_id})
+
+
+async def _bookings_added(conn: AsyncConnection, events: Sequence[ResidentBooked]) -> None:
+    """What `_booking_added` does for each, in one statement per table (and session)."""
+    if len(events) <= 1:
+        for event in events:
+            await _booking_added(conn, event)
+        return
+    await conn.execute(_SQL.insert_booking, [_booking_row(event) for event in events])
+    taken = Counter(event.session_id for event in events)
+    await conn.execute(
+        _SQL.session_booked_more,
+        [{"b_session_id": session_id, "b_count": count} for session_id, count in taken.items()],
+    )
+
+
+def _booking_row(event: ResidentBooked) -> dict[str, Any]:
+    return {
+        "booking_id": event.booking_id,
+        "session_id": event.session_id,
+        "request_id": event.resident.request_id,
+        "resident_name": event.resident.name,
+        "phone": event.resident.phone,
+        "preferred_language": event.resident.preferred_language,
+        "topics": _json(event.topics),
+        "accessibility_needs": _json(event.accessibility_needs),
+        "status": "booked",
+        "from_waitlist": event.from_waitlist,
+        "booked_at": event.booked_at,
+        "attendance": None,
+        "outcomes": [],
+    }
 
 
 async def _booking_left(

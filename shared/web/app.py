@@ -99,11 +99,19 @@ async def provide_store(state: State) -> EventStore:
 
 
 async def provide_cause(request: Request[Any, Any, State]) -> Cause:
-    key = check_key(request.headers.get(HEADER))
+    return cause_of(request, check_key(request.headers.get(HEADER)))
+
+
+def cause_of(request: Request[Any, Any, Any], idempotency_key: str | None) -> Cause:
+    """Why a request appends: its correlation id, and event ids fixed by its Idempotency-Key."""
     current = correlation_id.get()
     return Cause(
         correlation_id=uuid7() if current is None else _as_uuid(current),
-        id_seed=None if key is None else f"{request.method}:{request.url.path}:{key}",
+        id_seed=(
+            None
+            if idempotency_key is None
+            else f"{request.method}:{request.url.path}:{idempotency_key}"
+        ),
     )
 
 

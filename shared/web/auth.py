@@ -88,6 +88,11 @@ def read_token(secret: str, token: str, now: datetime) -> Caller:
     return caller
 
 
+def optional_caller(secret: str, header: str | None, now: datetime) -> Caller | None:
+    """The caller when a bearer token is sent (a wrong token is still a 401), else None."""
+    return caller_from_header(secret, header, now) if header else None
+
+
 def caller_from_header(secret: str, header: str | None, now: datetime) -> Caller:
     if not header:
         raise InvalidTokenError("this endpoint needs a bearer token")
