@@ -16,7 +16,9 @@ are sent in two phases:
 For each request the time from sending it to its booking SMS reaching the provider is taken
 (monotonic clock, shared by the processes of one machine). Sustained requests/s is end to end:
 requests whose booking SMS reached the provider, over the time from the first request to the
-last such SMS. All traffic is on loopback. The last line printed is JSON.
+last such SMS. All traffic is on loopback. On Linux each process's CPU time over a phase (until
+its last SMS arrived) is also given per request, so a change's cost shows even when the
+machine's speed varies from run to run. The last line printed is JSON.
 
 `handinhand bench e2e [--seconds S] [--rate R] [--concurrency C] [--drain S]`
 """
@@ -176,6 +178,34 @@ def help_request(phone: str) -> bytes:
     )
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU time of each process of the system between two readings."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self._start: dict[str, float | None] = {}
+
+    def start(self) -> None:
+        self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def used(self) -> dict[str, float]:
+        spent = {}
+        for name, pid in self.pids.items():
+            before, after = self._start.get(name), cpu_seconds(pid)
+            if before is not None and after is not None:
+                spent[name] = after - before
+        return spent
+
+
 @dataclass
 class Phase:
     name: str
@@ -183,6 +213,7 @@ class Phase:
     statuses: dict[int, int] = field(default_factory=dict)
     started: float = 0.0
     stopped: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # process -> CPU seconds used
 
     def answered(self, status: int) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -211,6 +242,11 @@ class Phase:
             "p95_ms": _percentile(latencies, 95),
             "p99_ms": _percentile(latencies, 99),
             "max_ms": round(latencies[-1], 1) if latencies else None,
+            "cpu_ms_per_request": {
+                name: round(seconds * 1000 / delivered, 3) for name, seconds in self.cpu.items()
+            }
+            if delivered
+            else {},
         }
 
 
@@ -349,6 +385,21 @@ async def set_up(system: Any, places: int, capacity: int) -> int:
     return made_sessions
 
 
+def processes_of(system: Any, provider: Provider) -> dict[str, int]:
+    """Every process of the run by name: services, nats-server, SMS provider, load (this one)."""
+    pids = {
+        f"{process.service}{'' if n == 0 else n + 1}": process.popen.pid
+        for service in system.processes.values()
+        for n, process in enumerate(service)
+        if process.popen is not None
+    }
+    if system.nats.process is not None:
+        pids["nats-server"] = system.nats.process.pid
+    pids["sms provider"] = provider.process.pid
+    pids["load"] = os.getpid()
+    return pids
+
+
 async def drain(provider: Provider, phase: Phase, seconds: float) -> None:
     """Wait until every request of the phase has its booking SMS, or `seconds` passed."""
     deadline = time.monotonic() + seconds
@@ -387,11 +438,16 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         )
         scheduler = system.processes["scheduler"][0].port
         load = Load(scheduler)
+        meter = CpuMeter(processes_of(system, provider))
+        meter.start()
         fixed = await load.fixed_rate(args.rate, args.seconds, args.concurrency)
         await drain(provider, fixed, args.drain)
+        fixed.cpu = meter.used()
         fixed_report = fixed.report(provider.arrivals)
+        meter.start()
         most = await load.max_rate(args.concurrency, args.seconds)
         await drain(provider, most, args.drain)
+        most.cpu = meter.used()
         most_report = most.report(provider.arrivals)
     finally:
         await system.stop()
@@ -440,6 +496,14 @@ def table(result: dict[str, Any]) -> str:
     lines = [title, f"{'':<24}{head_max:>22}{head_fixed:>18}"]
     lines += [f"{label:<24}{most[key]!s:>22}{fixed[key]!s:>18}" for label, key in rows]
     lines.append(f"{'HTTP statuses':<24}{most['statuses']!s:>22}{fixed['statuses']!s:>18}")
+    most_cpu, fixed_cpu = most["cpu_ms_per_request"], fixed["cpu_ms_per_request"]
+    for name in most_cpu:
+        label = f"CPU ms/request {name}"
+        lines.append(f"{label:<36}{most_cpu[name]!s:>10}{fixed_cpu.get(name, '')!s:>18}")
+    if most_cpu:
+        total = f"{sum(most_cpu.values()):.3f}"
+        fixed_total = f"{sum(fixed_cpu.values()):.3f}"
+        lines.append(f"{'CPU ms/request, all':<36}{total:>10}{fixed_total:>18}")
     return "\n".join(lines)
 
 
