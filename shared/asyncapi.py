@@ -173,7 +173,9 @@ def _headers_schema() -> dict[str, Any]:
         "title": HEADERS_SCHEMA,
         "description": (
             "CloudEvents 1.0 attributes as NATS headers (binary content mode); every value "
-            "is a string. Extensions are lowercase letters and digits, per CloudEvents naming."
+            "is a string. Extensions are lowercase letters and digits, per CloudEvents naming. "
+            "The data is always JSON (the message's contentType), so ce-datacontenttype is "
+            "not sent; optional attributes are sent only when they say something."
         ),
         "type": "object",
         "properties": {
@@ -197,7 +199,6 @@ def _headers_schema() -> dict[str, Any]:
                     "`sms-<uuid>`...); never personal data."
                 ),
             },
-            "ce-datacontenttype": {"const": CONTENT_TYPE},
             CORRELATION: {
                 **uuid,
                 "description": "The request or flow this event belongs to; defaults to ce-id.",

@@ -44,9 +44,12 @@ def source_subjects(source: str) -> str:
     return f"{SUBJECT_PREFIX}.{source}.>"
 
 
-def headers_for(
-    source: str, stored: StoredEvent, prior: Mapping[str, int] | None = None
-) -> dict[str, str]:
+def headers_for(source: str, stored: StoredEvent, prior: str = "") -> dict[str, str]:
+    """The CloudEvent's attributes as NATS headers; `prior` is the ce-priorversions value.
+
+    Optional attributes are sent only when they say something: no ce-datacontenttype (the
+    data is always JSON), no ce-schemaversion for version 1, no ce-causationid for a user's
+    request. Each header costs the publisher ~1 µs of Python (nats-py checks every one)."""
     recorded_at: datetime = stored.recorded_at
     headers = {
         "ce-specversion": SPEC_VERSION,
@@ -55,16 +58,16 @@ def headers_for(
         "ce-type": stored.event_type,
         "ce-time": recorded_at.isoformat(),
         "ce-subject": stored.stream_id,
-        "ce-datacontenttype": "application/json",
         CORRELATION: str(stored.correlation_id),
         STREAM_VERSION: str(stored.stream_version),
-        SCHEMA_VERSION: str(stored.schema_version),
         "Nats-Msg-Id": str(stored.event_id),
     }
+    if stored.schema_version != 1:
+        headers[SCHEMA_VERSION] = str(stored.schema_version)
     if stored.causation_id is not None:
         headers[CAUSATION] = str(stored.causation_id)
     if prior:
-        headers[PRIOR_VERSIONS] = ",".join(f"{kind}={version}" for kind, version in prior.items())
+        headers[PRIOR_VERSIONS] = prior
     return headers
 
 

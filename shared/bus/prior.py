@@ -25,23 +25,28 @@ class PriorVersions:
     def __len__(self) -> int:
         return len(self._streams)
 
-    async def of_batch(self, batch: Sequence[StoredEvent], look_up: LookUp) -> list[dict[str, int]]:
-        """Each event's prior versions, in batch order; `look_up(stream, version)` answers for
-        an event whose predecessor was not the last one remembered of its stream."""
+    async def of_batch(self, batch: Sequence[StoredEvent], look_up: LookUp) -> list[str]:
+        """Each event's `ce-priorversions` value ("" for a stream's first event), in batch
+        order; `look_up(stream, version)` answers for an event whose predecessor was not the
+        last one remembered of its stream."""
         streams = self._streams
-        priors: list[dict[str, int]] = []
+        values: list[str] = []
         for stored in batch:
             stream_id, version = stored.stream_id, stored.stream_version
-            known = streams.get(stream_id)
+            known = streams.pop(stream_id, None)
             if version == 1:
-                prior: dict[str, int] = {}
+                latest: dict[str, int] = {}
             elif known is not None and known[0] == version - 1:
-                prior = known[1]
+                latest = known[1]
             else:
-                prior = await look_up(stream_id, version)
-            priors.append(prior)
-            streams[stream_id] = (version, {**prior, stored.event_type: version})
-            streams.move_to_end(stream_id)
+                latest = await look_up(stream_id, version)
+            values.append(encode_prior(latest))
+            latest[stored.event_type] = version
+            streams[stream_id] = (version, latest)  # last: the most recently published
         while len(streams) > self._size:
             streams.popitem(last=False)
-        return priors
+        return values
+
+
+def encode_prior(latest: dict[str, int]) -> str:
+    return ",".join(f"{kind}={version}" for kind, version in latest.items())

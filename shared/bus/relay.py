@@ -203,7 +203,7 @@ class Relay:
         self.published += len(batch)
         return len(batch), behind
 
-    async def _priors(self, batch: list[StoredEvent]) -> list[dict[str, int]]:
+    async def _priors(self, batch: list[StoredEvent]) -> list[str]:
         """Each event's ce-priorversions: remembered, or asked of the database on one
         connection, opened only if needed (after a restart, or a stream long quiet)."""
         async with contextlib.AsyncExitStack() as opened:
