@@ -162,14 +162,14 @@ async def _publish(js: Any, events: list[tuple[str, Event]]) -> None:
         for stream, event in events[start : start + 1000]:
             stored = StoredEvent(
                 at=(0, 0),
-                event_id=uuid7(),
+                event_id=str(uuid7()),
                 stream_id=stream,
                 stream_version=1,
                 event_type=event.event_type,
                 schema_version=event.schema_version,
                 data=encode(event),
                 recorded_at=now,
-                correlation_id=uuid7(),
+                correlation_id=str(uuid7()),
                 causation_id=None,
             )
             batch.append(

@@ -277,7 +277,7 @@ async def top_up(store: EventStore, total: int, per_append: int = 100) -> int:
 async def relay_everything(store: EventStore, nc: Client) -> tuple[int, float]:
     js = nc.jetstream()
     await ensure_stream(js, SOURCE)
-    relay = Relay(store, js, owner="bench")
+    relay = Relay(store, nc, owner="bench")
     if not await relay.hold_lease():
         raise RuntimeError("the bench relay could not take the lease")
     started = time.perf_counter()

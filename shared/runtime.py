@@ -142,7 +142,7 @@ class Runtime:
         await self._ensure_streams({self.name} | {s.source for s in subscriptions})
         work: list[asyncio.Task[None]] = []
         if self.run_relay:
-            self.relay = Relay(self.store, self.js, owner=self.instance)
+            self.relay = Relay(self.store, self.nc, owner=self.instance)
             work.append(asyncio.create_task(self.store.announce_commits(self._stop)))
             work.append(asyncio.create_task(self._relay_with_doorbell(self.relay), name="relay"))
         if self.run_consumers:

@@ -53,19 +53,19 @@ def headers_for(source: str, stored: StoredEvent, prior: str = "") -> dict[str, 
     recorded_at: datetime = stored.recorded_at
     headers = {
         "ce-specversion": SPEC_VERSION,
-        "ce-id": str(stored.event_id),
+        "ce-id": stored.event_id,
         "ce-source": f"/handinhand/{source}",
         "ce-type": stored.event_type,
         "ce-time": recorded_at.isoformat(),
         "ce-subject": stored.stream_id,
-        CORRELATION: str(stored.correlation_id),
+        CORRELATION: stored.correlation_id,
         STREAM_VERSION: str(stored.stream_version),
-        "Nats-Msg-Id": str(stored.event_id),
+        "Nats-Msg-Id": stored.event_id,
     }
     if stored.schema_version != 1:
         headers[SCHEMA_VERSION] = str(stored.schema_version)
     if stored.causation_id is not None:
-        headers[CAUSATION] = str(stored.causation_id)
+        headers[CAUSATION] = stored.causation_id
     if prior:
         headers[PRIOR_VERSIONS] = prior
     return headers

@@ -10,15 +10,17 @@ import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from nats.js.client import JetStreamContext
+from nats.aio.client import Client
 
 from shared.bus.cloudevents import headers_for, stream_name, subject_for
 from shared.bus.prior import PriorVersions
+from shared.bus.publisher import Publisher
 from shared.store.eventstore import START, EventStore, LogPosition, StoredEvent
 
 log = logging.getLogger("handinhand.relay")
 
 RELAY = "relay"
+EXPECTED_STREAM = "Nats-Expected-Stream"
 # Yield to the event loop every so many publishes, so that the client's flusher writes them
 # and the server starts storing while the rest of the batch is encoded.
 _FLUSH_EVERY = 200
@@ -30,7 +32,7 @@ class Relay:
     def __init__(
         self,
         store: EventStore,
-        js: JetStreamContext,
+        nc: Client,
         *,
         owner: str,
         batch_size: int = 2000,
@@ -40,7 +42,7 @@ class Relay:
         save_every: float = 0.5,
     ) -> None:
         self.store = store
-        self.js = js
+        self.publisher = Publisher(nc)
         self.owner = owner
         self.batch_size = batch_size
         self.lease = lease
@@ -87,6 +89,7 @@ class Relay:
                     # Lease and position stay as they are (a batch's position moves only once
                     # all its acks are in): a lost lease shows at the next renewal or save.
                     self._ahead = None
+                    self.publisher.abandon()
                     await _wait(stop, backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
@@ -177,12 +180,11 @@ class Relay:
         acks = []
         priors = await self._priors(batch)
         for sent, (stored, prior) in enumerate(zip(batch, priors, strict=True), start=1):
+            headers = headers_for(source, stored, prior)
+            headers[EXPECTED_STREAM] = expected  # stored in that stream, or refused
             acks.append(
-                await self.js.publish_async(
-                    subject_for(source, stored.event_type),
-                    stored.data,
-                    headers=headers_for(source, stored, prior),
-                    stream=expected,
+                await self.publisher.publish(
+                    subject_for(source, stored.event_type), stored.data, headers
                 )
             )
             if sent % _FLUSH_EVERY == 0:

@@ -55,6 +55,14 @@ _EVENT_COLUMNS = (
 )
 
 
+def _id_text(value: Any) -> str:
+    """An id read as stored, in its canonical form: SQLite keeps the 32 hex digits, asyncpg
+    hands a UUID of its own (cheap to print)."""
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value)
+
+
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every time we store is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -82,18 +90,19 @@ START = LogPosition(-1, 0)
 
 
 class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """An event row as read from the log, body still encoded (the relay never decodes it)."""
+    """An event row as read from the log, body still encoded and ids as text (the relay
+    never decodes the one and only writes the others into headers)."""
 
     at: tuple[int, int]
-    event_id: UUID
+    event_id: str
     stream_id: str
     stream_version: int
     event_type: str
     schema_version: int
     data: bytes
     recorded_at: Any
-    correlation_id: UUID
-    causation_id: UUID | None
+    correlation_id: str
+    causation_id: str | None
 
     @property
     def log_position(self) -> LogPosition:
@@ -147,18 +156,19 @@ class _Statements:
             .where(in_streams)
             .group_by(events.c.stream_id)
         )
+        # Ids as stored, without making UUID objects (`_id_text`): the relay only needs text.
         read_log = sa.select(
             events.c.tx_id,
             events.c.position,
-            events.c.event_id,
+            sa.type_coerce(events.c.event_id, sa.String()),
             events.c.stream_id,
             events.c.stream_version,
             events.c.event_type,
             events.c.schema_version,
             events.c.data,
             events.c.recorded_at,
-            events.c.correlation_id,
-            events.c.causation_id,
+            sa.type_coerce(events.c.correlation_id, sa.String()),
+            sa.type_coerce(events.c.causation_id, sa.String()),
         )
         after_tx = sa.bindparam("after_tx", type_=sa.BigInteger())
         after_position = sa.bindparam("after_position", type_=sa.BigInteger())
@@ -486,15 +496,15 @@ class EventStore:
         return [
             StoredEvent(
                 at=(tx_id, position),
-                event_id=event_id,
+                event_id=_id_text(event_id),
                 stream_id=stream_id,
                 stream_version=stream_version,
                 event_type=event_type,
                 schema_version=schema_version,
                 data=data,
                 recorded_at=as_utc(recorded_at),
-                correlation_id=correlation_id,
-                causation_id=causation_id,
+                correlation_id=_id_text(correlation_id),
+                causation_id=None if causation_id is None else _id_text(causation_id),
             )
             for (
                 tx_id,
@@ -542,14 +552,14 @@ class EventStore:
 
     def to_recorded(self, stored: StoredEvent) -> RecordedEvent:
         return RecordedEvent(
-            event_id=stored.event_id,
+            event_id=UUID(stored.event_id),
             source=self.source,
             stream_id=stored.stream_id,
             stream_version=stored.stream_version,
             event=self.catalog.decode(stored.event_type, stored.schema_version, stored.data),
             recorded_at=stored.recorded_at,
-            correlation_id=stored.correlation_id,
-            causation_id=stored.causation_id,
+            correlation_id=UUID(stored.correlation_id),
+            causation_id=None if stored.causation_id is None else UUID(stored.causation_id),
         )
 
 

@@ -61,9 +61,10 @@ class Pipeline:
     js: JetStreamContext
     source: str
     effects: Effects
+    nc: Client
 
     async def publish(self) -> None:
-        relay = Relay(self.source_store, self.js, owner="test")
+        relay = Relay(self.source_store, self.nc, owner="test")
         await relay.hold_lease()
         while (await relay.publish_once())[0]:
             pass
@@ -97,7 +98,7 @@ async def pipeline(database: Database, nc: Client, tmp_path) -> AsyncIterator[Pi
     target_store = await make_store(database, source="target")
     js = nc.jetstream()
     await ensure_stream(js, source)
-    yield Pipeline(source_store, target_store, js, source, Effects(target_store))
+    yield Pipeline(source_store, target_store, js, source, Effects(target_store), nc)
     await js.delete_stream(stream_name(source))
     await source_store.close()
     await target_store.close()

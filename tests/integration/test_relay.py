@@ -77,7 +77,7 @@ async def relayed(
     store = await make_store(database, source=source)
     js = nc.jetstream()
     await ensure_stream(js, source)
-    relay = Relay(store, js, owner="test")
+    relay = Relay(store, nc, owner="test")
     yield store, js, relay, source
     await js.delete_stream(stream_name(source))
     await store.close()
@@ -116,7 +116,7 @@ async def test_a_republish_after_losing_the_position_reaches_the_stream_once(rel
         await conn.execute(
             store.tables.relay_position.update().values(tx_id=-1, position=0, owner=None)
         )
-    successor = Relay(store, js, owner="successor")
+    successor = Relay(store, relay.publisher.nc, owner="successor")
 
     assert await successor.hold_lease()
     assert (await successor.publish_once())[0] == 5
@@ -163,7 +163,7 @@ async def test_relay_catches_up_after_nats_was_stopped_and_started(
     nc = await nats.connect(own_nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
     js = nc.jetstream()
     await ensure_stream(js, "probe")
-    relay = Relay(store, js, owner="test", publish_timeout=1.0)
+    relay = Relay(store, nc, owner="test", publish_timeout=1.0)
     stop = asyncio.Event()
     runner = asyncio.create_task(relay.run(stop))
     try:
@@ -223,7 +223,7 @@ async def test_an_event_committed_by_a_killed_process_is_published_once_after_re
     js = nc.jetstream()
     await ensure_stream(js, "probe")
     try:
-        relay = Relay(store, js, owner="restarted")
+        relay = Relay(store, nc, owner="restarted")
         await relay.hold_lease()
         await publish_until(relay, js, "probe", 1)
         await relay.publish_once()
@@ -247,7 +247,7 @@ async def test_ce_time_is_an_rfc3339_instant_with_offset(relayed) -> None:  # ty
 
 async def test_the_position_is_saved_now_and_then_and_when_the_relay_stops(relayed) -> None:  # type: ignore[no-untyped-def]
     store, js, _relay, source = relayed
-    relay = Relay(store, js, owner="test", save_every=3600)
+    relay = Relay(store, _relay.publisher.nc, owner="test", save_every=3600)
     stop = asyncio.Event()
     runner = asyncio.create_task(relay.run(stop))
     await store.append("thing-1", 0, [ThingCounted(count=n) for n in range(3)], cause())
@@ -259,7 +259,7 @@ async def test_the_position_is_saved_now_and_then_and_when_the_relay_stops(relay
 
     assert before_stop[1] == 0  # not yet due: published, position kept in memory
     assert (await saved_position(store))[1] > 0
-    assert await Relay(store, js, owner="next").lag() == 0
+    assert await Relay(store, relay.publisher.nc, owner="next").lag() == 0
 
 
 async def test_a_resting_relay_wakes_for_the_commits_of_every_instance_that_writes(
@@ -267,7 +267,7 @@ async def test_a_resting_relay_wakes_for_the_commits_of_every_instance_that_writ
 ) -> None:
     store, js, _relay, source = relayed
     # The relay would rest for a minute: only a doorbell brings these events out sooner.
-    relay = Relay(store, js, owner="a", idle_wait=60)
+    relay = Relay(store, _relay.publisher.nc, owner="a", idle_wait=60)
     # PostgreSQL: another instance writes and announces its commits. SQLite: one process
     # writes each file, and its own commits ring the relay's doorbell.
     other = await make_store(database, source=source) if database.is_postgres else store
@@ -302,7 +302,7 @@ async def test_each_event_names_the_latest_earlier_version_of_each_type_in_its_s
     await runner
     # A relay that remembers nothing (the same one restarted) looks the stream up.
     await store.append("thing-1", 3, [NoteWritten(text="b"), ThingCounted(count=3)], cause())
-    successor = Relay(store, js, owner="test")
+    successor = Relay(store, relay.publisher.nc, owner="test")
     assert await successor.hold_lease()
     await publish_until(successor, js, source, 5)
 

@@ -4,7 +4,6 @@ and a feed that publishes the scheduler's and notifications' events on the real 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,11 +18,10 @@ from nats.js.errors import NotFoundError
 from migrations.run import migrate
 from services.volunteers.app import create_app
 from services.volunteers.planning import StaffingOptions
-from shared.bus.cloudevents import headers_for, stream_name, subject_for
+from shared.bus.cloudevents import stream_name
 from shared.bus.streams import ensure_stream
 from shared.clock import VIETNAM, FixedClock
 from shared.events.base import Event
-from shared.events.catalog import encode
 from shared.events.notifications import AssignmentAnswer, AssignmentReplyReceived, InboundSmsId
 from shared.events.scheduler import (
     Accessibility,
@@ -38,8 +36,8 @@ from shared.events.scheduler import (
 from shared.events.scheduler import Slot as When
 from shared.runtime import Runtime
 from shared.settings import Settings
-from shared.store.eventstore import StoredEvent
 from shared.web.auth import Role
+from tests.support.feed import Feed as RelayedFeed
 from tests.support.services import token
 
 THIEU_TRUNG = "15835"
@@ -118,28 +116,10 @@ class Feed:
     """Publishes another service's events on NATS as its relay would (CloudEvents, in order)."""
 
     def __init__(self, nc: Client) -> None:
-        self.js = nc.jetstream()
-        self.versions: dict[str, int] = defaultdict(int)
+        self.relayed = RelayedFeed(nc, recorded_at=T0)
 
     async def publish(self, source: str, stream_id: str, event: Event) -> None:
-        self.versions[stream_id] += 1
-        stored = StoredEvent(
-            at=(0, 0),
-            event_id=uuid.uuid4(),
-            stream_id=stream_id,
-            stream_version=self.versions[stream_id],
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            data=encode(event),
-            recorded_at=T0,
-            correlation_id=uuid.uuid4(),
-            causation_id=None,
-        )
-        await self.js.publish(
-            subject_for(source, event.event_type),
-            stored.data,
-            headers=headers_for(source, stored),
-        )
+        await self.relayed.publish(source, stream_id, event)
 
     async def scheduler(self, stream_id: str, event: Event) -> None:
         await self.publish("scheduler", stream_id, event)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -14,7 +14,7 @@ from uuid import UUID
 import httpx
 import msgspec
 import sqlalchemy as sa
-from nats.js.client import JetStreamContext
+from nats.aio.client import Client as Nats
 
 from migrations.run import migrate
 from services.notifications.app import create_app
@@ -23,11 +23,8 @@ from services.notifications.providers.base import SmsProvider
 from services.notifications.providers.signatures import twilio_signature
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages
-from shared.bus.cloudevents import headers_for, subject_for
-from shared.bus.streams import ensure_stream
 from shared.clock import Clock
 from shared.events.base import Event
-from shared.events.catalog import encode
 from shared.events.scheduler import (
     BookingId,
     CommuneCode,
@@ -42,7 +39,8 @@ from shared.events.scheduler import (
 from shared.ids import uuid7
 from shared.runtime import Runtime
 from shared.settings import Settings
-from shared.store.eventstore import EventStore, StoredEvent
+from shared.store.eventstore import EventStore
+from tests.support.feed import Feed
 
 PUBLIC_URL = "https://sms.handinhand.test"
 WEBHOOK_TOKEN = "webhook-secret-token"
@@ -136,10 +134,9 @@ async def notifications(
 class Publisher:
     """Speaks as another service: real CloudEvents on its JetStream stream."""
 
-    def __init__(self, js: JetStreamContext, source: str) -> None:
-        self.js = js
+    def __init__(self, nc: Nats, source: str) -> None:
+        self.feed = Feed(nc)
         self.source = source
-        self.versions: dict[str, int] = {}
 
     async def publish(
         self,
@@ -149,10 +146,9 @@ class Publisher:
         event_id: UUID | None = None,
         msg_id: str | None = None,
     ) -> UUID:
-        await ensure_stream(self.js, self.source)
-        version = self.versions.get(stream_id, 0) + 1
-        self.versions[stream_id] = version
-        return await self.republish(stream_id, version, event, event_id=event_id, msg_id=msg_id)
+        return await self.feed.publish(
+            self.source, stream_id, event, event_id=event_id, msg_id=msg_id
+        )
 
     async def republish(
         self,
@@ -163,25 +159,9 @@ class Publisher:
         event_id: UUID | None = None,
         msg_id: str | None = None,
     ) -> UUID:
-        stored = StoredEvent(
-            at=(0, 0),
-            event_id=event_id or uuid7(),
-            stream_id=stream_id,
-            stream_version=version,
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            data=encode(event),
-            recorded_at=datetime.now(UTC),
-            correlation_id=uuid7(),
-            causation_id=None,
+        return await self.feed.publish(
+            self.source, stream_id, event, version=version, event_id=event_id, msg_id=msg_id
         )
-        headers = headers_for(self.source, stored)
-        if msg_id is not None:
-            headers["Nats-Msg-Id"] = msg_id
-        await self.js.publish(
-            subject_for(self.source, event.event_type), stored.data, headers=headers
-        )
-        return stored.event_id
 
 
 def slot(starts_at: datetime, hours: int = 3) -> Slot:

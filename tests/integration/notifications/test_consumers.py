@@ -62,12 +62,12 @@ WEDNESDAY_10AM = datetime(2025, 12, 3, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def scheduler(nc: Client) -> Publisher:
-    return Publisher(nc.jetstream(), "scheduler")
+    return Publisher(nc, "scheduler")
 
 
 @pytest.fixture
 async def volunteers(nc: Client) -> Publisher:
-    return Publisher(nc.jetstream(), "volunteers")
+    return Publisher(nc, "volunteers")
 
 
 async def sent(service: Service, count: int) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,11 +12,8 @@ from nats.aio.client import Client as Nats
 
 from migrations.run import migrate
 from services.scheduler.app import create_app
-from shared.bus.cloudevents import headers_for, subject_for
-from shared.bus.streams import ensure_stream
 from shared.clock import FixedClock
 from shared.events.base import Event
-from shared.events.catalog import encode
 from shared.events.notifications import HelpRequestedBySms, HelpTopic, InboundSmsId
 from shared.events.volunteers import (
     SessionStaffed,
@@ -29,8 +25,8 @@ from shared.events.volunteers import (
 )
 from shared.settings import Settings
 from shared.store.database import create_engine
-from shared.store.eventstore import StoredEvent
 from shared.web.auth import Caller, Role, mint_token
+from tests.support.feed import Feed
 from tests.support.services import SECRET
 from tests.support.waiting import eventually
 
@@ -49,23 +45,7 @@ SESSION = {
 
 async def publish(nc: Nats, source: str, stream_id: str, version: int, event: Event) -> None:
     """Publish an event the way the source service's relay would."""
-    stored = StoredEvent(
-        at=(0, version),
-        event_id=uuid.uuid4(),
-        stream_id=stream_id,
-        stream_version=version,
-        event_type=event.event_type,
-        schema_version=event.schema_version,
-        data=encode(event),
-        recorded_at=NOW,
-        correlation_id=uuid.uuid4(),
-        causation_id=None,
-    )
-    js = nc.jetstream()
-    await ensure_stream(js, source)
-    await js.publish(
-        subject_for(source, event.event_type), stored.data, headers=headers_for(source, stored)
-    )
+    await Feed(nc, recorded_at=NOW).publish(source, stream_id, event, version=version)
 
 
 async def scheduler_log(settings: Settings) -> list[tuple[str, str]]:

@@ -12,14 +12,14 @@ from shared.store.eventstore import StoredEvent
 def stored(stream_id: str, version: int, event_type: str) -> StoredEvent:
     return StoredEvent(
         at=(0, version),
-        event_id=uuid.uuid4(),
+        event_id=str(uuid.uuid4()),
         stream_id=stream_id,
         stream_version=version,
         event_type=event_type,
         schema_version=1,
         data=b"{}",
         recorded_at=datetime(2026, 12, 5, tzinfo=UTC),
-        correlation_id=uuid.uuid4(),
+        correlation_id=str(uuid.uuid4()),
         causation_id=None,
     )
 
