@@ -113,7 +113,10 @@ class Placing:
         ranked = sorted(
             shortlist,
             key=lambda o: rank_session(
-                o._replace(free_places=o.free_places - taken[o.session_id]), request
+                o._replace(free_places=o.free_places - taken[o.session_id])
+                if o.session_id in taken
+                else o,
+                request,
             ),
         )
         for outline in ranked:

@@ -385,6 +385,8 @@ async def note_needs(
 
     Most bookings change nothing (no needs, none noted before): the read models, kept with
     the stream in the same transactions, tell so without loading the slot's stream."""
+    if command.booked and not (command.needs.skills or command.needs.languages):
+        return  # a new booking (bookings never come back), without needs: nothing to note
     noted = await views.noted_needs(tx.conn, command.slot_id, command.booking_id)
     if noted is None or not noted.open or not changes_needs(noted.needs, command):
         return
