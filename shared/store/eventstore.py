@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.clock import Clock
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.catalog import Catalog, encode
-from shared.ids import derived_id, uuid7
+from shared.ids import derived_id_after, time_ordered, uuid7
 from shared.store.database import is_postgres, reading
 from shared.store.direct import DirectConnections
 from shared.store.tables import StoreTables
@@ -771,10 +771,12 @@ def _recorded(
     cause: Cause,
     now: datetime,
 ) -> list[RecordedEvent]:
+    # Ids fixed by the cause keep the cause's time when it has one (an event being handled).
+    origin = time_ordered(cause.id_seed)
     return [
         RecordedEvent(
             event_id=(
-                derived_id(cause.id_seed, stream_id, str(version))
+                derived_id_after(origin, cause.id_seed, stream_id, str(version))
                 if cause.id_seed is not None
                 else uuid7()
             ),

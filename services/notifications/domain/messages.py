@@ -38,7 +38,7 @@ from shared.events.notifications import (
     SmsSent,
     SmsSuppressed,
 )
-from shared.ids import derived_id
+from shared.ids import derived_id_after
 
 
 class MessageStatus(StrEnum):
@@ -133,8 +133,9 @@ class QueueSms(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def message_id_for(cause_event_id: UUID, recipient_phone: str, kind: SmsKind) -> MessageId:
-    """The same (cause, recipient, kind) always names the same message, so it is sent once."""
-    uuid = derived_id("sms", str(cause_event_id), recipient_phone, kind.value)
+    """The same (cause, recipient, kind) always names the same message, so it is sent once;
+    messages sort by their cause's time (a new message's row goes at the end of the index)."""
+    uuid = derived_id_after(cause_event_id, "sms", str(cause_event_id), recipient_phone, kind.value)
     return MessageId(f"sms-{uuid}")
 
 
