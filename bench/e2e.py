@@ -187,15 +187,32 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class CpuMeter:
-    """CPU time of each process of the system between two readings."""
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (its backends do the services'
+    statements), found by name; none when it runs elsewhere or /proc is missing."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
-    def __init__(self, pids: dict[str, int]) -> None:
+
+class CpuMeter:
+    """CPU time of each process of the system between two readings; with `postgres`, also of
+    the local PostgreSQL server's processes together (the ones alive at both readings)."""
+
+    def __init__(self, pids: dict[str, int], *, postgres: bool = False) -> None:
         self.pids = pids
+        self.postgres = postgres
         self._start: dict[str, float | None] = {}
+        self._postgres: dict[int, float | None] = {}
 
     def start(self) -> None:
         self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._postgres = {pid: cpu_seconds(pid) for pid in postgres_pids()} if self.postgres else {}
 
     def used(self) -> dict[str, float]:
         spent = {}
@@ -203,6 +220,13 @@ class CpuMeter:
             before, after = self._start.get(name), cpu_seconds(pid)
             if before is not None and after is not None:
                 spent[name] = after - before
+        if self.postgres:
+            total = 0.0
+            for pid, before in self._postgres.items():
+                after = cpu_seconds(pid)
+                if before is not None and after is not None:
+                    total += after - before
+            spent["postgresql"] = total
         return spent
 
 
@@ -438,7 +462,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         )
         scheduler = system.processes["scheduler"][0].port
         load = Load(scheduler)
-        meter = CpuMeter(processes_of(system, provider))
+        meter = CpuMeter(processes_of(system, provider), postgres=bool(url))
         meter.start()
         fixed = await load.fixed_rate(args.rate, args.seconds, args.concurrency)
         await drain(provider, fixed, args.drain)
