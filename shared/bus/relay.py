@@ -14,13 +14,12 @@ from nats.aio.client import Client
 
 from shared.bus.cloudevents import headers_for, stream_name, subject_for
 from shared.bus.prior import PriorVersions
-from shared.bus.publisher import Publisher
+from shared.bus.publisher import Publisher, PublishRejectedError
 from shared.store.eventstore import START, EventStore, LogPosition, StoredEvent
 
 log = logging.getLogger("handinhand.relay")
 
 RELAY = "relay"
-EXPECTED_STREAM = "Nats-Expected-Stream"
 # Yield to the event loop every so many publishes, so that the client's flusher writes them
 # and the server starts storing while the rest of the batch is encoded.
 _FLUSH_EVERY = 200
@@ -180,11 +179,11 @@ class Relay:
         acks = []
         priors = await self._priors(batch)
         for sent, (stored, prior) in enumerate(zip(batch, priors, strict=True), start=1):
-            headers = headers_for(source, stored, prior)
-            headers[EXPECTED_STREAM] = expected  # stored in that stream, or refused
             acks.append(
                 await self.publisher.publish(
-                    subject_for(source, stored.event_type), stored.data, headers
+                    subject_for(source, stored.event_type),
+                    stored.data,
+                    headers_for(source, stored, prior),
                 )
             )
             if sent % _FLUSH_EVERY == 0:
@@ -195,9 +194,15 @@ class Relay:
         # (the horizon); a short one is dropped, the next call reads afresh.
         ahead = asyncio.ensure_future(self._read(last)) if len(batch) == self.batch_size else None
         try:
-            await asyncio.wait_for(asyncio.gather(*acks), self.publish_timeout)
+            answers = await asyncio.wait_for(asyncio.gather(*acks), self.publish_timeout)
         finally:
             following = None if ahead is None else await _result_or_none(ahead)
+        # Checked here rather than by a Nats-Expected-Stream header on every message (which
+        # every consumer would then read too): another stream taking our subjects is a
+        # misconfiguration to stop at, loudly, without moving on.
+        misplaced = {answer.stream for answer in answers} - {expected}
+        if misplaced:
+            raise PublishRejectedError(f"events went to {sorted(misplaced)}, not {expected}")
         self._position = last
         await self._save_if_due()
         if following is not None and len(following[0]) == self.batch_size:

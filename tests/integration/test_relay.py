@@ -19,6 +19,7 @@ from nats.js.api import RawStreamMsg
 from nats.js.client import JetStreamContext
 
 from shared.bus.cloudevents import prior_versions, stream_name
+from shared.bus.publisher import PublishRejectedError
 from shared.bus.relay import Relay
 from shared.bus.server import NatsServer
 from shared.bus.streams import ensure_stream
@@ -317,3 +318,25 @@ async def test_each_event_names_the_latest_earlier_version_of_each_type_in_its_s
         {"probe.thing_counted": 3, "probe.note_written": 4},
     ]
     assert successor.published == 2  # from the saved position: the lookup was needed
+
+
+async def test_events_taken_by_another_stream_stop_the_relay_where_it_is(
+    database: Database, nc: Client
+) -> None:
+    source = f"probe{uuid.uuid4().hex[:8]}"
+    store = await make_store(database, source=source)
+    js = nc.jetstream()
+    # A misconfigured cluster: our subjects land in a stream that is not ours.
+    await js.add_stream(name=f"ELSEWHERE_{source.upper()}", subjects=[f"handinhand.{source}.>"])
+    relay = Relay(store, nc, owner="test")
+    try:
+        await store.append("thing-1", 0, [ThingCounted(count=1)], cause())
+        assert await relay.hold_lease()
+
+        with pytest.raises(PublishRejectedError, match=f"not {stream_name(source)}"):
+            await relay.publish_once()
+
+        assert await relay.lag() == 1  # not published as far as the relay is concerned
+    finally:
+        await js.delete_stream(f"ELSEWHERE_{source.upper()}")
+        await store.close()
