@@ -60,7 +60,13 @@ class HelpDesk:
         await asyncio.sleep(0)  # requests read in the same turn of the loop join this batch
         while self._waiting:
             batch, self._waiting = self._waiting[: self.most], self._waiting[self.most :]
-            await self._place_batch(batch)
+            try:
+                await self._place_batch(batch)
+            except BaseException:  # cancelled (shutting down): nobody may wait for ever
+                for waiting in [*batch, *self._waiting]:
+                    waiting.answer.cancel()
+                self._waiting = []
+                raise
 
     async def _place_batch(self, batch: list[_Waiting]) -> None:
         store, clock = self.runtime.store, self.runtime.clock

@@ -191,3 +191,29 @@ async def test_when_a_batch_fails_as_a_whole_each_request_is_placed_alone(
     async with own_store(open_client) as store, store.engine.connect() as conn:
         phones = Counter(phone for (phone,) in await conn.execute(sa.select(bookings.c.phone)))
     assert phones == {normalize_phone(p): 1 for p in ("0912000020", "0912000022", "0912000023")}
+
+
+# SQLite: the test holds the process's write turn, so the batch is certain to be waiting.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_requests_waiting_when_the_desk_is_cancelled_are_not_left_waiting(
+    open_client: Client, tokens: Tokens
+) -> None:
+    await schedule(open_client, tokens, capacity=5)
+    desk: HelpDesk = open_client.app.state.runtime.extras[HelpDesk.EXTRA]
+    store = open_client.app.state.runtime.store
+
+    async def cancel_while_waiting() -> list[bool]:
+        async with store.begin():  # the desk's transaction must wait for this one
+            asking_now = [
+                asyncio.ensure_future(
+                    desk.place(asking(f"091200003{n}"), Cause(correlation_id=uuid7()))
+                )
+                for n in range(3)
+            ]
+            await asyncio.sleep(0.05)
+            assert desk._placing is not None
+            desk._placing.cancel()
+            done = await asyncio.wait_for(asyncio.gather(*asking_now, return_exceptions=True), 5)
+        return [isinstance(outcome, asyncio.CancelledError) for outcome in done]
+
+    assert await on_app_loop(open_client, cancel_while_waiting) == [True, True, True]
