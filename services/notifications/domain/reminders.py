@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from uuid import UUID
 
 import msgspec
@@ -73,6 +74,7 @@ def _check(offset: ReminderOffset) -> None:
         raise InvalidScheduleError("a reminder lead must be positive", field="lead")
 
 
+@lru_cache(maxsize=4096)  # a session's residents all share its start: computed once each
 def due_time(starts_at: datetime, offset: ReminderOffset, zone: tzinfo = VIETNAM) -> datetime:
     """When one offset's reminder for a session falls due, in UTC."""
     if starts_at.tzinfo is None:
