@@ -79,8 +79,8 @@ class Placing:
             )
         return chosen
 
-    def book(self, stream: SessionStream, booked: ResidentBooked) -> None:
-        stream.apply([booked])
+    def book(self, stream: SessionStream, booking: Sequence[Event]) -> None:
+        stream.apply(booking)
         self._taken[stream.session_id] += 1
         if stream.state is not None and stream.state.free_places <= 0:
             self._filled += 1
@@ -166,7 +166,7 @@ async def request_help_together(
             ]
             placed[index] = RequestOutcome(fold_request(request, visit))
         else:
-            bookable.append((index, request, filing, list(events)))
+            bookable.append((index, request, filing, events))
     placing = Placing(tx, now)
     booked = await views.booked_slots(tx.conn, [request.phone for _, request, _, _ in bookable])
     for index, request, (command, cause), events in bookable:
@@ -189,7 +189,7 @@ async def request_help_together(
             StreamAppend(command.request_id, 0, events, cause),
             StreamAppend(stream.session_id, stream.version, booking, cause),
         ]
-        placing.book(stream, resident_booked)
+        placing.book(stream, booking)
         slots.append(resident_booked.when)
         placed[index] = RequestOutcome(fold_request(request, booking), resident_booked)
     await tx.append_many(appends, projector=views.project_filing)

@@ -85,9 +85,6 @@ class _Statements:
         self.update_booking = bookings.update().where(by_booking)
         self.update_visit = home_visits.update().where(by_visit)
         self.session_booked = (
-            sessions.update().where(by_session).values(booked=sessions.c.booked + 1)
-        )
-        self.session_booked_more = (
             sessions.update()
             .where(by_session)
             .values(booked=sessions.c.booked + sa.bindparam("b_count", type_=sa.Integer()))
@@ -447,23 +444,21 @@ async def _resident_booked(conn: AsyncConnection, event: ResidentBooked) -> None
 
 
 async def _booking_added(conn: AsyncConnection, event: ResidentBooked) -> None:
-    """The booking's row, and one more place taken in its session."""
-    await conn.execute(_SQL.insert_booking, _booking_row(event))
-    await conn.execute(_SQL.session_booked, {"b_session_id": event.session_id})
+    await _bookings_added(conn, [event])
 
 
 async def _bookings_added(conn: AsyncConnection, events: Sequence[ResidentBooked]) -> None:
-    """What `_booking_added` does for each, in one statement per table (and session)."""
-    if len(events) <= 1:
-        for event in events:
-            await _booking_added(conn, event)
+    """The bookings' rows, and the places they take in their sessions: one statement per table
+    (and per session), however many bookings."""
+    if not events:
         return
-    await conn.execute(_SQL.insert_booking, [_booking_row(event) for event in events])
-    taken = Counter(event.session_id for event in events)
-    await conn.execute(
-        _SQL.session_booked_more,
-        [{"b_session_id": session_id, "b_count": count} for session_id, count in taken.items()],
-    )
+    rows = [_booking_row(event) for event in events]
+    await conn.execute(_SQL.insert_booking, rows[0] if len(rows) == 1 else rows)
+    taken = [
+        {"b_session_id": session_id, "b_count": count}
+        for session_id, count in Counter(event.session_id for event in events).items()
+    ]
+    await conn.execute(_SQL.session_booked, taken[0] if len(taken) == 1 else taken)
 
 
 def _booking_row(event: ResidentBooked) -> dict[str, Any]:

@@ -42,18 +42,16 @@ class Publisher:
         self._prefix = ""
         self._next = 0
         self._awaited: dict[int, asyncio.Future[PubAck]] = {}
-        self._subscribed = False
 
     async def publish(
         self, subject: str, data: bytes, headers: dict[str, str]
     ) -> asyncio.Future[PubAck]:
         """Send a message; the future holds JetStream's acknowledgement, or raises
         PublishRejectedError."""
-        if not self._subscribed:
+        if not self._prefix:
             inbox = self.nc.new_inbox()
-            await self.nc.subscribe(f"{inbox}.*", cb=self._answered)
             self._prefix = f"{inbox}."
-            self._subscribed = True
+            await self.nc.subscribe(f"{inbox}.*", cb=self._answered)
         self._next += 1
         answer: asyncio.Future[PubAck] = asyncio.get_running_loop().create_future()
         self._awaited[self._next] = answer
