@@ -254,6 +254,111 @@ async def raw_sqlite(path: Path, clients: int, seconds: float, *, explicit: bool
             await connection.close()
 
 
+# The same command with the driver alone ---------------------------------------------------
+#
+# The statements a command needs, written by hand on a bare connection: what any store that
+# loads before it appends could reach on this machine. The store's rate against this one is
+# its own overhead; the ratio to the single-row reference is then mostly the second round trip.
+
+LOAD = (
+    "SELECT event_id, stream_version, event_type, schema_version, data, recorded_at, "
+    "correlation_id, causation_id FROM events WHERE stream_id = {} ORDER BY stream_version"
+)
+INSERT = (
+    "INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, "
+    "data, recorded_at, correlation_id, causation_id, tx_id) VALUES ({})"
+)
+
+
+def driver_decision(rows: list[Any]) -> bytes:
+    """The counter's decision on rows as loaded: the next event's body."""
+    state = Counter()
+    for row in rows:
+        state = evolve(state, CATALOG.decode(row[2], row[3], row[4]))
+    return encode(decide_increment(state, IncrementCounter(by=1))[0])
+
+
+async def driver_postgres(target: Target, clients: int, seconds: float, run: str) -> float:
+    """asyncpg alone: the load, then one autocommitted INSERT (the store's two statements)."""
+    connections = [
+        await asyncpg.connect(target.url, server_settings={"search_path": target.schema})
+        for _ in range(clients)
+    ]
+    load = LOAD.format("$1")
+    insert = INSERT.format("$1, $2, $3, $4, $5, $6, $7, $8, $9, pg_current_xact_id()::text::bigint")
+
+    async def command(client: int, n: int) -> None:
+        connection = connections[client]
+        stream_id = f"driver-{run}{client}-{n // COMMANDS_PER_STREAM}"
+        rows = await connection.fetch(load, stream_id)
+        body = driver_decision(rows)
+        await connection.execute(
+            insert,
+            uuid7(),
+            stream_id,
+            len(rows) + 1,
+            CounterIncremented.event_type,
+            1,
+            body,
+            datetime.now(UTC),
+            uuid7(),
+            None,
+        )
+
+    try:
+        await for_a_while(clients, min(0.5, seconds / 4), command)
+        return await for_a_while(clients, seconds, command)
+    finally:
+        for connection in connections:
+            await connection.close()
+
+
+async def driver_sqlite(path: Path, clients: int, seconds: float, run: str) -> float:
+    """aiosqlite alone: BEGIN IMMEDIATE, the load, the INSERT, COMMIT (as the store does)."""
+    import aiosqlite
+
+    connections = []
+    for _ in range(clients):
+        connection = await aiosqlite.connect(path, timeout=30, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+            await connection.execute(f"PRAGMA {pragma}")
+        connections.append(connection)
+    load = LOAD.format("?")
+    insert = INSERT.format("?, ?, ?, ?, ?, ?, ?, ?, ?, 0")
+    # One writer at a time, queued in the process as the store queues them.
+    writer = asyncio.Lock()
+
+    async def command(client: int, n: int) -> None:
+        connection = connections[client]
+        stream_id = f"driver-{run}{client}-{n // COMMANDS_PER_STREAM}"
+        async with writer:
+            await connection.execute("BEGIN IMMEDIATE")
+            rows = list(await connection.execute_fetchall(load, (stream_id,)))
+            body = driver_decision(rows)
+            await connection.execute(
+                insert,
+                (
+                    uuid7().hex,
+                    stream_id,
+                    len(rows) + 1,
+                    CounterIncremented.event_type,
+                    1,
+                    body,
+                    datetime.now(UTC).isoformat(),
+                    uuid7().hex,
+                    None,
+                ),
+            )
+            await connection.execute("COMMIT")
+
+    try:
+        await for_a_while(clients, min(0.5, seconds / 4), command)
+        return await for_a_while(clients, seconds, command)
+    finally:
+        for connection in connections:
+            await connection.close()
+
+
 # Relay and consumer ------------------------------------------------------------------------
 
 
@@ -333,19 +438,23 @@ async def run(database_url: str | None, options: Options | None = None) -> dict[
             tag = uuid.uuid4().hex[:8]
             source = Target(database_url, f"bench_{tag}_source", "postgresql")
             sink = Target(database_url, f"bench_{tag}_sink", "postgresql")
+            bare = Target(database_url, f"bench_{tag}_driver", "postgresql")
         else:
             source = Target(f"sqlite:///{directory / 'source.db'}", "main", "sqlite")
             sink = Target(f"sqlite:///{directory / 'sink.db'}", "main", "sqlite")
+            bare = Target(f"sqlite:///{directory / 'driver.db'}", "main", "sqlite")
         try:
-            return await _measure(source, sink, directory, options)
+            return await _measure(source, sink, bare, directory, options)
         finally:
-            await drop_schema(source.url, source.schema)
-            await drop_schema(sink.url, sink.schema)
+            for target in (source, sink, bare):
+                await drop_schema(target.url, target.schema)
 
 
 async def _measure(
-    source: Target, sink: Target, directory: Path, options: Options
+    source: Target, sink: Target, bare: Target, directory: Path, options: Options
 ) -> dict[str, Any]:
+    """`bare` gets the same tables as `source` for the driver's own commands, whose rows would
+    otherwise change the log that the relay and the consumer are measured on."""
     seconds = options.seconds
 
     async def raw(clients: int, *, explicit: bool = False) -> float:
@@ -354,6 +463,13 @@ async def _measure(
             return await raw_postgres(source, clients, seconds, explicit=explicit)
         return await raw_sqlite(directory / "source.db", clients, seconds, explicit=explicit)
 
+    async def driver(clients: int, run: str) -> float:
+        await settle(bare)
+        if bare.is_postgres:
+            return await driver_postgres(bare, clients, seconds, run)
+        return await driver_sqlite(directory / "driver.db", clients, seconds, run)
+
+    await (await open_store(bare)).close()
     store = await open_store(source)
     # As in a running service: commits are announced to other instances' relays (PostgreSQL).
     announcing = asyncio.Event()
@@ -368,6 +484,8 @@ async def _measure(
         raw_8 = await raw(CLIENTS)
         await settle(source)
         commands_8 = await commands_per_second(store, CLIENTS, seconds, "b")
+        driver_1 = await driver(1, "c")
+        driver_8 = await driver(CLIENTS, "d")
         raw_tx_1 = await raw(1, explicit=True)
         raw_tx_8 = await raw(CLIENTS, explicit=True)
         total = await top_up(store, options.events)
@@ -391,6 +509,10 @@ async def _measure(
         "raw_per_s_8": round(raw_8, 1),
         "ratio_1": round(commands_1 / raw_1, 3),
         "ratio_8": round(commands_8 / raw_8, 3),
+        "driver_commands_per_s_1": round(driver_1, 1),
+        "driver_commands_per_s_8": round(driver_8, 1),
+        "driver_ratio_1": round(driver_1 / raw_1, 3),
+        "driver_ratio_8": round(driver_8 / raw_8, 3),
         "raw_tx_per_s_1": round(raw_tx_1, 1),
         "raw_tx_per_s_8": round(raw_tx_8, 1),
         "relay_events": relayed,
@@ -412,6 +534,10 @@ LABELS = {
     "commands_per_s_8": f"commands/s, {CLIENTS} clients",
     "raw_per_s_8": f"raw single-row insert+commit/s, {CLIENTS} connections",
     "ratio_8": f"ratio, {CLIENTS} clients",
+    "driver_commands_per_s_1": "the same command, driver alone/s, 1 connection",
+    "driver_ratio_1": "its ratio, 1 connection",
+    "driver_commands_per_s_8": f"the same command, driver alone/s, {CLIENTS} connections",
+    "driver_ratio_8": f"its ratio, {CLIENTS} connections",
     "raw_tx_per_s_1": "raw BEGIN+INSERT+COMMIT/s, 1 connection",
     "raw_tx_per_s_8": f"raw BEGIN+INSERT+COMMIT/s, {CLIENTS} connections",
     "relay_events_per_s": "relay to JetStream, events/s",
