@@ -13,7 +13,6 @@ from nats.aio.client import Client as Nats
 from migrations.run import migrate
 from services.scheduler.app import create_app
 from shared.clock import FixedClock
-from shared.events.base import Event
 from shared.events.notifications import HelpRequestedBySms, HelpTopic, InboundSmsId
 from shared.events.volunteers import (
     SessionStaffed,
@@ -43,11 +42,6 @@ SESSION = {
 }
 
 
-async def publish(nc: Nats, source: str, stream_id: str, version: int, event: Event) -> None:
-    """Publish an event the way the source service's relay would."""
-    await Feed(nc, recorded_at=NOW).publish(source, stream_id, event, version=version)
-
-
 async def scheduler_log(settings: Settings) -> list[tuple[str, str]]:
     database = settings.database("scheduler")
     engine = create_engine(database.url, database.schema, pool_size=1)
@@ -67,6 +61,8 @@ async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, 
     auth = {"Authorization": f"Bearer {mint_token(SECRET, caller, NOW, timedelta(days=9))}"}
     await migrate("scheduler", settings.database("scheduler"))
     client: AsyncTestClient[Litestar]
+    # One feed for the test, as one relay per service: later events carry ce-priorversions.
+    feed = Feed(nc, recorded_at=NOW)
     async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
         await eventually(lambda: client.get("/readyz"), lambda r: r.status_code == 200)
         session = (await client.post("/sessions", json=SESSION, headers=auth)).json()
@@ -77,11 +73,9 @@ async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, 
             answer: dict[str, Any] = (await client.get(f"/sessions/{sid}", headers=auth)).json()
             return answer
 
-        await publish(
-            nc,
+        await feed.publish(
             "volunteers",
             f"staffing-{slot}",
-            1,
             SessionUnderstaffed(
                 slot_id=slot,
                 slot_kind=SlotKind.SESSION,
@@ -93,11 +87,9 @@ async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, 
         understaffed = await eventually(seen, lambda s: s["staffing"] == "understaffed")
         assert understaffed["missing_volunteers"] == 1
         assert not understaffed["staffing_alerted"]  # more than 48 hours ahead
-        await publish(
-            nc,
+        await feed.publish(
             "volunteers",
             f"staffing-{slot}",
-            2,
             SessionStaffed(
                 slot_id=slot,
                 slot_kind=SlotKind.SESSION,
@@ -116,7 +108,7 @@ async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, 
             text="VNEID THIEU TRUNG",
             received_at=NOW,
         )
-        await publish(nc, "notifications", "inbound-1", 1, sms)
+        await feed.publish("notifications", "inbound-1", sms)
         booked = await eventually(seen, lambda s: s["booked"] == 1)
         roster = (await client.get(f"/sessions/{sid}/roster", headers=auth)).json()
         assert roster["residents"][0]["phone"] == "+84912345678"
@@ -129,7 +121,7 @@ async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, 
             text="GIUP ATLANTIS",
             received_at=NOW,
         )
-        await publish(nc, "notifications", "inbound-2", 1, nowhere)
+        await feed.publish("notifications", "inbound-2", nowhere)
         log = await eventually(
             lambda: scheduler_log(settings),
             lambda entries: any(t == "help_request.refused" for _, t in entries),
