@@ -218,7 +218,8 @@ async def raw_postgres(target: Target, clients: int, seconds: float, *, explicit
 
 
 async def raw_sqlite(path: Path, clients: int, seconds: float, *, explicit: bool) -> float:
-    """aiosqlite alone (the store's driver), same pragmas, one INSERT per transaction.
+    """aiosqlite alone, with the store's pragmas, one INSERT per transaction (the store itself
+    runs sqlite3 on the event loop's thread, shared/store/sqlite_inline.py).
 
     Autocommitted, or explicit: BEGIN IMMEDIATE, INSERT, COMMIT (as the store does).
     """
