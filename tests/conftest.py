@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import nats
 import pytest
@@ -22,6 +23,34 @@ from tests.support.services import settings_for
 
 POSTGRES_URL = os.environ.get("HANDINHAND_TEST_POSTGRES_URL")
 DATABASE_KINDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+
+Test = TypeVar("Test", bound=Callable[..., Any])
+
+
+def postgres_only(test: Test) -> Test:
+    """Run `test` with the `database` fixture on PostgreSQL alone (behaviour SQLite cannot
+    show, such as two writers at once). Without HANDINHAND_TEST_POSTGRES_URL it is deselected,
+    and the run's header says so; CI sets the variable, so CI runs it."""
+    on_postgres = pytest.mark.parametrize("database", ["postgres"], indirect=True)
+    return cast("Test", pytest.mark.postgres_only(on_postgres(test)))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if POSTGRES_URL:
+        return "databases: SQLite and PostgreSQL (HANDINHAND_TEST_POSTGRES_URL)"
+    return (
+        "databases: SQLite only; PostgreSQL-only tests are deselected "
+        "(set HANDINHAND_TEST_POSTGRES_URL to run them, as CI does)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if POSTGRES_URL:
+        return
+    dropped = [item for item in items if item.get_closest_marker("postgres_only")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.store.direct import DirectConnections
 from shared.store.eventstore import ConcurrencyError, EventStore, Stream
-from tests.conftest import DATABASE_KINDS
+from tests.conftest import postgres_only
 from tests.support.probe import PROBE_CATALOG, NoteWritten, ThingCounted
 
 
@@ -174,7 +174,7 @@ async def test_a_failing_projection_leaves_no_event(projecting: EventStore) -> N
 # The direct connections behind the command path (PostgreSQL only). ------------------------
 
 
-@pytest.mark.parametrize("database", [k for k in DATABASE_KINDS if k == "postgres"], indirect=True)
+@postgres_only
 async def test_a_direct_connection_survives_a_refused_statement_and_not_a_broken_exchange(
     store: EventStore,
 ) -> None:

@@ -35,7 +35,7 @@ from tests.api.scheduler.helpers import (
     own_store,
     session_body,
 )
-from tests.conftest import DATABASE_KINDS
+from tests.conftest import postgres_only
 from tests.support.waiting import eventually
 
 Client = AsyncTestClient[Litestar]
@@ -203,7 +203,7 @@ async def test_a_session_read_by_a_transaction_that_rolls_back_is_remembered_as_
 
 
 # PostgreSQL only: SQLite writers take turns, so no append can come between a read and a write.
-@pytest.mark.parametrize("database", [k for k in DATABASE_KINDS if k == "postgres"], indirect=True)
+@postgres_only
 async def test_a_booking_that_meets_a_concurrent_append_chooses_again(
     open_client: Client, tokens: Tokens, settings: Settings, clock: FixedClock
 ) -> None:
