@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import aiosqlite
 import asyncpg
 import msgspec
 import nats
@@ -148,12 +149,19 @@ async def for_a_while(
     return sum(done) / (time.perf_counter() - started)
 
 
+async def measured(
+    clients: int, seconds: float, work: Callable[[int, int], Awaitable[None]]
+) -> float:
+    """`for_a_while` after a short warm-up (pools, statement caches, connections' first use)."""
+    await for_a_while(clients, min(0.5, seconds / 4), work)
+    return await for_a_while(clients, seconds, work)
+
+
 async def commands_per_second(store: EventStore, clients: int, seconds: float, run: str) -> float:
     async def command(client: int, n: int) -> None:
         await increment(store, f"counter-{run}{client}-{n // COMMANDS_PER_STREAM}")
 
-    await for_a_while(clients, min(0.5, seconds / 4), command)  # warm up the pool and caches
-    return await for_a_while(clients, seconds, command)
+    return await measured(clients, seconds, command)
 
 
 async def settle(target: Target) -> None:
@@ -210,11 +218,21 @@ async def raw_postgres(target: Target, clients: int, seconds: float, *, explicit
         if explicit:
             row = row_in_transaction
 
-        await for_a_while(clients, min(0.5, seconds / 4), row)
-        return await for_a_while(clients, seconds, row)
+        return await measured(clients, seconds, row)
     finally:
         for connection in connections:
             await connection.close()
+
+
+async def sqlite_connections(path: Path, clients: int) -> list[aiosqlite.Connection]:
+    """aiosqlite connections with the store's pragmas, autocommitting unless told BEGIN."""
+    connections = []
+    for _ in range(clients):
+        connection = await aiosqlite.connect(path, timeout=30, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+            await connection.execute(f"PRAGMA {pragma}")
+        connections.append(connection)
+    return connections
 
 
 async def raw_sqlite(path: Path, clients: int, seconds: float, *, explicit: bool) -> float:
@@ -223,14 +241,7 @@ async def raw_sqlite(path: Path, clients: int, seconds: float, *, explicit: bool
 
     Autocommitted, or explicit: BEGIN IMMEDIATE, INSERT, COMMIT (as the store does).
     """
-    import aiosqlite
-
-    connections = []
-    for _ in range(clients):
-        connection = await aiosqlite.connect(path, timeout=30, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
-            await connection.execute(f"PRAGMA {pragma}")
-        connections.append(connection)
+    connections = await sqlite_connections(path, clients)
     try:
         await connections[0].execute(
             f"CREATE TABLE IF NOT EXISTS {RAW_TABLE} (id BLOB PRIMARY KEY, stream_id TEXT "
@@ -248,8 +259,7 @@ async def raw_sqlite(path: Path, clients: int, seconds: float, *, explicit: bool
             if explicit:
                 await connections[client].execute("COMMIT")
 
-        await for_a_while(clients, min(0.5, seconds / 4), row)
-        return await for_a_while(clients, seconds, row)
+        return await measured(clients, seconds, row)
     finally:
         for connection in connections:
             await connection.close()
@@ -307,8 +317,7 @@ async def driver_postgres(target: Target, clients: int, seconds: float, run: str
         )
 
     try:
-        await for_a_while(clients, min(0.5, seconds / 4), command)
-        return await for_a_while(clients, seconds, command)
+        return await measured(clients, seconds, command)
     finally:
         for connection in connections:
             await connection.close()
@@ -316,14 +325,7 @@ async def driver_postgres(target: Target, clients: int, seconds: float, run: str
 
 async def driver_sqlite(path: Path, clients: int, seconds: float, run: str) -> float:
     """aiosqlite alone: BEGIN IMMEDIATE, the load, the INSERT, COMMIT (as the store does)."""
-    import aiosqlite
-
-    connections = []
-    for _ in range(clients):
-        connection = await aiosqlite.connect(path, timeout=30, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
-            await connection.execute(f"PRAGMA {pragma}")
-        connections.append(connection)
+    connections = await sqlite_connections(path, clients)
     load = LOAD.format("?")
     insert = INSERT.format("?, ?, ?, ?, ?, ?, ?, ?, ?, 0")
     # One writer at a time, queued in the process as the store queues them.
@@ -353,8 +355,7 @@ async def driver_sqlite(path: Path, clients: int, seconds: float, run: str) -> f
             await connection.execute("COMMIT")
 
     try:
-        await for_a_while(clients, min(0.5, seconds / 4), command)
-        return await for_a_while(clients, seconds, command)
+        return await measured(clients, seconds, command)
     finally:
         for connection in connections:
             await connection.close()

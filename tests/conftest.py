@@ -47,10 +47,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if POSTGRES_URL:
         return
-    dropped = [item for item in items if item.get_closest_marker("postgres_only")]
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        (dropped if item.get_closest_marker("postgres_only") else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+        items[:] = kept
 
 
 @pytest.fixture
