@@ -303,7 +303,8 @@ class Consumer:
 
     async def _inbox_versions(self, conn: AsyncConnection, streams: set[str]) -> dict[str, int]:
         rows = await conn.execute(
-            _inbox_read(self.store.tables.inbox), {"consumer": self.name, "streams": list(streams)}
+            _inbox_read(self.store.tables.inbox, conn.dialect.name),
+            {"consumer": self.name, "streams": list(streams)},
         )
         return {stream_id: int(version) for stream_id, version in rows}
 
@@ -343,11 +344,29 @@ def _deliveries(msg: Msg) -> int:
 
 
 @functools.cache
-def _inbox_read(inbox: sa.Table) -> sa.Select[str, int]:
-    return sa.select(inbox.c.stream_id, inbox.c.stream_version).where(
-        inbox.c.consumer == sa.bindparam("consumer"),
-        inbox.c.stream_id.in_(sa.bindparam("streams", expanding=True)),
+def _inbox_read(inbox: sa.Table, dialect_name: str) -> sa.Select[str, int]:
+    """The inbox versions of some streams, for one consumer.
+
+    PostgreSQL: one primary-key probe per stream, whatever the planner believes. The plain
+    `consumer = … AND stream_id IN (…)` is planned, while the table's statistics are those of
+    a new, empty one (until autovacuum analyses it), as a scan of all the consumer's rows
+    filtered by the list: 8–10 ms per batch at 50,000 rows instead of ~1 ms, growing with the
+    table. A lateral lookup per stream has no such plan.
+    """
+    consumer = inbox.c.consumer == sa.bindparam("consumer")
+    if dialect_name != "postgresql":
+        return sa.select(inbox.c.stream_id, inbox.c.stream_version).where(
+            consumer, inbox.c.stream_id.in_(sa.bindparam("streams", expanding=True))
+        )
+    streams = sa.bindparam("streams", type_=postgresql.ARRAY(sa.String()))
+    wanted = sa.func.unnest(streams).table_valued("stream_id").render_derived(name="wanted")
+    found = (
+        sa.select(inbox.c.stream_version)
+        .where(consumer, inbox.c.stream_id == wanted.c.stream_id)
+        .limit(sa.literal_column("1"))
+        .lateral("found")
     )
+    return sa.select(wanted.c.stream_id, found.c.stream_version).join_from(wanted, found, sa.true())
 
 
 @functools.cache

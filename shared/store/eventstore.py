@@ -536,6 +536,12 @@ class EventStore:
             return sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(*after)
         return events.c.position > after.position
 
+    def _log_order(self) -> tuple[sa.Column[Any], ...]:
+        events = self.tables.events
+        if self._postgres:
+            return (events.c.tx_id, events.c.position)
+        return (events.c.position,)
+
     async def count_after(self, conn: AsyncConnection, after: LogPosition) -> int:
         """How many committed or pending events lie after a position (the outbox lag)."""
         events = self.tables.events
@@ -545,9 +551,19 @@ class EventStore:
         return int(count or 0)
 
     async def any_after(self, conn: AsyncConnection, after: LogPosition) -> bool:
-        """Whether any event, committed or still committing, lies after a position (cheap)."""
+        """Whether any event, committed or still committing, lies after a position (cheap).
+
+        Ordered as the log index is, so that it is one probe of that index: unordered, with
+        LIMIT 1, PostgreSQL scans the whole table when (as usual, the relay being caught up)
+        no row matches, ~10 ms at 200,000 events and growing with the log.
+        """
         events = self.tables.events
-        found = await conn.scalar(sa.select(events.c.position).where(self._after(after)).limit(1))
+        found = await conn.scalar(
+            sa.select(events.c.position)
+            .where(self._after(after))
+            .order_by(*self._log_order())
+            .limit(1)
+        )
         return found is not None
 
     def to_recorded(self, stored: StoredEvent) -> RecordedEvent:

@@ -19,6 +19,8 @@ from shared.bus.streams import ensure_stream
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.settings import Database
 from shared.store.eventstore import EventStore, Transaction
+from tests.conftest import postgres_only
+from tests.support.plans import rows_read, statements_run
 from tests.support.probe import NoteWritten, ThingCounted, make_store
 from tests.support.waiting import eventually
 
@@ -314,3 +316,36 @@ async def test_subscribing_brings_an_existing_consumers_subjects_up_to_date(
         subject_for(pipeline.source, "probe.note_written"),
         subject_for(pipeline.source, "probe.thing_counted"),
     ]
+
+
+@postgres_only
+async def test_the_inbox_is_read_for_the_streams_of_a_batch_only(pipeline: Pipeline) -> None:
+    """However many streams the consumer has handled before, and whatever PostgreSQL's
+    statistics of a freshly filled inbox say."""
+    name = pipeline.consumer().name
+    async with pipeline.target_store.engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO inbox (consumer, stream_id, stream_version, event_id, handled_at) "
+                "SELECT :consumer, 'earlier-' || n, 1, gen_random_uuid(), now() "
+                "FROM generate_series(1, 20000) AS n"
+            ),
+            {"consumer": name},
+        )
+    for n in range(30):
+        await pipeline.source_store.append(
+            f"thing-{n}", 0, [ThingCounted(count=1)], Cause(correlation_id=uuid.uuid4())
+        )
+    await pipeline.publish()
+    consumer = pipeline.consumer()
+    stop = asyncio.Event()
+    with statements_run(pipeline.target_store.engine) as ran:
+        task = asyncio.create_task(consumer.run(stop))
+        await eventually(pipeline.effects.seen, lambda s: len(s) == 30)
+        stop.set()
+        await task
+
+    reads = [(sql, args) for sql, args in ran if sql.startswith("SELECT") and "inbox" in sql]
+    assert reads
+    for statement, parameters in reads:
+        assert await rows_read(pipeline.target_store.engine, statement, parameters) <= 30
