@@ -403,8 +403,7 @@ async def nothing(_tx: Transaction, _event: RecordedEvent) -> None:
 async def consume_everything(
     store: EventStore, nc: Client, expected: int, timeout: float
 ) -> tuple[int, float]:
-    js = nc.jetstream()
-    consumer = Consumer(store, js, Subscription("bench-consumer", SOURCE, nothing))
+    consumer = Consumer(store, nc, Subscription("bench-consumer", SOURCE, nothing))
     stop = asyncio.Event()
     started = time.perf_counter()
     task = asyncio.create_task(consumer.run(stop))

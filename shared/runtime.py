@@ -147,7 +147,7 @@ class Runtime:
             work.append(asyncio.create_task(self._relay_with_doorbell(self.relay), name="relay"))
         if self.run_consumers:
             for subscription in subscriptions:
-                consumer = Consumer(self.store, self.js, subscription)
+                consumer = Consumer(self.store, self.nc, subscription)
                 self.consumers.append(consumer)
                 work.append(asyncio.create_task(consumer.run(self._stop), name=consumer.name))
         await asyncio.gather(*work)

@@ -1,5 +1,15 @@
 """Durable pull consumers: each handled event commits together with its inbox record, and is
-acknowledged only after that commit. Poison messages are parked, never retried forever."""
+acknowledged only after that commit. Poison messages are parked, never retried forever.
+
+Several instances of a service share each durable consumer through its priority group
+(shared.bus.pull): one instance, the pinned one, takes the messages, and the others stand by
+until it stops pulling. An event can still come before its predecessor in the stream (the
+predecessor was in the hands of an instance that died, and comes back after `ack_wait`, or a
+handler failed and is retrying): it is put back for a moment until its predecessor is handled.
+If that never happens within `early_timeout`, it is parked and its stream moves on past it, as
+for a handler that keeps failing; the gap is remembered, so a predecessor that does turn up
+later is parked too rather than taken for a redelivery.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +17,22 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import msgspec
 import nats.errors
 import sqlalchemy as sa
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.client import JetStreamContext
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.bus.cloudevents import (
+    STREAM_VERSION,
     MalformedMessageError,
     decode_message,
     prior_versions,
@@ -28,6 +40,7 @@ from shared.bus.cloudevents import (
     stream_name,
     subject_for,
 )
+from shared.bus.pull import ConsumerGoneError, PinnedPull, create_pinned_consumer, unpin
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.store.eventstore import ConcurrencyError, EventStore, Transaction
 
@@ -36,9 +49,13 @@ log = logging.getLogger("handinhand.consumer")
 Handler = Callable[[Transaction, RecordedEvent], Awaitable[None]]
 
 # A message whose stream predecessor has not been handled yet waits this long before it is
-# offered again; after EARLY_LIMIT such waits it is parked (its predecessor is lost).
+# offered again, until `early_timeout` has passed (then it is parked: its predecessor is lost).
 EARLY_DELAY_S = 0.2
-EARLY_LIMIT = 200
+EARLY_ERROR = "its predecessor in the stream never arrived"
+LATE_ERROR = "it arrived after its stream had moved on past it"
+# Kept with a message parked as early: the inbox version its stream had then. Versions above
+# it and below the parked one were skipped when the stream moved on.
+GAP_AFTER = "handinhand-gap-after"
 
 
 def caused_by(event: RecordedEvent) -> Cause:
@@ -75,6 +92,20 @@ class Subscription:
         return [subject_for(self.source, kind) for kind in sorted(kinds)]
 
 
+def _in_gap(gaps: Mapping[str, list[tuple[int, int]]], event: RecordedEvent) -> bool:
+    version = event.stream_version
+    return any(after < version < before for after, before in gaps.get(event.stream_id, ()))
+
+
+@dataclass
+class Outcome:
+    """What became of a batch: handled or seen before (ack), early (wait), late (park)."""
+
+    acks: list[Msg] = field(default_factory=list)
+    early: list[Delivery] = field(default_factory=list)
+    late: list[Delivery] = field(default_factory=list)
+
+
 class Delivery(NamedTuple):
     """A message read as an event, with the version of its stream that must be handled
     before it (its predecessor among the events this consumer takes; 0: none)."""
@@ -88,37 +119,57 @@ class Consumer:
     def __init__(
         self,
         store: EventStore,
-        js: JetStreamContext,
+        nc: Client,
         subscription: Subscription,
         *,
         max_attempts: int = 5,
         batch_size: int = 256,
         fetch_wait: float = 1.0,
-        ack_wait: float = 30.0,
+        ack_wait: float = 10.0,
         retry_delay: float = 0.5,
+        priority_timeout: float = 5.0,
+        early_timeout: float | None = None,
     ) -> None:
         if ack_wait <= fetch_wait * 2:
             raise ValueError("ack_wait must exceed the fetch wait plus the handler's time")
+        if priority_timeout <= fetch_wait * 2:
+            raise ValueError("priority_timeout must exceed the pinned instance's pull interval")
         self.store = store
-        self.js = js
+        self.nc = nc
+        self.js = nc.jetstream()
         self.subscription = subscription
         self.max_attempts = max_attempts
         self.batch_size = batch_size
         self.fetch_wait = fetch_wait
         self.ack_wait = ack_wait
         self.retry_delay = retry_delay
+        self.priority_timeout = priority_timeout
+        # Long enough for a predecessor held by a dead instance to come back (after ack_wait)
+        # and for one that fails to exhaust its retries and be parked.
+        waited = early_timeout if early_timeout is not None else max(60.0, 4 * ack_wait)
+        self.early_limit = max(2, math.ceil(waited / EARLY_DELAY_S))
         self.handled = 0
         self.parked = 0
-        self._pull: Any = None
+        self._pull: PinnedPull | None = None
         self._wanted = subscription.event_types
 
     @property
     def name(self) -> str:
         return self.subscription.name
 
-    async def subscribe(self) -> Any:
-        """Create the durable consumer, or bring an existing one's settings and subjects up to
-        date (a changed filter applies to what is delivered from then on)."""
+    @property
+    def stream(self) -> str:
+        return stream_name(self.subscription.source)
+
+    @property
+    def pinned(self) -> bool:
+        """Whether this instance is the one taking the consumer's messages now."""
+        return self._pull is not None and self._pull.pinned
+
+    async def subscribe(self) -> PinnedPull:
+        """Create the durable consumer in its priority group, or bring an existing one's
+        settings and subjects up to date (a changed filter applies to what is delivered from
+        then on), and start pulling from it."""
         subjects = self.subscription.subjects
         config = ConsumerConfig(
             name=self.name,
@@ -131,18 +182,21 @@ class Consumer:
             filter_subject=subjects[0] if len(subjects) == 1 else None,
             filter_subjects=subjects if len(subjects) > 1 else None,
         )
-        stream = stream_name(self.subscription.source)
-        await self.js.add_consumer(stream, config)
-        return await self.js.pull_subscribe_bind(durable=self.name, stream=stream)
+        await create_pinned_consumer(
+            self.nc, self.stream, config, priority_timeout=self.priority_timeout
+        )
+        return await PinnedPull(self.nc, self.stream, self.name).start()
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
             await self._run(stop)
         finally:
             if self._pull is not None:
-                with contextlib.suppress(Exception):
-                    await self._pull.unsubscribe()
+                pinned = self._pull.pinned
+                await self._pull.unsubscribe()
                 self._pull = None
+                if pinned:  # a standby takes over now, not after the priority timeout
+                    await unpin(self.nc, self.stream, self.name)
 
     async def _run(self, stop: asyncio.Event) -> None:
         pull = None
@@ -154,8 +208,13 @@ class Consumer:
                 try:
                     messages = await pull.fetch(self.batch_size, timeout=self.fetch_wait)
                 except (nats.errors.TimeoutError, TimeoutError):
-                    continue  # an empty fetch is not an error (nats-py raises either)
-                await self.handle_batch(messages)
+                    continue  # an empty fetch is not an error
+                except ConsumerGoneError:
+                    await pull.unsubscribe()
+                    pull = self._pull = None
+                    continue
+                async with self._in_progress(messages):
+                    await self.handle_batch(messages)
                 backoff = 0.1
             except asyncio.CancelledError:
                 raise
@@ -165,8 +224,28 @@ class Consumer:
                     await asyncio.wait_for(stop.wait(), backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    @contextlib.asynccontextmanager
+    async def _in_progress(self, messages: Sequence[Msg]) -> AsyncIterator[None]:
+        """While a batch takes long (a slow database), tell the server it is being worked on,
+        so it is not handed to another instance meanwhile."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.ack_wait / 3)
+                for msg in messages:
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
+
+        beating = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+
     async def lag(self) -> int:
-        info = await self.js.consumer_info(stream_name(self.subscription.source), self.name)
+        info = await self.js.consumer_info(self.stream, self.name)
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
 
     def read(self, msg: Msg) -> Delivery:
@@ -194,37 +273,44 @@ class Consumer:
         if not readable:
             return
         try:
-            acks, early = await self._handle_together(readable)
+            outcome = await self._handle_together(readable)
         except Exception as error:
             log.info("consumer %s: batch failed (%s), handling one by one", self.name, error)
             for delivery in readable:
                 await self._handle_alone(delivery)
             return
-        for msg in acks:
+        for msg in outcome.acks:
             await msg.ack()
-        for msg in early:
-            await self._later(msg)
+        for delivery in outcome.early:
+            await self._later(delivery)
+        for delivery in outcome.late:
+            await self._park(delivery.msg, None, LATE_ERROR)
 
-    async def _handle_together(self, batch: list[Delivery]) -> tuple[list[Msg], list[Msg]]:
-        acks: list[Msg] = []
-        early: list[Msg] = []
+    async def _handle_together(self, batch: list[Delivery]) -> Outcome:
+        outcome = Outcome()
         async with self.store.transaction() as tx:
-            seen = await self._inbox_versions(tx.conn, {d.event.stream_id for d in batch})
+            streams = {d.event.stream_id for d in batch}
+            seen = await self._inbox_versions(tx.conn, streams)
+            gaps = await self._gaps(tx.conn, batch, seen)
             handled: dict[str, RecordedEvent] = {}
-            for msg, event, after in batch:
+            for delivery in batch:
+                msg, event, after = delivery
                 last = seen.get(event.stream_id, 0)
                 if event.stream_version <= last:
-                    acks.append(msg)
+                    if _in_gap(gaps, event):
+                        outcome.late.append(delivery)
+                    else:
+                        outcome.acks.append(msg)
                 elif last < after:
-                    early.append(msg)
+                    outcome.early.append(delivery)
                 else:
                     await self.subscription.handle(tx, event)
                     seen[event.stream_id] = event.stream_version
                     handled[event.stream_id] = event
-                    acks.append(msg)
+                    outcome.acks.append(msg)
             await self._record(tx.conn, list(handled.values()))
-        self.handled += len(acks)
-        return acks, early
+        self.handled += len(outcome.acks)
+        return outcome
 
     async def _handle_alone(self, delivery: Delivery) -> None:
         msg, event, _after = delivery
@@ -240,7 +326,9 @@ class Consumer:
                 await self._failed(msg, event, f"{type(error).__name__}: {error}")
                 return
             if outcome == "early":
-                await self._later(msg)
+                await self._later(delivery)
+            elif outcome == "late":
+                await self._park(msg, None, LATE_ERROR)
             else:
                 await msg.ack()
                 self.handled += 1
@@ -249,9 +337,11 @@ class Consumer:
     async def _handle_one(self, delivery: Delivery) -> str:
         event = delivery.event
         async with self.store.transaction() as tx:
-            last = (await self._inbox_versions(tx.conn, {event.stream_id})).get(event.stream_id, 0)
+            seen = await self._inbox_versions(tx.conn, {event.stream_id})
+            last = seen.get(event.stream_id, 0)
             if event.stream_version <= last:
-                return "duplicate"
+                gaps = await self._gaps(tx.conn, [delivery], seen)
+                return "late" if _in_gap(gaps, event) else "duplicate"
             if last < delivery.after:
                 return "early"
             await self.subscription.handle(tx, event)
@@ -274,21 +364,40 @@ class Consumer:
         else:
             await msg.nak(delay=self.retry_delay * 2 ** (attempts - 1))
 
-    async def _later(self, msg: Msg) -> None:
-        if _deliveries(msg) >= EARLY_LIMIT:
-            await self._park(msg, None, "its predecessor in the stream never arrived")
-        else:
+    async def _later(self, delivery: Delivery) -> None:
+        """Put an early message back for a moment; one that waited too long is parked, and its
+        stream moves on past it (the gap is kept with it, see `_gaps`)."""
+        msg, event, after = delivery
+        if _deliveries(msg) < self.early_limit:
             await msg.nak(delay=EARLY_DELAY_S)
+            return
+        async with self.store.transaction() as tx:
+            last = (await self._inbox_versions(tx.conn, {event.stream_id})).get(event.stream_id, 0)
+        if event.stream_version <= last or last >= after:
+            await msg.nak()  # its turn came meanwhile
+            return
+        error = f"{EARLY_ERROR} (waited for v{after}, handled up to v{last})"
+        await self._park(msg, event, error, gap_after=last)
 
-    async def _park(self, msg: Msg, event: RecordedEvent | None, error: str) -> None:
+    async def _park(
+        self,
+        msg: Msg,
+        event: RecordedEvent | None,
+        error: str,
+        *,
+        gap_after: int | None = None,
+    ) -> None:
         """Keep the message and its error for `handinhand dlq`; let the stream move on."""
         tables = self.store.tables
+        headers = dict(msg.headers or {})
+        if gap_after is not None:
+            headers[GAP_AFTER] = str(gap_after)
         async with self.store.begin() as conn:
             await conn.execute(
                 tables.dead_letters.insert().values(
                     consumer=self.name,
                     subject=msg.subject,
-                    headers=dict(msg.headers or {}),
+                    headers=headers,
                     body=msg.data,
                     error=error[:4000],
                     attempts=_deliveries(msg),
@@ -300,6 +409,34 @@ class Consumer:
         await msg.term()
         self.parked += 1
         log.error("consumer %s parked a message on %s: %s", self.name, msg.subject, error)
+
+    async def _gaps(
+        self, conn: AsyncConnection, batch: Sequence[Delivery], seen: Mapping[str, int]
+    ) -> dict[str, list[tuple[int, int]]]:
+        """The versions skipped in the streams of the batch's redeliveries: for each stream,
+        (after, before) ranges left when an early message was parked. Read only when the
+        batch holds a redelivery, from this consumer's parked messages (few, or an alert
+        would have fired)."""
+        streams = {
+            d.event.stream_id
+            for d in batch
+            if d.event.stream_version <= seen.get(d.event.stream_id, 0)
+        }
+        if not streams:
+            return {}
+        table = self.store.tables.dead_letters
+        rows = await conn.execute(
+            sa.select(table.c.headers).where(
+                table.c.consumer == self.name, table.c.error.startswith(EARLY_ERROR)
+            )
+        )
+        gaps: dict[str, list[tuple[int, int]]] = {}
+        for (headers,) in rows:
+            stream = (headers or {}).get("ce-subject")
+            if stream in streams and GAP_AFTER in headers:
+                gap = (int(headers[GAP_AFTER]), int(headers[STREAM_VERSION]))
+                gaps.setdefault(stream, []).append(gap)
+        return gaps
 
     async def _inbox_versions(self, conn: AsyncConnection, streams: set[str]) -> dict[str, int]:
         rows = await conn.execute(

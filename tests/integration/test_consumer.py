@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import nats
 import pytest
 import sqlalchemy as sa
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.client import JetStreamContext
 
 from shared.bus.cloudevents import stream_name, subject_for
-from shared.bus.consumer import Consumer, Subscription
+from shared.bus.consumer import LATE_ERROR, Consumer, Subscription
+from shared.bus.deadletters import redrive
 from shared.bus.relay import Relay
+from shared.bus.server import NatsServer
 from shared.bus.streams import ensure_stream
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.settings import Database
 from shared.store.eventstore import EventStore, Transaction
 from tests.conftest import postgres_only
+from tests.support.feed import Feed
 from tests.support.plans import rows_read, statements_run
 from tests.support.probe import NoteWritten, ThingCounted, make_store
 from tests.support.waiting import eventually
@@ -56,6 +63,10 @@ class Effects:
             return [bytes(row.data).decode()[9:-2] for row in rows]
 
 
+# Short waits, so that redeliveries and a change of pinned instance happen within a test.
+FAST = {"fetch_wait": 0.2, "ack_wait": 2.0, "retry_delay": 0.05, "priority_timeout": 1.0}
+
+
 @dataclass
 class Pipeline:
     source_store: EventStore
@@ -64,6 +75,7 @@ class Pipeline:
     source: str
     effects: Effects
     nc: Client
+    url: str
 
     async def publish(self) -> None:
         relay = Relay(self.source_store, self.nc, owner="test")
@@ -71,15 +83,18 @@ class Pipeline:
         while (await relay.publish_once())[0]:
             pass
 
-    def consumer(self, *, events: tuple[type[Event], ...] = (), **options: float) -> Consumer:
+    def consumer(
+        self,
+        *,
+        events: tuple[type[Event], ...] = (),
+        connection: Client | None = None,
+        **options: float,
+    ) -> Consumer:
         return Consumer(
             self.target_store,
-            self.js,
+            connection or self.nc,
             Subscription(f"target-from-{self.source}", self.source, self.effects.handle, events),
-            fetch_wait=0.2,
-            ack_wait=2.0,
-            retry_delay=0.05,
-            **options,  # type: ignore[arg-type]
+            **(FAST | options),  # type: ignore[arg-type]
         )
 
     async def parked(self) -> list[tuple[str, str, int]]:
@@ -92,7 +107,9 @@ class Pipeline:
 
 
 @pytest.fixture
-async def pipeline(database: Database, nc: Client, tmp_path) -> AsyncIterator[Pipeline]:  # type: ignore[no-untyped-def]
+async def pipeline(  # type: ignore[no-untyped-def]
+    database: Database, nc: Client, own_nats_server: NatsServer, tmp_path
+) -> AsyncIterator[Pipeline]:
     source = f"probe{uuid.uuid4().hex[:8]}"
     source_store = await make_store(
         Database(url=f"sqlite:///{tmp_path / 'source.db'}", schema="main"), source=source
@@ -100,7 +117,9 @@ async def pipeline(database: Database, nc: Client, tmp_path) -> AsyncIterator[Pi
     target_store = await make_store(database, source="target")
     js = nc.jetstream()
     await ensure_stream(js, source)
-    yield Pipeline(source_store, target_store, js, source, Effects(target_store), nc)
+    yield Pipeline(
+        source_store, target_store, js, source, Effects(target_store), nc, own_nats_server.url
+    )
     await js.delete_stream(stream_name(source))
     await source_store.close()
     await target_store.close()
@@ -225,7 +244,9 @@ async def test_malformed_messages_are_parked_with_a_readable_error(pipeline: Pip
     assert pipeline.effects.calls == 0
 
 
-async def test_two_instances_share_the_work_without_doing_any_twice(pipeline: Pipeline) -> None:
+async def test_one_instance_takes_the_messages_while_another_stands_by(
+    pipeline: Pipeline,
+) -> None:
     for n in range(6):
         await pipeline.source_store.append(
             f"thing-{n}",
@@ -235,7 +256,7 @@ async def test_two_instances_share_the_work_without_doing_any_twice(pipeline: Pi
         )
     await pipeline.publish()
     first, second = pipeline.consumer(), pipeline.consumer()
-    first.batch_size = second.batch_size = 7  # small batches so both instances get work
+    first.batch_size = second.batch_size = 7  # small batches: many pulls by both
     stop = asyncio.Event()
     tasks = [asyncio.create_task(c.run(stop)) for c in (first, second)]
 
@@ -249,8 +270,128 @@ async def test_two_instances_share_the_work_without_doing_any_twice(pipeline: Pi
     for n in range(6):
         versions = [s for s in seen if s.startswith(f"thing-{n}:")]
         assert versions == [f"thing-{n}:{v}" for v in range(1, 11)]
-    assert first.handled > 0
-    assert second.handled > 0
+    assert sorted([first.handled, second.handled]) == [0, 60]  # one pinned, one standing by
+
+
+async def test_when_the_pinned_instance_dies_the_standby_takes_over_in_stream_order(
+    pipeline: Pipeline,
+) -> None:
+    for n in range(3):
+        await pipeline.source_store.append(
+            f"thing-{n}",
+            0,
+            [ThingCounted(count=v) for v in range(8)],
+            Cause(correlation_id=uuid.uuid4()),
+        )
+    await pipeline.publish()
+    # The first instance takes a batch and dies with it: no ack, no more pulls.
+    doomed = await nats.connect(pipeline.url)
+    dying = pipeline.consumer(connection=doomed)
+    pull = await dying.subscribe()
+    taken = await pull.fetch(5, timeout=2)
+    assert pull.pinned
+    await doomed.close()
+    standby = pipeline.consumer()
+    stop = asyncio.Event()
+    task = asyncio.create_task(standby.run(stop))
+
+    seen = await eventually(pipeline.effects.seen, lambda s: len(s) >= 24, timeout=20)
+    await eventually(standby.lag, lambda n: n == 0)
+    stop.set()
+    await task
+
+    assert len(taken) == 5
+    assert len(seen) == 24
+    for n in range(3):
+        versions = [s for s in seen if s.startswith(f"thing-{n}:")]
+        assert versions == [f"thing-{n}:{v}" for v in range(1, 9)]
+    assert await pipeline.parked() == []
+
+
+async def test_a_pinned_instance_that_stops_hands_over_at_once(pipeline: Pipeline) -> None:
+    consumer = pipeline.consumer(priority_timeout=30.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    await pipeline.source_store.append(
+        "thing-1", 0, [ThingCounted(count=1)], Cause(correlation_id=uuid.uuid4())
+    )
+    await pipeline.publish()
+    await eventually(pipeline.effects.seen, lambda s: len(s) == 1)
+
+    async def pinned_id() -> str | None:
+        reply = await pipeline.nc.request(
+            f"$JS.API.CONSUMER.INFO.{consumer.stream}.{consumer.name}", b"", timeout=2
+        )
+        [group] = json.loads(reply.data)["priority_groups"]
+        return group.get("pinned_client_id")
+
+    assert consumer.pinned
+    assert await pinned_id() is not None
+    stop.set()
+    await task
+    # not after the 30 s of the priority timeout: the standby is served now
+    assert await pinned_id() is None
+
+
+async def test_an_event_whose_predecessor_never_comes_is_parked_and_its_stream_moves_on(
+    pipeline: Pipeline,
+) -> None:
+    feed = Feed(pipeline.nc)
+    lost = feed.lose("thing-1", ThingCounted(count=1))
+    await feed.publish(pipeline.source, "thing-1", ThingCounted(count=2))
+    await feed.publish(pipeline.source, "thing-1", ThingCounted(count=3))
+    consumer = pipeline.consumer(early_timeout=0.5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+
+    seen = await eventually(pipeline.effects.seen, lambda s: len(s) == 1)
+    # the lost one turns up after all: parked too, never taken for a redelivery
+    await feed.publish(pipeline.source, "thing-1", ThingCounted(count=1), version=lost)
+    parked = await eventually(pipeline.parked, lambda rows: len(rows) == 2)
+    stop.set()
+    await task
+
+    assert seen == ["thing-1:3"]  # version 3 did not wait behind the parked version 2
+    assert [error for _subject, error, _attempts in parked] == [
+        "its predecessor in the stream never arrived (waited for v1, handled up to v0)",
+        LATE_ERROR,
+    ]
+    redriven = await redrive(pipeline.target_store, {consumer.name: consumer.subscription})
+    assert [outcome.ok for outcome in redriven] == [True, True]
+    assert await pipeline.effects.seen() == ["thing-1:3", "thing-1:2", "thing-1:1"]
+
+
+async def test_an_existing_consumer_without_a_priority_group_is_brought_into_one(
+    pipeline: Pipeline,
+) -> None:
+    await pipeline.source_store.append(
+        "thing-1", 0, [ThingCounted(count=v) for v in range(3)], Cause(correlation_id=uuid.uuid4())
+    )
+    await pipeline.publish()
+    name = f"target-from-{pipeline.source}"
+    stream = stream_name(pipeline.source)
+    # as an earlier release made it, with one message handled and acknowledged
+    await pipeline.js.add_consumer(
+        stream, ConsumerConfig(durable_name=name, name=name, ack_policy=AckPolicy.EXPLICIT)
+    )
+    old = await pipeline.js.pull_subscribe_bind(durable=name, stream=stream)
+    [first] = await old.fetch(1, timeout=2)
+    consumer = pipeline.consumer()
+    await consumer._handle_together([consumer.read(first)])
+    await first.ack_sync()
+    await old.unsubscribe()
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    seen = await eventually(pipeline.effects.seen, lambda s: len(s) == 3)
+    await eventually(consumer.lag, lambda n: n == 0)
+    stop.set()
+    await task
+
+    info = await pipeline.js.consumer_info(stream, name)
+    assert info.config.ack_wait == consumer.ack_wait
+    assert seen == ["thing-1:1", "thing-1:2", "thing-1:3"]
+    assert pipeline.effects.calls == 3  # went on from where the old one was
 
 
 def things_and_notes(n: int) -> list[Event]:
@@ -282,7 +423,7 @@ async def test_a_consumer_gets_only_its_event_types_each_once_in_stream_order(
     for n in range(4):
         versions = [s for s in seen if s.startswith(f"thing-{n}:")]
         assert versions == [f"thing-{n}:{v}" for v in range(1, 11, 2)]
-    assert all(c.handled > 0 for c in consumers)
+    assert sum(c.handled for c in consumers) == 20
 
 
 async def test_an_event_waits_for_the_earlier_one_of_a_type_it_takes_not_for_others(
@@ -297,10 +438,14 @@ async def test_an_event_waits_for_the_earlier_one_of_a_type_it_takes_not_for_oth
     first, third = await pull.fetch(2, timeout=2)  # versions 1 and 3 (2 is a note)
     assert (consumer.read(first).after, consumer.read(third).after) == (0, 1)
 
+    async def outcome(msg: Msg) -> tuple[list[Msg], list[Msg]]:
+        handled = await consumer._handle_together([consumer.read(msg)])
+        return handled.acks, [delivery.msg for delivery in handled.early]
+
     # version 3 alone: its predecessor among things (version 1) is not handled yet
-    assert await consumer._handle_together([consumer.read(third)]) == ([], [third])
-    assert await consumer._handle_together([consumer.read(first)]) == ([first], [])
-    assert await consumer._handle_together([consumer.read(third)]) == ([third], [])
+    assert await outcome(third) == ([], [third])
+    assert await outcome(first) == ([first], [])
+    assert await outcome(third) == ([third], [])
     assert await pipeline.effects.seen() == ["thing-1:1", "thing-1:3"]
 
 

@@ -62,3 +62,11 @@ class Feed:
             headers["Nats-Msg-Id"] = msg_id
         await self.js.publish(subject_for(source, event.event_type), stored.data, headers=headers)
         return event_id
+
+    def lose(self, stream_id: str, event: Event) -> int:
+        """The stream's next event as if published and lost on the way: later events name it
+        as their predecessor, and it never arrives (unless published later at its version)."""
+        history = self._published.setdefault(stream_id, {})
+        version = max(history, default=0) + 1
+        history[version] = event.event_type
+        return version
