@@ -323,7 +323,8 @@ async def test_a_pinned_instance_that_stops_hands_over_at_once(pipeline: Pipelin
             f"$JS.API.CONSUMER.INFO.{consumer.stream}.{consumer.name}", b"", timeout=2
         )
         [group] = json.loads(reply.data)["priority_groups"]
-        return group.get("pinned_client_id")
+        pinned: str | None = group.get("pinned_client_id")
+        return pinned
 
     assert consumer.pinned
     assert await pinned_id() is not None
