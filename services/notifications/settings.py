@@ -25,6 +25,7 @@ from services.notifications.providers.twilio import TwilioConfig
 from shared.settings import ConfigError
 
 PROVIDERS = ("console", "twilio", "http_json")
+CONCURRENCY = 32  # provider calls at once per instance
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _HOUR = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -60,7 +61,7 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
     # outlast a provider call (see `send_deadline`).
     batch_size: int = 200
     lease: timedelta = timedelta(seconds=60)
-    concurrency: int = 32
+    concurrency: int = CONCURRENCY
     idle_wait: float = 0.2
     provider_timeout: float = 10.0
 
@@ -87,8 +88,11 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def call_margin(self) -> timedelta:
         """A call begun later than this before its lease ends could still be under way when
-        another sender takes the message as interrupted: it is not begun."""
-        return timedelta(seconds=self.provider_timeout) + timedelta(seconds=1)
+        another sender takes the message as interrupted: it is not begun. Past that check a
+        call may still wait for the rate limit (at most `concurrency` calls wait, one token
+        each) and then take up to the timeout."""
+        waits = self.concurrency / self.rate if self.rate > 0 else 0.0
+        return timedelta(seconds=self.provider_timeout + 1.0 + waits)
 
     def status_callback_url(self) -> str | None:
         return None if self.public_url is None else self.public_url.rstrip("/") + "/sms/status"
@@ -109,6 +113,12 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
                 "HANDINHAND_SMS_LEASE_SECONDS must be at least twice "
                 "HANDINHAND_SMS_PROVIDER_TIMEOUT_SECONDS (a call must end within its lease)"
             )
+        rate = _rate(env)
+        if rate > 0 and timeout + 1.0 + CONCURRENCY / rate >= lease:
+            raise ConfigError(
+                "HANDINHAND_SMS_LEASE_SECONDS must exceed the provider timeout + 1 s + the "
+                f"wait for HANDINHAND_SMS_RATE ({CONCURRENCY} calls / {rate:g} a second)"
+            )
         webhook_token = env.get("HANDINHAND_SMS_WEBHOOK_TOKEN") or (
             twilio.auth_token if twilio is not None else None
         )
@@ -116,7 +126,7 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
             provider=provider,
             twilio=twilio,
             http_json=http_json,
-            rate=_rate(env),
+            rate=rate,
             strip_diacritics=_bool(env, "HANDINHAND_SMS_STRIP_DIACRITICS", default=False),
             quiet_start=quiet_start,
             quiet_end=quiet_end,

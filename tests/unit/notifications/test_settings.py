@@ -80,3 +80,11 @@ def test_the_lease_the_timeout_and_the_lookups_can_be_tuned() -> None:
     assert settings.provider_timeout == 2.5
     assert settings.lookups.max_attempts == 3
     assert NotificationSettings.from_env({}).lease == timedelta(seconds=60)
+
+
+def test_a_lease_too_short_for_the_rate_limits_wait_is_refused() -> None:
+    slow = {"HANDINHAND_SMS_RATE": "0.5"}  # 32 calls wait up to 64 s for their tokens
+    with pytest.raises(ConfigError, match="HANDINHAND_SMS_RATE"):
+        NotificationSettings.from_env(slow)
+    settings = NotificationSettings.from_env(slow | {"HANDINHAND_SMS_LEASE_SECONDS": "120"})
+    assert settings.call_margin == timedelta(seconds=10 + 1 + 64)
