@@ -5,9 +5,9 @@ another instance has locked), marked `sms.sending_started` and committed BEFORE 
 call, then marked sent, retried later or failed. What the provider answered is kept until it
 is stored: while the database is away the sender holds those outcomes, stores them again with
 backoff, and claims nothing more. A sender that dies mid-call (or while holding) leaves the
-message `sending`: when its lease runs out another sender asks the provider about it and
-follows the domain's rule (`domain/interrupted.py`): recorded sent when the provider has it,
-sent again when it has no record, asked again later when it cannot say.
+message `sending`: when its lease runs out another sender asks the provider about it
+(`lookups.py`) and follows the domain's rule (`domain/interrupted.py`): recorded sent when
+the provider has it, sent again when it has no record, asked again later when it cannot say.
 """
 
 from __future__ import annotations
@@ -25,15 +25,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.notifications import handlers, views
+from services.notifications import handlers, lookups, views
 from services.notifications.domain.errors import DomainError
-from services.notifications.domain.interrupted import (
-    Finding,
-    FoundAtProvider,
-    ProviderUnsure,
-    decide_recover_interrupted,
-    is_interrupted,
-)
+from services.notifications.domain.interrupted import is_interrupted
 from services.notifications.domain.messages import (
     Message,
     MessageStatus,
@@ -42,33 +36,21 @@ from services.notifications.domain.messages import (
     decide_start_sending,
     evolve,
 )
+from services.notifications.lookups import Interrupted
 from services.notifications.providers.base import (
     ProviderError,
     ProviderOutcomeUnknownError,
     ProviderReceipt,
     ProviderTemporaryError,
-    SentAttempt,
     SmsProvider,
     mask_phone,
 )
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages, outgoing, recipients
 from shared.events.base import Cause
-from shared.events.notifications import (
-    SmsAttemptFailed,
-    SmsFailed,
-    SmsLookupFailed,
-    SmsSendingStarted,
-    SmsSent,
-)
+from shared.events.notifications import SmsFailed, SmsSendingStarted, SmsSent
 from shared.ids import uuid7
-from shared.store.eventstore import (
-    ConcurrencyError,
-    EventStore,
-    Stream,
-    StreamAppend,
-    Transaction,
-)
+from shared.store.eventstore import ConcurrencyError, EventStore, StreamAppend, Transaction
 
 log = logging.getLogger("handinhand.notifications.sender")
 
@@ -124,11 +106,6 @@ _CLAIM_AND_READ = (
     .where(messages.c.message_id.in_(sa.select(_claiming.c.message_id)))
 )
 _UNQUEUE = outgoing.delete().where(outgoing.c.message_id.in_(sa.bindparam("c_ids", expanding=True)))
-# Provider ids among a look-up's copies that other messages already hold.
-_TAKEN = sa.select(messages.c.provider_message_id).where(
-    messages.c.provider_message_id.in_(sa.bindparam("t_ids", expanding=True)),
-    messages.c.message_id != sa.bindparam("t_own"),
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,17 +116,6 @@ class Attempt:
     version: int
     receipt: ProviderReceipt | None = None
     error: ProviderError | None = None
-
-
-NOT_ASKED = ProviderUnsure(reason="not asked yet")
-
-
-@dataclasses.dataclass(frozen=True)
-class Interrupted:
-    """A message left `sending` past its lease, and what the provider says about it."""
-
-    state: Message
-    finding: Finding = NOT_ASKED
 
 
 @dataclasses.dataclass
@@ -266,7 +232,16 @@ class Sender:
     async def _deliver(self, work: Work, stop: asyncio.Event | None) -> None:
         try:
             results = await self._call_provider(work.attempts) if work.attempts else []
-            answers = await self._ask_provider(work.interrupted) if work.interrupted else []
+            answers = (
+                await lookups.ask(
+                    self.provider,
+                    work.interrupted,
+                    concurrency=self.settings.concurrency,
+                    now=self.store.clock.now(),
+                )
+                if work.interrupted
+                else []
+            )
             await self._keep_until_stored(self._known(results), answers, stop)
         except Exception as error:
             log.warning("sender paused: %s", error)
@@ -410,33 +385,6 @@ class Sender:
             return [await call(attempts[0])]
         return list(await asyncio.gather(*(call(attempt) for attempt in attempts)))
 
-    async def _ask_provider(self, interrupted: list[Interrupted]) -> list[Interrupted]:
-        """What the provider says about each interrupted send (found, not found, unsure)."""
-        gate = asyncio.Semaphore(self.settings.concurrency)
-
-        async def ask(item: Interrupted) -> Interrupted:
-            state = item.state
-            attempt = SentAttempt(
-                message_id=state.message_id,
-                to_e164=state.recipient_phone,
-                text=state.text,
-                started_at=state.sending_since or self.store.clock.now(),
-            )
-            async with gate:
-                try:
-                    finding = await self.provider.find(attempt)
-                except Exception as error:
-                    finding = ProviderUnsure(reason=f"look-up failed: {error!r}"[:500])
-            log.warning(
-                "message %s to %s was interrupted mid-send; the provider says: %s",
-                state.message_id,
-                mask_phone(state.recipient_phone),
-                type(finding).__name__,
-            )
-            return dataclasses.replace(item, finding=finding)
-
-        return list(await asyncio.gather(*(ask(item) for item in interrupted)))
-
     async def _record(self, results: list[Attempt]) -> list[Attempt]:
         """What the provider answered, for the whole batch in one append; if a message
         changed meanwhile (a delivery receipt), one by one from its stream. Returns what
@@ -510,7 +458,7 @@ class Sender:
     async def _record_one(self, tx: Transaction, result: Attempt) -> None:
         now = self.store.clock.now()
         stream = await tx.load(result.state.message_id)
-        folded = _fold(stream)
+        folded = lookups.message_from(stream)
         if folded.status is MessageStatus.SENDING and folded.attempts != result.state.attempts:
             # A later attempt (after this one was taken as interrupted) owns the message now.
             log.warning("outcome of an earlier attempt of %s dropped", folded.message_id)
@@ -536,48 +484,14 @@ class Sender:
 
     async def _settle_one(self, tx: Transaction, answer: Interrupted) -> None:
         now = self.store.clock.now()
-        message_id = answer.state.message_id
-        stream = await tx.load(message_id)
-        finding = answer.finding
-        taken: frozenset[str] = frozenset()
-        if isinstance(finding, FoundAtProvider):
-            ids = [copy.provider_message_id for copy in finding.copies]
-            taken = frozenset(await tx.conn.scalars(_TAKEN, {"t_ids": ids, "t_own": message_id}))
-        events = decide_recover_interrupted(
-            _fold(stream),
-            now,
-            finding,
+        append = await lookups.decide_in(
+            tx,
+            answer,
             provider=self.provider.name,
-            stale_after=self.settings.lease,
-            lookups=self.settings.lookups,
+            settings=self.settings,
             random=self.random,
-            quiet=self.settings.quiet,
-            taken=taken,
+            now=now,
         )
-        if not events:
-            return
-        cause = Cause(correlation_id=uuid7())
-        await self._append(tx, [StreamAppend(message_id, stream.version, events, cause)], now)
-        if isinstance(events[0], SmsSent):
-            self.recovered += 1
-        log.warning(
-            "interrupted message %s: %s (%s)",
-            message_id,
-            events[0].event_type,
-            _MEANING.get(type(events[0]), "given up, not resent"),
-        )
-
-
-_MEANING: dict[type[Any], str] = {
-    SmsSent: "found at the provider",
-    SmsAttemptFailed: "not at the provider: sending again",
-    SmsLookupFailed: "the provider could not say: asking again later",
-}
-
-
-def _fold(stream: Stream) -> Message:
-    folded: Message | None = None
-    for recorded in stream.events:
-        folded = evolve(folded, recorded.event)  # type: ignore[arg-type]
-    assert folded is not None
-    return folded
+        if append is not None:
+            await self._append(tx, [append], now)
+            self.recovered += isinstance(append.events[0], SmsSent)
