@@ -394,3 +394,34 @@ async def test_outcomes_answered_while_the_database_is_away_are_stored_when_it_i
 
 async def _holding(sender: Sender) -> int:
     return sender.holding
+
+
+async def test_a_sender_that_dies_holding_answered_outcomes_leaves_them_to_be_found(
+    settings: Settings, gateway: Gateway, messages_api: MessagesApi, outage: Outage
+) -> None:
+    clock = FixedClock(NOW)
+    sms = twilio_settings(gateway)
+    async with notifications(settings, clock=clock, sms=sms, workers=False) as service:
+        await book(service)
+        holder = sender_of(service, "holder", store=outage.store_like(service.store))
+        messages_api.hold()
+        holding = asyncio.create_task(holder.send_due())
+        try:
+            await eventually(lambda: _count(messages_api.created), lambda n: n == 1)
+            await outage.begin()
+            messages_api.release()
+            await eventually(lambda: _holding(holder), lambda n: n == 1)
+            holding.cancel()  # the process dies with the outcome in memory
+            with pytest.raises(asyncio.CancelledError):
+                await holding
+        finally:
+            await outage.end()
+            await holder.store.close()
+        clock.advance(sms.lease + timedelta(seconds=1))
+        await sender_of(service, "survivor").send_due()
+        (message,) = await service.messages()
+
+    assert len(posts(gateway)) == 1
+    assert len(lookups(gateway)) == 1
+    assert message.status == MessageStatus.SENT
+    assert message.provider_message_id == messages_api.created[0].sid
