@@ -63,8 +63,9 @@ class Gateway:
     def answer(self, *responses: Response) -> None:
         self.responses.extend(responses)
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> None:
+        """Listen on a free port, or on `port` again after a stop (a provider back up)."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

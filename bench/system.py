@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import msgspec
 
 from bench.gateway import Gateway, Request, Response
+from bench.messages_api import MessagesApi
 from services.notifications.providers.signatures import twilio_signature
 from shared.bus.server import NatsServer, free_port
 from shared.clock import SystemClock
@@ -85,6 +85,7 @@ class System:
     tuning: dict[str, str] = field(default_factory=dict)
     nats: NatsServer = field(init=False)
     gateway: Gateway = field(default_factory=Gateway, init=False)
+    messages_api: MessagesApi = field(default_factory=lambda: MessagesApi(TWILIO_SID), init=False)
     processes: dict[str, list[Process]] = field(default_factory=dict, init=False)
     http: httpx.AsyncClient = field(init=False)
     _sids: itertools.count[int] = field(default_factory=itertools.count, init=False)
@@ -276,12 +277,13 @@ class System:
         sent = [
             Sms(to=form["To"], body=form["Body"])
             for form in (
-                r.form() for r in self.gateway.requests if r.path.endswith("Messages.json")
+                r.form()
+                for r in self.gateway.requests
+                if r.method == "POST" and r.path.endswith("Messages.json")
             )
         ]
         return [s for s in sent if to is None or s.to == to]
 
     async def _provider(self, request: Request) -> Response:
-        sid = f"SM{next(self._sids):032d}"
-        body = {"sid": sid, "status": "queued", "to": request.form().get("To")}
-        return Response(status=201, body=msgspec.json.encode(body))
+        """Twilio's Messages API: sends are kept, and looked up the way Twilio lists them."""
+        return await self.messages_api.answer(request)

@@ -132,6 +132,7 @@ async def sms_status(request: Request[Any, Any, State], store: NamedDependency[E
             callback.error_code,
             runtime.clock.now(),
             _cause(seed),
+            message_id=request.query_params.get("message_id"),
         )
     return EMPTY_TWIML
 

@@ -628,9 +628,14 @@ async def record_delivery(
     error_code: str | None,
     now: datetime,
     cause: Cause,
+    *,
+    message_id: str | None = None,
 ) -> bool:
-    """A delivery receipt: delivered, or failed (with an alert); repeats change nothing."""
-    message_id = await views.message_by_provider_id(tx.conn, provider_message_id)
+    """A delivery receipt: delivered, or failed (with an alert); repeats change nothing.
+    `message_id` is ours, from the status callback URL: it names a message whose `sms.sent`
+    is not stored yet (an interrupted send, or one held while the database was away)."""
+    known = await views.message_by_provider_id(tx.conn, provider_message_id)
+    message_id = known or (message_id if message_id and message_id.startswith("sms-") else None)
     if message_id is None:
         log.info("delivery receipt for an unknown provider message %s", provider_message_id)
         return False

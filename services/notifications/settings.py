@@ -25,6 +25,7 @@ from services.notifications.providers.twilio import TwilioConfig
 from shared.settings import ConfigError
 
 PROVIDERS = ("console", "twilio", "http_json")
+CONCURRENCY = 32  # provider calls at once per instance
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _HOUR = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -51,11 +52,16 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_attempts: int = 5
     first_retry: timedelta = timedelta(seconds=30)
     max_retry: timedelta = timedelta(minutes=30)
+    # How often the provider is asked about an interrupted send (with the retry backoff)
+    # before the message is given up as "outcome unknown".
+    max_lookups: int = 10
     # The sender: how many messages one instance takes at a time, how long it holds them,
     # how many provider calls run at once, and how long it sleeps when nothing is due.
+    # A message still `sending` after its lease counts as interrupted, so the lease must
+    # outlast a provider call (see `send_deadline`).
     batch_size: int = 200
     lease: timedelta = timedelta(seconds=60)
-    concurrency: int = 32
+    concurrency: int = CONCURRENCY
     idle_wait: float = 0.2
     provider_timeout: float = 10.0
 
@@ -70,17 +76,23 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     @property
+    def lookups(self) -> RetryPolicy:
+        return RetryPolicy(
+            first_delay=self.first_retry, max_delay=self.max_retry, max_attempts=self.max_lookups
+        )
+
+    @property
     def opt_out(self) -> OptOutPolicy:
         return OptOutPolicy(allow_essential_cancellations=self.allow_essential_after_opt_out)
 
     @property
-    def provider_deduplicates(self) -> bool:
-        """Whether resending after a crash mid-send is safe (the provider drops repeats)."""
-        return (
-            self.provider == "http_json"
-            and self.http_json is not None
-            and (self.http_json.deduplicates)
-        )
+    def call_margin(self) -> timedelta:
+        """A call begun later than this before its lease ends could still be under way when
+        another sender takes the message as interrupted: it is not begun. Past that check a
+        call may still wait for the rate limit (at most `concurrency` calls wait, one token
+        each) and then take up to the timeout."""
+        waits = self.concurrency / self.rate if self.rate > 0 else 0.0
+        return timedelta(seconds=self.provider_timeout + 1.0 + waits)
 
     def status_callback_url(self) -> str | None:
         return None if self.public_url is None else self.public_url.rstrip("/") + "/sms/status"
@@ -94,6 +106,19 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
         twilio = _twilio(env, public_url) if provider == "twilio" else None
         http_json = _http_json(env) if provider == "http_json" else None
         quiet_start, quiet_end = _quiet_hours(env)
+        lease = _seconds(env, "HANDINHAND_SMS_LEASE_SECONDS", 60.0, 1.0, 3600.0)
+        timeout = _seconds(env, "HANDINHAND_SMS_PROVIDER_TIMEOUT_SECONDS", 10.0, 0.1, 600.0)
+        if timeout * 2 > lease:
+            raise ConfigError(
+                "HANDINHAND_SMS_LEASE_SECONDS must be at least twice "
+                "HANDINHAND_SMS_PROVIDER_TIMEOUT_SECONDS (a call must end within its lease)"
+            )
+        rate = _rate(env)
+        if rate > 0 and timeout + 1.0 + CONCURRENCY / rate >= lease:
+            raise ConfigError(
+                "HANDINHAND_SMS_LEASE_SECONDS must exceed the provider timeout + 1 s + the "
+                f"wait for HANDINHAND_SMS_RATE ({CONCURRENCY} calls / {rate:g} a second)"
+            )
         webhook_token = env.get("HANDINHAND_SMS_WEBHOOK_TOKEN") or (
             twilio.auth_token if twilio is not None else None
         )
@@ -101,7 +126,7 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
             provider=provider,
             twilio=twilio,
             http_json=http_json,
-            rate=_rate(env),
+            rate=rate,
             strip_diacritics=_bool(env, "HANDINHAND_SMS_STRIP_DIACRITICS", default=False),
             quiet_start=quiet_start,
             quiet_end=quiet_end,
@@ -112,6 +137,9 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
                 env, "HANDINHAND_SMS_ESSENTIAL_AFTER_OPT_OUT", default=False
             ),
             max_attempts=_whole(env, "HANDINHAND_SMS_MAX_ATTEMPTS", 5, 1, 20),
+            max_lookups=_whole(env, "HANDINHAND_SMS_MAX_LOOKUPS", 10, 1, 100),
+            lease=timedelta(seconds=lease),
+            provider_timeout=timeout,
         )
 
 
@@ -137,6 +165,19 @@ def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int)
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g} seconds, got {raw!r}")
     return value
 
 
@@ -205,6 +246,16 @@ def _http_json(env: Mapping[str, str]) -> HttpJsonConfig:
         static = msgspec.json.decode(static_raw, type=dict[str, str | int]) if static_raw else {}
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise ConfigError(f"{prefix}STATIC_FIELDS must be a JSON object") from None
+    try:
+        return _http_json_config(env, url, PhoneFormat(phone_format), dict(static))
+    except ValueError as error:
+        raise ConfigError(f"{prefix}LOOKUP_URL: {error}") from None
+
+
+def _http_json_config(
+    env: Mapping[str, str], url: str, phone_format: PhoneFormat, static: dict[str, str | int]
+) -> HttpJsonConfig:
+    prefix = "HANDINHAND_SMS_HTTP_"
     return HttpJsonConfig(
         url=url,
         name=env.get(prefix + "NAME", "").strip() or "http_json",
@@ -216,12 +267,17 @@ def _http_json(env: Mapping[str, str]) -> HttpJsonConfig:
         brandname=env.get(prefix + "BRANDNAME", "").strip() or None,
         message_id_field=env.get(prefix + "MESSAGE_ID_FIELD", "").strip() or None,
         provider_id_path=env.get(prefix + "ID_PATH", "").strip() or "id",
-        phone_format=PhoneFormat(phone_format),
+        phone_format=phone_format,
         static_fields=dict(static),
         success_path=env.get(prefix + "SUCCESS_PATH", "").strip() or None,
         success_values=_words(env, prefix + "SUCCESS_VALUES"),
         temporary_values=_words(env, prefix + "TEMPORARY_VALUES"),
         deduplicates=_bool(env, prefix + "DEDUPLICATES", default=False),
+        lookup_url=_url(env, prefix + "LOOKUP_URL"),
+        lookup_found_path=env.get(prefix + "LOOKUP_FOUND_PATH", "").strip() or "found",
+        lookup_found_values=_words(env, prefix + "LOOKUP_FOUND_VALUES") or ("true",),
+        lookup_missing_values=_words(env, prefix + "LOOKUP_MISSING_VALUES") or ("false",),
+        lookup_id_path=env.get(prefix + "LOOKUP_ID_PATH", "").strip() or None,
     )
 
 

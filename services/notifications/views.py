@@ -39,6 +39,7 @@ from shared.events.notifications import (
     SmsEncoding,
     SmsFailed,
     SmsKind,
+    SmsLookupFailed,
     SmsQueued,
     SmsSendingStarted,
     SmsSent,
@@ -110,6 +111,21 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
                 status=MessageStatus.QUEUED.value,
                 next_attempt_at=event.retry_at,
                 sending_since=None,
+                failure_reason=event.reason,
+            )
+            await conn.execute(
+                outgoing.update()
+                .where(outgoing.c.message_id == event.message_id)
+                .values(due_at=event.retry_at, claimed_until=None, claimed_by=None)
+            )
+        case SmsLookupFailed():
+            # Still `sending` (nobody knows yet whether the provider has it): asked again
+            # when due, by whichever sender claims it then.
+            await _update(
+                conn,
+                event.message_id,
+                version,
+                next_attempt_at=event.retry_at,
                 failure_reason=event.reason,
             )
             await conn.execute(

@@ -158,6 +158,21 @@ class SmsSent(Event, frozen=True, kw_only=True):
     stripped: bool
     parts_saved: int
     sent_at: datetime
+    # The sender was interrupted and learned this by asking the provider afterwards.
+    found_by_lookup: bool = False
+
+
+class SmsLookupFailed(Event, frozen=True, kw_only=True):
+    """The provider could not say whether it has an interrupted SMS; it is asked again at
+    `retry_at`, never resent blindly."""
+
+    event_type: ClassVar[str] = "sms.lookup_failed"
+    message_id: MessageId
+    attempt: int
+    lookup: int
+    reason: str
+    retry_at: datetime
+    failed_at: datetime
 
 
 class SmsDelivered(Event, frozen=True, kw_only=True):
@@ -325,6 +340,7 @@ EVENTS: tuple[type[Event], ...] = (
     SmsSendingStarted,
     SmsAttemptFailed,
     SmsSent,
+    SmsLookupFailed,
     SmsDelivered,
     SmsFailed,
     SmsReceived,

@@ -28,13 +28,16 @@ def is_postgres(
     return engine.dialect.name == "postgresql"
 
 
-def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, schema: str, *, pool_size: int = 10, lock_timeout: float = 30.0
+) -> AsyncEngine:
     """An engine whose connections see only this service's tables.
 
     PostgreSQL: `search_path` is the service's schema, so models and migrations stay
     schema-free and tests can use a throwaway schema. SQLite: every transaction starts with
     BEGIN IMMEDIATE, so a read-then-write transaction never fails to upgrade its lock
-    (connections from `reading(engine)` begin DEFERRED: they only read).
+    (connections from `reading(engine)` begin DEFERRED: they only read), and a statement
+    waits up to `lock_timeout` seconds for another connection's lock.
     """
     target = async_url(url)
     if target.get_backend_name() == "postgresql":
@@ -44,10 +47,11 @@ def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
             max_overflow=pool_size,
             connect_args={"server_settings": {"search_path": schema}},
         )
-    # SQLite runs on the event loop's thread (shared/store/sqlite_inline.py), waiting up to
-    # 30 s for another connection's lock without blocking the loop.
+    # SQLite runs on the event loop's thread (shared/store/sqlite_inline.py), waiting for
+    # another connection's lock without blocking the loop.
     engine = create_async_engine(
-        target, async_creator=sqlite_inline.connector(target.database or "", timeout=30)
+        target,
+        async_creator=sqlite_inline.connector(target.database or "", timeout=lock_timeout),
     )
     _make_sqlite_transactional(engine)
     return engine

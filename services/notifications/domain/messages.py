@@ -33,6 +33,7 @@ from shared.events.notifications import (
     SmsEncoding,
     SmsFailed,
     SmsKind,
+    SmsLookupFailed,
     SmsQueued,
     SmsSendingStarted,
     SmsSent,
@@ -68,6 +69,8 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     urgent: bool = False
     attempts: int = 0
     sending_since: datetime | None = None
+    # How often the provider could not say whether it has the current attempt.
+    lookups: int = 0
     provider: str | None = None
     provider_message_id: str | None = None
     failure_reason: str | None = None
@@ -79,6 +82,7 @@ MessageEvent = (
     | SmsSendingStarted
     | SmsAttemptFailed
     | SmsSent
+    | SmsLookupFailed
     | SmsDelivered
     | SmsFailed
 )
@@ -201,6 +205,7 @@ def _changes(event: MessageEvent) -> dict[str, Any]:
                 "status": MessageStatus.SENDING,
                 "attempts": event.attempt,
                 "sending_since": event.started_at,
+                "lookups": 0,
             }
         case SmsAttemptFailed():
             changes = {
@@ -216,6 +221,8 @@ def _changes(event: MessageEvent) -> dict[str, Any]:
                 "provider": event.provider,
                 "provider_message_id": event.provider_message_id,
             }
+        case SmsLookupFailed():
+            changes = {"lookups": event.lookup, "failure_reason": event.reason}
         case SmsDelivered():
             changes = {
                 "status": MessageStatus.DELIVERED,
@@ -335,7 +342,8 @@ def decide_record_sent(
     ]
 
 
-def _failed(message: Message, reason: str, now: datetime) -> SmsFailed:
+def message_failed(message: Message, reason: str, now: datetime) -> SmsFailed:
+    """The event that gives a message up, with what coordinators need to reach the person."""
     return SmsFailed(
         message_id=message.message_id,
         cause_event_id=message.cause_event_id,
@@ -363,7 +371,7 @@ def decide_record_failure(
     if message.status is not MessageStatus.SENDING:
         raise MessageStateError(f"a {message.status.value} message was not being sent")
     if permanent or message.attempts >= retry.max_attempts:
-        return [_failed(message, reason, now)]
+        return [message_failed(message, reason, now)]
     retry_at = now + retry_delay(message.attempts, retry, random)
     if retry_after is not None:
         retry_at = max(retry_at, now + retry_after)
@@ -401,30 +409,7 @@ def decide_record_delivery(
             )
         ]
     reason = "undelivered" if error_code is None else f"undelivered (error {error_code})"
-    return [_failed(message, reason, now)]
-
-
-def decide_recover_interrupted(
-    state: Message | None, now: datetime, *, stale_after: timedelta, provider_deduplicates: bool
-) -> list[MessageEvent]:
-    """After a crash mid-send: resend only if the provider drops duplicates, else never twice."""
-    message = _require(state)
-    if message.status is not MessageStatus.SENDING or message.sending_since is None:
-        return []
-    if now - message.sending_since < stale_after:
-        return []
-    if provider_deduplicates:
-        return [
-            SmsAttemptFailed(
-                message_id=message.message_id,
-                attempt=message.attempts,
-                reason="interrupted",
-                retry_at=now,
-                failed_at=now,
-            )
-        ]
-    # The provider may have sent it; sending again could deliver it twice.
-    return [_failed(message, "interrupted: outcome unknown, not resent", now)]
+    return [message_failed(message, reason, now)]
 
 
 class Consent(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol
 
+import httpx
 import msgspec
+
+from services.notifications.domain.interrupted import Finding
 
 
 class ProviderReceipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,12 +47,48 @@ class ProviderPermanentError(ProviderError):
     """Retrying cannot help: an invalid number, a refused text, a rejected request."""
 
 
+class ProviderOutcomeUnknownError(ProviderTemporaryError):
+    """The request may have reached the provider but no readable answer came back (read
+    timeout, connection lost mid-answer): only asking the provider later can tell."""
+
+
+def transport_error(
+    provider: str, message_id: str, error: httpx.TransportError, *, can_look_up: bool
+) -> ProviderTemporaryError:
+    """What a failed HTTP exchange means: not sent (the request never left: retry), or not
+    known (it left, no answer came: ask the provider, when it can be asked, else retry)."""
+    if can_look_up and isinstance(error, httpx.ReadTimeout):
+        return ProviderOutcomeUnknownError(f"{provider} timed out answering for {message_id}")
+    if can_look_up and isinstance(error, httpx.ReadError | httpx.RemoteProtocolError):
+        return ProviderOutcomeUnknownError(
+            f"{provider} lost its answer for {message_id}: {error!r}"
+        )
+    if isinstance(error, httpx.TimeoutException):
+        return ProviderTemporaryError(f"{provider} timed out for {message_id}")
+    return ProviderTemporaryError(f"{provider} unreachable: {error!r}")
+
+
+class SentAttempt(msgspec.Struct, frozen=True, kw_only=True):
+    """An SMS we may have handed to the provider, and when that attempt began."""
+
+    message_id: str
+    to_e164: str
+    text: str
+    started_at: datetime
+
+
 class SmsProvider(Protocol):
-    """Hands one SMS to a network; `message_id` is ours, for providers that deduplicate."""
+    """Hands one SMS to a network, and says afterwards whether it has one we may have sent;
+    `message_id` is ours (a gateway may deduplicate on it or be asked by it)."""
 
     name: str
 
     async def send(self, to_e164: str, text: str, message_id: str) -> ProviderReceipt: ...
+
+    async def find(self, attempt: SentAttempt) -> Finding:
+        """Found (its id, status), not found (resending is safe), or unsure (ask later);
+        never raises for the provider's own failures."""
+        ...
 
 
 def mask_phone(phone: str) -> str:
@@ -135,3 +175,7 @@ class RateLimitedProvider:
     async def send(self, to_e164: str, text: str, message_id: str) -> ProviderReceipt:
         await self._bucket.acquire()
         return await self._provider.send(to_e164, text, message_id)
+
+    async def find(self, attempt: SentAttempt) -> Finding:
+        # A look-up is no SMS: it does not spend the messages-per-second budget.
+        return await self._provider.find(attempt)

@@ -1,4 +1,8 @@
-"""The default provider for `handinhand up`: writes each SMS to the log and keeps it to read."""
+"""The default provider for `handinhand up`: writes each SMS to the log and keeps it to read.
+
+Asked about an interrupted send, it answers from the messages it keeps: found, or not found.
+It sends nothing, so "not found" after a restart (its memory is gone) only logs the SMS again.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,13 @@ from datetime import datetime
 
 import msgspec
 
-from services.notifications.providers.base import ProviderReceipt, mask_phone
+from services.notifications.domain.interrupted import (
+    Finding,
+    FoundAtProvider,
+    NotAtProvider,
+    ProviderCopy,
+)
+from services.notifications.providers.base import ProviderReceipt, SentAttempt, mask_phone
 from shared.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -48,6 +58,14 @@ class ConsoleProvider:
         )
         log.info("sms to %s (%s): %s", mask_phone(to_e164), message_id, text)
         return ProviderReceipt(provider_message_id=provider_message_id, status="delivered")
+
+    async def find(self, attempt: SentAttempt) -> Finding:
+        copies = tuple(
+            ProviderCopy(provider_message_id=kept.provider_message_id, status="delivered")
+            for kept in reversed(self._messages)
+            if kept.message_id == attempt.message_id
+        )
+        return FoundAtProvider(copies=copies) if copies else NotAtProvider()
 
     def messages(self) -> list[ConsoleMessage]:
         """The kept messages, oldest first."""

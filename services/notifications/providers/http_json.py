@@ -3,23 +3,36 @@
 Gateways differ only in field names, where they put their id and how they say "ok", so all of
 that is configuration: the URL, one auth header, which JSON field gets the phone (E.164 or local
 0xxxxxxxxx), the text, the brandname and our message id, and dotted paths into the answer.
+After an interrupted send the gateway is asked about our message id (`lookup_url`), or, if it
+drops a repeated id (`deduplicates`), the SMS is simply sent again.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
 
+from services.notifications.domain.interrupted import (
+    Finding,
+    FoundAtProvider,
+    NoLookup,
+    NotAtProvider,
+    ProviderCopy,
+    ProviderUnsure,
+)
 from services.notifications.providers.base import (
     ProviderPermanentError,
     ProviderReceipt,
     ProviderTemporaryError,
+    SentAttempt,
     classify_status,
+    transport_error,
 )
-from services.notifications.providers.keepalive import post
+from services.notifications.providers.keepalive import get, post
 
 
 class PhoneFormat(StrEnum):
@@ -47,6 +60,22 @@ class HttpJsonConfig(msgspec.Struct, frozen=True, kw_only=True):
     temporary_values: tuple[str, ...] = ()
     # The gateway drops a repeated message id, so an interrupted send may safely be retried.
     deduplicates: bool = False
+    # Where to ask about one message by our id ("{message_id}" in the URL, GET); the answer's
+    # value at `lookup_found_path` says found or missing (a 404 is missing), anything else
+    # means "ask again later"; `lookup_id_path` is the gateway's id (default: ours).
+    lookup_url: str | None = None
+    lookup_found_path: str = "found"
+    lookup_found_values: tuple[str, ...] = ("true",)
+    lookup_missing_values: tuple[str, ...] = ("false",)
+    lookup_id_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.lookup_url is None:
+            return
+        if self.message_id_field is None:
+            raise ValueError("a look-up by our message id needs message_id_field to send it")
+        if "{message_id}" not in self.lookup_url:
+            raise ValueError("lookup_url must contain {message_id}")
 
 
 def local_phone(to_e164: str) -> str:
@@ -54,6 +83,13 @@ def local_phone(to_e164: str) -> str:
     if not to_e164.startswith("+84") or not to_e164[3:].isdigit():
         raise ProviderPermanentError(f"not a Vietnamese E.164 number: {to_e164[:5]}...")
     return "0" + to_e164[3:]
+
+
+def _word(value: Any) -> str:
+    """A JSON value as the text configured values are compared with (true, 0, "OK")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def lookup(document: Any, path: str) -> Any:
@@ -111,10 +147,12 @@ class HttpJsonProvider:
                 self._headers,
                 msgspec.json.encode(self._body(to_e164, text, message_id)),
             )
-        except httpx.TimeoutException as error:
-            raise ProviderTemporaryError(f"{config.name} timed out for {message_id}") from error
         except httpx.TransportError as error:
-            raise ProviderTemporaryError(f"{config.name} unreachable: {error!r}") from error
+            # Without a look-up, a lost answer is retried as before (sent twice at worst).
+            can_look_up = config.lookup_url is not None
+            raise transport_error(
+                config.name, message_id, error, can_look_up=can_look_up
+            ) from error
         if response.status_code >= 400:
             classify_status(
                 response.status_code, response.text[:200], response.headers.get("Retry-After")
@@ -136,3 +174,44 @@ class HttpJsonProvider:
             provider_message_id=str(provider_id) if provider_id is not None else message_id,
             status="accepted",
         )
+
+    async def find(self, attempt: SentAttempt) -> Finding:
+        config = self._config
+        if config.lookup_url is None:
+            if config.deduplicates:
+                return NotAtProvider(reason=f"{config.name} drops a repeat of our message id")
+            return NoLookup()
+        url = httpx.URL(config.lookup_url.replace("{message_id}", quote(attempt.message_id)))
+        answer = await self._ask(url)
+        if isinstance(answer, NotAtProvider | ProviderUnsure):
+            return answer
+        said = _word(lookup(answer, config.lookup_found_path))
+        if said in config.lookup_missing_values:
+            return NotAtProvider()
+        if said not in config.lookup_found_values:
+            return ProviderUnsure(reason=f"{config.name} look-up said {said!r}")
+        provider_id = lookup(answer, config.lookup_id_path or config.provider_id_path)
+        copy = ProviderCopy(
+            provider_message_id=attempt.message_id if provider_id is None else str(provider_id),
+            status=said,
+        )
+        return FoundAtProvider(copies=(copy,))
+
+    async def _ask(self, url: httpx.URL) -> Any:
+        """The gateway's JSON answer about one message; or what its failure means."""
+        name = self._config.name
+        try:
+            response = await get(self._client, self._wire, url, self._headers)
+        except httpx.TimeoutException:
+            return ProviderUnsure(reason=f"{name} look-up timed out")
+        except httpx.TransportError as error:
+            return ProviderUnsure(reason=f"{name} unreachable: {error!r}")
+        if response.status_code == 404:
+            return NotAtProvider()
+        if response.status_code >= 400:
+            detail = response.text[:200]
+            return ProviderUnsure(reason=f"{name} answered {response.status_code}: {detail}")
+        try:
+            return msgspec.json.decode(response.content)
+        except msgspec.DecodeError:
+            return ProviderUnsure(reason=f"unreadable {name} look-up answer")

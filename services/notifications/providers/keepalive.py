@@ -252,13 +252,25 @@ async def post(
     """
     if wire is None:
         return await client.post(url, content=content, headers=headers)
-    request = httpx.Request(
-        "POST",
-        url,
-        headers=headers,
-        content=content,
-        extensions={"timeout": client.timeout.as_dict()},
-    )
+    return await _direct(client, wire, httpx.Request("POST", url, headers=headers, content=content))
+
+
+async def get(
+    client: httpx.AsyncClient,
+    wire: httpx.AsyncBaseTransport | None,
+    url: httpx.URL,
+    headers: dict[str, str],
+) -> httpx.Response:
+    """GET the way `post` posts: a look-up at the provider on the same connections."""
+    if wire is None:
+        return await client.get(url, headers=headers)
+    return await _direct(client, wire, httpx.Request("GET", url, headers=headers))
+
+
+async def _direct(
+    client: httpx.AsyncClient, wire: httpx.AsyncBaseTransport, request: httpx.Request
+) -> httpx.Response:
+    request.extensions = {"timeout": client.timeout.as_dict()}
     response = await wire.handle_async_request(request)
     await response.aread()
     return response

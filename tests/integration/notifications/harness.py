@@ -96,8 +96,11 @@ class Service:
     async def inbound(self, form: dict[str, str], *, signature: str | None = "good") -> Any:
         return await self._webhook("/sms/inbound", form, signature)
 
-    async def status(self, form: dict[str, str], *, signature: str | None = "good") -> Any:
-        return await self._webhook("/sms/status", form, signature)
+    async def status(
+        self, form: dict[str, str], *, signature: str | None = "good", query: str = ""
+    ) -> Any:
+        """A delivery receipt; `query` is what the status callback URL carried."""
+        return await self._webhook("/sms/status" + (f"?{query}" if query else ""), form, signature)
 
     async def _webhook(self, path: str, form: dict[str, str], signature: str | None) -> Any:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -5,17 +5,30 @@ import base64
 import json
 import socket
 from collections.abc import AsyncIterator
-from urllib.parse import urlencode
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 import msgspec
 import pytest
 
 from bench.gateway import Gateway, Request, Response
+from bench.messages_api import MessagesApi
+from services.notifications.domain.interrupted import (
+    FoundAtProvider,
+    NoLookup,
+    NotAtProvider,
+    ProviderCopy,
+    ProviderUnsure,
+)
+from services.notifications.domain.messages import DeliveryOutcome
 from services.notifications.providers.base import (
     ProviderPermanentError,
     ProviderTemporaryError,
     RateLimitedProvider,
+    SentAttempt,
     TokenBucket,
 )
 from services.notifications.providers.http_json import (
@@ -86,7 +99,8 @@ async def test_twilio_sends_through_the_messages_api(
         "To": PHONE,
         "From": "+15005550006",
         "Body": TEXT,
-        "StatusCallback": "https://handinhand.example/sms/status",
+        # Our id on the callback: a receipt names the message even before it is stored sent.
+        "StatusCallback": "https://handinhand.example/sms/status?message_id=sms-1",
     }
 
 
@@ -289,3 +303,214 @@ async def test_the_rate_limit_spaces_messages_to_the_provider(
     # Six messages at 20 per second with no burst need at least five intervals of 50 ms.
     assert arrivals[-1] - arrivals[0] >= 0.2
     assert limited.name == "twilio"
+
+
+# Looking up a message we may have sent (after an interrupted send)
+
+STARTED = datetime(2025, 12, 4, 3, 0, tzinfo=UTC)
+
+
+def attempt(started_at: datetime = STARTED, message_id: str = "sms-1") -> SentAttempt:
+    return SentAttempt(message_id=message_id, to_e164=PHONE, text=TEXT, started_at=started_at)
+
+
+def listed(sid: str, created: datetime, body: str = TEXT, status: str = "queued") -> dict[str, Any]:
+    return {
+        "sid": sid,
+        "to": PHONE,
+        "from": "+15005550006",
+        "body": body,
+        "status": status,
+        "direction": "outbound-api",
+        "date_created": format_datetime(created),  # RFC 2822, as Twilio writes it
+    }
+
+
+def page(*messages: dict[str, Any], next_page_uri: str | None = None) -> Response:
+    body = {"messages": list(messages), "next_page_uri": next_page_uri, "page_size": 50}
+    return Response(200, json.dumps(body).encode())
+
+
+async def test_twilio_finds_what_it_took_in_its_messages_list(
+    client: httpx.AsyncClient, gateway: Gateway
+) -> None:
+    api = MessagesApi("AC123")
+    gateway.handler = api.answer
+    provider = twilio(client, gateway)
+    before = datetime.now(UTC)
+    receipt = await provider.send(PHONE, TEXT, "sms-1")
+    found = await provider.find(attempt(before))
+    missing = await provider.find(
+        SentAttempt(message_id="sms-2", to_e164="+84911111111", text=TEXT, started_at=before)
+    )
+
+    assert found == FoundAtProvider(
+        copies=(ProviderCopy(provider_message_id=receipt.provider_message_id, status="queued"),)
+    )
+    assert missing == NotAtProvider()
+    lookup = gateway.requests[1]
+    assert lookup.method == "GET"
+    path, _, query = lookup.path.partition("?")
+    assert path == "/2010-04-01/Accounts/AC123/Messages.json"
+    assert parse_qs(query) == {"To": [PHONE], "From": ["+15005550006"], "PageSize": ["50"]}
+    assert lookup.headers["authorization"] == gateway.requests[0].headers["authorization"]
+
+
+async def test_twilio_counts_only_our_text_created_since_the_attempt_began(
+    client: httpx.AsyncClient, gateway: Gateway
+) -> None:
+    gateway.answer(
+        page(
+            listed("SMother", STARTED + timedelta(seconds=5), body="Tin nhắn khác"),
+            listed("SMdone", STARTED - timedelta(seconds=30), status="delivered"),
+            listed("SMold", STARTED - timedelta(hours=2)),  # the same text, long before
+        ),
+        page(listed("SMold", STARTED - timedelta(hours=2))),
+    )
+    provider = twilio(client, gateway)
+    found = await provider.find(attempt())
+    nothing = await provider.find(attempt())
+
+    # Within the clock margin, and settled: the copy carries its outcome.
+    assert found == FoundAtProvider(
+        copies=(
+            ProviderCopy(
+                provider_message_id="SMdone",
+                status="delivered",
+                outcome=DeliveryOutcome.DELIVERED,
+            ),
+        )
+    )
+    assert nothing == NotAtProvider()
+
+
+async def test_twilio_reads_on_to_the_next_page_until_it_reaches_older_messages(
+    client: httpx.AsyncClient, gateway: Gateway
+) -> None:
+    following = "/2010-04-01/Accounts/AC123/Messages.json?To=%2B84912345678&PageToken=PA50"
+    gateway.answer(
+        page(listed("SMnew", STARTED + timedelta(minutes=3), body="x"), next_page_uri=following),
+        page(
+            listed("SMours", STARTED + timedelta(seconds=1)),
+            listed("SMolder", STARTED - timedelta(hours=1), body="y"),
+            next_page_uri=following + "0",
+        ),
+    )
+    found = await twilio(client, gateway).find(attempt())
+
+    assert isinstance(found, FoundAtProvider)
+    assert [copy.provider_message_id for copy in found.copies] == ["SMours"]
+    assert [r.path for r in gateway.requests][1] == following
+    assert len(gateway.requests) == 2  # the second page reached back before the attempt
+
+
+async def test_twilio_filters_by_messaging_service_when_sending_from_one(
+    client: httpx.AsyncClient, gateway: Gateway
+) -> None:
+    ours = listed("SMours", STARTED) | {"messaging_service_sid": "MG9"}
+    theirs = listed("SMtheirs", STARTED) | {"messaging_service_sid": "MG1"}
+    gateway.answer(page(theirs, ours))
+    config = TwilioConfig(
+        account_sid="AC123", auth_token=TOKEN, base_url=gateway.url, messaging_service_sid="MG9"
+    )
+    found = await TwilioProvider(client, config, wire=wire_of(client)).find(attempt())
+
+    assert isinstance(found, FoundAtProvider)
+    assert [copy.provider_message_id for copy in found.copies] == ["SMours"]
+    assert "From" not in parse_qs(gateway.requests[0].path.partition("?")[2])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Response(500, b'{"code": 20500, "message": "Internal Server Error"}'),
+        Response(429, b"{}", headers={"Retry-After": "1"}),
+        Response(401, b'{"code": 20003, "message": "Authenticate"}'),
+        Response(200, b"<html>maintenance</html>"),
+        Response(200, b'{"messages": [{"sid": "SM1", "to": "+84912345678"}]}'),
+    ],
+    ids=["5xx", "429", "401", "unreadable", "undated"],
+)
+async def test_a_twilio_lookup_that_cannot_tell_is_unsure(
+    client: httpx.AsyncClient, gateway: Gateway, answer: Response
+) -> None:
+    gateway.answer(answer)
+    found = await twilio(client, gateway).find(attempt())
+    assert isinstance(found, ProviderUnsure)
+
+
+async def test_a_twilio_lookup_too_slow_or_unreachable_is_unsure(gateway: Gateway) -> None:
+    gateway.answer(Response(200, b'{"messages": []}', delay=1.0))
+    async with httpx.AsyncClient(timeout=0.2) as slow:
+        too_slow = await twilio(slow, gateway).find(attempt())
+    await gateway.stop()
+    async with httpx.AsyncClient(timeout=0.2) as anyone:
+        unreachable = await twilio(anyone, gateway).find(attempt())
+
+    assert isinstance(too_slow, ProviderUnsure)
+    assert "timed out" in too_slow.reason
+    assert isinstance(unreachable, ProviderUnsure)
+
+
+def status_gateway(gateway: Gateway, **overrides: object) -> HttpJsonConfig:
+    return brandname_gateway(
+        gateway,
+        lookup_url=f"{gateway.url}/api/status/{{message_id}}",
+        lookup_found_path="data.state",
+        lookup_found_values=["SENT", "DELIVERED"],
+        lookup_missing_values=["UNKNOWN"],
+        lookup_id_path="data.smsId",
+        **overrides,
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            Response(200, b'{"data": {"state": "DELIVERED", "smsId": 987}}'),
+            FoundAtProvider(copies=(ProviderCopy(provider_message_id="987", status="DELIVERED"),)),
+        ),
+        (Response(200, b'{"data": {"state": "UNKNOWN"}}'), NotAtProvider()),
+        (Response(404, b"{}"), NotAtProvider()),
+        (Response(200, b'{"data": {"state": "QUEUED_FOR_CHECK"}}'), None),
+        (Response(200, b'{"code": "99", "message": "busy"}'), None),
+        (Response(503, b"{}"), None),
+        (Response(200, b"not json"), None),
+    ],
+    ids=["found", "missing", "404", "unexpected", "absent", "503", "unreadable"],
+)
+async def test_http_json_asks_the_gateway_by_our_message_id(
+    client: httpx.AsyncClient, gateway: Gateway, answer: Response, expected: object
+) -> None:
+    gateway.answer(answer)
+    provider = HttpJsonProvider(client, status_gateway(gateway), wire=wire_of(client))
+    found = await provider.find(attempt(message_id="sms-42"))
+
+    (request,) = gateway.requests
+    assert (request.method, request.path) == ("GET", "/api/status/sms-42")
+    assert request.headers["x-api-key"] == "k-123"
+    if expected is None:
+        assert isinstance(found, ProviderUnsure)  # anything it did not clearly say: ask again
+    else:
+        assert found == expected
+
+
+async def test_http_json_without_a_lookup_says_whether_resending_is_safe(
+    client: httpx.AsyncClient, gateway: Gateway
+) -> None:
+    plain = HttpJsonProvider(client, brandname_gateway(gateway), wire=wire_of(client))
+    dropping = HttpJsonProvider(
+        client, brandname_gateway(gateway, deduplicates=True), wire=wire_of(client)
+    )
+
+    assert await plain.find(attempt()) == NoLookup()
+    assert isinstance(await dropping.find(attempt()), NotAtProvider)
+    assert gateway.requests == []
+
+
+def test_a_lookup_url_needs_our_id_sent_and_named_in_it() -> None:
+    with pytest.raises(ValueError, match="message_id_field"):
+        HttpJsonConfig(url="http://gw/send", lookup_url="http://gw/status/{message_id}")
+    with pytest.raises(ValueError, match=r"\{message_id\}"):
+        HttpJsonConfig(url="http://gw/send", message_id_field="ref", lookup_url="http://gw/s")

@@ -12,8 +12,9 @@ import pytest
 
 from bench.gateway import Gateway, Response
 from services.notifications import consumers
+from services.notifications.domain.interrupted import Finding
 from services.notifications.domain.messages import MessageStatus
-from services.notifications.providers.base import ProviderReceipt
+from services.notifications.providers.base import ProviderReceipt, SentAttempt
 from services.notifications.providers.http_json import HttpJsonConfig
 from services.notifications.providers.twilio import TwilioConfig
 from services.notifications.sender import Sender
@@ -176,6 +177,9 @@ class Hanging:
     async def send(self, to_e164: str, text: str, message_id: str) -> ProviderReceipt:
         self.called.set()
         await asyncio.Event().wait()
+        raise AssertionError
+
+    async def find(self, attempt: SentAttempt) -> Finding:
         raise AssertionError
 
 

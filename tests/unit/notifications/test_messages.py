@@ -24,7 +24,6 @@ from services.notifications.domain.messages import (
     decide_record_delivery,
     decide_record_failure,
     decide_record_sent,
-    decide_recover_interrupted,
     decide_start_sending,
     evolve,
     evolve_consent,
@@ -303,33 +302,6 @@ def test_an_undelivered_receipt_fails_the_message() -> None:
     (event,) = decide_record_delivery(state, DeliveryOutcome.UNDELIVERED, "SM1", NOON, "30003")
     assert isinstance(event, SmsFailed)
     assert "30003" in event.reason
-
-
-def test_a_crash_mid_send_is_not_resent_when_the_provider_cannot_drop_duplicates() -> None:
-    state = sending()
-    later = NOON + timedelta(minutes=10)
-    assert (
-        decide_recover_interrupted(
-            state,
-            NOON + timedelta(seconds=5),
-            stale_after=timedelta(minutes=5),
-            provider_deduplicates=False,
-        )
-        == []
-    )
-    (event,) = decide_recover_interrupted(
-        state, later, stale_after=timedelta(minutes=5), provider_deduplicates=False
-    )
-    assert isinstance(event, SmsFailed)
-
-
-def test_a_crash_mid_send_is_retried_when_the_provider_drops_duplicates() -> None:
-    later = NOON + timedelta(minutes=10)
-    (event,) = decide_recover_interrupted(
-        sending(), later, stale_after=timedelta(minutes=5), provider_deduplicates=True
-    )
-    assert isinstance(event, SmsAttemptFailed)
-    assert event.retry_at == later
 
 
 def test_an_opted_out_number_gets_nothing_but_its_opt_out_confirmation() -> None:

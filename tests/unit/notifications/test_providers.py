@@ -6,10 +6,16 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from services.notifications.domain.interrupted import (
+    FoundAtProvider,
+    NotAtProvider,
+    ProviderCopy,
+)
 from services.notifications.domain.messages import DeliveryOutcome
 from services.notifications.providers.base import (
     ProviderPermanentError,
     RateLimitedProvider,
+    SentAttempt,
     SmsProvider,
     TokenBucket,
     mask_phone,
@@ -195,3 +201,16 @@ async def test_token_bucket_refills_while_idle_but_not_beyond_the_burst() -> Non
 def test_token_bucket_refuses_an_impossible_rate() -> None:
     with pytest.raises(ValueError):
         TokenBucket(rate=0)
+
+
+async def test_the_console_answers_a_lookup_from_what_it_kept() -> None:
+    console = ConsoleProvider(FixedClock(NOW))
+    await console.send("+84912345678", "Xin chào", "sms-1")
+    kept = SentAttempt(message_id="sms-1", to_e164="+84912345678", text="Xin chào", started_at=NOW)
+    forgotten = SentAttempt(message_id="sms-2", to_e164="+84912345678", text="", started_at=NOW)
+
+    assert await console.find(kept) == FoundAtProvider(
+        copies=(ProviderCopy(provider_message_id="console-1", status="delivered"),)
+    )
+    # After a restart it has forgotten: "sent again" only logs the SMS again.
+    assert await console.find(forgotten) == NotAtProvider()
