@@ -7,12 +7,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from services.notifications import handlers, views
-from services.notifications.domain.labels import readable_topic
+from services.notifications.domain.labels import proposal_topic, readable_topic, refusal_code
 from services.notifications.domain.templates import (
     VENUE_MAX,
     AmbiguousReplyContext,
     AssignmentAcceptedContext,
+    AssignmentChangedContext,
     AssignmentProposedContext,
     AssignmentReleasedContext,
     HelpRefusedContext,
@@ -33,9 +36,9 @@ from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.notifications import (
     AssignmentReplyAwaited,
     AssignmentReplyClosed,
-    Language,
     RemindersPlanned,
     SmsKind,
+    SmsLanguage,
 )
 from shared.events.scheduler import (
     AffectedBooking,
@@ -56,6 +59,7 @@ from shared.events.volunteers import (
     AssignmentAccepted,
     AssignmentDeclined,
     AssignmentExpired,
+    AssignmentMoved,
     AssignmentProposed,
     AssignmentReleased,
     AssignmentReplyUnmatched,
@@ -87,8 +91,8 @@ class Reaction:
         self,
         phone: str,
         kind: SmsKind,
-        context: Callable[[Language], TemplateContext],
-        language: Language | None,
+        context: Callable[[SmsLanguage], TemplateContext],
+        language: SmsLanguage | None,
         about: About,
         *,
         soon: bool = False,
@@ -125,7 +129,7 @@ class Reaction:
         self,
         resident: ResidentContact,
         kind: SmsKind,
-        context: Callable[[Language], TemplateContext],
+        context: Callable[[SmsLanguage], TemplateContext],
         *,
         reference: str,
         starts_at: datetime | None,
@@ -184,7 +188,7 @@ async def from_scheduler(
             await react.send(
                 event.resident_phone,
                 SmsKind.HELP_REQUEST_REFUSED,
-                lambda _language: HelpRefusedContext(),
+                lambda _language: HelpRefusedContext(reason=refusal_code(event)),
                 None,
                 About(reference=event.inbound_id),
             )
@@ -411,25 +415,29 @@ async def from_volunteers(
             await _close(react, event.assignment_id, "expired")
         case AssignmentReleased() as event:
             awaited = await _close(react, event.assignment_id, "released")
+            # An accepted assignment's reminders follow its moves: they know its latest time.
+            _, plan = await handlers.current_reminders(tx, event.assignment_id)
             await handlers.cancel_reminders_for(
                 tx, react.now, react.cause, event.assignment_id, "released"
             )
             if awaited is not None:
+                starts_at = awaited.starts_at if plan is None else plan.starts_at
                 await react.send(
                     event.phone,
                     SmsKind.ASSIGNMENT_RELEASED,
                     lambda language: AssignmentReleasedContext(
-                        topic=readable_topic(awaited.topic, language),
-                        starts_at=awaited.starts_at,
+                        topic=readable_topic(awaited.topic, language), starts_at=starts_at
                     ),
                     None,
                     About(
                         commune_code=awaited.commune_code,
                         reference=event.assignment_id,
                         recipient_name=awaited.volunteer_name or None,
-                        session_starts_at=awaited.starts_at,
+                        session_starts_at=starts_at,
                     ),
                 )
+        case AssignmentMoved() as event:
+            await _moved(react, event)
         case AssignmentReplyUnmatched() as event:
             await _unmatched(react, event)
         case _:
@@ -453,7 +461,7 @@ async def _unmatched(react: Reaction, event: AssignmentReplyUnmatched) -> None:
 
 
 async def _proposed(react: Reaction, event: AssignmentProposed) -> None:
-    topic = ",".join(skill.value for skill in event.skills) or event.role or event.explanation
+    topic = proposal_topic(event)
     venue = clip(event.place, VENUE_MAX)
     version, _, _ = await _awaited(react.tx, event.assignment_id)
     if version == 0:
@@ -485,7 +493,47 @@ async def _proposed(react: Reaction, event: AssignmentProposed) -> None:
             starts_at=event.starts_at,
             short_code=event.short_code,
         ),
-        language_of(event.preferred_language.value),
+        language_of(event.preferred_language),
+        About(
+            commune_code=event.commune_code,
+            reference=event.assignment_id,
+            recipient_name=event.volunteer_name,
+            session_starts_at=event.starts_at,
+        ),
+    )
+
+
+async def _moved(react: Reaction, event: AssignmentMoved) -> None:
+    """A volunteer kept through a move hears the new time and place; the proposal they may
+    still answer, or the reminders of the one they accepted, follow it."""
+    topic = proposal_topic(event)
+    venue = clip(event.place, VENUE_MAX)
+    version, awaited, closed = await _awaited(react.tx, event.assignment_id)
+    if awaited is not None and not closed:
+        moved = msgspec.structs.replace(
+            awaited, venue=venue, starts_at=event.starts_at, awaited_at=react.now
+        )
+        await react.tx.append(awaiting_stream(event.assignment_id), version, [moved], react.cause)
+    if event.accepted:
+        await handlers.move_reminders(
+            react.tx,
+            react.settings,
+            react.now,
+            react.cause,
+            event.assignment_id,
+            event.starts_at,
+            venue,
+        )
+    await react.send(
+        event.phone,
+        SmsKind.ASSIGNMENT_CHANGED,
+        lambda language: AssignmentChangedContext(
+            topic=readable_topic(topic, language),
+            venue=venue,
+            starts_at=event.starts_at,
+            short_code=event.short_code,
+        ),
+        language_of(event.preferred_language),
         About(
             commune_code=event.commune_code,
             reference=event.assignment_id,
@@ -558,6 +606,7 @@ FROM_VOLUNTEERS: tuple[type[Event], ...] = (
     AssignmentExpired,
     AssignmentReleased,
     AssignmentReplyUnmatched,
+    AssignmentMoved,
 )
 
 

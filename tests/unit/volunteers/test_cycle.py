@@ -24,6 +24,7 @@ from services.volunteers.domain.cycle import (
 from services.volunteers.domain.errors import AnswerTooLateError, UnknownAssignmentError
 from shared.events.base import Event
 from shared.events.scheduler import CommuneCode
+from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
     AnswerChannel,
     AssignmentAccepted,
@@ -34,11 +35,9 @@ from shared.events.volunteers import (
     AssignmentReleased,
     GroupId,
     HalfDay,
-    Language,
     ReleaseReason,
     SessionStaffed,
     SessionUnderstaffed,
-    Skill,
     SlotId,
     VolunteerId,
 )
@@ -221,7 +220,7 @@ def test_reports_a_gap_when_nobody_speaks_the_language() -> None:
         starts_at=SLOT.starts_at,
         ends_at=SLOT.ends_at,
         needed=1,
-        required_languages=frozenset({Language.HMONG}),
+        required_languages=frozenset({Language.HMN}),
     )
     events = decide_propose(
         StaffingState(slot_id=slot.slot_id),
@@ -235,5 +234,5 @@ def test_reports_a_gap_when_nobody_speaks_the_language() -> None:
     )
     gap = events[-1]
     assert isinstance(gap, SessionUnderstaffed)
-    assert gap.missing_languages == (Language.HMONG,)
+    assert gap.missing_languages == (Language.HMN,)
     assert gap.missing_count == 0
