@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import msgspec
@@ -176,14 +176,39 @@ async def test_a_home_visit_is_staffed_by_someone_who_speaks_the_residents_langu
             coordinator_id=CoordinatorId("coordinator-1"),
             scheduled_at=T0,
         )
-        await Feed(nc).scheduler(visit.visit_id, visit)
+        feed = Feed(nc)
+        await feed.scheduler(visit.visit_id, visit)
         slot = await staffed(client, visit.visit_id, lambda s: s["assignments"] != [])
+        # Scheduled again, half an hour later: the same volunteer keeps it and is told.
+        half = timedelta(minutes=30)
+        first = visit.when
+        later = msgspec.structs.replace(
+            visit,
+            when=msgspec.structs.replace(
+                first,
+                start_local=time(9, 30),
+                end_local=time(10, 30),
+                starts_at=first.starts_at + half,
+                ends_at=first.ends_at + half,
+            ),
+        )
+        await feed.scheduler(visit.visit_id, later)
+        moved = await staffed(
+            client, visit.visit_id, lambda s: s["slot"]["starts_at"] != slot["slot"]["starts_at"]
+        )
+        told = await eventually(
+            lambda: logged(settings, "assignment.moved"), lambda found: len(found) == 1
+        )
 
     assert slot["slot"]["kind"] == "home_visit"
     assert slot["slot"]["required_languages"] == ["blt"]
     [assignment] = slot["assignments"]
     assert assignment["volunteer_id"] == speaker["volunteer_id"]
     assert assignment["role"] == "language:blt"
+    assert moved["slot"]["starts_at"].startswith(f"{SUNDAY}T02:30")
+    assert [a["status"] for a in moved["assignments"]] == ["proposed"]
+    assert told[0]["volunteer_id"] == speaker["volunteer_id"]
+    assert told[0]["starts_at"].startswith(f"{SUNDAY}T02:30")
 
 
 async def test_a_moved_session_releases_its_volunteers_and_asks_again(
