@@ -49,7 +49,7 @@ from shared.events.scheduler import (
     StaffingAlertRaised,
     Weekend,
 )
-from shared.events.vocabulary import Accessibility, Outcome, Topic
+from shared.events.vocabulary import Accessibility, Language, Outcome, Topic
 
 
 def _json(value: Any) -> Any:
@@ -600,7 +600,7 @@ def request_state(row: sa.Row[Any]) -> HelpRequestState:
         address=row.address,
         topics=tuple(Topic(t) for t in row.topics),
         accessibility_needs=tuple(Accessibility(a) for a in row.accessibility_needs),
-        preferred_language=row.preferred_language,
+        preferred_language=Language(row.preferred_language),
         preferred_days=tuple(Weekend(d) for d in row.preferred_days),
         home_visit=row.home_visit,
         requested_at=utc(row.requested_at),

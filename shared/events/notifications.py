@@ -58,7 +58,7 @@ class SmsKind(StrEnum):
     REPLY_DECLINE_OK = "reply_decline_ok"
     REPLY_STOP_CONFIRMED = "reply_stop_confirmed"
     REPLY_START_CONFIRMED = "reply_start_confirmed"
-    REPLY_HELP_RECEIVED = "reply_help_received"
+    REPLY_HELP_RECEIVED = "reply_help_received"  # no longer sent: kept for stored messages
     REPLY_UNKNOWN = "reply_unknown"
     REPLY_AMBIGUOUS = "reply_ambiguous"
     HELP_REQUEST_REFUSED = "help_request_refused"

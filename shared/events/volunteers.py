@@ -184,7 +184,7 @@ class VolunteerResumed(Event, frozen=True, kw_only=True):
 
 
 class AvailabilityChanged(Event, frozen=True, kw_only=True):
-    """A volunteer restated their weekends (the full new availability)."""
+    """A volunteer restated their usual week and its dated exceptions (the full new values)."""
 
     event_type: ClassVar[str] = "availability.changed"
     volunteer_id: VolunteerId
