@@ -115,8 +115,8 @@ HELP_WORDS = ("GIUP DO", "GIUPDO", "GIUP", "HELP", "HO TRO", "HOTRO", "TRO GIUP"
 FILLER_WORDS = frozenset(
     {"A", "AH", "AK", "DA", "NHE", "NHA", "NHEN", "EM", "ANH", "CHI", "CAM ON", "CAMON", "XIN"}
 )
-# The keywords residents type for a topic (folded to ASCII upper case), longest first where
-# one begins another.
+# The keywords residents type for a topic, folded to ASCII upper case: the first that begins
+# the text names its topic.
 HELP_TOPICS: tuple[tuple[str, Topic], ...] = (
     ("VNEID", Topic.VNEID_ACTIVATION),
     ("VNE ID", Topic.VNEID_ACTIVATION),
