@@ -9,6 +9,7 @@ keeps to a commune, topics and phone numbers of its own, so none sees another's 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -43,7 +44,8 @@ async def system(
         database = Database(url=f"sqlite:///{root / 'unused.db'}", schema="main")
     else:
         assert POSTGRES_URL is not None
-        database = Database(url=POSTGRES_URL, schema=f"seams_{root.name[-8:].replace('-', '')}")
+        # A schema of this run's own: other runs may share the server.
+        database = Database(url=POSTGRES_URL, schema=f"t_{uuid.uuid4().hex[:12]}")
         await create_schema(database.url, database.schema)
     running = System(root, database, secret=SECRET)
     await running.start_all()
