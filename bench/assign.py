@@ -19,15 +19,8 @@ from typing import Any
 
 from services.volunteers.domain.assignment import Candidate, CommuneMap, Slot, solve
 from shared.events.scheduler import CommuneCode
-from shared.events.volunteers import (
-    GroupId,
-    HalfDay,
-    Language,
-    Skill,
-    SlotId,
-    SlotKind,
-    VolunteerId,
-)
+from shared.events.vocabulary import Language, Skill
+from shared.events.volunteers import GroupId, HalfDay, SlotId, SlotKind, VolunteerId
 
 COMMUNES = 166
 GROUPS = 4_400
@@ -51,7 +44,7 @@ TOPICS = [
     Skill.ONLINE_LEARNING,
 ]
 TOPIC_SHARE = [0.3, 0.25, 0.2, 0.15, 0.02, 0.05, 0.03]
-MINORITY = [Language.THAI, Language.MUONG, Language.HMONG, Language.DAO]
+MINORITY = [Language.BLT, Language.MTQ, Language.HMN, Language.IUM]
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -89,7 +82,7 @@ def build(seed: int = 1) -> tuple[list[Slot], list[Candidate], CommuneMap]:
         if spoken is not None and rng.random() < 0.35:
             languages.add(spoken)
         if rng.random() < 0.003:
-            languages.add(Language.SIGN)
+            languages.add(Language.HAB)
         free = frozenset(h for h, p in zip(HALVES, FREE_CHANCE, strict=True) if rng.random() < p)
         candidates.append(
             Candidate(

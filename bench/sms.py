@@ -83,9 +83,9 @@ def _events(count: int, kind: str, now: datetime) -> list[tuple[str, Event]]:
         ResidentWaitlisted,
         SessionId,
         Slot,
-        Topic,
         Venue,
     )
+    from shared.events.vocabulary import Language, Topic
     from shared.ids import uuid7
 
     starts = (now + timedelta(days=10)).replace(minute=0, second=0, microsecond=0)
@@ -103,7 +103,7 @@ def _events(count: int, kind: str, now: datetime) -> list[tuple[str, Event]]:
             request_id=HelpRequestId(f"request-{uuid7()}"),
             name="Nguyễn Văn An",
             phone=f"+849{i:08d}",
-            preferred_language="vi" if i % 10 else "en",
+            preferred_language=Language.VI if i % 10 else Language.EN,
         )
         session = SessionId(f"session-{uuid7()}")
         event: Event

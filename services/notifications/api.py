@@ -3,7 +3,6 @@ for coordinators, the console provider's outbox, consent and coordinator contact
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -21,9 +20,10 @@ from services.notifications.providers.console import ConsoleMessage
 from services.notifications.providers.signatures import verify_twilio_signature
 from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
 from shared.events.base import Cause
-from shared.events.notifications import CoordinatorContactSet, Language
+from shared.events.notifications import CoordinatorContactSet, SmsLanguage
 from shared.runtime import Runtime
 from shared.store.eventstore import EventStore
+from shared.web.app import cause_of
 from shared.web.auth import Caller, ForbiddenError, Role
 from shared.web.problems import InvalidInputError, NotFoundError
 
@@ -37,19 +37,19 @@ class ConsentView(msgspec.Struct, frozen=True, kw_only=True):
     phone: str
     opted_out: bool
     known: bool
-    language: Language | None = None
+    language: SmsLanguage | None = None
     strip_diacritics: bool | None = None
     changed_at: datetime | None = None
 
 
 class PreferencesUpdate(msgspec.Struct, frozen=True, kw_only=True):
-    language: Language | None = None
+    language: SmsLanguage | None = None
     strip_diacritics: bool | None = None
 
 
 class CoordinatorContactUpdate(msgspec.Struct, frozen=True, kw_only=True):
     phone: str
-    language: Language = Language.VI
+    language: SmsLanguage = SmsLanguage.VI
     commune_codes: tuple[Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$")], ...] = ()
 
 
@@ -84,8 +84,10 @@ async def _signed_form(request: Request[Any, Any, State]) -> dict[str, str]:
     return dict(pairs)
 
 
-def _cause(seed: str) -> Cause:
-    return Cause(correlation_id=uuid.uuid5(uuid.NAMESPACE_URL, seed), id_seed=seed)
+def _webhook_cause(request: Request[Any, Any, State], seed: str) -> Cause:
+    """The request's correlation id, and event ids fixed by what the provider sent: a webhook
+    delivered twice appends nothing new."""
+    return msgspec.structs.replace(cause_of(request, None), id_seed=seed)
 
 
 @post("/sms/inbound", status_code=200, media_type=MediaType.XML, tags=["webhooks"])
@@ -104,7 +106,7 @@ async def sms_inbound(request: Request[Any, Any, State], store: NamedDependency[
     channel = _channel(request)
     async with store.transaction() as tx:
         await handlers.receive_sms(
-            tx, channel.settings, sms, _cause(f"inbound:{sms.provider_message_id}")
+            tx, channel.settings, sms, _webhook_cause(request, f"inbound:{sms.provider_message_id}")
         )
     channel.wake()
     return EMPTY_TWIML
@@ -131,7 +133,7 @@ async def sms_status(request: Request[Any, Any, State], store: NamedDependency[E
             outcome,
             callback.error_code,
             runtime.clock.now(),
-            _cause(seed),
+            _webhook_cause(request, seed),
             message_id=request.query_params.get("message_id"),
         )
     return EMPTY_TWIML
@@ -218,6 +220,7 @@ async def put_preferences(
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
     phone: FromPath[str],
     data: JSONBody[PreferencesUpdate],
 ) -> ConsentView:
@@ -232,7 +235,7 @@ async def put_preferences(
             data.language,
             data.strip_diacritics,
             runtime.clock.now(),
-            Cause(correlation_id=uuid.uuid4()),
+            cause,
         )
     return _consent(number, found)
 
@@ -242,6 +245,7 @@ async def put_coordinator_contact(
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
     coordinator_id: FromPath[str],
     data: JSONBody[CoordinatorContactUpdate],
 ) -> CoordinatorContactUpdate:
@@ -260,7 +264,7 @@ async def put_coordinator_contact(
         set_at=_runtime(request).clock.now(),
     )
     async with store.transaction() as tx:
-        await handlers.set_coordinator_contact(tx, event, Cause(correlation_id=uuid.uuid4()))
+        await handlers.set_coordinator_contact(tx, event, cause)
     return msgspec.structs.replace(data, phone=phone)
 
 

@@ -7,23 +7,16 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from services.notifications import handlers, views
-from services.notifications.domain.labels import readable_topic
+from services.notifications.domain import wording
+from services.notifications.domain.labels import proposal_topic, readable_topic
 from services.notifications.domain.templates import (
     VENUE_MAX,
-    AmbiguousReplyContext,
     AssignmentAcceptedContext,
-    AssignmentProposedContext,
     AssignmentReleasedContext,
-    HelpRefusedContext,
-    ResidentBookedContext,
-    ResidentCancelledContext,
-    ResidentMovedContext,
-    ResidentMovedToWaitlistContext,
-    ResidentRescheduledContext,
-    ResidentWaitlistedContext,
     TemplateContext,
-    UnderstaffingAlertContext,
     clip,
 )
 from services.notifications.handlers import About, language_of
@@ -33,9 +26,9 @@ from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.notifications import (
     AssignmentReplyAwaited,
     AssignmentReplyClosed,
-    Language,
     RemindersPlanned,
     SmsKind,
+    SmsLanguage,
 )
 from shared.events.scheduler import (
     AffectedBooking,
@@ -56,10 +49,10 @@ from shared.events.volunteers import (
     AssignmentAccepted,
     AssignmentDeclined,
     AssignmentExpired,
+    AssignmentMoved,
     AssignmentProposed,
     AssignmentReleased,
     AssignmentReplyUnmatched,
-    ReplyProblem,
 )
 from shared.ids import derived_id
 from shared.store.eventstore import Transaction
@@ -68,7 +61,6 @@ if TYPE_CHECKING:
     from shared.runtime import Runtime
 
 ME = "notifications"
-COUNT_MAX = 999
 
 
 class Reaction:
@@ -87,8 +79,8 @@ class Reaction:
         self,
         phone: str,
         kind: SmsKind,
-        context: Callable[[Language], TemplateContext],
-        language: Language | None,
+        context: Callable[[SmsLanguage], TemplateContext],
+        language: SmsLanguage | None,
         about: About,
         *,
         soon: bool = False,
@@ -125,7 +117,7 @@ class Reaction:
         self,
         resident: ResidentContact,
         kind: SmsKind,
-        context: Callable[[Language], TemplateContext],
+        context: Callable[[SmsLanguage], TemplateContext],
         *,
         reference: str,
         starts_at: datetime | None,
@@ -149,10 +141,6 @@ class Reaction:
     async def commune_of(self, booking_id: str) -> str | None:
         _, plan = await handlers.current_reminders(self.tx, booking_id)
         return None if plan is None else plan.commune_code
-
-
-def _venue(venue: Venue) -> str:
-    return clip(venue.name, VENUE_MAX)
 
 
 # From the scheduler
@@ -184,7 +172,7 @@ async def from_scheduler(
             await react.send(
                 event.resident_phone,
                 SmsKind.HELP_REQUEST_REFUSED,
-                lambda _language: HelpRefusedContext(),
+                wording.refused(event),
                 None,
                 About(reference=event.inbound_id),
             )
@@ -198,11 +186,10 @@ async def _gathered(react: Reaction) -> bool:
         case ResidentBooked() as booked:
             await _resident_booked(react, booked)
         case ResidentWaitlisted() as waitlisted:
-            topics = ",".join(topic.value for topic in waitlisted.topics)
             await react.tell_resident(
                 waitlisted.resident,
                 SmsKind.RESIDENT_WAITLISTED,
-                lambda language: ResidentWaitlistedContext(topic=readable_topic(topics, language)),
+                wording.resident_waitlisted(waitlisted),
                 reference=waitlisted.request_id,
                 starts_at=None,
                 commune_code=waitlisted.commune_code,
@@ -218,13 +205,12 @@ async def _about_bookings(react: Reaction) -> None:
     match react.recorded.event:
         case ResidentMovedToWaitlist() as event:
             commune = await react.commune_of(event.booking_id)
-            venue, starts_at = _venue(event.venue), event.when.starts_at
             await react.tell_resident(
                 event.resident,
                 SmsKind.RESIDENT_MOVED_TO_WAITLIST,
-                lambda _language: ResidentMovedToWaitlistContext(venue=venue, starts_at=starts_at),
+                wording.moved_to_waitlist(event),
                 reference=event.booking_id,
-                starts_at=starts_at,
+                starts_at=event.when.starts_at,
                 commune_code=commune,
             )
             await handlers.cancel_reminders_for(
@@ -234,13 +220,12 @@ async def _about_bookings(react: Reaction) -> None:
             await _cancelled(react, event.resident, event.booking_id, event.venue, event, None)
         case BookingChanged() as event:
             commune = await react.commune_of(event.booking_id)
-            venue, starts_at = _venue(event.new_venue), event.new_when.starts_at
             await react.tell_resident(
                 event.resident,
                 SmsKind.RESIDENT_MOVED,
-                lambda _language: ResidentMovedContext(venue=venue, starts_at=starts_at),
+                wording.booking_changed(event),
                 reference=event.new_booking_id,
-                starts_at=starts_at,
+                starts_at=event.new_when.starts_at,
                 commune_code=commune,
             )
             await handlers.cancel_reminders_for(
@@ -251,17 +236,13 @@ async def _about_bookings(react: Reaction) -> None:
 
 
 async def _resident_booked(react: Reaction, event: ResidentBooked) -> None:
-    topics = ",".join(topic.value for topic in event.topics)
-    venue = _venue(event.venue)
     starts_at = event.when.starts_at
     # A move between sessions is told once, by booking.changed.
     if event.changed_from_booking_id is None:
         await react.tell_resident(
             event.resident,
             SmsKind.RESIDENT_BOOKED,
-            lambda language: ResidentBookedContext(
-                topic=readable_topic(topics, language), venue=venue, starts_at=starts_at
-            ),
+            wording.resident_booked(event),
             reference=event.booking_id,
             starts_at=starts_at,
             commune_code=event.commune_code,
@@ -279,8 +260,8 @@ async def _resident_booked(react: Reaction, event: ResidentBooked) -> None:
                 recipient_phone=event.resident.phone,
                 recipient_name=event.resident.name,
                 language=language_of(event.resident.preferred_language),
-                topic=topics,
-                venue=venue,
+                topic=wording.topic_codes(event.topics),
+                venue=wording.venue_of(event.venue),
                 commune_code=event.commune_code,
                 starts_at=starts_at,
                 planned_at=react.now,
@@ -302,7 +283,7 @@ async def _cancelled(
     await react.tell_resident(
         resident,
         SmsKind.RESIDENT_CANCELLED,
-        lambda _language: ResidentCancelledContext(venue=_venue(venue), starts_at=starts_at),
+        wording.booking_cancelled(venue, event.when),
         reference=booking_id,
         starts_at=starts_at,
         commune_code=commune,
@@ -316,11 +297,7 @@ async def _rescheduled(
     await react.tell_resident(
         affected.resident,
         SmsKind.RESIDENT_RESCHEDULED,
-        lambda _language: ResidentRescheduledContext(
-            venue=_venue(event.venue),
-            previous_starts_at=event.previous_when.starts_at,
-            starts_at=event.when.starts_at,
-        ),
+        wording.rescheduled(event),
         reference=affected.booking_id,
         starts_at=event.when.starts_at,
         commune_code=event.commune_code,
@@ -344,11 +321,7 @@ async def _understaffed(react: Reaction, event: StaffingAlertRaised) -> None:
         await react.send(
             contact.phone,
             SmsKind.UNDERSTAFFING_ALERT,
-            lambda _language: UnderstaffingAlertContext(
-                venue=_venue(event.venue),
-                starts_at=event.when.starts_at,
-                needed=min(event.volunteers_needed, COUNT_MAX),
-            ),
+            wording.understaffed(event),
             contact.language,
             About(commune_code=event.commune_code, reference=event.session_id),
         )
@@ -411,25 +384,29 @@ async def from_volunteers(
             await _close(react, event.assignment_id, "expired")
         case AssignmentReleased() as event:
             awaited = await _close(react, event.assignment_id, "released")
+            # An accepted assignment's reminders follow its moves: they know its latest time.
+            _, plan = await handlers.current_reminders(tx, event.assignment_id)
             await handlers.cancel_reminders_for(
                 tx, react.now, react.cause, event.assignment_id, "released"
             )
             if awaited is not None:
+                starts_at = awaited.starts_at if plan is None else plan.starts_at
                 await react.send(
                     event.phone,
                     SmsKind.ASSIGNMENT_RELEASED,
                     lambda language: AssignmentReleasedContext(
-                        topic=readable_topic(awaited.topic, language),
-                        starts_at=awaited.starts_at,
+                        topic=readable_topic(awaited.topic, language), starts_at=starts_at
                     ),
                     None,
                     About(
                         commune_code=awaited.commune_code,
                         reference=event.assignment_id,
                         recipient_name=awaited.volunteer_name or None,
-                        session_starts_at=awaited.starts_at,
+                        session_starts_at=starts_at,
                     ),
                 )
+        case AssignmentMoved() as event:
+            await _moved(react, event)
         case AssignmentReplyUnmatched() as event:
             await _unmatched(react, event)
         case _:
@@ -438,22 +415,20 @@ async def from_volunteers(
 
 async def _unmatched(react: Reaction, event: AssignmentReplyUnmatched) -> None:
     """The volunteers service could not apply an SMS answer: ask which one, with the codes."""
-    codes = tuple(code for code in event.pending_codes if code.isdigit() and len(code) == 4)[:5]
-    if event.problem not in {ReplyProblem.SEVERAL_PENDING, ReplyProblem.NO_SUCH_ASSIGNMENT}:
-        return
-    if not codes:
+    which = wording.which_one(event)
+    if which is None:
         return
     await react.send(
         event.phone,
         SmsKind.REPLY_AMBIGUOUS,
-        lambda _language: AmbiguousReplyContext(codes=codes),
+        which,
         None,
         About(reference=event.inbound_id),
     )
 
 
 async def _proposed(react: Reaction, event: AssignmentProposed) -> None:
-    topic = ",".join(skill.value for skill in event.skills) or event.role or event.explanation
+    topic = proposal_topic(event)
     venue = clip(event.place, VENUE_MAX)
     version, _, _ = await _awaited(react.tx, event.assignment_id)
     if version == 0:
@@ -479,13 +454,42 @@ async def _proposed(react: Reaction, event: AssignmentProposed) -> None:
     await react.send(
         event.phone,
         SmsKind.ASSIGNMENT_PROPOSED,
-        lambda language: AssignmentProposedContext(
-            topic=readable_topic(topic, language),
-            venue=venue,
-            starts_at=event.starts_at,
-            short_code=event.short_code,
+        wording.proposed(event),
+        language_of(event.preferred_language),
+        About(
+            commune_code=event.commune_code,
+            reference=event.assignment_id,
+            recipient_name=event.volunteer_name,
+            session_starts_at=event.starts_at,
         ),
-        language_of(event.preferred_language.value),
+    )
+
+
+async def _moved(react: Reaction, event: AssignmentMoved) -> None:
+    """A volunteer kept through a move hears the new time and place; the proposal they may
+    still answer, or the reminders of the one they accepted, follow it."""
+    venue = clip(event.place, VENUE_MAX)
+    version, awaited, closed = await _awaited(react.tx, event.assignment_id)
+    if awaited is not None and not closed:
+        moved = msgspec.structs.replace(
+            awaited, venue=venue, starts_at=event.starts_at, awaited_at=react.now
+        )
+        await react.tx.append(awaiting_stream(event.assignment_id), version, [moved], react.cause)
+    if event.accepted:
+        await handlers.move_reminders(
+            react.tx,
+            react.settings,
+            react.now,
+            react.cause,
+            event.assignment_id,
+            event.starts_at,
+            venue,
+        )
+    await react.send(
+        event.phone,
+        SmsKind.ASSIGNMENT_CHANGED,
+        wording.assignment_moved(event),
+        language_of(event.preferred_language),
         About(
             commune_code=event.commune_code,
             reference=event.assignment_id,
@@ -558,6 +562,7 @@ FROM_VOLUNTEERS: tuple[type[Event], ...] = (
     AssignmentExpired,
     AssignmentReleased,
     AssignmentReplyUnmatched,
+    AssignmentMoved,
 )
 
 

@@ -47,7 +47,6 @@ from services.notifications.tables import timers
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.notifications import (
     CoordinatorContactSet,
-    Language,
     MessageId,
     RecipientOptedIn,
     RecipientOptedOut,
@@ -57,6 +56,7 @@ from shared.events.notifications import (
     RemindersPlanned,
     SmsFailed,
     SmsKind,
+    SmsLanguage,
 )
 from shared.ids import derived_id, uuid7
 from shared.store.eventstore import Stream, StreamAppend, Transaction
@@ -68,7 +68,7 @@ REMINDER_TIMER = "sms.reminder"
 # Alerts about alerts would never end; answers to an inbound SMS concern no session.
 NO_FAILURE_ALERT = frozenset({SmsKind.DELIVERY_FAILED_ALERT, SmsKind.UNDERSTAFFING_ALERT})
 
-ContextFor = Callable[[Language], TemplateContext]
+ContextFor = Callable[[SmsLanguage], TemplateContext]
 
 
 class About(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,11 +80,11 @@ class About(msgspec.Struct, frozen=True, kw_only=True):
     session_starts_at: datetime | None = None
 
 
-def language_of(value: str | None) -> Language | None:
+def language_of(value: str | None) -> SmsLanguage | None:
     """The SMS language for a stated preference: English if asked for, else Vietnamese."""
     if value is None:
         return None
-    return Language.EN if value.strip().lower() in {"en", "english"} else Language.VI
+    return SmsLanguage.EN if value.strip().lower() in {"en", "english"} else SmsLanguage.VI
 
 
 # Recipients and consent
@@ -124,7 +124,7 @@ async def append_to_recipient(
 async def change_preferences(
     tx: Transaction,
     phone: str,
-    language: Language | None,
+    language: SmsLanguage | None,
     strip_diacritics: bool | None,
     now: datetime,
     cause: Cause,
@@ -165,7 +165,7 @@ async def queue_sms(
     phone: str,
     kind: SmsKind,
     context: ContextFor,
-    language: Language | None = None,
+    language: SmsLanguage | None = None,
     about: About | None = None,
 ) -> MessageId | None:
     """Write one SMS down before anything is sent; the same cause, phone and kind adds nothing."""
@@ -200,7 +200,7 @@ class SmsRequest:
     phone: str
     kind: SmsKind
     context: ContextFor
-    language: Language | None
+    language: SmsLanguage | None
     about: About
 
     @functools.cached_property
@@ -210,7 +210,7 @@ class SmsRequest:
     def events(self, found: views.Recipient | None) -> list[Event]:
         """`sms.queued` (or `sms.suppressed`), in the recipient's language and choice."""
         settings, about = self.settings, self.about
-        chosen = (found.language if found is not None else None) or self.language or Language.VI
+        chosen = (found.language if found is not None else None) or self.language or SmsLanguage.VI
         strip = settings.strip_diacritics
         if found is not None and found.strip_diacritics is not None:
             strip = found.strip_diacritics
@@ -245,7 +245,7 @@ class SmsRequest:
 
 
 def _render(
-    kind: SmsKind, language: Language, context: TemplateContext, strip: bool
+    kind: SmsKind, language: SmsLanguage, context: TemplateContext, strip: bool
 ) -> RenderedSms:
     """A mass send (a session's residents, a reminder wave) writes the same text many times."""
     try:
@@ -256,7 +256,7 @@ def _render(
 
 @functools.lru_cache(maxsize=512)
 def _render_again(
-    kind: SmsKind, language: Language, context: TemplateContext, strip: bool
+    kind: SmsKind, language: SmsLanguage, context: TemplateContext, strip: bool
 ) -> RenderedSms:
     return render(kind, language, context, strip_diacritics=strip)
 
@@ -497,7 +497,7 @@ async def fire_reminder(
     timer_uuid = UUID(timer.id.rsplit(":", 1)[1])
     cause = Cause(correlation_id=timer_uuid, id_seed=timer.id)
 
-    def context(language: Language) -> TemplateContext:
+    def context(language: SmsLanguage) -> TemplateContext:
         topic = readable_topic(plan.topic, language)
         if plan.kind is SmsKind.ASSIGNMENT_REMINDER:
             return AssignmentReminderContext(
@@ -593,7 +593,7 @@ async def receive_sms(
         return False
     found = await views.recipient(tx.conn, sms.from_phone)
     opted_out = found is not None and found.opted_out
-    language = (found.language if found is not None else None) or Language.VI
+    language = (found.language if found is not None else None) or SmsLanguage.VI
     pending = [
         msgspec.structs.replace(item, topic=readable_topic(item.topic, language))
         for item in await views.pending_for(tx.conn, sms.from_phone)

@@ -28,7 +28,6 @@ from shared.events.notifications import (
     AssignmentReplyClosed,
     AssignmentReplyReceived,
     CoordinatorContactSet,
-    Language,
     MessageId,
     RecipientOptedIn,
     RecipientOptedOut,
@@ -39,6 +38,7 @@ from shared.events.notifications import (
     SmsEncoding,
     SmsFailed,
     SmsKind,
+    SmsLanguage,
     SmsLookupFailed,
     SmsQueued,
     SmsSendingStarted,
@@ -60,7 +60,7 @@ class Recipient(msgspec.Struct, frozen=True, kw_only=True):
     phone: str
     recipient_id: str
     opted_out: bool
-    language: Language | None
+    language: SmsLanguage | None
     strip_diacritics: bool | None
     changed_at: datetime
 
@@ -342,6 +342,7 @@ async def _project_replies(conn: AsyncConnection, recorded: RecordedEvent) -> No
     event = recorded.event
     match event:
         case AssignmentReplyAwaited():
+            await _unpend(conn, event.assignment_id)  # a move restates what is awaited
             await conn.execute(
                 pending_replies.insert().values(
                     assignment_id=event.assignment_id,
@@ -404,7 +405,7 @@ async def _suppressed(conn: AsyncConnection, event: SmsSuppressed, version: int)
             kind=event.kind.value,
             recipient_phone=event.recipient_phone,
             status=MessageStatus.SUPPRESSED.value,
-            language=Language.VI.value,
+            language=SmsLanguage.VI.value,
             text="",
             encoding=SmsEncoding.GSM7.value,
             parts=0,
@@ -486,7 +487,7 @@ def _recipient_of(row: Any) -> Recipient:
         phone=row.phone,
         recipient_id=row.recipient_id,
         opted_out=row.opted_out,
-        language=None if row.language is None else Language(row.language),
+        language=None if row.language is None else SmsLanguage(row.language),
         strip_diacritics=row.strip_diacritics,
         changed_at=aware(row.changed_at),
     )
@@ -603,7 +604,7 @@ def message_state(row: Any) -> Message:
         recipient_phone=row.recipient_phone,
         status=MessageStatus(row.status),
         next_attempt_at=aware(row.next_attempt_at),
-        language=Language(row.language),
+        language=SmsLanguage(row.language),
         text=row.text,
         encoding=SmsEncoding(row.encoding),
         parts=row.parts,
@@ -621,7 +622,7 @@ def message_state(row: Any) -> Message:
 class AlertContact(msgspec.Struct, frozen=True, kw_only=True):
     coordinator_id: str
     phone: str
-    language: Language
+    language: SmsLanguage
 
 
 async def coordinators_for(
@@ -649,7 +650,7 @@ async def coordinators_for(
         )
     return [
         AlertContact(
-            coordinator_id=row.coordinator_id, phone=row.phone, language=Language(row.language)
+            coordinator_id=row.coordinator_id, phone=row.phone, language=SmsLanguage(row.language)
         )
         for row in rows
     ]

@@ -53,7 +53,6 @@ from services.scheduler.domain.sessions import SATURDAY, SUNDAY
 from services.scheduler.intake import HelpDesk
 from shared.events.base import Cause
 from shared.events.scheduler import (
-    Accessibility,
     Actor,
     AttendanceStatus,
     BookingId,
@@ -61,16 +60,15 @@ from shared.events.scheduler import (
     CommuneCode,
     CoordinatorId,
     HelpRequestId,
-    Outcome,
     ResidentBooked,
     SessionId,
     SessionTotals,
     Slot,
-    Topic,
     Venue,
     VisitId,
     Weekend,
 )
+from shared.events.vocabulary import Accessibility, Language, Outcome, Topic
 from shared.store.eventstore import EventStore, Transaction
 from shared.web.app import cause_of
 from shared.web.auth import Caller, Role, optional_caller
@@ -97,7 +95,7 @@ class SessionCreate(msgspec.Struct, frozen=True, kw_only=True):
     topics: tuple[Topic, ...]
     capacity: int
     volunteers_needed: int = 1
-    languages: tuple[str, ...] = ("vi",)
+    languages: tuple[Language, ...] = (Language.VI,)
     accessibility: tuple[Accessibility, ...] = ()
     public_holiday: bool = False
     makeup_day: bool = False
@@ -116,7 +114,7 @@ class RecurringSessionsCreate(msgspec.Struct, frozen=True, kw_only=True):
     topics: tuple[Topic, ...]
     capacity: int
     volunteers_needed: int = 1
-    languages: tuple[str, ...] = ("vi",)
+    languages: tuple[Language, ...] = (Language.VI,)
     accessibility: tuple[Accessibility, ...] = ()
 
 
@@ -134,7 +132,7 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     starts_at: datetime
     ends_at: datetime
     topics: list[Topic]
-    languages: list[str]
+    languages: list[Language]
     accessibility: list[Accessibility]
     capacity: int
     booked: int
@@ -161,7 +159,7 @@ class RosterResident(msgspec.Struct, frozen=True, kw_only=True):
     request_id: FromPath[str]
     name: str
     phone: str
-    preferred_language: str
+    preferred_language: Language
     topics: list[Topic]
     accessibility_needs: list[Accessibility]
     from_waitlist: bool
@@ -220,7 +218,7 @@ class HelpRequestCreate(msgspec.Struct, frozen=True, kw_only=True):
     address: str = ""
     topics: tuple[Topic, ...]
     accessibility_needs: tuple[Accessibility, ...] = ()
-    preferred_language: str = "vi"
+    preferred_language: Language = Language.VI
     preferred_days: tuple[Weekend, ...] = ()
     home_visit: bool = False
     birth_year: int | None = None
@@ -362,7 +360,7 @@ def _session_view(row: sa.Row[Any]) -> SessionView:
         starts_at=views.utc(row.starts_at),
         ends_at=views.utc(row.ends_at),
         topics=[Topic(t) for t in row.topics],
-        languages=list(row.languages),
+        languages=[Language(x) for x in row.languages],
         accessibility=[Accessibility(a) for a in row.accessibility],
         capacity=row.capacity,
         booked=row.booked,
@@ -549,7 +547,7 @@ async def province_communes(
     province = find_province(code)
     if province is None:
         raise NotFoundError(f"no province {code}")
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         counts = await views.village_counts(conn, province.code)
     return [
         CommuneSummary(
@@ -573,7 +571,7 @@ async def commune(code: FromPath[str], store: NamedDependency[EventStore]) -> Co
     if found is None:
         raise NotFoundError(f"no commune or ward {code}")
     province = find_province(found.province_code)
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         villages = await views.villages_of(conn, found.code)
     return CommuneView(
         code=found.code,
@@ -688,7 +686,7 @@ async def list_sessions(
     if found is None:
         raise NotFoundError(f"no commune or ward {commune_code}")
     _read_scope(caller, found.code, found.province_code)
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         rows = await views.sessions_in(conn, found.code, from_date, to_date)
     return [_session_view(row) for row in rows]
 
@@ -702,7 +700,7 @@ async def list_sessions(
 async def get_session(
     session_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> SessionView:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         row = await _session(conn, session_id)
     _read_scope(caller, row.commune_code, row.province_code)
     return _session_view(row)
@@ -718,7 +716,7 @@ async def get_session(
 async def get_roster(
     session_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> RosterView:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         row = await _session(conn, session_id)
         bookings = await views.roster(conn, session_id)
     assigned = caller.volunteer_id is not None and caller.volunteer_id in row.volunteer_ids
@@ -736,7 +734,7 @@ async def get_roster(
                 request_id=b.request_id,
                 name=b.resident_name,
                 phone=b.phone,
-                preferred_language=b.preferred_language,
+                preferred_language=Language(b.preferred_language),
                 topics=[Topic(t) for t in b.topics],
                 accessibility_needs=[Accessibility(a) for a in b.accessibility_needs],
                 from_waitlist=b.from_waitlist,
@@ -861,6 +859,8 @@ async def record_attendance(
         status=data.status,
         outcomes=data.outcomes,
         recorded_by=caller.sub,
+        # A token's subject names the person; the volunteers service credits a volunteer id.
+        recorded_by_volunteer=caller.volunteer_id if caller.role is Role.VOLUNTEER else None,
     )
     return await _session_change(
         store,
@@ -969,7 +969,7 @@ async def create_help_request(
 async def get_help_request(
     request_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> HelpRequestView:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         view = await _request_view(conn, request_id)
     commune_found = find_commune(view.commune_code)
     _read_scope(caller, view.commune_code, commune_found.province_code if commune_found else "")
@@ -1083,7 +1083,7 @@ async def _visit_change(
 async def get_home_visit(
     visit_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> HomeVisitView:
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         row = await views.visit_row(conn, visit_id)
     if row is None:
         raise NotFoundError(f"no home visit {visit_id}")
@@ -1206,7 +1206,7 @@ async def commune_report_view(
     _read_scope(caller, found.code, found.province_code)
     if to_date < from_date:
         raise _rejected([("to", "the end date is before the start date")])
-    async with store.engine.connect() as conn:
+    async with store.reader.connect() as conn:
         sessions, attendances = await views.report_rows(conn, found.code, from_date, to_date)
     report = commune_report(CommuneCode(found.code), from_date, to_date, sessions, attendances)
     wants_csv = report_format == "csv" or "text/csv" in request.headers.get("accept", "")

@@ -74,8 +74,8 @@ from services.scheduler.domain.errors import (
     SessionNotFoundError,
 )
 from services.scheduler.domain.places import find_commune
-from services.scheduler.domain.sms import SMS_RESIDENT_NAME, commune_from_sms, topic_from_sms
-from services.scheduler.domain.staffing import ALERT_BEFORE_START
+from services.scheduler.domain.sms import refusal_reasons, request_from_sms
+from services.scheduler.domain.staffing import ALERT_BEFORE_START, staffing_report
 from services.scheduler.memory import FoldedSession, memory_of
 from services.scheduler.tables import timers
 from shared.events.base import Cause, Event
@@ -83,13 +83,11 @@ from shared.events.notifications import HelpRequestedBySms
 from shared.events.scheduler import (
     Actor,
     BookingId,
-    Channel,
     HelpRequestId,
     HelpRequestRefused,
     HomeVisitStaffingChanged,
     ImportedPlace,
     PlacesImported,
-    RefusalReason,
     ResidentBooked,
     ResidentMovedToWaitlist,
     SessionCancelled,
@@ -98,7 +96,7 @@ from shared.events.scheduler import (
     Slot,
     VisitId,
 )
-from shared.events.volunteers import SessionStaffed, SessionUnderstaffed, SlotKind
+from shared.events.volunteers import SessionStaffed, SessionUnderstaffed
 from shared.ids import derived_id, uuid7
 from shared.store.eventstore import ConcurrencyError, EventStore, StreamAppend, Transaction
 from shared.store.timers import Timer, cancel_timer, set_timer
@@ -805,24 +803,6 @@ async def complete_home_visit(
 # What other services said -------------------------------------------------------------------
 
 
-class _Gap(NamedTuple):
-    missing_skills: tuple[str, ...]
-    missing_languages: tuple[str, ...]
-
-    @classmethod
-    def of(cls, event: SessionUnderstaffed) -> _Gap:
-        return cls(
-            tuple(s.value for s in event.missing_skills),
-            tuple(lang.value for lang in event.missing_languages),
-        )
-
-
-def slot_stream(slot_id: str, kind: SlotKind) -> str:
-    """The scheduler stream a volunteers slot is about (its id with or without the prefix)."""
-    prefix = "session-" if kind is SlotKind.SESSION else "visit-"
-    return slot_id if slot_id.startswith(prefix) else f"{prefix}{slot_id}"
-
-
 async def record_staffing(
     tx: Transaction, event: SessionStaffed | SessionUnderstaffed, *, now: datetime, cause: Cause
 ) -> None:
@@ -830,16 +810,12 @@ async def record_staffing(
 
     A session that becomes understaffed inside the last 48 hours alerts its coordinator at once.
     """
-    staffed = isinstance(event, SessionStaffed)
-    volunteers = tuple(event.volunteer_ids) if isinstance(event, SessionStaffed) else ()
-    missing = event.missing_count if isinstance(event, SessionUnderstaffed) else 0
-    reported_at = event.staffed_at if isinstance(event, SessionStaffed) else event.reported_at
-    target = slot_stream(event.slot_id, event.slot_kind)
-    gap = _Gap.of(event) if isinstance(event, SessionUnderstaffed) else None
-    if event.slot_kind is SlotKind.HOME_VISIT:
-        visit = await load_visit(tx, target)
+    report = staffing_report(event)
+    staffed = report.staffed
+    if report.home_visit:
+        visit = await load_visit(tx, report.slot_stream)
         if visit.state is None:
-            log.info("staffing of unknown home visit %s ignored", target)
+            log.info("staffing of unknown home visit %s ignored", report.slot_stream)
             return
         await visit.append(
             tx,
@@ -847,27 +823,27 @@ async def record_staffing(
                 HomeVisitStaffingChanged(
                     visit_id=visit.visit_id,
                     staffed=staffed,
-                    volunteer_ids=volunteers,
-                    missing_count=missing,
-                    reported_at=reported_at,
+                    volunteer_ids=report.volunteer_ids,
+                    missing_count=report.missing_count,
+                    reported_at=report.reported_at,
                     changed_at=now,
                 )
             ],
             cause,
         )
         return
-    stream = await load_session(tx, target)
+    stream = await load_session(tx, report.slot_stream)
     if stream.state is None:
-        log.info("staffing of unknown session %s ignored", target)
+        log.info("staffing of unknown session %s ignored", report.slot_stream)
         return
     changed = SessionStaffingChanged(
         session_id=stream.session_id,
         staffed=staffed,
-        volunteer_ids=volunteers,
-        missing_count=missing,
-        missing_skills=gap.missing_skills if gap else (),
-        missing_languages=gap.missing_languages if gap else (),
-        reported_at=reported_at,
+        volunteer_ids=report.volunteer_ids,
+        missing_count=report.missing_count,
+        missing_skills=report.missing_skills,
+        missing_languages=report.missing_languages,
+        reported_at=report.reported_at,
         changed_at=now,
     )
     await stream.append(tx, [changed], cause)
@@ -894,31 +870,11 @@ async def request_help_by_sms(
     request_id = HelpRequestId(f"request-{derived_id('sms', event.inbound_id)}")
     if await tx.version_of(request_id) > 0:
         return None
-    commune = commune_from_sms(event.commune_code, event.commune_text, event.text)
-    command = RequestHelp(
-        request_id=request_id,
-        resident_name=SMS_RESIDENT_NAME,
-        phone=event.resident_phone,
-        commune_code=commune.code if commune else (event.commune_code or ""),
-        topics=(topic_from_sms(event.topic),),
-        channel=Channel.SMS,
-        consent_given=True,  # the resident wrote to us asking for help
-    )
     try:
-        return await request_help(tx, command, now=now, cause=cause)
+        return await request_help(tx, request_from_sms(event, request_id), now=now, cause=cause)
     except HelpRequestRejectedError as error:
-        reasons = tuple(
-            RefusalReason(
-                field=p.field,
-                message=(
-                    "send the 5-digit code or the name of your commune"
-                    if p.field == "commune_code"
-                    else p.message
-                ),
-            )
-            for p in error.problems
-        )
-        log.info("help by SMS %s refused: %s", event.inbound_id, [r.field for r in reasons])
+        reasons = refusal_reasons(error.problems, event)
+        log.info("help by SMS %s refused: %s", event.inbound_id, [r.code for r in reasons])
         refused = HelpRequestRefused(
             request_id=request_id,
             inbound_id=event.inbound_id,

@@ -19,7 +19,6 @@ from services.scheduler.domain.reports import AttendanceRow, SessionRow
 from services.scheduler.tables import bookings, help_requests, home_visits, places, sessions
 from shared.events.base import Event, RecordedEvent
 from shared.events.scheduler import (
-    Accessibility,
     AttendanceRecorded,
     AttendanceStatus,
     BookingCancelled,
@@ -33,7 +32,6 @@ from shared.events.scheduler import (
     HomeVisitRequested,
     HomeVisitScheduled,
     HomeVisitStaffingChanged,
-    Outcome,
     PlaceCode,
     PlacesImported,
     ProvinceCode,
@@ -49,9 +47,9 @@ from shared.events.scheduler import (
     SessionStaffingChanged,
     Slot,
     StaffingAlertRaised,
-    Topic,
     Weekend,
 )
+from shared.events.vocabulary import Accessibility, Language, Outcome, Topic
 
 
 def _json(value: Any) -> Any:
@@ -190,8 +188,9 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:  # no
         case SessionCapacityChanged():
             await _update_session(conn, event.session_id, capacity=event.capacity)
         case SessionCancelled():
+            # Its residents' bookings end with it (they wait again): nobody is booked any more.
             await _update_session(
-                conn, event.session_id, status="cancelled", cancel_reason=event.reason
+                conn, event.session_id, status="cancelled", cancel_reason=event.reason, booked=0
             )
             ids = [a.booking_id for a in event.affected]
             await _set_booking_status(conn, ids, "session_cancelled")
@@ -601,7 +600,7 @@ def request_state(row: sa.Row[Any]) -> HelpRequestState:
         address=row.address,
         topics=tuple(Topic(t) for t in row.topics),
         accessibility_needs=tuple(Accessibility(a) for a in row.accessibility_needs),
-        preferred_language=row.preferred_language,
+        preferred_language=Language(row.preferred_language),
         preferred_days=tuple(Weekend(d) for d in row.preferred_days),
         home_visit=row.home_visit,
         requested_at=utc(row.requested_at),

@@ -33,15 +33,14 @@ from services.volunteers.tables import assignments, volunteers
 from shared.clock import VIETNAM
 from shared.events.base import Cause
 from shared.events.scheduler import CommuneCode
+from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
     AnswerChannel,
     AvailabilityException,
     GroupId,
-    Language,
     PlannedGap,
-    Skill,
     VolunteerId,
-    WeekendAvailability,
+    WeeklyAvailability,
 )
 from shared.store.eventstore import EventStore, Transaction
 from shared.web.auth import Caller, ForbiddenError, Role
@@ -73,7 +72,7 @@ class VolunteerCreate(msgspec.Struct, frozen=True, kw_only=True):
     skills: tuple[Skill, ...] = ()
     languages: tuple[Language, ...] = (Language.VI,)
     preferred_language: Language = Language.VI
-    availability: WeekendAvailability = WeekendAvailability()
+    availability: WeeklyAvailability = WeeklyAvailability()
     monthly_limit: Limit = 4
 
 
@@ -94,7 +93,7 @@ class VolunteerPause(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AvailabilityUpdate(msgspec.Struct, frozen=True, kw_only=True):
-    availability: WeekendAvailability
+    availability: WeeklyAvailability
     exceptions: tuple[AvailabilityException, ...] = ()
 
 

@@ -10,14 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.volunteers import handlers
-from services.volunteers.domain.slots import (
-    MoveSlot,
-    Needs,
-    NoteNeeds,
-    OpenSlot,
-    needs_of,
-    topics_of,
-)
+from services.volunteers.domain.from_scheduler import CloseSlot, CreditService, command_for
+from services.volunteers.domain.slots import MoveSlot, NoteNeeds, OpenSlot
 from services.volunteers.planning import StaffingOptions
 from shared.bus.consumer import Subscription, caused_by
 from shared.clock import Clock
@@ -36,28 +30,16 @@ from shared.events.scheduler import (
     SessionCompleted,
     SessionRescheduled,
     SessionScheduled,
-    Venue,
 )
-from shared.events.volunteers import SlotClosing, SlotId, SlotKind
 from shared.runtime import Runtime
 from shared.store.eventstore import Transaction
 
 ME = "volunteers"
 
 
-def _place(venue: Venue) -> str:
-    return f"{venue.name}, {venue.address}" if venue.address else venue.name
-
-
-def _needs(*parts: Needs) -> Needs:
-    return Needs(
-        skills=tuple(sorted({s for part in parts for s in part.skills})),
-        languages=tuple(sorted({x for part in parts for x in part.languages})),
-    )
-
-
 class FromScheduler:
-    """Sessions, home visits and bookings become slots and their requirements."""
+    """Sessions, home visits and bookings become slots and their requirements
+    (`domain.from_scheduler.command_for` says which command each event is)."""
 
     def __init__(self, options: StaffingOptions, clock: Clock) -> None:
         self.options = options
@@ -65,66 +47,18 @@ class FromScheduler:
 
     async def handle(self, tx: Transaction, recorded: RecordedEvent) -> None:
         now, cause, options = self.clock.now(), caused_by(recorded), self.options
-        match recorded.event:
-            case SessionScheduled() as event:
-                command = OpenSlot(
-                    slot_id=SlotId(event.session_id),
-                    kind=SlotKind.SESSION,
-                    commune_code=event.commune_code,
-                    place=_place(event.venue),
-                    starts_at=event.when.starts_at,
-                    ends_at=event.when.ends_at,
-                    needed=event.volunteers_needed,
-                    topics=topics_of(event.topics),
-                    needs=needs_of(event.accessibility, event.languages),
-                )
+        match command_for(recorded.event):
+            case OpenSlot() as command:
                 await handlers.open_slot(tx, command, options, now, cause)
-            case HomeVisitScheduled() as event:
-                command = OpenSlot(
-                    slot_id=SlotId(event.visit_id),
-                    kind=SlotKind.HOME_VISIT,
-                    commune_code=event.commune_code,
-                    place=event.address,
-                    starts_at=event.when.starts_at,
-                    ends_at=event.when.ends_at,
-                    needed=event.volunteers_needed,
-                    topics=topics_of(event.topics),
-                    needs=_needs(
-                        needs_of(event.accessibility_needs, event.languages),
-                        needs_of((), [event.resident.preferred_language]),
-                    ),
-                )
-                await handlers.open_slot(tx, command, options, now, cause)
-            case SessionRescheduled() as event:
-                move = MoveSlot(
-                    slot_id=SlotId(event.session_id),
-                    commune_code=event.commune_code,
-                    place=_place(event.venue),
-                    starts_at=event.when.starts_at,
-                    ends_at=event.when.ends_at,
-                )
-                await handlers.move_slot(tx, move, options, now, cause)
-            case SessionCancelled(session_id=slot_id) | HomeVisitCancelled(visit_id=slot_id):
-                await handlers.close_slot(tx, slot_id, SlotClosing.CANCELLED, options, now, cause)
-            case SessionCompleted(session_id=slot_id) | HomeVisitCompleted(visit_id=slot_id):
-                await handlers.close_slot(tx, slot_id, SlotClosing.COMPLETED, options, now, cause)
-            case ResidentBooked() as event:
-                note = NoteNeeds(
-                    slot_id=SlotId(event.session_id),
-                    booking_id=event.booking_id,
-                    needs=needs_of(event.accessibility_needs, [event.resident.preferred_language]),
-                )
-                await handlers.note_needs(tx, note, options, now, cause)
-            case (
-                BookingCancelled(session_id=slot_id, booking_id=booking_id)
-                | BookingChanged(session_id=slot_id, booking_id=booking_id)
-                | ResidentMovedToWaitlist(session_id=slot_id, booking_id=booking_id)
-            ):
-                note = NoteNeeds(slot_id=SlotId(slot_id), booking_id=booking_id, booked=False)
-                await handlers.note_needs(tx, note, options, now, cause)
-            case AttendanceRecorded() as event:
-                await handlers.record_service(tx, event.session_id, event.recorded_by, now, cause)
-            case _:
+            case MoveSlot() as command:
+                await handlers.move_slot(tx, command, options, now, cause)
+            case CloseSlot(slot_id=slot_id, closing=closing):
+                await handlers.close_slot(tx, slot_id, closing, options, now, cause)
+            case NoteNeeds() as command:
+                await handlers.note_needs(tx, command, options, now, cause)
+            case CreditService(slot_id=slot_id, volunteer_id=volunteer_id):
+                await handlers.record_service(tx, slot_id, volunteer_id, now, cause)
+            case None:
                 return
 
 

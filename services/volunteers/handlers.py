@@ -356,8 +356,20 @@ async def expire_answers(
 async def open_slot(
     tx: Transaction, command: OpenSlot, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
-    """Record the slot and plan its weekend soon (together with the other slots opening)."""
+    """Record the slot and plan its weekend soon (together with the other slots opening).
+
+    A slot opened before is being given a new time (a home visit scheduled again): a move."""
     slot, version = await load_slot(tx, command.slot_id)
+    if slot.opened:
+        move = MoveSlot(
+            slot_id=command.slot_id,
+            commune_code=command.commune_code,
+            place=command.place,
+            starts_at=command.starts_at,
+            ends_at=command.ends_at,
+        )
+        await move_slot(tx, move, options, now, cause)
+        return
     events = decide_open(slot, command, now)
     slot, version = await append_to_slot(tx, slot, version, events, cause)
     if events and slot.needed > 0 and command.starts_at > now:

@@ -305,6 +305,7 @@ async def _propose(
         state.staffing,
         state.as_solver_slot(),
         msgspec.structs.replace(solution, placements=tuple(mine)),
+        topics=state.slot_topics(),
         contacts=pool.contacts,
         candidates={c.volunteer_id: c for c in pool.candidates},
         new_ids=[new_assignment_id() for _ in mine],

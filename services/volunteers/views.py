@@ -24,11 +24,13 @@ from services.volunteers.tables import (
 )
 from shared.events.base import RecordedEvent
 from shared.events.scheduler import CommuneCode
+from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
     AssignmentAccepted,
     AssignmentDeclined,
     AssignmentExpired,
     AssignmentId,
+    AssignmentMoved,
     AssignmentProposed,
     AssignmentReleased,
     AssignmentServed,
@@ -36,11 +38,9 @@ from shared.events.volunteers import (
     AvailabilityException,
     GroupId,
     GroupRegistered,
-    Language,
     ResidentNeedsNoted,
     SessionStaffed,
     SessionUnderstaffed,
-    Skill,
     SlotChanged,
     SlotClosed,
     SlotId,
@@ -50,8 +50,8 @@ from shared.events.volunteers import (
     VolunteerRegistered,
     VolunteerResumed,
     VolunteerUpdated,
-    WeekendAvailability,
     WeekendPlanned,
+    WeeklyAvailability,
 )
 
 _ACTIVE = [status.value for status in ACTIVE]
@@ -109,6 +109,12 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
             | AssignmentServed()
         ):
             await _project_assignment(conn, event)
+        case AssignmentMoved():
+            await conn.execute(
+                assignments.update()
+                .where(assignments.c.assignment_id == event.assignment_id)
+                .values(starts_at=utc(event.starts_at), ends_at=utc(event.ends_at))
+            )
         case WeekendPlanned():
             await conn.execute(
                 weekend_plans.delete().where(weekend_plans.c.saturday == event.saturday)
@@ -388,7 +394,7 @@ class VolunteerView(msgspec.Struct, frozen=True, kw_only=True):
     skills: tuple[Skill, ...]
     languages: tuple[Language, ...]
     preferred_language: Language
-    availability: WeekendAvailability
+    availability: WeeklyAvailability
     exceptions: tuple[AvailabilityException, ...]
     monthly_limit: int
     paused: bool

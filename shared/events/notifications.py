@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, NewType
+from typing import Any, ClassVar, NewType
 from uuid import UUID
 
 from shared.events.base import Event
+from shared.events.catalog import Upcaster
+from shared.events.vocabulary import Topic
 
 MessageId = NewType("MessageId", str)
 InboundSmsId = NewType("InboundSmsId", str)
 
 
-class Language(StrEnum):
-    """The language a recipient reads their SMS in; Vietnamese unless they chose English."""
+class SmsLanguage(StrEnum):
+    """The language an SMS is written in (its templates exist in these two); Vietnamese unless
+    the recipient chose English."""
 
     VI = "vi"
     EN = "en"
@@ -55,7 +58,7 @@ class SmsKind(StrEnum):
     REPLY_DECLINE_OK = "reply_decline_ok"
     REPLY_STOP_CONFIRMED = "reply_stop_confirmed"
     REPLY_START_CONFIRMED = "reply_start_confirmed"
-    REPLY_HELP_RECEIVED = "reply_help_received"
+    REPLY_HELP_RECEIVED = "reply_help_received"  # no longer sent: kept for stored messages
     REPLY_UNKNOWN = "reply_unknown"
     REPLY_AMBIGUOUS = "reply_ambiguous"
     HELP_REQUEST_REFUSED = "help_request_refused"
@@ -79,16 +82,6 @@ class AssignmentAnswer(StrEnum):
     DECLINED = "declined"
 
 
-class HelpTopic(StrEnum):
-    """What a resident asked help with by SMS keyword; the scheduler maps it to a session topic."""
-
-    VNEID = "vneid"
-    PUBLIC_SERVICES = "public_services"
-    CASHLESS_PAYMENT = "cashless_payment"
-    SMARTPHONE_BASICS = "smartphone_basics"
-    OTHER = "other"
-
-
 class SmsQueued(Event, frozen=True, kw_only=True):
     """An SMS was written and stored before any provider call, so it is sent once at most."""
 
@@ -97,7 +90,7 @@ class SmsQueued(Event, frozen=True, kw_only=True):
     cause_event_id: UUID
     kind: SmsKind
     recipient_phone: str
-    language: Language
+    language: SmsLanguage
     text: str
     encoding: SmsEncoding
     parts: int
@@ -241,12 +234,17 @@ class AssignmentReplyReceived(Event, frozen=True, kw_only=True):
 
 
 class HelpRequestedBySms(Event, frozen=True, kw_only=True):
-    """A resident asked for help by SMS keyword; the scheduler turns it into a help request."""
+    """A resident asked for help by SMS keyword; the scheduler turns it into a help request.
+
+    `topic` is the session topic the keyword names (none: no keyword). Version 1 carried a
+    keyword vocabulary of its own (`vneid`, `public_services`, ..., `other`).
+    """
 
     event_type: ClassVar[str] = "help.requested_by_sms"
+    schema_version: ClassVar[int] = 2
     inbound_id: InboundSmsId
     resident_phone: str
-    topic: HelpTopic | None = None
+    topic: Topic | None = None
     commune_text: str | None = None
     commune_code: str | None = None
     text: str
@@ -267,7 +265,7 @@ class RecipientPreferencesChanged(Event, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "recipient.preferences_changed"
     phone: str
-    language: Language | None = None
+    language: SmsLanguage | None = None
     strip_diacritics: bool | None = None
     changed_at: datetime
 
@@ -305,7 +303,7 @@ class RemindersPlanned(Event, frozen=True, kw_only=True):
     kind: SmsKind
     recipient_phone: str
     recipient_name: str = ""
-    language: Language | None = None
+    language: SmsLanguage | None = None
     topic: str
     venue: str
     commune_code: str | None = None
@@ -329,7 +327,7 @@ class CoordinatorContactSet(Event, frozen=True, kw_only=True):
     event_type: ClassVar[str] = "sms.coordinator_contact_set"
     coordinator_id: str
     phone: str
-    language: Language = Language.VI
+    language: SmsLanguage = SmsLanguage.VI
     commune_codes: tuple[str, ...] = ()
     set_at: datetime
 
@@ -356,3 +354,20 @@ EVENTS: tuple[type[Event], ...] = (
     RemindersCancelled,
     CoordinatorContactSet,
 )
+
+# help.requested_by_sms v1 named its topic by SMS keyword; v2 by the topic itself.
+_TOPIC_OF_KEYWORD = {
+    "vneid": Topic.VNEID_ACTIVATION.value,
+    "public_services": Topic.ONLINE_PUBLIC_SERVICES.value,
+    "cashless_payment": Topic.CASHLESS_PAYMENT.value,
+    "smartphone_basics": Topic.SMARTPHONE_BASICS.value,
+}
+
+
+def _topic_named_by_keyword(raw: dict[str, Any]) -> dict[str, Any]:
+    return {**raw, "topic": _TOPIC_OF_KEYWORD.get(raw.get("topic") or "")}
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("help.requested_by_sms", 1): _topic_named_by_keyword,
+}

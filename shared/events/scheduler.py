@@ -4,7 +4,11 @@ Ids are the stream ids themselves (`session-<uuid>`, `request-<uuid>`, `visit-<u
 consumer can name the stream without knowing the scheduler's conventions; booking ids
 (`booking-<uuid>`) live inside their session's stream. Commune codes are the five-digit
 National Statistics Office codes (`"15835"`), province codes two digits (`"38"`).
-Instants are aware UTC datetimes; local dates and times are Asia/Ho_Chi_Minh.
+Instants are aware UTC datetimes; local dates and times are Asia/Ho_Chi_Minh. Topics,
+languages, accessibility needs and outcomes are the words of `shared.events.vocabulary`.
+
+Schema version 2 of every event that names a language holds ISO 639 codes (`hmn`, `blt`);
+version 1 held the tag as typed (`hmn`, `tai-dam`), upcast on read (`shared.events.upcasts`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from typing import ClassVar, NewType
 import msgspec
 
 from shared.events.base import Event
+from shared.events.catalog import Upcaster
+from shared.events.upcasts import AFFECTED, RESIDENT, iso_languages
+from shared.events.vocabulary import Accessibility, Language, Outcome, Skill, Topic
 
 SessionId = NewType("SessionId", str)
 BookingId = NewType("BookingId", str)
@@ -25,27 +32,6 @@ CoordinatorId = NewType("CoordinatorId", str)
 CommuneCode = NewType("CommuneCode", str)
 ProvinceCode = NewType("ProvinceCode", str)
 PlaceCode = NewType("PlaceCode", str)
-
-
-class Topic(StrEnum):
-    """What a resident is helped with; the movement's standard tasks."""
-
-    VNEID_ACTIVATION = "vneid_activation"
-    ONLINE_PUBLIC_SERVICES = "online_public_services"
-    CASHLESS_PAYMENT = "cashless_payment"
-    SMARTPHONE_BASICS = "smartphone_basics"
-    SCREEN_READER = "screen_reader"
-    BUSINESS_APPS = "business_apps"
-    ONLINE_LEARNING = "online_learning"
-
-
-class Accessibility(StrEnum):
-    """What a venue offers, and what a resident needs, to take part."""
-
-    STEP_FREE = "step_free"
-    SCREEN_READER_HELP = "screen_reader_help"
-    SIGN_INTERPRETER = "sign_interpreter"
-    MINORITY_LANGUAGE_INTERPRETER = "minority_language_interpreter"
 
 
 class Weekend(StrEnum):
@@ -81,17 +67,6 @@ class AttendanceStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
-class Outcome(StrEnum):
-    """A task that got done for a resident during an attendance or visit."""
-
-    VNEID_ACTIVATED = "vneid_activated"
-    APPLICATION_SUBMITTED = "application_submitted"
-    PAYMENT_SET_UP = "payment_set_up"
-    APP_INSTALLED = "app_installed"
-    SMARTPHONE_SKILLS = "smartphone_skills"
-    OTHER = "other"
-
-
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
     """Where residents go: a cultural house, commune office or school."""
 
@@ -116,7 +91,7 @@ class ResidentContact(msgspec.Struct, frozen=True, kw_only=True):
     request_id: HelpRequestId
     name: str
     phone: str  # E.164
-    preferred_language: str
+    preferred_language: Language
 
 
 class AffectedBooking(msgspec.Struct, frozen=True, kw_only=True):
@@ -152,17 +127,31 @@ class ImportedPlace(msgspec.Struct, frozen=True, kw_only=True):
     commune_code: CommuneCode
 
 
+class RefusalCode(StrEnum):
+    """Why a help request by SMS could not be accepted, so its answer can say what to do."""
+
+    COMMUNE_UNKNOWN = "commune_unknown"  # no commune or ward by that code or name
+    COMMUNE_AMBIGUOUS = "commune_ambiguous"  # several communes or wards share the name
+    PHONE_INVALID = "phone_invalid"  # not a Vietnamese mobile number
+    OTHER = "other"
+
+
 class RefusalReason(msgspec.Struct, frozen=True, kw_only=True):
-    """One thing wrong with a help request that could not be accepted."""
+    """One thing wrong with a help request that could not be accepted.
+
+    `code` was added later: events without it said only `field` (`commune_code`, `phone`).
+    """
 
     field: str
     message: str
+    code: RefusalCode | None = None
 
 
 class SessionScheduled(Event, frozen=True, kw_only=True):
     """A coordinator put a support session on the calendar."""
 
     event_type: ClassVar[str] = "session.scheduled"
+    schema_version: ClassVar[int] = 2
     session_id: SessionId
     commune_code: CommuneCode
     province_code: ProvinceCode
@@ -171,7 +160,7 @@ class SessionScheduled(Event, frozen=True, kw_only=True):
     topics: tuple[Topic, ...]
     capacity: int
     volunteers_needed: int
-    languages: tuple[str, ...]
+    languages: tuple[Language, ...]
     accessibility: tuple[Accessibility, ...]
     coordinator_id: CoordinatorId
     public_holiday: bool = False
@@ -183,6 +172,7 @@ class SessionRescheduled(Event, frozen=True, kw_only=True):
     """A session moved in time or place; its booked residents must be told."""
 
     event_type: ClassVar[str] = "session.rescheduled"
+    schema_version: ClassVar[int] = 2
     session_id: SessionId
     commune_code: CommuneCode
     venue: Venue
@@ -210,6 +200,7 @@ class SessionCancelled(Event, frozen=True, kw_only=True):
     """A session will not take place; its residents go back to waiting and must be told why."""
 
     event_type: ClassVar[str] = "session.cancelled"
+    schema_version: ClassVar[int] = 2
     session_id: SessionId
     commune_code: CommuneCode
     venue: Venue
@@ -235,6 +226,7 @@ class HelpRequested(Event, frozen=True, kw_only=True):
     """A resident, or someone on their behalf, asked for help."""
 
     event_type: ClassVar[str] = "help.requested"
+    schema_version: ClassVar[int] = 2
     request_id: HelpRequestId
     resident_name: str
     phone: str  # E.164
@@ -244,7 +236,7 @@ class HelpRequested(Event, frozen=True, kw_only=True):
     address: str = ""
     topics: tuple[Topic, ...]
     accessibility_needs: tuple[Accessibility, ...] = ()
-    preferred_language: str = "vi"
+    preferred_language: Language = Language.VI
     preferred_days: tuple[Weekend, ...] = ()
     home_visit: bool = False
     channel: Channel
@@ -266,6 +258,7 @@ class ResidentBooked(Event, frozen=True, kw_only=True):
     """
 
     event_type: ClassVar[str] = "resident.booked"
+    schema_version: ClassVar[int] = 2
     session_id: SessionId
     booking_id: BookingId
     resident: ResidentContact
@@ -283,6 +276,7 @@ class ResidentWaitlisted(Event, frozen=True, kw_only=True):
     """No fitting session had room; the resident waits, first come first served."""
 
     event_type: ClassVar[str] = "resident.waitlisted"
+    schema_version: ClassVar[int] = 2
     request_id: HelpRequestId
     resident: ResidentContact
     commune_code: CommuneCode
@@ -294,6 +288,7 @@ class ResidentMovedToWaitlist(Event, frozen=True, kw_only=True):
     """A booked resident lost their place (capacity cut) and waits again in their old turn."""
 
     event_type: ClassVar[str] = "resident.moved_to_waitlist"
+    schema_version: ClassVar[int] = 2
     session_id: SessionId
     booking_id: BookingId
     resident: ResidentContact
@@ -307,6 +302,7 @@ class BookingCancelled(Event, frozen=True, kw_only=True):
     """A booking was given up; its place is free for the waitlist."""
 
     event_type: ClassVar[str] = "booking.cancelled"
+    schema_version: ClassVar[int] = 2
     session_id: SessionId
     booking_id: BookingId
     resident: ResidentContact
@@ -321,6 +317,7 @@ class BookingChanged(Event, frozen=True, kw_only=True):
     """A resident moved from this session's booking to another session; tell them once."""
 
     event_type: ClassVar[str] = "booking.changed"
+    schema_version: ClassVar[int] = 2
     session_id: SessionId
     booking_id: BookingId
     resident: ResidentContact
@@ -336,6 +333,7 @@ class HomeVisitRequested(Event, frozen=True, kw_only=True):
     """A resident who cannot come needs volunteers at home."""
 
     event_type: ClassVar[str] = "home_visit.requested"
+    schema_version: ClassVar[int] = 2
     visit_id: VisitId
     resident: ResidentContact
     commune_code: CommuneCode
@@ -352,6 +350,7 @@ class HomeVisitScheduled(Event, frozen=True, kw_only=True):
     """A home visit has a time; the volunteers service staffs it like a session."""
 
     event_type: ClassVar[str] = "home_visit.scheduled"
+    schema_version: ClassVar[int] = 2
     visit_id: VisitId
     resident: ResidentContact
     commune_code: CommuneCode
@@ -360,7 +359,7 @@ class HomeVisitScheduled(Event, frozen=True, kw_only=True):
     when: Slot
     topics: tuple[Topic, ...]
     accessibility_needs: tuple[Accessibility, ...] = ()
-    languages: tuple[str, ...]
+    languages: tuple[Language, ...]
     volunteers_needed: int
     coordinator_id: CoordinatorId
     scheduled_at: datetime
@@ -370,6 +369,7 @@ class HomeVisitCancelled(Event, frozen=True, kw_only=True):
     """A home visit will not happen."""
 
     event_type: ClassVar[str] = "home_visit.cancelled"
+    schema_version: ClassVar[int] = 2
     visit_id: VisitId
     resident: ResidentContact
     when: Slot | None = None
@@ -400,8 +400,10 @@ class AttendanceRecorded(Event, frozen=True, kw_only=True):
     local_date: date
     status: AttendanceStatus
     outcomes: tuple[Outcome, ...] = ()
-    recorded_by: str
+    recorded_by: str  # the token's subject: who, for the record
     recorded_at: datetime
+    # The volunteer who recorded it, when one did (their hours count); added later.
+    recorded_by_volunteer: str | None = None
 
 
 class StaffingAlertRaised(Event, frozen=True, kw_only=True):
@@ -434,12 +436,13 @@ class SessionStaffingChanged(Event, frozen=True, kw_only=True):
     """
 
     event_type: ClassVar[str] = "session.staffing_changed"
+    schema_version: ClassVar[int] = 2
     session_id: SessionId
     staffed: bool
     volunteer_ids: tuple[str, ...] = ()
     missing_count: int = 0
-    missing_skills: tuple[str, ...] = ()
-    missing_languages: tuple[str, ...] = ()
+    missing_skills: tuple[Skill, ...] = ()
+    missing_languages: tuple[Language, ...] = ()
     reported_at: datetime
     changed_at: datetime
 
@@ -492,3 +495,22 @@ EVENTS: tuple[type[Event], ...] = (
     HomeVisitStaffingChanged,
     HelpRequestRefused,
 )
+
+_LANGUAGES_V1 = {
+    "session.scheduled": iso_languages(many=(("languages",),)),
+    "session.rescheduled": iso_languages(one=(AFFECTED,)),
+    "session.cancelled": iso_languages(one=(AFFECTED,)),
+    "help.requested": iso_languages(one=(("preferred_language",),)),
+    "resident.booked": iso_languages(one=(RESIDENT,)),
+    "resident.waitlisted": iso_languages(one=(RESIDENT,)),
+    "resident.moved_to_waitlist": iso_languages(one=(RESIDENT,)),
+    "booking.cancelled": iso_languages(one=(RESIDENT,)),
+    "booking.changed": iso_languages(one=(RESIDENT,)),
+    "home_visit.requested": iso_languages(one=(RESIDENT,)),
+    "home_visit.scheduled": iso_languages(one=(RESIDENT,), many=(("languages",),)),
+    "home_visit.cancelled": iso_languages(one=(RESIDENT,)),
+    "session.staffing_changed": iso_languages(many=(("missing_languages",),)),
+}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    (name, 1): upcast for name, upcast in _LANGUAGES_V1.items()
+}

@@ -5,6 +5,9 @@ Streams: `volunteer-<uuid>` (a member of a community digital technology group),
 and every assignment of that session or home visit, so that the slot's staffing state is decided
 in one place; the slot id is the scheduler's `session-<uuid>` or `visit-<uuid>`),
 `weekend-<saturday>` (the weekend plans) and `reply-<uuid>` (SMS answers that matched nothing).
+Skills, languages and topics are the words of `shared.events.vocabulary`; schema version 2 of
+every event that names a language holds ISO 639 codes (`hmn`), version 1 held this service's
+own names (`hmong`), upcast on read (`shared.events.upcasts`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from typing import ClassVar, NewType
 import msgspec
 
 from shared.events.base import Event
+from shared.events.catalog import Upcaster
 from shared.events.scheduler import CommuneCode
+from shared.events.upcasts import EACH, iso_languages
+from shared.events.vocabulary import Language, Skill, Topic
 
 VolunteerId = NewType("VolunteerId", str)
 GroupId = NewType("GroupId", str)
@@ -24,40 +30,18 @@ AssignmentId = NewType("AssignmentId", str)
 SlotId = NewType("SlotId", str)
 
 
-class Skill(StrEnum):
-    """What a volunteer can guide residents through: the session topics, plus two support skills."""
-
-    VNEID_ACTIVATION = "vneid_activation"
-    ONLINE_PUBLIC_SERVICES = "online_public_services"
-    CASHLESS_PAYMENT = "cashless_payment"
-    SMARTPHONE_BASICS = "smartphone_basics"
-    SCREEN_READER = "screen_reader"
-    BUSINESS_APPS = "business_apps"
-    ONLINE_LEARNING = "online_learning"
-    SCREEN_READER_HELP = "screen_reader_help"
-    INTERPRETING = "interpreting"
-
-
-class Language(StrEnum):
-    """Languages residents speak: Vietnamese, the province's minority languages, sign language."""
-
-    VI = "vi"
-    THAI = "thai"
-    MUONG = "muong"
-    HMONG = "hmong"
-    DAO = "dao"
-    KHMER = "khmer"
-    TAY = "tay"
-    NUNG = "nung"
-    KHO_MU = "kho_mu"
-    SIGN = "sign"
-
-
 class HalfDay(StrEnum):
-    """Weekend availability is stated per half day, in Vietnam local time."""
+    """A part of a day, in Vietnam local time, as volunteers state when they are free.
+
+    A slot takes the parts it touches: morning before 12:00, afternoon from 12:00, evening from
+    18:00. Being free in the afternoon means from noon on, the evening included (what it
+    meant before evenings could be named); being free in the evening means from 18:00 only,
+    as for a volunteer who works during the day.
+    """
 
     MORNING = "morning"
     AFTERNOON = "afternoon"
+    EVENING = "evening"
 
 
 class SlotKind(StrEnum):
@@ -100,15 +84,37 @@ class ReplyProblem(StrEnum):
     UNKNOWN_PHONE = "unknown_phone"
 
 
-class WeekendAvailability(msgspec.Struct, frozen=True, kw_only=True):
-    """The usual weekend: which half days of Saturday and Sunday a volunteer can give."""
+class WeeklyAvailability(msgspec.Struct, frozen=True, kw_only=True):
+    """The usual week: which parts of each day a volunteer can give.
+
+    Weekends are the movement's sessions; weekdays (added later, so empty in older events)
+    serve home visits arranged with a resident and holiday or make-up sessions.
+    """
 
     saturday: tuple[HalfDay, ...] = ()
     sunday: tuple[HalfDay, ...] = ()
+    monday: tuple[HalfDay, ...] = ()
+    tuesday: tuple[HalfDay, ...] = ()
+    wednesday: tuple[HalfDay, ...] = ()
+    thursday: tuple[HalfDay, ...] = ()
+    friday: tuple[HalfDay, ...] = ()
+
+    def on(self, weekday: int) -> tuple[HalfDay, ...]:
+        """The parts stated for a weekday (Monday is 0, as `date.weekday()` counts)."""
+        return (
+            self.monday,
+            self.tuesday,
+            self.wednesday,
+            self.thursday,
+            self.friday,
+            self.saturday,
+            self.sunday,
+        )[weekday]
 
 
 class AvailabilityException(msgspec.Struct, frozen=True, kw_only=True):
-    """A dated exception to the usual weekend: away this Saturday, or free on a holiday."""
+    """A dated exception to the usual week: away this Saturday, free on a holiday, or free for
+    one home visit."""
 
     on: date
     available: bool
@@ -129,6 +135,7 @@ class VolunteerRegistered(Event, frozen=True, kw_only=True):
     """A member joined a group and can now be assigned."""
 
     event_type: ClassVar[str] = "volunteer.registered"
+    schema_version: ClassVar[int] = 2
     volunteer_id: VolunteerId
     group_id: GroupId
     name: str
@@ -138,7 +145,7 @@ class VolunteerRegistered(Event, frozen=True, kw_only=True):
     skills: tuple[Skill, ...]
     languages: tuple[Language, ...]
     preferred_language: Language = Language.VI
-    availability: WeekendAvailability
+    availability: WeeklyAvailability
     monthly_limit: int
     registered_at: datetime
 
@@ -147,6 +154,7 @@ class VolunteerUpdated(Event, frozen=True, kw_only=True):
     """A volunteer's details changed (the full new values, so readers need no diff)."""
 
     event_type: ClassVar[str] = "volunteer.updated"
+    schema_version: ClassVar[int] = 2
     volunteer_id: VolunteerId
     name: str
     phone: str
@@ -176,11 +184,11 @@ class VolunteerResumed(Event, frozen=True, kw_only=True):
 
 
 class AvailabilityChanged(Event, frozen=True, kw_only=True):
-    """A volunteer restated their weekends (the full new availability)."""
+    """A volunteer restated their usual week and its dated exceptions (the full new values)."""
 
     event_type: ClassVar[str] = "availability.changed"
     volunteer_id: VolunteerId
-    availability: WeekendAvailability
+    availability: WeeklyAvailability
     exceptions: tuple[AvailabilityException, ...] = ()
     changed_at: datetime
 
@@ -189,6 +197,7 @@ class AssignmentProposed(Event, frozen=True, kw_only=True):
     """A volunteer was asked to help at a slot; carries all an SMS needs, so no one queries back."""
 
     event_type: ClassVar[str] = "assignment.proposed"
+    schema_version: ClassVar[int] = 2
     assignment_id: AssignmentId
     slot_id: SlotId
     slot_kind: SlotKind
@@ -205,8 +214,12 @@ class AssignmentProposed(Event, frozen=True, kw_only=True):
     role: str = ""
     answer_by: datetime
     proposed_at: datetime
-    skills: tuple[Skill, ...] = ()
+    skills: tuple[Skill, ...] = ()  # the volunteer's own, not the slot's
     languages: tuple[Language, ...] = ()
+    # Added later: what the slot is about, in the scheduler's order, and the topic the
+    # volunteer was chosen to guide (none when chosen for a skill, a language or a place).
+    topics: tuple[Topic, ...] = ()
+    designated_topic: Topic | None = None
 
 
 class AssignmentAccepted(Event, frozen=True, kw_only=True):
@@ -253,6 +266,30 @@ class AssignmentReleased(Event, frozen=True, kw_only=True):
     released_at: datetime
 
 
+class AssignmentMoved(Event, frozen=True, kw_only=True):
+    """A volunteer keeps their place through a move of the slot (a new time within the same
+    parts of the day, or a new venue): they must be told, and their reminders moved."""
+
+    event_type: ClassVar[str] = "assignment.moved"
+    assignment_id: AssignmentId
+    slot_id: SlotId
+    slot_kind: SlotKind
+    volunteer_id: VolunteerId
+    volunteer_name: str
+    phone: str
+    preferred_language: Language
+    place: str
+    commune_code: CommuneCode
+    starts_at: datetime
+    ends_at: datetime
+    previous_starts_at: datetime
+    short_code: str
+    accepted: bool  # False: the proposal still waits for an answer
+    topics: tuple[Topic, ...] = ()
+    designated_topic: Topic | None = None
+    moved_at: datetime
+
+
 class SessionStaffed(Event, frozen=True, kw_only=True):
     """Every place of a slot is held by a volunteer who accepted, with the skills it needs."""
 
@@ -267,6 +304,7 @@ class SessionUnderstaffed(Event, frozen=True, kw_only=True):
     """A slot cannot be fully staffed now: says exactly what is missing, never hides a gap."""
 
     event_type: ClassVar[str] = "session.understaffed"
+    schema_version: ClassVar[int] = 2
     slot_id: SlotId
     slot_kind: SlotKind
     missing_count: int
@@ -284,6 +322,7 @@ class SlotOpened(Event, frozen=True, kw_only=True):
     """
 
     event_type: ClassVar[str] = "slot.opened"
+    schema_version: ClassVar[int] = 2
     slot_id: SlotId
     slot_kind: SlotKind
     commune_code: CommuneCode
@@ -301,6 +340,7 @@ class SlotChanged(Event, frozen=True, kw_only=True):
     """A slot moved in time or place, or its own requirements changed (full new values)."""
 
     event_type: ClassVar[str] = "slot.changed"
+    schema_version: ClassVar[int] = 2
     slot_id: SlotId
     commune_code: CommuneCode
     place: str
@@ -317,6 +357,7 @@ class ResidentNeedsNoted(Event, frozen=True, kw_only=True):
     """A booked resident's needs count for the slot's requirements (`booked=False`: no longer)."""
 
     event_type: ClassVar[str] = "slot.resident_needs_noted"
+    schema_version: ClassVar[int] = 2
     slot_id: SlotId
     booking_id: str
     skills: tuple[Skill, ...] = ()
@@ -360,6 +401,7 @@ class WeekendPlanned(Event, frozen=True, kw_only=True):
     """The whole weekend's open places were assigned at once; the objective and gaps are kept."""
 
     event_type: ClassVar[str] = "weekend.planned"
+    schema_version: ClassVar[int] = 2
     saturday: date
     slots: int
     open_places: int
@@ -409,4 +451,19 @@ EVENTS: tuple[type[Event], ...] = (
     AssignmentServed,
     WeekendPlanned,
     AssignmentReplyUnmatched,
+    AssignmentMoved,
 )
+
+_LANGUAGES_V1 = {
+    "volunteer.registered": iso_languages(one=(("preferred_language",),), many=(("languages",),)),
+    "volunteer.updated": iso_languages(one=(("preferred_language",),), many=(("languages",),)),
+    "assignment.proposed": iso_languages(one=(("preferred_language",),), many=(("languages",),)),
+    "session.understaffed": iso_languages(many=(("missing_languages",),)),
+    "slot.opened": iso_languages(many=(("required_languages",),)),
+    "slot.changed": iso_languages(many=(("required_languages",),)),
+    "slot.resident_needs_noted": iso_languages(many=(("languages",),)),
+    "weekend.planned": iso_languages(many=(("gaps", EACH, "missing_languages"),)),
+}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    (name, 1): upcast for name, upcast in _LANGUAGES_V1.items()
+}

@@ -1,12 +1,14 @@
 """Each subscription is delivered exactly the events its handlers act on: the `FROM_<SOURCE>`
 tuple (JetStream's filter) names the same event classes as the `case` patterns of the
-service's consumers module. A class missing from the tuple would never reach its handler; one
-too many would cost a delivery for nothing."""
+service's consumers module (and of the pure translation it hands them to,
+`domain/from_<source>.py`, where a service has one). A class missing from the tuple would
+never reach its handler; one too many would cost a delivery for nothing."""
 
 from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 
 import pytest
@@ -24,6 +26,15 @@ def matched_classes(tree: ast.AST) -> set[str]:
         for node in ast.walk(tree)
         if isinstance(node, ast.MatchClass) and isinstance(node.cls, ast.Name)
     }
+
+
+def handling_sources(service: str, source: str) -> list[str]:
+    """The code that matches `source`'s events: the consumers module, and its translation."""
+    modules = [f"services.{service}.consumers"]
+    translation = f"services.{service}.domain.from_{source}"
+    if importlib.util.find_spec(translation) is not None:
+        modules.append(translation)
+    return [inspect.getsource(importlib.import_module(name)) for name in modules]
 
 
 def declared() -> list[tuple[str, str, tuple[type[Event], ...]]]:
@@ -51,9 +62,11 @@ def test_every_service_declares_what_it_takes_from_each_source_it_hears() -> Non
 def test_a_subscription_takes_exactly_the_events_its_handlers_match(
     service: str, source: str, events: tuple[type[Event], ...]
 ) -> None:
-    module = importlib.import_module(f"services.{service}.consumers")
     from_source = {kind.cls.__name__ for kind in build_catalog() if kind.source == source}
-    matched = matched_classes(ast.parse(inspect.getsource(module))) & from_source
+    matched = set().union(
+        *(matched_classes(ast.parse(code)) for code in handling_sources(service, source))
+    )
+    matched &= from_source
 
     assert {kind.__name__ for kind in events} == matched
     assert len(set(events)) == len(events)

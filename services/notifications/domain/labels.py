@@ -1,34 +1,27 @@
-"""How a session's topic reads in an SMS: the scheduler's topics and the volunteers' skills."""
+"""How the words other services send read in an SMS: topics by the shared vocabulary's labels
+in the reader's language, and why a help request was refused."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from services.notifications.domain.templates import TOPIC_MAX, clip
-from shared.events.notifications import Language
+from shared.events.notifications import SmsLanguage
+from shared.events.scheduler import HelpRequestRefused, RefusalCode
+from shared.events.vocabulary import DIGITAL_SKILLS, Skill, Topic, label
+from shared.events.volunteers import AssignmentMoved, AssignmentProposed
 
-# Keys are the wire values of shared.events.scheduler.Topic and shared.events.volunteers.Skill.
-_LABELS: dict[str, tuple[str, str]] = {
-    "vneid_activation": ("kích hoạt VNeID", "VNeID activation"),
-    "online_public_services": ("dịch vụ công trực tuyến", "online public services"),
-    "cashless_payment": ("thanh toán không tiền mặt", "cashless payments"),
-    "smartphone_basics": ("sử dụng điện thoại", "smartphone basics"),
-    "screen_reader": ("điện thoại đọc màn hình", "screen reader phones"),
-    "business_apps": ("ứng dụng kinh doanh", "business apps"),
-    "online_learning": ("học trực tuyến", "online learning"),
-    "screen_reader_help": ("hỗ trợ người khiếm thị", "help for blind residents"),
-    "interpreting": ("phiên dịch", "interpreting"),
-}
-_GENERAL = ("kỹ năng số", "digital skills")
+_WORDS: dict[str, Topic | Skill] = {**{s.value: s for s in Skill}, **{t.value: t for t in Topic}}
 
 
-def topic_label(codes: Iterable[str], language: Language) -> str:
-    """The first known topic in the reader's language; unknown codes read as digital skills."""
-    index = 0 if language is Language.VI else 1
+def topic_label(codes: Iterable[str], language: SmsLanguage) -> str:
+    """The first known topic (or skill) in the reader's language; none reads as digital skills."""
+    english = language is SmsLanguage.EN
     for code in codes:
-        if code in _LABELS:
-            return _LABELS[code][index]
-    return _GENERAL[index]
+        word = _WORDS.get(code)
+        if word is not None:
+            return label(word, english)
+    return DIGITAL_SKILLS.en if english else DIGITAL_SKILLS.vi
 
 
 def topic_codes(text: str) -> tuple[str, ...]:
@@ -36,9 +29,44 @@ def topic_codes(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def readable_topic(text: str, language: Language) -> str:
+def readable_topic(text: str, language: SmsLanguage) -> str:
     """A stored topic for an SMS: known codes are translated, free text is clipped."""
     codes = topic_codes(text)
-    if codes and all(code in _LABELS for code in codes):
+    if not text.strip() or (codes and all(code in _WORDS for code in codes)):
         return topic_label(codes, language)
-    return clip(text, TOPIC_MAX) if text.strip() else _GENERAL[language is not Language.VI]
+    return clip(text, TOPIC_MAX)
+
+
+def proposal_topic(event: AssignmentProposed | AssignmentMoved) -> str:
+    """The topic a volunteer's SMS names: the one they were chosen to guide, else the slot's
+    first; never a skill of the volunteer's own that the slot is not about."""
+    if event.designated_topic is not None:
+        return event.designated_topic.value
+    if event.topics:
+        return event.topics[0].value
+    if isinstance(event, AssignmentProposed):
+        # Proposals recorded before they carried the slot's topics named a topic role so.
+        kind, _, name = event.role.partition(":")
+        if kind == "topic" and name in _WORDS:
+            return name
+    return ""
+
+
+# Which refusal an SMS answers first: a number we cannot book outweighs an unclear commune.
+_FIRST = (
+    RefusalCode.PHONE_INVALID,
+    RefusalCode.COMMUNE_AMBIGUOUS,
+    RefusalCode.COMMUNE_UNKNOWN,
+    RefusalCode.OTHER,
+)
+# Refusals recorded before they carried a code said only which field was wrong.
+_CODE_OF_FIELD = {"commune_code": RefusalCode.COMMUNE_UNKNOWN, "phone": RefusalCode.PHONE_INVALID}
+
+
+def refusal_code(event: HelpRequestRefused) -> RefusalCode:
+    """The reason a refused help request's answer gives, so the sender knows what to do."""
+    codes = {
+        reason.code or _CODE_OF_FIELD.get(reason.field, RefusalCode.OTHER)
+        for reason in event.reasons
+    }
+    return next((code for code in _FIRST if code in codes), RefusalCode.OTHER)

@@ -24,7 +24,6 @@ from services.notifications.domain.errors import (
 from services.notifications.domain.quiet_hours import QuietHours, is_urgent, next_send_time
 from services.notifications.domain.templates import RenderedSms
 from shared.events.notifications import (
-    Language,
     MessageId,
     RecipientOptedIn,
     RecipientOptedOut,
@@ -33,6 +32,7 @@ from shared.events.notifications import (
     SmsEncoding,
     SmsFailed,
     SmsKind,
+    SmsLanguage,
     SmsLookupFailed,
     SmsQueued,
     SmsSendingStarted,
@@ -60,7 +60,7 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     recipient_phone: str
     status: MessageStatus
     next_attempt_at: datetime
-    language: Language = Language.VI
+    language: SmsLanguage = SmsLanguage.VI
     text: str = ""
     encoding: SmsEncoding = SmsEncoding.GSM7
     parts: int = 0
@@ -131,7 +131,7 @@ class QueueSms(msgspec.Struct, frozen=True, kw_only=True):
     cause_event_id: UUID
     recipient_phone: str
     kind: SmsKind
-    language: Language
+    language: SmsLanguage
     rendered: RenderedSms
     session_starts_at: datetime | None = None
 

@@ -1,5 +1,9 @@
 """What an inbound SMS means: accept/decline (with an optional short code), stop, start, help.
 
+Every inbound SMS gets one answer. A request for help is answered by what the scheduler does
+with it (booked, waiting, or refused with the reason), not here: a receipt first and the
+booking after would be two answers, the first promising a call that never comes.
+
 Residents and volunteers type on feature phones, with or without diacritics, in any case, with
 stray spaces and punctuation, sometimes with polite particles ("Dạ có ạ"). Anything that is not
 clearly one of the known answers is `Unknown`, never a guess: "Không biết" is not a decline.
@@ -20,7 +24,6 @@ from services.notifications.domain.templates import (
     AcceptOkContext,
     AmbiguousReplyContext,
     DeclineOkContext,
-    HelpReceivedContext,
     StartConfirmedContext,
     StopConfirmedContext,
     TemplateContext,
@@ -32,7 +35,6 @@ from shared.events.notifications import (
     AssignmentAnswer,
     AssignmentReplyReceived,
     HelpRequestedBySms,
-    HelpTopic,
     InboundSmsId,
     RecipientOptedIn,
     RecipientOptedOut,
@@ -40,6 +42,7 @@ from shared.events.notifications import (
     SmsKind,
     SmsReceived,
 )
+from shared.events.vocabulary import Topic
 from shared.ids import derived_id
 
 
@@ -70,7 +73,7 @@ class Start(msgspec.Struct, frozen=True, kw_only=True):
 class HelpRequest(msgspec.Struct, frozen=True, kw_only=True):
     """A resident asks for help, maybe naming a topic and their commune (as typed, or its code)."""
 
-    topic: HelpTopic | None = None
+    topic: Topic | None = None
     commune_text: str | None = None
     commune_code: str | None = None
 
@@ -112,24 +115,26 @@ HELP_WORDS = ("GIUP DO", "GIUPDO", "GIUP", "HELP", "HO TRO", "HOTRO", "TRO GIUP"
 FILLER_WORDS = frozenset(
     {"A", "AH", "AK", "DA", "NHE", "NHA", "NHEN", "EM", "ANH", "CHI", "CAM ON", "CAMON", "XIN"}
 )
-HELP_TOPICS: tuple[tuple[str, HelpTopic], ...] = (
-    ("VNEID", HelpTopic.VNEID),
-    ("VNE ID", HelpTopic.VNEID),
-    ("VNID", HelpTopic.VNEID),
-    ("DINH DANH", HelpTopic.VNEID),
-    ("CCCD", HelpTopic.VNEID),
-    ("DICH VU CONG", HelpTopic.PUBLIC_SERVICES),
-    ("DICHVUCONG", HelpTopic.PUBLIC_SERVICES),
-    ("DVC", HelpTopic.PUBLIC_SERVICES),
-    ("HO SO", HelpTopic.PUBLIC_SERVICES),
-    ("THANH TOAN", HelpTopic.CASHLESS_PAYMENT),
-    ("THANHTOAN", HelpTopic.CASHLESS_PAYMENT),
-    ("CHUYEN KHOAN", HelpTopic.CASHLESS_PAYMENT),
-    ("NGAN HANG", HelpTopic.CASHLESS_PAYMENT),
-    ("QR", HelpTopic.CASHLESS_PAYMENT),
-    ("DIEN THOAI", HelpTopic.SMARTPHONE_BASICS),
-    ("DIENTHOAI", HelpTopic.SMARTPHONE_BASICS),
-    ("SMARTPHONE", HelpTopic.SMARTPHONE_BASICS),
+# The keywords residents type for a topic, folded to ASCII upper case: the first that begins
+# the text names its topic.
+HELP_TOPICS: tuple[tuple[str, Topic], ...] = (
+    ("VNEID", Topic.VNEID_ACTIVATION),
+    ("VNE ID", Topic.VNEID_ACTIVATION),
+    ("VNID", Topic.VNEID_ACTIVATION),
+    ("DINH DANH", Topic.VNEID_ACTIVATION),
+    ("CCCD", Topic.VNEID_ACTIVATION),
+    ("DICH VU CONG", Topic.ONLINE_PUBLIC_SERVICES),
+    ("DICHVUCONG", Topic.ONLINE_PUBLIC_SERVICES),
+    ("DVC", Topic.ONLINE_PUBLIC_SERVICES),
+    ("HO SO", Topic.ONLINE_PUBLIC_SERVICES),
+    ("THANH TOAN", Topic.CASHLESS_PAYMENT),
+    ("THANHTOAN", Topic.CASHLESS_PAYMENT),
+    ("CHUYEN KHOAN", Topic.CASHLESS_PAYMENT),
+    ("NGAN HANG", Topic.CASHLESS_PAYMENT),
+    ("QR", Topic.CASHLESS_PAYMENT),
+    ("DIEN THOAI", Topic.SMARTPHONE_BASICS),
+    ("DIENTHOAI", Topic.SMARTPHONE_BASICS),
+    ("SMARTPHONE", Topic.SMARTPHONE_BASICS),
 )
 COMMUNE_PREFIXES = ("XA ", "PHUONG ", "P ", "X ")
 
@@ -190,7 +195,7 @@ def _help(normalized: str) -> HelpRequest | None:
         if normalized == word or normalized.startswith(word + " "):
             rest = normalized[len(word) :].strip()
             break
-    topic: HelpTopic | None = None
+    topic: Topic | None = None
     for keyword, candidate in HELP_TOPICS:
         probe = normalized if rest is None else rest
         if probe == keyword or probe.startswith(keyword + " "):
@@ -408,10 +413,7 @@ def decide_inbound(
                     received_at=sms.received_at,
                 )
             )
-            answer = Answer(
-                kind=SmsKind.REPLY_HELP_RECEIVED,
-                context=HelpReceivedContext(topic=topic or HelpTopic.OTHER),
-            )
+            answer = None  # the scheduler's decision is the answer (module docstring)
         case Unknown():
             answer = Answer(kind=SmsKind.REPLY_UNKNOWN, context=UnknownReplyContext())
     return InboundDecision(events=tuple(events), answer=None if opted_out else answer)

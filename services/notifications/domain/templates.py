@@ -16,7 +16,8 @@ import msgspec
 from services.notifications.domain.encoding import compare_diacritics, measure
 from services.notifications.domain.errors import MessageTooLongError, TemplateContextError
 from shared.clock import VIETNAM
-from shared.events.notifications import HelpTopic, Language, SmsEncoding, SmsKind
+from shared.events.notifications import SmsEncoding, SmsKind, SmsLanguage
+from shared.events.scheduler import RefusalCode
 
 MAX_PARTS = 3
 
@@ -25,7 +26,7 @@ VENUE_MAX = 50
 NAME_MAX = 40
 MAX_PENDING_CODES = 5
 
-Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=TOPIC_MAX)]
+TopicText = Annotated[str, msgspec.Meta(min_length=1, max_length=TOPIC_MAX)]
 Venue = Annotated[str, msgspec.Meta(min_length=1, max_length=VENUE_MAX)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_MAX)]
 ShortCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}$")]
@@ -39,44 +40,44 @@ class TemplateContext(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AssignmentProposedContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
     venue: Venue
     starts_at: When
     short_code: ShortCode
 
 
 class AssignmentReminderContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
     venue: Venue
     starts_at: When
 
 
 class AssignmentReleasedContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
     starts_at: When
 
 
 class AssignmentChangedContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
     venue: Venue
     starts_at: When
     short_code: ShortCode
 
 
 class AssignmentAcceptedContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
     venue: Venue
     starts_at: When
 
 
 class ResidentBookedContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
     venue: Venue
     starts_at: When
 
 
 class ResidentWaitlistedContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
 
 
 class ResidentMovedContext(TemplateContext, frozen=True, kw_only=True):
@@ -90,7 +91,7 @@ class ResidentMovedToWaitlistContext(TemplateContext, frozen=True, kw_only=True)
 
 
 class ResidentReminderContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
     venue: Venue
     starts_at: When
 
@@ -119,12 +120,12 @@ class DeliveryFailedAlertContext(TemplateContext, frozen=True, kw_only=True):
 
 
 class AcceptOkContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
     starts_at: When
 
 
 class DeclineOkContext(TemplateContext, frozen=True, kw_only=True):
-    topic: Topic
+    topic: TopicText
     starts_at: When
 
 
@@ -134,10 +135,6 @@ class StopConfirmedContext(TemplateContext, frozen=True, kw_only=True):
 
 class StartConfirmedContext(TemplateContext, frozen=True, kw_only=True):
     pass
-
-
-class HelpReceivedContext(TemplateContext, frozen=True, kw_only=True):
-    topic: HelpTopic = HelpTopic.OTHER
 
 
 class UnknownReplyContext(TemplateContext, frozen=True, kw_only=True):
@@ -151,14 +148,14 @@ class AmbiguousReplyContext(TemplateContext, frozen=True, kw_only=True):
 
 
 class HelpRefusedContext(TemplateContext, frozen=True, kw_only=True):
-    pass
+    reason: RefusalCode = RefusalCode.OTHER
 
 
 class Template(msgspec.Struct, frozen=True, kw_only=True):
     """One kind of SMS: the context it needs and its text per language."""
 
     context: type[TemplateContext]
-    texts: dict[Language, str]
+    texts: dict[SmsLanguage, str]
 
 
 _CARRY = "Nhớ mang CCCD và điện thoại."
@@ -168,209 +165,207 @@ TEMPLATES: dict[SmsKind, Template] = {
     SmsKind.ASSIGNMENT_PROPOSED: Template(
         context=AssignmentProposedContext,
         texts={
-            Language.VI: "Mời bạn hỗ trợ buổi {topic} tại {venue}, {starts_at}. "
+            SmsLanguage.VI: "Mời bạn hỗ trợ buổi {topic} tại {venue}, {starts_at}. "
             "Trả lời C {short_code} để nhận, K {short_code} để từ chối.",
-            Language.EN: "Can you help with {topic} at {venue}, {starts_at}? "
+            SmsLanguage.EN: "Can you help with {topic} at {venue}, {starts_at}? "
             "Reply YES {short_code} to accept, NO {short_code} to decline.",
         },
     ),
     SmsKind.ASSIGNMENT_REMINDER: Template(
         context=AssignmentReminderContext,
         texts={
-            Language.VI: "Nhắc lịch: bạn hỗ trợ buổi {topic} tại {venue}, {starts_at}. Cảm ơn bạn!",
-            Language.EN: "Reminder: you help with {topic} at {venue}, {starts_at}. Thank you!",
+            SmsLanguage.VI: "Nhắc lịch: bạn hỗ trợ buổi {topic} tại {venue}, {starts_at}. "
+            "Cảm ơn bạn!",
+            SmsLanguage.EN: "Reminder: you help with {topic} at {venue}, {starts_at}. Thank you!",
         },
     ),
     SmsKind.ASSIGNMENT_RELEASED: Template(
         context=AssignmentReleasedContext,
         texts={
-            Language.VI: "Bạn không còn được phân công buổi {topic}, {starts_at}. "
+            SmsLanguage.VI: "Bạn không còn được phân công buổi {topic}, {starts_at}. "
             "Cảm ơn bạn đã sẵn sàng giúp đỡ!",
-            Language.EN: "You are no longer needed for {topic}, {starts_at}. "
+            SmsLanguage.EN: "You are no longer needed for {topic}, {starts_at}. "
             "Thank you for being ready to help!",
         },
     ),
     SmsKind.ASSIGNMENT_CHANGED: Template(
         context=AssignmentChangedContext,
         texts={
-            Language.VI: "Buổi {topic} bạn hỗ trợ đã đổi sang {starts_at} tại {venue}. "
-            "Nếu không đến được, trả lời K {short_code}.",
-            Language.EN: "The session {topic} you help at is now {starts_at} at {venue}. "
-            "If you cannot come, reply NO {short_code}.",
+            SmsLanguage.VI: "Buổi {topic} bạn hỗ trợ (mã {short_code}) đã đổi sang {starts_at} "
+            "tại {venue}. Nếu không đến được, vui lòng báo cán bộ xã.",
+            SmsLanguage.EN: "Changed: {topic} (code {short_code}) is now {starts_at} at {venue}. "
+            "Cannot come? Please tell your commune officer.",
         },
     ),
     SmsKind.ASSIGNMENT_ACCEPTED: Template(
         context=AssignmentAcceptedContext,
         texts={
-            Language.VI: "Đã xác nhận: bạn hỗ trợ buổi {topic} tại {venue}, {starts_at}. "
+            SmsLanguage.VI: "Đã xác nhận: bạn hỗ trợ buổi {topic} tại {venue}, {starts_at}. "
             "Cảm ơn bạn!",
-            Language.EN: "Confirmed: you help with {topic} at {venue}, {starts_at}. Thank you!",
+            SmsLanguage.EN: "Confirmed: you help with {topic} at {venue}, {starts_at}. Thank you!",
         },
     ),
     SmsKind.RESIDENT_BOOKED: Template(
         context=ResidentBookedContext,
         texts={
-            Language.VI: "Bạn đã được hẹn hỗ trợ {topic} tại {venue}, {starts_at}. " + _CARRY,
-            Language.EN: "You are booked for help with {topic} at {venue}, {starts_at}. "
+            SmsLanguage.VI: "Bạn đã được hẹn hỗ trợ {topic} tại {venue}, {starts_at}. " + _CARRY,
+            SmsLanguage.EN: "You are booked for help with {topic} at {venue}, {starts_at}. "
             + _CARRY_EN,
         },
     ),
     SmsKind.RESIDENT_WAITLISTED: Template(
         context=ResidentWaitlistedContext,
         texts={
-            Language.VI: "Các buổi hỗ trợ {topic} hiện đã đủ chỗ. Bạn đã vào danh sách chờ, "
-            "sẽ được báo khi có chỗ.",
-            Language.EN: "The sessions for {topic} are full for now. You are on the waiting "
-            "list; we will text you when a place opens.",
+            SmsLanguage.VI: "Chưa có buổi hỗ trợ {topic} nào còn chỗ. Bạn đã vào danh sách chờ; "
+            "khi có chỗ, chúng tôi sẽ nhắn lịch hẹn cho bạn.",
+            SmsLanguage.EN: "No session for {topic} has a free place yet. You are on the waiting "
+            "list; when a place opens we will text you the time.",
         },
     ),
     SmsKind.RESIDENT_MOVED: Template(
         context=ResidentMovedContext,
         texts={
-            Language.VI: "Lịch hỗ trợ của bạn đã chuyển sang {starts_at} tại {venue}. " + _CARRY,
-            Language.EN: "Your help session moved to {starts_at} at {venue}. " + _CARRY_EN,
+            SmsLanguage.VI: "Lịch hỗ trợ của bạn đã chuyển sang {starts_at} tại {venue}. " + _CARRY,
+            SmsLanguage.EN: "Your help session moved to {starts_at} at {venue}. " + _CARRY_EN,
         },
     ),
     SmsKind.RESIDENT_MOVED_TO_WAITLIST: Template(
         context=ResidentMovedToWaitlistContext,
         texts={
-            Language.VI: "Xin lỗi, buổi hỗ trợ tại {venue}, {starts_at} phải bớt chỗ. Bạn được "
+            SmsLanguage.VI: "Xin lỗi, buổi hỗ trợ tại {venue}, {starts_at} phải bớt chỗ. Bạn được "
             "đưa về danh sách chờ, giữ thứ tự cũ, và sẽ được báo lịch mới.",
-            Language.EN: "Sorry, the help session at {venue}, {starts_at} has fewer places now. "
+            SmsLanguage.EN: "Sorry, the help session at {venue}, {starts_at} has fewer places now. "
             "You are back on the waiting list in your old turn; we will text you a new date.",
         },
     ),
     SmsKind.RESIDENT_REMINDER: Template(
         context=ResidentReminderContext,
         texts={
-            Language.VI: "Nhắc lịch: hỗ trợ {topic} tại {venue}, {starts_at}. " + _CARRY,
-            Language.EN: "Reminder: help with {topic} at {venue}, {starts_at}. " + _CARRY_EN,
+            SmsLanguage.VI: "Nhắc lịch: hỗ trợ {topic} tại {venue}, {starts_at}. " + _CARRY,
+            SmsLanguage.EN: "Reminder: help with {topic} at {venue}, {starts_at}. " + _CARRY_EN,
         },
     ),
     SmsKind.RESIDENT_CANCELLED: Template(
         context=ResidentCancelledContext,
         texts={
-            Language.VI: "Xin lỗi, buổi hỗ trợ tại {venue}, {starts_at} đã bị hủy. "
+            SmsLanguage.VI: "Xin lỗi, buổi hỗ trợ tại {venue}, {starts_at} đã bị hủy. "
             "Chúng tôi sẽ báo lịch mới.",
-            Language.EN: "Sorry, the help session at {venue}, {starts_at} is cancelled. "
+            SmsLanguage.EN: "Sorry, the help session at {venue}, {starts_at} is cancelled. "
             "We will text you a new date.",
         },
     ),
     SmsKind.RESIDENT_RESCHEDULED: Template(
         context=ResidentRescheduledContext,
         texts={
-            Language.VI: "Buổi hỗ trợ của bạn đổi từ {previous_starts_at} sang {starts_at} "
+            SmsLanguage.VI: "Buổi hỗ trợ của bạn đổi từ {previous_starts_at} sang {starts_at} "
             "tại {venue}.",
-            Language.EN: "Your help session changed from {previous_starts_at} "
+            SmsLanguage.EN: "Your help session changed from {previous_starts_at} "
             "to {starts_at} at {venue}.",
         },
     ),
     SmsKind.UNDERSTAFFING_ALERT: Template(
         context=UnderstaffingAlertContext,
         texts={
-            Language.VI: "Thiếu tình nguyện viên: buổi tại {venue}, {starts_at} cần {needed} "
+            SmsLanguage.VI: "Thiếu tình nguyện viên: buổi tại {venue}, {starts_at} cần {needed} "
             "người nhưng chưa đủ. Vui lòng sắp xếp thêm.",
-            Language.EN: "Understaffed: the session at {venue}, {starts_at} needs {needed} "
+            SmsLanguage.EN: "Understaffed: the session at {venue}, {starts_at} needs {needed} "
             "volunteers and is not fully staffed. Please find more.",
         },
     ),
     SmsKind.DELIVERY_FAILED_ALERT: Template(
         context=DeliveryFailedAlertContext,
         texts={
-            Language.VI: "Không gửi được tin nhắn cho {recipient_name} ({masked_phone}) về "
+            SmsLanguage.VI: "Không gửi được tin nhắn cho {recipient_name} ({masked_phone}) về "
             "buổi {starts_at}. Vui lòng liên hệ trực tiếp.",
-            Language.EN: "Could not text {recipient_name} ({masked_phone}) about the session "
+            SmsLanguage.EN: "Could not text {recipient_name} ({masked_phone}) about the session "
             "on {starts_at}. Please contact them directly.",
         },
     ),
     SmsKind.REPLY_ACCEPT_OK: Template(
         context=AcceptOkContext,
         texts={
-            Language.VI: "Cảm ơn bạn đã nhận hỗ trợ buổi {topic}, {starts_at}.",
-            Language.EN: "Thank you for accepting {topic}, {starts_at}.",
+            SmsLanguage.VI: "Cảm ơn bạn đã nhận hỗ trợ buổi {topic}, {starts_at}.",
+            SmsLanguage.EN: "Thank you for accepting {topic}, {starts_at}.",
         },
     ),
     SmsKind.REPLY_DECLINE_OK: Template(
         context=DeclineOkContext,
         texts={
-            Language.VI: "Đã ghi nhận bạn không tham gia buổi {topic}, {starts_at}. Cảm ơn bạn.",
-            Language.EN: "Noted: you will not help with {topic}, {starts_at}. Thank you.",
+            SmsLanguage.VI: "Đã ghi nhận bạn không tham gia buổi {topic}, {starts_at}. Cảm ơn bạn.",
+            SmsLanguage.EN: "Noted: you will not help with {topic}, {starts_at}. Thank you.",
         },
     ),
     SmsKind.REPLY_STOP_CONFIRMED: Template(
         context=StopConfirmedContext,
         texts={
-            Language.VI: "Bạn sẽ không nhận tin nhắn từ HandInHand nữa. Gửi BATDAU để nhận lại.",
-            Language.EN: "You will get no more messages from HandInHand. "
+            SmsLanguage.VI: "Bạn sẽ không nhận tin nhắn từ HandInHand nữa. Gửi BATDAU để nhận lại.",
+            SmsLanguage.EN: "You will get no more messages from HandInHand. "
             "Send START to receive them again.",
         },
     ),
     SmsKind.REPLY_START_CONFIRMED: Template(
         context=StartConfirmedContext,
         texts={
-            Language.VI: "Bạn sẽ nhận lại tin nhắn từ HandInHand. Gửi HUY để ngừng.",
-            Language.EN: "You will receive HandInHand messages again. Send STOP to stop.",
-        },
-    ),
-    SmsKind.REPLY_HELP_RECEIVED: Template(
-        context=HelpReceivedContext,
-        texts={
-            Language.VI: "Đã nhận yêu cầu hỗ trợ {topic} của bạn. "
-            "Cán bộ xã sẽ gọi lại để hẹn lịch.",
-            Language.EN: "We received your request for help with {topic}. "
-            "A commune officer will call you to book a time.",
+            SmsLanguage.VI: "Bạn sẽ nhận lại tin nhắn từ HandInHand. Gửi HUY để ngừng.",
+            SmsLanguage.EN: "You will receive HandInHand messages again. Send STOP to stop.",
         },
     ),
     SmsKind.REPLY_UNKNOWN: Template(
         context=UnknownReplyContext,
         texts={
-            Language.VI: "Chưa hiểu tin nhắn. Bạn có thể gửi: C hoặc K kèm mã để nhận/từ chối "
+            SmsLanguage.VI: "Chưa hiểu tin nhắn. Bạn có thể gửi: C hoặc K kèm mã để nhận/từ chối "
             "lời mời, GIUP VNEID để xin hỗ trợ, HUY để ngừng nhận tin.",
-            Language.EN: "Sorry, we did not understand. You can send: YES or NO with the code "
+            SmsLanguage.EN: "Sorry, we did not understand. You can send: YES or NO with the code "
             "to answer an invitation, HELP VNEID to ask for help, STOP to stop messages.",
         },
     ),
     SmsKind.REPLY_AMBIGUOUS: Template(
         context=AmbiguousReplyContext,
         texts={
-            Language.VI: "Vui lòng trả lời kèm mã lời mời ({codes}), ví dụ "
+            SmsLanguage.VI: "Vui lòng trả lời kèm mã lời mời ({codes}), ví dụ "
             "C {codes_first} để nhận, K {codes_first} để từ chối.",
-            Language.EN: "Please reply with the invitation code ({codes}), "
+            SmsLanguage.EN: "Please reply with the invitation code ({codes}), "
             "e.g. YES {codes_first} to accept, NO {codes_first} to decline.",
         },
     ),
     SmsKind.HELP_REQUEST_REFUSED: Template(
         context=HelpRefusedContext,
         texts={
-            Language.VI: "Chưa ghi nhận được yêu cầu hỗ trợ vì không rõ xã/phường của bạn. "
-            "Gửi lại: GIUP VNEID XA <tên xã>, hoặc gọi cán bộ xã.",
-            Language.EN: "We could not take your help request: your commune is unclear. "
-            "Send again: HELP VNEID XA <commune name>, or call your commune office.",
+            SmsLanguage.VI: "Chưa nhận được yêu cầu hỗ trợ của bạn: {reason}",
+            SmsLanguage.EN: "We could not take your help request: {reason}",
         },
     ),
 }
 
 _WEEKDAYS = {
-    Language.VI: ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"),
-    Language.EN: ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    SmsLanguage.VI: ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"),
+    SmsLanguage.EN: ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
 
-_HELP_TOPICS = {
-    Language.VI: {
-        HelpTopic.VNEID: "VNeID",
-        HelpTopic.PUBLIC_SERVICES: "dịch vụ công",
-        HelpTopic.CASHLESS_PAYMENT: "thanh toán không tiền mặt",
-        HelpTopic.SMARTPHONE_BASICS: "dùng điện thoại",
-        HelpTopic.OTHER: "kỹ năng số",
+# What a refused help request must do instead, by why it was refused.
+_REFUSALS = {
+    SmsLanguage.VI: {
+        RefusalCode.COMMUNE_UNKNOWN: "không rõ xã/phường của bạn. Gửi lại: GIUP VNEID XA "
+        "<tên xã> hoặc kèm mã xã 5 số, hoặc gọi cán bộ xã.",
+        RefusalCode.COMMUNE_AMBIGUOUS: "có nhiều xã/phường trùng tên. Gửi lại kèm mã xã 5 số, "
+        "ví dụ GIUP VNEID 15835, hoặc gọi cán bộ xã.",
+        RefusalCode.PHONE_INVALID: "số này không phải số di động Việt Nam. Vui lòng nhắn từ "
+        "số di động của bạn hoặc gọi cán bộ xã.",
+        RefusalCode.OTHER: "vui lòng gọi cán bộ xã để được hẹn lịch.",
     },
-    Language.EN: {
-        HelpTopic.VNEID: "VNeID",
-        HelpTopic.PUBLIC_SERVICES: "public services",
-        HelpTopic.CASHLESS_PAYMENT: "cashless payments",
-        HelpTopic.SMARTPHONE_BASICS: "using a phone",
-        HelpTopic.OTHER: "digital skills",
+    SmsLanguage.EN: {
+        RefusalCode.COMMUNE_UNKNOWN: "your commune is unclear. Send again: HELP VNEID XA "
+        "<commune name> or its 5-digit code, or call your commune office.",
+        RefusalCode.COMMUNE_AMBIGUOUS: "several communes share that name. Send again with the "
+        "5-digit commune code, e.g. HELP VNEID 15835, or call your commune office.",
+        RefusalCode.PHONE_INVALID: "this is not a Vietnamese mobile number. Please text from "
+        "your mobile, or call your commune office.",
+        RefusalCode.OTHER: "please call your commune office to book a time.",
     },
 }
+# Kinds no longer sent, kept so that stored messages of that kind still read: a help request
+# by SMS gets one answer, from what the scheduler decided, not a receipt first.
+RETIRED_KINDS = frozenset({SmsKind.REPLY_HELP_RECEIVED})
 
 
 class RenderedSms(msgspec.Struct, frozen=True, kw_only=True):
@@ -391,7 +386,7 @@ def clip(value: str, limit: int) -> str:
     return value[: limit - 3].rstrip() + "..."
 
 
-def format_when(at: datetime, language: Language) -> str:
+def format_when(at: datetime, language: SmsLanguage) -> str:
     """A session time the way a Vietnamese reader expects it: "Thứ Bảy 06/12, 08:00" local."""
     if at.tzinfo is None:
         raise TemplateContextError("a session time must be timezone-aware", field="starts_at")
@@ -400,14 +395,14 @@ def format_when(at: datetime, language: Language) -> str:
     return f"{weekday} {local:%d/%m, %H:%M}"
 
 
-def _values(context: TemplateContext, language: Language) -> dict[str, str]:
+def _values(context: TemplateContext, language: SmsLanguage) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in context.__struct_fields__:
         value: Any = getattr(context, name)
         if isinstance(value, datetime):
             values[name] = format_when(value, language)
-        elif isinstance(value, HelpTopic):
-            values[name] = _HELP_TOPICS[language][value]
+        elif isinstance(value, RefusalCode):
+            values[name] = _REFUSALS[language][value]
         elif isinstance(value, tuple):
             values[name] = ", ".join(value)
             values[f"{name}_first"] = value[0]
@@ -437,7 +432,7 @@ def _validated(kind: SmsKind, context: TemplateContext) -> TemplateContext:
 
 def render(
     kind: SmsKind,
-    language: Language,
+    language: SmsLanguage,
     context: TemplateContext,
     strip_diacritics: bool,
     max_parts: int = MAX_PARTS,

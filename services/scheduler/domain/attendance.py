@@ -12,13 +12,8 @@ from services.scheduler.domain.places import require_commune_in_scope
 from services.scheduler.domain.sessions import SessionState, require_open
 from shared.clock import VIETNAM
 from shared.events.base import Event
-from shared.events.scheduler import (
-    AttendanceRecorded,
-    AttendanceStatus,
-    BookingId,
-    Outcome,
-    SessionId,
-)
+from shared.events.scheduler import AttendanceRecorded, AttendanceStatus, BookingId, SessionId
+from shared.events.vocabulary import Outcome
 
 
 class RecordAttendance(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,6 +24,7 @@ class RecordAttendance(msgspec.Struct, frozen=True, kw_only=True):
     status: AttendanceStatus
     outcomes: tuple[Outcome, ...] = ()
     recorded_by: str
+    recorded_by_volunteer: str | None = None
 
 
 def decide_record_attendance(
@@ -65,5 +61,6 @@ def decide_record_attendance(
             outcomes=outcomes,
             recorded_by=command.recorded_by,
             recorded_at=now,
+            recorded_by_volunteer=command.recorded_by_volunteer,
         )
     ]

@@ -10,7 +10,8 @@ import msgspec
 
 from services.scheduler.domain.errors import InvalidRecurrenceError
 from services.scheduler.domain.sessions import SATURDAY, SUNDAY, ScheduleSession
-from shared.events.scheduler import Accessibility, CoordinatorId, SessionId, Topic, Venue
+from shared.events.scheduler import CoordinatorId, SessionId, Venue
+from shared.events.vocabulary import Accessibility, Language, Topic
 
 MAX_WEEKS = 52
 
@@ -25,7 +26,7 @@ class SessionTemplate(msgspec.Struct, frozen=True, kw_only=True):
     topics: tuple[Topic, ...]
     capacity: int
     volunteers_needed: int = 1
-    languages: tuple[str, ...] = ("vi",)
+    languages: tuple[Language, ...] = (Language.VI,)
     accessibility: tuple[Accessibility, ...] = ()
     coordinator_id: CoordinatorId
 

@@ -17,16 +17,14 @@ from datetime import date
 import msgspec
 
 from shared.events.scheduler import (
-    Accessibility,
     AttendanceStatus,
     BookingId,
     CommuneCode,
     HelpRequestId,
-    Outcome,
     OutcomeCount,
     SessionId,
-    Topic,
 )
+from shared.events.vocabulary import Accessibility, Outcome, Topic
 
 ELDERLY_AGE = 60
 _DISABILITY_NEEDS = frozenset({Accessibility.SCREEN_READER_HELP, Accessibility.SIGN_INTERPRETER})

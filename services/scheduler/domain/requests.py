@@ -7,7 +7,6 @@ can fold every event carrying the request id with `evolve_request`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -24,7 +23,6 @@ from services.scheduler.domain.phones import normalize_phone
 from services.scheduler.domain.places import Commune, Place, find_commune
 from shared.events.base import Event
 from shared.events.scheduler import (
-    Accessibility,
     BookingCancelled,
     BookingChanged,
     BookingId,
@@ -41,15 +39,14 @@ from shared.events.scheduler import (
     ResidentWaitlisted,
     SessionCancelled,
     SessionId,
-    Topic,
     VisitId,
     Weekend,
 )
+from shared.events.vocabulary import Accessibility, Language, Topic
 
 MAX_NAME_LENGTH = 100
 MAX_ADDRESS_LENGTH = 200
 OLDEST_BIRTH_YEAR = 1900
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 
 
 class RequestStatus(StrEnum):
@@ -73,7 +70,7 @@ class RequestHelp(msgspec.Struct, frozen=True, kw_only=True):
     address: str = ""
     topics: tuple[Topic, ...]
     accessibility_needs: tuple[Accessibility, ...] = ()
-    preferred_language: str = "vi"
+    preferred_language: Language = Language.VI
     preferred_days: tuple[Weekend, ...] = ()
     home_visit: bool = False
     channel: Channel
@@ -97,7 +94,7 @@ class HelpRequestState(msgspec.Struct, frozen=True, kw_only=True):
     address: str
     topics: tuple[Topic, ...]
     accessibility_needs: tuple[Accessibility, ...]
-    preferred_language: str
+    preferred_language: Language
     preferred_days: tuple[Weekend, ...]
     home_visit: bool
     requested_at: datetime
@@ -256,12 +253,10 @@ def _checked_place(
 
 def _checked_details(
     command: RequestHelp, now: datetime, problems: list[FieldProblem]
-) -> tuple[str, str]:
+) -> tuple[Language, str]:
     if not command.topics:
         problems.append(FieldProblem("topics", "choose at least one thing to get help with"))
-    language = command.preferred_language.strip().lower()
-    if not _LANGUAGE.match(language):
-        problems.append(FieldProblem("preferred_language", "not a language tag such as 'vi'"))
+    language = command.preferred_language
     address = " ".join(command.address.split())
     if command.home_visit and not address:
         problems.append(FieldProblem("address", "a home visit needs the resident's address"))

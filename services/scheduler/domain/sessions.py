@@ -7,7 +7,6 @@ optimistic concurrency on one stream. Booking decisions live in `booking.py`, at
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -29,7 +28,6 @@ from services.scheduler.domain.places import Place, require_commune_in_scope
 from shared.clock import VIETNAM
 from shared.events.base import Event
 from shared.events.scheduler import (
-    Accessibility,
     AffectedBooking,
     AttendanceRecorded,
     AttendanceStatus,
@@ -39,7 +37,6 @@ from shared.events.scheduler import (
     CommuneCode,
     CoordinatorId,
     HelpRequestId,
-    Outcome,
     OutcomeCount,
     ProvinceCode,
     ResidentBooked,
@@ -54,16 +51,15 @@ from shared.events.scheduler import (
     SessionTotals,
     Slot,
     StaffingAlertRaised,
-    Topic,
     Venue,
 )
+from shared.events.vocabulary import Accessibility, Language, Outcome, Topic
 
 SATURDAY = 5
 SUNDAY = 6
 MAX_CAPACITY = 500
 MAX_VOLUNTEERS = 50
 T = TypeVar("T")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 
 
 class SessionStatus(StrEnum):
@@ -105,7 +101,7 @@ class SessionState(msgspec.Struct, frozen=True, kw_only=True):
     topics: tuple[Topic, ...]
     capacity: int
     volunteers_needed: int
-    languages: tuple[str, ...]
+    languages: tuple[Language, ...]
     accessibility: tuple[Accessibility, ...]
     coordinator_id: CoordinatorId
     public_holiday: bool = False
@@ -135,7 +131,7 @@ class ScheduleSession(msgspec.Struct, frozen=True, kw_only=True):
     topics: tuple[Topic, ...]
     capacity: int
     volunteers_needed: int = 1
-    languages: tuple[str, ...] = ("vi",)
+    languages: tuple[Language, ...] = (Language.VI,)
     accessibility: tuple[Accessibility, ...] = ()
     coordinator_id: CoordinatorId
     public_holiday: bool = False
@@ -489,15 +485,12 @@ def session_totals(session: SessionState, *, walk_ins: int = 0) -> SessionTotals
     )
 
 
-def check_languages(languages: Iterable[str]) -> tuple[str, ...]:
-    """Language tags in lower case ("vi", "hmn", "tai-dam"), at least one."""
-    tags = _unique(tag.strip().lower() for tag in languages)
-    if not tags:
+def check_languages(languages: Iterable[Language]) -> tuple[Language, ...]:
+    """The languages offered, each once, at least one."""
+    offered = _unique(languages)
+    if not offered:
         raise InvalidSessionError("offer at least one language", field="languages")
-    for tag in tags:
-        if not _LANGUAGE.match(tag):
-            raise InvalidSessionError(f"{tag!r} is not a language tag", field="languages")
-    return tags
+    return offered
 
 
 def check_slot(

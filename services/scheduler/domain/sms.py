@@ -13,28 +13,24 @@ from functools import cache
 from unidecode import unidecode
 from vietnam_provinces import Ward
 
+from services.scheduler.domain.errors import FieldProblem
 from services.scheduler.domain.places import Commune, find_commune
-from shared.events.notifications import HelpTopic
-from shared.events.scheduler import Topic
+from services.scheduler.domain.requests import RequestHelp
+from shared.events.notifications import HelpRequestedBySms
+from shared.events.scheduler import Channel, HelpRequestId, RefusalCode, RefusalReason
+from shared.events.vocabulary import Topic
 
 # The name of a resident who asked by SMS: the text carries none, and SMS replies address them
 # with it ("Người dân" reads as "dear resident").
 SMS_RESIDENT_NAME = "Người dân"
 
-TOPIC_OF_SMS: dict[HelpTopic, Topic] = {
-    HelpTopic.VNEID: Topic.VNEID_ACTIVATION,
-    HelpTopic.PUBLIC_SERVICES: Topic.ONLINE_PUBLIC_SERVICES,
-    HelpTopic.CASHLESS_PAYMENT: Topic.CASHLESS_PAYMENT,
-    HelpTopic.SMARTPHONE_BASICS: Topic.SMARTPHONE_BASICS,
-    HelpTopic.OTHER: Topic.SMARTPHONE_BASICS,
-}
 _CODE_IN_TEXT = re.compile(r"(?<!\d)(\d{5})(?!\d)")
 _PREFIXES = ("xa ", "phuong ", "dac khu ", "thi tran ")
 
 
-def topic_from_sms(topic: HelpTopic | None) -> Topic:
-    """The session topic for an SMS keyword; no keyword or 'other' means smartphone basics."""
-    return TOPIC_OF_SMS.get(topic, Topic.SMARTPHONE_BASICS) if topic else Topic.SMARTPHONE_BASICS
+def topic_from_sms(topic: Topic | None) -> Topic:
+    """The topic an SMS asked for; a resident who named none is helped with the phone first."""
+    return topic or Topic.SMARTPHONE_BASICS
 
 
 def fold_name(text: str) -> str:
@@ -68,3 +64,41 @@ def commune_from_sms(code: str | None, commune_text: str | None, text: str = "")
         if len(codes) == 1:
             return find_commune(codes[0])
     return None
+
+
+def why_no_commune(commune_text: str | None) -> RefusalCode:
+    """Why `commune_from_sms` found none: several share the name, or none has it."""
+    if commune_text and len(_communes_by_name().get(fold_name(commune_text), ())) > 1:
+        return RefusalCode.COMMUNE_AMBIGUOUS
+    return RefusalCode.COMMUNE_UNKNOWN
+
+
+def request_from_sms(event: HelpRequestedBySms, request_id: HelpRequestId) -> RequestHelp:
+    """The help request an SMS makes: the sender's phone, the commune it names, its topic."""
+    commune = commune_from_sms(event.commune_code, event.commune_text, event.text)
+    return RequestHelp(
+        request_id=request_id,
+        resident_name=SMS_RESIDENT_NAME,
+        phone=event.resident_phone,
+        commune_code=commune.code if commune else (event.commune_code or ""),
+        topics=(topic_from_sms(event.topic),),
+        channel=Channel.SMS,
+        consent_given=True,  # the resident wrote to us asking for help
+    )
+
+
+def refusal_reasons(
+    problems: tuple[FieldProblem, ...], event: HelpRequestedBySms
+) -> tuple[RefusalReason, ...]:
+    """Why a help request by SMS was refused, so the answer says what to send instead."""
+    reasons = []
+    for problem in problems:
+        if problem.field == "commune_code":
+            code = why_no_commune(event.commune_text)
+            message = "send the 5-digit code or the name of your commune"
+        elif problem.field == "phone":
+            code, message = RefusalCode.PHONE_INVALID, problem.message
+        else:
+            code, message = RefusalCode.OTHER, problem.message
+        reasons.append(RefusalReason(field=problem.field, message=message, code=code))
+    return tuple(reasons)

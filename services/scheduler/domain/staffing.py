@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import msgspec
+
 from services.scheduler.domain.sessions import SessionState, SessionStatus
 from shared.events.base import Event
 from shared.events.scheduler import StaffingAlertRaised
+from shared.events.vocabulary import Language, Skill
+from shared.events.volunteers import SessionStaffed, SessionUnderstaffed, SlotKind
 
 ALERT_BEFORE_START = timedelta(hours=48)
 
@@ -42,3 +46,45 @@ def decide_raise_staffing_alert(
             raised_at=now,
         )
     ]
+
+
+class StaffingReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What the volunteers service said about one slot, as the scheduler records it."""
+
+    slot_stream: str
+    home_visit: bool
+    staffed: bool
+    volunteer_ids: tuple[str, ...] = ()
+    missing_count: int = 0
+    missing_skills: tuple[Skill, ...] = ()
+    missing_languages: tuple[Language, ...] = ()
+    reported_at: datetime
+
+
+def slot_stream(slot_id: str, kind: SlotKind) -> str:
+    """The scheduler stream a volunteers slot is about (its id with or without the prefix)."""
+    prefix = "session-" if kind is SlotKind.SESSION else "visit-"
+    return slot_id if slot_id.startswith(prefix) else f"{prefix}{slot_id}"
+
+
+def staffing_report(event: SessionStaffed | SessionUnderstaffed) -> StaffingReport:
+    """The volunteers service's staffing event, as the slot's stream will record it."""
+    target = slot_stream(event.slot_id, event.slot_kind)
+    home_visit = event.slot_kind is SlotKind.HOME_VISIT
+    if isinstance(event, SessionStaffed):
+        return StaffingReport(
+            slot_stream=target,
+            home_visit=home_visit,
+            staffed=True,
+            volunteer_ids=tuple(event.volunteer_ids),
+            reported_at=event.staffed_at,
+        )
+    return StaffingReport(
+        slot_stream=target,
+        home_visit=home_visit,
+        staffed=False,
+        missing_count=event.missing_count,
+        missing_skills=event.missing_skills,
+        missing_languages=event.missing_languages,
+        reported_at=event.reported_at,
+    )

@@ -17,7 +17,6 @@ from services.scheduler.domain.requests import HelpRequestState, RequestStatus
 from services.scheduler.domain.sessions import check_languages, check_slot
 from shared.events.base import Event
 from shared.events.scheduler import (
-    Accessibility,
     CommuneCode,
     CoordinatorId,
     HelpRequestId,
@@ -25,14 +24,13 @@ from shared.events.scheduler import (
     HomeVisitCompleted,
     HomeVisitRequested,
     HomeVisitScheduled,
-    Outcome,
     PlaceCode,
     ResidentContact,
     Slot,
-    Topic,
     VisitId,
     Weekend,
 )
+from shared.events.vocabulary import Accessibility, Outcome, Topic
 
 _INTERPRETERS = frozenset(
     {Accessibility.SIGN_INTERPRETER, Accessibility.MINORITY_LANGUAGE_INTERPRETER}

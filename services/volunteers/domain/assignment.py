@@ -53,15 +53,8 @@ import msgspec
 from services.volunteers.domain.availability import HalfDayKey, half_days_of
 from services.volunteers.domain.errors import InvalidSlotError
 from shared.events.scheduler import CommuneCode
-from shared.events.volunteers import (
-    GroupId,
-    HalfDay,
-    Language,
-    Skill,
-    SlotId,
-    SlotKind,
-    VolunteerId,
-)
+from shared.events.vocabulary import Language, Skill
+from shared.events.volunteers import GroupId, HalfDay, SlotId, SlotKind, VolunteerId
 
 TOPIC = "topic"
 SKILL = "skill"

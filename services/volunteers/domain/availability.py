@@ -1,4 +1,9 @@
-"""When a volunteer can help: the usual weekend half days, corrected by dated exceptions."""
+"""When a volunteer can help: the usual week's parts of days, corrected by dated exceptions.
+
+A day has three parts (`HalfDay`): morning before 12:00, afternoon from 12:00, evening from
+18:00. A slot takes every part it touches. Stating "afternoon" means free from noon on, the
+evening included, as it always did; "evening" alone means from 18:00 (after a day's work).
+"""
 
 from __future__ import annotations
 
@@ -15,22 +20,34 @@ from shared.events.volunteers import (
     AvailabilityException,
     HalfDay,
     VolunteerId,
-    WeekendAvailability,
+    WeeklyAvailability,
 )
 
 HalfDayKey = tuple[date, HalfDay]
 
-# Afternoon starts at noon local time; a slot starting before noon and ending after it takes both.
 NOON = time(12, 0)
+EVENING = time(18, 0)
 SATURDAY = 5
 SUNDAY = 6
+_PARTS = (HalfDay.MORNING, HalfDay.AFTERNOON, HalfDay.EVENING)
+# The parts of a day a stated part gives.
+_GIVES: dict[HalfDay, tuple[HalfDay, ...]] = {
+    HalfDay.MORNING: (HalfDay.MORNING,),
+    HalfDay.AFTERNOON: (HalfDay.AFTERNOON, HalfDay.EVENING),
+    HalfDay.EVENING: (HalfDay.EVENING,),
+}
+
+
+def parts_given(stated: Iterable[HalfDay]) -> set[HalfDay]:
+    """The parts of a day a volunteer who states these is free in."""
+    return {part for half in stated for part in _GIVES[half]}
 
 
 class ChangeAvailability(msgspec.Struct, frozen=True, kw_only=True):
-    """Restate a volunteer's weekends (with a volunteer token or by a coordinator)."""
+    """Restate a volunteer's usual week (with a volunteer token or by a coordinator)."""
 
     volunteer_id: VolunteerId
-    availability: WeekendAvailability
+    availability: WeeklyAvailability
     exceptions: tuple[AvailabilityException, ...] = ()
 
 
@@ -43,7 +60,7 @@ def decide_change_availability(
     for exception in command.exceptions:
         if not exception.half_days:
             raise InvalidVolunteerError("an exception names no half day", "exceptions")
-        for half in exception.half_days:
+        for half in sorted(parts_given(exception.half_days)):
             key = (exception.on, half)
             if seen.get(key, exception.available) != exception.available:
                 raise InvalidVolunteerError(
@@ -62,22 +79,20 @@ def decide_change_availability(
 
 
 def free_half_days(
-    availability: WeekendAvailability,
+    availability: WeeklyAvailability,
     exceptions: Iterable[AvailabilityException],
     dates: Iterable[date],
 ) -> frozenset[HalfDayKey]:
-    """The half days among `dates` a volunteer can give: the usual weekend, then the exceptions."""
+    """The parts of days among `dates` a volunteer can give: the usual week, then the
+    exceptions."""
     wanted = set(dates)
     free: set[HalfDayKey] = set()
     for day in wanted:
-        if day.weekday() == SATURDAY:
-            free.update((day, half) for half in availability.saturday)
-        elif day.weekday() == SUNDAY:
-            free.update((day, half) for half in availability.sunday)
+        free.update((day, part) for part in parts_given(availability.on(day.weekday())))
     for exception in exceptions:
         if exception.on not in wanted:
             continue
-        keys = {(exception.on, half) for half in exception.half_days}
+        keys = {(exception.on, part) for part in parts_given(exception.half_days)}
         if exception.available:
             free |= keys
         else:
@@ -86,7 +101,7 @@ def free_half_days(
 
 
 def half_days_of(starts_at: datetime, ends_at: datetime) -> tuple[HalfDayKey, ...]:
-    """The local half days a slot occupies; a slot must end after it starts, on the same day."""
+    """The local parts of a day a slot occupies; it must end after it starts, on the same day."""
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise InvalidSlotError("slot times must be timezone-aware", "starts_at")
     if ends_at <= starts_at:
@@ -96,8 +111,11 @@ def half_days_of(starts_at: datetime, ends_at: datetime) -> tuple[HalfDayKey, ..
     if start.date() != end.date():
         raise InvalidSlotError("a slot must start and end on the same local day", "ends_at")
     day = start.date()
-    first = HalfDay.MORNING if start.time() < NOON else HalfDay.AFTERNOON
-    last = HalfDay.MORNING if end.time() < NOON else HalfDay.AFTERNOON
-    if first == last:
-        return ((day, first),)
-    return ((day, HalfDay.MORNING), (day, HalfDay.AFTERNOON))
+    first, last = _PARTS.index(_part_at(start.time())), _PARTS.index(_part_at(end.time()))
+    return tuple((day, part) for part in _PARTS[first : last + 1])
+
+
+def _part_at(moment: time) -> HalfDay:
+    if moment < NOON:
+        return HalfDay.MORNING
+    return HalfDay.AFTERNOON if moment < EVENING else HalfDay.EVENING

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 import msgspec
 
-from services.volunteers.domain.assignment import Candidate, Gap, Slot, Solution, gap_for
+from services.volunteers.domain.assignment import TOPIC, Candidate, Gap, Slot, Solution, gap_for
 from services.volunteers.domain.errors import (
     AnswerTooLateError,
     AssignmentClosedError,
@@ -25,6 +25,7 @@ from services.volunteers.domain.errors import (
     UnknownAssignmentError,
 )
 from shared.events.base import Event
+from shared.events.vocabulary import Language, Skill, Topic, topic_of
 from shared.events.volunteers import (
     AnswerChannel,
     AssignmentAccepted,
@@ -33,11 +34,9 @@ from shared.events.volunteers import (
     AssignmentId,
     AssignmentProposed,
     AssignmentReleased,
-    Language,
     ReleaseReason,
     SessionStaffed,
     SessionUnderstaffed,
-    Skill,
     SlotId,
     VolunteerId,
 )
@@ -75,6 +74,10 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
     skills: tuple[Skill, ...]
     languages: tuple[Language, ...]
     status: Status = Status.PROPOSED
+    # What a later SMS about it (a move) repeats from the proposal.
+    volunteer_name: str = ""
+    preferred_language: Language = Language.VI
+    designated_topic: Topic | None = None
 
 
 class StaffingState(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,11 +132,21 @@ def short_code(assignment_id: AssignmentId, taken: Iterable[str]) -> str:
     raise AssignmentClosedError("the volunteer has no free answer code left", "short_code")
 
 
+def designated_topic(role: str) -> Topic | None:
+    """The topic a placement's role names (`topic:<skill>`), if it is a topic role."""
+    level, _, name = role.partition(":")
+    return topic_of(Skill(name)) if level == TOPIC and name in _SKILLS else None
+
+
+_SKILLS = frozenset(skill.value for skill in Skill)
+
+
 def decide_propose(
     state: StaffingState,
     slot: Slot,
     solution: Solution,
     *,
+    topics: Sequence[Topic] = (),
     contacts: Mapping[VolunteerId, Contact],
     candidates: Mapping[VolunteerId, Candidate],
     new_ids: Sequence[AssignmentId],
@@ -141,7 +154,11 @@ def decide_propose(
     now: datetime,
     answer_within: timedelta = DEFAULT_ANSWER_WITHIN,
 ) -> list[Event]:
-    """Propose the solver's placements for this slot, then report its staffing state."""
+    """Propose the solver's placements for this slot, then report its staffing state.
+
+    `topics` are the slot's, in the scheduler's order: the SMS names the topic a volunteer is
+    chosen for, else the first of these.
+    """
     if state.cancelled:
         raise SlotCancelledError(f"slot {slot.slot_id} was cancelled", "slot_id")
     placements = [p for p in solution.placements if p.slot_id == slot.slot_id]
@@ -174,6 +191,8 @@ def decide_propose(
                 proposed_at=now,
                 skills=tuple(sorted(candidate.skills)),
                 languages=tuple(sorted(candidate.languages)),
+                topics=tuple(topics),
+                designated_topic=designated_topic(placement.role),
             )
         )
     return events + _report(_fold(state, events), slot, now)
@@ -294,6 +313,9 @@ def evolve(state: StaffingState, event: Event) -> StaffingState:
                 answer_by=event.answer_by,
                 skills=event.skills,
                 languages=event.languages,
+                volunteer_name=event.volunteer_name,
+                preferred_language=event.preferred_language,
+                designated_topic=event.designated_topic,
             )
             # New proposals change the picture: a gap seen before may be reported again.
             return msgspec.structs.replace(

@@ -25,19 +25,18 @@ from services.volunteers.domain.errors import (
 )
 from shared.events.base import Event
 from shared.events.scheduler import CommuneCode
+from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
     AvailabilityChanged,
     AvailabilityException,
     GroupId,
     GroupRegistered,
-    Language,
-    Skill,
     VolunteerId,
     VolunteerPaused,
     VolunteerRegistered,
     VolunteerResumed,
     VolunteerUpdated,
-    WeekendAvailability,
+    WeeklyAvailability,
 )
 
 _COMMUNE_CODE = re.compile(r"^\d{5}$")
@@ -79,7 +78,7 @@ class VolunteerState(msgspec.Struct, frozen=True, kw_only=True):
     skills: tuple[Skill, ...] = ()
     languages: tuple[Language, ...] = ()
     preferred_language: Language = Language.VI
-    availability: WeekendAvailability = WeekendAvailability()
+    availability: WeeklyAvailability = WeeklyAvailability()
     exceptions: tuple[AvailabilityException, ...] = ()
     monthly_limit: int = 0
     paused: bool = False
@@ -105,7 +104,7 @@ class RegisterVolunteer(msgspec.Struct, frozen=True, kw_only=True):
     skills: tuple[Skill, ...] = ()
     languages: tuple[Language, ...] = (Language.VI,)
     preferred_language: Language = Language.VI
-    availability: WeekendAvailability = WeekendAvailability()
+    availability: WeeklyAvailability = WeeklyAvailability()
     monthly_limit: int = 4
 
 

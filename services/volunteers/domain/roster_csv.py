@@ -8,10 +8,12 @@ Columns (header row required, UTF-8, comma-separated; names in English):
 - phone: a Vietnamese mobile as typed ("0912 345 678", "+84912345678"); stored as E.164.
 - village: thôn / bản / tổ dân phố, optional.
 - skills: `;`-separated skill codes, e.g. `vneid_activation;screen_reader_help` (see `Skill`).
-- languages: `;`-separated codes or Vietnamese names (`vi;thai`, `Tiếng Việt;H'Mông`);
-  empty means Vietnamese. The first one is the preferred language for SMS.
-- saturday, sunday: `morning`, `afternoon`, `both` (or `sáng`, `chiều`, `cả ngày`);
-  empty means not free.
+- languages: `;`-separated ISO 639 codes or names in Vietnamese or English (`vi;blt`,
+  `Tiếng Việt;H'Mông`; the names the service used before the codes, such as `hmong` or
+  `thai`, still read); empty means Vietnamese. The first one is the preferred language for SMS.
+- saturday, sunday: `morning`, `afternoon`, `evening`, `both` (or `sáng`, `chiều`, `tối`,
+  `cả ngày`); empty means not free. Optional columns monday ... friday, the same way, for
+  weekday evenings (home visits, holiday sessions); missing means not free.
 - monthly_limit: assignments a month, 0-31; empty means 4.
 
 The result is either every row as a `RegisterVolunteer` command, or every rejected row with
@@ -35,15 +37,10 @@ from services.volunteers.domain.registry import (
     validate_phone,
 )
 from shared.events.scheduler import CommuneCode
-from shared.events.volunteers import (
-    GroupId,
-    HalfDay,
-    Language,
-    Skill,
-    VolunteerId,
-    WeekendAvailability,
-)
+from shared.events.vocabulary import Language, Skill, language_named
+from shared.events.volunteers import GroupId, HalfDay, VolunteerId, WeeklyAvailability
 
+WEEKDAY_COLUMNS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 COLUMNS = (
     "name",
     "phone",
@@ -56,26 +53,6 @@ COLUMNS = (
 )
 DEFAULT_MONTHLY_LIMIT = 4
 
-# Folded to ASCII lowercase without spaces, so "H'Mông", "hmong" and "HMÔNG" all match.
-_LANGUAGE_WORDS: dict[str, Language] = {
-    "vi": Language.VI,
-    "tiengviet": Language.VI,
-    "viet": Language.VI,
-    "kinh": Language.VI,
-    "thai": Language.THAI,
-    "muong": Language.MUONG,
-    "hmong": Language.HMONG,
-    "mong": Language.HMONG,
-    "dao": Language.DAO,
-    "khmer": Language.KHMER,
-    "tay": Language.TAY,
-    "nung": Language.NUNG,
-    "khomu": Language.KHO_MU,
-    "kho_mu": Language.KHO_MU,
-    "sign": Language.SIGN,
-    "kyhieu": Language.SIGN,
-    "ngonngukyhieu": Language.SIGN,
-}
 _HALF_WORDS: dict[str, tuple[HalfDay, ...]] = {
     "": (),
     "no": (),
@@ -88,6 +65,10 @@ _HALF_WORDS: dict[str, tuple[HalfDay, ...]] = {
     "cangay": (HalfDay.MORNING, HalfDay.AFTERNOON),
     "morning;afternoon": (HalfDay.MORNING, HalfDay.AFTERNOON),
     "sang;chieu": (HalfDay.MORNING, HalfDay.AFTERNOON),
+    "evening": (HalfDay.EVENING,),
+    "toi": (HalfDay.EVENING,),
+    "morning;evening": (HalfDay.MORNING, HalfDay.EVENING),
+    "sang;toi": (HalfDay.MORNING, HalfDay.EVENING),
 }
 
 
@@ -112,11 +93,6 @@ class RosterRejected(msgspec.Struct, frozen=True, kw_only=True):
 
 def _fold(text: str) -> str:
     return unidecode(text).lower().replace(" ", "").replace("'", "").replace("-", "")
-
-
-def language_named(text: str) -> Language | None:
-    """A language from its code or its Vietnamese or English name ("hmong", "H'Mông", "Thái")."""
-    return _LANGUAGE_WORDS.get(_fold(text))
 
 
 def _split(cell: str) -> list[str]:
@@ -150,7 +126,7 @@ def _languages(cell: str, reasons: list[str]) -> tuple[Language, ...]:
     for part in _split(cell):
         if not part:
             continue
-        language = _LANGUAGE_WORDS.get(_fold(part))
+        language = language_named(part)
         if language is None:
             reasons.append(f"unknown language {part!r}")
         else:
@@ -161,7 +137,7 @@ def _languages(cell: str, reasons: list[str]) -> tuple[Language, ...]:
 def _halves(column: str, cell: str, reasons: list[str]) -> tuple[HalfDay, ...]:
     halves = _HALF_WORDS.get(_fold(cell).replace(",", ";"))
     if halves is None:
-        reasons.append(f"{column} {cell!r} must be morning, afternoon, both or empty")
+        reasons.append(f"{column} {cell!r} must be morning, afternoon, evening, both or empty")
         return ()
     return halves
 
@@ -213,6 +189,7 @@ def parse_roster(
         languages = _languages(row["languages"], reasons)
         saturday = _halves("saturday", row["saturday"], reasons)
         sunday = _halves("sunday", row["sunday"], reasons)
+        weekdays = {day: _halves(day, row.get(day, ""), reasons) for day in WEEKDAY_COLUMNS}
         limit = _limit(row["monthly_limit"], reasons)
         if reasons:
             rejected.append(RejectedRow(line=line, reasons=tuple(reasons)))
@@ -228,7 +205,7 @@ def parse_roster(
                 skills=skills,
                 languages=languages,
                 preferred_language=languages[0],
-                availability=WeekendAvailability(saturday=saturday, sunday=sunday),
+                availability=WeeklyAvailability(saturday=saturday, sunday=sunday, **weekdays),
                 monthly_limit=limit,
             )
         )

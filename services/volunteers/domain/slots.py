@@ -18,19 +18,27 @@ from services.volunteers.domain import cycle
 from services.volunteers.domain.assignment import Slot
 from services.volunteers.domain.availability import SATURDAY, half_days_of
 from services.volunteers.domain.cycle import StaffingState, Status
-from services.volunteers.domain.roster_csv import language_named
 from shared.clock import VIETNAM
 from shared.events.base import Event
-from shared.events.scheduler import Accessibility, CommuneCode, Topic
+from shared.events.scheduler import CommuneCode
+from shared.events.vocabulary import (
+    DEFAULT_SIGN_LANGUAGE,
+    SIGN_LANGUAGES,
+    Accessibility,
+    Language,
+    Skill,
+    Topic,
+    skill_for,
+    topic_of,
+)
 from shared.events.volunteers import (
     AssignmentId,
+    AssignmentMoved,
     AssignmentReleased,
     AssignmentServed,
     GroupId,
-    Language,
     ReleaseReason,
     ResidentNeedsNoted,
-    Skill,
     SlotChanged,
     SlotClosed,
     SlotClosing,
@@ -61,37 +69,34 @@ class Needs(msgspec.Struct, frozen=True, kw_only=True):
     languages: tuple[Language, ...] = ()
 
 
-def needs_of(accessibility: Iterable[Accessibility], languages: Iterable[str]) -> Needs:
+def needs_of(accessibility: Iterable[Accessibility], languages: Iterable[Language]) -> Needs:
     """Accessibility and spoken languages as volunteer skills and languages.
 
-    Vietnamese needs nobody special. A minority-language interpreter is needed as a speaker of
-    the language when it is named, and as someone with interpreting skill when it is not.
+    Vietnamese needs nobody special; any other language needs a volunteer who speaks it. A
+    sign interpreter needs the sign language named, or else `DEFAULT_SIGN_LANGUAGE`; a
+    minority-language interpreter is needed as a speaker of the language when one is named,
+    and as someone with interpreting skill when none is.
     """
-    spoken = sorted(
-        {
-            language
-            for text in languages
-            if (language := language_named(text)) is not None and language != Language.VI
-        }
-    )
+    spoken: set[Language] = {language for language in languages if language is not Language.VI}
     skills: set[Skill] = set()
     for need in accessibility:
         match need:
             case Accessibility.SCREEN_READER_HELP:
                 skills.add(Skill.SCREEN_READER_HELP)
             case Accessibility.SIGN_INTERPRETER:
-                spoken = sorted({*spoken, Language.SIGN})
+                if not spoken & SIGN_LANGUAGES:
+                    spoken.add(DEFAULT_SIGN_LANGUAGE)
             case Accessibility.MINORITY_LANGUAGE_INTERPRETER:
-                if not any(language != Language.SIGN for language in spoken):
+                if not spoken - SIGN_LANGUAGES:
                     skills.add(Skill.INTERPRETING)
             case _:
                 pass
-    return Needs(skills=tuple(sorted(skills)), languages=tuple(spoken))
+    return Needs(skills=tuple(sorted(skills)), languages=tuple(sorted(spoken)))
 
 
 def topics_of(topics: Iterable[Topic]) -> tuple[Skill, ...]:
-    """Session topics are the skills of the same name."""
-    return tuple(sorted({Skill(topic.value) for topic in topics}))
+    """Session topics are the skills of the same name, in the session's order."""
+    return tuple(dict.fromkeys(skill_for(topic) for topic in topics))
 
 
 class OpenSlot(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,6 +154,10 @@ class SlotState(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def open(self) -> bool:
         return self.opened and self.closing is None
+
+    def slot_topics(self) -> tuple[Topic, ...]:
+        """What the slot is about, in the scheduler's order."""
+        return tuple(topic for skill in self.topics if (topic := topic_of(skill)) is not None)
 
     def needs(self) -> Needs:
         """The slot's own needs and those of every booked resident."""
@@ -224,7 +233,8 @@ def decide_open(state: SlotState, command: OpenSlot, now: datetime) -> list[Even
 
 
 def decide_move(state: SlotState, command: MoveSlot, now: datetime) -> list[Event]:
-    """Record the move; when the half days change, the volunteers' places are released.
+    """Record the move; when the half days change, the volunteers' places are released,
+    otherwise everyone holding one keeps it and is told (`assignment.moved`).
 
     A volunteer agreed to a time, not to any time: released volunteers may be asked again.
     """
@@ -256,7 +266,7 @@ def decide_move(state: SlotState, command: MoveSlot, now: datetime) -> list[Even
         command.starts_at, command.ends_at
     )
     if same_time and command.commune_code == state.commune_code:
-        return [changed]
+        return [changed, *_kept_through_move(state, command, now)]
     releases: list[Event] = [
         AssignmentReleased(
             assignment_id=a.assignment_id,
@@ -271,6 +281,33 @@ def decide_move(state: SlotState, command: MoveSlot, now: datetime) -> list[Even
     events: list[Event] = [changed, *releases]
     after = fold(state, events)
     return events + cycle.report_staffing(after.staffing, after.as_solver_slot(), now)
+
+
+def _kept_through_move(state: SlotState, command: MoveSlot, now: datetime) -> list[Event]:
+    """Everyone holding a place keeps it through the move, and must hear of it."""
+    assert state.starts_at is not None
+    return [
+        AssignmentMoved(
+            assignment_id=a.assignment_id,
+            slot_id=state.slot_id,
+            slot_kind=state.kind,
+            volunteer_id=a.volunteer_id,
+            volunteer_name=a.volunteer_name,
+            phone=a.phone,
+            preferred_language=a.preferred_language,
+            place=command.place,
+            commune_code=command.commune_code,
+            starts_at=command.starts_at,
+            ends_at=command.ends_at,
+            previous_starts_at=state.starts_at,
+            short_code=a.short_code,
+            accepted=a.status == Status.ACCEPTED,
+            topics=state.slot_topics(),
+            designated_topic=a.designated_topic,
+            moved_at=now,
+        )
+        for a in state.staffing.active()
+    ]
 
 
 def changes_needs(known: Needs | None, command: NoteNeeds) -> bool:

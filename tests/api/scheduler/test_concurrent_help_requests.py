@@ -23,7 +23,8 @@ from services.scheduler.limits import HelpRequestLimits
 from services.scheduler.tables import bookings, sessions
 from shared.clock import FixedClock
 from shared.events.base import Cause
-from shared.events.scheduler import Channel, HelpRequestId, StaffingAlertRaised, Topic
+from shared.events.scheduler import Channel, HelpRequestId, StaffingAlertRaised
+from shared.events.vocabulary import Topic
 from shared.ids import uuid7
 from shared.settings import Settings
 from shared.store.eventstore import EventStore

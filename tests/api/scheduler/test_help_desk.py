@@ -21,7 +21,8 @@ from services.scheduler.limits import HelpRequestLimits
 from services.scheduler.tables import bookings, sessions
 from shared.clock import FixedClock
 from shared.events.base import Cause
-from shared.events.scheduler import Channel, HelpRequestId, Topic
+from shared.events.scheduler import Channel, HelpRequestId
+from shared.events.vocabulary import Topic
 from shared.ids import uuid7
 from shared.settings import Settings
 from shared.store.eventstore import ConcurrencyError

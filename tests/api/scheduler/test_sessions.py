@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from shared.clock import FixedClock
+from shared.events.scheduler import AttendanceRecorded
 from shared.web.auth import Role
 from tests.api.scheduler.helpers import (
     HOAN_KIEM,
+    SATURDAY,
     SUNDAY,
+    THANH_HOA,
     THIEU_TRUNG,
     Tokens,
     event_types,
     help_body,
+    own_store,
     problem_fields,
     session_body,
 )
@@ -225,3 +230,80 @@ async def test_attendance_and_completion(client: Client, tokens: Tokens, clock: 
     roster = (await client.get(f"/sessions/{sid}/roster", headers=tokens())).json()
     assert roster["residents"][0]["attendance"] == "attended"
     assert roster["residents"][0]["outcomes"] == ["vneid_activated"]
+
+
+async def test_a_cancelled_session_books_nobody(client: Client, tokens: Tokens) -> None:
+    sid = (await client.post("/sessions", json=session_body(), headers=tokens())).json()[
+        "session_id"
+    ]
+    await client.post("/help-requests", json=help_body("0912345011"))
+    await client.post("/help-requests", json=help_body("0912345012"))
+
+    cancelled = await client.post(
+        f"/sessions/{sid}/cancel", json={"reason": "Mất điện"}, headers=tokens()
+    )
+    read = await client.get(f"/sessions/{sid}", headers=tokens())
+    listed = await client.get(
+        "/sessions", params={"commune": THIEU_TRUNG, "from": SATURDAY}, headers=tokens()
+    )
+
+    assert (cancelled.json()["booked"], cancelled.json()["free_places"]) == (0, 0)
+    assert read.json()["booked"] == 0
+    assert [s["booked"] for s in listed.json() if s["session_id"] == sid] == [0]
+
+
+async def test_attendance_names_the_volunteer_who_recorded_it(
+    client: Client, tokens: Tokens, clock: FixedClock
+) -> None:
+    sid = (await client.post("/sessions", json=session_body(), headers=tokens())).json()[
+        "session_id"
+    ]
+    booking_id = (await client.post("/help-requests", json=help_body())).json()["booking_id"]
+    clock.advance(timedelta(days=4, hours=23, minutes=30))  # Saturday 08:30 local
+
+    by_volunteer = await client.post(
+        f"/sessions/{sid}/attendance",
+        json={"booking_id": booking_id, "status": "checked_in"},
+        headers=tokens(Role.VOLUNTEER, volunteer_id="volunteer-42"),
+    )
+    by_coordinator = await client.post(
+        f"/sessions/{sid}/attendance",
+        json={"booking_id": booking_id, "status": "attended"},
+        headers=tokens(),
+    )
+    async with own_store(client) as store:
+        recorded = [
+            e.event
+            for e in (await store.load(sid)).events
+            if isinstance(e.event, AttendanceRecorded)
+        ]
+
+    assert by_volunteer.status_code == by_coordinator.status_code == 200
+    # A token's subject names the person; the volunteers service credits volunteer ids.
+    assert [(e.recorded_by, e.recorded_by_volunteer) for e in recorded] == [
+        ("volunteer-1", "volunteer-42"),
+        ("coordinator-1", None),
+    ]
+
+
+async def test_reads_never_wait_for_a_writer(client: Client, tokens: Tokens) -> None:
+    """On SQLite a read that began IMMEDIATE would queue behind any writer, here one in
+    another process; reads begin DEFERRED (`store.reader`) and see the last commit."""
+    sid = (await client.post("/sessions", json=session_body(), headers=tokens())).json()[
+        "session_id"
+    ]
+    reads = {
+        "session": f"/sessions/{sid}",
+        "sessions": f"/sessions?commune={THIEU_TRUNG}",
+        "roster": f"/sessions/{sid}/roster",
+        "commune": f"/communes/{THIEU_TRUNG}",
+        "communes": f"/provinces/{THANH_HOA}/communes",
+        "report": f"/communes/{THIEU_TRUNG}/report?from={SATURDAY}&to={SATURDAY}",
+    }
+    async with own_store(client) as other_process, other_process.begin():
+        answered = {
+            name: (await asyncio.wait_for(client.get(path, headers=tokens()), 5)).status_code
+            for name, path in reads.items()
+        }
+
+    assert answered == dict.fromkeys(reads, 200)

@@ -31,7 +31,7 @@ Hà Thị Lan,+84912000002,Thôn 3,cashless_payment,,afternoon,,
 
 BAD_ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit
 ,0912 000 003,Bản Sại,vneid_activation,vi,morning,,3
-Giàng A Páo,12345,Bản Sại,flying,Klingon,evening,,40
+Giàng A Páo,12345,Bản Sại,flying,Klingon,midnight,,40
 Hà Văn Tư,0912 000 004,Thôn 1,,,,,
 """
 
@@ -103,7 +103,7 @@ async def test_volunteers_are_registered_with_an_e164_phone_that_nobody_else_has
 ) -> None:
     async with volunteers_app(settings, nc, FixedClock(T0)) as client:
         group = await new_group(client)
-        created = await new_volunteer(client, group, "0912 345 678", languages=["vi", "thai"])
+        created = await new_volunteer(client, group, "0912 345 678", languages=["vi", "blt"])
         same_phone = await client.post(
             "/volunteers",
             json={"group_id": group, "name": "Twin", "phone": "+84912345678"},
@@ -128,7 +128,7 @@ async def test_volunteers_are_registered_with_an_e164_phone_that_nobody_else_has
         elsewhere = await client.get(f"/communes/{HOAN_KIEM}/volunteers", headers=COORDINATOR)
 
     assert created["phone"] == "+84912345678"
-    assert created["languages"] == ["vi", "thai"]
+    assert created["languages"] == ["vi", "blt"]
     assert created["paused"] is False
     assert same_phone.status_code == 409
     assert same_phone.json()["field"] == "phone"
@@ -208,13 +208,21 @@ async def test_a_volunteer_restates_their_own_availability_but_nobody_elses(
         )
         bad_half = await client.put(
             f"/volunteers/{me}/availability",
-            json={"availability": {"saturday": ["evening"]}},
+            json={"availability": {"saturday": ["night"]}},
             headers=volunteer_token(me),
         )
         read = await client.get(f"/volunteers/{me}", headers=volunteer_token(me))
 
     assert mine.status_code == 200
-    assert mine.json()["availability"] == {"saturday": ["afternoon"], "sunday": []}
+    assert mine.json()["availability"] == {
+        "saturday": ["afternoon"],
+        "sunday": [],
+        "monday": [],
+        "tuesday": [],
+        "wednesday": [],
+        "thursday": [],
+        "friday": [],
+    }
     assert theirs.status_code == 403
     assert contradictory.status_code == 400
     assert contradictory.json()["field"] == "exceptions"
@@ -269,9 +277,17 @@ async def test_a_roster_imports_every_member_or_reports_every_wrong_row(
     assert set(by_name) == {"Already here", "Lò Văn Minh", "Hà Thị Lan"}
     minh = by_name["Lò Văn Minh"]
     assert minh["phone"] == "+84912000001"
-    assert minh["languages"] == ["thai", "vi"]
-    assert minh["preferred_language"] == "thai"
-    assert minh["availability"] == {"saturday": ["morning"], "sunday": ["morning", "afternoon"]}
+    assert minh["languages"] == ["blt", "vi"]
+    assert minh["preferred_language"] == "blt"
+    assert minh["availability"] == {
+        "saturday": ["morning"],
+        "sunday": ["morning", "afternoon"],
+        "monday": [],
+        "tuesday": [],
+        "wednesday": [],
+        "thursday": [],
+        "friday": [],
+    }
 
 
 async def test_a_coordinator_sees_only_their_communes(settings: Settings, nc: Client) -> None:

@@ -11,7 +11,8 @@ from litestar.testing import AsyncTestClient
 from nats.aio.client import Client
 
 from shared.clock import FixedClock
-from shared.events.scheduler import Accessibility, SessionCancelled, SessionCompleted, SessionTotals
+from shared.events.scheduler import SessionCancelled, SessionCompleted, SessionTotals
+from shared.events.vocabulary import Accessibility
 from shared.settings import Settings
 from tests.api.volunteers.world import (
     COORDINATOR,

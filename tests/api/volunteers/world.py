@@ -24,16 +24,15 @@ from shared.clock import VIETNAM, FixedClock
 from shared.events.base import Event
 from shared.events.notifications import AssignmentAnswer, AssignmentReplyReceived, InboundSmsId
 from shared.events.scheduler import (
-    Accessibility,
     CommuneCode,
     CoordinatorId,
     ProvinceCode,
     SessionId,
     SessionScheduled,
-    Topic,
     Venue,
 )
 from shared.events.scheduler import Slot as When
+from shared.events.vocabulary import Accessibility, Language, Topic
 from shared.runtime import Runtime
 from shared.settings import Settings
 from shared.web.auth import Role
@@ -82,7 +81,7 @@ def session_scheduled(
     needed: int = 1,
     topics: tuple[Topic, ...] = (Topic.VNEID_ACTIVATION,),
     accessibility: tuple[Accessibility, ...] = (),
-    languages: tuple[str, ...] = ("vi",),
+    languages: tuple[Language, ...] = (Language.VI,),
 ) -> SessionScheduled:
     return SessionScheduled(
         session_id=SessionId(f"session-{uuid.uuid4()}"),

@@ -33,9 +33,9 @@ from shared.events.scheduler import (
     ResidentContact,
     SessionId,
     Slot,
-    Topic,
     Venue,
 )
+from shared.events.vocabulary import Language, Topic
 from shared.ids import uuid7
 from shared.runtime import Runtime
 from shared.settings import Settings
@@ -178,7 +178,7 @@ def slot(starts_at: datetime, hours: int = 3) -> Slot:
     )
 
 
-def resident(phone: str = RESIDENT_PHONE, language: str = "vi") -> ResidentContact:
+def resident(phone: str = RESIDENT_PHONE, language: Language = Language.VI) -> ResidentContact:
     return ResidentContact(
         request_id=HelpRequestId(f"request-{uuid7()}"),
         name="Lê Thị Hoa",
@@ -191,7 +191,7 @@ def booked(
     starts_at: datetime,
     *,
     phone: str = RESIDENT_PHONE,
-    language: str = "vi",
+    language: Language = Language.VI,
     session_id: str | None = None,
     booking_id: str | None = None,
     **extra: Any,

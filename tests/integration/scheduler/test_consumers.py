@@ -13,11 +13,11 @@ from nats.aio.client import Client as Nats
 from migrations.run import migrate
 from services.scheduler.app import create_app
 from shared.clock import FixedClock
-from shared.events.notifications import HelpRequestedBySms, HelpTopic, InboundSmsId
+from shared.events.notifications import HelpRequestedBySms, InboundSmsId
+from shared.events.vocabulary import Skill, Topic
 from shared.events.volunteers import (
     SessionStaffed,
     SessionUnderstaffed,
-    Skill,
     SlotId,
     SlotKind,
     VolunteerId,
@@ -103,7 +103,7 @@ async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, 
         sms = HelpRequestedBySms(
             inbound_id=InboundSmsId("inbound-1"),
             resident_phone="+84912345678",
-            topic=HelpTopic.VNEID,
+            topic=Topic.VNEID_ACTIVATION,
             commune_text="Thieu Trung",
             text="VNEID THIEU TRUNG",
             received_at=NOW,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import msgspec
@@ -22,7 +22,6 @@ from services.volunteers.views import project
 from shared.clock import FixedClock
 from shared.events import build_catalog
 from shared.events.scheduler import (
-    Accessibility,
     Actor,
     BookingCancelled,
     BookingId,
@@ -34,6 +33,7 @@ from shared.events.scheduler import (
     SessionRescheduled,
     VisitId,
 )
+from shared.events.vocabulary import Accessibility, Language
 from shared.settings import Settings
 from shared.store.database import create_engine
 from shared.store.eventstore import EventStore
@@ -55,7 +55,7 @@ from tests.api.volunteers.world import (
 from tests.support.waiting import eventually
 
 
-def resident(language: str = "vi") -> ResidentContact:
+def resident(language: Language = Language.VI) -> ResidentContact:
     return ResidentContact(
         request_id=HelpRequestId(f"request-{uuid.uuid4()}"),
         name="Cụ Lò Thị Xuân",
@@ -118,7 +118,7 @@ async def test_booked_residents_needs_become_the_slots_requirements(
             ResidentBooked(
                 session_id=session.session_id,
                 booking_id=booking,
-                resident=resident("H'Mông"),
+                resident=resident(Language.HMN),
                 topics=session.topics,
                 accessibility_needs=(Accessibility.SCREEN_READER_HELP,),
                 commune_code=session.commune_code,
@@ -148,10 +148,10 @@ async def test_booked_residents_needs_become_the_slots_requirements(
         )
 
     assert needing["slot"]["required_skills"] == ["screen_reader_help"]
-    assert needing["slot"]["required_languages"] == ["hmong"]
+    assert needing["slot"]["required_languages"] == ["hmn"]
     assert needing["slot"]["staffing"] == "understaffed"
     assert needing["slot"]["missing_skills"] == ["screen_reader_help"]
-    assert needing["slot"]["missing_languages"] == ["hmong"]
+    assert needing["slot"]["missing_languages"] == ["hmn"]
     assert relaxed["slot"]["required_languages"] == []
 
 
@@ -162,11 +162,11 @@ async def test_a_home_visit_is_staffed_by_someone_who_speaks_the_residents_langu
         group = await new_group(client)
         await new_volunteer(client, group, "0912345678", name="Kinh")
         speaker = await new_volunteer(
-            client, group, "0912345679", name="Thái", languages=["vi", "thai"]
+            client, group, "0912345679", name="Thái", languages=["vi", "blt"]
         )
         visit = HomeVisitScheduled(
             visit_id=VisitId(f"visit-{uuid.uuid4()}"),
-            resident=resident("Thái"),
+            resident=resident(Language.BLT),
             commune_code=session_scheduled().commune_code,
             address="Bản Sại",
             when=when(SUNDAY, 9, 10),
@@ -176,14 +176,39 @@ async def test_a_home_visit_is_staffed_by_someone_who_speaks_the_residents_langu
             coordinator_id=CoordinatorId("coordinator-1"),
             scheduled_at=T0,
         )
-        await Feed(nc).scheduler(visit.visit_id, visit)
+        feed = Feed(nc)
+        await feed.scheduler(visit.visit_id, visit)
         slot = await staffed(client, visit.visit_id, lambda s: s["assignments"] != [])
+        # Scheduled again, half an hour later: the same volunteer keeps it and is told.
+        half = timedelta(minutes=30)
+        first = visit.when
+        later = msgspec.structs.replace(
+            visit,
+            when=msgspec.structs.replace(
+                first,
+                start_local=time(9, 30),
+                end_local=time(10, 30),
+                starts_at=first.starts_at + half,
+                ends_at=first.ends_at + half,
+            ),
+        )
+        await feed.scheduler(visit.visit_id, later)
+        moved = await staffed(
+            client, visit.visit_id, lambda s: s["slot"]["starts_at"] != slot["slot"]["starts_at"]
+        )
+        told = await eventually(
+            lambda: logged(settings, "assignment.moved"), lambda found: len(found) == 1
+        )
 
     assert slot["slot"]["kind"] == "home_visit"
-    assert slot["slot"]["required_languages"] == ["thai"]
+    assert slot["slot"]["required_languages"] == ["blt"]
     [assignment] = slot["assignments"]
     assert assignment["volunteer_id"] == speaker["volunteer_id"]
-    assert assignment["role"] == "language:thai"
+    assert assignment["role"] == "language:blt"
+    assert moved["slot"]["starts_at"].startswith(f"{SUNDAY}T02:30")
+    assert [a["status"] for a in moved["assignments"]] == ["proposed"]
+    assert told[0]["volunteer_id"] == speaker["volunteer_id"]
+    assert told[0]["starts_at"].startswith(f"{SUNDAY}T02:30")
 
 
 async def test_a_moved_session_releases_its_volunteers_and_asks_again(

@@ -36,13 +36,13 @@ from services.notifications.domain.templates import ResidentBookedContext, rende
 from shared.clock import VIETNAM
 from shared.events.base import Event
 from shared.events.notifications import (
-    Language,
     RecipientOptedIn,
     RecipientOptedOut,
     SmsAttemptFailed,
     SmsDelivered,
     SmsFailed,
     SmsKind,
+    SmsLanguage,
     SmsQueued,
     SmsSendingStarted,
     SmsSent,
@@ -67,7 +67,7 @@ def halfway() -> float:
 def queue_command(kind: SmsKind = SmsKind.RESIDENT_BOOKED) -> QueueSms:
     rendered = render(
         SmsKind.RESIDENT_BOOKED,
-        Language.VI,
+        SmsLanguage.VI,
         ResidentBookedContext(topic="VNeID", venue="Nhà văn hóa thôn 3", starts_at=SESSION),
         strip_diacritics=True,
     )
@@ -75,7 +75,7 @@ def queue_command(kind: SmsKind = SmsKind.RESIDENT_BOOKED) -> QueueSms:
         cause_event_id=CAUSE,
         recipient_phone=PHONE,
         kind=kind,
-        language=Language.VI,
+        language=SmsLanguage.VI,
         rendered=rendered,
         session_starts_at=SESSION,
     )

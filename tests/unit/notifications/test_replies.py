@@ -29,13 +29,13 @@ from shared.events.notifications import (
     AssignmentAnswer,
     AssignmentReplyReceived,
     HelpRequestedBySms,
-    HelpTopic,
     RecipientOptedIn,
     RecipientOptedOut,
     ReplyIntent,
     SmsKind,
     SmsReceived,
 )
+from shared.events.vocabulary import Topic
 
 REPLIES: list[tuple[str, Reply]] = [
     # accept
@@ -95,21 +95,24 @@ REPLIES: list[tuple[str, Reply]] = [
     ("GIUP", HelpRequest()),
     ("giúp", HelpRequest()),
     ("HELP", HelpRequest()),
-    ("GIUP VNEID", HelpRequest(topic=HelpTopic.VNEID)),
-    ("Giúp VNeID", HelpRequest(topic=HelpTopic.VNEID)),
-    ("giup vneid thieu trung", HelpRequest(topic=HelpTopic.VNEID, commune_text="THIEU TRUNG")),
+    ("GIUP VNEID", HelpRequest(topic=Topic.VNEID_ACTIVATION)),
+    ("Giúp VNeID", HelpRequest(topic=Topic.VNEID_ACTIVATION)),
+    (
+        "giup vneid thieu trung",
+        HelpRequest(topic=Topic.VNEID_ACTIVATION, commune_text="THIEU TRUNG"),
+    ),
     (
         "GIÚP VNEID Thiệu Trung",
-        HelpRequest(topic=HelpTopic.VNEID, commune_text="THIEU TRUNG"),
+        HelpRequest(topic=Topic.VNEID_ACTIVATION, commune_text="THIEU TRUNG"),
     ),
     (
         "Giúp đỡ dịch vụ công xã Thiệu Trung",
-        HelpRequest(topic=HelpTopic.PUBLIC_SERVICES, commune_text="THIEU TRUNG"),
+        HelpRequest(topic=Topic.ONLINE_PUBLIC_SERVICES, commune_text="THIEU TRUNG"),
     ),
-    ("HELP VNEID 15835", HelpRequest(topic=HelpTopic.VNEID, commune_code="15835")),
-    ("Hỗ trợ thanh toán", HelpRequest(topic=HelpTopic.CASHLESS_PAYMENT)),
+    ("HELP VNEID 15835", HelpRequest(topic=Topic.VNEID_ACTIVATION, commune_code="15835")),
+    ("Hỗ trợ thanh toán", HelpRequest(topic=Topic.CASHLESS_PAYMENT)),
     ("giup Thieu Hoa", HelpRequest(commune_text="THIEU HOA")),
-    ("VNeID", HelpRequest(topic=HelpTopic.VNEID)),
+    ("VNeID", HelpRequest(topic=Topic.VNEID_ACTIVATION)),
     # unknown: never a guess
     ("", Unknown(normalized="")),
     ("Không biết", Unknown(normalized="KHONG BIET")),
@@ -244,11 +247,15 @@ def test_a_help_keyword_becomes_a_help_request_for_the_scheduler() -> None:
     decision = decide_inbound(inbound("GIUP VNEID THIEU TRUNG"), [], opted_out=False)
     request = decision.events[1]
     assert isinstance(request, HelpRequestedBySms)
-    assert request.topic is HelpTopic.VNEID
+    assert request.topic is Topic.VNEID_ACTIVATION
     assert request.commune_text == "THIEU TRUNG"
     assert request.resident_phone == "+84912345678"
-    assert decision.answer is not None
-    assert decision.answer.kind is SmsKind.REPLY_HELP_RECEIVED
+
+
+def test_a_help_request_is_not_answered_before_the_scheduler_decides() -> None:
+    decision = decide_inbound(inbound("GIUP VNEID THIEU TRUNG"), [], opted_out=False)
+
+    assert decision.answer is None  # booked, waiting or refused: the scheduler's answer
 
 
 def test_anything_else_gets_the_list_of_what_can_be_sent() -> None:

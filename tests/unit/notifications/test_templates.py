@@ -11,11 +11,12 @@ from services.notifications.domain.templates import (
     MAX_PARTS,
     MAX_PENDING_CODES,
     NAME_MAX,
+    RETIRED_KINDS,
     TEMPLATES,
     TOPIC_MAX,
     VENUE_MAX,
     AssignmentProposedContext,
-    HelpReceivedContext,
+    HelpRefusedContext,
     ResidentBookedContext,
     ResidentCancelledContext,
     TemplateContext,
@@ -23,7 +24,8 @@ from services.notifications.domain.templates import (
     format_when,
     render,
 )
-from shared.events.notifications import HelpTopic, Language, SmsEncoding, SmsKind
+from shared.events.notifications import SmsEncoding, SmsKind, SmsLanguage
+from shared.events.scheduler import RefusalCode
 
 SATURDAY_8AM = datetime(2025, 12, 6, 1, 0, tzinfo=UTC)  # 08:00 in Asia/Ho_Chi_Minh
 SUNDAY_2PM = datetime(2025, 12, 7, 7, 30, tzinfo=UTC)
@@ -45,18 +47,21 @@ LONGEST_REALISTIC: dict[str, Any] = {
 }
 
 
+SENT_KINDS = [kind for kind in SmsKind if kind not in RETIRED_KINDS]
+
+
 def longest_context(kind: SmsKind) -> TemplateContext:
     context_type = TEMPLATES[kind].context
-    if context_type is HelpReceivedContext:
-        return HelpReceivedContext(topic=HelpTopic.CASHLESS_PAYMENT)
+    if context_type is HelpRefusedContext:
+        return HelpRefusedContext(reason=RefusalCode.COMMUNE_UNKNOWN)
     fields = context_type.__struct_fields__
     return context_type(**{name: LONGEST_REALISTIC[name] for name in fields})
 
 
-def test_every_kind_has_a_template_in_every_language() -> None:
-    assert set(TEMPLATES) == set(SmsKind)
+def test_every_kind_still_sent_has_a_template_in_every_language() -> None:
+    assert set(TEMPLATES) == set(SENT_KINDS)
     for template in TEMPLATES.values():
-        assert set(template.texts) == set(Language)
+        assert set(template.texts) == set(SmsLanguage)
 
 
 def test_the_longest_values_are_at_the_field_limits() -> None:
@@ -66,10 +71,10 @@ def test_the_longest_values_are_at_the_field_limits() -> None:
 
 
 @pytest.mark.parametrize("strip", [False, True], ids=["diacritics", "stripped"])
-@pytest.mark.parametrize("language", list(Language))
-@pytest.mark.parametrize("kind", list(SmsKind))
+@pytest.mark.parametrize("language", list(SmsLanguage))
+@pytest.mark.parametrize("kind", SENT_KINDS)
 def test_every_template_fits_with_the_longest_values(
-    kind: SmsKind, language: Language, strip: bool
+    kind: SmsKind, language: SmsLanguage, strip: bool
 ) -> None:
     sms = render(kind, language, longest_context(kind), strip_diacritics=strip)
     assert sms.parts <= MAX_PARTS
@@ -83,7 +88,7 @@ def test_every_template_fits_with_the_longest_values(
 def test_proposal_tells_the_volunteer_how_to_answer_in_vietnamese() -> None:
     sms = render(
         SmsKind.ASSIGNMENT_PROPOSED,
-        Language.VI,
+        SmsLanguage.VI,
         AssignmentProposedContext(
             topic="VNeID", venue="Nhà văn hóa thôn 3", starts_at=SATURDAY_8AM, short_code="4821"
         ),
@@ -103,12 +108,12 @@ def test_names_keep_their_diacritics_unless_stripping_was_chosen() -> None:
     context = ResidentBookedContext(
         topic="VNeID", venue="Nhà văn hóa Đồng Xuân", starts_at=SATURDAY_8AM
     )
-    kept = render(SmsKind.RESIDENT_BOOKED, Language.EN, context, strip_diacritics=False)
+    kept = render(SmsKind.RESIDENT_BOOKED, SmsLanguage.EN, context, strip_diacritics=False)
     assert "Nhà văn hóa Đồng Xuân" in kept.text
     assert not kept.stripped
     assert kept.parts_saved == 0
     assert kept.encoding is SmsEncoding.UCS2
-    stripped = render(SmsKind.RESIDENT_BOOKED, Language.EN, context, strip_diacritics=True)
+    stripped = render(SmsKind.RESIDENT_BOOKED, SmsLanguage.EN, context, strip_diacritics=True)
     assert "Nha van hoa Dong Xuan" in stripped.text
     assert stripped.stripped
     assert stripped.parts_saved == kept.parts - stripped.parts
@@ -117,7 +122,7 @@ def test_names_keep_their_diacritics_unless_stripping_was_chosen() -> None:
 def test_stripping_plain_text_records_no_stripping() -> None:
     sms = render(
         SmsKind.RESIDENT_BOOKED,
-        Language.EN,
+        SmsLanguage.EN,
         ResidentBookedContext(topic="VNeID", venue="Culture House 3", starts_at=SATURDAY_8AM),
         strip_diacritics=True,
     )
@@ -126,19 +131,19 @@ def test_stripping_plain_text_records_no_stripping() -> None:
 
 
 def test_dates_are_written_the_vietnamese_way_in_local_time() -> None:
-    assert format_when(SATURDAY_8AM, Language.VI) == "Thứ Bảy 06/12, 08:00"
-    assert format_when(SATURDAY_8AM, Language.EN) == "Sat 06/12, 08:00"
-    assert format_when(SUNDAY_2PM, Language.VI) == "Chủ Nhật 07/12, 14:30"
+    assert format_when(SATURDAY_8AM, SmsLanguage.VI) == "Thứ Bảy 06/12, 08:00"
+    assert format_when(SATURDAY_8AM, SmsLanguage.EN) == "Sat 06/12, 08:00"
+    assert format_when(SUNDAY_2PM, SmsLanguage.VI) == "Chủ Nhật 07/12, 14:30"
     # 23:30 UTC on Friday is already Saturday morning in Vietnam.
     late = datetime(2025, 12, 5, 23, 30, tzinfo=UTC)
-    assert format_when(late, Language.VI) == "Thứ Bảy 06/12, 06:30"
+    assert format_when(late, SmsLanguage.VI) == "Thứ Bảy 06/12, 06:30"
 
 
 def test_a_naive_session_time_is_refused() -> None:
     with pytest.raises(TemplateContextError) as caught:
         render(
             SmsKind.RESIDENT_CANCELLED,
-            Language.VI,
+            SmsLanguage.VI,
             ResidentCancelledContext(venue="Nhà văn hóa", starts_at=datetime(2025, 12, 6, 8)),  # noqa: DTZ001
             strip_diacritics=False,
         )
@@ -149,7 +154,7 @@ def test_a_context_for_another_template_is_refused() -> None:
     with pytest.raises(TemplateContextError) as caught:
         render(
             SmsKind.RESIDENT_BOOKED,
-            Language.VI,
+            SmsLanguage.VI,
             ResidentCancelledContext(venue="Nhà văn hóa", starts_at=SATURDAY_8AM),
             strip_diacritics=False,
         )
@@ -171,7 +176,7 @@ def test_a_value_that_cannot_fill_the_template_fails_loudly(field: str, value: s
     values = {"topic": "VNeID", "venue": "Nhà văn hóa", "short_code": "4821"} | {field: value}
     context = AssignmentProposedContext(starts_at=SATURDAY_8AM, **values)
     with pytest.raises(TemplateContextError) as caught:
-        render(SmsKind.ASSIGNMENT_PROPOSED, Language.VI, context, strip_diacritics=False)
+        render(SmsKind.ASSIGNMENT_PROPOSED, SmsLanguage.VI, context, strip_diacritics=False)
     assert caught.value.field == field
 
 
@@ -179,7 +184,7 @@ def test_an_sms_longer_than_the_deployment_allows_is_refused() -> None:
     with pytest.raises(MessageTooLongError):
         render(
             SmsKind.ASSIGNMENT_PROPOSED,
-            Language.VI,
+            SmsLanguage.VI,
             longest_context(SmsKind.ASSIGNMENT_PROPOSED),
             strip_diacritics=False,
             max_parts=1,
@@ -189,7 +194,7 @@ def test_an_sms_longer_than_the_deployment_allows_is_refused() -> None:
 def test_newlines_in_a_value_become_one_space() -> None:
     sms = render(
         SmsKind.RESIDENT_CANCELLED,
-        Language.EN,
+        SmsLanguage.EN,
         ResidentCancelledContext(venue="Nhà văn\n hóa", starts_at=SATURDAY_8AM),
         strip_diacritics=False,
     )
@@ -203,16 +208,36 @@ def test_clip_shortens_openly_and_stays_gsm7() -> None:
     assert clipped.endswith("...")
 
 
-def test_help_answer_names_the_topic_in_the_recipients_language() -> None:
-    context = HelpReceivedContext(topic=HelpTopic.PUBLIC_SERVICES)
-    vi = render(SmsKind.REPLY_HELP_RECEIVED, Language.VI, context, strip_diacritics=False)
-    en = render(SmsKind.REPLY_HELP_RECEIVED, Language.EN, context, strip_diacritics=False)
-    assert "dịch vụ công" in vi.text
-    assert "public services" in en.text
+@pytest.mark.parametrize("language", list(SmsLanguage))
+@pytest.mark.parametrize("reason", list(RefusalCode))
+def test_a_refusal_says_why_and_what_to_send_instead_within_the_parts(
+    reason: RefusalCode, language: SmsLanguage
+) -> None:
+    context = HelpRefusedContext(reason=reason)
+    sms = render(SmsKind.HELP_REQUEST_REFUSED, language, context, strip_diacritics=False)
+
+    assert sms.parts <= MAX_PARTS
+    assert "{" not in sms.text
+
+
+def test_a_refusal_for_an_unclear_commune_asks_for_it_and_one_for_a_phone_does_not() -> None:
+    commune = HelpRefusedContext(reason=RefusalCode.COMMUNE_UNKNOWN)
+    phone = HelpRefusedContext(reason=RefusalCode.PHONE_INVALID)
+
+    vi_commune = render(
+        SmsKind.HELP_REQUEST_REFUSED, SmsLanguage.VI, commune, strip_diacritics=False
+    ).text
+    vi_phone = render(
+        SmsKind.HELP_REQUEST_REFUSED, SmsLanguage.VI, phone, strip_diacritics=False
+    ).text
+
+    assert "xã/phường" in vi_commune
+    assert "xã/phường" not in vi_phone
+    assert "số di động" in vi_phone
 
 
 def test_stop_confirmation_is_a_single_part_either_way() -> None:
-    for language in Language:
+    for language in SmsLanguage:
         for strip in (False, True):
             sms = render(
                 SmsKind.REPLY_STOP_CONFIRMED,

@@ -25,9 +25,9 @@ from shared.events.scheduler import (
     CoordinatorId,
     HelpRequestId,
     SessionId,
-    Topic,
     Venue,
 )
+from shared.events.vocabulary import Topic
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 09:00 in Vietnam
 SATURDAY = date(2026, 3, 7)

@@ -10,7 +10,8 @@ from services.scheduler.domain.errors import (
     BookingNotFoundError,
     OutOfScopeError,
 )
-from shared.events.scheduler import AttendanceRecorded, AttendanceStatus, BookingId, Outcome
+from shared.events.scheduler import AttendanceRecorded, AttendanceStatus, BookingId
+from shared.events.vocabulary import Outcome
 from tests.unit.scheduler.builders import SCOPE, book, fold_session, resident, scheduled
 
 

@@ -34,16 +34,15 @@ from services.scheduler.domain.errors import (
     SessionInPastError,
 )
 from shared.events.scheduler import (
-    Accessibility,
     BookingCancelled,
     BookingChanged,
     BookingId,
     HelpRequestId,
     ResidentBooked,
     SessionId,
-    Topic,
     Weekend,
 )
+from shared.events.vocabulary import Accessibility, Topic
 from tests.unit.scheduler.builders import (
     HAC_THANH,
     HOAN_KIEM,

@@ -11,7 +11,8 @@ from services.scheduler.domain import (
     vietnam_holidays,
 )
 from services.scheduler.domain.errors import InvalidRecurrenceError
-from shared.events.scheduler import SessionId, Topic, Venue
+from shared.events.scheduler import SessionId, Venue
+from shared.events.vocabulary import Topic
 from tests.unit.scheduler.builders import COORDINATOR, NOW, SCOPE, THIEU_TRUNG
 
 SATURDAY, SUNDAY = 5, 6

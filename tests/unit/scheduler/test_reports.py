@@ -8,15 +8,13 @@ import msgspec
 
 from services.scheduler.domain import AttendanceRow, SessionRow, commune_report, report_csv
 from shared.events.scheduler import (
-    Accessibility,
     AttendanceStatus,
     BookingId,
     CommuneCode,
     HelpRequestId,
-    Outcome,
     SessionId,
-    Topic,
 )
+from shared.events.vocabulary import Accessibility, Outcome, Topic
 
 HERE = CommuneCode("15835")
 ELSEWHERE = CommuneCode("15772")

@@ -12,14 +12,13 @@ from services.scheduler.domain import (
 )
 from services.scheduler.domain.errors import HelpRequestClosedError, HelpRequestRejectedError
 from shared.events.scheduler import (
-    Accessibility,
     CommuneCode,
     HelpRequested,
     PlaceCode,
     ResidentWaitlisted,
-    Topic,
     Weekend,
 )
+from shared.events.vocabulary import Accessibility, Language, Topic
 from tests.unit.scheduler.builders import NOW, request_command, requested
 
 
@@ -28,7 +27,7 @@ def test_files_a_request_with_the_phone_in_e164_and_the_commune_checked() -> Non
         resident_name="  Lò   Văn   Pâng ",
         phone="+84 912 345 678",
         accessibility_needs=(Accessibility.MINORITY_LANGUAGE_INTERPRETER,),
-        preferred_language="TAI-DAM",
+        preferred_language=Language.BLT,
         preferred_days=(Weekend.SUNDAY, Weekend.SUNDAY),
         minority=True,
     )
@@ -37,7 +36,7 @@ def test_files_a_request_with_the_phone_in_e164_and_the_commune_checked() -> Non
     assert event.resident_name == "Lò Văn Pâng"
     assert event.phone == "+84912345678"
     assert (event.commune_code, event.province_code) == ("15835", "38")
-    assert event.preferred_language == "tai-dam"
+    assert event.preferred_language is Language.BLT
     assert event.preferred_days == (Weekend.SUNDAY,)
     assert event.requested_at == NOW
 
@@ -48,7 +47,6 @@ def test_rejects_bad_input_field_by_field_all_at_once() -> None:
         phone="024 3765 4321",
         commune_code="99999",
         topics=(),
-        preferred_language="Tiếng Việt",
         home_visit=True,
         birth_year=1850,
         consent_given=False,
@@ -61,7 +59,6 @@ def test_rejects_bad_input_field_by_field_all_at_once() -> None:
         "phone",
         "commune_code",
         "topics",
-        "preferred_language",
         "address",
         "birth_year",
         "consent_given",

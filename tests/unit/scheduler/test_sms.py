@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.scheduler.domain.sms import commune_from_sms, fold_name, topic_from_sms
-from shared.events.notifications import HelpTopic
-from shared.events.scheduler import Topic
+from shared.events.vocabulary import Topic
 
 
 @pytest.mark.parametrize(
@@ -32,7 +31,7 @@ def test_an_unknown_or_ambiguous_commune_is_not_guessed() -> None:
 
 
 def test_keywords_map_to_session_topics() -> None:
-    assert topic_from_sms(HelpTopic.VNEID) is Topic.VNEID_ACTIVATION
-    assert topic_from_sms(HelpTopic.PUBLIC_SERVICES) is Topic.ONLINE_PUBLIC_SERVICES
+    assert topic_from_sms(Topic.VNEID_ACTIVATION) is Topic.VNEID_ACTIVATION
+    assert topic_from_sms(Topic.ONLINE_PUBLIC_SERVICES) is Topic.ONLINE_PUBLIC_SERVICES
     assert topic_from_sms(None) is Topic.SMARTPHONE_BASICS
     assert fold_name("Xã Đông Sơn") == "xa dong son"

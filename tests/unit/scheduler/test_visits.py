@@ -22,13 +22,12 @@ from services.scheduler.domain import (
 from services.scheduler.domain.errors import HelpRequestClosedError, HomeVisitError
 from shared.events.base import Event
 from shared.events.scheduler import (
-    Accessibility,
     HomeVisitCompleted,
     HomeVisitRequested,
     HomeVisitScheduled,
-    Outcome,
     VisitId,
 )
+from shared.events.vocabulary import Accessibility, Outcome
 from tests.unit.scheduler.builders import COORDINATOR, NOW, requested
 
 VISIT = VisitId("visit-1")

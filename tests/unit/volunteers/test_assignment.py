@@ -19,18 +19,14 @@ from services.volunteers.domain.assignment import (
 )
 from services.volunteers.domain.availability import half_days_of
 from shared.events.scheduler import CommuneCode
-from shared.events.volunteers import (
-    GroupId,
-    HalfDay,
-    Language,
-    Skill,
-    SlotId,
-    VolunteerId,
-)
+from shared.events.vocabulary import Language, Skill
+from shared.events.volunteers import GroupId, HalfDay, SlotId, VolunteerId
 
 SATURDAY = date(2025, 6, 14)
 SUNDAY = date(2025, 6, 15)
-HALVES = [(day, half) for day in (SATURDAY, SUNDAY) for half in HalfDay]
+HALVES = [
+    (day, half) for day in (SATURDAY, SUNDAY) for half in (HalfDay.MORNING, HalfDay.AFTERNOON)
+]
 A, B, C = CommuneCode("15835"), CommuneCode("15836"), CommuneCode("15837")
 COMMUNES = CommuneMap({A: [B], B: [C]}, max_hops=1)
 TOPICS = [Skill.VNEID_ACTIVATION, Skill.CASHLESS_PAYMENT]
@@ -43,7 +39,7 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 def window(half: tuple[date, HalfDay], offset: int = 0) -> tuple[datetime, datetime]:
     day, part = half
-    start = 8 if part == HalfDay.MORNING else 14
+    start = {HalfDay.MORNING: 8, HalfDay.AFTERNOON: 14, HalfDay.EVENING: 19}[part]
     return at(day, start + offset), at(day, start + offset + 2)
 
 
@@ -89,7 +85,7 @@ def slots_strategy(draw: st.DrawFn, most: int) -> list[Slot]:
                 required_skills=frozenset(
                     draw(st.sets(st.just(Skill.SCREEN_READER_HELP), max_size=1))
                 ),
-                required_languages=frozenset(draw(st.sets(st.just(Language.HMONG), max_size=1))),
+                required_languages=frozenset(draw(st.sets(st.just(Language.HMN), max_size=1))),
                 host_group=draw(st.sampled_from([None, GroupId("g1"), GroupId("g2")])),
             )
         )
@@ -111,7 +107,7 @@ def candidates_strategy(draw: st.DrawFn, most: int) -> list[Candidate]:
                     draw(st.sets(st.sampled_from([*TOPICS, Skill.SCREEN_READER_HELP])))
                 ),
                 languages=frozenset(
-                    draw(st.sets(st.sampled_from([Language.VI, Language.HMONG]), min_size=1))
+                    draw(st.sets(st.sampled_from([Language.VI, Language.HMN]), min_size=1))
                 ),
                 free=frozenset(draw(st.sets(st.sampled_from(HALVES)))),
                 active=draw(st.booleans()) or draw(st.booleans()),
@@ -291,11 +287,11 @@ def test_a_scarce_screen_reader_helper_goes_where_blind_residents_booked() -> No
 
 
 def test_reports_a_missing_language_instead_of_hiding_it() -> None:
-    slot = session(1, needed=2, required_languages=frozenset({Language.HMONG}))
+    slot = session(1, needed=2, required_languages=frozenset({Language.HMN}))
     solution = solve([slot], [volunteer(1)], COMMUNES)
     (gap,) = solution.gaps
     assert gap.missing_count == 1
-    assert gap.missing_languages == (Language.HMONG,)
+    assert gap.missing_languages == (Language.HMN,)
 
 
 def test_fills_places_before_keeping_volunteers_in_their_own_commune() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import msgspec
 import pytest
 
 from services.volunteers.domain.assignment import Candidate, CommuneMap, Slot, solve
@@ -24,6 +25,7 @@ from services.volunteers.domain.cycle import (
 from services.volunteers.domain.errors import AnswerTooLateError, UnknownAssignmentError
 from shared.events.base import Event
 from shared.events.scheduler import CommuneCode
+from shared.events.vocabulary import Language, Skill, Topic
 from shared.events.volunteers import (
     AnswerChannel,
     AssignmentAccepted,
@@ -34,11 +36,9 @@ from shared.events.volunteers import (
     AssignmentReleased,
     GroupId,
     HalfDay,
-    Language,
     ReleaseReason,
     SessionStaffed,
     SessionUnderstaffed,
-    Skill,
     SlotId,
     VolunteerId,
 )
@@ -221,7 +221,7 @@ def test_reports_a_gap_when_nobody_speaks_the_language() -> None:
         starts_at=SLOT.starts_at,
         ends_at=SLOT.ends_at,
         needed=1,
-        required_languages=frozenset({Language.HMONG}),
+        required_languages=frozenset({Language.HMN}),
     )
     events = decide_propose(
         StaffingState(slot_id=slot.slot_id),
@@ -235,5 +235,36 @@ def test_reports_a_gap_when_nobody_speaks_the_language() -> None:
     )
     gap = events[-1]
     assert isinstance(gap, SessionUnderstaffed)
-    assert gap.missing_languages == (Language.HMONG,)
+    assert gap.missing_languages == (Language.HMN,)
     assert gap.missing_count == 0
+
+
+def test_a_proposal_names_the_slots_topics_and_the_one_the_volunteer_guides() -> None:
+    slot = msgspec.structs.replace(
+        SLOT,
+        needed=2,
+        required_skills=frozenset(),
+        topics=frozenset({Skill.VNEID_ACTIVATION, Skill.SMARTPHONE_BASICS}),
+    )
+    pool = [
+        candidate(1, skills=frozenset({Skill.CASHLESS_PAYMENT, Skill.VNEID_ACTIVATION})),
+        candidate(2, skills=frozenset({Skill.ONLINE_PUBLIC_SERVICES, Skill.SMARTPHONE_BASICS})),
+    ]
+    events = decide_propose(
+        StaffingState(slot_id=slot.slot_id),
+        slot,
+        solve([slot], pool, COMMUNES),
+        topics=(Topic.VNEID_ACTIVATION, Topic.SMARTPHONE_BASICS),
+        contacts=CONTACTS,
+        candidates={c.volunteer_id: c for c in pool},
+        new_ids=IDS,
+        taken_codes={},
+        now=NOW,
+    )
+
+    proposals = {e.volunteer_id: e for e in events if isinstance(e, AssignmentProposed)}
+    assert proposals[VolunteerId("v1")].designated_topic is Topic.VNEID_ACTIVATION
+    assert proposals[VolunteerId("v2")].designated_topic is Topic.SMARTPHONE_BASICS
+    assert all(
+        p.topics == (Topic.VNEID_ACTIVATION, Topic.SMARTPHONE_BASICS) for p in proposals.values()
+    )

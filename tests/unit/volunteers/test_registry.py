@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -39,24 +39,28 @@ from services.volunteers.domain.registry import (
 )
 from shared.events.base import Event
 from shared.events.scheduler import CommuneCode
+from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
     AvailabilityChanged,
     AvailabilityException,
     GroupId,
     HalfDay,
-    Language,
-    Skill,
     VolunteerId,
     VolunteerPaused,
     VolunteerRegistered,
     VolunteerResumed,
-    WeekendAvailability,
+    WeeklyAvailability,
 )
 
 NOW = datetime(2025, 6, 10, 3, 0, tzinfo=UTC)
 GROUP = GroupId("0197a1e0-0000-7000-8000-000000000001")
 VOLUNTEER = VolunteerId("0197a1e0-0000-7000-8000-000000000002")
 THIEU_TRUNG = CommuneCode("15835")
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    """A local (UTC+7) time as an aware UTC datetime."""
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=7)
 
 
 def group() -> GroupState:
@@ -75,8 +79,8 @@ def register(**fields: object) -> RegisterVolunteer:
         "phone": "+84912345678",
         "commune_code": THIEU_TRUNG,
         "skills": (Skill.VNEID_ACTIVATION, Skill.SCREEN_READER_HELP),
-        "languages": (Language.VI, Language.MUONG),
-        "availability": WeekendAvailability(saturday=(HalfDay.MORNING,)),
+        "languages": (Language.VI, Language.MTQ),
+        "availability": WeeklyAvailability(saturday=(HalfDay.MORNING,)),
     }
     values.update(fields)
     return RegisterVolunteer(**values)  # type: ignore[arg-type]
@@ -149,7 +153,7 @@ def test_commands_on_an_unknown_volunteer_are_refused() -> None:
 
 def test_dated_exceptions_override_the_usual_weekend() -> None:
     saturday, sunday, holiday = date(2025, 6, 14), date(2025, 6, 15), date(2025, 9, 2)
-    usual = WeekendAvailability(saturday=(HalfDay.MORNING, HalfDay.AFTERNOON))
+    usual = WeeklyAvailability(saturday=(HalfDay.MORNING, HalfDay.AFTERNOON))
     exceptions = [
         AvailabilityException(on=saturday, available=False, half_days=(HalfDay.AFTERNOON,)),
         AvailabilityException(on=sunday, available=True, half_days=(HalfDay.MORNING,)),
@@ -161,14 +165,29 @@ def test_dated_exceptions_override_the_usual_weekend() -> None:
         (sunday, HalfDay.MORNING),
         (holiday, HalfDay.MORNING),
         (holiday, HalfDay.AFTERNOON),
+        (holiday, HalfDay.EVENING),  # free from noon on, as "afternoon" always meant
     }
+
+
+def test_weekday_evenings_count_for_slots_on_weekdays_only_from_six() -> None:
+    wednesday = date(2025, 6, 18)
+    usual = WeeklyAvailability(saturday=(HalfDay.MORNING,), wednesday=(HalfDay.EVENING,))
+
+    free = free_half_days(usual, [], [wednesday, wednesday + timedelta(days=3)])
+
+    assert free == {(wednesday, HalfDay.EVENING), (date(2025, 6, 21), HalfDay.MORNING)}
+    assert half_days_of(at(wednesday, 18, 30), at(wednesday, 20)) == ((wednesday, HalfDay.EVENING),)
+    assert half_days_of(at(wednesday, 16), at(wednesday, 19)) == (
+        (wednesday, HalfDay.AFTERNOON),
+        (wednesday, HalfDay.EVENING),
+    )
 
 
 def test_refuses_contradictory_exceptions_for_one_half_day() -> None:
     day = date(2025, 6, 14)
     command = ChangeAvailability(
         volunteer_id=VOLUNTEER,
-        availability=WeekendAvailability(),
+        availability=WeeklyAvailability(),
         exceptions=(
             AvailabilityException(on=day, available=True),
             AvailabilityException(on=day, available=False, half_days=(HalfDay.MORNING,)),
@@ -181,7 +200,7 @@ def test_refuses_contradictory_exceptions_for_one_half_day() -> None:
 
 def test_availability_change_is_folded_into_the_volunteer() -> None:
     command = ChangeAvailability(
-        volunteer_id=VOLUNTEER, availability=WeekendAvailability(sunday=(HalfDay.AFTERNOON,))
+        volunteer_id=VOLUNTEER, availability=WeeklyAvailability(sunday=(HalfDay.AFTERNOON,))
     )
     (event,) = decide_change_availability(registered(), command, NOW)
     assert isinstance(event, AvailabilityChanged)

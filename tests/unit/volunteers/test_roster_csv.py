@@ -7,7 +7,8 @@ from itertools import count
 
 from services.volunteers.domain.roster_csv import RosterAccepted, RosterRejected, parse_roster
 from shared.events.scheduler import CommuneCode
-from shared.events.volunteers import GroupId, HalfDay, Language, Skill, VolunteerId
+from shared.events.vocabulary import Language, Skill
+from shared.events.volunteers import GroupId, HalfDay, VolunteerId
 
 HEADER = "name,phone,village,skills,languages,saturday,sunday,monthly_limit\n"
 
@@ -29,7 +30,7 @@ def test_imports_every_member_with_phones_in_e164() -> None:
     first, second = result.volunteers
     assert first.phone == "+84912345678"
     assert first.skills == (Skill.VNEID_ACTIVATION, Skill.SCREEN_READER_HELP)
-    assert first.preferred_language == Language.MUONG
+    assert first.preferred_language == Language.MTQ
     assert first.availability.saturday == (HalfDay.MORNING,)
     assert first.availability.sunday == (HalfDay.MORNING, HalfDay.AFTERNOON)
     assert second.languages == (Language.VI,)

@@ -34,17 +34,17 @@ from services.volunteers.domain.slots import (
 )
 from shared.clock import VIETNAM
 from shared.events.base import Event
-from shared.events.scheduler import Accessibility, CommuneCode, Topic
+from shared.events.scheduler import CommuneCode
+from shared.events.vocabulary import Accessibility, Language, Skill, Topic
 from shared.events.volunteers import (
     AnswerChannel,
     AssignmentId,
+    AssignmentMoved,
     AssignmentReleased,
     AssignmentServed,
     GroupId,
-    Language,
     ReleaseReason,
     SessionUnderstaffed,
-    Skill,
     SlotChanged,
     SlotClosed,
     SlotClosing,
@@ -121,20 +121,26 @@ def accepted(state: SlotState, volunteer: VolunteerId = ANNA) -> SlotState:
 def test_accessibility_and_languages_become_skills_and_languages() -> None:
     needs = needs_of(
         [Accessibility.SCREEN_READER_HELP, Accessibility.SIGN_INTERPRETER, Accessibility.STEP_FREE],
-        ["vi", "H'Mông", "Klingon"],
+        [Language.VI, Language.HMN],
     )
 
     assert needs == Needs(
-        skills=(Skill.SCREEN_READER_HELP,), languages=(Language.HMONG, Language.SIGN)
+        skills=(Skill.SCREEN_READER_HELP,), languages=(Language.HAB, Language.HMN)
     )
+
+
+def test_a_sign_interpreter_needs_the_sign_language_named() -> None:
+    needs = needs_of([Accessibility.SIGN_INTERPRETER], [Language.VI, Language.HOS])
+
+    assert needs == Needs(languages=(Language.HOS,))
 
 
 def test_an_unnamed_minority_language_needs_an_interpreter() -> None:
-    assert needs_of([Accessibility.MINORITY_LANGUAGE_INTERPRETER], ["vi"]).skills == (
+    assert needs_of([Accessibility.MINORITY_LANGUAGE_INTERPRETER], [Language.VI]).skills == (
         Skill.INTERPRETING,
     )
-    assert needs_of([Accessibility.MINORITY_LANGUAGE_INTERPRETER], ["thai"]) == Needs(
-        languages=(Language.THAI,)
+    assert needs_of([Accessibility.MINORITY_LANGUAGE_INTERPRETER], [Language.BLT]) == Needs(
+        languages=(Language.BLT,)
     )
 
 
@@ -262,7 +268,16 @@ def test_moving_within_the_same_half_day_keeps_the_volunteers() -> None:
 
     events = decide_move(state, move, NOW)
 
-    assert [type(e) for e in events] == [SlotChanged]
+    assert [type(e) for e in events] == [SlotChanged, AssignmentMoved]
+    (moved,) = events[1:]
+    assert isinstance(moved, AssignmentMoved)
+    assert (moved.place, moved.starts_at, moved.accepted) == (
+        "Trường tiểu học",
+        local(SATURDAY, 8) + timedelta(minutes=30),
+        True,
+    )
+    assert moved.previous_starts_at == state.starts_at
+    assert fold(state, events).staffing.active() == state.staffing.active()
 
 
 def test_a_cancelled_slot_releases_every_place_and_takes_no_more() -> None:
