@@ -32,6 +32,10 @@ log = logging.getLogger("handinhand.runtime")
 
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
+# Readiness answers within this many seconds: a database that does not answer by then is not
+# ready (probes of orchestrators time out after about a second).
+READY_WITHIN = 1.0
+
 
 @dataclass(frozen=True)
 class ServiceParts:
@@ -172,13 +176,12 @@ class Runtime:
     async def nats_ready(self) -> bool:
         return self.nc is not None and self.nc.is_connected
 
+    def database_lost(self, error: BaseException) -> bool:
+        """Whether `error` is the database out of reach (said once per outage)."""
+        return self.store.reachability.lost(error)
+
     async def database_ready(self) -> bool:
-        try:
-            async with self.store.reader.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-        except Exception:
-            return False
-        return True
+        return await self.store.answers(within=READY_WITHIN)
 
     async def parked_count(self) -> int:
         table = self.store.tables.dead_letters

@@ -141,7 +141,8 @@ class Sender:
                 try:
                     claimed, attempts = await self._take()
                 except Exception as error:
-                    log.warning("sender paused: %s", error)
+                    if not self.store.reachability.lost(error):  # an outage is said once
+                        log.warning("sender paused: %s", error)
                     claimed, attempts = 0, []
                 if delivering is not None:
                     await delivering
@@ -200,7 +201,8 @@ class Sender:
         try:
             await self._record(await self._call_provider(attempts))
         except Exception as error:
-            log.warning("sender paused: %s", error)
+            if not self.store.reachability.lost(error):  # an outage is said once
+                log.warning("sender paused: %s", error)
 
     async def _claim(self, conn: AsyncConnection) -> list[sa.Row[Any]]:
         """Take up to a batch of due, unheld messages and read them (with the recipient's

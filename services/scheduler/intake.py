@@ -4,8 +4,9 @@ A request waits at most one turn of the event loop for others; then everything w
 placed in one transaction (`placing.request_help_together`), each request getting its own
 answer. Under load the batches grow by themselves (what arrived while one batch was written
 forms the next); alone, a request is placed at once. If a batch fails as a whole (a conflict
-with another instance, a database error), each of its requests is placed again alone, so
-one request's trouble never becomes another's.
+with another instance, a bad row), each of its requests is placed again alone, so one
+request's trouble never becomes another's; when the database is out of reach, every request
+of the batch gets that error at once (503).
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ class HelpDesk:
                     tx, [waiting.filing for waiting in batch], now=clock.now()
                 )
         except Exception as error:  # each request is placed again alone, and answered
+            if store.reachability.lost(error):  # alone they would fail the same way
+                for waiting in batch:
+                    _answer(waiting.answer, error)
+                return
             log.info("placing %d requests together failed (%s); one by one", len(batch), error)
             for waiting in batch:
                 await self._place_alone(waiting)

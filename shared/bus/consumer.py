@@ -39,6 +39,10 @@ Handler = Callable[[Transaction, RecordedEvent], Awaitable[None]]
 # offered again; after EARLY_LIMIT such waits it is parked (its predecessor is lost).
 EARLY_DELAY_S = 0.2
 EARLY_LIMIT = 200
+# While the database is away, messages in hand are offered again this much later, and the
+# consumer asks the database whether it is back (within PROBE_WITHIN) before fetching more.
+OUTAGE_DELAY_S = 1.0
+PROBE_WITHIN = 1.0
 
 
 def caused_by(event: RecordedEvent) -> Cause:
@@ -149,6 +153,15 @@ class Consumer:
         backoff = 0.1
         while not stop.is_set():
             try:
+                if not self.store.reachability.reachable and not await self.store.answers(
+                    within=PROBE_WITHIN
+                ):
+                    # Fetching now would only make messages wait, each delivery counting
+                    # towards parking them: wait for the database instead.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
                 if pull is None:
                     pull = self._pull = await self.subscribe()
                 try:
@@ -160,7 +173,10 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("consumer %s paused: %s: %s", self.name, type(error).__name__, error)
+                if not self.store.reachability.lost(error):  # an outage is said once
+                    log.warning(
+                        "consumer %s paused: %s: %s", self.name, type(error).__name__, error
+                    )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -196,9 +212,16 @@ class Consumer:
         try:
             acks, early = await self._handle_together(readable)
         except Exception as error:
+            if self.store.reachability.lost(error):  # no handler's fault: all wait for it
+                await self._offer_again([delivery.msg for delivery in readable])
+                raise
             log.info("consumer %s: batch failed (%s), handling one by one", self.name, error)
-            for delivery in readable:
-                await self._handle_alone(delivery)
+            for index, delivery in enumerate(readable):
+                try:
+                    await self._handle_alone(delivery)
+                except Exception:  # the database went away meanwhile: the rest wait too
+                    await self._offer_again([later.msg for later in readable[index:]])
+                    raise
             return
         for msg in acks:
             await msg.ack()
@@ -237,6 +260,8 @@ class Consumer:
                     return
                 continue
             except Exception as error:
+                if self.store.reachability.lost(error):
+                    raise  # not a failure of the handler: no attempt is counted against it
                 await self._failed(msg, event, f"{type(error).__name__}: {error}")
                 return
             if outcome == "early":
@@ -273,6 +298,12 @@ class Consumer:
             await self._park(msg, event, error)
         else:
             await msg.nak(delay=self.retry_delay * 2 ** (attempts - 1))
+
+    async def _offer_again(self, messages: Sequence[Msg]) -> None:
+        """Messages in hand while the database is away: offered again once it may be back."""
+        for msg in messages:
+            with contextlib.suppress(Exception):  # unacknowledged, it comes back anyway
+                await msg.nak(delay=OUTAGE_DELAY_S)
 
     async def _later(self, msg: Msg) -> None:
         if _deliveries(msg) >= EARLY_LIMIT:

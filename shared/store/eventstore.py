@@ -26,6 +26,7 @@ from shared.events.catalog import Catalog, encode
 from shared.ids import derived_id_after, time_ordered, uuid7
 from shared.store.database import is_postgres, reading
 from shared.store.direct import DirectConnections
+from shared.store.reachability import Reachability
 from shared.store.tables import StoreTables
 
 Projector = Callable[[AsyncConnection, RecordedEvent], Awaitable[None]]
@@ -252,15 +253,52 @@ class EventStore:
         # For connections that only read (`store.reader.connect()`): on SQLite they never
         # take or wait for the write lock.
         self.reader = reading(engine)
+        # Whether the database answers: lost on the first failure to reach it, regained when
+        # a connection opens or a write transaction commits (shared/store/reachability.py).
+        self.reachability = Reachability(source)
+        self._asking: asyncio.Future[bool] | None = None
+        sa.event.listen(engine.sync_engine, "connect", self._connection_opened)
         pool = engine.pool
         self._direct = (
-            DirectConnections(engine, pool.size() if isinstance(pool, sa.QueuePool) else 10)
+            DirectConnections(
+                engine,
+                pool.size() if isinstance(pool, sa.QueuePool) else 10,
+                on_open=self.reachability.regained,
+            )
             if self._postgres
             else None
         )
 
+    def _connection_opened(self, _dbapi_connection: Any, _record: Any) -> None:
+        self.reachability.regained()
+
+    async def answers(self, within: float) -> bool:
+        """Whether the database answers a trivial query within `within` seconds (readiness:
+        bounded, whatever the driver's own timeouts).
+
+        One question is asked at a time: callers meanwhile wait for the same answer. One that
+        takes too long is left to finish (cancelling it would wait for the driver to give up
+        on the connection, seconds later): the next caller waits for it again.
+        """
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.ensure_future(self._select_one())
+        done, _ = await asyncio.wait({self._asking}, timeout=within)
+        return bool(done) and self._asking.result()
+
+    async def _select_one(self) -> bool:
+        try:
+            async with self.reader.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception as error:  # not ready, whatever the reason; an outage is logged once
+            self.reachability.lost(error)
+            return False
+        self.reachability.regained()
+        return True
+
     async def close(self) -> None:
         """Close the store's connections (the engine's and the direct ones)."""
+        if self._asking is not None:
+            self._asking.cancel()
         if self._direct is not None:
             await self._direct.close()
         await self.engine.dispose()
@@ -280,9 +318,10 @@ class EventStore:
         if self._writer is None:
             async with self.engine.begin() as conn:
                 yield conn
-            return
-        async with self._writer, self.engine.begin() as conn:
-            yield conn
+        else:
+            async with self._writer, self.engine.begin() as conn:
+                yield conn
+        self.reachability.regained()  # committed: the database answers
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
