@@ -120,6 +120,7 @@ async def test_an_outage_answers_503_is_said_once_and_passes_by_itself(
         started = time.monotonic()
         not_ready = await client.get("/readyz")
         readiness_took = time.monotonic() - started
+        scraped = await client.get("/metrics")
         # The relay, consumers, timers (and the SMS sender) meet the outage too.
         await eventually(
             lambda: _async(reachability.failures), lambda n: n >= len(during) + 3, timeout=10
@@ -137,6 +138,8 @@ async def test_an_outage_answers_503_is_said_once_and_passes_by_itself(
     assert not_ready.status_code == 503
     assert not_ready.json()["checks"]["database"] is False
     assert readiness_took < READY_WITHIN
+    assert scraped.status_code == 200  # alerts still see the service, and that it is not ready
+    assert f'handinhand_ready{{service="{service}"}} 0' in scraped.text
     assert ready.json()["checks"] == {"database": True, "nats": True}
     assert [answer.status_code for answer in after] == [call.ok for call in calls]
     assert len(lines_during) == 1
