@@ -7,6 +7,8 @@ read-model changes run in the same transaction as the append (the service's proj
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +30,8 @@ from shared.store.database import is_postgres, reading
 from shared.store.direct import DirectConnections
 from shared.store.reachability import Reachability
 from shared.store.tables import StoreTables
+
+log = logging.getLogger("handinhand.store")
 
 Projector = Callable[[AsyncConnection, RecordedEvent], Awaitable[None]]
 # Does for a list of appended events what the store's projector does for each, in fewer
@@ -493,27 +497,59 @@ class EventStore:
     async def commits_from_everywhere(self) -> AsyncIterator[None]:
         """PostgreSQL: ring the doorbell on commits by any instance (their announcements).
 
-        SQLite has one writing process per file, which rings its own doorbell.
+        The listening connection is opened again whenever it is lost (the database went away),
+        and the doorbell rings then, for what was announced meanwhile. SQLite has one writing
+        process per file, which rings its own doorbell.
         """
         if not self._postgres:
             yield
             return
+        done = asyncio.Event()
+        listening = asyncio.create_task(self._listen_for_commits(done), name="commit-listener")
+        try:
+            yield
+        finally:
+            done.set()
+            await listening
+
+    async def _listen_for_commits(self, done: asyncio.Event) -> None:
+        backoff = 0.1
+        while not done.is_set():
+            try:
+                await self._listen_until_lost(done)
+                backoff = 0.1
+            except Exception as error:  # opened again below; an outage is said once
+                if not self.reachability.lost(error):
+                    log.warning("%s not listening for commits: %s", self.source, error)
+                backoff = min(backoff * 2, 5.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), backoff)
+
+    async def _listen_until_lost(self, done: asyncio.Event) -> None:
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            listener = raw.driver_connection
+            listener: asyncpg.Connection = raw.driver_connection
             schema = await conn.scalar(sa.text("SELECT current_schema()"))
             # PostgreSQL delivers notifications to a session only between transactions.
             await conn.commit()
+            lost = asyncio.Event()
 
             def ring(*args: Any) -> None:
                 if args[3] == schema:
                     self._committed.set()
 
-            await listener.add_listener(COMMIT_CHANNEL, ring)  # type: ignore[union-attr]
+            def closed(_conn: Any) -> None:
+                lost.set()
+
+            listener.add_termination_listener(closed)
+            await listener.add_listener(COMMIT_CHANNEL, ring)
+            self._committed.set()  # what was announced while nobody listened
             try:
-                yield
+                await _first_of(done, lost)
             finally:
-                await listener.remove_listener(COMMIT_CHANNEL, ring)  # type: ignore[union-attr]
+                listener.remove_termination_listener(closed)
+                if not listener.is_closed():
+                    await listener.remove_listener(COMMIT_CHANNEL, ring)
 
     async def wait_for_commit(self, timeout: float) -> None:
         """Wake when this process commits an append (the relay's doorbell), or after timeout."""
@@ -807,6 +843,15 @@ class Transaction:
             found = actual.get(item.stream_id, 0)
             if found != item.expected_version:
                 raise ConcurrencyError(item.stream_id, item.expected_version, found)
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiting = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiting:
+            waiter.cancel()
 
 
 async def _decided(
