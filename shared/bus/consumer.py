@@ -157,9 +157,10 @@ class Consumer:
                     within=PROBE_WITHIN
                 ):
                     # Fetching now would only make messages wait, each delivery counting
-                    # towards parking them: wait for the database instead.
+                    # towards parking them: wait for the database instead (asking again at
+                    # least every OUTAGE_DELAY_S, so work resumes soon after it is back).
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), backoff)
+                        await asyncio.wait_for(stop.wait(), min(backoff, OUTAGE_DELAY_S))
                     backoff = min(backoff * 2, 5.0)
                     continue
                 if pull is None:
