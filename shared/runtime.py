@@ -8,9 +8,9 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nats
 import sqlalchemy as sa
@@ -28,9 +28,20 @@ from shared.store.eventstore import EventStore, Projector
 from shared.store.tables import StoreTables
 from shared.store.timers import TimerHandler, TimerRunner
 
+if TYPE_CHECKING:
+    from shared.web.metrics import Metric
+
 log = logging.getLogger("handinhand.runtime")
 
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+# Readiness answers within this many seconds: a database that does not answer by then is not
+# ready (probes of orchestrators time out after about a second).
+READY_WITHIN = 1.0
+
+
+async def _no_metrics(_runtime: Runtime) -> list[Metric]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,9 @@ class ServiceParts:
     timer_handlers: Callable[[Runtime], dict[str, TimerHandler]] = lambda _runtime: {}
     # Other background loops of the service (e.g. the SMS sender); each runs until `stop`.
     workers: Callable[[Runtime], list[Worker]] = lambda _runtime: []
+    # What /metrics shows beside the shared metrics (e.g. SMS stuck in sending); each value
+    # comes from a cheap, indexed query of the service's own tables.
+    metrics: Callable[[Runtime], Awaitable[list[Metric]]] = _no_metrics
 
 
 @dataclass
@@ -172,13 +186,12 @@ class Runtime:
     async def nats_ready(self) -> bool:
         return self.nc is not None and self.nc.is_connected
 
+    def database_lost(self, error: BaseException) -> bool:
+        """Whether `error` is the database out of reach (said once per outage)."""
+        return self.store.reachability.lost(error)
+
     async def database_ready(self) -> bool:
-        try:
-            async with self.store.reader.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-        except Exception:
-            return False
-        return True
+        return await self.store.answers(within=READY_WITHIN)
 
     async def parked_count(self) -> int:
         table = self.store.tables.dead_letters

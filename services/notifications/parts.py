@@ -1,5 +1,5 @@
 """What the notifications service plugs into the shared runtime: tables, read models,
-consumers, reminder timers and the SMS sender."""
+consumers, reminder timers, the SMS sender and its metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from services.notifications import consumers, handlers, views
 from services.notifications.delivery import channel_of
+from services.notifications.metrics import sms_metrics
 from services.notifications.sender import Sender
 from services.notifications.tables import READ_MODELS, metadata, store_tables, timers
 from shared.events.base import RecordedEvent
@@ -59,4 +60,5 @@ PARTS = ServiceParts(
     timers=timers,
     timer_handlers=timer_handlers,
     workers=workers,
+    metrics=sms_metrics,
 )

@@ -169,7 +169,8 @@ class Sender:
                 try:
                     work = await self._take()
                 except Exception as error:
-                    log.warning("sender paused: %s", error)
+                    if not self.store.reachability.lost(error):  # an outage is said once
+                        log.warning("sender paused: %s", error)
                     work = Work()
                 if delivering is not None:
                     # Holds while the previous batch's outcomes wait for the database: no
@@ -244,7 +245,8 @@ class Sender:
             )
             await self._keep_until_stored(self._known(results), answers, stop)
         except Exception as error:
-            log.warning("sender paused: %s", error)
+            if not self.store.reachability.lost(error):  # an outage is said once
+                log.warning("sender paused: %s", error)
 
     @staticmethod
     def _known(results: list[Attempt]) -> list[Attempt]:

@@ -13,6 +13,10 @@ store_tables = add_store_tables(metadata)
 timers = add_timer_table(metadata)
 
 PHONE = sa.String(20)
+# The states /metrics counts (services/notifications/metrics.py), each with a partial index:
+# only the messages in that state are in it, so the sender's writes hardly pay for it.
+SENDING = sa.text("status = 'sending'")
+FAILED = sa.text("status = 'failed'")
 
 # One row per phone number that has a stream of its own: the way from a number to its random
 # stream id, and what the recipient chose (consent, language, diacritics).
@@ -62,6 +66,10 @@ messages = sa.Table(
     sa.Index("ix_messages_recipient", "recipient_phone", "queued_at"),
     sa.Index("ix_messages_kind", "kind", "queued_at"),
     sa.Index("ix_messages_provider_id", "provider_message_id"),
+    sa.Index(
+        "ix_messages_sending", "sending_since", postgresql_where=SENDING, sqlite_where=SENDING
+    ),
+    sa.Index("ix_messages_failed", "failed_at", postgresql_where=FAILED, sqlite_where=FAILED),
 )
 
 # The send queue: messages not settled yet, with the claim that gives each to one sender.

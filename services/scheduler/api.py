@@ -51,6 +51,7 @@ from services.scheduler.domain.errors import DomainError, HelpRequestRejectedErr
 from services.scheduler.domain.recurring import SkippedDate
 from services.scheduler.domain.sessions import SATURDAY, SUNDAY
 from services.scheduler.intake import HelpDesk
+from services.scheduler.quota import Asker
 from shared.events.base import Cause
 from shared.events.scheduler import (
     Actor,
@@ -919,20 +920,23 @@ async def create_help_request(
     # The busiest route takes one dependency and reads the rest off the request: Litestar
     # resolves sibling dependencies in a task group, a task each, which cost a quarter of
     # the scheduler's CPU under load (docs/performance.md).
-    store, limits, now = desk.runtime.store, desk.limits, desk.runtime.clock.now()
+    store, now = desk.runtime.store, desk.runtime.clock.now()
     maybe_caller = optional_caller(
         desk.runtime.settings.token_secret, request.headers.get("authorization"), now
     )
     idempotency_key = check_key(request.headers.get(IDEMPOTENCY_HEADER))
     cause = cause_of(request, idempotency_key)
+    client = None  # staff filing on a resident's behalf: their address is not limited
     if maybe_caller is None:
-        limits.check_client(request.client.host if request.client else "unknown")
+        client = request.client.host if request.client else "unknown"
         channel, filed_by = Channel.WEB, None
     else:
         maybe_caller.require(Role.COORDINATOR, Role.VOLUNTEER)
         channel, filed_by = _CHANNELS.get(maybe_caller.role, Channel.COORDINATOR), maybe_caller.sub
+    phone = None
     with contextlib.suppress(DomainError):  # a wrong phone is refused below, by field
-        limits.check_phone(normalize_phone(data.phone))
+        phone = normalize_phone(data.phone)
+    asker = Asker(client, phone)
     key_scope = f"help-requests:{filed_by or 'public'}"
 
     def command() -> RequestHelp:
@@ -945,10 +949,12 @@ async def create_help_request(
 
     if idempotency_key is None:  # placed with the requests arriving meanwhile
         try:
-            outcome = await desk.place(command(), cause)
+            outcome = await desk.place(command(), cause, asker)
         except HelpRequestRejectedError as error:
             raise _rejected([(p.field, p.message) for p in error.problems]) from None
         return Response(_placed_view(outcome, channel), status_code=201)
+
+    await desk.quota.take(asker)  # a retry counts again, as any request does
 
     async def work(tx: Transaction) -> HelpRequestView:
         try:

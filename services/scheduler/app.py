@@ -23,6 +23,7 @@ from services.scheduler.domain.errors import (
 from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
 from services.scheduler.parts import PARTS
+from services.scheduler.quota import HelpRequestQuota
 from shared.clock import Clock, SystemClock
 from shared.events import build_catalog
 from shared.runtime import Runtime
@@ -49,7 +50,8 @@ def create_app(
 ) -> Litestar:
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
     help_limits = limits or HelpRequestLimits.from_env(runtime.clock, os.environ)
-    desk = runtime.extras[HelpDesk.EXTRA] = HelpDesk(runtime, help_limits)
+    quota = HelpRequestQuota(runtime, help_limits, settings.token_secret)
+    desk = runtime.extras[HelpDesk.EXTRA] = HelpDesk(runtime, quota)
 
     async def provide_maybe_caller(request: Request[Any, Any, Any]) -> Caller | None:
         return optional_caller(

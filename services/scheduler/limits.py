@@ -1,59 +1,51 @@
 """How often the public may ask for help: a sliding window per client address and per phone.
 
-In-process (each instance counts its own requests): it stops a form being hammered or one
-number being flooded, not a distributed attack, which belongs in front of the service.
+The rule is here, pure: at most `limit` requests in any `window`. It is counted once for the
+whole deployment, in the scheduler's database (`services/scheduler/quota.py`), so that running
+several instances does not multiply the limit. It stops a form being hammered or one number
+being flooded, not a distributed attack, which belongs in front of the service.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import NamedTuple
 
 from shared.clock import Clock
 from shared.settings import ConfigError
-from shared.web.problems import TooManyRequestsError
 
 RATE_LIMIT_VARIABLE = "HANDINHAND_HELP_RATE_LIMIT"
 _RATE_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+_SECOND = 1_000_000  # hits are kept in microseconds
 
 
-class SlidingWindow:
-    """At most `limit` hits per key in any `window`; the clock is passed in so tests can move it."""
+class Admission(NamedTuple):
+    """One more request for a key: the hits to keep (admitted), or None and whole seconds to
+    wait until one more would be admitted."""
 
-    def __init__(
-        self, clock: Clock, limit: int, window: timedelta, *, max_keys: int = 100_000
-    ) -> None:
-        self.clock = clock
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self._hits: dict[str, deque[datetime]] = {}
-
-    def retry_after(self, key: str) -> int | None:
-        """Count a hit for `key`; None when allowed, else whole seconds until one is allowed."""
-        now = self.clock.now()
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            wait = (hits[0] + self.window - now).total_seconds()
-            return max(1, math.ceil(wait))
-        hits.append(now)
-        if len(self._hits) > self.max_keys:
-            self._forget_idle(now)
-        return None
-
-    def _forget_idle(self, now: datetime) -> None:
-        idle = [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]
-        for key in idle:
-            del self._hits[key]
+    hits: tuple[int, ...] | None
+    wait: int = 0
 
 
-@dataclass
+def admit(hits: Sequence[int], now: int, limit: int, window: int) -> Admission:
+    """At most `limit` hits in any `window` (times in microseconds, `hits` oldest first).
+
+    Only admitted hits still within the window are kept, so a key keeps at most `limit`: that
+    is all the window needs (when `limit` lie within it, the oldest of them must slide out;
+    `-limit`, not the first, in case the limit was lowered since).
+    """
+    recent = [hit for hit in hits if hit > now - window]
+    if len(recent) >= limit:
+        wait = recent[-limit] + window - now
+        return Admission(None, max(1, math.ceil(wait / _SECOND)))
+    return Admission((*recent, now))
+
+
+@dataclass(frozen=True)
 class HelpRequestLimits:
     """The public help-request form's limits: per client address, and per resident phone.
     `lifted` turns both off (load tests, or a proxy in front that limits already)."""
@@ -63,12 +55,6 @@ class HelpRequestLimits:
     per_phone: int = 5
     window: timedelta = timedelta(hours=1)
     lifted: bool = False
-    _clients: SlidingWindow = field(init=False)
-    _phones: SlidingWindow = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._clients = SlidingWindow(self.clock, self.per_client, self.window)
-        self._phones = SlidingWindow(self.clock, self.per_phone, self.window)
 
     @classmethod
     def from_env(cls, clock: Clock, env: Mapping[str, str]) -> HelpRequestLimits:
@@ -86,15 +72,3 @@ class HelpRequestLimits:
                 f"both at least 1) or none, got {raw!r}"
             )
         return cls(clock, per_client=int(found.group(1)), per_phone=int(found.group(2)))
-
-    def check_client(self, address: str) -> None:
-        if self.lifted:
-            return
-        if (wait := self._clients.retry_after(address)) is not None:
-            raise TooManyRequestsError("too many help requests from this address", wait)
-
-    def check_phone(self, phone: str) -> None:
-        if self.lifted:
-            return
-        if (wait := self._phones.retry_after(phone)) is not None:
-            raise TooManyRequestsError("too many help requests for this phone number", wait)

@@ -1,11 +1,14 @@
-"""What the scheduler service plugs into the shared runtime: tables, read models, consumers
-and the staffing-alert timer."""
+"""What the scheduler service plugs into the shared runtime: tables, read models, consumers,
+the staffing-alert timer and the forgetting of old help-request hits (its rate limit)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from services.scheduler import consumers, handlers, views
+from services.scheduler.quota import forget_old_hits
 from services.scheduler.tables import READ_MODELS, metadata, store_tables, timers
-from shared.runtime import Runtime, ServiceParts
+from shared.runtime import Runtime, ServiceParts, Worker
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, TimerHandler
 
@@ -17,6 +20,13 @@ def timer_handlers(runtime: Runtime) -> dict[str, TimerHandler]:
     return {handlers.STAFFING_ALERT: staffing_alert}
 
 
+def workers(runtime: Runtime) -> list[Worker]:
+    async def forget(stop: asyncio.Event) -> None:
+        await forget_old_hits(runtime, stop)
+
+    return [forget]
+
+
 PARTS = ServiceParts(
     name="scheduler",
     metadata=metadata,
@@ -26,4 +36,5 @@ PARTS = ServiceParts(
     subscriptions=consumers.subscriptions,
     timers=timers,
     timer_handlers=timer_handlers,
+    workers=workers,
 )

@@ -135,3 +135,17 @@ home_visits = sa.Table(
 
 # Emptied child-first on rebuild (shared/store/rebuild.py deletes in reverse order).
 READ_MODELS = (places, sessions, help_requests, bookings, home_visits)
+
+# The public form's rate limit, counted once for every instance (services/scheduler/quota.py):
+# per client address or phone (a keyed hash of it), the times of its latest requests. Not a
+# read model (no event says any of it); rows are forgotten once their window has passed.
+# Times are microseconds since the epoch, written as plain numbers: this is on the public
+# route's path, and conversions per row cost more than the statements.
+help_request_hits = sa.Table(
+    "help_request_hits",
+    metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("hits", sa.Text(), nullable=False),  # comma-separated, oldest first
+    sa.Column("forget_after", sa.BigInteger(), nullable=False),  # the latest hit + the window
+    sa.Index("ix_help_request_hits_forget", "forget_after"),
+)

@@ -56,6 +56,10 @@ LATE_ERROR = "it arrived after its stream had moved on past it"
 # Kept with a message parked as early: the inbox version its stream had then. Versions above
 # it and below the parked one were skipped when the stream moved on.
 GAP_AFTER = "handinhand-gap-after"
+# While the database is away, messages in hand are offered again this much later, and the
+# consumer asks the database whether it is back (within PROBE_WITHIN) before fetching more.
+OUTAGE_DELAY_S = 1.0
+PROBE_WITHIN = 1.0
 
 
 def caused_by(event: RecordedEvent) -> Cause:
@@ -203,6 +207,16 @@ class Consumer:
         backoff = 0.1
         while not stop.is_set():
             try:
+                if not self.store.reachability.reachable and not await self.store.answers(
+                    within=PROBE_WITHIN
+                ):
+                    # Fetching now would only make messages wait, each delivery counting
+                    # towards parking them: wait for the database instead (asking again at
+                    # least every OUTAGE_DELAY_S, so work resumes soon after it is back).
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), min(backoff, OUTAGE_DELAY_S))
+                    backoff = min(backoff * 2, 5.0)
+                    continue
                 if pull is None:
                     pull = self._pull = await self.subscribe()
                 try:
@@ -219,7 +233,10 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("consumer %s paused: %s: %s", self.name, type(error).__name__, error)
+                if not self.store.reachability.lost(error):  # an outage is said once
+                    log.warning(
+                        "consumer %s paused: %s: %s", self.name, type(error).__name__, error
+                    )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -275,9 +292,11 @@ class Consumer:
         try:
             outcome = await self._handle_together(readable)
         except Exception as error:
+            if self.store.reachability.lost(error):  # no handler's fault: all wait for it
+                await self._offer_again([delivery.msg for delivery in readable])
+                raise
             log.info("consumer %s: batch failed (%s), handling one by one", self.name, error)
-            for delivery in readable:
-                await self._handle_alone(delivery)
+            await self._handle_each(readable)
             return
         for msg in outcome.acks:
             await msg.ack()
@@ -285,6 +304,14 @@ class Consumer:
             await self._later(delivery)
         for delivery in outcome.late:
             await self._park(delivery.msg, None, LATE_ERROR)
+
+    async def _handle_each(self, readable: list[Delivery]) -> None:
+        for index, delivery in enumerate(readable):
+            try:
+                await self._handle_alone(delivery)
+            except Exception:  # the database went away meanwhile: the rest wait too
+                await self._offer_again([later.msg for later in readable[index:]])
+                raise
 
     async def _handle_together(self, batch: list[Delivery]) -> Outcome:
         outcome = Outcome()
@@ -323,6 +350,8 @@ class Consumer:
                     return
                 continue
             except Exception as error:
+                if self.store.reachability.lost(error):
+                    raise  # not a failure of the handler: no attempt is counted against it
                 await self._failed(msg, event, f"{type(error).__name__}: {error}")
                 return
             if outcome == "early":
@@ -363,6 +392,12 @@ class Consumer:
             await self._park(msg, event, error)
         else:
             await msg.nak(delay=self.retry_delay * 2 ** (attempts - 1))
+
+    async def _offer_again(self, messages: Sequence[Msg]) -> None:
+        """Messages in hand while the database is away: offered again once it may be back."""
+        for msg in messages:
+            with contextlib.suppress(Exception):  # unacknowledged, it comes back anyway
+                await msg.nak(delay=OUTAGE_DELAY_S)
 
     async def _later(self, delivery: Delivery) -> None:
         """Put an early message back for a moment; one that waited too long is parked, and its

@@ -82,9 +82,13 @@ class Relay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:
-                    log.warning(
-                        "relay %s paused: %s: %s", self.store.source, type(error).__name__, error
-                    )
+                    if not self.store.reachability.lost(error):  # an outage is said once
+                        log.warning(
+                            "relay %s paused: %s: %s",
+                            self.store.source,
+                            type(error).__name__,
+                            error,
+                        )
                     # Lease and position stay as they are (a batch's position moves only once
                     # all its acks are in): a lost lease shows at the next renewal or save.
                     self._ahead = None

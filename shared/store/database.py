@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from shared.store import sqlite_inline
+from shared.store.reachability import DatabaseUnreachableError
+
+# How long opening a PostgreSQL connection may take (asyncpg waits 60 s by default): while the
+# server is away, a request fails with 503 after this long at most, not after a minute.
+CONNECT_WITHIN = 5.0
 
 
 def async_url(url: str) -> sa.URL:
@@ -41,20 +47,60 @@ def create_engine(
     """
     target = async_url(url)
     if target.get_backend_name() == "postgresql":
-        return create_async_engine(
+        dsn = postgres_dsn(target)
+        engine = create_async_engine(
             target,
             pool_size=pool_size,
             max_overflow=pool_size,
-            connect_args={"server_settings": {"search_path": schema}},
+            async_creator=lambda: connect_postgres(dsn, schema),
         )
-    # SQLite runs on the event loop's thread (shared/store/sqlite_inline.py), waiting for
-    # another connection's lock without blocking the loop.
+        _drop_closed_connections(engine)
+        return engine
+    # SQLite runs on the event loop's thread (shared/store/sqlite_inline.py), waiting up to
+    # `lock_timeout` for another connection's lock without blocking the loop.
     engine = create_async_engine(
         target,
         async_creator=sqlite_inline.connector(target.database or "", timeout=lock_timeout),
     )
     _make_sqlite_transactional(engine)
     return engine
+
+
+def postgres_dsn(url: sa.URL) -> str:
+    """The URL as asyncpg reads it (no SQLAlchemy driver name)."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def connect_postgres(dsn: str, search_path: str) -> asyncpg.Connection:
+    """Open one connection (the engine's and the store's direct ones alike), within
+    CONNECT_WITHIN; a server that is away raises DatabaseUnreachableError."""
+    try:
+        return await asyncpg.connect(
+            dsn, server_settings={"search_path": search_path}, timeout=CONNECT_WITHIN
+        )
+    except (  # refused, reset, no answer in time (TimeoutError), starting up or shutting down
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.AdminShutdownError,
+        asyncpg.TooManyConnectionsError,
+    ) as error:
+        raise DatabaseUnreachableError(f"cannot connect to PostgreSQL: {error}") from error
+
+
+def _drop_closed_connections(engine: AsyncEngine) -> None:
+    """A pooled connection the server closed (a restart, a network cut) is never handed out:
+    checking out looks whether asyncpg saw it close, and if so the pool opens a fresh one.
+
+    Free, unlike SQLAlchemy's `pool_pre_ping`, which costs three round trips per checkout
+    on asyncpg (BEGIN, a ping, ROLLBACK). A connection that died without the server saying
+    so is caught by the first statement on it: SQLAlchemy then drops the whole pool's.
+    """
+
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise sa.exc.DisconnectionError("the server closed this connection")
 
 
 def _make_sqlite_transactional(engine: AsyncEngine) -> None:

@@ -10,18 +10,24 @@ autocommitted statements that change no session state, so a connection is simply
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from types import TracebackType
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.store.database import connect_postgres, postgres_dsn
+
 
 class DirectConnections:
     """At most `size` asyncpg connections beside a store's engine (PostgreSQL only)."""
 
-    def __init__(self, engine: AsyncEngine, size: int) -> None:
+    def __init__(
+        self, engine: AsyncEngine, size: int, *, on_open: Callable[[], None] = lambda: None
+    ) -> None:
         self._engine = engine
+        self._on_open = on_open  # a connection opened: the database answers
         self._slots = asyncio.Semaphore(max(1, size))
         self._idle: list[asyncpg.Connection] = []
         self._dsn: tuple[str, str] | None = None
@@ -55,10 +61,10 @@ class DirectConnections:
             # The engine knows the search path it was given (the service's schema); ask once.
             async with self._engine.connect() as conn:
                 search_path = await conn.scalar(sa.text("SELECT current_setting('search_path')"))
-            url = self._engine.url.set(drivername="postgresql")
-            self._dsn = (url.render_as_string(hide_password=False), str(search_path))
-        dsn, search_path = self._dsn
-        return await asyncpg.connect(dsn, server_settings={"search_path": search_path})
+            self._dsn = (postgres_dsn(self._engine.url), str(search_path))
+        conn = await connect_postgres(*self._dsn)
+        self._on_open()
+        return conn
 
     async def close(self) -> None:
         self._closed = True

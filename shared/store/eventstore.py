@@ -7,6 +7,8 @@ read-model changes run in the same transaction as the append (the service's proj
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -26,7 +28,10 @@ from shared.events.catalog import Catalog, encode
 from shared.ids import derived_id_after, time_ordered, uuid7
 from shared.store.database import is_postgres, reading
 from shared.store.direct import DirectConnections
+from shared.store.reachability import Reachability
 from shared.store.tables import StoreTables
+
+log = logging.getLogger("handinhand.store")
 
 Projector = Callable[[AsyncConnection, RecordedEvent], Awaitable[None]]
 # Does for a list of appended events what the store's projector does for each, in fewer
@@ -252,15 +257,52 @@ class EventStore:
         # For connections that only read (`store.reader.connect()`): on SQLite they never
         # take or wait for the write lock.
         self.reader = reading(engine)
+        # Whether the database answers: lost on the first failure to reach it, regained when
+        # a connection opens or a write transaction commits (shared/store/reachability.py).
+        self.reachability = Reachability(source)
+        self._asking: asyncio.Future[bool] | None = None
+        sa.event.listen(engine.sync_engine, "connect", self._connection_opened)
         pool = engine.pool
         self._direct = (
-            DirectConnections(engine, pool.size() if isinstance(pool, sa.QueuePool) else 10)
+            DirectConnections(
+                engine,
+                pool.size() if isinstance(pool, sa.QueuePool) else 10,
+                on_open=self.reachability.regained,
+            )
             if self._postgres
             else None
         )
 
+    def _connection_opened(self, _dbapi_connection: Any, _record: Any) -> None:
+        self.reachability.regained()
+
+    async def answers(self, within: float) -> bool:
+        """Whether the database answers a trivial query within `within` seconds (readiness:
+        bounded, whatever the driver's own timeouts).
+
+        One question is asked at a time: callers meanwhile wait for the same answer. One that
+        takes too long is left to finish (cancelling it would wait for the driver to give up
+        on the connection, seconds later): the next caller waits for it again.
+        """
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.ensure_future(self._select_one())
+        done, _ = await asyncio.wait({self._asking}, timeout=within)
+        return bool(done) and self._asking.result()
+
+    async def _select_one(self) -> bool:
+        try:
+            async with self.reader.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception as error:  # not ready, whatever the reason; an outage is logged once
+            self.reachability.lost(error)
+            return False
+        self.reachability.regained()
+        return True
+
     async def close(self) -> None:
         """Close the store's connections (the engine's and the direct ones)."""
+        if self._asking is not None:
+            self._asking.cancel()
         if self._direct is not None:
             await self._direct.close()
         await self.engine.dispose()
@@ -280,9 +322,10 @@ class EventStore:
         if self._writer is None:
             async with self.engine.begin() as conn:
                 yield conn
-            return
-        async with self._writer, self.engine.begin() as conn:
-            yield conn
+        else:
+            async with self._writer, self.engine.begin() as conn:
+                yield conn
+        self.reachability.regained()  # committed: the database answers
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -454,27 +497,59 @@ class EventStore:
     async def commits_from_everywhere(self) -> AsyncIterator[None]:
         """PostgreSQL: ring the doorbell on commits by any instance (their announcements).
 
-        SQLite has one writing process per file, which rings its own doorbell.
+        The listening connection is opened again whenever it is lost (the database went away),
+        and the doorbell rings then, for what was announced meanwhile. SQLite has one writing
+        process per file, which rings its own doorbell.
         """
         if not self._postgres:
             yield
             return
+        done = asyncio.Event()
+        listening = asyncio.create_task(self._listen_for_commits(done), name="commit-listener")
+        try:
+            yield
+        finally:
+            done.set()
+            await listening
+
+    async def _listen_for_commits(self, done: asyncio.Event) -> None:
+        backoff = 0.1
+        while not done.is_set():
+            try:
+                await self._listen_until_lost(done)
+                backoff = 0.1
+            except Exception as error:  # opened again below; an outage is said once
+                if not self.reachability.lost(error):
+                    log.warning("%s not listening for commits: %s", self.source, error)
+                backoff = min(backoff * 2, 5.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), backoff)
+
+    async def _listen_until_lost(self, done: asyncio.Event) -> None:
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            listener = raw.driver_connection
+            listener: asyncpg.Connection = raw.driver_connection
             schema = await conn.scalar(sa.text("SELECT current_schema()"))
             # PostgreSQL delivers notifications to a session only between transactions.
             await conn.commit()
+            lost = asyncio.Event()
 
             def ring(*args: Any) -> None:
                 if args[3] == schema:
                     self._committed.set()
 
-            await listener.add_listener(COMMIT_CHANNEL, ring)  # type: ignore[union-attr]
+            def closed(_conn: Any) -> None:
+                lost.set()
+
+            listener.add_termination_listener(closed)
+            await listener.add_listener(COMMIT_CHANNEL, ring)
+            self._committed.set()  # what was announced while nobody listened
             try:
-                yield
+                await _first_of(done, lost)
             finally:
-                await listener.remove_listener(COMMIT_CHANNEL, ring)  # type: ignore[union-attr]
+                listener.remove_termination_listener(closed)
+                if not listener.is_closed():
+                    await listener.remove_listener(COMMIT_CHANNEL, ring)
 
     async def wait_for_commit(self, timeout: float) -> None:
         """Wake when this process commits an append (the relay's doorbell), or after timeout."""
@@ -768,6 +843,15 @@ class Transaction:
             found = actual.get(item.stream_id, 0)
             if found != item.expected_version:
                 raise ConcurrencyError(item.stream_id, item.expected_version, found)
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiting = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiting:
+            waiter.cancel()
 
 
 async def _decided(

@@ -104,7 +104,8 @@ class TimerRunner:
             try:
                 fired = await self.fire_due()
             except Exception as error:
-                log.warning("timers paused: %s", error)
+                if not self.store.reachability.lost(error):  # an outage is said once
+                    log.warning("timers paused: %s", error)
                 fired = 0
             if fired < self.batch_size:
                 with contextlib.suppress(TimeoutError):
@@ -171,6 +172,10 @@ class TimerRunner:
                 await self.handlers[timer.kind](tx, timer)
             self.fired += 1
         except Exception as error:
+            if self.store.reachability.lost(error):
+                # Not the handler's fault, and nothing can be written: the claim runs out and
+                # the timer fires once the database is back.
+                raise
             attempts = timer.attempts + 1
             log.warning(
                 "timer %s (%s) failed, attempt %d: %s", timer.id, timer.kind, attempts, error

@@ -148,7 +148,7 @@ def build_app(
         },
         lifespan=[runtime.lifespan],
         logging_config=None,  # the entrypoint configures JSON logs once (shared.logs)
-        exception_handlers=problem_handlers(rule_errors),
+        exception_handlers=problem_handlers(rule_errors, database_lost=runtime.database_lost),
         middleware=[correlation_middleware],
         state=State({"runtime": runtime, "requests": RequestCounter()}),
         openapi_config=OpenAPIConfig(

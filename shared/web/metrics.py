@@ -1,13 +1,27 @@
-"""Prometheus text exposition: request counts, outbox lag, consumer lag, parked messages."""
+"""Prometheus text exposition: requests, readiness, outbox lag, consumer lag, parked messages,
+and whatever the service itself measures (`ServiceParts.metrics`, e.g. the SMS queue)."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
+
+log = logging.getLogger("handinhand.metrics")
+
+
+class Metric(NamedTuple):
+    """One value a service measures, rendered with its `service` label. `value` None: not
+    known right now (the database is away), so the line is left out rather than made up."""
+
+    name: str
+    kind: Literal["gauge", "counter"]
+    help: str
+    value: float | None
 
 
 class RequestCounter:
@@ -26,7 +40,13 @@ def _labels(**labels: str | int) -> str:
     return "{" + inner + "}"
 
 
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 async def render_metrics(runtime: Runtime, requests: RequestCounter) -> str:
+    """Everything a scrape shows. It answers while the database is away (within the readiness
+    bound): what needs the database is then left out, and `handinhand_ready` says 0."""
     service = runtime.name
     lines = [
         "# HELP handinhand_http_requests_total HTTP requests by route and status.",
@@ -35,8 +55,15 @@ async def render_metrics(runtime: Runtime, requests: RequestCounter) -> str:
     for (method, route, status), count in sorted(requests.counts.items()):
         labels = _labels(service=service, method=method, route=route, status=status)
         lines.append(f"handinhand_http_requests_total{labels} {count}")
+    database = await runtime.database_ready()
+    ready = database and await runtime.nats_ready()
+    lines += [
+        "# HELP handinhand_ready 1 when the database and NATS answer (as /readyz), else 0.",
+        "# TYPE handinhand_ready gauge",
+        f"handinhand_ready{_labels(service=service)} {int(ready)}",
+    ]
     outbox = -1
-    if runtime.relay is not None:
+    if runtime.relay is not None and database:
         with contextlib.suppress(Exception):
             outbox = await runtime.relay.lag()
     lines += [
@@ -52,9 +79,25 @@ async def render_metrics(runtime: Runtime, requests: RequestCounter) -> str:
             lag = await consumer.lag()
         labels = _labels(service=service, consumer=consumer.name)
         lines.append(f"handinhand_consumer_lag_messages{labels} {lag}")
-    lines += [
-        "# HELP handinhand_parked_messages Messages parked in the dead-letter table.",
-        "# TYPE handinhand_parked_messages gauge",
-        f"handinhand_parked_messages{_labels(service=service)} {await runtime.parked_count()}",
+    parked = None
+    if database:
+        with contextlib.suppress(Exception):  # gone since readiness: left out
+            parked = await runtime.parked_count()
+    measured = [
+        Metric(
+            "handinhand_parked_messages",
+            "gauge",
+            "Messages parked in the dead-letter table.",
+            parked,
+        )
     ]
+    if database:
+        try:
+            measured += await runtime.parts.metrics(runtime)
+        except Exception as error:  # a scrape never fails for one query; the rest still shows
+            log.debug("%s metrics not measured: %s", service, error)
+    for metric in measured:
+        lines += [f"# HELP {metric.name} {metric.help}", f"# TYPE {metric.name} {metric.kind}"]
+        if metric.value is not None:
+            lines.append(f"{metric.name}{_labels(service=service)} {_number(metric.value)}")
     return "\n".join(lines) + "\n"

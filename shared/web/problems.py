@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from shared.store.eventstore import ConcurrencyError
+from shared.store.reachability import unreachable
 from shared.web.auth import ForbiddenError, InvalidTokenError
 
 log = logging.getLogger("handinhand.http")
@@ -20,6 +21,8 @@ log = logging.getLogger("handinhand.http")
 PROBLEM_JSON = "application/problem+json"
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 _PATH = re.compile(r"at `\$\.?([^`]*)`")
+# While the database is away, clients are told to try again this many seconds later.
+RETRY_AFTER_OUTAGE_S = 5
 TITLES = {
     400: "Invalid request",
     401: "Not authenticated",
@@ -127,9 +130,24 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Probl
     return problem(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
 
-def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "something went wrong; it is logged")
+def _internal(
+    database_lost: Callable[[BaseException], bool],
+) -> Callable[[Request[Any, Any, Any], Exception], Response[Problem]]:
+    def internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+        if database_lost(exc):  # said once per outage (shared/store/reachability.py)
+            return problem(
+                request,
+                503,
+                "the database is briefly unavailable; try again in a few seconds",
+                kind="database-unavailable",
+                headers={"Retry-After": str(RETRY_AFTER_OUTAGE_S)},
+            )
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(
+            request, HTTP_500_INTERNAL_SERVER_ERROR, "something went wrong; it is logged"
+        )
+
+    return internal
 
 
 Handler = Callable[[Request[Any, Any, Any], Any], Response[Problem]]
@@ -137,11 +155,15 @@ Handler = Callable[[Request[Any, Any, Any], Any], Response[Problem]]
 
 def problem_handlers(
     rule_errors: Mapping[type[Exception], int] | None = None,
+    *,
+    database_lost: Callable[[BaseException], bool] = unreachable,
 ) -> dict[Any, Handler]:
     """Exception handlers for an app: framework errors, auth, conflicts and the domain's errors.
 
     `rule_errors` maps a service's domain error base class to its status (usually 400 or 409);
-    the error's `field` attribute, when set, names the wrong input field.
+    the error's `field` attribute, when set, names the wrong input field. `database_lost` says
+    whether an unexpected error is the database being out of reach (503 with Retry-After
+    instead of 500), and reports it (the service's `Reachability.lost`).
     """
 
     def rule(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
@@ -172,7 +194,7 @@ def problem_handlers(
             field=e.field,
             errors=[InvalidField(field=e.field, message=str(e))],
         ),
-        Exception: _internal,
+        Exception: _internal(database_lost),
     }
     for cls in rule_errors or {}:
         handlers[cls] = rule

@@ -18,6 +18,7 @@ from services.scheduler.domain import RequestHelp, normalize_phone
 from services.scheduler.handlers import RequestOutcome
 from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
+from services.scheduler.quota import Asker
 from services.scheduler.tables import bookings, sessions
 from shared.clock import FixedClock
 from shared.events.base import Cause
@@ -39,6 +40,7 @@ from tests.api.scheduler.helpers import (
 from tests.api.scheduler.test_concurrent_help_requests import on_app_loop, post_at_once
 
 Client = AsyncTestClient[Litestar]
+UNCOUNTED = Asker(client=None, phone=None)  # the form's limits are not what these test
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ async def placed_at_once(
 
     async def place_all() -> list[RequestOutcome | BaseException]:
         return await asyncio.gather(
-            *(desk.place(c, Cause(correlation_id=uuid7())) for c in commands),
+            *(desk.place(c, Cause(correlation_id=uuid7()), UNCOUNTED) for c in commands),
             return_exceptions=True,
         )
 
@@ -207,7 +209,7 @@ async def test_requests_waiting_when_the_desk_is_cancelled_are_not_left_waiting(
         async with store.begin():  # the desk's transaction must wait for this one
             asking_now = [
                 asyncio.ensure_future(
-                    desk.place(asking(f"091200003{n}"), Cause(correlation_id=uuid7()))
+                    desk.place(asking(f"091200003{n}"), Cause(correlation_id=uuid7()), UNCOUNTED)
                 )
                 for n in range(3)
             ]
