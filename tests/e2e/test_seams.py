@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -200,11 +200,27 @@ async def test_minority_languages_are_asked_for_and_found_by_their_iso_codes(
     assert texts(system, vietnamese) == []
 
 
+async def same_local_day_for(span: timedelta) -> datetime:
+    """Now, in Vietnam, at least `span` before local midnight: attendance is recorded on the
+    session's own day, so a session starting in a few minutes must start today. In the last
+    minutes of a day this waits for the next one."""
+
+    async def local_now() -> datetime:
+        return SystemClock().now().astimezone(VIETNAM)
+
+    return await eventually(
+        local_now,
+        lambda now: (now + span).date() == now.date(),
+        timeout=span.total_seconds() + 60,
+        every=1.0,
+    )
+
+
 async def test_a_volunteer_who_records_attendance_is_credited_the_hours(system: System) -> None:
     """Issue 13, 3: the scheduler names the volunteer, not the token's subject."""
     commune = "16378"  # Phường Đông Sơn
-    now = SystemClock().now().astimezone(VIETNAM)
-    starts = (now + timedelta(minutes=20)).replace(second=0, microsecond=0)
+    now = await same_local_day_for(timedelta(minutes=5))
+    starts = (now + timedelta(minutes=3)).replace(second=0, microsecond=0)
     ends = min(starts + timedelta(hours=1), starts.replace(hour=23, minute=59))
     today = starts.date()
     team = await group(system, commune)
