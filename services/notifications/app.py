@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from litestar import Litestar
+from litestar.openapi.spec import SecurityScheme
 
 from services.notifications import api
 from services.notifications.delivery import EXTRA, build_channel
@@ -38,5 +39,15 @@ def create_app(
         api.routes,
         title="notifications",
         description="SMS out and in, reminders, delivery receipts and opt-out.",
-        rule_errors={DomainError: 400, MessageStateError: 409},
+        rule_errors={DomainError: 422, MessageStateError: 409},
+        security_schemes={
+            api.SIGNATURE: SecurityScheme(
+                type="apiKey",
+                name="X-Twilio-Signature",
+                security_scheme_in="header",
+                description="Base64 HMAC-SHA1, keyed with the webhook secret, of the public URL "
+                "followed by every form field's name and value sorted by name (Twilio's "
+                "scheme; `handinhand sms from` signs the same way).",
+            )
+        },
     )
