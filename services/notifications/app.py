@@ -27,11 +27,12 @@ def create_app(
     sms: NotificationSettings | None = None,
     provider: SmsProvider | None = None,
 ) -> Litestar:
-    """`sms` comes from `NotificationSettings.from_env(os.environ)` in the entrypoint; when it
-    is not given, the environment is read here once. `provider` replaces the configured one
-    (benchmarks and tests)."""
+    """`sms` comes from `NotificationSettings.from_env(os.environ, var_dir)` in the entrypoint;
+    when it is not given, the environment is read here once (and the webhook secret kept in
+    `settings.var_dir` when none is set). `provider` replaces the configured one (benchmarks
+    and tests)."""
     clock = clock or SystemClock()
-    sms = sms if sms is not None else NotificationSettings.from_env(os.environ)
+    sms = sms if sms is not None else NotificationSettings.from_env(os.environ, settings.var_dir)
     runtime = Runtime(settings, PARTS, build_catalog(), clock)
     runtime.extras[EXTRA] = build_channel(sms, clock, provider)
     return build_app(
