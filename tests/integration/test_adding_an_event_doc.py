@@ -29,7 +29,7 @@ from tests.support.probe import PROBE_METADATA, PROBE_TABLES
 from tests.unit.scheduler.builders import NOW, request_command
 
 DOC = Path(__file__).parents[2] / "docs" / "adding-an-event.md"
-BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+BLOCK = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 # What the blocks' own files import; the page shows only what is new in each.
 PRELUDE = """
 from collections.abc import Sequence
@@ -62,7 +62,8 @@ def example() -> Iterator[Any]:
     module = types.ModuleType("adding_an_event_example")
     sys.modules[module.__name__] = module
     try:
-        exec(compile(PRELUDE + "\n".join(blocks()), str(DOC), "exec"), module.__dict__)
+        code = compile(PRELUDE + "\n".join(blocks()), "<the page's python blocks>", "exec")
+        exec(code, module.__dict__)
         yield module
     finally:
         del sys.modules[module.__name__]
