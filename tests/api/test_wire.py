@@ -18,6 +18,8 @@ async def test_every_documented_error_is_problem_details(service: str, settings:
 
     for path, item in schema["paths"].items():
         for method, operation in item.items():
+            # Said in words, not Litestar's stand-in, the handler's name ("CreateGroup").
+            assert " " in operation["summary"], (method, path, operation["summary"])
             errors = {code: r for code, r in operation["responses"].items() if code >= "400"}
             assert "500" in errors, (method, path)
             for code, response in errors.items():
