@@ -107,6 +107,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    _notification_settings(settings)  # the webhook secret exists before any service starts
     nats_server = _embedded_nats(settings, env)
     children: list[subprocess.Popen[bytes]] = []
     try:
@@ -116,7 +117,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             command = [sys.executable, "-m", "services.cli", "serve", service]
             children.append(subprocess.Popen(command, env=env))  # noqa: S603
             url = f"http://{settings.host}:{settings.ports[service]}"
-            print(f"{service:<14}{url}  (OpenAPI: {url}/schema)")
+            print(f"{service:<14}{url}  (OpenAPI: {url}/schema/openapi.json, page: {url}/schema)")
         if args.demo:
             from services.demo import load_demo
 
@@ -124,6 +125,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 print(asyncio.run(load_demo(settings)), flush=True)
             except (RuntimeError, OSError) as error:
                 print(f"demo not loaded: {error}", file=sys.stderr, flush=True)
+        print('play a resident: ./dev sms from +84912345678 "GIUP VNEID 15835"')
         print("press Ctrl-C to stop", flush=True)
         while not stopping.is_set():
             if any(child.poll() is not None for child in children):
@@ -135,6 +137,42 @@ def cmd_up(args: argparse.Namespace) -> int:
         if nats_server is not None:
             nats_server.stop()
         print("stopped")
+    return 0
+
+
+def _notification_settings(settings: Settings) -> Any:
+    from services.notifications.settings import NotificationSettings
+
+    try:
+        return NotificationSettings.from_env(os.environ, settings.var_dir)
+    except ConfigError as error:
+        print(f"handinhand: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_sms(args: argparse.Namespace) -> int:
+    """Send a signed inbound SMS to the running notifications service, as the provider would."""
+    import httpx
+
+    from services.notifications.providers.inbound import inbound_form, post_inbound_sms
+
+    settings = _settings()
+    sms = _notification_settings(settings)
+    base_url = args.url or f"http://{settings.host}:{settings.ports['notifications']}"
+    try:
+        answer = post_inbound_sms(
+            base_url,
+            inbound_form(args.phone, args.text),
+            sms.webhook_token,
+            public_url=sms.public_url,
+        )
+    except httpx.HTTPError as error:
+        print(f"handinhand sms: {base_url} did not answer ({error}); is it up?", file=sys.stderr)
+        return 1
+    if answer.status_code != 200:
+        print(f"handinhand sms: {answer.status_code} {answer.text}", file=sys.stderr)
+        return 1
+    print(f"received; the answer is in the notifications log and {base_url}/console/messages")
     return 0
 
 
@@ -268,6 +306,13 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--volunteer-id")
     token.add_argument("--hours", type=float, default=12.0)
     token.set_defaults(run=cmd_token)
+
+    sms = commands.add_parser("sms", help="play a resident: send a signed inbound SMS")
+    sms.add_argument("action", choices=["from"])
+    sms.add_argument("phone", help="the sender, e.g. +84912345678")
+    sms.add_argument("text", help='what they write, e.g. "GIUP VNEID 15835"')
+    sms.add_argument("--url", help="the notifications service (default: this machine's)")
+    sms.set_defaults(run=cmd_sms)
 
     dlq = commands.add_parser("dlq", help="list or redrive parked messages")
     dlq.add_argument("action", choices=["list", "redrive"])

@@ -108,12 +108,19 @@ def _token_secret(env: Mapping[str, str], var_dir: Path) -> str:
         if len(secret) < 32:
             raise ConfigError("HANDINHAND_TOKEN_SECRET must be at least 32 characters")
         return secret
-    # Embedded default: one secret per installation, kept beside the SQLite files.
-    path = var_dir / "token-secret"
-    if path.exists():
-        return path.read_text().strip()
+    return persisted_secret(var_dir, "token-secret")
+
+
+def persisted_secret(var_dir: Path, name: str) -> str:
+    """Embedded default for a secret nobody set: one per installation, made on first start
+    and kept beside the SQLite files (owner-only), so every process of `up` reads the same."""
+    path = var_dir / name
     var_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.write_text(secret)
-    path.chmod(0o600)
-    return secret
+    try:
+        # Exclusive create: of two processes starting at once, one writes, both read its value.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

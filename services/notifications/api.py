@@ -11,7 +11,9 @@ import msgspec
 from litestar import MediaType, Request, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.notifications import handlers, views
 from services.notifications.delivery import SmsChannel, channel_of
@@ -25,10 +27,35 @@ from shared.runtime import Runtime
 from shared.store.eventstore import EventStore
 from shared.web.app import cause_of
 from shared.web.auth import Caller, ForbiddenError, Role
+from shared.web.openapi import BEARER
+from shared.web.phones import PathPhone, QueryPhone
 from shared.web.problems import InvalidInputError, NotFoundError
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MAX_LIST = 500
+SIGNATURE = "webhookSignature"
+SIGNED: list[dict[str, list[str]]] = [{SIGNATURE: []}]
+TOKEN: list[dict[str, list[str]]] = [{BEARER: []}]
+
+
+class InboundSmsForm(msgspec.Struct, frozen=True, kw_only=True):
+    """An inbound SMS as a Twilio-compatible provider posts it; other fields are signed too,
+    and ignored."""
+
+    MessageSid: Annotated[str, msgspec.Meta(min_length=1, description="the provider's id")]
+    From: Annotated[str, msgspec.Meta(min_length=1, description="the sender's phone number")]
+    To: Annotated[str, msgspec.Meta(description="our number")] = ""
+    Body: Annotated[str, msgspec.Meta(description="the text, e.g. GIUP VNEID 15835")] = ""
+
+
+class StatusCallbackForm(msgspec.Struct, frozen=True, kw_only=True):
+    """A delivery receipt as a Twilio-compatible provider posts it."""
+
+    MessageSid: Annotated[str, msgspec.Meta(min_length=1, description="the id it gave our SMS")]
+    MessageStatus: Annotated[
+        str, msgspec.Meta(min_length=1, description="queued, sent, delivered, read, failed...")
+    ]
+    ErrorCode: Annotated[str, msgspec.Meta(description="the provider's error code")] = ""
 
 
 class ConsentView(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,8 +96,8 @@ def _phone(value: str, field: str) -> str:
     return found
 
 
-async def _signed_form(request: Request[Any, Any, State]) -> dict[str, str]:
-    """The webhook's form fields, once X-Twilio-Signature proves the provider sent them."""
+async def _check_signature(request: Request[Any, Any, State]) -> None:
+    """X-Twilio-Signature proves the provider sent every field of the form (403 otherwise)."""
     settings = _channel(request).settings
     body = await request.body()
     pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
@@ -81,7 +108,6 @@ async def _signed_form(request: Request[Any, Any, State]) -> dict[str, str]:
     signature = request.headers.get("x-twilio-signature")
     if not verify_twilio_signature(url, pairs, settings.webhook_token or "", signature):
         raise ForbiddenError("the webhook signature is missing or does not match")
-    return dict(pairs)
 
 
 def _webhook_cause(request: Request[Any, Any, State], seed: str) -> Cause:
@@ -90,18 +116,25 @@ def _webhook_cause(request: Request[Any, Any, State], seed: str) -> Cause:
     return msgspec.structs.replace(cause_of(request, None), id_seed=seed)
 
 
-@post("/sms/inbound", status_code=200, media_type=MediaType.XML, tags=["webhooks"])
-async def sms_inbound(request: Request[Any, Any, State], store: NamedDependency[EventStore]) -> str:
-    """An SMS from a resident or volunteer (Twilio-compatible form, signed)."""
-    form = await _signed_form(request)
-    runtime = _runtime(request)
-    try:
-        sms = parse_inbound_sms(form, runtime.clock)
-    except ValueError as error:
-        raise InvalidInputError("MessageSid", str(error)) from None
+@post(
+    "/sms/inbound",
+    status_code=200,
+    media_type=MediaType.XML,
+    tags=["webhooks"],
+    security=SIGNED,
+    summary="An SMS from a resident or volunteer (the provider's signed webhook)",
+    description="Answered with empty TwiML; the reply SMS is queued. Once per MessageSid.",
+)
+async def sms_inbound(
+    request: Request[Any, Any, State],
+    store: NamedDependency[EventStore],
+    data: Annotated[InboundSmsForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> str:
+    await _check_signature(request)
+    sms = parse_inbound_sms(msgspec.structs.asdict(data), _runtime(request).clock)
     sender = e164(sms.from_phone)
     if sender is None:
-        raise InvalidInputError("From", "not a phone number")
+        raise InvalidInputError("From", "not a phone number (use +84... or 0...)")
     sms = msgspec.structs.replace(sms, from_phone=sender)
     channel = _channel(request)
     async with store.transaction() as tx:
@@ -112,14 +145,23 @@ async def sms_inbound(request: Request[Any, Any, State], store: NamedDependency[
     return EMPTY_TWIML
 
 
-@post("/sms/status", status_code=200, media_type=MediaType.XML, tags=["webhooks"])
-async def sms_status(request: Request[Any, Any, State], store: NamedDependency[EventStore]) -> str:
-    """A delivery receipt (Twilio-compatible status callback, signed)."""
-    form = await _signed_form(request)
-    try:
-        callback = parse_status_callback(form)
-    except ValueError as error:
-        raise InvalidInputError("MessageSid", str(error)) from None
+@post(
+    "/sms/status",
+    status_code=200,
+    media_type=MediaType.XML,
+    tags=["webhooks"],
+    security=SIGNED,
+    summary="A delivery receipt for an SMS we sent (the provider's signed status callback)",
+    description="delivered/read, or undelivered/failed (the coordinator is alerted); repeats "
+    "change nothing.",
+)
+async def sms_status(
+    request: Request[Any, Any, State],
+    store: NamedDependency[EventStore],
+    data: Annotated[StatusCallbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> str:
+    await _check_signature(request)
+    callback = parse_status_callback(msgspec.structs.asdict(data))
     outcome = callback.outcome
     if outcome is None:
         return EMPTY_TWIML
@@ -144,16 +186,20 @@ def _scope(caller: Caller) -> tuple[str, ...] | None:
     return None if caller.role is Role.ADMIN else caller.scope
 
 
-@get("/messages", tags=["messages"])
+@get(
+    "/messages",
+    tags=["messages"],
+    security=TOKEN,
+    summary="SMS sent or waiting, newest first (coordinators: their communes)",
+)
 async def list_messages(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
-    recipient: FromQuery[str | None] = None,
+    recipient: QueryPhone = None,
     kind: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIST)] = 100,
 ) -> list[views.MessageView]:
-    """SMS sent or waiting, newest first; coordinators see their communes' messages."""
     scope = _scope(caller)
     phone = None if recipient is None else _phone(recipient, "recipient")
     async with store.reader.connect() as conn:
@@ -167,7 +213,12 @@ async def list_messages(
         )
 
 
-@get("/messages/{message_id:str}", tags=["messages"])
+@get(
+    "/messages/{message_id:str}",
+    tags=["messages"],
+    security=TOKEN,
+    summary="One SMS and where it stands",
+)
 async def get_message(
     caller: NamedDependency[Caller], store: NamedDependency[EventStore], message_id: FromPath[str]
 ) -> views.MessageView:
@@ -179,11 +230,16 @@ async def get_message(
     return found
 
 
-@get("/console/messages", tags=["messages"])
+@get(
+    "/console/messages",
+    tags=["messages"],
+    security=TOKEN,
+    summary="What the console provider 'sent' (admin; kept in memory, newest last)",
+    responses={404: ResponseSpec(None, description="This deployment sends real SMS.")},
+)
 async def console_messages(
     request: Request[Any, Any, State], caller: NamedDependency[Caller]
 ) -> list[ConsoleMessage]:
-    """What the console provider 'sent' (kept in memory, newest last)."""
     caller.require(Role.ADMIN)
     console = _channel(request).console
     if console is None:
@@ -204,27 +260,35 @@ def _consent(phone: str, found: views.Recipient | None) -> ConsentView:
     )
 
 
-@get("/recipients/{phone:str}/consent", tags=["recipients"])
+@get(
+    "/recipients/{phone:str}/consent",
+    tags=["recipients"],
+    security=TOKEN,
+    summary="Whether a number opted out of SMS (HUY/STOP) or back in (BATDAU/START)",
+)
 async def get_consent(
-    caller: NamedDependency[Caller], store: NamedDependency[EventStore], phone: FromPath[str]
+    caller: NamedDependency[Caller], store: NamedDependency[EventStore], phone: PathPhone
 ) -> ConsentView:
-    """Whether a number opted out of SMS (HUY/STOP) or back in (BATDAU/START)."""
     caller.require(Role.COORDINATOR)
     number = _phone(phone, "phone")
     async with store.reader.connect() as conn:
         return _consent(number, await views.recipient(conn, number))
 
 
-@put("/recipients/{phone:str}/preferences", tags=["recipients"])
+@put(
+    "/recipients/{phone:str}/preferences",
+    tags=["recipients"],
+    security=TOKEN,
+    summary="A recipient's language, and whether their SMS go without diacritics (cheaper)",
+)
 async def put_preferences(
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-    phone: FromPath[str],
+    phone: PathPhone,
     data: JSONBody[PreferencesUpdate],
 ) -> ConsentView:
-    """A recipient's language and whether their SMS go without diacritics (cheaper)."""
     caller.require(Role.COORDINATOR)
     number = _phone(phone, "phone")
     runtime = _runtime(request)
@@ -240,7 +304,12 @@ async def put_preferences(
     return _consent(number, found)
 
 
-@put("/coordinators/{coordinator_id:str}/contact", tags=["coordinators"])
+@put(
+    "/coordinators/{coordinator_id:str}/contact",
+    tags=["coordinators"],
+    security=TOKEN,
+    summary="Where a coordinator gets understaffing and delivery-failure alerts by SMS",
+)
 async def put_coordinator_contact(
     request: Request[Any, Any, State],
     caller: NamedDependency[Caller],
@@ -249,7 +318,6 @@ async def put_coordinator_contact(
     coordinator_id: FromPath[str],
     data: JSONBody[CoordinatorContactUpdate],
 ) -> CoordinatorContactUpdate:
-    """Where a coordinator gets understaffing and delivery-failure alerts by SMS."""
     caller.require(Role.COORDINATOR)
     if caller.role is not Role.ADMIN and caller.sub != coordinator_id:
         raise ForbiddenError("coordinators may set only their own contact")

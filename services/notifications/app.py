@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from litestar import Litestar
+from litestar.openapi.spec import SecurityScheme
 
 from services.notifications import api
 from services.notifications.delivery import EXTRA, build_channel
@@ -26,11 +27,12 @@ def create_app(
     sms: NotificationSettings | None = None,
     provider: SmsProvider | None = None,
 ) -> Litestar:
-    """`sms` comes from `NotificationSettings.from_env(os.environ)` in the entrypoint; when it
-    is not given, the environment is read here once. `provider` replaces the configured one
-    (benchmarks and tests)."""
+    """`sms` comes from `NotificationSettings.from_env(os.environ, var_dir)` in the entrypoint;
+    when it is not given, the environment is read here once (and the webhook secret kept in
+    `settings.var_dir` when none is set). `provider` replaces the configured one (benchmarks
+    and tests)."""
     clock = clock or SystemClock()
-    sms = sms if sms is not None else NotificationSettings.from_env(os.environ)
+    sms = sms if sms is not None else NotificationSettings.from_env(os.environ, settings.var_dir)
     runtime = Runtime(settings, PARTS, build_catalog(), clock)
     runtime.extras[EXTRA] = build_channel(sms, clock, provider)
     return build_app(
@@ -38,5 +40,15 @@ def create_app(
         api.routes,
         title="notifications",
         description="SMS out and in, reminders, delivery receipts and opt-out.",
-        rule_errors={DomainError: 400, MessageStateError: 409},
+        rule_errors={DomainError: 422, MessageStateError: 409},
+        security_schemes={
+            api.SIGNATURE: SecurityScheme(
+                type="apiKey",
+                name="X-Twilio-Signature",
+                security_scheme_in="header",
+                description="Base64 HMAC-SHA1, keyed with the webhook secret, of the public URL "
+                "followed by every form field's name and value sorted by name (Twilio's "
+                "scheme; `handinhand sms from` signs the same way).",
+            )
+        },
     )

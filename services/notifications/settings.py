@@ -1,7 +1,7 @@
 """How this deployment sends SMS: provider, rate limit, diacritics, quiet hours, reminders.
 
-Read once from the environment by the entrypoint (`NotificationSettings.from_env(os.environ)`)
-and passed to `create_app`; tests build `NotificationSettings(...)` directly.
+Read once from the environment by the entrypoint (`NotificationSettings.from_env(os.environ,
+var_dir)`) and passed to `create_app`; tests build `NotificationSettings(...)` directly.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import time, timedelta
+from pathlib import Path
 
 import msgspec
 
@@ -22,10 +23,11 @@ from services.notifications.domain.reminders import (
 )
 from services.notifications.providers.http_json import HttpJsonConfig, PhoneFormat
 from services.notifications.providers.twilio import TwilioConfig
-from shared.settings import ConfigError
+from shared.settings import ConfigError, persisted_secret
 
 PROVIDERS = ("console", "twilio", "http_json")
 CONCURRENCY = 32  # provider calls at once per instance
+WEBHOOK_SECRET_FILE = "sms-webhook-secret"  # noqa: S105 (a file name, not a secret)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _HOUR = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -46,6 +48,7 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
     quiet_end: time = time(7, 0)
     public_url: str | None = None
     # The secret that signs inbound webhooks (X-Twilio-Signature); none: every webhook is 403.
+    # From the environment, else the Twilio auth token, else one generated on first start.
     webhook_token: str | None = None
     reminder_offsets: tuple[EveningBefore | BeforeStart, ...] = DEFAULT_OFFSETS
     allow_essential_after_opt_out: bool = False
@@ -98,7 +101,9 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
         return None if self.public_url is None else self.public_url.rstrip("/") + "/sms/status"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> NotificationSettings:
+    def from_env(cls, env: Mapping[str, str], var_dir: Path | None = None) -> NotificationSettings:
+        """`var_dir` keeps the webhook secret generated when none is configured (as `up` runs
+        it); without it, an unconfigured secret stays unset and every webhook is refused."""
         provider = env.get("HANDINHAND_SMS_PROVIDER", "console").strip().lower() or "console"
         if provider not in PROVIDERS:
             raise ConfigError(f"HANDINHAND_SMS_PROVIDER must be one of {', '.join(PROVIDERS)}")
@@ -122,6 +127,8 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
         webhook_token = env.get("HANDINHAND_SMS_WEBHOOK_TOKEN") or (
             twilio.auth_token if twilio is not None else None
         )
+        if webhook_token is None and var_dir is not None:
+            webhook_token = persisted_secret(var_dir, WEBHOOK_SECRET_FILE)
         return cls(
             provider=provider,
             twilio=twilio,

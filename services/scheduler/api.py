@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
@@ -20,7 +21,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 from vietnam_provinces import ProvinceCode as LibraryProvinceCode
 
@@ -73,9 +74,10 @@ from shared.events.vocabulary import Accessibility, Language, Outcome, Topic
 from shared.store.eventstore import EventStore, Transaction
 from shared.web.app import cause_of
 from shared.web.auth import Caller, Role, optional_caller
-from shared.web.idempotency import HEADER as IDEMPOTENCY_HEADER
-from shared.web.idempotency import StoredAnswer, answer_once, check_key, new_id
-from shared.web.problems import NotFoundError
+from shared.web.idempotency import IdempotencyKey, StoredAnswer, answer_once, check_key, new_id
+from shared.web.openapi import OPTIONAL_BEARER, csv_body
+from shared.web.problems import InvalidInputError, NotFoundError
+from shared.web.times import TimeOfDay
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 S = TypeVar("S", bound=msgspec.Struct)
@@ -91,8 +93,8 @@ class SessionCreate(msgspec.Struct, frozen=True, kw_only=True):
     commune_code: str
     venue: Venue
     local_date: date
-    start_local: time
-    end_local: time
+    start_local: TimeOfDay
+    end_local: TimeOfDay
     topics: tuple[Topic, ...]
     capacity: int
     volunteers_needed: int = 1
@@ -110,8 +112,8 @@ class RecurringSessionsCreate(msgspec.Struct, frozen=True, kw_only=True):
     first_date: date
     weeks: int
     weekday: Weekend = Weekend.SATURDAY
-    start_local: time
-    end_local: time
+    start_local: TimeOfDay
+    end_local: TimeOfDay
     topics: tuple[Topic, ...]
     capacity: int
     volunteers_needed: int = 1
@@ -181,8 +183,8 @@ class RosterView(msgspec.Struct, frozen=True, kw_only=True):
 
 class SessionReschedule(msgspec.Struct, frozen=True, kw_only=True):
     local_date: date
-    start_local: time
-    end_local: time
+    start_local: TimeOfDay
+    end_local: TimeOfDay
     venue: Venue | None = None
     public_holiday: bool = False
     makeup_day: bool = False
@@ -313,8 +315,8 @@ class HomeVisitView(msgspec.Struct, frozen=True, kw_only=True):
 
 class HomeVisitSchedule(msgspec.Struct, frozen=True, kw_only=True):
     local_date: date
-    start_local: time
-    end_local: time
+    start_local: TimeOfDay
+    end_local: TimeOfDay
 
 
 class HomeVisitCancel(msgspec.Struct, frozen=True, kw_only=True):
@@ -473,32 +475,21 @@ async def _once(
     return Response(msgspec.json.decode(answer.body, type=view), status_code=answer.status_code)
 
 
-def _rejected(problems: list[tuple[str, str]]) -> ValidationException:
-    """Several wrong fields at once, as a 400 problem listing each (shared/web/problems.py)."""
-    return ValidationException(
-        detail="; ".join(f"{f}: {m}" for f, m in problems),
-        extra=[{"key": f, "message": m} for f, m in problems],
-    )
+def _rejected(problems: list[tuple[str, str]]) -> InvalidInputError:
+    """Several rules broken at once, as a 422 problem listing each (shared/web/problems.py)."""
+    return InvalidInputError.of(problems)
 
 
-def _rejected_rows(rows: tuple[RejectedRow, ...]) -> ValidationException:
+def _rejected_rows(rows: tuple[RejectedRow, ...]) -> InvalidInputError:
     return _rejected([(f"line {r.line}", "; ".join(r.reasons)) for r in rows])
 
 
+def _with_plain_times(fields: dict[str, Any]) -> dict[str, Any]:
+    """A request's fields for a command: times of day as the `time` events store."""
+    return {k: v.plain() if isinstance(v, TimeOfDay) else v for k, v in fields.items()}
+
+
 # Places -------------------------------------------------------------------------------------
-
-
-@dataclass
-class CsvBody(Operation):
-    """OpenAPI: this operation takes a `code,name,kind,parent` CSV body."""
-
-    def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
-            description="code,name,kind,parent (kind: village, hamlet or residential_group; "
-            "parent: a commune code)",
-            required=True,
-        )
 
 
 @post(
@@ -508,7 +499,11 @@ class CsvBody(Operation):
     "with a 400 listing every bad line; nothing is imported then.",
     tags=["places"],
     security=BEARER,
-    operation_class=CsvBody,
+    operation_class=csv_body(
+        "A UTF-8 CSV file whose header is `code,name,kind,parent`; one row per place. `kind` "
+        "is village, hamlet or residential_group; `parent` is the five-digit code of the "
+        "commune or ward it belongs to."
+    ),
 )
 async def import_places(
     request: Request[Any, Any, Any],
@@ -522,7 +517,7 @@ async def import_places(
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise _rejected([("body", "the CSV must be UTF-8 text")]) from None
+        raise ValidationException(extra=[{"key": "body", "message": "not UTF-8 text"}]) from None
 
     async def work(tx: Transaction) -> PlacesImportView:
         report = await handlers.import_places(
@@ -612,7 +607,7 @@ async def create_session(
         command = ScheduleSession(
             session_id=SessionId(new_id("session", idempotency_key, key_scope)),
             coordinator_id=CoordinatorId(caller.sub),
-            **msgspec.structs.asdict(data),
+            **_with_plain_times(msgspec.structs.asdict(data)),
         )
         stream = await handlers.schedule_session(
             tx, command, scope=scope, now=store.clock.now(), cause=cause
@@ -643,8 +638,8 @@ async def create_recurring_sessions(
     template = SessionTemplate(
         commune_code=data.commune_code,
         venue=data.venue,
-        start_local=data.start_local,
-        end_local=data.end_local,
+        start_local=data.start_local.plain(),
+        end_local=data.end_local.plain(),
         topics=data.topics,
         capacity=data.capacity,
         volunteers_needed=data.volunteers_needed,
@@ -673,6 +668,7 @@ async def create_recurring_sessions(
     summary="Sessions of a commune between two local dates, with staffing and bookings",
     tags=["sessions"],
     security=BEARER,
+    responses={404: ResponseSpec(None, description="No commune or ward has that code.")},
 )
 async def list_sessions(
     caller: NamedDependency[Caller],
@@ -773,7 +769,9 @@ async def reschedule(
     cause: NamedDependency[Cause],
 ) -> SessionView:
     scope = _coordinator(caller)
-    command = RescheduleSession(session_id=SessionId(session_id), **msgspec.structs.asdict(data))
+    command = RescheduleSession(
+        session_id=SessionId(session_id), **_with_plain_times(msgspec.structs.asdict(data))
+    )
     return await _session_change(
         store,
         session_id,
@@ -911,11 +909,20 @@ _CHANNELS = {Role.VOLUNTEER: Channel.VOLUNTEER, Role.COORDINATOR: Channel.COORDI
     "send their token (the channel is recorded). The answer says where the request stands: "
     "booked (with the session), waiting, or home_visit. Accepts Idempotency-Key.",
     tags=["help requests"],
+    security=OPTIONAL_BEARER,
+    responses={
+        429: ResponseSpec(
+            None,
+            description="Too many requests from this client address or for this phone number "
+            "(without a token); `Retry-After` says when to try again.",
+        )
+    },
 )
 async def create_help_request(
     data: JSONBody[HelpRequestCreate],
     request: Request[Any, Any, Any],
     desk: NamedDependency[HelpDesk],
+    key: IdempotencyKey = None,
 ) -> Response[HelpRequestView]:
     # The busiest route takes one dependency and reads the rest off the request: Litestar
     # resolves sibling dependencies in a task group, a task each, which cost a quarter of
@@ -924,7 +931,7 @@ async def create_help_request(
     maybe_caller = optional_caller(
         desk.runtime.settings.token_secret, request.headers.get("authorization"), now
     )
-    idempotency_key = check_key(request.headers.get(IDEMPOTENCY_HEADER))
+    idempotency_key = check_key(key)
     cause = cause_of(request, idempotency_key)
     client = None  # staff filing on a resident's behalf: their address is not limited
     if maybe_caller is None:
@@ -1006,6 +1013,7 @@ def _booking_view(booked: ResidentBooked | None, row: sa.Row[Any]) -> BookingVie
     description="A resident sends the phone number the booking was made with; volunteers and "
     "coordinators send their token instead.",
     tags=["help requests"],
+    security=OPTIONAL_BEARER,
     status_code=200,
 )
 async def cancel_booking(
@@ -1035,8 +1043,10 @@ async def cancel_booking(
 @post(
     "/bookings/{booking_id:str}/change",
     summary="Move a booking to another session; the old place goes to the waitlist",
-    description="Answers with the new booking.",
+    description="Answers with the new booking. A resident sends the phone number the booking "
+    "was made with; volunteers and coordinators send their token instead.",
     tags=["help requests"],
+    security=OPTIONAL_BEARER,
     status_code=200,
 )
 async def change_booking(
@@ -1116,8 +1126,8 @@ async def schedule_home_visit(
     command = ScheduleHomeVisit(
         visit_id=VisitId(visit_id),
         local_date=data.local_date,
-        start_local=data.start_local,
-        end_local=data.end_local,
+        start_local=data.start_local.plain(),
+        end_local=data.end_local.plain(),
         coordinator_id=CoordinatorId(caller.sub),
     )
     return await _visit_change(
@@ -1182,6 +1192,23 @@ async def complete_home_visit(
 # Reports ------------------------------------------------------------------------------------
 
 
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+@dataclass
+class ReportOperation(Operation):
+    """OpenAPI: the report answers JSON, or CSV when asked for."""
+
+    def __post_init__(self) -> None:
+        answer = (self.responses or {}).get("200")
+        if isinstance(answer, OpenAPIResponse) and answer.content is not None:
+            answer.content["text/csv"] = OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, description="metric,value rows")
+            )
+
+
 @get(
     "/communes/{code:str}/report",
     summary="A commune's report for a date range, as JSON or CSV",
@@ -1196,6 +1223,7 @@ async def complete_home_visit(
             description="The report (JSON), or metric,value CSV",
         )
     },
+    operation_class=ReportOperation,
 )
 async def commune_report_view(
     code: FromPath[str],
@@ -1204,7 +1232,7 @@ async def commune_report_view(
     store: NamedDependency[EventStore],
     from_date: Annotated[date, QueryParameter(name="from")],
     to_date: Annotated[date, QueryParameter(name="to")],
-    report_format: Annotated[str | None, QueryParameter(name="format")] = None,
+    report_format: Annotated[ReportFormat | None, QueryParameter(name="format")] = None,
 ) -> Response[Any]:
     found = find_commune(code)
     if found is None:
@@ -1215,7 +1243,7 @@ async def commune_report_view(
     async with store.reader.connect() as conn:
         sessions, attendances = await views.report_rows(conn, found.code, from_date, to_date)
     report = commune_report(CommuneCode(found.code), from_date, to_date, sessions, attendances)
-    wants_csv = report_format == "csv" or "text/csv" in request.headers.get("accept", "")
+    wants_csv = report_format is ReportFormat.CSV or "text/csv" in request.headers.get("accept", "")
     if wants_csv:
         return Response(
             report_csv(report),

@@ -41,7 +41,7 @@ RULE_ERRORS: dict[type[Exception], int] = {
     SessionClosedError: 409,
     SessionAlreadyScheduledError: 409,
     HelpRequestClosedError: 409,
-    DomainError: 400,
+    DomainError: 422,  # well formed, but breaks a rule (400 is for what the schema refuses)
 }
 
 

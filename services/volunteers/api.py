@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import phonenumbers
 from litestar import Request, Response, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.volunteers import handlers, views
+from services.volunteers.domain import roster_csv
 from services.volunteers.domain.availability import SATURDAY, ChangeAvailability
 from services.volunteers.domain.communes import province_of
 from services.volunteers.domain.errors import InvalidVolunteerError
@@ -45,7 +48,8 @@ from shared.events.volunteers import (
 from shared.store.eventstore import EventStore, Transaction
 from shared.web.auth import Caller, ForbiddenError, Role
 from shared.web.idempotency import StoredAnswer, answer_once, new_id
-from shared.web.problems import PROBLEM_JSON, InvalidField, NotFoundError, problem
+from shared.web.openapi import csv_body
+from shared.web.problems import InvalidField, InvalidInputError, NotFoundError
 
 _JSON = msgspec.json.Encoder()
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -54,6 +58,9 @@ Code = Annotated[str, msgspec.Meta(pattern=r"^\d{5}$")]
 Limit = Annotated[int, msgspec.Meta(ge=0, le=MAX_MONTHLY_LIMIT)]
 Village = Annotated[str, msgspec.Meta(max_length=200)]
 MAX_ROSTER_BYTES = 2_000_000
+# The columns, as the parser's own docstring states them (one text, read by people and code).
+ROSTER_FORMAT = (roster_csv.__doc__ or "").split("\n\n", 1)[1].split("\n\nThe result")[0]
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 # --- Requests ---------------------------------------------------------------------------------
@@ -185,15 +192,22 @@ def _created(body: msgspec.Struct) -> StoredAnswer:
     return StoredAnswer(201, _JSON.encode(body))
 
 
-def _answer(answer: StoredAnswer) -> Response[bytes]:
-    media = PROBLEM_JSON if answer.status_code >= 400 else "application/json"
-    return Response(answer.body, status_code=answer.status_code, media_type=media)
+def _answer(answer: StoredAnswer, view: type[S]) -> Response[S]:
+    """The first answer to a request with this Idempotency-Key, as the route documents it."""
+    return Response(msgspec.json.decode(answer.body, type=view), status_code=answer.status_code)
 
 
 # --- Registry ---------------------------------------------------------------------------------
 
 
-@post("/groups", status_code=201)
+@post(
+    "/groups",
+    status_code=201,
+    summary="Register a commune's community digital technology group",
+    description="A coordinator of the commune; the commune is its official five-digit code. "
+    "Accepts Idempotency-Key.",
+    tags=["groups"],
+)
 async def create_group(
     data: JSONBody[GroupCreate],
     request: Request[Any, Any, State],
@@ -201,8 +215,7 @@ async def create_group(
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
     idempotency_key: NamedDependency[str | None],
-) -> Response[bytes]:
-    """Register a commune's community digital technology group (a coordinator of the commune)."""
+) -> Response[views.GroupView]:
     _coordinator_of(caller, data.commune_code)
     group_id = GroupId(_bare("group", idempotency_key, "groups"))
 
@@ -214,10 +227,14 @@ async def create_group(
         return _created(await _group(tx.conn, group_id))
 
     body = await request.body()
-    return _answer(await answer_once(store, idempotency_key, "groups", body, work))
+    return _answer(await answer_once(store, idempotency_key, "groups", body, work), views.GroupView)
 
 
-@get("/groups/{group_id:str}")
+@get(
+    "/groups/{group_id:str}",
+    summary="A group, its member counts and its members",
+    tags=["groups"],
+)
 async def read_group(
     group_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> GroupDetail:
@@ -228,7 +245,17 @@ async def read_group(
     return GroupDetail(group=found, members=members)
 
 
-@post("/groups/{group_id:str}/roster", status_code=201)
+@post(
+    "/groups/{group_id:str}/roster",
+    status_code=201,
+    summary="Import a group's members from CSV: every row, or none",
+    description="Any wrong row rejects the whole file (422 `roster-rejected`, one `errors[]` "
+    "entry per wrong line, every reason); rows whose phone is already registered are "
+    "rejected too. At most 2 MB. Accepts Idempotency-Key.",
+    tags=["groups"],
+    operation_class=csv_body(ROSTER_FORMAT),
+    responses={413: ResponseSpec(None, description="The file is larger than 2 MB.")},
+)
 async def import_roster(
     group_id: FromPath[str],
     request: Request[Any, Any, State],
@@ -237,23 +264,17 @@ async def import_roster(
     cause: NamedDependency[Cause],
     staffing: NamedDependency[StaffingOptions],
     idempotency_key: NamedDependency[str | None],
-) -> Response[Any]:
-    """Import a group's members from CSV: every row, or none and a list of every wrong row."""
+) -> Response[RosterImported]:
     async with store.reader.connect() as conn:
         found = await _group(conn, group_id)
     _coordinator_of(caller, found.commune_code)
     raw = await request.body()
     if len(raw) > MAX_ROSTER_BYTES:
-        return problem(request, 413, "the roster file is larger than 2 MB")
+        raise HTTPException(status_code=413, detail="the roster file is larger than 2 MB")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return problem(
-            request,
-            400,
-            "the roster must be UTF-8 text",
-            errors=[InvalidField(field="body", message="not UTF-8")],
-        )
+        raise ValidationException(extra=[{"key": "body", "message": "not UTF-8 text"}]) from None
     scope = f"roster:{group_id}"
     # With an Idempotency-Key, row n always gets the same id, so a retry creates nobody new.
     ids = (
@@ -262,7 +283,7 @@ async def import_roster(
     )
     parsed = parse_roster(text, found.group_id, found.commune_code, ids)
     if isinstance(parsed, RosterRejected):
-        return _rejected(request, parsed.rows)
+        raise _rejected(parsed.rows)
 
     async def work(tx: Transaction) -> StoredAnswer:
         rejected = await handlers.import_roster(
@@ -279,9 +300,9 @@ async def import_roster(
         )
 
     try:
-        return _answer(await answer_once(store, idempotency_key, scope, raw, work))
+        return _answer(await answer_once(store, idempotency_key, scope, raw, work), RosterImported)
     except _RosterConflictError as error:
-        return _rejected(request, error.rows)
+        raise _rejected(error.rows) from None
 
 
 class _RosterConflictError(Exception):
@@ -292,20 +313,28 @@ class _RosterConflictError(Exception):
         self.rows = rows
 
 
-def _rejected(request: Request[Any, Any, State], rows: Any) -> Response[Any]:
+class RosterRejectedError(InvalidInputError):
+    """Rows of a roster that break its rules (422 `roster-rejected`); nothing is imported."""
+
+    kind = "roster-rejected"
+
+
+def _rejected(rows: Any) -> RosterRejectedError:
     errors = [
         InvalidField(field=f"line {row.line}", message="; ".join(row.reasons)) for row in rows
     ]
-    return problem(
-        request,
-        400,
-        f"{len(errors)} row(s) rejected; nothing was imported",
-        kind="roster-rejected",
-        errors=errors,
-    )
+    detail = f"{len(errors)} row(s) rejected; nothing was imported"
+    return RosterRejectedError(errors[0].field, detail, errors=errors)
 
 
-@post("/volunteers", status_code=201)
+@post(
+    "/volunteers",
+    status_code=201,
+    summary="Register a volunteer in a group",
+    description="A coordinator of the group's commune. Phones as typed are stored E.164; one "
+    "phone, one volunteer (409). Accepts Idempotency-Key.",
+    tags=["volunteers"],
+)
 async def create_volunteer(
     data: JSONBody[VolunteerCreate],
     request: Request[Any, Any, State],
@@ -314,8 +343,7 @@ async def create_volunteer(
     cause: NamedDependency[Cause],
     staffing: NamedDependency[StaffingOptions],
     idempotency_key: NamedDependency[str | None],
-) -> Response[bytes]:
-    """Add a member to a group (a coordinator of the group's commune)."""
+) -> Response[views.VolunteerView]:
     async with store.reader.connect() as conn:
         group = await views.group(conn, data.group_id)
     if group is None:
@@ -341,10 +369,15 @@ async def create_volunteer(
         return _created(await _volunteer(tx.conn, volunteer_id))
 
     body = await request.body()
-    return _answer(await answer_once(store, idempotency_key, "volunteers", body, work))
+    answer = await answer_once(store, idempotency_key, "volunteers", body, work)
+    return _answer(answer, views.VolunteerView)
 
 
-@get("/volunteers/{volunteer_id:str}")
+@get(
+    "/volunteers/{volunteer_id:str}",
+    summary="A volunteer's details, availability and whether they paused",
+    tags=["volunteers"],
+)
 async def read_volunteer(
     volunteer_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> views.VolunteerView:
@@ -354,7 +387,11 @@ async def read_volunteer(
     return found
 
 
-@patch("/volunteers/{volunteer_id:str}")
+@patch(
+    "/volunteers/{volunteer_id:str}",
+    summary="Change a volunteer's details: only the fields given",
+    tags=["volunteers"],
+)
 async def change_volunteer(
     volunteer_id: FromPath[str],
     data: JSONBody[VolunteerUpdate],
@@ -383,7 +420,12 @@ async def change_volunteer(
         return await _volunteer(tx.conn, volunteer_id)
 
 
-@post("/volunteers/{volunteer_id:str}/pause", status_code=200)
+@post(
+    "/volunteers/{volunteer_id:str}/pause",
+    status_code=200,
+    summary="Pause a volunteer: future assignments are released and refilled",
+    tags=["volunteers"],
+)
 async def pause_volunteer(
     volunteer_id: FromPath[str],
     caller: NamedDependency[Caller],
@@ -403,7 +445,12 @@ async def pause_volunteer(
         return await _volunteer(tx.conn, volunteer_id)
 
 
-@post("/volunteers/{volunteer_id:str}/resume", status_code=200)
+@post(
+    "/volunteers/{volunteer_id:str}/resume",
+    status_code=200,
+    summary="Resume a paused volunteer",
+    tags=["volunteers"],
+)
 async def resume_volunteer(
     volunteer_id: FromPath[str],
     caller: NamedDependency[Caller],
@@ -419,7 +466,11 @@ async def resume_volunteer(
         return await _volunteer(tx.conn, volunteer_id)
 
 
-@put("/volunteers/{volunteer_id:str}/availability")
+@put(
+    "/volunteers/{volunteer_id:str}/availability",
+    summary="Restate a volunteer's usual weekend and dated exceptions",
+    tags=["volunteers"],
+)
 async def change_availability(
     volunteer_id: FromPath[str],
     data: JSONBody[AvailabilityUpdate],
@@ -441,7 +492,11 @@ async def change_availability(
         return await _volunteer(tx.conn, volunteer_id)
 
 
-@get("/communes/{commune_code:str}/volunteers")
+@get(
+    "/communes/{commune_code:str}/volunteers",
+    summary="The volunteers of a commune",
+    tags=["volunteers"],
+)
 async def commune_volunteers(
     commune_code: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> list[views.VolunteerView]:
@@ -450,7 +505,11 @@ async def commune_volunteers(
         return await views.volunteers_where(conn, volunteers.c.commune_code == commune_code)
 
 
-@get("/volunteers/{volunteer_id:str}/assignments")
+@get(
+    "/volunteers/{volunteer_id:str}/assignments",
+    summary="Every assignment of a volunteer, with its status and explanation",
+    tags=["assignments"],
+)
 async def volunteer_assignments(
     volunteer_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> list[views.AssignmentView]:
@@ -468,7 +527,11 @@ async def _slot_detail(conn: AsyncConnection, slot: views.SlotView) -> SlotDetai
     return SlotDetail(slot=slot, assignments=held)
 
 
-@get("/slots/{slot_id:str}")
+@get(
+    "/slots/{slot_id:str}",
+    summary="A slot (session or home visit): requirements, staffing and assignments",
+    tags=["assignments"],
+)
 async def read_slot(
     slot_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> SlotDetail:
@@ -511,7 +574,12 @@ async def _plan_view(
     )
 
 
-@post("/weekends/{day:date}/plan", status_code=200)
+@post(
+    "/weekends/{day:str}/plan",
+    status_code=200,
+    summary="Plan a weekend now (any date of it)",
+    tags=["assignments"],
+)
 async def plan_weekend(
     day: FromPath[date],
     caller: NamedDependency[Caller],
@@ -527,7 +595,11 @@ async def plan_weekend(
         return await _plan_view(tx.conn, saturday, caller)
 
 
-@get("/weekends/{day:date}/plan")
+@get(
+    "/weekends/{day:str}/plan",
+    summary="A weekend's last plan, its slots and the gaps now",
+    tags=["assignments"],
+)
 async def read_weekend_plan(
     day: FromPath[date], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> WeekendPlanView:
@@ -570,7 +642,12 @@ async def _answer_assignment(
         return answered
 
 
-@post("/assignments/{assignment_id:str}/accept", status_code=200)
+@post(
+    "/assignments/{assignment_id:str}/accept",
+    status_code=200,
+    summary="Accept an assignment: the volunteer holds the place",
+    tags=["assignments"],
+)
 async def accept_assignment(
     assignment_id: FromPath[str],
     caller: NamedDependency[Caller],
@@ -582,7 +659,12 @@ async def accept_assignment(
     return await _answer_assignment(assignment_id, caller, store, cause, staffing, accept=True)
 
 
-@post("/assignments/{assignment_id:str}/decline", status_code=200)
+@post(
+    "/assignments/{assignment_id:str}/decline",
+    status_code=200,
+    summary="Decline an assignment: the next best volunteer is asked at once",
+    tags=["assignments"],
+)
 async def decline_assignment(
     assignment_id: FromPath[str],
     caller: NamedDependency[Caller],
@@ -594,7 +676,11 @@ async def decline_assignment(
     return await _answer_assignment(assignment_id, caller, store, cause, staffing, accept=False)
 
 
-@get("/assignments/{assignment_id:str}")
+@get(
+    "/assignments/{assignment_id:str}",
+    summary="One assignment",
+    tags=["assignments"],
+)
 async def read_assignment(
     assignment_id: FromPath[str],
     caller: NamedDependency[Caller],
@@ -645,7 +731,11 @@ From = Annotated[date | None, QueryParameter(name="from", required=False)]
 To = Annotated[date | None, QueryParameter(name="to", required=False)]
 
 
-@get("/volunteers/{volunteer_id:str}/hours")
+@get(
+    "/volunteers/{volunteer_id:str}/hours",
+    summary="A volunteer's served hours between two local dates",
+    tags=["hours"],
+)
 async def volunteer_hours(
     volunteer_id: FromPath[str],
     caller: NamedDependency[Caller],
@@ -665,7 +755,11 @@ async def volunteer_hours(
         )
 
 
-@get("/groups/{group_id:str}/hours")
+@get(
+    "/groups/{group_id:str}/hours",
+    summary="A group's served hours, per volunteer",
+    tags=["hours"],
+)
 async def group_hours(
     group_id: FromPath[str],
     caller: NamedDependency[Caller],
@@ -681,7 +775,11 @@ async def group_hours(
         )
 
 
-@get("/communes/{commune_code:str}/hours")
+@get(
+    "/communes/{commune_code:str}/hours",
+    summary="Hours given by a commune's volunteers, per group and volunteer",
+    tags=["hours"],
+)
 async def commune_hours(
     commune_code: FromPath[str],
     caller: NamedDependency[Caller],

@@ -25,6 +25,7 @@ from shared.events import build_catalog
 from shared.runtime import Runtime
 from shared.settings import Settings
 from shared.web.app import build_app
+from shared.web.openapi import BEARER
 
 
 async def provide_staffing(state: State) -> StaffingOptions:
@@ -52,9 +53,10 @@ def create_app(
             AssignmentClosedError: 409,
             AnswerTooLateError: 409,
             SlotCancelledError: 409,
-            DomainError: 400,
+            DomainError: 422,  # well formed, but breaks a rule
         },
         dependencies={
             "staffing": Provide(provide_staffing),
         },
+        security=[{BEARER: []}],  # every route needs a token
     )

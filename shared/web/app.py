@@ -9,11 +9,12 @@ from typing import Any
 
 from litestar import Litestar, MediaType, Request, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Response
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.events.base import Cause
@@ -22,9 +23,12 @@ from shared.logs import correlation_id
 from shared.runtime import Runtime
 from shared.store.eventstore import EventStore
 from shared.web.auth import Caller, caller_from_header
-from shared.web.idempotency import HEADER, check_key
+from shared.web.bodies import StructSchemas, strict_json_body
+from shared.web.idempotency import IdempotencyKey, check_key
 from shared.web.metrics import RequestCounter, render_metrics
+from shared.web.openapi import BEARER, describe_problems
 from shared.web.problems import problem_handlers
+from shared.web.times import TimeOfDaySchema, decode_time_of_day, is_time_of_day
 
 CORRELATION_HEADER = "X-Correlation-Id"
 
@@ -86,6 +90,35 @@ def correlation_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def allow_middleware(app: ASGIApp) -> ASGIApp:
+    """OPTIONS names every method of its path: Litestar 2 lists only those of the first
+    handler registered there (litestar#4169), e.g. GET but not PATCH on /volunteers/{id}."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope.get("method") != "OPTIONS":
+            await app(scope, receive, send)
+            return
+
+        async def send_allow(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                methods = _methods(scope)
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message["headers"] = [*kept, (b"allow", ", ".join(methods).encode())]
+            await send(message)
+
+        await app(scope, receive, send_allow)
+
+    return middleware
+
+
+def _methods(scope: Scope) -> list[str]:
+    template = scope.get("path_template")
+    for route in scope["app"].routes:
+        if isinstance(route, HTTPRoute) and route.path_format == template:
+            return sorted(route.methods)
+    return ["OPTIONS"]
+
+
 async def provide_caller(request: Request[Any, Any, State]) -> Caller:
     runtime: Runtime = request.app.state.runtime
     return caller_from_header(
@@ -98,8 +131,10 @@ async def provide_store(state: State) -> EventStore:
     return store
 
 
-async def provide_cause(request: Request[Any, Any, State]) -> Cause:
-    return cause_of(request, check_key(request.headers.get(HEADER)))
+async def provide_cause(
+    request: Request[Any, Any, State], idempotency_key: NamedDependency[str | None]
+) -> Cause:
+    return cause_of(request, idempotency_key)
 
 
 def cause_of(request: Request[Any, Any, Any], idempotency_key: str | None) -> Cause:
@@ -115,8 +150,8 @@ def cause_of(request: Request[Any, Any, Any], idempotency_key: str | None) -> Ca
     )
 
 
-async def provide_idempotency_key(request: Request[Any, Any, State]) -> str | None:
-    return check_key(request.headers.get(HEADER))
+async def provide_idempotency_key(key: IdempotencyKey = None) -> str | None:
+    return check_key(key)
 
 
 def _as_uuid(value: str) -> uuid.UUID:
@@ -135,9 +170,15 @@ def build_app(
     description: str,
     rule_errors: Mapping[type[Exception], int] | None = None,
     dependencies: Mapping[str, Provide] | None = None,
+    security_schemes: Mapping[str, SecurityScheme] | None = None,
+    security: list[dict[str, list[str]]] | None = None,
 ) -> Litestar:
-    """A service's Litestar app: its routes plus everything every service must have."""
-    return Litestar(
+    """A service's Litestar app: its routes plus everything every service must have.
+
+    `security` is what every route of the service requires (volunteers: a bearer token);
+    `security_schemes` names the service's own schemes (notifications: webhook signatures).
+    """
+    app = Litestar(
         route_handlers=[healthz, readyz, metrics, *route_handlers],
         dependencies={
             "caller": Provide(provide_caller),
@@ -147,10 +188,14 @@ def build_app(
             **(dependencies or {}),
         },
         lifespan=[runtime.lifespan],
+        security=security,
         logging_config=None,  # the entrypoint configures JSON logs once (shared.logs)
         exception_handlers=problem_handlers(rule_errors, database_lost=runtime.database_lost),
-        middleware=[correlation_middleware],
+        middleware=[correlation_middleware, allow_middleware],
         state=State({"runtime": runtime, "requests": RequestCounter()}),
+        type_decoders=[(is_time_of_day, decode_time_of_day)],
+        before_request=strict_json_body,
+        plugins=[StructSchemas(), TimeOfDaySchema()],
         openapi_config=OpenAPIConfig(
             title=f"HandInHand {title}",
             version="1",
@@ -158,8 +203,17 @@ def build_app(
             path="/schema",
             components=Components(
                 security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="hih1")
+                    BEARER: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="hih1",
+                        description="A token from `handinhand token` (role, communes).",
+                    ),
+                    **(security_schemes or {}),
                 }
             ),
         ),
     )
+    # Built once here (the routes are all known): every error documented as problem details.
+    describe_problems(app.openapi_schema)
+    return app

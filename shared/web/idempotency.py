@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import sqlalchemy as sa
+from litestar.params import HeaderParameter
 from sqlalchemy.exc import IntegrityError
 
 from shared.ids import derived_id, uuid7
@@ -16,6 +17,18 @@ from shared.web.problems import InvalidInputError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+# The header as routes that accept it document it (a dependency's parameter, shared/web/app.py).
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=HEADER,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        pattern=r"\S",
+        description="A retry with the same key gets the first answer and changes nothing more.",
+        required=False,
+    ),
+]
 
 
 class StoredAnswer(NamedTuple):

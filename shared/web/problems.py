@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from shared.store.eventstore import ConcurrencyError
@@ -67,11 +67,24 @@ class TooManyRequestsError(Exception):
 
 
 class InvalidInputError(ValueError):
-    """Input that passed the schema but is still wrong, naming the field (400)."""
+    """Input that passed the schema but breaks a rule, naming the field (422); `errors` lists
+    every wrong field when there are several (a help request, the rows of a CSV file)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    kind = "invalid-input"
+
+    def __init__(
+        self, field: str, message: str, *, errors: list[InvalidField] | None = None
+    ) -> None:
         super().__init__(message)
         self.field = field
+        self.errors = errors or [InvalidField(field=field, message=message)]
+
+    @classmethod
+    def of(cls, problems: list[tuple[str, str]]) -> InvalidInputError:
+        """Several wrong fields at once, each with its reason."""
+        errors = [InvalidField(field=f, message=m) for f, m in problems]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        return cls(errors[0].field, detail, errors=errors)
 
 
 def problem(
@@ -102,24 +115,41 @@ def problem(
     )
 
 
-def _field_of(item: Mapping[str, Any]) -> str:
-    message = str(item.get("message", ""))
+def _wire_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The name a client sent a parameter by (`from`, `Idempotency-Key`), not the Python one."""
+    handler: Any = request.scope.get("route_handler")
+    if handler is None:
+        return key
+    signatures = [handler.parsed_fn_signature] + [
+        provider.parsed_fn_signature
+        for provider in handler.resolve_dependencies().values()
+        if getattr(provider, "parsed_fn_signature", None) is not None
+    ]
+    for signature in signatures:
+        kwarg = getattr(signature.parameters.get(key), "kwarg_definition", None)
+        for alias in ("name", "query", "header", "cookie"):
+            if name := getattr(kwarg, alias, None):
+                return str(name)
+    return key
+
+
+def _invalid(request: Request[Any, Any, Any], item: Mapping[str, Any]) -> InvalidField:
+    message = _PATH.sub("", str(item.get("message", ""))).rstrip(" -")
+    key = str(item.get("key") or "body")
+    if key == "data" and item.get("source") == "body":
+        # Litestar names the handler's `data` argument; the client sent (or forgot) a body.
+        missing = message == "'data'"
+        key, message = "body", "a request body is required" if missing else message
     if found := _MISSING.search(message):
-        return found.group(1)
-    if (found := _PATH.search(message)) and found.group(1):
-        return found.group(1)
-    return str(item.get("key") or "body")
+        return InvalidField(field=found.group(1), message=message)
+    if (found := _PATH.search(str(item.get("message", "")))) and found.group(1):
+        return InvalidField(field=found.group(1), message=message)
+    return InvalidField(field=_wire_name(request, key), message=message)
 
 
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
     extra = exc.extra if isinstance(exc.extra, list) else []
-    errors = [
-        InvalidField(
-            field=_field_of(item), message=_PATH.sub("", str(item.get("message", ""))).rstrip(" -")
-        )
-        for item in extra
-        if isinstance(item, Mapping)
-    ]
+    errors = [_invalid(request, item) for item in extra if isinstance(item, Mapping)]
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
     return problem(request, 400, detail, kind="invalid-input", errors=errors)
 
@@ -127,6 +157,8 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     if isinstance(exc, ValidationException):
         return _validation(request, exc)
+    if isinstance(exc.__cause__, SerializationException):  # a body that is not JSON (or form)
+        return problem(request, 400, str(exc.detail), kind="invalid-input", field="body")
     return problem(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
 
@@ -187,12 +219,7 @@ def problem_handlers(
             r, 429, str(e), headers={"Retry-After": str(e.retry_after)}
         ),
         InvalidInputError: lambda r, e: problem(
-            r,
-            400,
-            str(e),
-            kind="invalid-input",
-            field=e.field,
-            errors=[InvalidField(field=e.field, message=str(e))],
+            r, 422, str(e), kind=e.kind, field=e.field, errors=e.errors
         ),
         Exception: _internal(database_lost),
     }

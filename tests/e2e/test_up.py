@@ -68,6 +68,17 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path, stop: str) -> No
                 assert json.load(r)["info"]["title"] == f"HandInHand {service}"
         assert (tmp_path / "var" / "scheduler.db").exists()
         assert (tmp_path / "var" / "nats").is_dir()
+        # A newcomer plays a resident: the webhook secret `up` made signs the SMS.
+        resident = subprocess.run(
+            [sys.executable, "-m", "services.cli", "sms", "from", "+84912345678", "HUY"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        assert resident.returncode == 0, resident.stderr.decode()
+        assert (tmp_path / "var" / "sms-webhook-secret").exists()
     finally:
         if stop == "ctrl-c":  # the terminal signals every process of the foreground group
             os.killpg(up.pid, signal.SIGINT)
@@ -81,7 +92,8 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path, stop: str) -> No
     assert "Traceback" not in text, text
     assert " ERROR " not in text, text
     for port in ports.values():
-        assert f"http://127.0.0.1:{port}" in text
+        assert f"http://127.0.0.1:{port}/schema/openapi.json" in text  # JSON and the page
+        assert f"http://127.0.0.1:{port}/schema)" in text
         assert http_status(f"http://127.0.0.1:{port}/healthz") == 0  # stopped
     assert text.rstrip().endswith("stopped")
 

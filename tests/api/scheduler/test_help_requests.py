@@ -62,9 +62,9 @@ async def test_refuses_bad_requests_field_by_field(client: Client) -> None:
     landline = await client.post("/help-requests", json=help_body("024 3825 1234"))
     wrong_topic = await client.post("/help-requests", json=help_body(topics=["dancing"]))
 
-    assert bad.status_code == 400
+    assert bad.status_code == 422  # well formed, but breaks the rules of a request
     assert set(problem_fields(bad)) == {"resident_name", "phone", "commune_code", "consent_given"}
-    assert (landline.status_code, problem_fields(landline)) == (400, ["phone"])
+    assert (landline.status_code, problem_fields(landline)) == (422, ["phone"])
     assert wrong_topic.status_code == 400
     assert problem_fields(wrong_topic)[0].startswith("topics")
     assert await event_types(client) == []
@@ -124,7 +124,7 @@ async def test_staff_file_on_behalf_and_home_visits_become_visits(
     )
     assert stopped.json()["status"] == "cancelled"
     assert (await client.get("/home-visits/visit-nope", headers=tokens())).status_code == 404
-    assert (no_address.status_code, problem_fields(no_address)) == (400, ["address"])
+    assert (no_address.status_code, problem_fields(no_address)) == (422, ["address"])
     assert "home_visit.requested" in await event_types(client)
 
 

@@ -39,13 +39,13 @@ async def test_an_admin_imports_villages_all_or_nothing(client: Client, tokens: 
     coordinator = await client.post("/places/import", content=GOOD, headers=tokens() | CSV)
     anonymous = await client.post("/places/import", content=GOOD, headers=CSV)
 
-    assert rejected.status_code == 400
+    assert rejected.status_code == 422
     assert problem_fields(rejected) == ["line 3", "line 4"]
     assert "castle" in rejected.json()["errors"][0]["message"]
     assert imported.status_code == 201
     assert imported.json() == {"imported": 2, "communes": ["15772", "15835"]}
     assert retried.json() == imported.json()
-    assert again.status_code == 400  # the codes are taken now
+    assert again.status_code == 422  # the codes are taken now
     assert coordinator.status_code == 403
     assert anonymous.status_code == 401
     assert await event_types(client) == ["places.imported"]
@@ -79,7 +79,7 @@ async def test_the_sample_loads_once_and_villages_check_venues(
     venue = {"name": "Nhà văn hóa", "address": "Thôn 1", "village_code": "15772-01"}
     wrong_village = await client.post("/sessions", json=session_body(venue=venue), headers=tokens())
     assert (wrong_village.status_code, problem_fields(wrong_village)) == (
-        400,
+        422,
         ["venue.village_code"],
     )
 
@@ -98,7 +98,7 @@ async def test_every_endpoint_is_described_in_openapi(client: Client) -> None:
     upload = operations["POST", "/places/import"]["requestBody"]["content"]
     assert list(upload) == ["text/csv"]
     help_form = operations["POST", "/help-requests"]
-    assert "security" not in help_form
+    assert help_form["security"] == [{}, {"bearer": []}]  # a token is optional
     assert operations["POST", "/sessions"]["security"] == [{"bearer": []}]
 
 
@@ -125,6 +125,6 @@ async def test_villages_imported_after_a_request_apply_to_the_next_one(
     )
 
     assert (before.status_code, imported.status_code) == (201, 201)  # none imported: any code
-    assert (unknown.status_code, problem_fields(unknown)) == (400, ["village_code"])
+    assert (unknown.status_code, problem_fields(unknown)) == (422, ["village_code"])
     assert known.status_code == 201
     assert from_elsewhere.status_code == 201  # at most VILLAGES_KEPT_FOR later

@@ -120,7 +120,8 @@ async def test_reports_a_commune_and_rebuilds_the_same_read_models(
     assert "no_show_rate,0.3333" in as_csv.text
     assert by_accept.text == as_csv.text
     assert outsider.status_code == 403
-    assert backwards.status_code == 400
+    assert backwards.status_code == 422
+    assert backwards.json()["field"] == "to"
 
     live = await read_models(client)
     async with own_store(client) as store:

@@ -47,7 +47,7 @@ async def test_schedules_a_weekend_session_once_per_idempotency_key(
     again = await client.get(f"/sessions/{body['session_id']}", headers=tokens())
     assert again.json() == body
     reused = await client.post("/sessions", json=session_body(capacity=9), headers=headers)
-    assert reused.status_code == 400
+    assert reused.status_code == 422
     assert problem_fields(reused) == ["Idempotency-Key"]
 
 
@@ -81,7 +81,7 @@ async def test_refuses_bad_sessions_naming_the_field(client: Client, tokens: Tok
         "/sessions", json=session_body(commune_code="99999"), headers=tokens()
     )
 
-    assert weekday.status_code == 400
+    assert weekday.status_code == 422
     assert problem_fields(weekday) == ["local_date"]
     assert "Saturday or Sunday" in weekday.json()["detail"]
     assert holiday.status_code == 201
@@ -93,8 +93,8 @@ async def test_refuses_bad_sessions_naming_the_field(client: Client, tokens: Tok
     assert problem_fields(elsewhere) == ["commune_code"]
     assert (wrong_type.status_code, problem_fields(wrong_type)) == (400, ["capacity"])
     assert (missing.status_code, problem_fields(missing)) == (400, ["venue"])
-    assert (too_big.status_code, problem_fields(too_big)) == (400, ["capacity"])
-    assert (unknown.status_code, problem_fields(unknown)) == (400, ["commune_code"])
+    assert (too_big.status_code, problem_fields(too_big)) == (422, ["capacity"])
+    assert (unknown.status_code, problem_fields(unknown)) == (422, ["commune_code"])
 
 
 async def test_recurring_sessions_skip_tet_and_report_it(client: Client, tokens: Tokens) -> None:
@@ -136,7 +136,7 @@ async def test_capacity_reschedule_cancel_and_the_waitlist(client: Client, token
     grown = await client.post(f"/sessions/{sid}/capacity", json={"capacity": 2}, headers=tokens())
     assert grown.json()["booked"] == 2  # the waiting resident got the new place at once
     refused = await client.post(f"/sessions/{sid}/capacity", json={"capacity": 1}, headers=tokens())
-    assert (refused.status_code, problem_fields(refused)) == (400, ["move_to_waitlist"])
+    assert (refused.status_code, problem_fields(refused)) == (422, ["move_to_waitlist"])
     roster = (await client.get(f"/sessions/{sid}/roster", headers=tokens())).json()
     latest = roster["residents"][-1]["booking_id"]
     shrunk = await client.post(
@@ -159,12 +159,12 @@ async def test_capacity_reschedule_cancel_and_the_waitlist(client: Client, token
         json={"local_date": SUNDAY, "start_local": "14:00:00", "end_local": "16:00:00"},
         headers=tokens(),
     )
-    assert same.status_code == 400
+    assert same.status_code == 422
 
     other = (await client.post("/sessions", json=session_body(), headers=tokens())).json()
     assert other["booked"] == 1  # the waiting resident, placed as the session appeared
     no_reason = await client.post(f"/sessions/{sid}/cancel", json={"reason": " "}, headers=tokens())
-    assert (no_reason.status_code, problem_fields(no_reason)) == (400, ["reason"])
+    assert (no_reason.status_code, problem_fields(no_reason)) == (422, ["reason"])
     cancelled = await client.post(
         f"/sessions/{sid}/cancel", json={"reason": "Mất điện"}, headers=tokens()
     )
@@ -198,7 +198,7 @@ async def test_attendance_and_completion(client: Client, tokens: Tokens, clock: 
         json={"booking_id": booking_id, "status": "attended"},
         headers=tokens(),
     )
-    assert (early.status_code, problem_fields(early)) == (400, ["status"])
+    assert (early.status_code, problem_fields(early)) == (422, ["status"])
 
     clock.advance(timedelta(days=4, hours=23, minutes=30))  # Saturday 08:30 local
     marked = await client.post(
@@ -220,7 +220,7 @@ async def test_attendance_and_completion(client: Client, tokens: Tokens, clock: 
 
     assert marked.status_code == 200
     assert (no_show_with_outcome.status_code, problem_fields(no_show_with_outcome)) == (
-        400,
+        422,
         ["outcomes"],
     )
     assert unknown.status_code == 404

@@ -59,7 +59,7 @@ async def test_a_coordinator_registers_a_group_once_per_idempotency_key(
     assert first.status_code == 201
     assert retry.status_code == 201
     assert retry.json() == first.json()
-    assert reused.status_code == 400
+    assert reused.status_code == 422
     assert reused.json()["field"] == "Idempotency-Key"
     assert by_province.status_code == 201
     assert by_province.json()["group_id"] != first.json()["group_id"]
@@ -94,7 +94,7 @@ async def test_group_registration_refuses_bad_input_strangers_and_other_communes
     assert malformed.status_code == 400
     assert {e["field"] for e in malformed.json()["errors"]} <= {"name", "commune_code"}
     assert malformed.json()["errors"]
-    assert unknown.status_code == 400
+    assert unknown.status_code == 422
     assert unknown.json()["field"] == "commune_code"
 
 
@@ -132,11 +132,11 @@ async def test_volunteers_are_registered_with_an_e164_phone_that_nobody_else_has
     assert created["paused"] is False
     assert same_phone.status_code == 409
     assert same_phone.json()["field"] == "phone"
-    assert bad_phone.status_code == 400
+    assert bad_phone.status_code == 422
     assert bad_phone.json()["field"] == "phone"
     assert bad_skill.status_code == 400
     assert bad_skill.json()["errors"][0]["field"] == "skills[0]"
-    assert no_group.status_code == 400
+    assert no_group.status_code == 422
     assert no_group.json()["field"] == "group_id"
     assert [v["volunteer_id"] for v in listed.json()] == [created["volunteer_id"]]
     assert elsewhere.status_code == 403
@@ -224,7 +224,7 @@ async def test_a_volunteer_restates_their_own_availability_but_nobody_elses(
         "friday": [],
     }
     assert theirs.status_code == 403
-    assert contradictory.status_code == 400
+    assert contradictory.status_code == 422
     assert contradictory.json()["field"] == "exceptions"
     assert bad_half.status_code == 400
     assert read.json()["exceptions"][0]["on"] == "2026-06-07"
@@ -260,14 +260,15 @@ async def test_a_roster_imports_every_member_or_reports_every_wrong_row(
         )
         members = (await client.get(f"/groups/{group}", headers=COORDINATOR)).json()["members"]
 
-    assert rejected.status_code == 400
+    assert rejected.status_code == 422
     body = rejected.json()
+    assert body["type"].endswith("/roster-rejected")
     assert body["detail"] == "2 row(s) rejected; nothing was imported"
     assert [e["field"] for e in body["errors"]] == ["line 2", "line 3"]
     assert "name is empty" in body["errors"][0]["message"]
     for reason in ("phone", "unknown skill 'flying'", "unknown language 'Klingon'", "saturday"):
         assert reason in body["errors"][1]["message"]
-    assert clash.status_code == 400
+    assert clash.status_code == 422
     assert [e["field"] for e in clash.json()["errors"]] == ["line 4"]
     assert imported.status_code == 201
     assert imported.json()["imported"] == 2
