@@ -84,10 +84,14 @@ class NatsCluster:
         return 1 + len(found.replicas)
 
     async def _stream_cluster(self, stream: str, timeout: float) -> _StreamCluster | None:
-        """What $JS.API.STREAM.INFO says of the stream's placement; None: no answer."""
+        """What $JS.API.STREAM.INFO says of the stream's placement, asked of a running node;
+        None: no answer."""
+        running = [n.url for n in self.nodes.values() if n.process and n.process.poll() is None]
+        if not running:
+            return None
         try:
             client = await nats.connect(
-                servers=self.url.split(","), connect_timeout=timeout, allow_reconnect=False
+                servers=running, connect_timeout=timeout, allow_reconnect=False
             )
         except Exception:
             return None
