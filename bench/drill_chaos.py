@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class Chaos:
-    """Until `stop` is set: wait `every` seconds, SIGKILL one instance of one service chosen
-    at random, restart it and wait until it is ready again. `kills` names each victim."""
+    """Until `stop` is set: wait `every` seconds, SIGKILL an instance chosen at random,
+    restart it and wait until it is ready again. Victims are drawn in shuffled rounds of every
+    instance, so a short drill still kills each service. `kills` names each victim and when
+    it died, in seconds from the start of the chaos."""
 
     system: System
     every: float
@@ -29,11 +31,16 @@ class Chaos:
 
     async def run(self, stop: asyncio.Event) -> None:
         chooser = random.Random(self.seed)
-        victims = [(s, n) for s in SERVICES for n in range(len(self.system.processes[s]))]
+        instances = [(s, n) for s in SERVICES for n in range(len(self.system.processes[s]))]
+        victims: list[tuple[str, int]] = []
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         while not await _stopped(stop, self.every):
-            service, instance = chooser.choice(victims)
+            if not victims:
+                victims = chooser.sample(instances, len(instances))
+            service, instance = victims.pop()
             self.system.kill(service, instance)
-            self.kills.append(f"{service}#{instance + 1}")
+            self.kills.append(f"{service}#{instance + 1} at {loop.time() - began:.0f} s")
             await self.system.restart(service, instance)
 
 

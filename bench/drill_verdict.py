@@ -256,5 +256,10 @@ async def _parked(system: System) -> tuple[int, list[str]]:
         capture_output=True,
         check=False,
     )
-    lines = [line for line in listed.stdout.decode().splitlines() if "no parked" not in line]
-    return total, [f"parked: {line}" for line in lines]
+    kinds: Counter[str] = Counter()
+    for line in listed.stdout.decode().splitlines():
+        fields = line.split("\t")
+        if len(fields) == 7:  # service, id, consumer, event type, attempts, when, error
+            service, _id, consumer, event_type, _attempts, _when, error = fields
+            kinds[f"{service} {consumer} {event_type}: {error}"] += 1
+    return total, [f"parked {count}: {kind}" for kind, count in kinds.most_common()]
