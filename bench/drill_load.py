@@ -46,6 +46,7 @@ class Outcome:
     request_id: str | None = None
     placed: str | None = None  # what the 201 said: booked, waiting, home_visit
     seen: Counter[int] = field(default_factory=Counter)  # every answer, retries included
+    failure: str = ""  # why the last try got no answer: ReadTimeout, RemoteProtocolError ...
 
     @property
     def accepted(self) -> bool:
@@ -69,7 +70,10 @@ class HelpLoad:
         """Open loop: request i leaves at start + i/rate whatever the answers do."""
         chooser = random.Random(self.seed)
         tasks: list[asyncio.Task[None]] = []
-        async with httpx.AsyncClient(timeout=10) as client:
+        # No cap on connections: a client waiting for a free one would count as the
+        # system's failure. A client waits up to 30 s for an answer, as a phone's browser might.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
             started = time.monotonic()
             for i in range(count):
                 if (wait := started + i / rate - time.monotonic()) > 0:
@@ -114,7 +118,8 @@ class HelpLoad:
                 answer = await client.post(f"{url}/help-requests", content=body, headers=headers)
             except httpx.ConnectError:
                 continue
-            except httpx.HTTPError:
+            except httpx.HTTPError as error:
+                outcome.failure = type(error).__name__
                 break
             outcome.status = answer.status_code
             if answer.status_code == 201:

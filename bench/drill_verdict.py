@@ -132,11 +132,14 @@ class Verdict:
 
 def _status_label(outcome: Outcome) -> str:
     """`201`, `503 unkeyed`, `500 keyed` ...: a keyed request ends anything but 201 only by
-    giving up, which is a finding whatever the status; `-` is no answer at all."""
-    status = "-" if outcome.status == NO_ANSWER else str(outcome.status)
+    giving up, which is a finding whatever the status; `-` is no answer at all, with why
+    when the connection was open (`- unkeyed ReadTimeout`)."""
     if outcome.status == 201:
-        return status
-    return f"{status} {'keyed' if outcome.keyed else 'unkeyed'}"
+        return "201"
+    label = f"{outcome.status} {'keyed' if outcome.keyed else 'unkeyed'}"
+    if outcome.status == NO_ANSWER:
+        label = f"- {'keyed' if outcome.keyed else 'unkeyed'} {outcome.failure}".rstrip()
+    return label
 
 
 async def judge(
