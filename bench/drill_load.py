@@ -111,17 +111,19 @@ class HelpLoad:
         outcome.tries += 1
         running = self.system.alive("scheduler")
         outcome.status = NO_ANSWER
-        for _ in running:
-            self._turn += 1
-            url = self.system.url("scheduler", running[self._turn % len(running)])
+        self._turn += 1
+        first = self._turn % len(running) if running else 0
+        for instance in running[first:] + running[:first]:  # each running instance once
+            url = self.system.url("scheduler", instance)
             try:
                 answer = await client.post(f"{url}/help-requests", content=body, headers=headers)
-            except httpx.ConnectError:
+            except httpx.ConnectError as error:
+                outcome.failure = f"{type(error).__name__} on every instance"
                 continue
             except httpx.HTTPError as error:
                 outcome.failure = type(error).__name__
                 break
-            outcome.status = answer.status_code
+            outcome.status, outcome.failure = answer.status_code, ""
             if answer.status_code == 201:
                 placed = msgspec.json.decode(answer.content, type=_Placed)
                 outcome.request_id, outcome.placed = placed.request_id, placed.status

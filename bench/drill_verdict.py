@@ -136,10 +136,10 @@ def _status_label(outcome: Outcome) -> str:
     when the connection was open (`- unkeyed ReadTimeout`)."""
     if outcome.status == 201:
         return "201"
-    label = f"{outcome.status} {'keyed' if outcome.keyed else 'unkeyed'}"
+    client = "keyed" if outcome.keyed else "unkeyed"
     if outcome.status == NO_ANSWER:
-        label = f"- {'keyed' if outcome.keyed else 'unkeyed'} {outcome.failure}".rstrip()
-    return label
+        return f"- {client} {outcome.failure}".rstrip()
+    return f"{outcome.status} {client}"
 
 
 async def judge(

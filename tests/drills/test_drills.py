@@ -20,10 +20,11 @@ from bench.drills import DrillPlan, chaos, cluster_leader, mid_send, nats_outage
 pytestmark = pytest.mark.drill
 
 # 450 requests at 30/s: 15 s of load, half of them keyed; up to 90 s for the last SMS (the
-# sender's lease on a message whose sender died is 60 s). The chaos drill sends 50/s with a
-# kill every 2 s: with less in flight a kill rarely catches a consumer mid-batch.
+# sender's lease on a message whose sender died is 60 s). The chaos drill sends 50/s for 21 s
+# with a kill every 2 s (each restart takes 5 s or more here): with less in flight, or fewer
+# kills, a kill rarely catches a consumer with a batch in hand.
 LOAD = DrillPlan(requests=450, rate=30.0, keyed_share=0.5, lead=2.0, drain=90.0)
-CHAOS = replace(LOAD, requests=750, rate=50.0, kill_every=2.0)
+CHAOS = replace(LOAD, requests=1050, rate=50.0, kill_every=2.0)
 NATS_OUTAGE_S = 30.0
 POSTGRES_OUTAGE_S = 10.0
 NODE_OUTAGE_S = 5.0
