@@ -23,6 +23,7 @@ import httpx
 
 from bench.gateway import Gateway, Request, Response
 from bench.messages_api import MessagesApi
+from bench.natscluster import NatsCluster
 from services.notifications.providers.signatures import twilio_signature
 from shared.bus.server import NatsServer, free_port
 from shared.clock import SystemClock
@@ -75,7 +76,9 @@ class Process:
 class System:
     """`provider_url` points the services at an SMS provider running elsewhere (the benchmark
     runs its own in another process); unset, `gateway` plays it in this event loop. `tuning`
-    adds or overrides HANDINHAND_ variables of every service process."""
+    adds or overrides HANDINHAND_ variables of every service process. `cluster`: the services
+    use these NATS nodes (all listed in HANDINHAND_NATS_URL) instead of a nats-server of the
+    system's own."""
 
     root: Path
     database: Database
@@ -83,6 +86,7 @@ class System:
     secret: str = field(default_factory=lambda: "system-" + secrets.token_hex(24))
     provider_url: str | None = None
     tuning: dict[str, str] = field(default_factory=dict)
+    cluster: NatsCluster | None = None
     nats: NatsServer = field(init=False)
     gateway: Gateway = field(default_factory=Gateway, init=False)
     messages_api: MessagesApi = field(default_factory=lambda: MessagesApi(TWILIO_SID), init=False)
@@ -92,8 +96,11 @@ class System:
 
     async def start_all(self) -> None:
         """As `handinhand up` does: NATS, migrations once, then every service process."""
-        self.nats = NatsServer(self.root / "nats", log_file=self.root / "nats.log")
-        await self.nats.start_async()
+        if self.cluster is None:
+            self.nats = NatsServer(self.root / "nats", log_file=self.root / "nats.log")
+            await self.nats.start_async()
+        else:
+            await self.cluster.start_async()
         if self.provider_url is None:
             self.gateway.handler = self._provider
             await self.gateway.start()
@@ -114,7 +121,7 @@ class System:
         notifications = self.processes["notifications"][0]
         env |= {
             "HANDINHAND_VAR_DIR": str(self.root / "var"),
-            "HANDINHAND_NATS_URL": self.nats.url,
+            "HANDINHAND_NATS_URL": self.nats_url,
             "HANDINHAND_TOKEN_SECRET": self.secret,
             "HANDINHAND_LOG_FORMAT": "json",
             "HANDINHAND_SMS_PROVIDER": "twilio",
@@ -133,6 +140,10 @@ class System:
                     f"{self.database.schema}_{service}"
                 )
         return env | self.tuning
+
+    @property
+    def nats_url(self) -> str:
+        return self.cluster.url if self.cluster is not None else self.nats.url
 
     def launch(self, process: Process) -> None:
         log = (self.root / f"{process.service}-{process.port}.log").open("ab")
@@ -183,6 +194,14 @@ class System:
         process.popen.send_signal(signal.SIGKILL)
         process.popen.wait()
 
+    def alive(self, service: str) -> list[int]:
+        """The instances of `service` whose process runs now."""
+        return [
+            n
+            for n, process in enumerate(self.processes[service])
+            if process.popen is not None and process.popen.poll() is None
+        ]
+
     async def restart(self, service: str, instance: int = 0) -> None:
         process = self.processes[service][instance]
         self.launch(process)
@@ -201,7 +220,7 @@ class System:
         await self.http.aclose()
         if self.provider_url is None:
             await self.gateway.stop()
-        await self.nats.stop_async()
+        await (self.nats if self.cluster is None else self.cluster).stop_async()
 
     # --- talking to it -------------------------------------------------------------------
 

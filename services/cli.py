@@ -282,6 +282,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return result
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    from bench.drill import main as drill
+
+    return drill(args.passed_on)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="handinhand", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -338,11 +344,22 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("what", choices=["store", "assign", "sms", "e2e"])
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(run=cmd_bench)
+
+    drill = commands.add_parser(  # every argument, --help too, is bench/drill.py's
+        "drill",
+        help="fault drills: kill -9, NATS and PostgreSQL outages, under load",
+        add_help=False,
+    )
+    drill.set_defaults(run=cmd_drill, passes_on=True)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    args, passed_on = top.parse_known_args(argv)
+    if passed_on and not getattr(args, "passes_on", False):
+        top.error(f"unrecognized arguments: {' '.join(passed_on)}")
+    args.passed_on = passed_on
     result: int = args.run(args)
     return result
 

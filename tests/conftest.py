@@ -1,7 +1,9 @@
 """Real parts for every test: a nats-server on a free port, SQLite files and PostgreSQL schemas.
 
 With HANDINHAND_TEST_POSTGRES_URL set, every `database` test also runs on PostgreSQL; an
-unreachable server fails the run instead of skipping.
+unreachable server fails the run instead of skipping. The PostgreSQL fault drills run a server
+of their own (bench/pgserver.py): where this machine has no server binaries they are
+deselected, and the run's header says so.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from bench.pgserver import server_binaries
 from shared.bus.server import NatsServer
 from shared.settings import Database, Settings
 from shared.store.schema import create_schema, drop_schema
@@ -23,6 +26,7 @@ from tests.support.services import settings_for
 
 POSTGRES_URL = os.environ.get("HANDINHAND_TEST_POSTGRES_URL")
 DATABASE_KINDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+POSTGRES_BINARIES = server_binaries()
 
 Test = TypeVar("Test", bound=Callable[..., Any])
 
@@ -35,22 +39,36 @@ def postgres_only(test: Test) -> Test:
     return cast("Test", pytest.mark.postgres_only(on_postgres(test)))
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     if POSTGRES_URL:
-        return "databases: SQLite and PostgreSQL (HANDINHAND_TEST_POSTGRES_URL)"
-    return (
-        "databases: SQLite only; PostgreSQL-only tests are deselected "
-        "(set HANDINHAND_TEST_POSTGRES_URL to run them, as CI does)"
-    )
+        databases = "databases: SQLite and PostgreSQL (HANDINHAND_TEST_POSTGRES_URL)"
+    else:
+        databases = (
+            "databases: SQLite only; PostgreSQL-only tests are deselected "
+            "(set HANDINHAND_TEST_POSTGRES_URL to run them, as CI does)"
+        )
+    if POSTGRES_BINARIES is not None:
+        drills = f"PostgreSQL drills: a server of their own from {POSTGRES_BINARIES}"
+    else:
+        drills = (
+            "PostgreSQL drills: deselected, no PostgreSQL server binaries here "
+            "(initdb and postgres on PATH or in /usr/lib/postgresql/*/bin)"
+        )
+    return [databases, drills]
+
+
+def _cannot_run(item: pytest.Item) -> bool:
+    """Tests this machine or run lacks the PostgreSQL for: deselected, never skipped."""
+    if not POSTGRES_URL and item.get_closest_marker("postgres_only"):
+        return True
+    return POSTGRES_BINARIES is None and item.get_closest_marker("postgres_server") is not None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if POSTGRES_URL:
-        return
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
-        (dropped if item.get_closest_marker("postgres_only") else kept).append(item)
+        (dropped if _cannot_run(item) else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

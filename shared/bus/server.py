@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ class NatsServer:
         *,
         log_file: Path | None = None,
         own_session: bool = False,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
@@ -60,6 +62,7 @@ class NatsServer:
         # In a session of its own, Ctrl-C at a terminal does not reach the server: its owner
         # stops it after the services that use it (on Linux it still dies with its owner).
         self.own_session = own_session
+        self.extra_args = tuple(extra_args)  # e.g. a cluster node's name and routes
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -77,6 +80,7 @@ class NatsServer:
             "-js",
             "-sd",
             str(self.store_dir),
+            *self.extra_args,
         ]
         session: dict[str, Any] = {}
         if self.own_session:
@@ -113,6 +117,13 @@ class NatsServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: the server's store is left as a power cut would leave it."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.kill()
+        self.process.wait()
 
     async def start_async(self) -> None:
         await asyncio.to_thread(self.start)
