@@ -125,8 +125,14 @@ async def chaos(plan: DrillPlan, root: Path, binaries: Path) -> Verdict:
 
 async def mid_send(plan: DrillPlan, root: Path) -> Verdict:
     """One instance of every service on SQLite; notifications killed while the provider holds
-    one of its booking SMS, every `kill_every` s while the load runs, each time restarted."""
-    system = System(root, _sqlite(root), tuning=TUNING)
+    one of its booking SMS, every `kill_every` s while the load runs, each time restarted.
+    The sender's lease is shortened (12 s, a 5 s provider timeout): an interrupted send is
+    asked about when the lease runs out, and the default minute would only make it wait."""
+    shorter_lease = {
+        "HANDINHAND_SMS_LEASE_SECONDS": "12",
+        "HANDINHAND_SMS_PROVIDER_TIMEOUT_SECONDS": "5",
+    }
+    system = System(root, _sqlite(root), tuning=TUNING | shorter_lease)
     killer = KillMidSend(system, plan.kill_every)
 
     async def fault(_system: System, sending: asyncio.Task[list[Outcome]]) -> str:

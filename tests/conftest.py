@@ -30,6 +30,10 @@ POSTGRES_BINARIES = server_binaries()
 
 Test = TypeVar("Test", bound=Callable[..., Any])
 
+# A fault drill's row (tests/drills), carried in its test's report; printed at the end.
+DRILL_ROW = "drill row"
+_drill_rows: list[str] = []
+
 
 def postgres_only(test: Test) -> Test:
     """Run `test` with the `database` fixture on PostgreSQL alone (behaviour SQLite cannot
@@ -115,3 +119,17 @@ async def settings(
     for db in made.databases.values():
         if db.is_postgres:
             await drop_schema(db.url, db.schema)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _drill_rows.extend(str(value) for key, value in report.user_properties if key == DRILL_ROW)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _drill_rows:
+        from bench.drill import header
+
+        terminalreporter.section("fault drills")
+        for line in [header(), *sorted(_drill_rows)]:
+            terminalreporter.write_line(line)

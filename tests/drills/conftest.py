@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.drill import header, row
+from bench.drill import row
 from bench.drill_verdict import Verdict
 from bench.pgserver import server_binaries
-
-_ROWS = pytest.StashKey[list[str]]()
+from tests.conftest import DRILL_ROW
 
 
 @pytest.fixture
@@ -23,14 +22,8 @@ def postgres_binaries() -> Path:
 
 @pytest.fixture
 def report(request: pytest.FixtureRequest) -> Callable[[Verdict], None]:
-    """Note a drill's row for the table printed at the end of the run, passed or failed."""
-    rows = request.config.stash.setdefault(_ROWS, [])
-    return lambda verdict: rows.append(f"{row(verdict)}  {verdict.fault}")
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    rows = terminalreporter.config.stash.get(_ROWS, [])
-    if rows:
-        terminalreporter.section("fault drills")
-        for line in [header(), *rows]:
-            terminalreporter.write_line(line)
+    """Note a drill's row for the table printed at the end of the run, passed or failed. It
+    travels with the test's report (from an xdist worker too); tests/conftest.py prints it."""
+    return lambda verdict: request.node.user_properties.append(
+        (DRILL_ROW, f"{row(verdict)}  {verdict.fault}")
+    )

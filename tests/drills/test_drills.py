@@ -17,7 +17,8 @@ import pytest
 from bench.drill_verdict import Verdict
 from bench.drills import DrillPlan, chaos, cluster_leader, mid_send, nats_outage, postgres_outage
 
-pytestmark = pytest.mark.drill
+# One worker takes every drill, one after another (pyproject.toml: --dist loadgroup).
+pytestmark = [pytest.mark.drill, pytest.mark.xdist_group("drills")]
 
 # 450 requests at 30/s: 15 s of load, half of them keyed; up to 90 s for the last SMS (the
 # sender's lease on a message whose sender died is 60 s). The chaos drill sends 50/s for 21 s
