@@ -153,7 +153,7 @@ async def _publish(js: Any, events: list[tuple[str, Event]]) -> None:
     from shared.bus.streams import ensure_stream
     from shared.events.catalog import encode
     from shared.ids import uuid7
-    from shared.store.eventstore import StoredEvent
+    from shared.store.log import StoredEvent
 
     await ensure_stream(js, "scheduler")
     now = datetime.now(UTC)

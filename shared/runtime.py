@@ -157,7 +157,7 @@ class Runtime:
         work: list[asyncio.Task[None]] = []
         if self.run_relay:
             self.relay = Relay(self.store, self.nc, owner=self.instance)
-            work.append(asyncio.create_task(self.store.announce_commits(self._stop)))
+            work.append(asyncio.create_task(self.store.doorbell.announce_commits(self._stop)))
             work.append(asyncio.create_task(self._relay_with_doorbell(self.relay), name="relay"))
         if self.run_consumers:
             for subscription in subscriptions:
@@ -180,7 +180,7 @@ class Runtime:
                 return
 
     async def _relay_with_doorbell(self, relay: Relay) -> None:
-        async with self.store.commits_from_everywhere():
+        async with self.store.doorbell.commits_from_everywhere():
             await relay.run(self._stop)
 
     async def nats_ready(self) -> bool:

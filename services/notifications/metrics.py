@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from services.notifications.delivery import channel_of
 from services.notifications.tables import FAILED, SENDING, messages, outgoing
 from shared.runtime import Runtime
-from shared.store.eventstore import as_utc
+from shared.store.log import as_utc
 from shared.web.metrics import Metric
 
 # The conditions are written as in the partial indexes (a literal, not a parameter), so that
