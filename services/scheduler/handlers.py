@@ -79,6 +79,7 @@ from services.scheduler.domain.staffing import ALERT_BEFORE_START, staffing_repo
 from services.scheduler.memory import FoldedSession, memory_of
 from services.scheduler.tables import timers
 from shared.events.base import Cause, Event
+from shared.events.fold import fold
 from shared.events.notifications import HelpRequestedBySms
 from shared.events.scheduler import (
     Actor,
@@ -640,8 +641,7 @@ async def request_help(
 
 
 def fold_request(state: HelpRequestState | None, events: Iterable[Event]) -> HelpRequestState:
-    for event in events:
-        state = evolve_request(state, event)
+    state = fold(evolve_request, events, state)
     assert state is not None
     return state
 
@@ -746,15 +746,12 @@ class VisitStream:
     async def append(self, tx: Transaction, events: Sequence[Event], cause: Cause) -> None:
         await tx.append(self.visit_id, self.version, events, cause)
         self.version += len(events)
-        for event in events:
-            self.state = evolve_visit(self.state, event)
+        self.state = fold(evolve_visit, events, self.state)
 
 
 async def load_visit(tx: Transaction, visit_id: str) -> VisitStream:
     stream = await tx.load(visit_id)
-    state: HomeVisitState | None = None
-    for recorded in stream.events:
-        state = evolve_visit(state, recorded.event)
+    state = fold(evolve_visit, (recorded.event for recorded in stream.events))
     return VisitStream(VisitId(visit_id), state, stream.version)
 
 
