@@ -9,7 +9,7 @@ from litestar.openapi.spec import SecurityScheme
 
 from services.notifications import api
 from services.notifications.delivery import EXTRA, build_channel
-from services.notifications.domain.errors import DomainError, MessageStateError
+from services.notifications.domain.errors import MessageStateError
 from services.notifications.parts import PARTS
 from services.notifications.providers.base import SmsProvider
 from services.notifications.settings import NotificationSettings
@@ -40,7 +40,7 @@ def create_app(
         api.routes,
         title="notifications",
         description="SMS out and in, reminders, delivery receipts and opt-out.",
-        rule_errors={DomainError: 422, MessageStateError: 409},
+        rule_errors={MessageStateError: 409},
         security_schemes={
             api.SIGNATURE: SecurityScheme(
                 type="apiKey",

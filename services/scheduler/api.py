@@ -26,31 +26,27 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from vietnam_provinces import ProvinceCode as LibraryProvinceCode
 
 from services.scheduler import handlers, views
-from services.scheduler.domain import (
-    CancelHomeVisit,
+from services.scheduler.domain.attendance import RecordAttendance
+from services.scheduler.domain.errors import DomainError, HelpRequestRejectedError
+from services.scheduler.domain.phones import normalize_phone
+from services.scheduler.domain.places import RejectedRow, communes_of, find_commune, find_province
+from services.scheduler.domain.recurring import (
+    SessionTemplate,
+    SkippedDate,
+    plan_recurring_sessions,
+)
+from services.scheduler.domain.reports import CommuneReport, commune_report, report_csv
+from services.scheduler.domain.requests import RequestHelp
+from services.scheduler.domain.sessions import (
+    SATURDAY,
+    SUNDAY,
     CancelSession,
     ChangeCapacity,
-    CommuneReport,
-    CompleteHomeVisit,
     CompleteSession,
-    RecordAttendance,
-    RejectedRow,
-    RequestHelp,
     RescheduleSession,
-    ScheduleHomeVisit,
     ScheduleSession,
-    SessionTemplate,
-    commune_report,
-    communes_of,
-    find_commune,
-    find_province,
-    normalize_phone,
-    plan_recurring_sessions,
-    report_csv,
 )
-from services.scheduler.domain.errors import DomainError, HelpRequestRejectedError
-from services.scheduler.domain.recurring import SkippedDate
-from services.scheduler.domain.sessions import SATURDAY, SUNDAY
+from services.scheduler.domain.visits import CancelHomeVisit, CompleteHomeVisit, ScheduleHomeVisit
 from services.scheduler.intake import HelpDesk
 from services.scheduler.quota import Asker
 from shared.events.base import Cause

@@ -11,7 +11,6 @@ from litestar.di import Provide
 from services.scheduler import api
 from services.scheduler.domain.errors import (
     BookingNotFoundError,
-    DomainError,
     DoubleBookingError,
     HelpRequestClosedError,
     OutOfScopeError,
@@ -31,7 +30,7 @@ from shared.settings import Settings
 from shared.web.app import build_app
 from shared.web.auth import Caller, optional_caller
 
-# The first matching class decides the status, so specific errors come before DomainError.
+# The first matching class decides the status; any other DomainError is a 422 (shared.web).
 RULE_ERRORS: dict[type[Exception], int] = {
     OutOfScopeError: 403,
     SessionNotFoundError: 404,
@@ -41,7 +40,6 @@ RULE_ERRORS: dict[type[Exception], int] = {
     SessionClosedError: 409,
     SessionAlreadyScheduledError: 409,
     HelpRequestClosedError: 409,
-    DomainError: 422,  # well formed, but breaks a rule (400 is for what the schema refuses)
 }
 
 

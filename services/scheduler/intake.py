@@ -21,7 +21,7 @@ from services.scheduler import handlers
 from services.scheduler.placing import Filing, Placed, request_help_together
 
 if TYPE_CHECKING:
-    from services.scheduler.domain import RequestHelp
+    from services.scheduler.domain.requests import RequestHelp
     from services.scheduler.quota import Asker, HelpRequestQuota
     from shared.events.base import Cause
     from shared.runtime import Runtime

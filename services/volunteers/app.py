@@ -14,7 +14,6 @@ from services.volunteers.domain.errors import (
     AlreadyRegisteredError,
     AnswerTooLateError,
     AssignmentClosedError,
-    DomainError,
     NotPausedError,
     SlotCancelledError,
 )
@@ -53,7 +52,6 @@ def create_app(
             AssignmentClosedError: 409,
             AnswerTooLateError: 409,
             SlotCancelledError: 409,
-            DomainError: 422,  # well formed, but breaks a rule
         },
         dependencies={
             "staffing": Provide(provide_staffing),

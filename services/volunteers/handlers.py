@@ -60,6 +60,7 @@ from services.volunteers.domain.slots import (
 from services.volunteers.planning import StaffingOptions, append_to_slot, load_slot
 from services.volunteers.tables import assignments
 from shared.events.base import Cause, Event
+from shared.events.fold import fold
 from shared.events.volunteers import (
     AnswerChannel,
     AssignmentId,
@@ -80,17 +81,16 @@ log = logging.getLogger("handinhand.volunteers")
 
 async def load_group(tx: Transaction, group_id: str) -> tuple[GroupState, int]:
     stream = await tx.load(group_stream(GroupId(group_id)))
-    state = GroupState(group_id=GroupId(group_id))
-    for item in stream.events:
-        state = evolve_group(state, item.event)
+    state = fold(
+        evolve_group, (item.event for item in stream.events), GroupState(group_id=GroupId(group_id))
+    )
     return state, stream.version
 
 
 async def load_volunteer(tx: Transaction, volunteer_id: str) -> tuple[VolunteerState, int]:
     stream = await tx.load(volunteer_stream(VolunteerId(volunteer_id)))
-    state = VolunteerState(volunteer_id=VolunteerId(volunteer_id))
-    for item in stream.events:
-        state = evolve_volunteer(state, item.event)
+    events = (item.event for item in stream.events)
+    state = fold(evolve_volunteer, events, VolunteerState(volunteer_id=VolunteerId(volunteer_id)))
     return state, stream.version
 
 

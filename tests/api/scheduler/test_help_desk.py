@@ -14,7 +14,8 @@ from litestar.testing import AsyncTestClient
 
 from migrations.run import migrate
 from services.scheduler.app import create_app
-from services.scheduler.domain import RequestHelp, normalize_phone
+from services.scheduler.domain.phones import normalize_phone
+from services.scheduler.domain.requests import RequestHelp
 from services.scheduler.handlers import RequestOutcome
 from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
