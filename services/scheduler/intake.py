@@ -39,7 +39,6 @@ class _Waiting(NamedTuple):
 
 
 class HelpDesk:
-
     def __init__(
         self, runtime: Runtime, quota: HelpRequestQuota, *, most: int = BATCH_MOST
     ) -> None:
