@@ -39,8 +39,6 @@ class _Waiting(NamedTuple):
 
 
 class HelpDesk:
-    EXTRA = "help_desk"  # where the app keeps it: runtime.extras
-
     def __init__(
         self, runtime: Runtime, quota: HelpRequestQuota, *, most: int = BATCH_MOST
     ) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
 from litestar import Litestar
-from litestar.datastructures import State
 from litestar.di import Provide
 
 from services.volunteers import api
@@ -17,8 +14,9 @@ from services.volunteers.domain.errors import (
     NotPausedError,
     SlotCancelledError,
 )
-from services.volunteers.parts import PARTS
+from services.volunteers.parts import PARTS, work
 from services.volunteers.planning import StaffingOptions
+from services.volunteers.service import Volunteers
 from shared.clock import Clock, SystemClock
 from shared.events import build_catalog
 from shared.runtime import Runtime
@@ -27,21 +25,20 @@ from shared.web.app import build_app
 from shared.web.openapi import BEARER
 
 
-async def provide_staffing(state: State) -> StaffingOptions:
-    options: StaffingOptions = state.runtime.extras["staffing"]
-    return options
-
-
 def create_app(
-    settings: Settings,
-    *,
-    clock: Clock | None = None,
-    staffing: StaffingOptions | None = None,
+    settings: Settings, *, staffing: StaffingOptions, clock: Clock | None = None
 ) -> Litestar:
+    """`staffing` comes from `StaffingOptions.from_env` in the entrypoint (services/cli.py)."""
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
-    runtime.extras["staffing"] = staffing or StaffingOptions.from_env(os.environ)
+    volunteers = Volunteers.assemble(runtime, staffing)
+
+    def provide_staffing() -> StaffingOptions:
+        return volunteers.staffing
+
     return build_app(
+        volunteers,
         runtime,
+        work(volunteers),
         api.routes,
         title="volunteers",
         description="Volunteer registry, availability, skills and assignment.",
@@ -54,7 +51,7 @@ def create_app(
             SlotCancelledError: 409,
         },
         dependencies={
-            "staffing": Provide(provide_staffing),
+            "staffing": Provide(provide_staffing, sync_to_thread=False),
         },
         security=[{BEARER: []}],  # every route needs a token
     )

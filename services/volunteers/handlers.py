@@ -336,7 +336,7 @@ async def answer_by_sms(
 
 
 async def expire_answers(
-    tx: Transaction, slot_id: str, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, slot_id: str, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Proposals past their deadline expire; their places go to the next best volunteers."""
     slot, version = await load_slot(tx, slot_id)
@@ -354,7 +354,7 @@ async def expire_answers(
 
 
 async def open_slot(
-    tx: Transaction, command: OpenSlot, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, command: OpenSlot, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Record the slot and plan its weekend soon (together with the other slots opening).
 
@@ -368,7 +368,7 @@ async def open_slot(
             starts_at=command.starts_at,
             ends_at=command.ends_at,
         )
-        await move_slot(tx, move, options, now, cause)
+        await move_slot(tx, move, options=options, now=now, cause=cause)
         return
     events = decide_open(slot, command, now)
     slot, version = await append_to_slot(tx, slot, version, events, cause)
@@ -377,7 +377,7 @@ async def open_slot(
 
 
 async def move_slot(
-    tx: Transaction, command: MoveSlot, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, command: MoveSlot, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Record the move; released places are planned again with the new weekend."""
     slot, version = await load_slot(tx, command.slot_id)
@@ -391,7 +391,7 @@ async def move_slot(
 
 
 async def note_needs(
-    tx: Transaction, command: NoteNeeds, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, command: NoteNeeds, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """A resident's needs change the slot's requirements; the weekend is planned again soon.
 
@@ -428,7 +428,7 @@ async def close_slot(
 
 
 async def record_service(
-    tx: Transaction, slot_id: str, volunteer_id: str, now: datetime, cause: Cause
+    tx: Transaction, slot_id: str, *, volunteer_id: str, now: datetime, cause: Cause
 ) -> None:
     """A volunteer who records a resident's attendance was there: their assignment counts."""
     slot, version = await load_slot(tx, slot_id)
@@ -437,7 +437,7 @@ async def record_service(
 
 
 async def plan_weekend_now(
-    tx: Transaction, saturday: date, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, saturday: date, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Run the weekend plan (from its timer, or a coordinator asking for it now)."""
     await planning.plan_weekend(tx, saturday, options, now, cause)
