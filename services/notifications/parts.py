@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from services.notifications import consumers, handlers, views
+from services.notifications import consumers, handlers
 from services.notifications.delivery import channel_of
 from services.notifications.metrics import sms_metrics
 from services.notifications.sender import Sender
 from services.notifications.tables import READ_MODELS, metadata, store_tables, timers
+from services.notifications.views import projection
 from shared.events.base import RecordedEvent
 from shared.events.notifications import SmsQueued
 from shared.runtime import Runtime, ServiceParts, Worker
@@ -54,7 +55,7 @@ PARTS = ServiceParts(
     name="notifications",
     metadata=metadata,
     tables=store_tables,
-    projector=views.project,
+    projector=projection.project,
     read_models=READ_MODELS,
     subscriptions=consumers.subscriptions,
     timers=timers,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from services.scheduler import consumers, handlers, views
+from services.scheduler import consumers, handlers
 from services.scheduler.quota import forget_old_hits
 from services.scheduler.tables import READ_MODELS, metadata, store_tables, timers
+from services.scheduler.views import projection
 from shared.runtime import Runtime, ServiceParts, Worker
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, TimerHandler
@@ -31,7 +32,7 @@ PARTS = ServiceParts(
     name="scheduler",
     metadata=metadata,
     tables=store_tables,
-    projector=views.project,
+    projector=projection.project,
     read_models=READ_MODELS,
     subscriptions=consumers.subscriptions,
     timers=timers,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from services.volunteers.consumers import subscriptions
 from services.volunteers.tables import READ_MODELS, metadata, store_tables, timers
 from services.volunteers.timers import timer_handlers
-from services.volunteers.views import project
+from services.volunteers.views.projection import project
 from shared.runtime import ServiceParts
 
 PARTS = ServiceParts(

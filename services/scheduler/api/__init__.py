@@ -2,7 +2,7 @@
 (and their bookings), home visits, reports; their request bodies are in `bodies`.
 
 Writes go through services/scheduler/handlers.py inside one transaction; reads come from the
-read models (services/scheduler/views.py) on the store's reader. Every error is RFC 9457
+read models (services/scheduler/views/) on the store's reader. Every error is RFC 9457
 problem details naming the field (shared/web/problems.py).
 """
 

@@ -1,5 +1,5 @@
 """The request bodies of the scheduler's routes, and the answers they build (the read
-models' own views are in services/scheduler/views.py)."""
+models' own views are in services/scheduler/views/mappers.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import date
 import msgspec
 from litestar.params import FromPath
 
-from services.scheduler import views
 from services.scheduler.domain.recurring import SkippedDate
+from services.scheduler.views import mappers
 from shared.events.scheduler import (
     AttendanceStatus,
     Venue,
@@ -54,7 +54,7 @@ class RecurringSessionsCreate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RecurringSessionsView(msgspec.Struct, frozen=True, kw_only=True):
-    sessions: list[views.SessionView]
+    sessions: list[mappers.SessionView]
     skipped: list[SkippedDate]
 
 

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from services.scheduler import handlers, views
+from services.scheduler import handlers
 from services.scheduler.api.access import BEARER, read_scope, scope_of
 from services.scheduler.api.answers import once, rejected
 from services.scheduler.api.bodies import (
@@ -27,6 +27,7 @@ from services.scheduler.domain import (
 from services.scheduler.domain.errors import DomainError, HelpRequestRejectedError
 from services.scheduler.intake import HelpDesk
 from services.scheduler.quota import Asker
+from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
 from shared.events.scheduler import (
     Actor,
@@ -65,7 +66,7 @@ async def create_help_request(
     request: Request[Any, Any, Any],
     desk: NamedDependency[HelpDesk],
     key: IdempotencyKey = None,
-) -> Response[views.HelpRequestView]:
+) -> Response[mappers.HelpRequestView]:
     # The busiest route takes one dependency and reads the rest off the request: Litestar
     # resolves sibling dependencies in a task group, a task each, which cost a quarter of
     # the scheduler's CPU under load (docs/performance.md).
@@ -105,27 +106,27 @@ async def create_help_request(
 
     await desk.quota.take(asker)  # a retry counts again, as any request does
 
-    async def work(tx: Transaction) -> views.HelpRequestView:
+    async def work(tx: Transaction) -> mappers.HelpRequestView:
         try:
             outcome = await handlers.request_help(tx, command(), now=store.clock.now(), cause=cause)
         except HelpRequestRejectedError as error:
             raise rejected([(p.field, p.message) for p in error.problems]) from None
         return _placed_view(outcome, channel)
 
-    return await once(store, idempotency_key, key_scope, request, views.HelpRequestView, work)
+    return await once(store, idempotency_key, key_scope, request, mappers.HelpRequestView, work)
 
 
-async def _request_view(conn: Any, request_id: FromPath[str]) -> views.HelpRequestView:
-    view = await views.request_view(conn, request_id)
+async def _request_view(conn: Any, request_id: FromPath[str]) -> mappers.HelpRequestView:
+    view = await mappers.request_view(conn, request_id)
     if view is None:
         raise NotFoundError(f"no help request {request_id}")
     return view
 
 
-def _placed_view(outcome: handlers.RequestOutcome, channel: Channel) -> views.HelpRequestView:
+def _placed_view(outcome: handlers.RequestOutcome, channel: Channel) -> mappers.HelpRequestView:
     """A new request as `_request_view` will show it, from what placing it decided (no reads)."""
     request, booked = outcome
-    return views.HelpRequestView(
+    return mappers.HelpRequestView(
         request_id=request.request_id,
         status=request.status.value,
         channel=channel.value,
@@ -150,7 +151,7 @@ def _placed_view(outcome: handlers.RequestOutcome, channel: Channel) -> views.He
 )
 async def get_help_request(
     request_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
-) -> views.HelpRequestView:
+) -> mappers.HelpRequestView:
     async with store.reader.connect() as conn:
         view = await _request_view(conn, request_id)
     commune_found = find_commune(view.commune_code)
@@ -181,7 +182,7 @@ async def cancel_booking(
     maybe_caller: NamedDependency[Caller | None],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.BookingView:
+) -> mappers.BookingView:
     actor, scope = _booking_actor(maybe_caller)
     async with store.transaction() as tx:
         await handlers.cancel_booking(
@@ -194,9 +195,9 @@ async def cancel_booking(
             now=store.clock.now(),
             cause=cause,
         )
-        row = await views.booking_row(tx.conn, booking_id)
+        row = await queries.booking_row(tx.conn, booking_id)
     assert row is not None
-    return views.booking_view(None, row)
+    return mappers.booking_view(None, row)
 
 
 @post(
@@ -214,7 +215,7 @@ async def change_booking(
     maybe_caller: NamedDependency[Caller | None],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.BookingView:
+) -> mappers.BookingView:
     actor, scope = _booking_actor(maybe_caller)
     async with store.transaction() as tx:
         booked = await handlers.change_booking(
@@ -227,6 +228,6 @@ async def change_booking(
             now=store.clock.now(),
             cause=cause,
         )
-        row = await views.booking_row(tx.conn, booked.booking_id)
+        row = await queries.booking_row(tx.conn, booked.booking_id)
     assert row is not None
-    return views.booking_view(booked, row)
+    return mappers.booking_view(booked, row)

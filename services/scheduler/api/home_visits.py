@@ -8,7 +8,7 @@ from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from services.scheduler import handlers, views
+from services.scheduler import handlers
 from services.scheduler.api.access import BEARER, coordinator_scope, read_scope, scope_of
 from services.scheduler.api.bodies import (
     HomeVisitCancel,
@@ -21,6 +21,7 @@ from services.scheduler.domain import (
     ScheduleHomeVisit,
     find_commune,
 )
+from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
 from shared.events.scheduler import (
     CoordinatorId,
@@ -35,14 +36,14 @@ async def _visit_change(
     store: NamedDependency[EventStore],
     visit_id: FromPath[str],
     run: Callable[[Transaction], Awaitable[handlers.VisitStream]],
-) -> views.HomeVisitView:
+) -> mappers.HomeVisitView:
     async with store.transaction() as tx:
-        if await views.visit_row(tx.conn, visit_id) is None:
+        if await queries.visit_row(tx.conn, visit_id) is None:
             raise NotFoundError(f"no home visit {visit_id}")
         await run(tx)
-        row = await views.visit_row(tx.conn, visit_id)
+        row = await queries.visit_row(tx.conn, visit_id)
     assert row is not None
-    return views.visit_view(row)
+    return mappers.visit_view(row)
 
 
 @get(
@@ -53,14 +54,14 @@ async def _visit_change(
 )
 async def get_home_visit(
     visit_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
-) -> views.HomeVisitView:
+) -> mappers.HomeVisitView:
     async with store.reader.connect() as conn:
-        row = await views.visit_row(conn, visit_id)
+        row = await queries.visit_row(conn, visit_id)
     if row is None:
         raise NotFoundError(f"no home visit {visit_id}")
     found = find_commune(row.commune_code)
     read_scope(caller, row.commune_code, found.province_code if found else "")
-    return views.visit_view(row)
+    return mappers.visit_view(row)
 
 
 @post(
@@ -76,7 +77,7 @@ async def schedule_home_visit(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.HomeVisitView:
+) -> mappers.HomeVisitView:
     scope = coordinator_scope(caller)
     command = ScheduleHomeVisit(
         visit_id=VisitId(visit_id),
@@ -107,7 +108,7 @@ async def cancel_home_visit(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.HomeVisitView:
+) -> mappers.HomeVisitView:
     scope = coordinator_scope(caller)
     command = CancelHomeVisit(visit_id=VisitId(visit_id), reason=data.reason)
     return await _visit_change(
@@ -132,7 +133,7 @@ async def complete_home_visit(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.HomeVisitView:
+) -> mappers.HomeVisitView:
     caller.require(Role.COORDINATOR, Role.VOLUNTEER)
     command = CompleteHomeVisit(visit_id=VisitId(visit_id), outcomes=data.outcomes)
     return await _visit_change(

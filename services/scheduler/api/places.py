@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 
-from services.scheduler import handlers, views
+from services.scheduler import handlers
 from services.scheduler.api.access import BEARER
 from services.scheduler.api.answers import once, rejected
 from services.scheduler.api.bodies import (
@@ -24,6 +24,7 @@ from services.scheduler.domain import (
     find_commune,
     find_province,
 )
+from services.scheduler.views import queries
 from shared.events.base import Cause
 from shared.store.eventstore import EventStore, Transaction
 from shared.web.auth import Caller
@@ -87,7 +88,7 @@ async def province_communes(
     if province is None:
         raise NotFoundError(f"no province {code}")
     async with store.reader.connect() as conn:
-        counts = await views.village_counts(conn, province.code)
+        counts = await queries.village_counts(conn, province.code)
     return [
         CommuneSummary(
             code=c.code,
@@ -111,7 +112,7 @@ async def commune(code: FromPath[str], store: NamedDependency[EventStore]) -> Co
         raise NotFoundError(f"no commune or ward {code}")
     province = find_province(found.province_code)
     async with store.reader.connect() as conn:
-        villages = await views.villages_of(conn, found.code)
+        villages = await queries.villages_of(conn, found.code)
     return CommuneView(
         code=found.code,
         name=found.name,

@@ -13,7 +13,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, QueryParameter
 
-from services.scheduler import views
 from services.scheduler.api.access import BEARER, read_scope
 from services.scheduler.api.answers import rejected
 from services.scheduler.domain import (
@@ -22,6 +21,7 @@ from services.scheduler.domain import (
     find_commune,
     report_csv,
 )
+from services.scheduler.views import queries
 from shared.events.scheduler import (
     CommuneCode,
 )
@@ -79,7 +79,7 @@ async def commune_report_view(
     if to_date < from_date:
         raise rejected([("to", "the end date is before the start date")])
     async with store.reader.connect() as conn:
-        sessions, attendances = await views.report_rows(conn, found.code, from_date, to_date)
+        sessions, attendances = await queries.report_rows(conn, found.code, from_date, to_date)
     report = commune_report(CommuneCode(found.code), from_date, to_date, sessions, attendances)
     wants_csv = report_format is ReportFormat.CSV or "text/csv" in request.headers.get("accept", "")
     if wants_csv:

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from services.scheduler import handlers, views
+from services.scheduler import handlers
 from services.scheduler.api.access import BEARER, coordinator_scope, read_scope, scope_of
 from services.scheduler.api.answers import once
 from services.scheduler.api.bodies import (
@@ -40,6 +40,7 @@ from services.scheduler.domain import (
     plan_recurring_sessions,
 )
 from services.scheduler.domain.sessions import SATURDAY, SUNDAY
+from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
 from shared.events.scheduler import (
     AttendanceStatus,
@@ -62,7 +63,7 @@ def _with_plain_times(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _session(conn: Any, session_id: FromPath[str]) -> sa.Row[Any]:
-    row = await views.session_row(conn, session_id) if session_id.startswith("session-") else None
+    row = await queries.session_row(conn, session_id) if session_id.startswith("session-") else None
     if row is None:
         raise NotFoundError(f"no session {session_id}")
     return row
@@ -83,11 +84,11 @@ async def create_session(
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
     idempotency_key: NamedDependency[str | None],
-) -> Response[views.SessionView]:
+) -> Response[mappers.SessionView]:
     scope = coordinator_scope(caller)
     key_scope = f"sessions:{caller.sub}"
 
-    async def work(tx: Transaction) -> views.SessionView:
+    async def work(tx: Transaction) -> mappers.SessionView:
         command = ScheduleSession(
             session_id=SessionId(new_id("session", idempotency_key, key_scope)),
             coordinator_id=CoordinatorId(caller.sub),
@@ -96,9 +97,9 @@ async def create_session(
         stream = await handlers.schedule_session(
             tx, command, scope=scope, now=store.clock.now(), cause=cause
         )
-        return views.session_view(await _session(tx.conn, stream.session_id))
+        return mappers.session_view(await _session(tx.conn, stream.session_id))
 
-    return await once(store, idempotency_key, key_scope, request, views.SessionView, work)
+    return await once(store, idempotency_key, key_scope, request, mappers.SessionView, work)
 
 
 @post(
@@ -141,7 +142,7 @@ async def create_recurring_sessions(
             stream = await handlers.schedule_session(
                 tx, template.on(day, session_id), scope=scope, now=store.clock.now(), cause=cause
             )
-            created.append(views.session_view(await _session(tx.conn, stream.session_id)))
+            created.append(mappers.session_view(await _session(tx.conn, stream.session_id)))
         return RecurringSessionsView(sessions=created, skipped=list(plan.skipped))
 
     return await once(store, idempotency_key, key_scope, request, RecurringSessionsView, work)
@@ -162,14 +163,14 @@ async def list_sessions(
     ],
     from_date: Annotated[date | None, QueryParameter(name="from")] = None,
     to_date: Annotated[date | None, QueryParameter(name="to")] = None,
-) -> list[views.SessionView]:
+) -> list[mappers.SessionView]:
     found = find_commune(commune_code)
     if found is None:
         raise NotFoundError(f"no commune or ward {commune_code}")
     read_scope(caller, found.code, found.province_code)
     async with store.reader.connect() as conn:
-        rows = await views.sessions_in(conn, found.code, from_date, to_date)
-    return [views.session_view(row) for row in rows]
+        rows = await queries.sessions_in(conn, found.code, from_date, to_date)
+    return [mappers.session_view(row) for row in rows]
 
 
 @get(
@@ -180,11 +181,11 @@ async def list_sessions(
 )
 async def get_session(
     session_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
-) -> views.SessionView:
+) -> mappers.SessionView:
     async with store.reader.connect() as conn:
         row = await _session(conn, session_id)
     read_scope(caller, row.commune_code, row.province_code)
-    return views.session_view(row)
+    return mappers.session_view(row)
 
 
 @get(
@@ -199,7 +200,7 @@ async def get_roster(
 ) -> RosterView:
     async with store.reader.connect() as conn:
         row = await _session(conn, session_id)
-        bookings = await views.roster(conn, session_id)
+        bookings = await queries.roster(conn, session_id)
     assigned = caller.volunteer_id is not None and caller.volunteer_id in row.volunteer_ids
     if not (caller.role is Role.VOLUNTEER and assigned):
         read_scope(caller, row.commune_code, row.province_code)
@@ -231,11 +232,11 @@ async def _session_change(
     store: NamedDependency[EventStore],
     session_id: FromPath[str],
     run: Callable[[Transaction], Awaitable[handlers.SessionStream]],
-) -> views.SessionView:
+) -> mappers.SessionView:
     async with store.transaction() as tx:
         await _session(tx.conn, session_id)
         stream = await run(tx)
-        return views.session_view(await _session(tx.conn, stream.session_id))
+        return mappers.session_view(await _session(tx.conn, stream.session_id))
 
 
 @post(
@@ -251,7 +252,7 @@ async def reschedule(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.SessionView:
+) -> mappers.SessionView:
     scope = coordinator_scope(caller)
     command = RescheduleSession(
         session_id=SessionId(session_id), **_with_plain_times(msgspec.structs.asdict(data))
@@ -280,7 +281,7 @@ async def change_capacity(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.SessionView:
+) -> mappers.SessionView:
     scope = coordinator_scope(caller)
     command = ChangeCapacity(
         session_id=SessionId(session_id),
@@ -309,7 +310,7 @@ async def cancel_session(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.SessionView:
+) -> mappers.SessionView:
     scope = coordinator_scope(caller)
     command = CancelSession(session_id=SessionId(session_id), reason=data.reason)
     return await _session_change(
@@ -334,7 +335,7 @@ async def record_attendance(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.SessionView:
+) -> mappers.SessionView:
     caller.require(Role.COORDINATOR, Role.VOLUNTEER)
     command = RecordAttendance(
         session_id=SessionId(session_id),
@@ -367,7 +368,7 @@ async def complete_session(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.SessionView:
+) -> mappers.SessionView:
     scope = coordinator_scope(caller)
     command = CompleteSession(session_id=SessionId(session_id), walk_ins=data.walk_ins)
     return await _session_change(
