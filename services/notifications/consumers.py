@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from services.notifications import handlers, views
+from services.notifications import handlers
 from services.notifications.domain import wording
 from services.notifications.domain.labels import proposal_topic, readable_topic
 from services.notifications.domain.templates import (
@@ -21,6 +21,7 @@ from services.notifications.domain.templates import (
 )
 from services.notifications.handlers import About, language_of
 from services.notifications.settings import NotificationSettings
+from services.notifications.views import queries
 from shared.bus.consumer import Subscription, caused_by
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.notifications import (
@@ -314,7 +315,7 @@ async def _rescheduled(
 
 
 async def _understaffed(react: Reaction, event: StaffingAlertRaised) -> None:
-    contacts = await views.coordinators_for(
+    contacts = await queries.coordinators_for(
         react.tx.conn, coordinator_id=event.coordinator_id, commune_code=event.commune_code
     )
     for contact in contacts:

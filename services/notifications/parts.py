@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from services.notifications import consumers, timers, views
+from services.notifications import consumers, timers
 from services.notifications.metrics import sms_metrics
 from services.notifications.sender import Sender
 from services.notifications.service import Notifications
 from services.notifications.tables import READ_MODELS, metadata, store_tables
 from services.notifications.tables import timers as timer_table
+from services.notifications.views import projection
 from shared.events.base import RecordedEvent
 from shared.events.notifications import SmsQueued
 from shared.runtime import ServiceParts, ServiceWork, Worker
@@ -21,7 +22,7 @@ PARTS = ServiceParts(
     name="notifications",
     metadata=metadata,
     tables=store_tables,
-    projector=views.project,
+    projector=projection.project,
     read_models=READ_MODELS,
     timers=timer_table,
 )

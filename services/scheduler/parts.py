@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import asyncio
 
-from services.scheduler import consumers, timers, views
+from services.scheduler import consumers, timers
 from services.scheduler.quota import forget_old_hits
 from services.scheduler.service import Scheduler
 from services.scheduler.tables import READ_MODELS, metadata, store_tables
 from services.scheduler.tables import timers as timer_table
+from services.scheduler.views import projection
 from shared.runtime import ServiceParts, ServiceWork, Worker
 
 PARTS = ServiceParts(
     name="scheduler",
     metadata=metadata,
     tables=store_tables,
-    projector=views.project,
+    projector=projection.project,
     read_models=READ_MODELS,
     timers=timer_table,
 )

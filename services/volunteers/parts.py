@@ -3,17 +3,18 @@ timers (PARTS); and, from its typed context, its consumers and timers (`work`)."
 
 from __future__ import annotations
 
-from services.volunteers import consumers, timers, views
+from services.volunteers import consumers, timers
 from services.volunteers.service import Volunteers
 from services.volunteers.tables import READ_MODELS, metadata, store_tables
 from services.volunteers.tables import timers as timer_table
+from services.volunteers.views import projection
 from shared.runtime import ServiceParts, ServiceWork
 
 PARTS = ServiceParts(
     name="volunteers",
     metadata=metadata,
     tables=store_tables,
-    projector=views.project,
+    projector=projection.project,
     read_models=READ_MODELS,
     timers=timer_table,
 )
