@@ -5,21 +5,14 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
+
+from shared.phones import mask_phones
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
-
-# Vietnamese mobiles in E.164 (+84...), international without plus (84...), or local (0...).
-_PHONE = re.compile(r"(?<!\d)(\+?84|0)(\d{5})(\d{4})(?!\d)")
-
-
-def mask_phones(text: str) -> str:
-    """+84912345678 -> +84*****5678: enough to tell messages apart, not to call anyone."""
-    return _PHONE.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
 
 
 class JsonFormatter(logging.Formatter):

@@ -17,7 +17,6 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.notifications import handlers
 from services.notifications.delivery import SmsChannel
-from services.notifications.domain.phones import e164
 from services.notifications.providers.console import ConsoleMessage
 from services.notifications.providers.signatures import verify_twilio_signature
 from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
@@ -25,6 +24,7 @@ from services.notifications.service import Notifications
 from services.notifications.views import queries
 from shared.events.base import Cause
 from shared.events.notifications import CoordinatorContactSet, SmsLanguage
+from shared.phones import InvalidPhoneError, inbound_e164, normalize_phone
 from shared.runtime import Runtime
 from shared.store.eventstore import EventStore
 from shared.web.app import cause_of
@@ -94,10 +94,11 @@ def _channel(request: Request[Any, Any, State]) -> SmsChannel:
 
 
 def _phone(value: str, field: str) -> str:
-    found = e164(value)
-    if found is None:
-        raise InvalidInputError(field, "not a phone number (use +84... or 0...)")
-    return found
+    """A number a coordinator typed, by the one rule (shared.phones); 422 naming `field`."""
+    try:
+        return normalize_phone(value, field)
+    except InvalidPhoneError as error:
+        raise InvalidInputError(field, error.message) from None
 
 
 async def _check_signature(request: Request[Any, Any, State]) -> None:
@@ -136,7 +137,7 @@ async def sms_inbound(
 ) -> str:
     await _check_signature(request)
     sms = parse_inbound_sms(msgspec.structs.asdict(data), _runtime(request).clock)
-    sender = e164(sms.from_phone)
+    sender = inbound_e164(sms.from_phone)
     if sender is None:
         raise InvalidInputError("From", "not a phone number (use +84... or 0...)")
     sms = msgspec.structs.replace(sms, from_phone=sender)

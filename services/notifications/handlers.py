@@ -41,7 +41,6 @@ from services.notifications.domain.templates import (
     clip,
     render,
 )
-from services.notifications.providers.base import mask_phone
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import timers
 from services.notifications.views import projection, queries
@@ -61,6 +60,7 @@ from shared.events.notifications import (
     SmsLanguage,
 )
 from shared.ids import derived_id, uuid7
+from shared.phones import mask_phone
 from shared.store.eventstore import Stream, StreamAppend, Transaction
 from shared.store.timers import Timer, cancel_timers_like, set_timer
 

@@ -23,13 +23,14 @@ from services.notifications.domain.interrupted import (
     decide_recover_interrupted,
 )
 from services.notifications.domain.messages import Message, evolve, message_events
-from services.notifications.providers.base import SentAttempt, SmsProvider, mask_phone
+from services.notifications.providers.base import SentAttempt, SmsProvider
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages
 from shared.events.base import Cause
 from shared.events.fold import fold
 from shared.events.notifications import SmsAttemptFailed, SmsLookupFailed, SmsSent
 from shared.ids import uuid7
+from shared.phones import mask_phone
 from shared.store.eventstore import Stream, StreamAppend, Transaction
 
 log = logging.getLogger("handinhand.notifications.sender")

@@ -43,7 +43,6 @@ from services.notifications.providers.base import (
     ProviderReceipt,
     ProviderTemporaryError,
     SmsProvider,
-    mask_phone,
 )
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages, outgoing, recipients
@@ -51,6 +50,7 @@ from services.notifications.views import projection, queries
 from shared.events.base import Cause
 from shared.events.notifications import SmsFailed, SmsSendingStarted, SmsSent
 from shared.ids import uuid7
+from shared.phones import mask_phone
 from shared.store.eventstore import ConcurrencyError, EventStore, StreamAppend, Transaction
 
 log = logging.getLogger("handinhand.notifications.sender")

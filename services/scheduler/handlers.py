@@ -37,7 +37,6 @@ from services.scheduler.domain.errors import (
     HomeVisitError,
     SessionNotFoundError,
 )
-from services.scheduler.domain.phones import normalize_phone
 from services.scheduler.domain.places import (
     Place,
     RejectedRow,
@@ -109,6 +108,7 @@ from shared.events.scheduler import (
 )
 from shared.events.volunteers import SessionStaffed, SessionUnderstaffed
 from shared.ids import derived_id, uuid7
+from shared.phones import normalize_phone
 from shared.store.eventstore import ConcurrencyError, EventStore, StreamAppend, Transaction
 from shared.store.timers import Timer, cancel_timer, set_timer
 

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-import phonenumbers
 from litestar import Request, Response, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -46,6 +45,7 @@ from shared.events.volunteers import (
     VolunteerId,
     WeeklyAvailability,
 )
+from shared.phones import normalize_phone
 from shared.store.eventstore import EventStore, Transaction
 from shared.web.auth import Caller, ForbiddenError, Role
 from shared.web.idempotency import StoredAnswer, answer_once, new_id
@@ -173,15 +173,6 @@ async def _group(conn: AsyncConnection, group_id: str) -> queries.GroupView:
     if found is None:
         raise NotFoundError(f"no group {group_id}")
     return found
-
-
-def _phone(text: str) -> str:
-    """Accept a Vietnamese number as people type it ("0912 345 678"); store E.164."""
-    try:
-        parsed = phonenumbers.parse(text, "VN")
-    except phonenumbers.NumberParseException:
-        return text
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _bare(prefix: str, key: str | None, scope: str) -> str:
@@ -357,7 +348,7 @@ async def create_volunteer(
             volunteer_id=volunteer_id,
             group_id=group.group_id,
             name=data.name,
-            phone=_phone(data.phone),
+            phone=normalize_phone(data.phone),
             commune_code=group.commune_code,
             village=data.village,
             skills=data.skills,
@@ -406,7 +397,7 @@ async def change_volunteer(
         _coordinator_of(caller, found.commune_code)
         given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         if "phone" in given:
-            given["phone"] = _phone(given["phone"])
+            given["phone"] = normalize_phone(given["phone"])
         command = UpdateVolunteer(
             volunteer_id=found.volunteer_id,
             name=given.get("name", found.name),

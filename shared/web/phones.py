@@ -1,7 +1,7 @@
 """Phone numbers as clients write them: the one pattern every service's document states.
 
 A number that fits the pattern can still be refused (not Vietnamese, not a mobile): that is a
-422 naming the field, decided by each service's own phone rules.
+422 naming the field, decided by the one phone rule of `shared.phones`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from typing import Annotated
 import msgspec
 from litestar.params import PathParameter, QueryParameter
 
-# Digits with the separators people write: "0912 345 678", "(+84) 912-345-678", "0912.345.678".
-PATTERN = r"^[ (]*\+?[0-9 .()-]{9,24}$"
+from shared.phones import WRITTEN_PHONE
+
+# The same pattern the parser checks first (shared.phones), stated in each service's document.
+PATTERN = WRITTEN_PHONE
 DESCRIPTION = "a phone number as people write it: +84912345678, 0912 345 678, 0912.345.678"
 
 # In a JSON body.

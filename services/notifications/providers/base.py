@@ -91,13 +91,6 @@ class SmsProvider(Protocol):
         ...
 
 
-def mask_phone(phone: str) -> str:
-    """Enough of a number to tell messages apart in a log, not enough to call it."""
-    if len(phone) <= 8:
-        return "*" * len(phone)
-    return phone[:5] + "*" * (len(phone) - 7) + phone[-2:]
-
-
 def retry_after_seconds(value: str | None) -> float | None:
     """A Retry-After header given in seconds (the HTTP-date form is ignored)."""
     if value is None:

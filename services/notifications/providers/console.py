@@ -18,8 +18,9 @@ from services.notifications.domain.interrupted import (
     NotAtProvider,
     ProviderCopy,
 )
-from services.notifications.providers.base import ProviderReceipt, SentAttempt, mask_phone
+from services.notifications.providers.base import ProviderReceipt, SentAttempt
 from shared.clock import Clock
+from shared.phones import mask_phone
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,7 @@ from services.scheduler.api.bodies import (
     BookingChange,
     HelpRequestCreate,
 )
-from services.scheduler.domain.errors import DomainError, HelpRequestRejectedError
-from services.scheduler.domain.phones import normalize_phone
+from services.scheduler.domain.errors import HelpRequestRejectedError
 from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.requests import RequestHelp
 from services.scheduler.intake import HelpDesk
@@ -32,6 +31,7 @@ from shared.events.scheduler import (
     Channel,
     HelpRequestId,
 )
+from shared.phones import InvalidPhoneError, normalize_phone
 from shared.store.eventstore import EventStore, Transaction
 from shared.web.app import cause_of
 from shared.web.auth import Caller, Role, optional_caller
@@ -82,7 +82,7 @@ async def create_help_request(
         maybe_caller.require(Role.COORDINATOR, Role.VOLUNTEER)
         channel, filed_by = _CHANNELS.get(maybe_caller.role, Channel.COORDINATOR), maybe_caller.sub
     phone = None
-    with contextlib.suppress(DomainError):  # a wrong phone is refused below, by field
+    with contextlib.suppress(InvalidPhoneError):  # a wrong phone is refused below, by field
         phone = normalize_phone(data.phone)
     asker = Asker(client, phone)
     key_scope = f"help-requests:{filed_by or 'public'}"

@@ -18,12 +18,6 @@ class FieldProblem(NamedTuple):
     message: str
 
 
-class InvalidPhoneError(DomainError):
-    """The phone number is not a Vietnamese mobile number we can text."""
-
-    field = "phone"
-
-
 class UnknownCommuneError(DomainError):
     """The commune or ward code is not in the official list."""
 

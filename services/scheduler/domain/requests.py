@@ -14,12 +14,10 @@ from enum import StrEnum
 import msgspec
 
 from services.scheduler.domain.errors import (
-    DomainError,
     FieldProblem,
     HelpRequestClosedError,
     HelpRequestRejectedError,
 )
-from services.scheduler.domain.phones import normalize_phone
 from services.scheduler.domain.places import Commune, Place, find_commune
 from shared.events.base import Event
 from shared.events.fold import fold
@@ -44,6 +42,7 @@ from shared.events.scheduler import (
     Weekend,
 )
 from shared.events.vocabulary import Accessibility, Language, Topic
+from shared.phones import InvalidPhoneError, normalize_phone
 
 MAX_NAME_LENGTH = 100
 MAX_ADDRESS_LENGTH = 200
@@ -230,7 +229,7 @@ def _checked_name(raw: str, problems: list[FieldProblem]) -> str:
 def _checked_phone(raw: str, problems: list[FieldProblem]) -> str:
     try:
         return normalize_phone(raw)
-    except DomainError as error:
+    except InvalidPhoneError as error:
         problems.append(FieldProblem("phone", error.message))
         return ""
 

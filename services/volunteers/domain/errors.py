@@ -12,10 +12,6 @@ class DomainError(SharedDomainError):
         super().__init__(message, field=field)
 
 
-class InvalidPhoneError(DomainError):
-    """The phone number is not a valid E.164 number."""
-
-
 class InvalidVolunteerError(DomainError):
     """A volunteer's details break a rule (empty name, unknown commune, bad limit)."""
 

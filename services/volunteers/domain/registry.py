@@ -12,12 +12,10 @@ from datetime import datetime
 from typing import TypeVar
 
 import msgspec
-import phonenumbers
 
 from services.volunteers.domain.errors import (
     AlreadyPausedError,
     AlreadyRegisteredError,
-    InvalidPhoneError,
     InvalidVolunteerError,
     NotPausedError,
     NotRegisteredError,
@@ -38,9 +36,9 @@ from shared.events.volunteers import (
     VolunteerUpdated,
     WeeklyAvailability,
 )
+from shared.phones import require_e164
 
 _COMMUNE_CODE = re.compile(r"^\d{5}$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_MONTHLY_LIMIT = 31
 MAX_NAME_LENGTH = 120
 _T = TypeVar("_T")
@@ -134,22 +132,6 @@ class ResumeVolunteer(msgspec.Struct, frozen=True, kw_only=True):
     volunteer_id: VolunteerId
 
 
-def validate_phone(phone: str, field: str = "phone") -> str:
-    """Accept an already-normalised E.164 number that `phonenumbers` says is valid."""
-    if not _E164.match(phone):
-        raise InvalidPhoneError(f"{phone!r} is not an E.164 number like +84912345678", field)
-    try:
-        parsed = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException as error:
-        raise InvalidPhoneError(f"{phone!r} is not a phone number: {error}", field) from error
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidPhoneError(f"{phone!r} is not a valid phone number", field)
-    normalised = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if normalised != phone:
-        raise InvalidPhoneError(f"{phone!r} is not normalised; expected {normalised}", field)
-    return phone
-
-
 def _validate_details(name: str, monthly_limit: int, languages: tuple[Language, ...]) -> None:
     if not name.strip():
         raise InvalidVolunteerError("a volunteer needs a name", "name")
@@ -213,7 +195,7 @@ def decide_register_volunteer(
             volunteer_id=command.volunteer_id,
             group_id=command.group_id,
             name=command.name.strip(),
-            phone=validate_phone(command.phone),
+            phone=require_e164(command.phone),
             commune_code=command.commune_code,
             village=command.village.strip(),
             skills=_unique(command.skills),
@@ -235,7 +217,7 @@ def decide_update_volunteer(
     event = VolunteerUpdated(
         volunteer_id=command.volunteer_id,
         name=command.name.strip(),
-        phone=validate_phone(command.phone),
+        phone=require_e164(command.phone),
         village=command.village.strip(),
         skills=_unique(command.skills),
         languages=_unique(command.languages),

@@ -27,18 +27,16 @@ import io
 from collections.abc import Iterator
 
 import msgspec
-import phonenumbers
 from unidecode import unidecode
 
-from services.volunteers.domain.errors import DomainError
 from services.volunteers.domain.registry import (
     MAX_MONTHLY_LIMIT,
     RegisterVolunteer,
-    validate_phone,
 )
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill, language_named
 from shared.events.volunteers import GroupId, HalfDay, VolunteerId, WeeklyAvailability
+from shared.phones import InvalidPhoneError, normalize_phone
 
 WEEKDAY_COLUMNS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 COLUMNS = (
@@ -101,10 +99,8 @@ def _split(cell: str) -> list[str]:
 
 def _phone(cell: str, reasons: list[str]) -> str:
     try:
-        parsed = phonenumbers.parse(cell, "VN")
-        phone = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        return validate_phone(phone)
-    except (phonenumbers.NumberParseException, DomainError):
+        return normalize_phone(cell)
+    except InvalidPhoneError:
         reasons.append(f"phone {cell!r} is not a valid phone number")
         return ""
 

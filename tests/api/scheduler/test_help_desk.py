@@ -14,7 +14,6 @@ from litestar.testing import AsyncTestClient
 
 from migrations.run import migrate
 from services.scheduler.app import create_app
-from services.scheduler.domain.phones import normalize_phone
 from services.scheduler.domain.requests import RequestHelp
 from services.scheduler.handlers import RequestOutcome
 from services.scheduler.intake import HelpDesk
@@ -26,6 +25,7 @@ from shared.events.base import Cause
 from shared.events.scheduler import Channel, HelpRequestId
 from shared.events.vocabulary import Topic
 from shared.ids import uuid7
+from shared.phones import normalize_phone
 from shared.settings import Settings
 from shared.store.eventstore import ConcurrencyError
 from tests.api.scheduler.helpers import (

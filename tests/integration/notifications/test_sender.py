@@ -144,7 +144,7 @@ async def test_a_refused_message_fails_for_good_and_the_coordinator_is_alerted(
     assert "21211" in failed.reason
     assert len(to(gateway, RESIDENT_PHONE)) == 1
     (alert,) = to(gateway, COORDINATOR_PHONE)
-    assert "Không gửi được tin nhắn cho Lê Thị Hoa (+8491*****78)" in alert["Body"]
+    assert "Không gửi được tin nhắn cho Lê Thị Hoa (+84*****5678)" in alert["Body"]
     assert listed.json()[0]["kind"] == "resident_booked"
 
 

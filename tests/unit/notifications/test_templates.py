@@ -36,7 +36,7 @@ LONGEST_REALISTIC: dict[str, Any] = {
     "topic": "Cài đặt và kích hoạt tài khoản VNeID mức độ 2"[:TOPIC_MAX],
     "venue": "Nhà văn hóa thôn Đồng Xuân, xã Thiệu Trung, Thanh Hóa"[:VENUE_MAX],
     "recipient_name": "Nguyễn Thị Phượng Hoàng Ngọc Quỳnh Hương"[:NAME_MAX],
-    "masked_phone": "+8491*****78",
+    "masked_phone": "+84*****5678",
     "short_code": "4821",
     "starts_at": SUNDAY_2PM,
     "previous_starts_at": SUNDAY_2PM,

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from shared.logs import JsonFormatter, correlation_id, mask_phones
+from shared.logs import JsonFormatter, correlation_id
+from shared.phones import mask_phones
 
 
 @pytest.mark.parametrize(

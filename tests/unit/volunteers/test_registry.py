@@ -14,7 +14,6 @@ from services.volunteers.domain.availability import (
 )
 from services.volunteers.domain.errors import (
     AlreadyPausedError,
-    InvalidPhoneError,
     InvalidSlotError,
     InvalidVolunteerError,
     NotRegisteredError,
@@ -51,6 +50,7 @@ from shared.events.volunteers import (
     VolunteerResumed,
     WeeklyAvailability,
 )
+from shared.phones import InvalidPhoneError
 
 NOW = datetime(2025, 6, 10, 3, 0, tzinfo=UTC)
 GROUP = GroupId("0197a1e0-0000-7000-8000-000000000001")
