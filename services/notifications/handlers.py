@@ -9,12 +9,9 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import msgspec
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.notifications.domain.errors import DomainError
 from services.notifications.domain.labels import readable_topic
@@ -62,7 +59,7 @@ from shared.events.notifications import (
 from shared.ids import derived_id, uuid7
 from shared.phones import mask_phone
 from shared.store.eventstore import Stream, StreamAppend, Transaction
-from shared.store.timers import Timer, cancel_timers_like, set_timer
+from shared.store.timers import Timer, cancel_timers_like, set_timers
 
 log = logging.getLogger("handinhand.notifications")
 
@@ -338,7 +335,7 @@ async def flush_pending(tx: Transaction) -> None:
         StreamAppend(request.message_id, 0, request.events(found.get(request.phone)), request.cause)
         for request in requests
     ]
-    timer_rows: list[dict[str, Any]] = []
+    reminder_timers: list[Timer] = []
     for planning in pending.plans:
         plan = planning.plan
         stream = streams[reminders_stream(plan.target_id)]
@@ -352,9 +349,9 @@ async def flush_pending(tx: Transaction) -> None:
         )
         if stream.version > 0:
             await cancel_timers_like(tx, timers, _timer_prefix(plan.target_id))
-        timer_rows.extend(_timer_rows(decided[0], decided[1]))
+        reminder_timers.extend(_reminder_timers(decided[0], decided[1]))
     await tx.append_many(appends, projector=projection.project_many)
-    await _set_timers(tx, timer_rows)
+    await set_timers(tx, timers, reminder_timers)
 
 
 # Reminders
@@ -402,44 +399,17 @@ def _replan(
     return plan, planned
 
 
-def _timer_rows(plan: RemindersPlanned, planned: tuple[ReminderTimer, ...]) -> list[dict[str, Any]]:
+def _reminder_timers(plan: RemindersPlanned, planned: tuple[ReminderTimer, ...]) -> list[Timer]:
     payload = {"target_id": plan.target_id, "starts_at": plan.starts_at.isoformat()}
     return [
-        {
-            "id": f"{_timer_prefix(plan.target_id)}{timer.timer_id}",
-            "kind": REMINDER_TIMER,
-            "due_at": timer.due_at,
-            "payload": payload,
-            "attempts": 0,
-            "claimed_until": None,
-        }
+        Timer(
+            id=f"{_timer_prefix(plan.target_id)}{timer.timer_id}",
+            kind=REMINDER_TIMER,
+            due_at=timer.due_at,
+            payload=payload,
+        )
         for timer in planned
     ]
-
-
-def _timers_upsert(dialect_name: str) -> sa.Insert:
-    """`set_timer` for many rows in one statement: the same id replaces the earlier timer."""
-    found = _TIMERS_UPSERT.get(dialect_name)
-    if found is None:
-        dialect = postgresql if dialect_name == "postgresql" else sqlite
-        statement = dialect.insert(timers)
-        found = _TIMERS_UPSERT[dialect_name] = statement.on_conflict_do_update(
-            index_elements=[timers.c.id],
-            set_={name: statement.excluded[name] for name in _TIMER_VALUES},
-        )
-    return found
-
-
-# Built once per dialect (SQLAlchemy then reuses the compiled form).
-_TIMERS_UPSERT: dict[str, sa.Insert] = {}
-# What `_timer_rows` gives besides the id.
-_TIMER_VALUES = ("kind", "due_at", "payload", "attempts", "claimed_until")
-
-
-async def _set_timers(tx: Transaction, rows: list[dict[str, Any]]) -> None:
-    """`set_timer` for many timers in one statement (the same id replaces the earlier one)."""
-    if rows:
-        await tx.conn.execute(_timers_upsert(tx.conn.dialect.name), rows)
 
 
 async def plan_reminders_for(
@@ -456,8 +426,7 @@ async def plan_reminders_for(
         return
     await tx.append(reminders_stream(plan.target_id), version, [decided[0]], cause)
     await cancel_timers_like(tx, timers, _timer_prefix(plan.target_id))
-    for row in _timer_rows(*decided):
-        await set_timer(tx, timers, row["id"], REMINDER_TIMER, row["due_at"], row["payload"])
+    await set_timers(tx, timers, _reminder_timers(*decided))
 
 
 async def move_reminders(

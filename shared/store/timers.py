@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,21 +51,41 @@ async def set_timer(
     tx: Transaction, table: sa.Table, timer_id: str, kind: str, due_at: datetime, payload: Any
 ) -> None:
     """Set (or move) a timer; the same id replaces the earlier one, e.g. on a reschedule."""
-    values = {
-        "id": timer_id,
-        "kind": kind,
-        "due_at": due_at,
-        "payload": msgspec.to_builtins(payload),
-        "attempts": 0,
-        "claimed_until": None,
-    }
-    dialect = postgresql if tx.conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.id],
-        set_={k: statement.excluded[k] for k in values if k != "id"},
+    await set_timers(tx, table, [Timer(id=timer_id, kind=kind, due_at=due_at, payload=payload)])
+
+
+async def set_timers(tx: Transaction, table: sa.Table, timers: Iterable[Timer]) -> None:
+    """Set (or move) many timers in one statement; each id replaces its earlier timer.
+
+    A timer set again starts afresh: no attempts, no claim (`Timer.attempts` is not read).
+    """
+    rows = [
+        {
+            "id": timer.id,
+            "kind": timer.kind,
+            "due_at": timer.due_at,
+            "payload": msgspec.to_builtins(timer.payload),
+            "attempts": 0,
+            "claimed_until": None,
+        }
+        for timer in timers
+    ]
+    if rows:
+        await tx.conn.execute(_upsert(table, tx.conn.dialect.name), rows)
+
+
+# What a timer set again replaces: everything but its id.
+_REPLACED = ("kind", "due_at", "payload", "attempts", "claimed_until")
+
+
+@functools.cache  # one statement per table and dialect, so SQLAlchemy reuses its compiled form
+def _upsert(table: sa.Table, dialect_name: str) -> sa.Insert:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    upsert: sa.Insert = statement.on_conflict_do_update(
+        index_elements=[table.c.id], set_={name: statement.excluded[name] for name in _REPLACED}
     )
-    await tx.conn.execute(statement)
+    return upsert
 
 
 async def cancel_timer(tx: Transaction, table: sa.Table, timer_id: str) -> None:

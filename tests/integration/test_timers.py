@@ -13,7 +13,7 @@ from shared.clock import FixedClock
 from shared.events.base import Cause
 from shared.settings import Database
 from shared.store.eventstore import EventStore, Transaction
-from shared.store.timers import Timer, TimerRunner, cancel_timer, set_timer
+from shared.store.timers import Timer, TimerRunner, cancel_timer, set_timer, set_timers
 from tests.support.probe import PROBE_TIMERS, NoteWritten, make_store
 
 T0 = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
@@ -118,3 +118,36 @@ async def test_a_failing_timer_is_retried_then_dropped(clocked) -> None:  # type
     assert calls == 2
     async with store.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(table)) == 0
+
+
+async def test_many_timers_are_set_in_one_call_and_a_known_id_is_moved_afresh(clocked) -> None:  # type: ignore[no-untyped-def]
+    store, clock, table = clocked
+    async with store.transaction() as tx:
+        await set_timer(tx, table, "t1", "remind", T0 + timedelta(minutes=5), {"text": "old"})
+        await tx.conn.execute(table.update().values(attempts=3))
+    async with store.transaction() as tx:
+        await set_timers(
+            tx,
+            table,
+            [
+                Timer(
+                    id="t1", kind="remind", due_at=T0 + timedelta(hours=2), payload={"text": "a"}
+                ),
+                Timer(
+                    id="t2", kind="remind", due_at=T0 + timedelta(hours=1), payload={"text": "b"}
+                ),
+            ],
+        )
+        await set_timers(tx, table, [])  # nothing to set is no statement at all
+    async with store.engine.connect() as conn:
+        rows = {row.id: row for row in await conn.execute(sa.select(table))}
+    assert sorted(rows) == ["t1", "t2"]
+    assert (rows["t1"].payload, rows["t1"].attempts) == ({"text": "a"}, 0)
+    assert rows["t1"].claimed_until is None
+    runner = TimerRunner(store, table, {"remind": remind})
+
+    clock.advance(timedelta(minutes=5))
+    assert await runner.fire_due() == 0  # t1 was moved, not added
+    clock.advance(timedelta(hours=2))
+    assert await runner.fire_due() == 2
+    assert sorted(await notes(store)) == ['{"text":"a"}', '{"text":"b"}']
