@@ -3,7 +3,7 @@ write the SMS each recipient must get, and plan, move or drop their reminders.""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -539,9 +539,6 @@ async def _accepted(
             planned_at=react.now,
         ),
     )
-
-
-Handle = Callable[[Transaction, RecordedEvent], Awaitable[None]]
 
 
 # The events each subscription acts on: only these are delivered (shared.bus.consumer).

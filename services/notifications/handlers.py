@@ -137,20 +137,6 @@ async def change_preferences(
     return found
 
 
-async def set_consent(
-    tx: Transaction, phone: str, *, opted_out: bool, keyword: str, now: datetime, cause: Cause
-) -> queries.Recipient:
-    current = await queries.recipient(tx.conn, phone)
-    already = current is not None and current.opted_out
-    event: Event | None = None
-    if opted_out and not already:
-        event = RecipientOptedOut(phone=phone, keyword=keyword, opted_out_at=now)
-    elif not opted_out and already:
-        event = RecipientOptedIn(phone=phone, keyword=keyword, opted_in_at=now)
-    await append_to_recipient(tx, phone, [] if event is None else [event], now, cause)
-    return await ensure_recipient(tx, phone, now, cause)
-
-
 # Queueing
 
 

@@ -67,9 +67,6 @@ class Catalog:
         except KeyError:
             raise UnknownEventError(f"unknown event type {name!r}") from None
 
-    def source_of(self, event: Event) -> str:
-        return self.of(event.event_type).source
-
     def decode(self, name: str, version: int, data: bytes) -> Event:
         """Decode a stored or received body, upcasting an old schema version to the current one."""
         kind = self.of(name)

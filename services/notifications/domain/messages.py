@@ -26,8 +26,6 @@ from services.notifications.domain.templates import RenderedSms
 from shared.events.base import Event
 from shared.events.notifications import (
     MessageId,
-    RecipientOptedIn,
-    RecipientOptedOut,
     SmsAttemptFailed,
     SmsDelivered,
     SmsEncoding,
@@ -419,20 +417,3 @@ def decide_record_delivery(
         ]
     reason = "undelivered" if error_code is None else f"undelivered (error {error_code})"
     return [message_failed(message, reason, now)]
-
-
-class Consent(msgspec.Struct, frozen=True, kw_only=True):
-    """Whether a phone number still wants SMS."""
-
-    phone: str
-    opted_out: bool = False
-    changed_at: datetime | None = None
-
-
-def evolve_consent(_state: Consent | None, event: RecipientOptedOut | RecipientOptedIn) -> Consent:
-    """Fold opt-out and opt-in events of one phone number (the latest one decides)."""
-    match event:
-        case RecipientOptedOut():
-            return Consent(phone=event.phone, opted_out=True, changed_at=event.opted_out_at)
-        case RecipientOptedIn():
-            return Consent(phone=event.phone, opted_out=False, changed_at=event.opted_in_at)

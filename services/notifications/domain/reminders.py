@@ -7,7 +7,7 @@ queues the same SMS (the timer id is the SMS's cause).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
@@ -60,13 +60,6 @@ class ReminderTimer(msgspec.Struct, frozen=True, kw_only=True):
     due_at: datetime
 
 
-class ReminderChange(msgspec.Struct, frozen=True, kw_only=True):
-    """Timers to store and timer ids to delete."""
-
-    add: tuple[ReminderTimer, ...] = ()
-    remove: tuple[UUID, ...] = ()
-
-
 def _check(offset: ReminderOffset) -> None:
     if isinstance(offset, EveningBefore) and offset.days_before < 1:
         raise InvalidScheduleError("days_before must be at least 1", field="days_before")
@@ -112,33 +105,3 @@ def plan_reminders(
             due_at=due,
         )
     return tuple(sorted(timers.values(), key=lambda timer: timer.due_at))
-
-
-def reschedule_reminders(
-    existing: Iterable[ReminderTimer],
-    target_id: str,
-    kind: SmsKind,
-    new_starts_at: datetime,
-    now: datetime,
-    *,
-    offsets: Sequence[ReminderOffset] = DEFAULT_OFFSETS,
-    zone: tzinfo = VIETNAM,
-) -> ReminderChange:
-    """Move a session's reminders: drop timers for the old time, plan them for the new one."""
-    current = {timer.timer_id: timer for timer in existing}
-    planned = plan_reminders(target_id, kind, new_starts_at, now, offsets=offsets, zone=zone)
-    wanted = {timer.timer_id for timer in planned}
-    return ReminderChange(
-        add=tuple(timer for timer in planned if timer.timer_id not in current),
-        remove=tuple(timer_id for timer_id in current if timer_id not in wanted),
-    )
-
-
-def cancel_reminders(existing: Iterable[ReminderTimer]) -> ReminderChange:
-    """A cancelled session or booking keeps no reminders."""
-    return ReminderChange(remove=tuple(timer.timer_id for timer in existing))
-
-
-def due_reminders(timers: Iterable[ReminderTimer], now: datetime) -> tuple[ReminderTimer, ...]:
-    """Timers whose time has come, earliest first."""
-    return tuple(sorted((t for t in timers if t.due_at <= now), key=lambda t: t.due_at))

@@ -7,7 +7,7 @@ can fold every event carrying the request id with `evolve_request`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 
@@ -20,7 +20,6 @@ from services.scheduler.domain.errors import (
 )
 from services.scheduler.domain.places import Commune, Place, find_commune
 from shared.events.base import Event
-from shared.events.fold import fold
 from shared.events.scheduler import (
     BookingCancelled,
     BookingChanged,
@@ -210,11 +209,6 @@ def evolve_request(state: HelpRequestState | None, event: Event) -> HelpRequestS
             return replace(state, status=RequestStatus.HOME_VISIT, visit_id=event.visit_id)
         case _:
             return state
-
-
-def request_from(events: Iterable[Event]) -> HelpRequestState | None:
-    """A request folded from every event that names it, or None when it was never filed."""
-    return fold(evolve_request, events)
 
 
 def _checked_name(raw: str, problems: list[FieldProblem]) -> str:

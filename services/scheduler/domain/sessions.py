@@ -27,7 +27,6 @@ from services.scheduler.domain.errors import (
 from services.scheduler.domain.places import Place, require_commune_in_scope
 from shared.clock import VIETNAM
 from shared.events.base import Event
-from shared.events.fold import fold
 from shared.events.scheduler import (
     AffectedBooking,
     AttendanceRecorded,
@@ -238,11 +237,6 @@ def evolve_session(state: SessionState | None, event: Event) -> SessionState | N
             return replace(state, staffing_alerted=True)
         case _:
             return state
-
-
-def session_from(events: Iterable[Event]) -> SessionState | None:
-    """A session folded from its stream, or None when it was never scheduled."""
-    return fold(evolve_session, events)
 
 
 def require_session(state: SessionState | None, session_id: SessionId) -> SessionState:

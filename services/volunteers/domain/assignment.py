@@ -729,11 +729,6 @@ def explain(
     return "; ".join(parts)
 
 
-def half_day_label(half: HalfDayKey) -> str:
-    """Readable half day, e.g. '2025-06-14 morning'."""
-    return f"{half[0].isoformat()} {half[1].value}"
-
-
 __all__ = [
     "Candidate",
     "CommuneMap",

@@ -289,11 +289,6 @@ def refill(state: StaffingState, slot: Slot) -> Refill:
     )
 
 
-def slot_for_refill(slot: Slot, state: StaffingState) -> Slot:
-    """The slot as the solver should see it when refilling: only the open places."""
-    return msgspec.structs.replace(slot, needed=refill(state, slot).open_places)
-
-
 _STATUS_AFTER: dict[type[Event], Status] = {
     AssignmentAccepted: Status.ACCEPTED,
     AssignmentDeclined: Status.DECLINED,

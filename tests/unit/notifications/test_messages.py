@@ -26,7 +26,6 @@ from services.notifications.domain.messages import (
     decide_record_sent,
     decide_start_sending,
     evolve,
-    evolve_consent,
     may_send,
     message_id_for,
     retry_delay,
@@ -36,8 +35,6 @@ from services.notifications.domain.templates import ResidentBookedContext, rende
 from shared.clock import VIETNAM
 from shared.events.base import Event
 from shared.events.notifications import (
-    RecipientOptedIn,
-    RecipientOptedOut,
     SmsAttemptFailed,
     SmsDelivered,
     SmsFailed,
@@ -331,13 +328,6 @@ def test_queueing_for_an_opted_out_number_is_suppressed_and_recorded() -> None:
 def test_an_opt_out_after_queueing_stops_the_send() -> None:
     (event,) = decide_start_sending(queued(), NOON, opted_out=True, policy=POLICY)
     assert isinstance(event, SmsSuppressed)
-
-
-def test_consent_follows_the_latest_opt_out_or_opt_in() -> None:
-    out = evolve_consent(None, RecipientOptedOut(phone=PHONE, keyword="HUY", opted_out_at=NOON))
-    assert out.opted_out
-    back = evolve_consent(out, RecipientOptedIn(phone=PHONE, keyword="BATDAU", opted_in_at=NOON))
-    assert not back.opted_out
 
 
 def test_events_out_of_order_are_refused() -> None:

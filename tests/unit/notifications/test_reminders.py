@@ -8,11 +8,8 @@ from services.notifications.domain.errors import InvalidScheduleError
 from services.notifications.domain.reminders import (
     BeforeStart,
     EveningBefore,
-    cancel_reminders,
-    due_reminders,
     due_time,
     plan_reminders,
-    reschedule_reminders,
 )
 from shared.clock import VIETNAM
 from shared.events.notifications import SmsKind
@@ -57,32 +54,24 @@ def test_planning_twice_gives_the_same_timers() -> None:
     assert first == again
 
 
+# A reschedule replans (notifications/handlers.py plan_reminders_for): the booking's timers are
+# all dropped and the plan for the new time is set, so no timer of the old time survives. A
+# cancellation drops them all, and a timer fires when due: through the handlers and the timer
+# runner in tests/integration/notifications/test_consumers.py
+# (test_a_reschedule_moves_reminders_and_a_cancellation_drops_them,
+# test_a_reminder_timer_fires_the_reminder) and tests/integration/test_timers.py.
 def test_a_reschedule_moves_the_reminders() -> None:
     existing = plan_reminders("booking-1", KIND, SATURDAY_8AM, now=local(3, 10))
     sunday = local(7, 14)
-    change = reschedule_reminders(existing, "booking-1", KIND, sunday, now=local(4, 10))
-    assert set(change.remove) == {t.timer_id for t in existing}
-    assert [t.due_at for t in change.add] == [local(6, 19), local(7, 12)]
+    moved = plan_reminders("booking-1", KIND, sunday, now=local(4, 10))
+    assert {t.timer_id for t in existing}.isdisjoint({t.timer_id for t in moved})
+    assert [t.due_at for t in moved] == [local(6, 19), local(7, 12)]
 
 
 def test_rescheduling_to_the_same_time_changes_nothing() -> None:
     existing = plan_reminders("booking-1", KIND, SATURDAY_8AM, now=local(3, 10))
-    change = reschedule_reminders(existing, "booking-1", KIND, SATURDAY_8AM, now=local(3, 11))
-    assert change.add == ()
-    assert change.remove == ()
-
-
-def test_a_cancellation_drops_every_reminder() -> None:
-    existing = plan_reminders("booking-1", KIND, SATURDAY_8AM, now=local(3, 10))
-    assert set(cancel_reminders(existing).remove) == {t.timer_id for t in existing}
-    assert cancel_reminders(existing).add == ()
-
-
-def test_due_reminders_are_those_whose_time_has_come() -> None:
-    timers = plan_reminders("booking-1", KIND, SATURDAY_8AM, now=local(3, 10))
-    assert due_reminders(timers, local(5, 18)) == ()
-    assert [t.due_at for t in due_reminders(timers, local(5, 19))] == [local(5, 19)]
-    assert len(due_reminders(timers, local(6, 8))) == 2
+    again = plan_reminders("booking-1", KIND, SATURDAY_8AM, now=local(3, 11))
+    assert again == existing
 
 
 def test_impossible_offsets_are_refused() -> None:

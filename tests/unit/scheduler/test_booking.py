@@ -28,7 +28,7 @@ from services.scheduler.domain.requests import (
     RequestStatus,
     decide_request_help,
     decide_waitlist_request,
-    request_from,
+    evolve_request,
 )
 from services.scheduler.domain.sessions import (
     CancelSession,
@@ -37,6 +37,7 @@ from services.scheduler.domain.sessions import (
     decide_cancel_session,
     decide_change_capacity,
 )
+from shared.events.fold import fold
 from shared.events.scheduler import (
     BookingCancelled,
     BookingChanged,
@@ -278,7 +279,7 @@ def test_changes_a_booking_to_another_session_telling_the_resident_once() -> Non
         request_command(request_id="request-1", phone="0912300001"), now=NOW
     )
     first = decide_book_resident(scheduled(), resident(1), booking_id=BookingId("b1"), now=NOW)
-    request = request_from([*filed, *first, changed])
+    request = fold(evolve_request, [*filed, *first, changed])
     assert request is not None
     assert (request.status, request.session_id, request.booking_id) == (
         RequestStatus.BOOKED,
@@ -317,13 +318,13 @@ def test_a_resident_moved_out_or_whose_session_is_cancelled_waits_again() -> Non
         now=NOW,
         scope=SCOPE,
     )
-    after_move = request_from([*filed, *booked, *moved])
+    after_move = fold(evolve_request, [*filed, *booked, *moved])
     assert after_move is not None
     assert after_move.status is RequestStatus.WAITING
     cancelled = decide_cancel_session(
         session, CancelSession(session_id=session.session_id, reason="bão"), now=NOW, scope=SCOPE
     )
-    after_cancel = request_from([*filed, *booked, *cancelled])
+    after_cancel = fold(evolve_request, [*filed, *booked, *cancelled])
     assert after_cancel is not None
     assert after_cancel.status is RequestStatus.WAITING
 

@@ -8,8 +8,9 @@ from services.scheduler.domain.requests import (
     RequestStatus,
     decide_request_help,
     decide_waitlist_request,
-    request_from,
+    evolve_request,
 )
+from shared.events.fold import fold
 from shared.events.scheduler import (
     CommuneCode,
     HelpRequested,
@@ -84,7 +85,7 @@ def test_a_request_nobody_could_place_waits_once() -> None:
     [event] = decide_waitlist_request(request, now=NOW)
     assert isinstance(event, ResidentWaitlisted)
     assert event.resident.phone == "+84912345678"
-    waiting = request_from([*decide_request_help(request_command(), now=NOW), event])
+    waiting = fold(evolve_request, [*decide_request_help(request_command(), now=NOW), event])
     assert waiting is not None
     assert waiting.status is RequestStatus.WAITING
     assert decide_waitlist_request(waiting, now=NOW) == []
@@ -100,4 +101,6 @@ def test_events_about_other_requests_leave_a_request_alone() -> None:
     mine = requested()
     other = requested(request_id="request-2", topics=(Topic.CASHLESS_PAYMENT,))
     [waitlisted] = decide_waitlist_request(other, now=NOW)
-    assert request_from([*decide_request_help(request_command(), now=NOW), waitlisted]) == mine
+    assert (
+        fold(evolve_request, [*decide_request_help(request_command(), now=NOW), waitlisted]) == mine
+    )

@@ -28,9 +28,10 @@ from services.scheduler.domain.sessions import (
     decide_complete_session,
     decide_reschedule_session,
     decide_schedule_session,
+    evolve_session,
     latest_bookings,
-    session_from,
 )
+from shared.events.fold import fold
 from shared.events.scheduler import (
     AttendanceStatus,
     BookingId,
@@ -332,8 +333,8 @@ def test_a_session_folds_from_its_stream_and_an_empty_stream_is_no_session() -> 
     events = decide_schedule_session(
         None, schedule_command(topics=(Topic.CASHLESS_PAYMENT,)), now=NOW, scope=SCOPE
     )
-    session = session_from(events)
+    session = fold(evolve_session, events)
     assert session is not None
     assert session.commune_code == THIEU_TRUNG
     assert session.free_places == 3
-    assert session_from([]) is None
+    assert fold(evolve_session, []) is None

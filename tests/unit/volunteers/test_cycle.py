@@ -20,7 +20,6 @@ from services.volunteers.domain.cycle import (
     evolve,
     refill,
     short_code,
-    slot_for_refill,
 )
 from services.volunteers.domain.errors import AnswerTooLateError, UnknownAssignmentError
 from shared.events.base import Event
@@ -91,7 +90,8 @@ def fold(state: StaffingState, events: list[Event]) -> StaffingState:
 def propose(
     state: StaffingState, now: datetime = NOW, exclude: frozenset[VolunteerId] = frozenset()
 ) -> list[Event]:
-    slot = slot_for_refill(SLOT, state) if state.assignments else SLOT
+    slot = msgspec.structs.replace(SLOT, needed=refill(state, SLOT).open_places)
+    slot = slot if state.assignments else SLOT
     pool = [c for c in CANDIDATES if c.volunteer_id not in exclude]
     solution = solve([slot], pool, COMMUNES)
     used = {a.assignment_id for a in state.assignments}
