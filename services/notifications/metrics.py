@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from services.notifications.tables import FAILED, SENDING, messages, outgoing
-from shared.store.log import as_utc
 from shared.web.metrics import Metric
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ async def sms_metrics(notifications: Notifications) -> list[Metric]:
         stuck = await conn.scalar(_STUCK, {"cutoff": now - lease})
         failed = await conn.scalar(_FAILED)
         due, oldest = (await conn.execute(_QUEUE, {"now": now})).one()
-    waited = 0.0 if oldest is None else max(0.0, (now - as_utc(oldest)).total_seconds())
+    waited = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
     return [
         Metric(
             "handinhand_sms_stuck_sending_messages",

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from shared.store.tables import add_store_tables
 from shared.store.timers import add_timer_table
+from shared.store.utc import UtcDateTime
 
 metadata = sa.MetaData()
 store_tables = add_store_tables(metadata)
@@ -28,7 +29,7 @@ recipients = sa.Table(
     sa.Column("opted_out", sa.Boolean(), nullable=False),
     sa.Column("language", sa.String(8), nullable=True),
     sa.Column("strip_diacritics", sa.Boolean(), nullable=True),
-    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("changed_at", UtcDateTime(), nullable=False),
 )
 
 # Every SMS and where it stands; `version` is its stream's version, so the sender can append
@@ -50,19 +51,19 @@ messages = sa.Table(
     sa.Column("parts_saved", sa.Integer(), nullable=False),
     sa.Column("urgent", sa.Boolean(), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("sending_since", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+    sa.Column("sending_since", UtcDateTime(), nullable=True),
+    sa.Column("queued_at", UtcDateTime(), nullable=False),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("delivered_at", UtcDateTime(), nullable=True),
+    sa.Column("failed_at", UtcDateTime(), nullable=True),
     sa.Column("provider", sa.String(40), nullable=True),
     sa.Column("provider_message_id", sa.String(100), nullable=True),
     sa.Column("failure_reason", sa.Text(), nullable=True),
     sa.Column("commune_code", sa.String(10), nullable=True),
     sa.Column("reference", sa.String(100), nullable=True),
     sa.Column("recipient_name", sa.String(120), nullable=True),
-    sa.Column("session_starts_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("session_starts_at", UtcDateTime(), nullable=True),
     sa.Index("ix_messages_recipient", "recipient_phone", "queued_at"),
     sa.Index("ix_messages_kind", "kind", "queued_at"),
     sa.Index("ix_messages_provider_id", "provider_message_id"),
@@ -77,8 +78,8 @@ outgoing = sa.Table(
     "outgoing",
     metadata,
     sa.Column("message_id", sa.String(60), primary_key=True),
-    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("due_at", UtcDateTime(), nullable=False),
+    sa.Column("claimed_until", UtcDateTime(), nullable=True),
     sa.Column("claimed_by", sa.String(80), nullable=True),
     sa.Index("ix_outgoing_due", "due_at"),
 )
@@ -91,7 +92,7 @@ pending_replies = sa.Table(
     sa.Column("phone", PHONE, nullable=False),
     sa.Column("short_code", sa.String(8), nullable=False),
     sa.Column("topic", sa.String(120), nullable=False),
-    sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("starts_at", UtcDateTime(), nullable=False),
     sa.Index("ix_pending_replies_phone", "phone"),
 )
 

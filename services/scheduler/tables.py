@@ -10,12 +10,13 @@ import sqlalchemy as sa
 
 from shared.store.tables import add_store_tables
 from shared.store.timers import add_timer_table
+from shared.store.utc import UtcDateTime
 
 metadata = sa.MetaData()
 store_tables = add_store_tables(metadata)
 timers = add_timer_table(metadata)
 
-Instant = sa.DateTime(timezone=True)
+Instant = UtcDateTime()
 
 places = sa.Table(
     "places",

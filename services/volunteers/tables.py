@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from shared.store.tables import add_store_tables
 from shared.store.timers import add_timer_table
+from shared.store.utc import UtcDateTime
 
 metadata = sa.MetaData()
 store_tables = add_store_tables(metadata)
@@ -13,7 +14,7 @@ timers = add_timer_table(metadata)
 
 _ID = 200
 _CODE = 16
-_WHEN = sa.DateTime(timezone=True)
+_WHEN = UtcDateTime()
 
 groups = sa.Table(
     "volunteer_groups",

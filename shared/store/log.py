@@ -8,7 +8,6 @@ running (the horizon, see docs/architecture.md, "No skipped events").
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -19,11 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.events.base import RecordedEvent
 from shared.events.catalog import Catalog
 from shared.store.statements import Statements
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time we store is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def recorded_from_row(
@@ -48,7 +42,7 @@ def recorded_from_row(
         stream_id=stream_id,
         stream_version=stream_version,
         event=catalog.decode(event_type, schema_version, data),
-        recorded_at=as_utc(recorded_at),
+        recorded_at=recorded_at,
         correlation_id=correlation_id,
         causation_id=causation_id,
     )
@@ -131,7 +125,7 @@ class EventLog:
                 event_type=event_type,
                 schema_version=schema_version,
                 data=data,
-                recorded_at=as_utc(recorded_at),
+                recorded_at=recorded_at,
                 correlation_id=_id_text(correlation_id),
                 causation_id=None if causation_id is None else _id_text(causation_id),
             )

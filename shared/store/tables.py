@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from shared.store.utc import UtcDateTime
+
 # SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL needs 64 bits at scale.
 Position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -32,7 +34,7 @@ def add_store_tables(metadata: sa.MetaData) -> StoreTables:
         sa.Column("event_type", sa.String(120), nullable=False),
         sa.Column("schema_version", sa.Integer(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", UtcDateTime(), nullable=False),
         sa.Column("correlation_id", sa.Uuid(), nullable=False),
         sa.Column("causation_id", sa.Uuid(), nullable=True),
         # PostgreSQL: the appending transaction's id (xid8 as bigint). Readers only go below
@@ -50,7 +52,7 @@ def add_store_tables(metadata: sa.MetaData) -> StoreTables:
         sa.Column("position", sa.BigInteger(), nullable=False),
         # Only one instance of a service relays at a time: the lease holder.
         sa.Column("owner", sa.String(80), nullable=True),
-        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", UtcDateTime(), nullable=True),
     )
     inbox = sa.Table(
         "inbox",
@@ -61,7 +63,7 @@ def add_store_tables(metadata: sa.MetaData) -> StoreTables:
         sa.Column("stream_id", sa.String(200), primary_key=True),
         sa.Column("stream_version", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("handled_at", UtcDateTime(), nullable=False),
     )
     dead_letters = sa.Table(
         "dead_letters",
@@ -73,8 +75,8 @@ def add_store_tables(metadata: sa.MetaData) -> StoreTables:
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("redriven_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("parked_at", UtcDateTime(), nullable=False),
+        sa.Column("redriven_at", UtcDateTime(), nullable=True),
         sa.Index("ix_dead_letters_open", "consumer", "redriven_at"),
     )
     idempotency = sa.Table(
@@ -84,6 +86,6 @@ def add_store_tables(metadata: sa.MetaData) -> StoreTables:
         sa.Column("request_hash", sa.String(64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
     )
     return StoreTables(events, relay_position, inbox, dead_letters, idempotency)

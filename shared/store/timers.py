@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.store.eventstore import EventStore, Transaction
+from shared.store.utc import UtcDateTime
 
 log = logging.getLogger("handinhand.timers")
 
@@ -38,11 +39,11 @@ def add_timer_table(metadata: sa.MetaData) -> sa.Table:
         metadata,
         sa.Column("id", sa.String(200), primary_key=True),
         sa.Column("kind", sa.String(80), nullable=False),
-        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("due_at", UtcDateTime(), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
         # An instance that takes a due timer holds it until then; a crash releases it.
-        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", UtcDateTime(), nullable=True),
         sa.Index("ix_timers_due", "due_at"),
     )
 

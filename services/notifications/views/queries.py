@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -25,13 +25,6 @@ from shared.events.notifications import (
     SmsKind,
     SmsLanguage,
 )
-
-
-def aware(value: datetime | None) -> Any:
-    """SQLite hands back naive UTC datetimes; PostgreSQL aware ones. Make both aware."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 class Recipient(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,7 +85,7 @@ def _recipient_of(row: Any) -> Recipient:
         opted_out=row.opted_out,
         language=None if row.language is None else SmsLanguage(row.language),
         strip_diacritics=row.strip_diacritics,
-        changed_at=aware(row.changed_at),
+        changed_at=row.changed_at,
     )
 
 
@@ -125,7 +118,7 @@ async def pending_for(conn: AsyncConnection, phone: str) -> list[PendingAssignme
             assignment_id=row.assignment_id,
             short_code=row.short_code,
             topic=row.topic,
-            starts_at=aware(row.starts_at),
+            starts_at=row.starts_at,
         )
         for row in rows
     ]
@@ -145,18 +138,18 @@ def _view(row: Any) -> MessageView:
         parts_saved=row.parts_saved,
         urgent=row.urgent,
         attempts=row.attempts,
-        next_attempt_at=aware(row.next_attempt_at),
-        queued_at=aware(row.queued_at),
-        sent_at=aware(row.sent_at),
-        delivered_at=aware(row.delivered_at),
-        failed_at=aware(row.failed_at),
+        next_attempt_at=row.next_attempt_at,
+        queued_at=row.queued_at,
+        sent_at=row.sent_at,
+        delivered_at=row.delivered_at,
+        failed_at=row.failed_at,
         provider=row.provider,
         provider_message_id=row.provider_message_id,
         failure_reason=row.failure_reason,
         commune_code=row.commune_code,
         reference=row.reference,
         recipient_name=row.recipient_name,
-        session_starts_at=aware(row.session_starts_at),
+        session_starts_at=row.session_starts_at,
     )
 
 
@@ -206,7 +199,7 @@ def message_state(row: Any) -> Message:
         kind=SmsKind(row.kind),
         recipient_phone=row.recipient_phone,
         status=MessageStatus(row.status),
-        next_attempt_at=aware(row.next_attempt_at),
+        next_attempt_at=row.next_attempt_at,
         language=SmsLanguage(row.language),
         text=row.text,
         encoding=SmsEncoding(row.encoding),
@@ -215,7 +208,7 @@ def message_state(row: Any) -> Message:
         parts_saved=row.parts_saved,
         urgent=row.urgent,
         attempts=row.attempts,
-        sending_since=aware(row.sending_since),
+        sending_since=row.sending_since,
         provider=row.provider,
         provider_message_id=row.provider_message_id,
         failure_reason=row.failure_reason,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.scheduler.views.queries import request_row, session_row, utc
+from services.scheduler.views.queries import request_row, session_row
 from shared.events.scheduler import (
     ResidentBooked,
     SessionTotals,
@@ -103,8 +103,8 @@ def session_view(row: sa.Row[Any]) -> SessionView:
         local_date=row.local_date,
         start_local=row.start_local,
         end_local=row.end_local,
-        starts_at=utc(row.starts_at),
-        ends_at=utc(row.ends_at),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
         topics=[Topic(t) for t in row.topics],
         languages=[Language(x) for x in row.languages],
         accessibility=[Accessibility(a) for a in row.accessibility],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,11 +26,6 @@ from shared.events.scheduler import (
     Weekend,
 )
 from shared.events.vocabulary import Accessibility, Language, Outcome, Topic
-
-
-def utc(value: datetime) -> datetime:
-    """An instant read back from the database (SQLite returns UTC without its zone)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class _Statements:
@@ -207,7 +202,7 @@ def request_state(row: sa.Row[Any]) -> HelpRequestState:
         preferred_language=Language(row.preferred_language),
         preferred_days=tuple(Weekend(d) for d in row.preferred_days),
         home_visit=row.home_visit,
-        requested_at=utc(row.requested_at),
+        requested_at=row.requested_at,
         status=RequestStatus(row.status),
         session_id=SessionId(row.session_id) if row.session_id else None,
         booking_id=BookingId(row.booking_id) if row.booking_id else None,
@@ -297,8 +292,8 @@ async def booked_slots(
                 local_date=local_date,
                 start_local=start_local,
                 end_local=end_local,
-                starts_at=utc(starts_at),
-                ends_at=utc(ends_at),
+                starts_at=starts_at,
+                ends_at=ends_at,
             )
         )
     return found

@@ -20,7 +20,6 @@ from services.volunteers.tables import (
     volunteers,
     weekend_plans,
 )
-from services.volunteers.views.queries import utc
 from shared.events.base import RecordedEvent
 from shared.events.volunteers import (
     AssignmentAccepted,
@@ -97,7 +96,7 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
             await conn.execute(
                 assignments.update()
                 .where(assignments.c.assignment_id == event.assignment_id)
-                .values(starts_at=utc(event.starts_at), ends_at=utc(event.ends_at))
+                .values(starts_at=event.starts_at, ends_at=event.ends_at)
             )
         case WeekendPlanned():
             await conn.execute(
@@ -106,7 +105,7 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
             await conn.execute(
                 weekend_plans.insert().values(
                     saturday=event.saturday,
-                    planned_at=utc(event.planned_at),
+                    planned_at=event.planned_at,
                     slots=event.slots,
                     open_places=event.open_places,
                     proposed=event.proposed,
@@ -135,7 +134,7 @@ async def _project_registry(conn: AsyncConnection, event: Any, at: datetime) -> 
                     group_id=event.group_id,
                     name=event.name,
                     commune_code=event.commune_code,
-                    registered_at=utc(event.registered_at),
+                    registered_at=event.registered_at,
                 )
             )
         case VolunteerRegistered():
@@ -154,8 +153,8 @@ async def _project_registry(conn: AsyncConnection, event: Any, at: datetime) -> 
                     exceptions=[],
                     monthly_limit=event.monthly_limit,
                     paused=False,
-                    registered_at=utc(event.registered_at),
-                    updated_at=utc(event.registered_at),
+                    registered_at=event.registered_at,
+                    updated_at=event.registered_at,
                 )
             )
         case VolunteerUpdated():
@@ -169,15 +168,15 @@ async def _project_registry(conn: AsyncConnection, event: Any, at: datetime) -> 
                 languages=_builtins(event.languages),
                 preferred_language=event.preferred_language.value,
                 monthly_limit=event.monthly_limit,
-                updated_at=utc(event.updated_at),
+                updated_at=event.updated_at,
             )
         case VolunteerPaused():
             await _update_volunteer(
-                conn, event.volunteer_id, paused=True, updated_at=utc(event.paused_at)
+                conn, event.volunteer_id, paused=True, updated_at=event.paused_at
             )
         case VolunteerResumed():
             await _update_volunteer(
-                conn, event.volunteer_id, paused=False, updated_at=utc(event.resumed_at)
+                conn, event.volunteer_id, paused=False, updated_at=event.resumed_at
             )
         case AvailabilityChanged():
             await _update_volunteer(
@@ -185,7 +184,7 @@ async def _project_registry(conn: AsyncConnection, event: Any, at: datetime) -> 
                 event.volunteer_id,
                 availability=_builtins(event.availability),
                 exceptions=_builtins(event.exceptions),
-                updated_at=utc(event.changed_at),
+                updated_at=event.changed_at,
             )
         case _:
             _ = at
@@ -207,8 +206,8 @@ async def _project_slot(conn: AsyncConnection, event: Any) -> None:
                     saturday=weekend_of(event.starts_at),
                     commune_code=event.commune_code,
                     place=event.place,
-                    starts_at=utc(event.starts_at),
-                    ends_at=utc(event.ends_at),
+                    starts_at=event.starts_at,
+                    ends_at=event.ends_at,
                     needed=event.needed,
                     topics=_builtins(event.topics),
                     own_skills=_builtins(event.required_skills),
@@ -230,8 +229,8 @@ async def _project_slot(conn: AsyncConnection, event: Any) -> None:
                     saturday=weekend_of(event.starts_at),
                     commune_code=event.commune_code,
                     place=event.place,
-                    starts_at=utc(event.starts_at),
-                    ends_at=utc(event.ends_at),
+                    starts_at=event.starts_at,
+                    ends_at=event.ends_at,
                     needed=event.needed,
                     topics=_builtins(event.topics),
                     own_skills=_builtins(event.required_skills),
@@ -306,14 +305,14 @@ async def _project_assignment(conn: AsyncConnection, event: Any) -> None:
                     volunteer_id=event.volunteer_id,
                     group_id=group_id or "",
                     commune_code=event.commune_code,
-                    starts_at=utc(event.starts_at),
-                    ends_at=utc(event.ends_at),
+                    starts_at=event.starts_at,
+                    ends_at=event.ends_at,
                     status=Status.PROPOSED.value,
                     short_code=event.short_code,
-                    answer_by=utc(event.answer_by),
+                    answer_by=event.answer_by,
                     role=event.role,
                     explanation=event.explanation[:1000],
-                    proposed_at=utc(event.proposed_at),
+                    proposed_at=event.proposed_at,
                 )
             )
         case AssignmentAccepted():
@@ -322,7 +321,7 @@ async def _project_assignment(conn: AsyncConnection, event: Any) -> None:
                 .where(by_id)
                 .values(
                     status=Status.ACCEPTED.value,
-                    answered_at=utc(event.accepted_at),
+                    answered_at=event.accepted_at,
                     channel=event.channel.value,
                 )
             )
@@ -332,7 +331,7 @@ async def _project_assignment(conn: AsyncConnection, event: Any) -> None:
                 .where(by_id)
                 .values(
                     status=Status.DECLINED.value,
-                    answered_at=utc(event.declined_at),
+                    answered_at=event.declined_at,
                     channel=event.channel.value,
                 )
             )
@@ -340,7 +339,7 @@ async def _project_assignment(conn: AsyncConnection, event: Any) -> None:
             await conn.execute(
                 assignments.update()
                 .where(by_id)
-                .values(status=Status.EXPIRED.value, answered_at=utc(event.expired_at))
+                .values(status=Status.EXPIRED.value, answered_at=event.expired_at)
             )
         case AssignmentReleased():
             await conn.execute(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -34,11 +34,6 @@ from shared.events.volunteers import (
 )
 
 _ACTIVE = [status.value for status in ACTIVE]
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every instant we store is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class GroupView(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,22 +108,11 @@ def _plain(row: Any) -> dict[str, Any]:
 
 
 def _volunteer(row: Any) -> VolunteerView:
-    return msgspec.convert(
-        {
-            **_plain(row),
-            "registered_at": utc(row.registered_at),
-            "updated_at": utc(row.updated_at),
-        },
-        VolunteerView,
-    )
+    return msgspec.convert(_plain(row), VolunteerView)
 
 
 def _assignment(row: Any) -> AssignmentView:
-    values = _plain(row)
-    for name in ("starts_at", "ends_at", "answer_by", "proposed_at", "answered_at"):
-        if values[name] is not None:
-            values[name] = utc(values[name])
-    return msgspec.convert(values, AssignmentView)
+    return msgspec.convert(_plain(row), AssignmentView)
 
 
 def _slot(row: Any) -> SlotView:
@@ -137,8 +121,6 @@ def _slot(row: Any) -> SlotView:
         for name, value in _plain(row).items()
         if name not in {"own_skills", "own_languages"}
     }
-    values["starts_at"] = utc(values["starts_at"])
-    values["ends_at"] = utc(values["ends_at"])
     return msgspec.convert(values, SlotView)
 
 
@@ -160,7 +142,7 @@ async def group(conn: AsyncConnection, group_id: str) -> GroupView | None:
         commune_code=row.commune_code,
         members=int(counts[0]),
         active_members=int(counts[1]),
-        registered_at=utc(row.registered_at),
+        registered_at=row.registered_at,
     )
 
 
@@ -382,7 +364,7 @@ async def plan_summary(conn: AsyncConnection, saturday: date) -> PlanSummary | N
         return None
     return PlanSummary(
         saturday=row.saturday,
-        planned_at=utc(row.planned_at),
+        planned_at=row.planned_at,
         slots=row.slots,
         open_places=row.open_places,
         proposed=row.proposed,
@@ -412,8 +394,8 @@ async def served(conn: AsyncConnection, *where: Any) -> list[AttendedAssignment]
             volunteer_id=row.volunteer_id,
             group_id=row.group_id,
             commune_code=row.commune_code,
-            starts_at=utc(row.starts_at),
-            ends_at=utc(row.ends_at),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
         )
         for row in rows
     ]
