@@ -1,7 +1,7 @@
 """The help desk: public help requests that reach this process together are placed together.
 
 A request waits at most one turn of the event loop for others; then everything waiting is
-placed in one transaction (`placing.request_help_together`), each request getting its own
+placed in one transaction (`handlers.request_help_together`), each request getting its own
 answer. The public form's limits are taken in that transaction too, for the whole batch at
 once (`quota.HelpRequestQuota.take_in`); a request over its limit gets its 429 and the others
 go ahead. Under load the batches grow by themselves (what arrived while one batch was written
@@ -18,7 +18,6 @@ import logging
 from typing import TYPE_CHECKING, NamedTuple
 
 from services.scheduler import handlers
-from services.scheduler.placing import Filing, Placed, request_help_together
 
 if TYPE_CHECKING:
     from services.scheduler.domain.requests import RequestHelp
@@ -33,7 +32,7 @@ BATCH_MOST = 64
 
 
 class _Waiting(NamedTuple):
-    filing: Filing
+    filing: handlers.Filing
     asker: Asker
     answer: asyncio.Future[handlers.RequestOutcome]
 
@@ -56,7 +55,7 @@ class HelpDesk:
         it alone would raise, e.g. HelpRequestRejectedError, or TooManyRequestsError when the
         asker is over the form's limit."""
         answer: asyncio.Future[handlers.RequestOutcome] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(Filing(command, cause), asker, answer))
+        self._waiting.append(_Waiting(handlers.Filing(command, cause), asker, answer))
         if self._placing is None or self._placing.done():
             self._placing = asyncio.create_task(self._place_waiting(), name="help-desk")
         return await answer
@@ -79,7 +78,7 @@ class HelpDesk:
             async with store.transaction() as tx:
                 refused = await self.quota.take_in(tx.conn, [waiting.asker for waiting in batch])
                 going = [waiting for waiting, no in zip(batch, refused, strict=True) if no is None]
-                placed, placing = await request_help_together(
+                placed, placing = await handlers.request_help_together(
                     tx, [waiting.filing for waiting in going], now=clock.now()
                 )
         except Exception as error:  # each request is placed again alone, and answered
@@ -114,7 +113,9 @@ class HelpDesk:
         _answer(waiting.answer, outcome)
 
 
-def _answer(answer: asyncio.Future[handlers.RequestOutcome], outcome: Placed | Exception) -> None:
+def _answer(
+    answer: asyncio.Future[handlers.RequestOutcome], outcome: handlers.Placed | Exception
+) -> None:
     if answer.done():  # the caller went away (its request was cancelled)
         return
     if isinstance(outcome, Exception):
