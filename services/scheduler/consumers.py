@@ -26,13 +26,13 @@ FROM_NOTIFICATIONS: tuple[type[Event], ...] = (HelpRequestedBySms,)
 
 def subscriptions(scheduler: Scheduler) -> list[Subscription]:
     me = scheduler.runtime.name
-    clock = scheduler.runtime.clock
+    clock, memory = scheduler.runtime.clock, scheduler.memory
 
     async def from_volunteers(tx: Transaction, recorded: RecordedEvent) -> None:
         match recorded.event:
             case SessionStaffed() | SessionUnderstaffed():
                 await handlers.record_staffing(
-                    tx, recorded.event, now=clock.now(), cause=caused_by(recorded)
+                    tx, recorded.event, memory=memory, now=clock.now(), cause=caused_by(recorded)
                 )
             case _:
                 return
@@ -41,7 +41,7 @@ def subscriptions(scheduler: Scheduler) -> list[Subscription]:
         match recorded.event:
             case HelpRequestedBySms():
                 await handlers.request_help_by_sms(
-                    tx, recorded.event, now=clock.now(), cause=caused_by(recorded)
+                    tx, recorded.event, memory=memory, now=clock.now(), cause=caused_by(recorded)
                 )
             case _:
                 return

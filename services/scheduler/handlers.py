@@ -87,7 +87,7 @@ from services.scheduler.domain.visits import (
     decide_schedule_home_visit,
     evolve_visit,
 )
-from services.scheduler.memory import FoldedSession, memory_of
+from services.scheduler.memory import FoldedSession, Memory
 from services.scheduler.tables import timers
 from services.scheduler.views import projection, queries
 from shared.events.base import Cause, Event
@@ -167,15 +167,16 @@ class SessionStream:
             if await queries.lock_session(tx.conn, self.session_id):
                 self.current = False  # another writer may have committed while we waited
 
-    async def catch_up(self, tx: Transaction) -> int:
-        """Fold the events appended since the version we hold; how many there were."""
+    async def catch_up(self, tx: Transaction, *, memory: Memory) -> int:
+        """Fold the events appended since the version we hold; how many there were (and
+        remember the stream as committed, when it is)."""
         stream = await tx.load(self.session_id, after=self.version)
         for recorded in stream.events:
             self._fold(recorded.event)
         self.version = stream.version
         self.current = True
         if not tx.appended:  # else it may hold this transaction's own, uncommitted events
-            memory_of(tx.store).sessions.keep(
+            memory.sessions.keep(
                 self.session_id, FoldedSession(self.version, self.state, self.staffing)
             )
         return len(stream.events)
@@ -214,20 +215,20 @@ class SessionStream:
             self.staffing = event
 
 
-def remembered_session(tx: Transaction, session_id: str) -> SessionStream:
+def remembered_session(memory: Memory, session_id: str) -> SessionStream:
     """The session as this process last saw it committed (perhaps out of date), or empty."""
-    folded = memory_of(tx.store).sessions.recall(session_id)
+    folded = memory.sessions.recall(session_id)
     if folded is None:
         return SessionStream(SessionId(session_id), None, 0)
     return SessionStream(SessionId(session_id), folded.state, folded.version, folded.staffing)
 
 
-async def load_session(tx: Transaction, session_id: str) -> SessionStream:
+async def load_session(tx: Transaction, session_id: str, *, memory: Memory) -> SessionStream:
     """The session, locked for this transaction's writes, with every event folded (the newer
     ones onto what this process remembers)."""
-    stream = remembered_session(tx, session_id)
+    stream = remembered_session(memory, session_id)
     await stream.lock(tx)
-    await stream.catch_up(tx)
+    await stream.catch_up(tx, memory=memory)
     return stream
 
 
@@ -252,13 +253,13 @@ class PlacesReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def import_places(
-    tx: Transaction, text: str, *, imported_by: str, now: datetime, cause: Cause
+    tx: Transaction, text: str, *, memory: Memory, imported_by: str, now: datetime, cause: Cause
 ) -> PlacesReport:
     """Import villages and hamlets from `code,name,kind,parent` CSV, all or nothing."""
     parsed = parse_places_csv(text, existing_codes=await queries.place_codes(tx.conn))
     if parsed.rejected or not parsed.places:
         return PlacesReport(imported=0, rejected=parsed.rejected)
-    memory_of(tx.store).villages.importing()
+    memory.villages.importing()
     imported = [
         ImportedPlace(code=p.code, name=p.name, kind=p.kind.value, commune_code=p.commune_code)
         for p in parsed.places
@@ -278,20 +279,28 @@ async def import_places(
 
 
 async def import_places_csv(
-    store: EventStore, text: str, *, imported_by: str = "import", cause: Cause | None = None
+    store: EventStore,
+    text: str,
+    *,
+    memory: Memory,
+    imported_by: str = "import",
+    cause: Cause | None = None,
 ) -> PlacesReport:
     """The one command that loads a province's villages: import a CSV text, all or nothing."""
     async with store.transaction() as tx:
-        return await import_places(
+        report = await import_places(
             tx,
             text,
+            memory=memory,
             imported_by=imported_by,
             now=store.clock.now(),
             cause=cause or Cause(correlation_id=uuid7()),
         )
+    memory.villages.after_commit()
+    return report
 
 
-async def load_sample_places(store: EventStore) -> PlacesReport:
+async def load_sample_places(store: EventStore, *, memory: Memory) -> PlacesReport:
     """Load the demo's sample villages (places_sample.csv); loading again adds nothing."""
     text = SAMPLE_PLACES.read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text)))
@@ -301,30 +310,33 @@ async def load_sample_places(store: EventStore) -> PlacesReport:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(rows[0])
         writer.writerows(r for r in rows[1:] if r and r[0].strip() not in existing)
-        return await import_places(
+        report = await import_places(
             tx,
             out.getvalue(),
+            memory=memory,
             imported_by="sample",
             now=store.clock.now(),
             cause=Cause(correlation_id=uuid7(), id_seed="places-sample"),
         )
+    memory.villages.after_commit()
+    return report
 
 
 # Sessions -----------------------------------------------------------------------------------
 
 
 async def commune_villages(
-    tx: Transaction, commune_code: str, now: datetime
+    tx: Transaction, commune_code: str, now: datetime, *, memory: Memory
 ) -> dict[str, Place] | None:
     """The commune's imported villages, or None when none were imported (any code goes)."""
     commune = find_commune(commune_code)
     if commune is None:
         return None
-    memory = memory_of(tx.store).villages
-    found = memory.recall(commune.code, now)
+    villages = memory.villages
+    found = villages.recall(commune.code, now)
     if found is None:
         found = await queries.villages_of(tx.conn, commune.code)
-        memory.keep(commune.code, found, now)
+        villages.keep(commune.code, found, now)
     return dict(found) or None
 
 
@@ -350,21 +362,27 @@ async def _arm_staffing_alert(tx: Transaction, session: SessionState, now: datet
 
 
 async def schedule_session(
-    tx: Transaction, command: ScheduleSession, *, scope: Iterable[str], now: datetime, cause: Cause
+    tx: Transaction,
+    command: ScheduleSession,
+    *,
+    memory: Memory,
+    scope: Iterable[str],
+    now: datetime,
+    cause: Cause,
 ) -> SessionStream:
     """Put a session on the calendar, arm its staffing check and fill it from the waitlist."""
-    stream = await load_session(tx, command.session_id)
+    stream = await load_session(tx, command.session_id, memory=memory)
     events = decide_schedule_session(
         stream.state,
         command,
         now=now,
         scope=scope,
-        places=await commune_villages(tx, command.commune_code, now),
+        places=await commune_villages(tx, command.commune_code, now, memory=memory),
     )
     await stream.append(tx, events, cause)
     session = stream.require()
     await _arm_staffing_alert(tx, session, now)
-    await fill_from_waitlist(tx, stream, now=now, cause=cause)
+    await fill_from_waitlist(tx, stream, memory=memory, now=now, cause=cause)
     return stream
 
 
@@ -372,13 +390,18 @@ async def reschedule_session(
     tx: Transaction,
     command: RescheduleSession,
     *,
+    memory: Memory,
     scope: Iterable[str],
     now: datetime,
     cause: Cause,
 ) -> SessionStream:
     """Move a session; its staffing check moves with it."""
-    stream = await load_session(tx, command.session_id)
-    places = await commune_villages(tx, stream.state.commune_code, now) if stream.state else None
+    stream = await load_session(tx, command.session_id, memory=memory)
+    places = (
+        await commune_villages(tx, stream.state.commune_code, now, memory=memory)
+        if stream.state
+        else None
+    )
     events = decide_reschedule_session(
         stream.state,
         command,
@@ -392,32 +415,46 @@ async def reschedule_session(
 
 
 async def change_capacity(
-    tx: Transaction, command: ChangeCapacity, *, scope: Iterable[str], now: datetime, cause: Cause
+    tx: Transaction,
+    command: ChangeCapacity,
+    *,
+    memory: Memory,
+    scope: Iterable[str],
+    now: datetime,
+    cause: Cause,
 ) -> SessionStream:
     """Change capacity: more places fill from the waitlist, named bookings move back to it (and
     are placed in another session when one fits)."""
-    stream = await load_session(tx, command.session_id)
+    stream = await load_session(tx, command.session_id, memory=memory)
     events = decide_change_capacity(stream.state, command, now=now, scope=scope)
     await stream.append(tx, events, cause)
     for event in events:
         if isinstance(event, ResidentMovedToWaitlist):
-            await _place_again(tx, event.resident.request_id, now=now, cause=cause)
-    await fill_from_waitlist(tx, stream, now=now, cause=cause)
+            await _place_again(tx, event.resident.request_id, memory=memory, now=now, cause=cause)
+    await fill_from_waitlist(tx, stream, memory=memory, now=now, cause=cause)
     return stream
 
 
 async def cancel_session(
-    tx: Transaction, command: CancelSession, *, scope: Iterable[str], now: datetime, cause: Cause
+    tx: Transaction,
+    command: CancelSession,
+    *,
+    memory: Memory,
+    scope: Iterable[str],
+    now: datetime,
+    cause: Cause,
 ) -> SessionStream:
     """Cancel a session; its residents wait again and are placed elsewhere when a session fits."""
-    stream = await load_session(tx, command.session_id)
+    stream = await load_session(tx, command.session_id, memory=memory)
     events = decide_cancel_session(stream.state, command, now=now, scope=scope)
     await stream.append(tx, events, cause)
     await cancel_timer(tx, timers, alert_timer_id(command.session_id))
     for event in events:
         if isinstance(event, SessionCancelled):
             for affected in event.affected:
-                await _place_again(tx, affected.resident.request_id, now=now, cause=cause)
+                await _place_again(
+                    tx, affected.resident.request_id, memory=memory, now=now, cause=cause
+                )
     return stream
 
 
@@ -425,11 +462,12 @@ async def complete_session(
     tx: Transaction,
     command: CompleteSession,
     *,
+    memory: Memory,
     scope: Iterable[str],
     now: datetime,
     cause: Cause,
 ) -> SessionStream:
-    stream = await load_session(tx, command.session_id)
+    stream = await load_session(tx, command.session_id, memory=memory)
     events = decide_complete_session(stream.state, command, now=now, scope=scope)
     await stream.append(tx, events, cause)
     await cancel_timer(tx, timers, alert_timer_id(command.session_id))
@@ -440,11 +478,12 @@ async def record_attendance(
     tx: Transaction,
     command: RecordAttendance,
     *,
+    memory: Memory,
     scope: Iterable[str],
     now: datetime,
     cause: Cause,
 ) -> SessionStream:
-    stream = await load_session(tx, command.session_id)
+    stream = await load_session(tx, command.session_id, memory=memory)
     events = decide_record_attendance(stream.require(), command, now=now, scope=scope)
     await stream.append(tx, events, cause)
     return stream
@@ -486,9 +525,10 @@ class Placing:
     A session is looked at only once it is locked (its turn to write, PostgreSQL) and up to
     date, so what fits now still fits when the booking is appended."""
 
-    def __init__(self, tx: Transaction, now: datetime) -> None:
+    def __init__(self, tx: Transaction, now: datetime, memory: Memory) -> None:
         self.tx = tx
         self.now = now
+        self.memory = memory
         self.streams: dict[str, SessionStream] = {}
         self._shortlists: dict[tuple[str, str, tuple[str, ...]], list[SessionOutline]] = {}
         self._taken: Counter[str] = Counter()  # places this placing took, per session
@@ -551,7 +591,7 @@ class Placing:
 
     def remember(self) -> None:
         """After the commit: the sessions as this placing left them (the next starts there)."""
-        sessions = memory_of(self.tx.store).sessions
+        sessions = self.memory.sessions
         for stream in self.streams.values():
             sessions.keep(
                 stream.session_id, FoldedSession(stream.version, stream.state, stream.staffing)
@@ -593,9 +633,9 @@ class Placing:
         """The session locked for this transaction (PostgreSQL) and up to date, once."""
         stream = self.streams.get(session_id)
         if stream is None:
-            stream = remembered_session(self.tx, session_id)
+            stream = remembered_session(self.memory, session_id)
             await stream.lock(self.tx)
-            await stream.catch_up(self.tx)
+            await stream.catch_up(self.tx, memory=self.memory)
             self.streams[session_id] = stream
         return stream
 
@@ -610,7 +650,7 @@ def fits_stream(
 
 
 async def request_help_together(
-    tx: Transaction, filings: Sequence[Filing], *, now: datetime
+    tx: Transaction, filings: Sequence[Filing], *, memory: Memory, now: datetime
 ) -> tuple[list[Placed], Placing]:
     """File and place every request, in order: a booking, a home visit or the waitlist; a
     request the domain refuses gets its error and changes nothing. Call `Placing.remember`
@@ -622,7 +662,9 @@ async def request_help_together(
         command, cause = filing
         try:
             events = decide_request_help(
-                command, now=now, places=await commune_villages(tx, command.commune_code, now)
+                command,
+                now=now,
+                places=await commune_villages(tx, command.commune_code, now, memory=memory),
             )
         except HelpRequestRejectedError as error:
             placed[index] = error
@@ -642,7 +684,7 @@ async def request_help_together(
             placed[index] = RequestOutcome(fold_request(request, visit))
         else:
             bookable.append((index, request, filing, events))
-    placing = Placing(tx, now)
+    placing = Placing(tx, now, memory)
     booked = await queries.booked_slots(tx.conn, [request.phone for _, request, _, _ in bookable])
     for index, request, (command, cause), events in bookable:
         slots = booked.setdefault(request.phone, [])
@@ -667,13 +709,15 @@ async def request_help_together(
 
 
 async def request_help(
-    tx: Transaction, command: RequestHelp, *, now: datetime, cause: Cause
+    tx: Transaction, command: RequestHelp, *, memory: Memory, now: datetime, cause: Cause
 ) -> RequestOutcome:
     """File a help request and place it at once: a booking, a home visit, or the waitlist (a
     batch of one). Raises HelpRequestRejectedError when the domain refuses it."""
 
     async def place() -> list[Placed]:
-        placed, _placing = await request_help_together(tx, [Filing(command, cause)], now=now)
+        placed, _placing = await request_help_together(
+            tx, [Filing(command, cause)], memory=memory, now=now
+        )
         return placed
 
     [outcome] = await _undoable_placing(tx, place, filed=command.request_id)
@@ -683,7 +727,7 @@ async def request_help(
 
 
 async def fill_from_waitlist(
-    tx: Transaction, stream: SessionStream, *, now: datetime, cause: Cause
+    tx: Transaction, stream: SessionStream, *, memory: Memory, now: datetime, cause: Cause
 ) -> None:
     """Give every free place of the session to the waitlist, first come first served."""
     session = stream.state
@@ -702,13 +746,13 @@ async def fill_from_waitlist(
     )
     await stream.lock(tx)
     version = stream.version
-    events = Placing(tx, now).fill(stream, waiting, booked)
+    events = Placing(tx, now, memory).fill(stream, waiting, booked)
     if events:
         await tx.append(stream.session_id, version, events, cause)
 
 
 async def _place_again(
-    tx: Transaction, request_id: HelpRequestId, *, now: datetime, cause: Cause
+    tx: Transaction, request_id: HelpRequestId, *, memory: Memory, now: datetime, cause: Cause
 ) -> None:
     """Place a waiting request in the best session that fits now, if one does (a batch of
     one); else it keeps waiting."""
@@ -718,7 +762,7 @@ async def _place_again(
     request = queries.request_state(row)
 
     async def place() -> None:
-        placing = Placing(tx, now)
+        placing = Placing(tx, now, memory)
         booked = (await queries.booked_slots(tx.conn, [request.phone])).get(request.phone, [])
         stream = await placing.best_for(request, booked)
         if stream is not None:
@@ -769,14 +813,19 @@ def fold_request(state: HelpRequestState | None, events: Iterable[Event]) -> Hel
 
 
 async def _booking_stream(
-    tx: Transaction, booking_id: str, phone: str | None, scope: Iterable[str] | None
+    tx: Transaction,
+    booking_id: str,
+    phone: str | None,
+    scope: Iterable[str] | None,
+    *,
+    memory: Memory,
 ) -> SessionStream:
     """The session holding a booking, if the caller may touch it: the resident proves it with
     their phone number, staff with their commune scope."""
     row = await queries.booking_row(tx.conn, booking_id)
     if row is None:
         raise BookingNotFoundError(f"no booking {booking_id}")
-    stream = await load_session(tx, row.session_id)
+    stream = await load_session(tx, row.session_id, memory=memory)
     session = stream.require()
     if scope is not None:
         require_commune_in_scope(session.commune_code, scope)
@@ -791,6 +840,7 @@ async def cancel_booking(
     tx: Transaction,
     booking_id: str,
     *,
+    memory: Memory,
     actor: Actor,
     reason: str,
     phone: str | None,
@@ -799,7 +849,7 @@ async def cancel_booking(
     cause: Cause,
 ) -> SessionStream:
     """Give up a booking; the freed place goes to the waitlist in the same transaction."""
-    stream = await _booking_stream(tx, booking_id, phone, scope)
+    stream = await _booking_stream(tx, booking_id, phone, scope, memory=memory)
     command = CancelBooking(
         session_id=stream.session_id,
         booking_id=BookingId(booking_id),
@@ -808,7 +858,7 @@ async def cancel_booking(
     )
     events = decide_cancel_booking(stream.require(), command, now=now)
     await stream.append(tx, events, cause)
-    await fill_from_waitlist(tx, stream, now=now, cause=cause)
+    await fill_from_waitlist(tx, stream, memory=memory, now=now, cause=cause)
     return stream
 
 
@@ -817,6 +867,7 @@ async def change_booking(
     booking_id: str,
     new_session_id: str,
     *,
+    memory: Memory,
     actor: Actor,
     phone: str | None,
     scope: Iterable[str] | None,
@@ -824,8 +875,8 @@ async def change_booking(
     cause: Cause,
 ) -> ResidentBooked:
     """Move a booking to another session; the old place goes to the waitlist."""
-    old = await _booking_stream(tx, booking_id, phone, scope)
-    new = await load_session(tx, new_session_id)
+    old = await _booking_stream(tx, booking_id, phone, scope, memory=memory)
+    new = await load_session(tx, new_session_id, memory=memory)
     old_session = old.require()
     booking = old_session.booking(BookingId(booking_id))
     assert booking is not None
@@ -847,7 +898,7 @@ async def change_booking(
     )
     await new.append(tx, change.new_session, cause)
     await old.append(tx, change.old_session, cause)
-    await fill_from_waitlist(tx, old, now=now, cause=cause)
+    await fill_from_waitlist(tx, old, memory=memory, now=now, cause=cause)
     return next(e for e in change.new_session if isinstance(e, ResidentBooked))
 
 
@@ -923,7 +974,12 @@ async def complete_home_visit(
 
 
 async def record_staffing(
-    tx: Transaction, event: SessionStaffed | SessionUnderstaffed, *, now: datetime, cause: Cause
+    tx: Transaction,
+    event: SessionStaffed | SessionUnderstaffed,
+    *,
+    memory: Memory,
+    now: datetime,
+    cause: Cause,
 ) -> None:
     """Note on the session (or visit) what the volunteers service said about its staffing.
 
@@ -951,7 +1007,7 @@ async def record_staffing(
             cause,
         )
         return
-    stream = await load_session(tx, report.slot_stream)
+    stream = await load_session(tx, report.slot_stream, memory=memory)
     if stream.state is None:
         log.info("staffing of unknown session %s ignored", report.slot_stream)
         return
@@ -971,9 +1027,11 @@ async def record_staffing(
         await stream.append(tx, alert, cause)
 
 
-async def raise_staffing_alert(tx: Transaction, timer: Timer, *, now: datetime) -> None:
+async def raise_staffing_alert(
+    tx: Transaction, timer: Timer, *, memory: Memory, now: datetime
+) -> None:
     """The 48-hour check: alert the coordinator if the session is still not staffed."""
-    stream = await load_session(tx, str(timer.payload["session_id"]))
+    stream = await load_session(tx, str(timer.payload["session_id"]), memory=memory)
     if stream.state is None:
         return
     events = decide_raise_staffing_alert(stream.state, staffed=stream.staffed, now=now)
@@ -982,7 +1040,7 @@ async def raise_staffing_alert(tx: Transaction, timer: Timer, *, now: datetime) 
 
 
 async def request_help_by_sms(
-    tx: Transaction, event: HelpRequestedBySms, *, now: datetime, cause: Cause
+    tx: Transaction, event: HelpRequestedBySms, *, memory: Memory, now: datetime, cause: Cause
 ) -> RequestOutcome | None:
     """Turn an SMS into a help request and place it; refuse it (an event the notifications
     service can answer) when the commune cannot be told or the number is wrong."""
@@ -990,7 +1048,9 @@ async def request_help_by_sms(
     if await tx.version_of(request_id) > 0:
         return None
     try:
-        return await request_help(tx, request_from_sms(event, request_id), now=now, cause=cause)
+        return await request_help(
+            tx, request_from_sms(event, request_id), memory=memory, now=now, cause=cause
+        )
     except HelpRequestRejectedError as error:
         reasons = refusal_reasons(error.problems, event)
         log.info("help by SMS %s refused: %s", event.inbound_id, [r.code for r in reasons])

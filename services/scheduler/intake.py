@@ -21,6 +21,7 @@ from services.scheduler import handlers
 
 if TYPE_CHECKING:
     from services.scheduler.domain.requests import RequestHelp
+    from services.scheduler.memory import Memory
     from services.scheduler.quota import Asker, HelpRequestQuota
     from shared.events.base import Cause
     from shared.runtime import Runtime
@@ -39,9 +40,15 @@ class _Waiting(NamedTuple):
 
 class HelpDesk:
     def __init__(
-        self, runtime: Runtime, quota: HelpRequestQuota, *, most: int = BATCH_MOST
+        self,
+        runtime: Runtime,
+        quota: HelpRequestQuota,
+        memory: Memory,
+        *,
+        most: int = BATCH_MOST,
     ) -> None:
         self.runtime = runtime
+        self.memory = memory  # the sessions and villages this process remembers
         self.quota = quota  # the public form's limits, taken with the placing
         self.most = most
         self.batches = 0
@@ -79,7 +86,7 @@ class HelpDesk:
                 refused = await self.quota.take_in(tx.conn, [waiting.asker for waiting in batch])
                 going = [waiting for waiting, no in zip(batch, refused, strict=True) if no is None]
                 placed, placing = await handlers.request_help_together(
-                    tx, [waiting.filing for waiting in going], now=clock.now()
+                    tx, [waiting.filing for waiting in going], memory=self.memory, now=clock.now()
                 )
         except Exception as error:  # each request is placed again alone, and answered
             if store.reachability.lost(error):  # alone they would fail the same way
@@ -105,7 +112,7 @@ class HelpDesk:
             async with store.transaction() as tx:
                 (over,) = await self.quota.take_in(tx.conn, [waiting.asker])
                 outcome = over or await handlers.request_help(
-                    tx, command, now=clock.now(), cause=cause
+                    tx, command, memory=self.memory, now=clock.now(), cause=cause
                 )
         except Exception as error:  # the HTTP handler turns it into its problem details
             _answer(waiting.answer, error)

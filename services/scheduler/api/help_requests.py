@@ -24,6 +24,7 @@ from services.scheduler.domain.phones import normalize_phone
 from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.requests import RequestHelp
 from services.scheduler.intake import HelpDesk
+from services.scheduler.memory import Memory
 from services.scheduler.quota import Asker
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
@@ -106,7 +107,9 @@ async def create_help_request(
 
     async def work(tx: Transaction) -> mappers.HelpRequestView:
         try:
-            outcome = await handlers.request_help(tx, command(), now=store.clock.now(), cause=cause)
+            outcome = await handlers.request_help(
+                tx, command(), memory=desk.memory, now=store.clock.now(), cause=cause
+            )
         except HelpRequestRejectedError as error:
             raise rejected([(p.field, p.message) for p in error.problems]) from None
         return _placed_view(outcome, channel)
@@ -179,6 +182,7 @@ async def cancel_booking(
     data: JSONBody[BookingCancel],
     maybe_caller: NamedDependency[Caller | None],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.BookingView:
     actor, scope = _booking_actor(maybe_caller)
@@ -190,6 +194,7 @@ async def cancel_booking(
             reason=data.reason,
             phone=data.phone,
             scope=scope,
+            memory=memory,
             now=store.clock.now(),
             cause=cause,
         )
@@ -212,6 +217,7 @@ async def change_booking(
     data: JSONBody[BookingChange],
     maybe_caller: NamedDependency[Caller | None],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.BookingView:
     actor, scope = _booking_actor(maybe_caller)
@@ -223,6 +229,7 @@ async def change_booking(
             actor=actor,
             phone=data.phone,
             scope=scope,
+            memory=memory,
             now=store.clock.now(),
             cause=cause,
         )

@@ -40,6 +40,7 @@ from services.scheduler.domain.sessions import (
     RescheduleSession,
     ScheduleSession,
 )
+from services.scheduler.memory import Memory
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
 from shared.events.scheduler import (
@@ -82,6 +83,7 @@ async def create_session(
     request: Request[Any, Any, Any],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
     idempotency_key: NamedDependency[str | None],
 ) -> Response[mappers.SessionView]:
@@ -95,7 +97,7 @@ async def create_session(
             **_with_plain_times(msgspec.structs.asdict(data)),
         )
         stream = await handlers.schedule_session(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         )
         return mappers.session_view(await _session(tx.conn, stream.session_id))
 
@@ -115,6 +117,7 @@ async def create_recurring_sessions(
     request: Request[Any, Any, Any],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
     idempotency_key: NamedDependency[str | None],
 ) -> Response[RecurringSessionsView]:
@@ -140,7 +143,12 @@ async def create_recurring_sessions(
         for day in plan.dates:
             session_id = SessionId(new_id("session", idempotency_key, f"{key_scope}:{day}"))
             stream = await handlers.schedule_session(
-                tx, template.on(day, session_id), scope=scope, now=store.clock.now(), cause=cause
+                tx,
+                template.on(day, session_id),
+                scope=scope,
+                memory=memory,
+                now=store.clock.now(),
+                cause=cause,
             )
             created.append(mappers.session_view(await _session(tx.conn, stream.session_id)))
         return RecurringSessionsView(sessions=created, skipped=list(plan.skipped))
@@ -251,6 +259,7 @@ async def reschedule(
     data: JSONBody[SessionReschedule],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     scope = coordinator_scope(caller)
@@ -261,7 +270,7 @@ async def reschedule(
         store,
         session_id,
         lambda tx: handlers.reschedule_session(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )
 
@@ -280,6 +289,7 @@ async def change_capacity(
     data: JSONBody[CapacityChange],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     scope = coordinator_scope(caller)
@@ -292,7 +302,7 @@ async def change_capacity(
         store,
         session_id,
         lambda tx: handlers.change_capacity(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )
 
@@ -309,6 +319,7 @@ async def cancel_session(
     data: JSONBody[SessionCancel],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     scope = coordinator_scope(caller)
@@ -317,7 +328,7 @@ async def cancel_session(
         store,
         session_id,
         lambda tx: handlers.cancel_session(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )
 
@@ -334,6 +345,7 @@ async def record_attendance(
     data: JSONBody[AttendanceRecord],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     caller.require(Role.COORDINATOR, Role.VOLUNTEER)
@@ -350,7 +362,7 @@ async def record_attendance(
         store,
         session_id,
         lambda tx: handlers.record_attendance(
-            tx, command, scope=scope_of(caller), now=store.clock.now(), cause=cause
+            tx, command, scope=scope_of(caller), memory=memory, now=store.clock.now(), cause=cause
         ),
     )
 
@@ -367,6 +379,7 @@ async def complete_session(
     data: JSONBody[SessionComplete],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     scope = coordinator_scope(caller)
@@ -375,6 +388,6 @@ async def complete_session(
         store,
         session_id,
         lambda tx: handlers.complete_session(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )

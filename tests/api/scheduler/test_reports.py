@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from services.scheduler import handlers
+from services.scheduler.memory import Memory
 from services.scheduler.tables import READ_MODELS, timers
 from shared.clock import FixedClock
 from shared.events.base import Cause
@@ -151,6 +152,7 @@ async def test_alerts_the_coordinator_when_still_understaffed_48_hours_before(
                 volunteer_ids=(VolunteerId("volunteer-a"), VolunteerId("volunteer-b")),
                 staffed_at=clock.now(),
             ),
+            memory=Memory(),  # as another process would
             now=clock.now(),
             cause=Cause(correlation_id=uuid.uuid4()),
         )
