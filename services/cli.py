@@ -279,7 +279,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_places(args: argparse.Namespace) -> int:
     """Load a province's villages and hamlets from CSV (code,name,kind,parent), all or none."""
-    from services.scheduler.handlers import import_places_csv, load_sample_places
+    from services.scheduler.handlers.places import import_places_csv, load_sample_places
     from services.scheduler.memory import Memory
 
     if not args.sample and not args.file:

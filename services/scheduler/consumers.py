@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.scheduler import handlers
+from services.scheduler.handlers.reactions import record_staffing, request_help_by_sms
 from shared.bus.consumer import Subscription, caused_by
 from shared.events.base import Event, RecordedEvent
 from shared.events.notifications import HelpRequestedBySms
@@ -31,7 +31,7 @@ def subscriptions(scheduler: Scheduler) -> list[Subscription]:
     async def from_volunteers(tx: Transaction, recorded: RecordedEvent) -> None:
         match recorded.event:
             case SessionStaffed() | SessionUnderstaffed():
-                await handlers.record_staffing(
+                await record_staffing(
                     tx, recorded.event, memory=memory, now=clock.now(), cause=caused_by(recorded)
                 )
             case _:
@@ -40,7 +40,7 @@ def subscriptions(scheduler: Scheduler) -> list[Subscription]:
     async def from_notifications(tx: Transaction, recorded: RecordedEvent) -> None:
         match recorded.event:
             case HelpRequestedBySms():
-                await handlers.request_help_by_sms(
+                await request_help_by_sms(
                     tx, recorded.event, memory=memory, now=clock.now(), cause=caused_by(recorded)
                 )
             case _:

@@ -1,7 +1,7 @@
 """The help desk: public help requests that reach this process together are placed together.
 
 A request waits at most one turn of the event loop for others; then everything waiting is
-placed in one transaction (`handlers.request_help_together`), each request getting its own
+placed in one transaction (`request_help_together`), each request getting its own
 answer. The public form's limits are taken in that transaction too, for the whole batch at
 once (`quota.HelpRequestQuota.take_in`); a request over its limit gets its 429 and the others
 go ahead. Under load the batches grow by themselves (what arrived while one batch was written
@@ -17,7 +17,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, NamedTuple
 
-from services.scheduler import handlers
+from services.scheduler.handlers.placing import (
+    Filing,
+    Placed,
+    RequestOutcome,
+    request_help,
+    request_help_together,
+)
 
 if TYPE_CHECKING:
     from services.scheduler.domain.requests import RequestHelp
@@ -33,9 +39,9 @@ BATCH_MOST = 64
 
 
 class _Waiting(NamedTuple):
-    filing: handlers.Filing
+    filing: Filing
     asker: Asker
-    answer: asyncio.Future[handlers.RequestOutcome]
+    answer: asyncio.Future[RequestOutcome]
 
 
 class HelpDesk:
@@ -55,14 +61,12 @@ class HelpDesk:
         self._waiting: list[_Waiting] = []
         self._placing: asyncio.Task[None] | None = None
 
-    async def place(
-        self, command: RequestHelp, cause: Cause, asker: Asker
-    ) -> handlers.RequestOutcome:
+    async def place(self, command: RequestHelp, cause: Cause, asker: Asker) -> RequestOutcome:
         """File and place one request (with whatever arrives meanwhile); raises what placing
         it alone would raise, e.g. HelpRequestRejectedError, or TooManyRequestsError when the
         asker is over the form's limit."""
-        answer: asyncio.Future[handlers.RequestOutcome] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(handlers.Filing(command, cause), asker, answer))
+        answer: asyncio.Future[RequestOutcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(Filing(command, cause), asker, answer))
         if self._placing is None or self._placing.done():
             self._placing = asyncio.create_task(self._place_waiting(), name="help-desk")
         return await answer
@@ -85,7 +89,7 @@ class HelpDesk:
             async with store.transaction() as tx:
                 refused = await self.quota.take_in(tx.conn, [waiting.asker for waiting in batch])
                 going = [waiting for waiting, no in zip(batch, refused, strict=True) if no is None]
-                placed, placing = await handlers.request_help_together(
+                placed, placing = await request_help_together(
                     tx, [waiting.filing for waiting in going], memory=self.memory, now=clock.now()
                 )
         except Exception as error:  # each request is placed again alone, and answered
@@ -111,7 +115,7 @@ class HelpDesk:
         try:
             async with store.transaction() as tx:
                 (over,) = await self.quota.take_in(tx.conn, [waiting.asker])
-                outcome = over or await handlers.request_help(
+                outcome = over or await request_help(
                     tx, command, memory=self.memory, now=clock.now(), cause=cause
                 )
         except Exception as error:  # the HTTP handler turns it into its problem details
@@ -120,9 +124,7 @@ class HelpDesk:
         _answer(waiting.answer, outcome)
 
 
-def _answer(
-    answer: asyncio.Future[handlers.RequestOutcome], outcome: handlers.Placed | Exception
-) -> None:
+def _answer(answer: asyncio.Future[RequestOutcome], outcome: Placed | Exception) -> None:
     if answer.done():  # the caller went away (its request was cancelled)
         return
     if isinstance(outcome, Exception):

@@ -38,7 +38,7 @@ class SessionMemory:
 
     Only committed events may be remembered: a transaction that has appended anything sees
     its own events, which may yet roll back, so what it loads afterwards is not kept (see
-    `handlers.SessionStream.catch_up`). States are frozen: a remembered one is shared, never
+    `handlers.streams.SessionStream.catch_up`). States are frozen: a remembered one is shared, never
     changed.
     """
 

@@ -11,7 +11,6 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from services.scheduler import handlers
 from services.scheduler.api.access import BEARER, read_scope, scope_of
 from services.scheduler.api.answers import once, rejected
 from services.scheduler.api.bodies import (
@@ -23,6 +22,7 @@ from services.scheduler.domain.errors import DomainError, HelpRequestRejectedErr
 from services.scheduler.domain.phones import normalize_phone
 from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.requests import RequestHelp
+from services.scheduler.handlers import bookings, placing
 from services.scheduler.intake import HelpDesk
 from services.scheduler.memory import Memory
 from services.scheduler.quota import Asker
@@ -107,7 +107,7 @@ async def create_help_request(
 
     async def work(tx: Transaction) -> mappers.HelpRequestView:
         try:
-            outcome = await handlers.request_help(
+            outcome = await placing.request_help(
                 tx, command(), memory=desk.memory, now=store.clock.now(), cause=cause
             )
         except HelpRequestRejectedError as error:
@@ -124,7 +124,7 @@ async def _request_view(conn: Any, request_id: FromPath[str]) -> mappers.HelpReq
     return view
 
 
-def _placed_view(outcome: handlers.RequestOutcome, channel: Channel) -> mappers.HelpRequestView:
+def _placed_view(outcome: placing.RequestOutcome, channel: Channel) -> mappers.HelpRequestView:
     """A new request as `_request_view` will show it, from what placing it decided (no reads)."""
     request, booked = outcome
     return mappers.HelpRequestView(
@@ -187,7 +187,7 @@ async def cancel_booking(
 ) -> mappers.BookingView:
     actor, scope = _booking_actor(maybe_caller)
     async with store.transaction() as tx:
-        await handlers.cancel_booking(
+        await bookings.cancel_booking(
             tx,
             booking_id,
             actor=actor,
@@ -222,7 +222,7 @@ async def change_booking(
 ) -> mappers.BookingView:
     actor, scope = _booking_actor(maybe_caller)
     async with store.transaction() as tx:
-        booked = await handlers.change_booking(
+        booked = await bookings.change_booking(
             tx,
             booking_id,
             data.new_session_id,

@@ -9,7 +9,6 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 
-from services.scheduler import handlers
 from services.scheduler.api.access import BEARER
 from services.scheduler.api.answers import once, rejected
 from services.scheduler.api.bodies import (
@@ -19,6 +18,7 @@ from services.scheduler.api.bodies import (
     PlaceView,
 )
 from services.scheduler.domain.places import RejectedRow, communes_of, find_commune, find_province
+from services.scheduler.handlers import places
 from services.scheduler.memory import Memory
 from services.scheduler.views import queries
 from shared.events.base import Cause
@@ -61,7 +61,7 @@ async def import_places(
         raise ValidationException(extra=[{"key": "body", "message": "not UTF-8 text"}]) from None
 
     async def work(tx: Transaction) -> PlacesImportView:
-        report = await handlers.import_places(
+        report = await places.import_places(
             tx, text, imported_by=caller.sub, memory=memory, now=store.clock.now(), cause=cause
         )
         if report.rejected:

@@ -13,7 +13,6 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from services.scheduler import handlers
 from services.scheduler.api.access import BEARER, coordinator_scope, read_scope, scope_of
 from services.scheduler.api.answers import once
 from services.scheduler.api.bodies import (
@@ -40,6 +39,7 @@ from services.scheduler.domain.sessions import (
     RescheduleSession,
     ScheduleSession,
 )
+from services.scheduler.handlers import sessions, streams
 from services.scheduler.memory import Memory
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
@@ -96,7 +96,7 @@ async def create_session(
             coordinator_id=CoordinatorId(caller.sub),
             **_with_plain_times(msgspec.structs.asdict(data)),
         )
-        stream = await handlers.schedule_session(
+        stream = await sessions.schedule_session(
             tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         )
         return mappers.session_view(await _session(tx.conn, stream.session_id))
@@ -142,7 +142,7 @@ async def create_recurring_sessions(
         created = []
         for day in plan.dates:
             session_id = SessionId(new_id("session", idempotency_key, f"{key_scope}:{day}"))
-            stream = await handlers.schedule_session(
+            stream = await sessions.schedule_session(
                 tx,
                 template.on(day, session_id),
                 scope=scope,
@@ -239,7 +239,7 @@ async def get_roster(
 async def _session_change(
     store: NamedDependency[EventStore],
     session_id: FromPath[str],
-    run: Callable[[Transaction], Awaitable[handlers.SessionStream]],
+    run: Callable[[Transaction], Awaitable[streams.SessionStream]],
 ) -> mappers.SessionView:
     async with store.transaction() as tx:
         await _session(tx.conn, session_id)
@@ -269,7 +269,7 @@ async def reschedule(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.reschedule_session(
+        lambda tx: sessions.reschedule_session(
             tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )
@@ -301,7 +301,7 @@ async def change_capacity(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.change_capacity(
+        lambda tx: sessions.change_capacity(
             tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )
@@ -327,7 +327,7 @@ async def cancel_session(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.cancel_session(
+        lambda tx: sessions.cancel_session(
             tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )
@@ -361,7 +361,7 @@ async def record_attendance(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.record_attendance(
+        lambda tx: sessions.record_attendance(
             tx, command, scope=scope_of(caller), memory=memory, now=store.clock.now(), cause=cause
         ),
     )
@@ -387,7 +387,7 @@ async def complete_session(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.complete_session(
+        lambda tx: sessions.complete_session(
             tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )

@@ -17,7 +17,7 @@ from migrations.run import migrate
 from services.scheduler.app import create_app
 from services.scheduler.domain.phones import normalize_phone
 from services.scheduler.domain.requests import RequestHelp
-from services.scheduler.handlers import RequestOutcome
+from services.scheduler.handlers.placing import RequestOutcome
 from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
 from services.scheduler.quota import Asker

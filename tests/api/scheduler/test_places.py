@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from services.scheduler.handlers import import_places_csv, load_sample_places
+from services.scheduler.handlers.places import import_places_csv, load_sample_places
 from services.scheduler.memory import VILLAGES_KEPT_FOR, Memory
 from shared.clock import FixedClock
 from shared.web.auth import Role
