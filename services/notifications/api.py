@@ -16,11 +16,12 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.notifications import handlers
-from services.notifications.delivery import SmsChannel, channel_of
+from services.notifications.delivery import SmsChannel
 from services.notifications.domain.phones import e164
 from services.notifications.providers.console import ConsoleMessage
 from services.notifications.providers.signatures import verify_twilio_signature
 from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
+from services.notifications.service import Notifications
 from services.notifications.views import queries
 from shared.events.base import Cause
 from shared.events.notifications import CoordinatorContactSet, SmsLanguage
@@ -87,7 +88,9 @@ def _runtime(request: Request[Any, Any, State]) -> Runtime:
 
 
 def _channel(request: Request[Any, Any, State]) -> SmsChannel:
-    return channel_of(_runtime(request))
+    service = request.app.state.service
+    assert isinstance(service, Notifications)
+    return service.channel
 
 
 def _phone(value: str, field: str) -> str:

@@ -59,7 +59,7 @@ from shared.ids import derived_id
 from shared.store.eventstore import Transaction
 
 if TYPE_CHECKING:
-    from shared.runtime import Runtime
+    from services.notifications.service import Notifications
 
 ME = "notifications"
 
@@ -587,7 +587,5 @@ def subscriptions_for(settings: NotificationSettings) -> list[Subscription]:
     ]
 
 
-def subscriptions(runtime: Runtime) -> list[Subscription]:
-    from services.notifications.delivery import channel_of
-
-    return subscriptions_for(channel_of(runtime).settings)
+def subscriptions(notifications: Notifications) -> list[Subscription]:
+    return subscriptions_for(notifications.sms)

@@ -24,6 +24,7 @@ from services.notifications.domain.messages import (
     decide_queue,
     decide_record_delivery,
     evolve,
+    message_events,
     message_id_for,
 )
 from services.notifications.domain.quiet_hours import REPLY_KINDS
@@ -45,6 +46,7 @@ from services.notifications.settings import NotificationSettings
 from services.notifications.tables import timers
 from services.notifications.views import projection, queries
 from shared.events.base import Cause, Event, RecordedEvent
+from shared.events.fold import fold
 from shared.events.notifications import (
     CoordinatorContactSet,
     MessageId,
@@ -640,9 +642,7 @@ async def record_delivery(
         log.info("delivery receipt for an unknown provider message %s", provider_message_id)
         return False
     stream = await tx.load(message_id)
-    state = None
-    for recorded in stream.events:
-        state = evolve(state, recorded.event)  # type: ignore[arg-type]
+    state = fold(evolve, message_events(recorded.event for recorded in stream.events))
     try:
         events = decide_record_delivery(state, outcome, provider_message_id, now, error_code)
     except DomainError as error:

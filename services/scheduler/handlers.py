@@ -20,65 +20,76 @@ from typing import NamedTuple
 
 import msgspec
 
-from services.scheduler.domain import (
+from services.scheduler.domain.attendance import RecordAttendance, decide_record_attendance
+from services.scheduler.domain.booking import (
     CancelBooking,
-    CancelHomeVisit,
-    CancelSession,
     ChangeBooking,
-    ChangeCapacity,
-    CompleteHomeVisit,
-    CompleteSession,
-    HelpRequestState,
-    HomeVisitState,
-    Place,
-    RecordAttendance,
-    RejectedRow,
-    RequestHelp,
-    RequestStatus,
-    RescheduleSession,
-    ScheduleHomeVisit,
-    ScheduleSession,
-    SessionState,
-    SessionStatus,
     choose_session,
     decide_book_resident,
     decide_cancel_booking,
-    decide_cancel_home_visit,
-    decide_cancel_session,
     decide_change_booking,
-    decide_change_capacity,
-    decide_complete_home_visit,
-    decide_complete_session,
     decide_fill_from_waitlist,
-    decide_raise_staffing_alert,
-    decide_record_attendance,
-    decide_request_help,
-    decide_request_home_visit,
-    decide_reschedule_session,
-    decide_schedule_home_visit,
-    decide_schedule_session,
-    decide_waitlist_request,
-    evolve_request,
-    evolve_session,
-    evolve_visit,
-    normalize_phone,
-    parse_places_csv,
-    require_commune_in_scope,
+    rank_session,
 )
-from services.scheduler.domain.booking import rank_session
 from services.scheduler.domain.errors import (
     BookingNotFoundError,
     HelpRequestRejectedError,
     HomeVisitError,
     SessionNotFoundError,
 )
-from services.scheduler.domain.places import find_commune
+from services.scheduler.domain.phones import normalize_phone
+from services.scheduler.domain.places import (
+    Place,
+    RejectedRow,
+    find_commune,
+    parse_places_csv,
+    require_commune_in_scope,
+)
+from services.scheduler.domain.requests import (
+    HelpRequestState,
+    RequestHelp,
+    RequestStatus,
+    decide_request_help,
+    decide_waitlist_request,
+    evolve_request,
+)
+from services.scheduler.domain.sessions import (
+    CancelSession,
+    ChangeCapacity,
+    CompleteSession,
+    RescheduleSession,
+    ScheduleSession,
+    SessionState,
+    SessionStatus,
+    decide_cancel_session,
+    decide_change_capacity,
+    decide_complete_session,
+    decide_reschedule_session,
+    decide_schedule_session,
+    evolve_session,
+)
 from services.scheduler.domain.sms import refusal_reasons, request_from_sms
-from services.scheduler.domain.staffing import ALERT_BEFORE_START, staffing_report
+from services.scheduler.domain.staffing import (
+    ALERT_BEFORE_START,
+    decide_raise_staffing_alert,
+    staffing_report,
+)
+from services.scheduler.domain.visits import (
+    CancelHomeVisit,
+    CompleteHomeVisit,
+    HomeVisitState,
+    ScheduleHomeVisit,
+    decide_cancel_home_visit,
+    decide_complete_home_visit,
+    decide_request_home_visit,
+    decide_schedule_home_visit,
+    evolve_visit,
+)
 from services.scheduler.memory import FoldedSession, memory_of
 from services.scheduler.tables import timers
 from services.scheduler.views import projection, queries
 from shared.events.base import Cause, Event
+from shared.events.fold import fold
 from shared.events.notifications import HelpRequestedBySms
 from shared.events.scheduler import (
     Actor,
@@ -640,8 +651,7 @@ async def request_help(
 
 
 def fold_request(state: HelpRequestState | None, events: Iterable[Event]) -> HelpRequestState:
-    for event in events:
-        state = evolve_request(state, event)
+    state = fold(evolve_request, events, state)
     assert state is not None
     return state
 
@@ -746,15 +756,12 @@ class VisitStream:
     async def append(self, tx: Transaction, events: Sequence[Event], cause: Cause) -> None:
         await tx.append(self.visit_id, self.version, events, cause)
         self.version += len(events)
-        for event in events:
-            self.state = evolve_visit(self.state, event)
+        self.state = fold(evolve_visit, events, self.state)
 
 
 async def load_visit(tx: Transaction, visit_id: str) -> VisitStream:
     stream = await tx.load(visit_id)
-    state: HomeVisitState | None = None
-    for recorded in stream.events:
-        state = evolve_visit(state, recorded.event)
+    state = fold(evolve_visit, (recorded.event for recorded in stream.events))
     return VisitStream(VisitId(visit_id), state, stream.version)
 
 

@@ -15,16 +15,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from services.scheduler.domain import (
+from services.scheduler.domain.booking import SessionOutline, decide_book_resident, rank_session
+from services.scheduler.domain.errors import HelpRequestRejectedError
+from services.scheduler.domain.requests import (
     HelpRequestState,
     RequestHelp,
-    decide_book_resident,
     decide_request_help,
-    decide_request_home_visit,
     decide_waitlist_request,
 )
-from services.scheduler.domain.booking import SessionOutline, rank_session
-from services.scheduler.domain.errors import HelpRequestRejectedError
+from services.scheduler.domain.visits import decide_request_home_visit
 from services.scheduler.handlers import (
     RequestOutcome,
     SessionStream,

@@ -592,7 +592,9 @@ async def plan_weekend(
     caller.require(Role.COORDINATOR)
     saturday = _saturday_of(day)
     async with store.transaction() as tx:
-        await handlers.plan_weekend_now(tx, saturday, staffing, store.clock.now(), cause)
+        await handlers.plan_weekend_now(
+            tx, saturday, options=staffing, now=store.clock.now(), cause=cause
+        )
         return await _plan_view(tx.conn, saturday, caller)
 
 

@@ -61,6 +61,7 @@ from services.volunteers.planning import StaffingOptions, append_to_slot, load_s
 from services.volunteers.tables import assignments
 from services.volunteers.views import queries
 from shared.events.base import Cause, Event
+from shared.events.fold import fold
 from shared.events.volunteers import (
     AnswerChannel,
     AssignmentId,
@@ -81,17 +82,16 @@ log = logging.getLogger("handinhand.volunteers")
 
 async def load_group(tx: Transaction, group_id: str) -> tuple[GroupState, int]:
     stream = await tx.load(group_stream(GroupId(group_id)))
-    state = GroupState(group_id=GroupId(group_id))
-    for item in stream.events:
-        state = evolve_group(state, item.event)
+    state = fold(
+        evolve_group, (item.event for item in stream.events), GroupState(group_id=GroupId(group_id))
+    )
     return state, stream.version
 
 
 async def load_volunteer(tx: Transaction, volunteer_id: str) -> tuple[VolunteerState, int]:
     stream = await tx.load(volunteer_stream(VolunteerId(volunteer_id)))
-    state = VolunteerState(volunteer_id=VolunteerId(volunteer_id))
-    for item in stream.events:
-        state = evolve_volunteer(state, item.event)
+    events = (item.event for item in stream.events)
+    state = fold(evolve_volunteer, events, VolunteerState(volunteer_id=VolunteerId(volunteer_id)))
     return state, stream.version
 
 
@@ -337,7 +337,7 @@ async def answer_by_sms(
 
 
 async def expire_answers(
-    tx: Transaction, slot_id: str, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, slot_id: str, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Proposals past their deadline expire; their places go to the next best volunteers."""
     slot, version = await load_slot(tx, slot_id)
@@ -355,7 +355,7 @@ async def expire_answers(
 
 
 async def open_slot(
-    tx: Transaction, command: OpenSlot, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, command: OpenSlot, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Record the slot and plan its weekend soon (together with the other slots opening).
 
@@ -369,7 +369,7 @@ async def open_slot(
             starts_at=command.starts_at,
             ends_at=command.ends_at,
         )
-        await move_slot(tx, move, options, now, cause)
+        await move_slot(tx, move, options=options, now=now, cause=cause)
         return
     events = decide_open(slot, command, now)
     slot, version = await append_to_slot(tx, slot, version, events, cause)
@@ -378,7 +378,7 @@ async def open_slot(
 
 
 async def move_slot(
-    tx: Transaction, command: MoveSlot, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, command: MoveSlot, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Record the move; released places are planned again with the new weekend."""
     slot, version = await load_slot(tx, command.slot_id)
@@ -392,7 +392,7 @@ async def move_slot(
 
 
 async def note_needs(
-    tx: Transaction, command: NoteNeeds, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, command: NoteNeeds, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """A resident's needs change the slot's requirements; the weekend is planned again soon.
 
@@ -429,7 +429,7 @@ async def close_slot(
 
 
 async def record_service(
-    tx: Transaction, slot_id: str, volunteer_id: str, now: datetime, cause: Cause
+    tx: Transaction, slot_id: str, *, volunteer_id: str, now: datetime, cause: Cause
 ) -> None:
     """A volunteer who records a resident's attendance was there: their assignment counts."""
     slot, version = await load_slot(tx, slot_id)
@@ -438,7 +438,7 @@ async def record_service(
 
 
 async def plan_weekend_now(
-    tx: Transaction, saturday: date, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, saturday: date, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Run the weekend plan (from its timer, or a coordinator asking for it now)."""
     await planning.plan_weekend(tx, saturday, options, now, cause)

@@ -56,7 +56,7 @@ from shared.events.volunteers import (
     WeekendPlanned,
 )
 from shared.ids import uuid7
-from shared.settings import ConfigError
+from shared.settings import ConfigError, number
 from shared.store.eventstore import Transaction
 from shared.store.timers import cancel_timer, set_timer
 
@@ -98,10 +98,10 @@ class StaffingOptions:
                 raise ConfigError(f"HANDINHAND_COMMUNE_NEIGHBOURS_FILE: {error}") from None
         return cls(
             plan_delay=timedelta(
-                seconds=_number(env, "HANDINHAND_PLAN_DELAY_SECONDS", 5.0, 0.0, 86_400.0)
+                seconds=number(env, "HANDINHAND_PLAN_DELAY_SECONDS", 5.0, 0.0, 86_400.0)
             ),
             answer_within=timedelta(
-                hours=_number(
+                hours=number(
                     env,
                     "HANDINHAND_ANSWER_WITHIN_HOURS",
                     DEFAULT_ANSWER_WITHIN.total_seconds() / 3600,
@@ -111,19 +111,6 @@ class StaffingOptions:
             ),
             neighbours=neighbours,
         )
-
-
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
-    return value
 
 
 def _local_midnight(day: date) -> datetime:

@@ -19,12 +19,10 @@ from services.scheduler.api.bodies import (
     BookingChange,
     HelpRequestCreate,
 )
-from services.scheduler.domain import (
-    RequestHelp,
-    find_commune,
-    normalize_phone,
-)
 from services.scheduler.domain.errors import DomainError, HelpRequestRejectedError
+from services.scheduler.domain.phones import normalize_phone
+from services.scheduler.domain.places import find_commune
+from services.scheduler.domain.requests import RequestHelp
 from services.scheduler.intake import HelpDesk
 from services.scheduler.quota import Asker
 from services.scheduler.views import mappers, queries

@@ -15,12 +15,8 @@ from services.scheduler.api.bodies import (
     HomeVisitComplete,
     HomeVisitSchedule,
 )
-from services.scheduler.domain import (
-    CancelHomeVisit,
-    CompleteHomeVisit,
-    ScheduleHomeVisit,
-    find_commune,
-)
+from services.scheduler.domain.places import find_commune
+from services.scheduler.domain.visits import CancelHomeVisit, CompleteHomeVisit, ScheduleHomeVisit
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
 from shared.events.scheduler import (

@@ -18,12 +18,7 @@ from services.scheduler.api.bodies import (
     PlacesImportView,
     PlaceView,
 )
-from services.scheduler.domain import (
-    RejectedRow,
-    communes_of,
-    find_commune,
-    find_province,
-)
+from services.scheduler.domain.places import RejectedRow, communes_of, find_commune, find_province
 from services.scheduler.views import queries
 from shared.events.base import Cause
 from shared.store.eventstore import EventStore, Transaction

@@ -15,12 +15,8 @@ from litestar.params import FromPath, QueryParameter
 
 from services.scheduler.api.access import BEARER, read_scope
 from services.scheduler.api.answers import rejected
-from services.scheduler.domain import (
-    CommuneReport,
-    commune_report,
-    find_commune,
-    report_csv,
-)
+from services.scheduler.domain.places import find_commune
+from services.scheduler.domain.reports import CommuneReport, commune_report, report_csv
 from services.scheduler.views import queries
 from shared.events.scheduler import (
     CommuneCode,

@@ -28,18 +28,21 @@ from services.scheduler.api.bodies import (
     SessionCreate,
     SessionReschedule,
 )
-from services.scheduler.domain import (
+from services.scheduler.domain.attendance import RecordAttendance
+from services.scheduler.domain.places import find_commune
+from services.scheduler.domain.recurring import (
+    SessionTemplate,
+    plan_recurring_sessions,
+)
+from services.scheduler.domain.sessions import (
+    SATURDAY,
+    SUNDAY,
     CancelSession,
     ChangeCapacity,
     CompleteSession,
-    RecordAttendance,
     RescheduleSession,
     ScheduleSession,
-    SessionTemplate,
-    find_commune,
-    plan_recurring_sessions,
 )
-from services.scheduler.domain.sessions import SATURDAY, SUNDAY
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
 from shared.events.scheduler import (

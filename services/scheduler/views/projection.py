@@ -11,8 +11,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.scheduler.domain import RequestStatus
 from services.scheduler.domain.places import find_commune
+from services.scheduler.domain.requests import RequestStatus
 from services.scheduler.tables import bookings, help_requests, home_visits, places, sessions
 from shared.events.base import Event, RecordedEvent
 from shared.events.scheduler import (

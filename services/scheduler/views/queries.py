@@ -9,9 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.scheduler.domain import HelpRequestState, Place, PlaceKind, RequestStatus
 from services.scheduler.domain.booking import SessionOutline
+from services.scheduler.domain.places import Place, PlaceKind
 from services.scheduler.domain.reports import AttendanceRow, SessionRow
+from services.scheduler.domain.requests import HelpRequestState, RequestStatus
 from services.scheduler.tables import bookings, help_requests, home_visits, places, sessions
 from shared.events.scheduler import (
     AttendanceStatus,
