@@ -30,10 +30,7 @@ from services.scheduler.api.bodies import (
 )
 from services.scheduler.domain.attendance import RecordAttendance
 from services.scheduler.domain.places import find_commune
-from services.scheduler.domain.recurring import (
-    SessionTemplate,
-    plan_recurring_sessions,
-)
+from services.scheduler.domain.recurring import SessionTemplate, plan_recurring_sessions
 from services.scheduler.domain.sessions import (
     SATURDAY,
     SUNDAY,
