@@ -153,7 +153,7 @@ async def _publish(js: Any, events: list[tuple[str, Event]]) -> None:
     from shared.bus.streams import ensure_stream
     from shared.events.catalog import encode
     from shared.ids import uuid7
-    from shared.store.eventstore import StoredEvent
+    from shared.store.log import StoredEvent
 
     await ensure_stream(js, "scheduler")
     now = datetime.now(UTC)
@@ -278,7 +278,7 @@ async def run(count: int, kind: str, directory: Path) -> dict[str, Any]:
         app = create_app(settings, sms=sms)
         runtime = app.state.runtime
         scheduler = await _helper("--speak-as-scheduler", str(count), kind, nats_server.url)
-        async with runtime.lifespan(app):
+        async with runtime.lifespan(app.state.work):
             started, published, last_handed, recorded = await _measure(
                 runtime, scheduler, gateway, count
             )

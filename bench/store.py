@@ -474,7 +474,7 @@ async def _measure(
     store = await open_store(source)
     # As in a running service: commits are announced to other instances' relays (PostgreSQL).
     announcing = asyncio.Event()
-    announcer = asyncio.create_task(store.announce_commits(announcing))
+    announcer = asyncio.create_task(store.doorbell.announce_commits(announcing))
     sink_store = await open_store(sink)
     server = NatsServer(directory / "nats")
     await server.start_async()

@@ -28,9 +28,28 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def _service_settings(service: str, settings: Settings) -> dict[str, Any]:
+    """The service's own settings, read here once from the environment (as `settings`)."""
+    from shared.clock import SystemClock
+
+    try:
+        if service == "scheduler":
+            from services.scheduler.limits import HelpRequestLimits
+
+            return {"limits": HelpRequestLimits.from_env(SystemClock(), os.environ)}
+        if service == "volunteers":
+            from services.volunteers.planning import StaffingOptions
+
+            return {"staffing": StaffingOptions.from_env(os.environ)}
+    except ConfigError as error:
+        print(f"handinhand: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return {"sms": _notification_settings(settings)}
+
+
 def _create_app(service: str, settings: Settings) -> Any:
     module = importlib.import_module(f"services.{service}.app")
-    return module.create_app(settings)
+    return module.create_app(settings, **_service_settings(service, settings))
 
 
 def _parts(service: str) -> Any:
@@ -206,6 +225,20 @@ async def _with_runtime(service: str, action: Any) -> Any:
         await store.close()
 
 
+def _subscriptions(runtime: Any) -> Any:
+    """The service's consumers, from its typed context as its app builds it."""
+    service = runtime.name
+    context = importlib.import_module(f"services.{service}.service")
+    built = getattr(context, service.capitalize()).assemble(
+        runtime, *_service_settings(service, runtime.settings).values()
+    )
+    return _parts_module(service).work(built).subscriptions()
+
+
+def _parts_module(service: str) -> Any:
+    return importlib.import_module(f"services.{service}.parts")
+
+
 def cmd_dlq(args: argparse.Namespace) -> int:
     from shared.bus.deadletters import by_name, list_parked, redrive
 
@@ -225,7 +258,7 @@ def cmd_dlq(args: argparse.Namespace) -> int:
             ids = None if args.all else args.ids
 
             async def run(runtime: Any, store: Any, ids: list[int] | None = ids) -> Any:
-                return await redrive(store, by_name(runtime.parts.subscriptions(runtime)), ids)
+                return await redrive(store, by_name(_subscriptions(runtime)), ids)
 
             for outcome in asyncio.run(_with_runtime(service, run)):
                 failed |= not outcome.ok

@@ -40,28 +40,37 @@ Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 READY_WITHIN = 1.0
 
 
-async def _no_metrics(_runtime: Runtime) -> list[Metric]:
+async def _no_metrics() -> list[Metric]:
     return []
 
 
 @dataclass(frozen=True)
 class ServiceParts:
-    """What a service brings to the shared machinery: its tables, read models and consumers."""
+    """What a service's data is: its tables, read models and timers. Static, so the CLI's
+    rebuild and the migrations need nothing else."""
 
     name: str
     metadata: sa.MetaData
     tables: StoreTables
     projector: Projector | None = None
     read_models: Sequence[sa.Table] = ()
-    subscriptions: Callable[[Runtime], list[Subscription]] = lambda _runtime: []
-    # Durable timers (shared.store.timers): the table and, per kind, what firing one does.
+    # Durable timers (shared.store.timers): the table; what firing one does is in ServiceWork.
     timers: sa.Table | None = None
-    timer_handlers: Callable[[Runtime], dict[str, TimerHandler]] = lambda _runtime: {}
+
+
+@dataclass(frozen=True)
+class ServiceWork:
+    """What a service runs beside HTTP, built by its `parts.work(context)` from the service's
+    typed context. Functions, because workers need the store, which opens with the lifespan."""
+
+    subscriptions: Callable[[], list[Subscription]] = list
+    # Per timer kind, what firing one does.
+    timer_handlers: Callable[[], dict[str, TimerHandler]] = dict
     # Other background loops of the service (e.g. the SMS sender); each runs until `stop`.
-    workers: Callable[[Runtime], list[Worker]] = lambda _runtime: []
+    workers: Callable[[], list[Worker]] = list
     # What /metrics shows beside the shared metrics (e.g. SMS stuck in sending); each value
     # comes from a cheap, indexed query of the service's own tables.
-    metrics: Callable[[Runtime], Awaitable[list[Metric]]] = _no_metrics
+    metrics: Callable[[], Awaitable[list[Metric]]] = _no_metrics
 
 
 @dataclass
@@ -80,7 +89,6 @@ class Runtime:
     relay: Relay | None = field(default=None, init=False)
     timer_runner: TimerRunner | None = field(default=None, init=False)
     consumers: list[Consumer] = field(default_factory=list, init=False)
-    extras: dict[str, Any] = field(default_factory=dict, init=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
@@ -97,13 +105,13 @@ class Runtime:
         return self.store
 
     @contextlib.asynccontextmanager
-    async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
+    async def lifespan(self, work: ServiceWork) -> AsyncIterator[None]:
         """Open everything on start-up; on shutdown stop taking work, finish it, then close."""
         self.open_store()
         self._stop.clear()
-        self._tasks.append(asyncio.create_task(self._connect_and_work(), name="bus"))
+        self._tasks.append(asyncio.create_task(self._connect_and_work(work), name="bus"))
         if self.run_workers:
-            self._start_workers()
+            self._start_workers(work)
         try:
             yield
         finally:
@@ -117,19 +125,19 @@ class Runtime:
                     await self.nc.drain()
             await self.store.close()
 
-    def _start_workers(self) -> None:
+    def _start_workers(self, work: ServiceWork) -> None:
         """Timers and the service's own loops need only the database, not NATS."""
         if self.parts.timers is not None:
-            handlers = self.parts.timer_handlers(self)
+            handlers = work.timer_handlers()
             if handlers:
                 self.timer_runner = TimerRunner(self.store, self.parts.timers, handlers)
                 self._tasks.append(
                     asyncio.create_task(self.timer_runner.run(self._stop), name="timers")
                 )
-        for worker in self.parts.workers(self):
+        for worker in work.workers():
             self._tasks.append(asyncio.create_task(worker(self._stop)))
 
-    async def _connect_and_work(self) -> None:
+    async def _connect_and_work(self, work: ServiceWork) -> None:
         """Connect to NATS (retrying while it is down), then run the relay and consumers."""
         url = self.settings.nats_url or "nats://127.0.0.1:4222"
         delay = 0.2
@@ -152,19 +160,19 @@ class Runtime:
         if self.nc is None:
             return
         self.js = self.nc.jetstream()
-        subscriptions = self.parts.subscriptions(self)
+        subscriptions = work.subscriptions()
         await self._ensure_streams({self.name} | {s.source for s in subscriptions})
-        work: list[asyncio.Task[None]] = []
+        running: list[asyncio.Task[None]] = []
         if self.run_relay:
             self.relay = Relay(self.store, self.nc, owner=self.instance)
-            work.append(asyncio.create_task(self.store.announce_commits(self._stop)))
-            work.append(asyncio.create_task(self._relay_with_doorbell(self.relay), name="relay"))
+            running.append(asyncio.create_task(self.store.doorbell.announce_commits(self._stop)))
+            running.append(asyncio.create_task(self._relay_with_doorbell(self.relay), name="relay"))
         if self.run_consumers:
             for subscription in subscriptions:
                 consumer = Consumer(self.store, self.nc, subscription)
                 self.consumers.append(consumer)
-                work.append(asyncio.create_task(consumer.run(self._stop), name=consumer.name))
-        await asyncio.gather(*work)
+                running.append(asyncio.create_task(consumer.run(self._stop), name=consumer.name))
+        await asyncio.gather(*running)
 
     async def _ensure_streams(self, sources: set[str]) -> None:
         assert self.js is not None
@@ -180,7 +188,7 @@ class Runtime:
                 return
 
     async def _relay_with_doorbell(self, relay: Relay) -> None:
-        async with self.store.commits_from_everywhere():
+        async with self.store.doorbell.commits_from_everywhere():
             await relay.run(self._stop)
 
     async def nats_ready(self) -> bool:

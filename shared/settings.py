@@ -50,7 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if nats_url is not None and not nats_url.startswith(("nats://", "tls://")):
             raise ConfigError("HANDINHAND_NATS_URL must start with nats:// or tls://")
         ports = {
-            service: _int(env, f"HANDINHAND_{service.upper()}_PORT", default, 1, 65535)
+            service: whole_number(env, f"HANDINHAND_{service.upper()}_PORT", default, 1, 65535)
             for service, default in DEFAULT_PORTS.items()
         }
         level = env.get("HANDINHAND_LOG_LEVEL", "INFO").upper()
@@ -63,7 +63,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             nats_url=nats_url,
             host=env.get("HANDINHAND_HOST", "127.0.0.1"),
             ports=ports,
-            stream_replicas=_int(env, "HANDINHAND_STREAM_REPLICAS", 1, 1, 5),
+            stream_replicas=whole_number(env, "HANDINHAND_STREAM_REPLICAS", 1, 1, 5),
             log_level=level,
             log_json=env.get("HANDINHAND_LOG_FORMAT", "json") != "text",
         )
@@ -89,9 +89,15 @@ def _database(env: Mapping[str, str], service: str, var_dir: Path) -> Database:
     return Database(url=url, schema=schema)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
+# One reader per kind of value, shared by every service's settings: an unset or empty variable
+# takes the default; a bad value raises ConfigError naming the variable and what it got.
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
         return default
     try:
         value = int(raw)
@@ -100,6 +106,38 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def number(
+    env: Mapping[str, str], name: str, default: float, low: float, high: float, *, unit: str = ""
+) -> float:
+    """A number, e.g. of seconds (`unit="seconds"`, said in the error)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    of = f" of {unit}" if unit else ""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number{of}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(
+            f"{name} must be between {low:g} and {high:g}{' ' + unit if unit else ''}, got {raw!r}"
+        )
+    return value
+
+
+def flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """true/false (also 1/0, yes/no, on/off); unset: the default, set but empty: false."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _token_secret(env: Mapping[str, str], var_dir: Path) -> str:

@@ -15,12 +15,14 @@ from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
-from services.notifications import handlers, views
-from services.notifications.delivery import SmsChannel, channel_of
+from services.notifications import handlers
+from services.notifications.delivery import SmsChannel
 from services.notifications.domain.phones import e164
 from services.notifications.providers.console import ConsoleMessage
 from services.notifications.providers.signatures import verify_twilio_signature
 from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
+from services.notifications.service import Notifications
+from services.notifications.views import queries
 from shared.events.base import Cause
 from shared.events.notifications import CoordinatorContactSet, SmsLanguage
 from shared.runtime import Runtime
@@ -86,7 +88,9 @@ def _runtime(request: Request[Any, Any, State]) -> Runtime:
 
 
 def _channel(request: Request[Any, Any, State]) -> SmsChannel:
-    return channel_of(_runtime(request))
+    service = request.app.state.service
+    assert isinstance(service, Notifications)
+    return service.channel
 
 
 def _phone(value: str, field: str) -> str:
@@ -199,11 +203,11 @@ async def list_messages(
     kind: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIST)] = 100,
-) -> list[views.MessageView]:
+) -> list[queries.MessageView]:
     scope = _scope(caller)
     phone = None if recipient is None else _phone(recipient, "recipient")
     async with store.reader.connect() as conn:
-        return await views.list_messages(
+        return await queries.list_messages(
             conn,
             recipient_phone=phone,
             kind=kind,
@@ -221,10 +225,10 @@ async def list_messages(
 )
 async def get_message(
     caller: NamedDependency[Caller], store: NamedDependency[EventStore], message_id: FromPath[str]
-) -> views.MessageView:
+) -> queries.MessageView:
     scope = _scope(caller)
     async with store.reader.connect() as conn:
-        found = await views.message(conn, message_id)
+        found = await queries.message(conn, message_id)
     if found is None or (scope is not None and found.commune_code not in scope):
         raise NotFoundError(f"no message {message_id}")
     return found
@@ -247,7 +251,7 @@ async def console_messages(
     return console.messages()
 
 
-def _consent(phone: str, found: views.Recipient | None) -> ConsentView:
+def _consent(phone: str, found: queries.Recipient | None) -> ConsentView:
     if found is None:
         return ConsentView(phone=phone, opted_out=False, known=False)
     return ConsentView(
@@ -272,7 +276,7 @@ async def get_consent(
     caller.require(Role.COORDINATOR)
     number = _phone(phone, "phone")
     async with store.reader.connect() as conn:
-        return _consent(number, await views.recipient(conn, number))
+        return _consent(number, await queries.recipient(conn, number))
 
 
 @put(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 from litestar import Litestar
 from litestar.openapi.spec import SecurityScheme
 
 from services.notifications import api
-from services.notifications.delivery import EXTRA, build_channel
-from services.notifications.domain.errors import DomainError, MessageStateError
-from services.notifications.parts import PARTS
+from services.notifications.domain.errors import MessageStateError
+from services.notifications.parts import PARTS, work
 from services.notifications.providers.base import SmsProvider
+from services.notifications.service import Notifications
 from services.notifications.settings import NotificationSettings
 from shared.clock import Clock, SystemClock
 from shared.events import build_catalog
@@ -23,24 +21,22 @@ from shared.web.app import build_app
 def create_app(
     settings: Settings,
     *,
+    sms: NotificationSettings,
     clock: Clock | None = None,
-    sms: NotificationSettings | None = None,
     provider: SmsProvider | None = None,
 ) -> Litestar:
-    """`sms` comes from `NotificationSettings.from_env(os.environ, var_dir)` in the entrypoint;
-    when it is not given, the environment is read here once (and the webhook secret kept in
-    `settings.var_dir` when none is set). `provider` replaces the configured one (benchmarks
-    and tests)."""
-    clock = clock or SystemClock()
-    sms = sms if sms is not None else NotificationSettings.from_env(os.environ, settings.var_dir)
-    runtime = Runtime(settings, PARTS, build_catalog(), clock)
-    runtime.extras[EXTRA] = build_channel(sms, clock, provider)
+    """`sms` comes from `NotificationSettings.from_env(os.environ, var_dir)` in the entrypoint
+    (services/cli.py). `provider` replaces the configured one (benchmarks and tests)."""
+    runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
+    notifications = Notifications.assemble(runtime, sms, provider)
     return build_app(
+        notifications,
         runtime,
+        work(notifications),
         api.routes,
         title="notifications",
         description="SMS out and in, reminders, delivery receipts and opt-out.",
-        rule_errors={DomainError: 422, MessageStateError: 409},
+        rule_errors={MessageStateError: 409},
         security_schemes={
             api.SIGNATURE: SecurityScheme(
                 type="apiKey",

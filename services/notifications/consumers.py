@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from services.notifications import handlers, views
+from services.notifications import handlers
 from services.notifications.domain import wording
 from services.notifications.domain.labels import proposal_topic, readable_topic
 from services.notifications.domain.templates import (
@@ -21,6 +21,7 @@ from services.notifications.domain.templates import (
 )
 from services.notifications.handlers import About, language_of
 from services.notifications.settings import NotificationSettings
+from services.notifications.views import queries
 from shared.bus.consumer import Subscription, caused_by
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.notifications import (
@@ -58,7 +59,7 @@ from shared.ids import derived_id
 from shared.store.eventstore import Transaction
 
 if TYPE_CHECKING:
-    from shared.runtime import Runtime
+    from services.notifications.service import Notifications
 
 ME = "notifications"
 
@@ -314,7 +315,7 @@ async def _rescheduled(
 
 
 async def _understaffed(react: Reaction, event: StaffingAlertRaised) -> None:
-    contacts = await views.coordinators_for(
+    contacts = await queries.coordinators_for(
         react.tx.conn, coordinator_id=event.coordinator_id, commune_code=event.commune_code
     )
     for contact in contacts:
@@ -586,7 +587,5 @@ def subscriptions_for(settings: NotificationSettings) -> list[Subscription]:
     ]
 
 
-def subscriptions(runtime: Runtime) -> list[Subscription]:
-    from services.notifications.delivery import channel_of
-
-    return subscriptions_for(channel_of(runtime).settings)
+def subscriptions(notifications: Notifications) -> list[Subscription]:
+    return subscriptions_for(notifications.sms)

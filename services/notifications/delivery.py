@@ -19,9 +19,6 @@ from shared.clock import Clock
 
 if TYPE_CHECKING:
     from services.notifications.sender import Sender
-    from shared.runtime import Runtime
-
-EXTRA = "sms"
 
 
 @dataclass
@@ -70,12 +67,3 @@ def _client(settings: NotificationSettings) -> tuple[httpx.AsyncClient, KeepAliv
     and its transport, which the providers call directly."""
     wire = KeepAliveTransport(settings.concurrency)
     return httpx.AsyncClient(timeout=settings.provider_timeout, transport=wire), wire
-
-
-def channel_of(runtime: Runtime) -> SmsChannel:
-    """The app's channel; a runtime built without the app (CLI tools) gets the default one."""
-    found = runtime.extras.get(EXTRA)
-    if found is None:
-        found = runtime.extras[EXTRA] = build_channel(NotificationSettings(), runtime.clock)
-    assert isinstance(found, SmsChannel)
-    return found

@@ -16,7 +16,6 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.notifications import views
 from services.notifications.domain.errors import DomainError
 from services.notifications.domain.labels import readable_topic
 from services.notifications.domain.messages import (
@@ -25,6 +24,7 @@ from services.notifications.domain.messages import (
     decide_queue,
     decide_record_delivery,
     evolve,
+    message_events,
     message_id_for,
 )
 from services.notifications.domain.quiet_hours import REPLY_KINDS
@@ -44,7 +44,9 @@ from services.notifications.domain.templates import (
 from services.notifications.providers.base import mask_phone
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import timers
+from services.notifications.views import projection, queries
 from shared.events.base import Cause, Event, RecordedEvent
+from shared.events.fold import fold
 from shared.events.notifications import (
     CoordinatorContactSet,
     MessageId,
@@ -97,15 +99,15 @@ def recipient_stream() -> str:
 
 async def ensure_recipient(
     tx: Transaction, phone: str, now: datetime, cause: Cause
-) -> views.Recipient:
-    found = await views.recipient(tx.conn, phone)
+) -> queries.Recipient:
+    found = await queries.recipient(tx.conn, phone)
     if found is not None:
         return found
     stream = recipient_stream()
     await tx.append(
         stream, 0, [RecipientRegistered(recipient_id=stream, phone=phone, registered_at=now)], cause
     )
-    made = await views.recipient(tx.conn, phone)
+    made = await queries.recipient(tx.conn, phone)
     assert made is not None
     return made
 
@@ -128,20 +130,20 @@ async def change_preferences(
     strip_diacritics: bool | None,
     now: datetime,
     cause: Cause,
-) -> views.Recipient:
+) -> queries.Recipient:
     event = RecipientPreferencesChanged(
         phone=phone, language=language, strip_diacritics=strip_diacritics, changed_at=now
     )
     await append_to_recipient(tx, phone, [event], now, cause)
-    found = await views.recipient(tx.conn, phone)
+    found = await queries.recipient(tx.conn, phone)
     assert found is not None
     return found
 
 
 async def set_consent(
     tx: Transaction, phone: str, *, opted_out: bool, keyword: str, now: datetime, cause: Cause
-) -> views.Recipient:
-    current = await views.recipient(tx.conn, phone)
+) -> queries.Recipient:
+    current = await queries.recipient(tx.conn, phone)
     already = current is not None and current.opted_out
     event: Event | None = None
     if opted_out and not already:
@@ -173,7 +175,7 @@ async def queue_sms(
     message_id = message_id_for(cause_id, phone, kind)
     if await tx.version_of(message_id) > 0:
         return None
-    found = await views.recipient(tx.conn, phone)
+    found = await queries.recipient(tx.conn, phone)
     request = SmsRequest(
         settings=settings,
         now=now,
@@ -207,7 +209,7 @@ class SmsRequest:
     def message_id(self) -> MessageId:
         return message_id_for(self.cause_id, self.phone, self.kind)
 
-    def events(self, found: views.Recipient | None) -> list[Event]:
+    def events(self, found: queries.Recipient | None) -> list[Event]:
         """`sms.queued` (or `sms.suppressed`), in the recipient's language and choice."""
         settings, about = self.settings, self.about
         chosen = (found.language if found is not None else None) or self.language or SmsLanguage.VI
@@ -331,7 +333,7 @@ async def flush_pending(tx: Transaction) -> None:
         ]
     )
     requests = [request for request in requests if streams[request.message_id].version == 0]
-    found = await views.recipients_by_phone(tx.conn, [request.phone for request in requests])
+    found = await queries.recipients_by_phone(tx.conn, [request.phone for request in requests])
     appends = [
         StreamAppend(request.message_id, 0, request.events(found.get(request.phone)), request.cause)
         for request in requests
@@ -351,7 +353,7 @@ async def flush_pending(tx: Transaction) -> None:
         if stream.version > 0:
             await cancel_timers_like(tx, timers, _timer_prefix(plan.target_id))
         timer_rows.extend(_timer_rows(decided[0], decided[1]))
-    await tx.append_many(appends, projector=views.project_many)
+    await tx.append_many(appends, projector=projection.project_many)
     await _set_timers(tx, timer_rows)
 
 
@@ -535,14 +537,14 @@ async def alert_failure(
     assert isinstance(event, SmsFailed)
     if event.kind in NO_FAILURE_ALERT or event.kind in REPLY_KINDS:
         return
-    row = await views.message(tx.conn, event.message_id)
+    row = await queries.message(tx.conn, event.message_id)
     if row is None or row.commune_code is None:
         return
     starts = row.session_starts_at
     if starts is None:
         return
     name = clip(row.recipient_name or "người nhận", NAME_MAX)
-    contacts = await views.coordinators_for(
+    contacts = await queries.coordinators_for(
         tx.conn, coordinator_id=None, commune_code=row.commune_code
     )
     cause = Cause(
@@ -591,12 +593,12 @@ async def receive_sms(
     inbound_id = inbound_id_for(sms.provider_message_id)
     if await tx.version_of(inbound_id) > 0:
         return False
-    found = await views.recipient(tx.conn, sms.from_phone)
+    found = await queries.recipient(tx.conn, sms.from_phone)
     opted_out = found is not None and found.opted_out
     language = (found.language if found is not None else None) or SmsLanguage.VI
     pending = [
         msgspec.structs.replace(item, topic=readable_topic(item.topic, language))
-        for item in await views.pending_for(tx.conn, sms.from_phone)
+        for item in await queries.pending_for(tx.conn, sms.from_phone)
     ]
     decision = decide_inbound(sms, pending, opted_out)
     consent = [e for e in decision.events if isinstance(e, RecipientOptedOut | RecipientOptedIn)]
@@ -634,15 +636,13 @@ async def record_delivery(
     """A delivery receipt: delivered, or failed (with an alert); repeats change nothing.
     `message_id` is ours, from the status callback URL: it names a message whose `sms.sent`
     is not stored yet (an interrupted send, or one held while the database was away)."""
-    known = await views.message_by_provider_id(tx.conn, provider_message_id)
+    known = await queries.message_by_provider_id(tx.conn, provider_message_id)
     message_id = known or (message_id if message_id and message_id.startswith("sms-") else None)
     if message_id is None:
         log.info("delivery receipt for an unknown provider message %s", provider_message_id)
         return False
     stream = await tx.load(message_id)
-    state = None
-    for recorded in stream.events:
-        state = evolve(state, recorded.event)  # type: ignore[arg-type]
+    state = fold(evolve, message_events(recorded.event for recorded in stream.events))
     try:
         events = decide_record_delivery(state, outcome, provider_message_id, now, error_code)
     except DomainError as error:

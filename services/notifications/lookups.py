@@ -22,11 +22,12 @@ from services.notifications.domain.interrupted import (
     ProviderUnsure,
     decide_recover_interrupted,
 )
-from services.notifications.domain.messages import Message, evolve
+from services.notifications.domain.messages import Message, evolve, message_events
 from services.notifications.providers.base import SentAttempt, SmsProvider, mask_phone
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages
 from shared.events.base import Cause
+from shared.events.fold import fold
 from shared.events.notifications import SmsAttemptFailed, SmsLookupFailed, SmsSent
 from shared.ids import uuid7
 from shared.store.eventstore import Stream, StreamAppend, Transaction
@@ -124,8 +125,6 @@ async def decide_in(
 
 def message_from(stream: Stream) -> Message:
     """The message folded from its whole stream."""
-    folded: Message | None = None
-    for recorded in stream.events:
-        folded = evolve(folded, recorded.event)  # type: ignore[arg-type]
+    folded = fold(evolve, message_events(recorded.event for recorded in stream.events))
     assert folded is not None
     return folded

@@ -3,13 +3,16 @@ Each is one indexed query of this service's read models, cheap at any size of th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 
-from services.notifications.delivery import channel_of
 from services.notifications.tables import FAILED, SENDING, messages, outgoing
-from shared.runtime import Runtime
-from shared.store.eventstore import as_utc
+from shared.store.log import as_utc
 from shared.web.metrics import Metric
+
+if TYPE_CHECKING:
+    from services.notifications.service import Notifications
 
 # The conditions are written as in the partial indexes (a literal, not a parameter), so that
 # both databases see the index covers them.
@@ -23,12 +26,13 @@ _DUE = outgoing.c.due_at <= sa.bindparam("now")
 _QUEUE = sa.select(sa.func.count(), sa.func.min(outgoing.c.due_at)).where(_DUE)
 
 
-async def sms_metrics(runtime: Runtime) -> list[Metric]:
+async def sms_metrics(notifications: Notifications) -> list[Metric]:
     """Stuck: in `sending` longer than the sender's lease (its sender died mid-call and no
     other has taken it over). Failed: all messages that failed for good, a count that only
     grows (an alert takes its increase). Due: waiting to be sent now, and for how long."""
+    runtime = notifications.runtime
     now = runtime.clock.now()
-    lease = channel_of(runtime).settings.lease
+    lease = notifications.sms.lease
     async with runtime.store.reader.connect() as conn:
         stuck = await conn.scalar(_STUCK, {"cutoff": now - lease})
         failed = await conn.scalar(_FAILED)

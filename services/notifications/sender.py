@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.notifications import handlers, lookups, views
+from services.notifications import handlers, lookups
 from services.notifications.domain.errors import DomainError
 from services.notifications.domain.interrupted import is_interrupted
 from services.notifications.domain.messages import (
@@ -47,6 +47,7 @@ from services.notifications.providers.base import (
 )
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages, outgoing, recipients
+from services.notifications.views import projection, queries
 from shared.events.base import Cause
 from shared.events.notifications import SmsFailed, SmsSendingStarted, SmsSent
 from shared.ids import uuid7
@@ -323,7 +324,7 @@ class Sender:
         settled: list[str] = []
         cause = Cause(correlation_id=uuid7())
         for row in rows:
-            state = views.message_state(row)
+            state = queries.message_state(row)
             # The row is kept in step with the stream by the appends, in this transaction.
             tx.know_version(state.message_id, row.version)
             if state.status is MessageStatus.SENDING:
@@ -350,7 +351,7 @@ class Sender:
         return work
 
     async def _append(self, tx: Transaction, appends: list[StreamAppend], now: datetime) -> None:
-        recorded = await tx.append_many(appends, projector=views.project_many)
+        recorded = await tx.append_many(appends, projector=projection.project_many)
         for item in recorded:
             if isinstance(item.event, SmsFailed):
                 self.failed += 1

@@ -23,13 +23,11 @@ from services.notifications.domain.reminders import (
 )
 from services.notifications.providers.http_json import HttpJsonConfig, PhoneFormat
 from services.notifications.providers.twilio import TwilioConfig
-from shared.settings import ConfigError, persisted_secret
+from shared.settings import ConfigError, flag, number, persisted_secret, whole_number
 
 PROVIDERS = ("console", "twilio", "http_json")
 CONCURRENCY = 32  # provider calls at once per instance
 WEBHOOK_SECRET_FILE = "sms-webhook-secret"  # noqa: S105 (a file name, not a secret)
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 _HOUR = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _BEFORE = re.compile(r"^(\d+)(m|h)$")
 _EVENING = re.compile(r"^(\d+)d@(\d{1,2}:\d{2})$")
@@ -111,8 +109,10 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
         twilio = _twilio(env, public_url) if provider == "twilio" else None
         http_json = _http_json(env) if provider == "http_json" else None
         quiet_start, quiet_end = _quiet_hours(env)
-        lease = _seconds(env, "HANDINHAND_SMS_LEASE_SECONDS", 60.0, 1.0, 3600.0)
-        timeout = _seconds(env, "HANDINHAND_SMS_PROVIDER_TIMEOUT_SECONDS", 10.0, 0.1, 600.0)
+        lease = number(env, "HANDINHAND_SMS_LEASE_SECONDS", 60.0, 1.0, 3600.0, unit="seconds")
+        timeout = number(
+            env, "HANDINHAND_SMS_PROVIDER_TIMEOUT_SECONDS", 10.0, 0.1, 600.0, unit="seconds"
+        )
         if timeout * 2 > lease:
             raise ConfigError(
                 "HANDINHAND_SMS_LEASE_SECONDS must be at least twice "
@@ -134,58 +134,20 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
             twilio=twilio,
             http_json=http_json,
             rate=rate,
-            strip_diacritics=_bool(env, "HANDINHAND_SMS_STRIP_DIACRITICS", default=False),
+            strip_diacritics=flag(env, "HANDINHAND_SMS_STRIP_DIACRITICS", default=False),
             quiet_start=quiet_start,
             quiet_end=quiet_end,
             public_url=public_url,
             webhook_token=webhook_token,
             reminder_offsets=_reminders(env),
-            allow_essential_after_opt_out=_bool(
+            allow_essential_after_opt_out=flag(
                 env, "HANDINHAND_SMS_ESSENTIAL_AFTER_OPT_OUT", default=False
             ),
-            max_attempts=_whole(env, "HANDINHAND_SMS_MAX_ATTEMPTS", 5, 1, 20),
-            max_lookups=_whole(env, "HANDINHAND_SMS_MAX_LOOKUPS", 10, 1, 100),
+            max_attempts=whole_number(env, "HANDINHAND_SMS_MAX_ATTEMPTS", 5, 1, 20),
+            max_lookups=whole_number(env, "HANDINHAND_SMS_MAX_LOOKUPS", 10, 1, 100),
             lease=timedelta(seconds=lease),
             provider_timeout=timeout,
         )
-
-
-def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
-def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g} seconds, got {raw!r}")
-    return value
 
 
 def _rate(env: Mapping[str, str]) -> float:
@@ -279,7 +241,7 @@ def _http_json_config(
         success_path=env.get(prefix + "SUCCESS_PATH", "").strip() or None,
         success_values=_words(env, prefix + "SUCCESS_VALUES"),
         temporary_values=_words(env, prefix + "TEMPORARY_VALUES"),
-        deduplicates=_bool(env, prefix + "DEDUPLICATES", default=False),
+        deduplicates=flag(env, prefix + "DEDUPLICATES", default=False),
         lookup_url=_url(env, prefix + "LOOKUP_URL"),
         lookup_found_path=env.get(prefix + "LOOKUP_FOUND_PATH", "").strip() or "found",
         lookup_found_values=_words(env, prefix + "LOOKUP_FOUND_VALUES") or ("true",),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from litestar import Litestar, Request
@@ -11,7 +10,6 @@ from litestar.di import Provide
 from services.scheduler import api
 from services.scheduler.domain.errors import (
     BookingNotFoundError,
-    DomainError,
     DoubleBookingError,
     HelpRequestClosedError,
     OutOfScopeError,
@@ -22,8 +20,8 @@ from services.scheduler.domain.errors import (
 )
 from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
-from services.scheduler.parts import PARTS
-from services.scheduler.quota import HelpRequestQuota
+from services.scheduler.parts import PARTS, work
+from services.scheduler.service import Scheduler
 from shared.clock import Clock, SystemClock
 from shared.events import build_catalog
 from shared.runtime import Runtime
@@ -31,7 +29,7 @@ from shared.settings import Settings
 from shared.web.app import build_app
 from shared.web.auth import Caller, optional_caller
 
-# The first matching class decides the status, so specific errors come before DomainError.
+# The first matching class decides the status; any other DomainError is a 422 (shared.web).
 RULE_ERRORS: dict[type[Exception], int] = {
     OutOfScopeError: 403,
     SessionNotFoundError: 404,
@@ -41,17 +39,15 @@ RULE_ERRORS: dict[type[Exception], int] = {
     SessionClosedError: 409,
     SessionAlreadyScheduledError: 409,
     HelpRequestClosedError: 409,
-    DomainError: 422,  # well formed, but breaks a rule (400 is for what the schema refuses)
 }
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, limits: HelpRequestLimits | None = None
+    settings: Settings, *, limits: HelpRequestLimits, clock: Clock | None = None
 ) -> Litestar:
+    """`limits` come from `HelpRequestLimits.from_env` in the entrypoint (services/cli.py)."""
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
-    help_limits = limits or HelpRequestLimits.from_env(runtime.clock, os.environ)
-    quota = HelpRequestQuota(runtime, help_limits, settings.token_secret)
-    desk = runtime.extras[HelpDesk.EXTRA] = HelpDesk(runtime, quota)
+    scheduler = Scheduler.assemble(runtime, limits)
 
     async def provide_maybe_caller(request: Request[Any, Any, Any]) -> Caller | None:
         return optional_caller(
@@ -59,10 +55,12 @@ def create_app(
         )
 
     def provide_desk() -> HelpDesk:
-        return desk
+        return scheduler.desk
 
     return build_app(
+        scheduler,
         runtime,
+        work(scheduler),
         api.routes,
         title="scheduler",
         description="Support sessions, help requests, bookings, waitlists and attendance.",

@@ -7,22 +7,26 @@ notifications: `help.requested_by_sms` -> a help request (channel sms), booked a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from services.scheduler import handlers
 from shared.bus.consumer import Subscription, caused_by
 from shared.events.base import Event, RecordedEvent
 from shared.events.notifications import HelpRequestedBySms
 from shared.events.volunteers import SessionStaffed, SessionUnderstaffed
-from shared.runtime import Runtime
 from shared.store.eventstore import Transaction
+
+if TYPE_CHECKING:
+    from services.scheduler.service import Scheduler
 
 # The events each subscription acts on: only these are delivered (shared.bus.consumer).
 FROM_VOLUNTEERS: tuple[type[Event], ...] = (SessionStaffed, SessionUnderstaffed)
 FROM_NOTIFICATIONS: tuple[type[Event], ...] = (HelpRequestedBySms,)
 
 
-def subscriptions(runtime: Runtime) -> list[Subscription]:
-    me = runtime.name
-    clock = runtime.clock
+def subscriptions(scheduler: Scheduler) -> list[Subscription]:
+    me = scheduler.runtime.name
+    clock = scheduler.runtime.clock
 
     async def from_volunteers(tx: Transaction, recorded: RecordedEvent) -> None:
         match recorded.event:

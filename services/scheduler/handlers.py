@@ -20,65 +20,76 @@ from typing import NamedTuple
 
 import msgspec
 
-from services.scheduler import views
-from services.scheduler.domain import (
+from services.scheduler.domain.attendance import RecordAttendance, decide_record_attendance
+from services.scheduler.domain.booking import (
     CancelBooking,
-    CancelHomeVisit,
-    CancelSession,
     ChangeBooking,
-    ChangeCapacity,
-    CompleteHomeVisit,
-    CompleteSession,
-    HelpRequestState,
-    HomeVisitState,
-    Place,
-    RecordAttendance,
-    RejectedRow,
-    RequestHelp,
-    RequestStatus,
-    RescheduleSession,
-    ScheduleHomeVisit,
-    ScheduleSession,
-    SessionState,
-    SessionStatus,
     choose_session,
     decide_book_resident,
     decide_cancel_booking,
-    decide_cancel_home_visit,
-    decide_cancel_session,
     decide_change_booking,
-    decide_change_capacity,
-    decide_complete_home_visit,
-    decide_complete_session,
     decide_fill_from_waitlist,
-    decide_raise_staffing_alert,
-    decide_record_attendance,
-    decide_request_help,
-    decide_request_home_visit,
-    decide_reschedule_session,
-    decide_schedule_home_visit,
-    decide_schedule_session,
-    decide_waitlist_request,
-    evolve_request,
-    evolve_session,
-    evolve_visit,
-    normalize_phone,
-    parse_places_csv,
-    require_commune_in_scope,
+    rank_session,
 )
-from services.scheduler.domain.booking import rank_session
 from services.scheduler.domain.errors import (
     BookingNotFoundError,
     HelpRequestRejectedError,
     HomeVisitError,
     SessionNotFoundError,
 )
-from services.scheduler.domain.places import find_commune
+from services.scheduler.domain.phones import normalize_phone
+from services.scheduler.domain.places import (
+    Place,
+    RejectedRow,
+    find_commune,
+    parse_places_csv,
+    require_commune_in_scope,
+)
+from services.scheduler.domain.requests import (
+    HelpRequestState,
+    RequestHelp,
+    RequestStatus,
+    decide_request_help,
+    decide_waitlist_request,
+    evolve_request,
+)
+from services.scheduler.domain.sessions import (
+    CancelSession,
+    ChangeCapacity,
+    CompleteSession,
+    RescheduleSession,
+    ScheduleSession,
+    SessionState,
+    SessionStatus,
+    decide_cancel_session,
+    decide_change_capacity,
+    decide_complete_session,
+    decide_reschedule_session,
+    decide_schedule_session,
+    evolve_session,
+)
 from services.scheduler.domain.sms import refusal_reasons, request_from_sms
-from services.scheduler.domain.staffing import ALERT_BEFORE_START, staffing_report
+from services.scheduler.domain.staffing import (
+    ALERT_BEFORE_START,
+    decide_raise_staffing_alert,
+    staffing_report,
+)
+from services.scheduler.domain.visits import (
+    CancelHomeVisit,
+    CompleteHomeVisit,
+    HomeVisitState,
+    ScheduleHomeVisit,
+    decide_cancel_home_visit,
+    decide_complete_home_visit,
+    decide_request_home_visit,
+    decide_schedule_home_visit,
+    evolve_visit,
+)
 from services.scheduler.memory import FoldedSession, memory_of
 from services.scheduler.tables import timers
+from services.scheduler.views import projection, queries
 from shared.events.base import Cause, Event
+from shared.events.fold import fold
 from shared.events.notifications import HelpRequestedBySms
 from shared.events.scheduler import (
     Actor,
@@ -145,11 +156,11 @@ class SessionStream:
         return self.state
 
     async def lock(self, tx: Transaction) -> None:
-        """Take the session's turn to write (PostgreSQL; see `views.lock_session`): writers
+        """Take the session's turn to write (PostgreSQL; see `queries.lock_session`): writers
         lock before they append, so two never wait on each other's half-done append."""
         if not self.locked:
             self.locked = True
-            if await views.lock_session(tx.conn, self.session_id):
+            if await queries.lock_session(tx.conn, self.session_id):
                 self.current = False  # another writer may have committed while we waited
 
     async def catch_up(self, tx: Transaction) -> int:
@@ -174,7 +185,7 @@ class SessionStream:
         filing: StreamAppend | None = None,
     ) -> None:
         """Append after the version we hold; with `filing`, a new request's own events go in
-        the same append (one INSERT, the request's row written once: `views.project_filing`)."""
+        the same append (one INSERT, the request's row written once: `project_filing`)."""
         if not events:
             return
         await self.lock(tx)
@@ -183,7 +194,7 @@ class SessionStream:
         else:
             await tx.append_many(
                 [filing, StreamAppend(self.session_id, self.version, events, cause)],
-                projector=views.project_filing,
+                projector=projection.project_filing,
             )
         self.apply(events)
 
@@ -240,7 +251,7 @@ async def import_places(
     tx: Transaction, text: str, *, imported_by: str, now: datetime, cause: Cause
 ) -> PlacesReport:
     """Import villages and hamlets from `code,name,kind,parent` CSV, all or nothing."""
-    parsed = parse_places_csv(text, existing_codes=await views.place_codes(tx.conn))
+    parsed = parse_places_csv(text, existing_codes=await queries.place_codes(tx.conn))
     if parsed.rejected or not parsed.places:
         return PlacesReport(imported=0, rejected=parsed.rejected)
     memory_of(tx.store).villages.importing()
@@ -281,7 +292,7 @@ async def load_sample_places(store: EventStore) -> PlacesReport:
     text = SAMPLE_PLACES.read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text)))
     async with store.transaction() as tx:
-        existing = await views.place_codes(tx.conn)
+        existing = await queries.place_codes(tx.conn)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(rows[0])
@@ -308,7 +319,7 @@ async def commune_villages(
     memory = memory_of(tx.store).villages
     found = memory.recall(commune.code, now)
     if found is None:
-        found = await views.villages_of(tx.conn, commune.code)
+        found = await queries.villages_of(tx.conn, commune.code)
         memory.keep(commune.code, found, now)
     return dict(found) or None
 
@@ -457,10 +468,10 @@ async def fill_from_waitlist(
         or session.when.starts_at <= now
     ):
         return
-    waiting = await views.waitlist(tx.conn, session.province_code, session.commune_code)
+    waiting = await queries.waitlist(tx.conn, session.province_code, session.commune_code)
     if not waiting:
         return
-    booked = await views.booked_slots(
+    booked = await queries.booked_slots(
         tx.conn, [r.phone for r in waiting], except_session=session.session_id
     )
     events = decide_fill_from_waitlist(
@@ -501,7 +512,7 @@ async def place_request(
     choice is made again; when the append still meets a concurrent writer, too, up to
     PLACING_ATTEMPTS times, after which the conflict is reported. `filing` (a new request's
     own events) is appended with the booking, and not at all when nothing fits."""
-    booked = (await views.booked_slots(tx.conn, [request.phone])).get(request.phone, [])
+    booked = (await queries.booked_slots(tx.conn, [request.phone])).get(request.phone, [])
     read: dict[str, SessionStream] = {}
     conflicts = 0
     for _ in range(PLACING_CHOICES):
@@ -573,7 +584,7 @@ async def _best_session(
     fits is the one `choose_session` would pick among all of them. A session this process
     remembers is looked at as remembered when it fits (the caller brings it up to date before
     booking), else brought up to date first. `read` keeps what this placement has read."""
-    shortlist = await views.candidate_sessions(
+    shortlist = await queries.candidate_sessions(
         tx.conn, request.province_code, request.commune_code, request.topics, now
     )
     for outline in sorted(shortlist, key=lambda o: rank_session(o, request)):
@@ -602,9 +613,9 @@ def fits_stream(
 async def _place_again(
     tx: Transaction, request_id: HelpRequestId, *, now: datetime, cause: Cause
 ) -> None:
-    row = await views.request_row(tx.conn, request_id)
+    row = await queries.request_row(tx.conn, request_id)
     if row is not None and row.status == RequestStatus.WAITING.value:
-        await place_request(tx, views.request_state(row), now=now, cause=cause)
+        await place_request(tx, queries.request_state(row), now=now, cause=cause)
 
 
 async def request_help(
@@ -626,7 +637,7 @@ async def request_help(
         visit = decide_request_home_visit(request, visit_id=visit_id, now=now)
         tx.know_version(visit_id, 0)  # the visit of a new request is new too
         await tx.append_many(
-            [filing, StreamAppend(visit_id, 0, visit, cause)], projector=views.project_filing
+            [filing, StreamAppend(visit_id, 0, visit, cause)], projector=projection.project_filing
         )
         return RequestOutcome(fold_request(request, visit))
     booked = await place_request(tx, request, now=now, cause=cause, filing=filing)
@@ -634,14 +645,13 @@ async def request_help(
         return RequestOutcome(fold_request(request, [booked]), booked)
     waited = decide_waitlist_request(request, now=now)
     await tx.append_many(
-        [filing._replace(events=[*events, *waited])], projector=views.project_filing
+        [filing._replace(events=[*events, *waited])], projector=projection.project_filing
     )
     return RequestOutcome(fold_request(request, waited))
 
 
 def fold_request(state: HelpRequestState | None, events: Iterable[Event]) -> HelpRequestState:
-    for event in events:
-        state = evolve_request(state, event)
+    state = fold(evolve_request, events, state)
     assert state is not None
     return state
 
@@ -651,7 +661,7 @@ async def _booking_stream(
 ) -> SessionStream:
     """The session holding a booking, if the caller may touch it: the resident proves it with
     their phone number, staff with their commune scope."""
-    row = await views.booking_row(tx.conn, booking_id)
+    row = await queries.booking_row(tx.conn, booking_id)
     if row is None:
         raise BookingNotFoundError(f"no booking {booking_id}")
     stream = await load_session(tx, row.session_id)
@@ -707,7 +717,7 @@ async def change_booking(
     old_session = old.require()
     booking = old_session.booking(BookingId(booking_id))
     assert booking is not None
-    booked = await views.booked_slots(
+    booked = await queries.booked_slots(
         tx.conn, [booking.resident.phone], except_session=old_session.session_id
     )
     change = decide_change_booking(
@@ -746,15 +756,12 @@ class VisitStream:
     async def append(self, tx: Transaction, events: Sequence[Event], cause: Cause) -> None:
         await tx.append(self.visit_id, self.version, events, cause)
         self.version += len(events)
-        for event in events:
-            self.state = evolve_visit(self.state, event)
+        self.state = fold(evolve_visit, events, self.state)
 
 
 async def load_visit(tx: Transaction, visit_id: str) -> VisitStream:
     stream = await tx.load(visit_id)
-    state: HomeVisitState | None = None
-    for recorded in stream.events:
-        state = evolve_visit(state, recorded.event)
+    state = fold(evolve_visit, (recorded.event for recorded in stream.events))
     return VisitStream(VisitId(visit_id), state, stream.version)
 
 

@@ -21,7 +21,7 @@ from services.scheduler import handlers
 from services.scheduler.placing import Filing, Placed, request_help_together
 
 if TYPE_CHECKING:
-    from services.scheduler.domain import RequestHelp
+    from services.scheduler.domain.requests import RequestHelp
     from services.scheduler.quota import Asker, HelpRequestQuota
     from shared.events.base import Cause
     from shared.runtime import Runtime
@@ -39,8 +39,6 @@ class _Waiting(NamedTuple):
 
 
 class HelpDesk:
-    EXTRA = "help_desk"  # where the app keeps it: runtime.extras
-
     def __init__(
         self, runtime: Runtime, quota: HelpRequestQuota, *, most: int = BATCH_MOST
     ) -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from services.scheduler.domain import Place, SessionState
+from services.scheduler.domain.places import Place
+from services.scheduler.domain.sessions import SessionState
 from shared.events.scheduler import SessionStaffingChanged
 from shared.store.eventstore import EventStore
 

@@ -1,40 +1,38 @@
-"""What the scheduler service plugs into the shared runtime: tables, read models, consumers,
-the staffing-alert timer and the forgetting of old help-request hits (its rate limit)."""
+"""What the scheduler service plugs into the shared runtime: its tables, read models and
+timers (PARTS); and, from its typed context, its consumers, timers and the forgetting of old
+help-request hits (its rate limit) (`work`)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from services.scheduler import consumers, handlers, views
+from services.scheduler import consumers, timers
 from services.scheduler.quota import forget_old_hits
-from services.scheduler.tables import READ_MODELS, metadata, store_tables, timers
-from shared.runtime import Runtime, ServiceParts, Worker
-from shared.store.eventstore import Transaction
-from shared.store.timers import Timer, TimerHandler
-
-
-def timer_handlers(runtime: Runtime) -> dict[str, TimerHandler]:
-    async def staffing_alert(tx: Transaction, timer: Timer) -> None:
-        await handlers.raise_staffing_alert(tx, timer, now=runtime.clock.now())
-
-    return {handlers.STAFFING_ALERT: staffing_alert}
-
-
-def workers(runtime: Runtime) -> list[Worker]:
-    async def forget(stop: asyncio.Event) -> None:
-        await forget_old_hits(runtime, stop)
-
-    return [forget]
-
+from services.scheduler.service import Scheduler
+from services.scheduler.tables import READ_MODELS, metadata, store_tables
+from services.scheduler.tables import timers as timer_table
+from services.scheduler.views import projection
+from shared.runtime import ServiceParts, ServiceWork, Worker
 
 PARTS = ServiceParts(
     name="scheduler",
     metadata=metadata,
     tables=store_tables,
-    projector=views.project,
+    projector=projection.project,
     read_models=READ_MODELS,
-    subscriptions=consumers.subscriptions,
-    timers=timers,
-    timer_handlers=timer_handlers,
-    workers=workers,
+    timers=timer_table,
 )
+
+
+def work(scheduler: Scheduler) -> ServiceWork:
+    def workers() -> list[Worker]:
+        async def forget(stop: asyncio.Event) -> None:
+            await forget_old_hits(scheduler.runtime, stop)
+
+        return [forget]
+
+    return ServiceWork(
+        subscriptions=lambda: consumers.subscriptions(scheduler),
+        timer_handlers=lambda: timers.timer_handlers(scheduler),
+        workers=workers,
+    )

@@ -5,7 +5,7 @@ order, so the outcome is the same as placing them one by one: the second residen
 place the first one took. What is shared is the reading and the writing: the residents'
 bookings in one query, each shortlist of sessions once, each session locked and brought up
 to date once, and every event of the batch in one INSERT (each request's events keep its own
-cause), with the read models written for the whole batch (`views.project_filing`).
+cause), with the read models written for the whole batch (`projection.project_filing`).
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from services.scheduler import views
-from services.scheduler.domain import (
+from services.scheduler.domain.booking import SessionOutline, decide_book_resident, rank_session
+from services.scheduler.domain.errors import HelpRequestRejectedError
+from services.scheduler.domain.requests import (
     HelpRequestState,
     RequestHelp,
-    decide_book_resident,
     decide_request_help,
-    decide_request_home_visit,
     decide_waitlist_request,
 )
-from services.scheduler.domain.booking import SessionOutline, rank_session
-from services.scheduler.domain.errors import HelpRequestRejectedError
+from services.scheduler.domain.visits import decide_request_home_visit
 from services.scheduler.handlers import (
     RequestOutcome,
     SessionStream,
@@ -37,6 +35,7 @@ from services.scheduler.handlers import (
     visit_id_for,
 )
 from services.scheduler.memory import FoldedSession, memory_of
+from services.scheduler.views import projection, queries
 from shared.events.base import Cause, Event
 from shared.events.scheduler import ResidentBooked, Slot
 from shared.store.eventstore import StreamAppend, Transaction
@@ -96,7 +95,7 @@ class Placing:
     async def _shortlist(self, request: HelpRequestState, *, fresh: bool) -> list[SessionOutline]:
         key = (request.province_code, request.commune_code, tuple(sorted(request.topics)))
         if fresh or key not in self._shortlists:
-            self._shortlists[key] = await views.candidate_sessions(
+            self._shortlists[key] = await queries.candidate_sessions(
                 self.tx.conn,
                 request.province_code,
                 request.commune_code,
@@ -168,7 +167,7 @@ async def request_help_together(
         else:
             bookable.append((index, request, filing, events))
     placing = Placing(tx, now)
-    booked = await views.booked_slots(tx.conn, [request.phone for _, request, _, _ in bookable])
+    booked = await queries.booked_slots(tx.conn, [request.phone for _, request, _, _ in bookable])
     for index, request, (command, cause), events in bookable:
         slots = booked.setdefault(request.phone, [])
         stream = await placing.best_for(request, slots)
@@ -192,6 +191,6 @@ async def request_help_together(
         placing.book(stream, booking)
         slots.append(resident_booked.when)
         placed[index] = RequestOutcome(fold_request(request, booking), resident_booked)
-    await tx.append_many(appends, projector=views.project_filing)
+    await tx.append_many(appends, projector=projection.project_filing)
     assert all(outcome is not None for outcome in placed)
     return [outcome for outcome in placed if outcome is not None], placing

@@ -1,6 +1,6 @@
 """The scheduler service's tables: the shared event store tables, its read models and timers.
 
-Read models are projections of the scheduler's own log (services/scheduler/views.py), emptied
+Read models are projections of the scheduler's own log (services/scheduler/views/), emptied
 and replayed by `handinhand rebuild scheduler`.
 """
 

@@ -16,7 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.volunteers import handlers, views
+from services.volunteers import handlers
 from services.volunteers.domain import roster_csv
 from services.volunteers.domain.availability import SATURDAY, ChangeAvailability
 from services.volunteers.domain.communes import province_of
@@ -33,6 +33,7 @@ from services.volunteers.domain.registry import (
 from services.volunteers.domain.roster_csv import RosterRejected, parse_roster
 from services.volunteers.planning import StaffingOptions
 from services.volunteers.tables import assignments, volunteers
+from services.volunteers.views import queries
 from shared.clock import VIETNAM
 from shared.events.base import Cause
 from shared.events.scheduler import CommuneCode
@@ -108,8 +109,8 @@ class AvailabilityUpdate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GroupDetail(msgspec.Struct, frozen=True, kw_only=True):
-    group: views.GroupView
-    members: list[views.VolunteerView]
+    group: queries.GroupView
+    members: list[queries.VolunteerView]
 
 
 class RosterImported(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,15 +120,15 @@ class RosterImported(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SlotDetail(msgspec.Struct, frozen=True, kw_only=True):
-    slot: views.SlotView
-    assignments: list[views.AssignmentView]
+    slot: queries.SlotView
+    assignments: list[queries.AssignmentView]
 
 
 class WeekendPlanView(msgspec.Struct, frozen=True, kw_only=True):
     """The last plan of a weekend, each slot with its assignments' explanations, and the gaps."""
 
     saturday: date
-    plan: views.PlanSummary | None
+    plan: queries.PlanSummary | None
     slots: list[SlotDetail]
     gaps: list[PlannedGap]
 
@@ -151,7 +152,7 @@ def _coordinator_of(caller: NamedDependency[Caller], commune_code: str) -> None:
     caller.require_commune(commune_code, province_of(commune_code))
 
 
-def _self_or_coordinator(caller: NamedDependency[Caller], volunteer: views.VolunteerView) -> None:
+def _self_or_coordinator(caller: NamedDependency[Caller], volunteer: queries.VolunteerView) -> None:
     """A volunteer acts for themself; a coordinator for the volunteers of their communes."""
     if caller.role is Role.VOLUNTEER:
         if caller.volunteer_id != volunteer.volunteer_id:
@@ -160,15 +161,15 @@ def _self_or_coordinator(caller: NamedDependency[Caller], volunteer: views.Volun
     _coordinator_of(caller, volunteer.commune_code)
 
 
-async def _volunteer(conn: AsyncConnection, volunteer_id: str) -> views.VolunteerView:
-    found = await views.volunteer(conn, volunteer_id)
+async def _volunteer(conn: AsyncConnection, volunteer_id: str) -> queries.VolunteerView:
+    found = await queries.volunteer(conn, volunteer_id)
     if found is None:
         raise NotFoundError(f"no volunteer {volunteer_id}")
     return found
 
 
-async def _group(conn: AsyncConnection, group_id: str) -> views.GroupView:
-    found = await views.group(conn, group_id)
+async def _group(conn: AsyncConnection, group_id: str) -> queries.GroupView:
+    found = await queries.group(conn, group_id)
     if found is None:
         raise NotFoundError(f"no group {group_id}")
     return found
@@ -215,7 +216,7 @@ async def create_group(
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
     idempotency_key: NamedDependency[str | None],
-) -> Response[views.GroupView]:
+) -> Response[queries.GroupView]:
     _coordinator_of(caller, data.commune_code)
     group_id = GroupId(_bare("group", idempotency_key, "groups"))
 
@@ -226,8 +227,8 @@ async def create_group(
         await handlers.register_group(tx, command, store.clock.now(), cause)
         return _created(await _group(tx.conn, group_id))
 
-    body = await request.body()
-    return _answer(await answer_once(store, idempotency_key, "groups", body, work), views.GroupView)
+    answer = await answer_once(store, idempotency_key, "groups", await request.body(), work)
+    return _answer(answer, queries.GroupView)
 
 
 @get(
@@ -241,7 +242,7 @@ async def read_group(
     async with store.reader.connect() as conn:
         found = await _group(conn, group_id)
         _coordinator_of(caller, found.commune_code)
-        members = await views.volunteers_where(conn, volunteers.c.group_id == group_id)
+        members = await queries.volunteers_where(conn, volunteers.c.group_id == group_id)
     return GroupDetail(group=found, members=members)
 
 
@@ -343,9 +344,9 @@ async def create_volunteer(
     cause: NamedDependency[Cause],
     staffing: NamedDependency[StaffingOptions],
     idempotency_key: NamedDependency[str | None],
-) -> Response[views.VolunteerView]:
+) -> Response[queries.VolunteerView]:
     async with store.reader.connect() as conn:
-        group = await views.group(conn, data.group_id)
+        group = await queries.group(conn, data.group_id)
     if group is None:
         raise InvalidVolunteerError(f"group {data.group_id} does not exist", "group_id")
     _coordinator_of(caller, group.commune_code)
@@ -370,7 +371,7 @@ async def create_volunteer(
 
     body = await request.body()
     answer = await answer_once(store, idempotency_key, "volunteers", body, work)
-    return _answer(answer, views.VolunteerView)
+    return _answer(answer, queries.VolunteerView)
 
 
 @get(
@@ -380,7 +381,7 @@ async def create_volunteer(
 )
 async def read_volunteer(
     volunteer_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
-) -> views.VolunteerView:
+) -> queries.VolunteerView:
     async with store.reader.connect() as conn:
         found = await _volunteer(conn, volunteer_id)
     _self_or_coordinator(caller, found)
@@ -398,7 +399,7 @@ async def change_volunteer(
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
-) -> views.VolunteerView:
+) -> queries.VolunteerView:
     """Change a volunteer's details (a coordinator of their commune)."""
     async with store.transaction() as tx:
         found = await _volunteer(tx.conn, volunteer_id)
@@ -433,7 +434,7 @@ async def pause_volunteer(
     cause: NamedDependency[Cause],
     staffing: NamedDependency[StaffingOptions],
     data: JSONBody[VolunteerPause | None] = None,
-) -> views.VolunteerView:
+) -> queries.VolunteerView:
     """Step back for a while: future assignments are released and go to others."""
     async with store.transaction() as tx:
         found = await _volunteer(tx.conn, volunteer_id)
@@ -457,7 +458,7 @@ async def resume_volunteer(
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
     staffing: NamedDependency[StaffingOptions],
-) -> views.VolunteerView:
+) -> queries.VolunteerView:
     async with store.transaction() as tx:
         found = await _volunteer(tx.conn, volunteer_id)
         _self_or_coordinator(caller, found)
@@ -478,7 +479,7 @@ async def change_availability(
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
     staffing: NamedDependency[StaffingOptions],
-) -> views.VolunteerView:
+) -> queries.VolunteerView:
     """Restate the usual weekend and dated exceptions (the volunteer, or a coordinator)."""
     async with store.transaction() as tx:
         found = await _volunteer(tx.conn, volunteer_id)
@@ -499,10 +500,10 @@ async def change_availability(
 )
 async def commune_volunteers(
     commune_code: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
-) -> list[views.VolunteerView]:
+) -> list[queries.VolunteerView]:
     _coordinator_of(caller, commune_code)
     async with store.reader.connect() as conn:
-        return await views.volunteers_where(conn, volunteers.c.commune_code == commune_code)
+        return await queries.volunteers_where(conn, volunteers.c.commune_code == commune_code)
 
 
 @get(
@@ -512,18 +513,18 @@ async def commune_volunteers(
 )
 async def volunteer_assignments(
     volunteer_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
-) -> list[views.AssignmentView]:
+) -> list[queries.AssignmentView]:
     async with store.reader.connect() as conn:
         found = await _volunteer(conn, volunteer_id)
         _self_or_coordinator(caller, found)
-        return await views.assignments_of(conn, volunteer_id)
+        return await queries.assignments_of(conn, volunteer_id)
 
 
 # --- Slots, plans and answers -----------------------------------------------------------------
 
 
-async def _slot_detail(conn: AsyncConnection, slot: views.SlotView) -> SlotDetail:
-    held = await views.assignments_where(conn, assignments.c.slot_id == slot.slot_id)
+async def _slot_detail(conn: AsyncConnection, slot: queries.SlotView) -> SlotDetail:
+    held = await queries.assignments_where(conn, assignments.c.slot_id == slot.slot_id)
     return SlotDetail(slot=slot, assignments=held)
 
 
@@ -536,7 +537,7 @@ async def read_slot(
     slot_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> SlotDetail:
     async with store.reader.connect() as conn:
-        found = await views.slot(conn, slot_id)
+        found = await queries.slot(conn, slot_id)
         if found is None:
             raise NotFoundError(f"no slot {slot_id}")
         _coordinator_of(caller, found.commune_code)
@@ -552,7 +553,7 @@ async def _plan_view(
 ) -> WeekendPlanView:
     slots = [
         s
-        for s in await views.slots_of_weekend(conn, saturday)
+        for s in await queries.slots_of_weekend(conn, saturday)
         if caller.covers(s.commune_code, province_of(s.commune_code))
     ]
     details = [await _slot_detail(conn, s) for s in slots]
@@ -564,11 +565,11 @@ async def _plan_view(
             missing_skills=gap.missing_skills,
             missing_languages=gap.missing_languages,
         )
-        for gap in await views.gaps_now(conn, open_slots)
+        for gap in await queries.gaps_now(conn, open_slots)
     ]
     return WeekendPlanView(
         saturday=saturday,
-        plan=await views.plan_summary(conn, saturday),
+        plan=await queries.plan_summary(conn, saturday),
         slots=details,
         gaps=gaps,
     )
@@ -591,7 +592,9 @@ async def plan_weekend(
     caller.require(Role.COORDINATOR)
     saturday = _saturday_of(day)
     async with store.transaction() as tx:
-        await handlers.plan_weekend_now(tx, saturday, staffing, store.clock.now(), cause)
+        await handlers.plan_weekend_now(
+            tx, saturday, options=staffing, now=store.clock.now(), cause=cause
+        )
         return await _plan_view(tx.conn, saturday, caller)
 
 
@@ -618,9 +621,9 @@ async def _answer_assignment(
     staffing: NamedDependency[StaffingOptions],
     *,
     accept: bool,
-) -> views.AssignmentView:
+) -> queries.AssignmentView:
     async with store.transaction() as tx:
-        found = await views.assignment(tx.conn, assignment_id)
+        found = await queries.assignment(tx.conn, assignment_id)
         if found is None:
             raise NotFoundError(f"no assignment {assignment_id}")
         if caller.role is Role.VOLUNTEER:
@@ -637,7 +640,7 @@ async def _answer_assignment(
             now=store.clock.now(),
             cause=cause,
         )
-        answered = await views.assignment(tx.conn, assignment_id)
+        answered = await queries.assignment(tx.conn, assignment_id)
         assert answered is not None
         return answered
 
@@ -654,7 +657,7 @@ async def accept_assignment(
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
     staffing: NamedDependency[StaffingOptions],
-) -> views.AssignmentView:
+) -> queries.AssignmentView:
     """Yes: the volunteer holds the place (their token, or a coordinator on their behalf)."""
     return await _answer_assignment(assignment_id, caller, store, cause, staffing, accept=True)
 
@@ -671,7 +674,7 @@ async def decline_assignment(
     store: NamedDependency[EventStore],
     cause: NamedDependency[Cause],
     staffing: NamedDependency[StaffingOptions],
-) -> views.AssignmentView:
+) -> queries.AssignmentView:
     """No: the place goes to the next best volunteer at once."""
     return await _answer_assignment(assignment_id, caller, store, cause, staffing, accept=False)
 
@@ -685,9 +688,9 @@ async def read_assignment(
     assignment_id: FromPath[str],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
-) -> views.AssignmentView:
+) -> queries.AssignmentView:
     async with store.reader.connect() as conn:
-        found = await views.assignment(conn, assignment_id)
+        found = await queries.assignment(conn, assignment_id)
     if found is None:
         raise NotFoundError(f"no assignment {assignment_id}")
     if caller.role is Role.VOLUNTEER:
@@ -711,7 +714,7 @@ async def _hours(
     if since is not None and until is not None and until < since:
         raise InvalidVolunteerError("`to` is before `from`", "to")
     report = hours_report(
-        await views.served(conn, *where),
+        await queries.served(conn, *where),
         since=None if since is None else _local_start(since),
         until=None if until is None else _local_start(until + timedelta(days=1)),
     )

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
 from litestar import Litestar
-from litestar.datastructures import State
 from litestar.di import Provide
 
 from services.volunteers import api
@@ -14,12 +11,12 @@ from services.volunteers.domain.errors import (
     AlreadyRegisteredError,
     AnswerTooLateError,
     AssignmentClosedError,
-    DomainError,
     NotPausedError,
     SlotCancelledError,
 )
-from services.volunteers.parts import PARTS
+from services.volunteers.parts import PARTS, work
 from services.volunteers.planning import StaffingOptions
+from services.volunteers.service import Volunteers
 from shared.clock import Clock, SystemClock
 from shared.events import build_catalog
 from shared.runtime import Runtime
@@ -28,21 +25,20 @@ from shared.web.app import build_app
 from shared.web.openapi import BEARER
 
 
-async def provide_staffing(state: State) -> StaffingOptions:
-    options: StaffingOptions = state.runtime.extras["staffing"]
-    return options
-
-
 def create_app(
-    settings: Settings,
-    *,
-    clock: Clock | None = None,
-    staffing: StaffingOptions | None = None,
+    settings: Settings, *, staffing: StaffingOptions, clock: Clock | None = None
 ) -> Litestar:
+    """`staffing` comes from `StaffingOptions.from_env` in the entrypoint (services/cli.py)."""
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
-    runtime.extras["staffing"] = staffing or StaffingOptions.from_env(os.environ)
+    volunteers = Volunteers.assemble(runtime, staffing)
+
+    def provide_staffing() -> StaffingOptions:
+        return volunteers.staffing
+
     return build_app(
+        volunteers,
         runtime,
+        work(volunteers),
         api.routes,
         title="volunteers",
         description="Volunteer registry, availability, skills and assignment.",
@@ -53,10 +49,9 @@ def create_app(
             AssignmentClosedError: 409,
             AnswerTooLateError: 409,
             SlotCancelledError: 409,
-            DomainError: 422,  # well formed, but breaks a rule
         },
         dependencies={
-            "staffing": Provide(provide_staffing),
+            "staffing": Provide(provide_staffing, sync_to_thread=False),
         },
         security=[{BEARER: []}],  # every route needs a token
     )

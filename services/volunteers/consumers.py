@@ -8,13 +8,12 @@ volunteers' attendance records credit hours. SMS answers come from the notificat
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from services.volunteers import handlers
 from services.volunteers.domain.from_scheduler import CloseSlot, CreditService, command_for
 from services.volunteers.domain.slots import MoveSlot, NoteNeeds, OpenSlot
-from services.volunteers.planning import StaffingOptions
 from shared.bus.consumer import Subscription, caused_by
-from shared.clock import Clock
 from shared.events.base import Event, RecordedEvent
 from shared.events.notifications import AssignmentAnswer, AssignmentReplyReceived
 from shared.events.scheduler import (
@@ -31,62 +30,12 @@ from shared.events.scheduler import (
     SessionRescheduled,
     SessionScheduled,
 )
-from shared.runtime import Runtime
 from shared.store.eventstore import Transaction
 
+if TYPE_CHECKING:
+    from services.volunteers.service import Volunteers
+
 ME = "volunteers"
-
-
-class FromScheduler:
-    """Sessions, home visits and bookings become slots and their requirements
-    (`domain.from_scheduler.command_for` says which command each event is)."""
-
-    def __init__(self, options: StaffingOptions, clock: Clock) -> None:
-        self.options = options
-        self.clock = clock
-
-    async def handle(self, tx: Transaction, recorded: RecordedEvent) -> None:
-        now, cause, options = self.clock.now(), caused_by(recorded), self.options
-        match command_for(recorded.event):
-            case OpenSlot() as command:
-                await handlers.open_slot(tx, command, options, now, cause)
-            case MoveSlot() as command:
-                await handlers.move_slot(tx, command, options, now, cause)
-            case CloseSlot(slot_id=slot_id, closing=closing):
-                await handlers.close_slot(tx, slot_id, closing, options, now, cause)
-            case NoteNeeds() as command:
-                await handlers.note_needs(tx, command, options, now, cause)
-            case CreditService(slot_id=slot_id, volunteer_id=volunteer_id):
-                await handlers.record_service(tx, slot_id, volunteer_id, now, cause)
-            case None:
-                return
-
-
-class FromNotifications:
-    """A volunteer's SMS yes or no."""
-
-    def __init__(self, options: StaffingOptions, clock: Clock) -> None:
-        self.options = options
-        self.clock = clock
-
-    async def handle(self, tx: Transaction, recorded: RecordedEvent) -> None:
-        match recorded.event:
-            case AssignmentReplyReceived() as event:
-                # The answer counts when it was received, not when we got round to it.
-                now: datetime = min(event.received_at, self.clock.now())
-                await handlers.answer_by_sms(
-                    tx,
-                    inbound_id=event.inbound_id,
-                    phone=event.volunteer_phone,
-                    accept=event.answer == AssignmentAnswer.ACCEPTED,
-                    assignment_id=event.assignment_id,
-                    short_code=event.short_code,
-                    options=self.options,
-                    now=now,
-                    cause=caused_by(recorded),
-                )
-            case _:
-                return
 
 
 # The events each subscription acts on: only these are delivered (shared.bus.consumer).
@@ -107,19 +56,62 @@ FROM_SCHEDULER: tuple[type[Event], ...] = (
 FROM_NOTIFICATIONS: tuple[type[Event], ...] = (AssignmentReplyReceived,)
 
 
-def subscriptions(runtime: Runtime) -> list[Subscription]:
-    options: StaffingOptions = runtime.extras.get("staffing", StaffingOptions())
+def subscriptions(volunteers: Volunteers) -> list[Subscription]:
+    options, clock = volunteers.staffing, volunteers.runtime.clock
+
+    async def from_scheduler(tx: Transaction, recorded: RecordedEvent) -> None:
+        """Sessions, home visits and bookings become slots and their requirements
+        (`domain.from_scheduler.command_for` says which command each event is)."""
+        now, cause = clock.now(), caused_by(recorded)
+        match command_for(recorded.event):
+            case OpenSlot() as command:
+                await handlers.open_slot(tx, command, options=options, now=now, cause=cause)
+            case MoveSlot() as command:
+                await handlers.move_slot(tx, command, options=options, now=now, cause=cause)
+            case CloseSlot(slot_id=slot_id, closing=closing):
+                await handlers.close_slot(
+                    tx, slot_id, closing=closing, options=options, now=now, cause=cause
+                )
+            case NoteNeeds() as command:
+                await handlers.note_needs(tx, command, options=options, now=now, cause=cause)
+            case CreditService(slot_id=slot_id, volunteer_id=volunteer_id):
+                await handlers.record_service(
+                    tx, slot_id, volunteer_id=volunteer_id, now=now, cause=cause
+                )
+            case None:
+                return
+
+    async def from_notifications(tx: Transaction, recorded: RecordedEvent) -> None:
+        """A volunteer's SMS yes or no."""
+        match recorded.event:
+            case AssignmentReplyReceived() as event:
+                # The answer counts when it was received, not when we got round to it.
+                now: datetime = min(event.received_at, clock.now())
+                await handlers.answer_by_sms(
+                    tx,
+                    inbound_id=event.inbound_id,
+                    phone=event.volunteer_phone,
+                    accept=event.answer == AssignmentAnswer.ACCEPTED,
+                    assignment_id=event.assignment_id,
+                    short_code=event.short_code,
+                    options=options,
+                    now=now,
+                    cause=caused_by(recorded),
+                )
+            case _:
+                return
+
     return [
         Subscription(
             name=f"{ME}-from-scheduler",
             source="scheduler",
-            handle=FromScheduler(options, runtime.clock).handle,
+            handle=from_scheduler,
             events=FROM_SCHEDULER,
         ),
         Subscription(
             name=f"{ME}-from-notifications",
             source="notifications",
-            handle=FromNotifications(options, runtime.clock).handle,
+            handle=from_notifications,
             events=FROM_NOTIFICATIONS,
         ),
     ]

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from services.volunteers import planning, views
+from services.volunteers import planning
 from services.volunteers.domain.availability import ChangeAvailability, decide_change_availability
 from services.volunteers.domain.communes import province_of
 from services.volunteers.domain.cycle import (
@@ -59,7 +59,9 @@ from services.volunteers.domain.slots import (
 )
 from services.volunteers.planning import StaffingOptions, append_to_slot, load_slot
 from services.volunteers.tables import assignments
+from services.volunteers.views import queries
 from shared.events.base import Cause, Event
+from shared.events.fold import fold
 from shared.events.volunteers import (
     AnswerChannel,
     AssignmentId,
@@ -80,17 +82,16 @@ log = logging.getLogger("handinhand.volunteers")
 
 async def load_group(tx: Transaction, group_id: str) -> tuple[GroupState, int]:
     stream = await tx.load(group_stream(GroupId(group_id)))
-    state = GroupState(group_id=GroupId(group_id))
-    for item in stream.events:
-        state = evolve_group(state, item.event)
+    state = fold(
+        evolve_group, (item.event for item in stream.events), GroupState(group_id=GroupId(group_id))
+    )
     return state, stream.version
 
 
 async def load_volunteer(tx: Transaction, volunteer_id: str) -> tuple[VolunteerState, int]:
     stream = await tx.load(volunteer_stream(VolunteerId(volunteer_id)))
-    state = VolunteerState(volunteer_id=VolunteerId(volunteer_id))
-    for item in stream.events:
-        state = evolve_volunteer(state, item.event)
+    events = (item.event for item in stream.events)
+    state = fold(evolve_volunteer, events, VolunteerState(volunteer_id=VolunteerId(volunteer_id)))
     return state, stream.version
 
 
@@ -109,7 +110,7 @@ async def register_group(
 
 async def _phone_is_free(tx: Transaction, phone: str, volunteer_id: str) -> bool:
     """SMS answers are matched by phone, so one phone belongs to one volunteer."""
-    holders = await views.volunteers_with_phone(tx.conn, phone)
+    holders = await queries.volunteers_with_phone(tx.conn, phone)
     return all(v.volunteer_id == volunteer_id for v in holders)
 
 
@@ -118,7 +119,7 @@ async def _plan_where_short(
 ) -> None:
     """Someone new to ask: plan again the coming weekends that lack volunteers within reach."""
     reach = options.communes().reach(commune_code)
-    for saturday in await views.weekends_short_of_volunteers(tx.conn, reach, now):
+    for saturday in await queries.weekends_short_of_volunteers(tx.conn, reach, now):
         await planning.plan_soon(tx, saturday, options, now)
 
 
@@ -149,7 +150,7 @@ async def import_roster(
     count the header as line 1, as in the file)."""
     rejected: list[RejectedRow] = []
     for line, command in enumerate(commands, start=2):
-        holders = await views.volunteers_with_phone(tx.conn, command.phone)
+        holders = await queries.volunteers_with_phone(tx.conn, command.phone)
         if holders:
             rejected.append(
                 RejectedRow(line=line, reasons=("phone already belongs to a registered volunteer",))
@@ -197,7 +198,7 @@ async def pause_volunteer(
     state, version = await load_volunteer(tx, command.volunteer_id)
     events = decide_pause_volunteer(state, command, now)
     await tx.append(volunteer_stream(command.volunteer_id), version, events, cause)
-    held = await views.assignments_where(
+    held = await queries.assignments_where(
         tx.conn,
         assignments.c.volunteer_id == command.volunteer_id,
         assignments.c.status.in_([Status.PROPOSED.value, Status.ACCEPTED.value]),
@@ -241,7 +242,7 @@ async def answer_assignment(
     cause: Cause,
 ) -> SlotState:
     """A yes holds the place; a no frees it and the next best volunteer is proposed at once."""
-    found = await views.assignment(tx.conn, assignment_id)
+    found = await queries.assignment(tx.conn, assignment_id)
     if found is None:
         raise UnknownAssignmentError(f"no assignment {assignment_id}", "assignment_id")
     slot, version = await load_slot(tx, found.slot_id)
@@ -273,11 +274,11 @@ async def answer_by_sms(
     """Apply an SMS yes/no, matched by phone and then by assignment id, short code, or the only
     proposal waiting; when that fails, record why (with the codes waiting) instead of guessing.
     """
-    holders = await views.volunteers_with_phone(tx.conn, phone)
+    holders = await queries.volunteers_with_phone(tx.conn, phone)
     pending = [
         a
         for holder in holders
-        for a in await views.assignments_of(tx.conn, holder.volunteer_id)
+        for a in await queries.assignments_of(tx.conn, holder.volunteer_id)
         if a.status == Status.PROPOSED
     ]
     codes = tuple(sorted(a.short_code for a in pending))
@@ -300,7 +301,7 @@ async def answer_by_sms(
         await unmatched(ReplyProblem.UNKNOWN_PHONE)
         return
     mine = [
-        a for holder in holders for a in await views.assignments_of(tx.conn, holder.volunteer_id)
+        a for holder in holders for a in await queries.assignments_of(tx.conn, holder.volunteer_id)
     ]
     if assignment_id is not None:
         chosen = [a for a in mine if a.assignment_id == assignment_id]
@@ -336,7 +337,7 @@ async def answer_by_sms(
 
 
 async def expire_answers(
-    tx: Transaction, slot_id: str, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, slot_id: str, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Proposals past their deadline expire; their places go to the next best volunteers."""
     slot, version = await load_slot(tx, slot_id)
@@ -354,7 +355,7 @@ async def expire_answers(
 
 
 async def open_slot(
-    tx: Transaction, command: OpenSlot, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, command: OpenSlot, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Record the slot and plan its weekend soon (together with the other slots opening).
 
@@ -368,7 +369,7 @@ async def open_slot(
             starts_at=command.starts_at,
             ends_at=command.ends_at,
         )
-        await move_slot(tx, move, options, now, cause)
+        await move_slot(tx, move, options=options, now=now, cause=cause)
         return
     events = decide_open(slot, command, now)
     slot, version = await append_to_slot(tx, slot, version, events, cause)
@@ -377,7 +378,7 @@ async def open_slot(
 
 
 async def move_slot(
-    tx: Transaction, command: MoveSlot, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, command: MoveSlot, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Record the move; released places are planned again with the new weekend."""
     slot, version = await load_slot(tx, command.slot_id)
@@ -391,7 +392,7 @@ async def move_slot(
 
 
 async def note_needs(
-    tx: Transaction, command: NoteNeeds, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, command: NoteNeeds, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """A resident's needs change the slot's requirements; the weekend is planned again soon.
 
@@ -399,7 +400,7 @@ async def note_needs(
     the stream in the same transactions, tell so without loading the slot's stream."""
     if command.booked and not (command.needs.skills or command.needs.languages):
         return  # a new booking (bookings never come back), without needs: nothing to note
-    noted = await views.noted_needs(tx.conn, command.slot_id, command.booking_id)
+    noted = await queries.noted_needs(tx.conn, command.slot_id, command.booking_id)
     if noted is None or not noted.open or not changes_needs(noted.needs, command):
         return
     slot, version = await load_slot(tx, command.slot_id)
@@ -428,7 +429,7 @@ async def close_slot(
 
 
 async def record_service(
-    tx: Transaction, slot_id: str, volunteer_id: str, now: datetime, cause: Cause
+    tx: Transaction, slot_id: str, *, volunteer_id: str, now: datetime, cause: Cause
 ) -> None:
     """A volunteer who records a resident's attendance was there: their assignment counts."""
     slot, version = await load_slot(tx, slot_id)
@@ -437,7 +438,7 @@ async def record_service(
 
 
 async def plan_weekend_now(
-    tx: Transaction, saturday: date, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, saturday: date, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Run the weekend plan (from its timer, or a coordinator asking for it now)."""
     await planning.plan_weekend(tx, saturday, options, now, cause)

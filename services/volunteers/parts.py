@@ -1,21 +1,27 @@
-"""What the volunteers service plugs into the shared runtime: tables, read models, consumers,
-timers."""
+"""What the volunteers service plugs into the shared runtime: its tables, read models and
+timers (PARTS); and, from its typed context, its consumers and timers (`work`)."""
 
 from __future__ import annotations
 
-from services.volunteers.consumers import subscriptions
-from services.volunteers.tables import READ_MODELS, metadata, store_tables, timers
-from services.volunteers.timers import timer_handlers
-from services.volunteers.views import project
-from shared.runtime import ServiceParts
+from services.volunteers import consumers, timers
+from services.volunteers.service import Volunteers
+from services.volunteers.tables import READ_MODELS, metadata, store_tables
+from services.volunteers.tables import timers as timer_table
+from services.volunteers.views import projection
+from shared.runtime import ServiceParts, ServiceWork
 
 PARTS = ServiceParts(
     name="volunteers",
     metadata=metadata,
     tables=store_tables,
-    projector=project,
+    projector=projection.project,
     read_models=READ_MODELS,
-    subscriptions=subscriptions,
-    timers=timers,
-    timer_handlers=timer_handlers,
+    timers=timer_table,
 )
+
+
+def work(volunteers: Volunteers) -> ServiceWork:
+    return ServiceWork(
+        subscriptions=lambda: consumers.subscriptions(volunteers),
+        timer_handlers=lambda: timers.timer_handlers(volunteers),
+    )

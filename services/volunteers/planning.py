@@ -18,7 +18,6 @@ from pathlib import Path
 
 import msgspec
 
-from services.volunteers import views
 from services.volunteers.domain.assignment import (
     Candidate,
     CommuneMap,
@@ -43,6 +42,7 @@ from services.volunteers.domain.slots import (
     weekend_of,
 )
 from services.volunteers.tables import timers
+from services.volunteers.views import queries
 from shared.clock import VIETNAM
 from shared.events.base import Cause, Event
 from shared.events.volunteers import (
@@ -56,7 +56,7 @@ from shared.events.volunteers import (
     WeekendPlanned,
 )
 from shared.ids import uuid7
-from shared.settings import ConfigError
+from shared.settings import ConfigError, number
 from shared.store.eventstore import Transaction
 from shared.store.timers import cancel_timer, set_timer
 
@@ -98,10 +98,10 @@ class StaffingOptions:
                 raise ConfigError(f"HANDINHAND_COMMUNE_NEIGHBOURS_FILE: {error}") from None
         return cls(
             plan_delay=timedelta(
-                seconds=_number(env, "HANDINHAND_PLAN_DELAY_SECONDS", 5.0, 0.0, 86_400.0)
+                seconds=number(env, "HANDINHAND_PLAN_DELAY_SECONDS", 5.0, 0.0, 86_400.0)
             ),
             answer_within=timedelta(
-                hours=_number(
+                hours=number(
                     env,
                     "HANDINHAND_ANSWER_WITHIN_HOURS",
                     DEFAULT_ANSWER_WITHIN.total_seconds() / 3600,
@@ -111,19 +111,6 @@ class StaffingOptions:
             ),
             neighbours=neighbours,
         )
-
-
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
-    return value
 
 
 def _local_midnight(day: date) -> datetime:
@@ -228,7 +215,7 @@ async def candidate_pool(
         return Pool(candidates=[], contacts={}, pending_codes={})
     reach = {code for slot in slots for code in communes.reach(slot.commune_code)}
     skip = set(excluded)
-    people = [v for v in await views.volunteers_in(tx.conn, reach) if v.volunteer_id not in skip]
+    people = [v for v in await queries.volunteers_in(tx.conn, reach) if v.volunteer_id not in skip]
     saturday = min(weekend_of(slot.starts_at) for slot in slots)
     dates = {slot.starts_at.astimezone(VIETNAM).date() for slot in slots} | {
         saturday,
@@ -242,7 +229,7 @@ async def candidate_pool(
     ids = [v.volunteer_id for v in people]
     since = min(month_start, weekend_start - options.recent_window)
     until = max(month_end, weekend_end)
-    held = await views.active_assignments_between(tx.conn, ids, since, until) if ids else []
+    held = await queries.active_assignments_between(tx.conn, ids, since, until) if ids else []
     in_month: Counter[str] = Counter()
     recent: Counter[str] = Counter()
     busy: dict[str, list[tuple[datetime, datetime]]] = {}
@@ -273,7 +260,7 @@ async def candidate_pool(
         v.volunteer_id: Contact(name=v.name, phone=v.phone, preferred_language=v.preferred_language)
         for v in people
     }
-    found = await views.pending_codes(tx.conn, ids) if ids else {}
+    found = await queries.pending_codes(tx.conn, ids) if ids else {}
     codes = {VolunteerId(k): v for k, v in found.items()}
     return Pool(candidates=candidates, contacts=contacts, pending_codes=codes)
 
@@ -283,7 +270,7 @@ async def _host_groups(tx: Transaction, states: Iterable[SlotState]) -> dict[str
     hosts: dict[str, GroupId] = {}
     for state in states:
         if state.kind == SlotKind.SESSION and state.commune_code not in hosts:
-            found = await views.groups_in(tx.conn, state.commune_code)
+            found = await queries.groups_in(tx.conn, state.commune_code)
             if found:
                 hosts[state.commune_code] = GroupId(found[0][0])
     return hosts
@@ -349,7 +336,7 @@ async def plan_weekend(
     from it, and that slot is refilled on its own afterwards, with everyone else's new
     proposals already counted.
     """
-    views_of_weekend = await views.slots_of_weekend(tx.conn, saturday, open_only=True)
+    views_of_weekend = await queries.slots_of_weekend(tx.conn, saturday, open_only=True)
     loaded: dict[str, tuple[SlotState, int]] = {}
     for view in views_of_weekend:
         if view.needed < 1 or view.starts_at <= now:

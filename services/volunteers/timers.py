@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from services.volunteers import handlers
-from services.volunteers.planning import EXPIRE_ANSWERS, PLAN_WEEKEND, StaffingOptions
+from services.volunteers.planning import EXPIRE_ANSWERS, PLAN_WEEKEND
 from shared.events.base import Cause
 from shared.ids import derived_id
-from shared.runtime import Runtime
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, TimerHandler
+
+if TYPE_CHECKING:
+    from services.volunteers.service import Volunteers
 
 
 def _cause(timer: Timer) -> Cause:
@@ -19,16 +22,18 @@ def _cause(timer: Timer) -> Cause:
     return Cause(correlation_id=derived_id("timer", seed), id_seed=seed)
 
 
-def timer_handlers(runtime: Runtime) -> dict[str, TimerHandler]:
-    options: StaffingOptions = runtime.extras.get("staffing", StaffingOptions())
+def timer_handlers(volunteers: Volunteers) -> dict[str, TimerHandler]:
+    options, clock = volunteers.staffing, volunteers.runtime.clock
 
     async def plan(tx: Transaction, timer: Timer) -> None:
         saturday = date.fromisoformat(timer.payload["saturday"])
-        await handlers.plan_weekend_now(tx, saturday, options, runtime.clock.now(), _cause(timer))
+        await handlers.plan_weekend_now(
+            tx, saturday, options=options, now=clock.now(), cause=_cause(timer)
+        )
 
     async def expire(tx: Transaction, timer: Timer) -> None:
         await handlers.expire_answers(
-            tx, timer.payload["slot_id"], options, runtime.clock.now(), _cause(timer)
+            tx, timer.payload["slot_id"], options=options, now=clock.now(), cause=_cause(timer)
         )
 
     return {PLAN_WEEKEND: plan, EXPIRE_ANSWERS: expire}

@@ -10,7 +10,7 @@ import msgspec
 
 from shared.events.base import RecordedEvent
 from shared.events.catalog import Catalog, EventDecodeError, UnknownEventError
-from shared.store.eventstore import StoredEvent
+from shared.store.log import StoredEvent
 
 SPEC_VERSION = "1.0"
 SUBJECT_PREFIX = "handinhand"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
-from shared.store.eventstore import StoredEvent
+from shared.store.log import StoredEvent
 
 # Streams remembered; the least recently published are forgotten first.
 STREAMS_KEPT = 50_000

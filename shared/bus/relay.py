@@ -15,7 +15,8 @@ from nats.aio.client import Client
 from shared.bus.cloudevents import headers_for, stream_name, subject_for
 from shared.bus.prior import PriorVersions
 from shared.bus.publisher import Publisher, PublishRejectedError
-from shared.store.eventstore import START, EventStore, LogPosition, StoredEvent
+from shared.store.eventstore import EventStore
+from shared.store.log import START, LogPosition, StoredEvent
 
 log = logging.getLogger("handinhand.relay")
 
@@ -97,7 +98,7 @@ class Relay:
                     backoff = min(backoff * 2, 5.0)
         finally:
             await self._save_on_the_way_out()
-            self.store.relay_here = False
+            self.store.doorbell.relay_here = False
 
     async def hold_lease(self) -> bool:
         """Take or renew the lease; a lease held with two thirds of it left needs no renewal."""
@@ -134,11 +135,11 @@ class Relay:
         elif self._position is not None:
             self._mark_saved(self._position)
         self._held_until = now + self.lease
-        self.store.relay_here = True
+        self.store.doorbell.relay_here = True
         return True
 
     def _forget_lease(self) -> None:
-        self.store.relay_here = False
+        self.store.doorbell.relay_here = False
         self._held_until = None
         self._position = None
         self._saved = None
@@ -165,7 +166,7 @@ class Relay:
         """Events committed (or still committing) that no consumer has been offered yet."""
         after = await self.position()
         async with self.store.reader.connect() as conn:
-            return await self.store.count_after(conn, after)
+            return await self.store.log.count_after(conn, after)
 
     async def publish_once(self) -> tuple[int, bool]:
         """Publish one batch; return how many went out and whether some are not yet readable."""
@@ -224,18 +225,19 @@ class Relay:
                 nonlocal conn
                 if conn is None:
                     conn = await opened.enter_async_context(self.store.reader.connect())
-                return await self.store.types_before(conn, stream_id, version)
+                return await self.store.log.types_before(conn, stream_id, version)
 
             return await self._prior.of_batch(batch, look_up)
 
     async def _read(self, after: LogPosition) -> tuple[list[StoredEvent], bool]:
+        events = self.store.log
         async with self.store.reader.connect() as conn:
-            batch = await self.store.read_log(conn, after, self.batch_size)
+            batch = await events.read(conn, after, self.batch_size)
             # Only PostgreSQL has events that are committed but not yet safe to read.
             behind = (
                 self.store.is_postgres
                 and len(batch) < self.batch_size
-                and (await self.store.any_after(conn, batch[-1].log_position if batch else after))
+                and (await events.any_after(conn, batch[-1].log_position if batch else after))
             )
         return batch, behind
 
@@ -279,7 +281,7 @@ class Relay:
             log.warning("relay %s could not save its position: %s", self.store.source, error)
 
     async def _sleep_until_commit(self, stop: asyncio.Event, timeout: float) -> None:
-        waiter = asyncio.ensure_future(self.store.wait_for_commit(timeout))
+        waiter = asyncio.ensure_future(self.store.doorbell.wait_for_commit(timeout))
         stopper = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -5,19 +5,25 @@ most of a command that needs only two short statements; asyncpg's own pool still
 (a task per release, a reset round trip unless told otherwise). These connections see the same
 database and search path as the store's engine, are opened on demand and only ever run
 autocommitted statements that change no session state, so a connection is simply handed back.
+
+On them, `EventStore.command` loads a stream and appends to it (`fetch_stream`, `insert_events`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.store.database import connect_postgres, postgres_dsn
+
+if TYPE_CHECKING:
+    from shared.store.statements import Statements
 
 
 class DirectConnections:
@@ -95,3 +101,22 @@ class _Borrowed:
             healthy = kind is None or issubclass(kind, asyncpg.PostgresError)
             self._connections._give_back(self._conn, healthy=healthy)
             self._conn = None
+
+
+async def fetch_stream(
+    conn: asyncpg.Connection, statements: Statements, stream_id: str
+) -> list[asyncpg.Record]:
+    """A stream's rows as `Statements.load` reads them (decoded by `recorded_from_row`)."""
+    rows: list[asyncpg.Record] = await conn.fetch(statements.direct_load, stream_id)
+    return rows
+
+
+async def insert_events(
+    conn: asyncpg.Connection, statements: Statements, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert event rows (`event_values`) in one statement, its own transaction; raises
+    asyncpg.UniqueViolationError if one of their (stream, version) is taken."""
+    if len(rows) == 1:
+        await conn.execute(statements.direct_insert_one, *rows[0])
+    else:
+        await conn.execute(statements.direct_insert, *map(list, zip(*rows, strict=True)))

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from shared.store.eventstore import START, EventStore
+from shared.store.eventstore import EventStore
+from shared.store.log import START
 
 
 async def rebuild_read_models(
@@ -22,11 +23,11 @@ async def rebuild_read_models(
             await conn.execute(table.delete())
         after = START
         while True:
-            batch = await store.read_log(conn, after, batch_size)
+            batch = await store.log.read(conn, after, batch_size)
             if not batch:
                 break
             for stored in batch:
-                await store.projector(conn, store.to_recorded(stored))
+                await store.projector(conn, store.log.recorded(stored))
             replayed += len(batch)
             after = batch[-1].log_position
     return replayed

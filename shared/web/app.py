@@ -20,7 +20,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from shared.events.base import Cause
 from shared.ids import uuid7
 from shared.logs import correlation_id
-from shared.runtime import Runtime
+from shared.runtime import Runtime, ServiceWork
 from shared.store.eventstore import EventStore
 from shared.web.auth import Caller, caller_from_header
 from shared.web.bodies import StructSchemas, strict_json_body
@@ -53,7 +53,7 @@ async def readyz(state: State) -> Response[dict[str, Any]]:
 
 @get("/metrics", include_in_schema=False, media_type=MediaType.TEXT)
 async def metrics(state: State) -> str:
-    return await render_metrics(state.runtime, state.requests)
+    return await render_metrics(state.runtime, state.requests, state.work.metrics)
 
 
 def correlation_middleware(app: ASGIApp) -> ASGIApp:
@@ -163,7 +163,9 @@ def _as_uuid(value: str) -> uuid.UUID:
 
 
 def build_app(
+    service: Any,
     runtime: Runtime,
+    work: ServiceWork,
     route_handlers: Sequence[Any],
     *,
     title: str,
@@ -174,6 +176,10 @@ def build_app(
     security: list[dict[str, list[str]]] | None = None,
 ) -> Litestar:
     """A service's Litestar app: its routes plus everything every service must have.
+
+    `service` is the service's typed context (e.g. `services.scheduler.service.Scheduler`),
+    kept in the app's state for what cannot take a dependency (guards, tests); `work` is
+    what the runtime runs beside HTTP (`parts.work(service)`).
 
     `security` is what every route of the service requires (volunteers: a bearer token);
     `security_schemes` names the service's own schemes (notifications: webhook signatures).
@@ -187,12 +193,14 @@ def build_app(
             "idempotency_key": Provide(provide_idempotency_key),
             **(dependencies or {}),
         },
-        lifespan=[runtime.lifespan],
+        lifespan=[lambda _app: runtime.lifespan(work)],
         security=security,
         logging_config=None,  # the entrypoint configures JSON logs once (shared.logs)
         exception_handlers=problem_handlers(rule_errors, database_lost=runtime.database_lost),
         middleware=[correlation_middleware, allow_middleware],
-        state=State({"runtime": runtime, "requests": RequestCounter()}),
+        state=State(
+            {"service": service, "runtime": runtime, "work": work, "requests": RequestCounter()}
+        ),
         type_decoders=[(is_time_of_day, decode_time_of_day)],
         before_request=strict_json_body,
         plugins=[StructSchemas(), TimeOfDaySchema()],

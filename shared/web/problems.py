@@ -12,6 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from shared.errors import DomainError
 from shared.store.eventstore import ConcurrencyError
 from shared.store.reachability import unreachable
 from shared.web.auth import ForbiddenError, InvalidTokenError
@@ -192,14 +193,18 @@ def problem_handlers(
 ) -> dict[Any, Handler]:
     """Exception handlers for an app: framework errors, auth, conflicts and the domain's errors.
 
-    `rule_errors` maps a service's domain error base class to its status (usually 400 or 409);
-    the error's `field` attribute, when set, names the wrong input field. `database_lost` says
-    whether an unexpected error is the database being out of reach (503 with Retry-After
-    instead of 500), and reports it (the service's `Reachability.lost`).
+    Any `DomainError` is a 422 unless `rule_errors` maps one of its classes to another
+    status (the first matching class decides, so specific errors come first); the error's
+    `field` attribute, when set, names the wrong input field. `database_lost` says whether an
+    unexpected error is the database being out of reach (503 with Retry-After instead of 500),
+    and reports it (the service's `Reachability.lost`).
     """
 
+    statuses: dict[type[Exception], int] = {**(rule_errors or {})}
+    statuses.setdefault(DomainError, 422)  # well formed, but breaks a rule
+
     def rule(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-        status = next(s for cls, s in (rule_errors or {}).items() if isinstance(exc, cls))
+        status = next(s for cls, s in statuses.items() if isinstance(exc, cls))
         field = getattr(exc, "field", None)
         errors = [InvalidField(field=field, message=str(exc))] if field else None
         kind = re.sub(r"(?<!^)(?=[A-Z])", "-", type(exc).__name__.removesuffix("Error")).lower()
@@ -223,6 +228,6 @@ def problem_handlers(
         ),
         Exception: _internal(database_lost),
     }
-    for cls in rule_errors or {}:
+    for cls in statuses:
         handlers[cls] = rule
     return handlers

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from services.notifications.consumers import Reaction
-from services.scheduler.domain import decide_request_help
+from services.scheduler.domain.requests import decide_request_help
 from shared.clock import FixedClock
 from shared.events import scheduler
 from shared.events.base import Cause
@@ -41,7 +41,7 @@ import msgspec
 import pytest
 
 from services.notifications.consumers import Reaction
-from services.scheduler.domain import HelpRequestState
+from services.scheduler.domain.requests import HelpRequestState
 from services.scheduler.domain.errors import DomainError
 from services.scheduler.handlers import fold_request
 from shared.clock import VIETNAM

@@ -10,7 +10,8 @@ from shared.bus.cloudevents import headers_for, subject_for
 from shared.bus.consumer import Subscription
 from shared.bus.deadletters import list_parked, redrive
 from shared.events.base import Cause, RecordedEvent
-from shared.store.eventstore import START, EventStore, StoredEvent, Transaction
+from shared.store.eventstore import EventStore, Transaction
+from shared.store.log import START, StoredEvent
 from tests.support.probe import NoteWritten, ThingCounted
 from tests.support.waiting import eventually
 
@@ -23,7 +24,7 @@ async def park(store: EventStore, *, body: bytes | None = None) -> None:
 
     async def read() -> list[StoredEvent]:
         async with store.engine.connect() as conn:
-            return await store.read_log(conn, START, 1)
+            return await store.log.read(conn, START, 1)
 
     # on a shared PostgreSQL another session's open transaction may hold the horizon back
     [stored] = await eventually(read, lambda found: len(found) == 1)

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from shared.events.base import Cause, RecordedEvent
 from shared.ids import derived_id
-from shared.store.eventstore import START, ConcurrencyError, EventStore, StoredEvent, StreamAppend
+from shared.store.eventstore import ConcurrencyError, EventStore, StreamAppend
+from shared.store.log import START, StoredEvent
 from tests.support.probe import NoteWritten, ThingCounted
 from tests.support.waiting import eventually
 
@@ -115,16 +116,16 @@ async def test_the_log_reads_every_committed_event_once_in_order(store: EventSto
 
     async def read_all() -> list[StoredEvent]:
         async with store.engine.connect() as conn:
-            return await store.read_log(conn, START, 100)
+            return await store.log.read(conn, START, 100)
 
     # on a shared PostgreSQL another session's open transaction may hold the horizon back
     await eventually(read_all, lambda events: len(events) == 5)
     async with store.engine.connect() as conn:
-        first = await store.read_log(conn, START, 3)
-        rest = await store.read_log(conn, first[-1].log_position, 100)
+        first = await store.log.read(conn, START, 3)
+        rest = await store.log.read(conn, first[-1].log_position, 100)
 
     counts = [
-        store.to_recorded(e).event.count  # type: ignore[attr-defined]
+        store.log.recorded(e).event.count  # type: ignore[attr-defined]
         for e in first + rest
     ]
     assert counts == [0, 1, 2, 3, 4]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from shared.store.eventstore import EventStore, LogPosition
+from shared.store.eventstore import EventStore
+from shared.store.log import LogPosition
 from tests.conftest import postgres_only
 from tests.support.plans import rows_read, statements_run
 
@@ -42,9 +43,9 @@ async def test_the_relay_asks_whether_anything_follows_with_one_index_probe(
 
     async with store.reader.connect() as conn:
         with statements_run(store.engine) as ran:
-            nothing_after_last = not await store.any_after(conn, last)
+            nothing_after_last = not await store.log.any_after(conn, last)
         one_before = LogPosition(last.tx_id, last.position - 1)
-        assert await store.any_after(conn, one_before)
+        assert await store.log.any_after(conn, one_before)
 
     assert nothing_after_last
     [(statement, parameters)] = ran

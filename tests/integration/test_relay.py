@@ -274,8 +274,8 @@ async def test_a_resting_relay_wakes_for_the_commits_of_every_instance_that_writ
     # writes each file, and its own commits ring the relay's doorbell.
     other = await make_store(database, source=source) if database.is_postgres else store
     stop = asyncio.Event()
-    announcing = asyncio.create_task(other.announce_commits(stop))
-    async with store.commits_from_everywhere():
+    announcing = asyncio.create_task(other.doorbell.announce_commits(stop))
+    async with store.doorbell.commits_from_everywhere():
         runner = asyncio.create_task(relay.run(stop))
         try:
             await store.append("own", 0, [ThingCounted(count=1)], cause())

@@ -43,7 +43,7 @@ async def test_a_resting_relay_hears_the_other_instances_again_after_an_outage(
     # It would rest for a minute: only the other instance's announcement brings events out.
     relay = Relay(store, nc, owner="a", idle_wait=60)
     stop = asyncio.Event()
-    announcing = asyncio.create_task(other.announce_commits(stop))
+    announcing = asyncio.create_task(other.doorbell.announce_commits(stop))
     versions = iter(range(1, 1000))
 
     async def stored() -> int:
@@ -54,7 +54,7 @@ async def test_a_resting_relay_hears_the_other_instances_again_after_an_outage(
         return await stored()
 
     try:
-        async with store.commits_from_everywhere():
+        async with store.doorbell.commits_from_everywhere():
             runner = asyncio.create_task(relay.run(stop))
             await other.append("other", next(versions) - 1, [ThingCounted(count=1)], cause())
             await eventually(stored, lambda n: n == 1, timeout=20)

@@ -14,7 +14,7 @@ from shared.bus.streams import ensure_stream
 from shared.events.base import Event
 from shared.events.catalog import encode
 from shared.ids import uuid7
-from shared.store.eventstore import StoredEvent
+from shared.store.log import StoredEvent
 
 
 class Feed:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from migrations.run import migrate
+from services.notifications.settings import NotificationSettings
+from services.scheduler.limits import HelpRequestLimits
+from services.volunteers.planning import StaffingOptions
 from shared.clock import Clock, SystemClock
 from shared.settings import SERVICES, Database, Settings
 from shared.web.auth import Caller, Role, mint_token
@@ -38,11 +43,23 @@ def token(role: Role = Role.ADMIN, scope: tuple[str, ...] = (), **extra: str) ->
     return {"Authorization": f"Bearer {value}"}
 
 
+def service_settings(
+    service: str, settings: Settings, clock: Clock | None = None
+) -> dict[str, Any]:
+    """The service's own settings, read once from the environment as the entrypoint does."""
+    if service == "scheduler":
+        return {"limits": HelpRequestLimits.from_env(clock or SystemClock(), os.environ)}
+    if service == "volunteers":
+        return {"staffing": StaffingOptions.from_env(os.environ)}
+    return {"sms": NotificationSettings.from_env(os.environ, settings.var_dir)}
+
+
 @asynccontextmanager
 async def service_client(
     service: str, settings: Settings, clock: Clock | None = None
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     await migrate(service, settings.database(service))
-    app = importlib.import_module(f"services.{service}.app").create_app(settings, clock=clock)
+    module = importlib.import_module(f"services.{service}.app")
+    app = module.create_app(settings, clock=clock, **service_settings(service, settings, clock))
     async with AsyncTestClient(app=app) as client:
         yield client

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from shared.errors import DomainError as SharedDomainError
 
-class DomainError(Exception):
+
+class DomainError(SharedDomainError):
     """A notifications rule was broken; `field` names the input at fault, if one is."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class TemplateContextError(DomainError):

@@ -7,7 +7,7 @@ is stored before the call too, so after a crash we know the provider may already
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,6 +23,7 @@ from services.notifications.domain.errors import (
 )
 from services.notifications.domain.quiet_hours import QuietHours, is_urgent, next_send_time
 from services.notifications.domain.templates import RenderedSms
+from shared.events.base import Event
 from shared.events.notifications import (
     MessageId,
     RecipientOptedIn,
@@ -157,6 +158,14 @@ def retry_delay(attempt: int, policy: RetryPolicy, random: Callable[[], float]) 
         policy.first_delay * (policy.multiplier ** max(attempt - 1, 0)),
     )
     return ceiling * (1 - policy.jitter) + ceiling * policy.jitter * random()
+
+
+def message_events(events: Iterable[Event]) -> Iterator[MessageEvent]:
+    """The events of a message stream as message events; any other kind there is a bug."""
+    for event in events:
+        if not isinstance(event, MessageEvent):
+            raise MessageStateError(f"{event.event_type} does not belong in a message stream")
+        yield event
 
 
 def evolve(state: Message | None, event: MessageEvent) -> Message:

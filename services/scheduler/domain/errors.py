@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from shared.errors import DomainError as SharedDomainError
 
-class DomainError(Exception):
+
+class DomainError(SharedDomainError):
     """A command broke a scheduler rule; `field` names the input to fix, if one is to blame."""
-
-    field: str | None = None
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if field is not None:
-            self.field = field
 
 
 class FieldProblem(NamedTuple):

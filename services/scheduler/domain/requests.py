@@ -22,6 +22,7 @@ from services.scheduler.domain.errors import (
 from services.scheduler.domain.phones import normalize_phone
 from services.scheduler.domain.places import Commune, Place, find_commune
 from shared.events.base import Event
+from shared.events.fold import fold
 from shared.events.scheduler import (
     BookingCancelled,
     BookingChanged,
@@ -214,10 +215,7 @@ def evolve_request(state: HelpRequestState | None, event: Event) -> HelpRequestS
 
 def request_from(events: Iterable[Event]) -> HelpRequestState | None:
     """A request folded from every event that names it, or None when it was never filed."""
-    state: HelpRequestState | None = None
-    for event in events:
-        state = evolve_request(state, event)
-    return state
+    return fold(evolve_request, events)
 
 
 def _checked_name(raw: str, problems: list[FieldProblem]) -> str:

@@ -27,6 +27,7 @@ from services.scheduler.domain.errors import (
 from services.scheduler.domain.places import Place, require_commune_in_scope
 from shared.clock import VIETNAM
 from shared.events.base import Event
+from shared.events.fold import fold
 from shared.events.scheduler import (
     AffectedBooking,
     AttendanceRecorded,
@@ -241,10 +242,7 @@ def evolve_session(state: SessionState | None, event: Event) -> SessionState | N
 
 def session_from(events: Iterable[Event]) -> SessionState | None:
     """A session folded from its stream, or None when it was never scheduled."""
-    state: SessionState | None = None
-    for event in events:
-        state = evolve_session(state, event)
-    return state
+    return fold(evolve_session, events)
 
 
 def require_session(state: SessionState | None, session_id: SessionId) -> SessionState:

@@ -25,6 +25,7 @@ from services.volunteers.domain.errors import (
     UnknownAssignmentError,
 )
 from shared.events.base import Event
+from shared.events.fold import fold
 from shared.events.vocabulary import Language, Skill, Topic, topic_of
 from shared.events.volunteers import (
     AnswerChannel,
@@ -195,7 +196,7 @@ def decide_propose(
                 designated_topic=designated_topic(placement.role),
             )
         )
-    return events + _report(_fold(state, events), slot, now)
+    return events + _report(fold(evolve, events, state), slot, now)
 
 
 def decide_answer(
@@ -222,7 +223,7 @@ def decide_answer(
             channel=command.channel,
             declined_at=now,
         )
-    return [event, *_report(_fold(state, [event]), slot, now)]
+    return [event, *_report(fold(evolve, [event], state), slot, now)]
 
 
 def decide_expire(state: StaffingState, slot: Slot, now: datetime) -> list[Event]:
@@ -239,7 +240,7 @@ def decide_expire(state: StaffingState, slot: Slot, now: datetime) -> list[Event
     ]
     if not events:
         return []
-    return events + _report(_fold(state, events), slot, now)
+    return events + _report(fold(evolve, events, state), slot, now)
 
 
 def decide_cancel(state: StaffingState, now: datetime) -> list[Event]:
@@ -277,7 +278,7 @@ def decide_release_volunteer(
     ]
     if not events:
         return []
-    return events + _report(_fold(state, events), slot, now)
+    return events + _report(fold(evolve, events, state), slot, now)
 
 
 def refill(state: StaffingState, slot: Slot) -> Refill:
@@ -331,12 +332,6 @@ def evolve(state: StaffingState, event: Event) -> StaffingState:
             return msgspec.structs.replace(state, reported="staffed")
         case SessionUnderstaffed():
             return msgspec.structs.replace(state, reported=_gap_key(event))
-    return state
-
-
-def _fold(state: StaffingState, events: Iterable[Event]) -> StaffingState:
-    for event in events:
-        state = evolve(state, event)
     return state
 
 
@@ -421,8 +416,3 @@ def _report(state: StaffingState, slot: Slot, now: datetime) -> list[Event]:
 def report_staffing(state: StaffingState, slot: Slot, now: datetime) -> list[Event]:
     """Staffed or understaffed, when the slot's requirements changed under its assignments."""
     return _report(state, slot, now)
-
-
-def fold(state: StaffingState, events: Iterable[Event]) -> StaffingState:
-    """Fold several events of a staffing stream."""
-    return _fold(state, events)

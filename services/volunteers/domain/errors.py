@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from shared.errors import DomainError as SharedDomainError
 
-class DomainError(Exception):
-    """A command breaks a rule of the volunteers domain."""
+
+class DomainError(SharedDomainError):
+    """A command breaks a rule of the volunteers domain; `field` may be given positionally."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field)
 
 
 class InvalidPhoneError(DomainError):

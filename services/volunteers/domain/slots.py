@@ -20,6 +20,7 @@ from services.volunteers.domain.availability import SATURDAY, half_days_of
 from services.volunteers.domain.cycle import StaffingState, Status
 from shared.clock import VIETNAM
 from shared.events.base import Event
+from shared.events.fold import fold as fold_stream
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import (
     DEFAULT_SIGN_LANGUAGE,
@@ -435,6 +436,4 @@ def evolve(state: SlotState, event: Event) -> SlotState:
 
 def fold(state: SlotState, events: Iterable[Event]) -> SlotState:
     """Fold several events of a staffing stream."""
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return fold_stream(evolve, events, state)

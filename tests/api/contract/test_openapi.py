@@ -14,7 +14,7 @@ from litestar import Litestar
 from migrations.run import migrate
 from services.notifications.settings import NotificationSettings
 from shared.settings import SERVICES, Settings
-from tests.support.services import token
+from tests.support.services import service_settings, token
 from tests.support.serving import serving
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -26,7 +26,7 @@ def _app(service: str, settings: Settings) -> Litestar:
     if service == "notifications":
         app = create_app(settings, sms=NotificationSettings(webhook_token=WEBHOOK_SECRET))
     else:
-        app = create_app(settings)
+        app = create_app(settings, **service_settings(service, settings))
     assert isinstance(app, Litestar)
     return app
 

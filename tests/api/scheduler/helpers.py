@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.scheduler.tables import store_tables
-from services.scheduler.views import project
+from services.scheduler.views.projection import project
 from shared.store.database import create_engine
 from shared.store.eventstore import EventStore
 

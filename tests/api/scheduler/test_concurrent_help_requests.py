@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from migrations.run import migrate
 from services.scheduler import handlers
 from services.scheduler.app import create_app
-from services.scheduler.domain import RequestHelp
+from services.scheduler.domain.requests import RequestHelp
 from services.scheduler.limits import HelpRequestLimits
 from services.scheduler.tables import bookings, sessions
 from shared.clock import FixedClock

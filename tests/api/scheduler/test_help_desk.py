@@ -14,7 +14,8 @@ from litestar.testing import AsyncTestClient
 
 from migrations.run import migrate
 from services.scheduler.app import create_app
-from services.scheduler.domain import RequestHelp, normalize_phone
+from services.scheduler.domain.phones import normalize_phone
+from services.scheduler.domain.requests import RequestHelp
 from services.scheduler.handlers import RequestOutcome
 from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
@@ -69,7 +70,7 @@ async def placed_at_once(
     client: Client, commands: list[RequestHelp]
 ) -> list[RequestOutcome | BaseException]:
     """Every command handed to the desk in the same turn of the app's loop."""
-    desk: HelpDesk = client.app.state.runtime.extras[HelpDesk.EXTRA]
+    desk: HelpDesk = client.app.state.service.desk
 
     async def place_all() -> list[RequestOutcome | BaseException]:
         return await asyncio.gather(
@@ -87,7 +88,7 @@ async def schedule(client: Client, tokens: Tokens, **body: object) -> str:
 
 
 def batches(client: Client) -> int:
-    return int(client.app.state.runtime.extras[HelpDesk.EXTRA].batches)
+    return int(client.app.state.service.desk.batches)
 
 
 async def test_requests_placed_together_fare_as_one_after_another_in_arrival_order(
@@ -202,7 +203,7 @@ async def test_requests_waiting_when_the_desk_is_cancelled_are_not_left_waiting(
     open_client: Client, tokens: Tokens
 ) -> None:
     await schedule(open_client, tokens, capacity=5)
-    desk: HelpDesk = open_client.app.state.runtime.extras[HelpDesk.EXTRA]
+    desk: HelpDesk = open_client.app.state.service.desk
     store = open_client.app.state.runtime.store
 
     async def cancel_while_waiting() -> list[bool]:

@@ -81,7 +81,7 @@ async def test_instances_share_one_count_per_phone_and_per_client(
 
 async def test_requests_placed_together_are_counted_in_turn(instances: list[Client]) -> None:
     first, _ = instances
-    desk: HelpDesk = first.app.state.runtime.extras[HelpDesk.EXTRA]
+    desk: HelpDesk = first.app.state.service.desk
     bodies = [help_body("0912000666") for _ in range(4)]
     bodies += [help_body("0912000777"), help_body("0912000888")]
 

@@ -18,9 +18,10 @@ from nats.aio.client import Client as Nats
 
 from migrations.run import migrate
 from services.notifications.app import create_app
-from services.notifications.delivery import SmsChannel, channel_of
+from services.notifications.delivery import SmsChannel
 from services.notifications.providers.base import SmsProvider
 from services.notifications.providers.signatures import twilio_signature
+from services.notifications.service import Notifications
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages
 from shared.clock import Clock
@@ -67,6 +68,7 @@ def sms_settings(**overrides: Any) -> NotificationSettings:
 class Service:
     client: httpx.AsyncClient
     runtime: Runtime
+    service: Notifications
 
     @property
     def store(self) -> EventStore:
@@ -74,7 +76,7 @@ class Service:
 
     @property
     def channel(self) -> SmsChannel:
-        return channel_of(self.runtime)
+        return self.service.channel
 
     async def events(self, event_type: str | None = None) -> list[Event]:
         table = self.store.tables.events
@@ -127,11 +129,11 @@ async def notifications(
     runtime.run_workers = workers
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with (
-        runtime.lifespan(app),
+        runtime.lifespan(app.state.work),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
     ):
-        yield Service(client, runtime)
-    await channel_of(runtime).close()
+        yield Service(client, runtime, app.state.service)
+    await app.state.service.channel.close()
 
 
 class Publisher:

@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 from nats.aio.client import Client
 
-from services.notifications import consumers, views
+from services.notifications import consumers
 from services.notifications.tables import READ_MODELS, timers
+from services.notifications.views import queries
 from shared.bus.consumer import caused_by
 from shared.clock import FixedClock
 from shared.events.base import RecordedEvent
@@ -81,7 +82,7 @@ async def sent(service: Service, count: int) -> list[str]:
 async def timer_rows(service: Service) -> list[tuple[str, datetime]]:
     async with service.store.reader.connect() as conn:
         rows = await conn.execute(sa.select(timers.c.id, timers.c.due_at).order_by(timers.c.due_at))
-        return [(row.id, views.aware(row.due_at)) for row in rows]
+        return [(row.id, queries.aware(row.due_at)) for row in rows]
 
 
 async def test_a_booking_is_texted_in_the_residents_language_with_two_reminders_planned(

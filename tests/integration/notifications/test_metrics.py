@@ -125,7 +125,7 @@ async def test_the_sms_metrics_read_only_the_messages_they_count(settings: Setti
     async with notifications(settings, clock=FixedClock(NOW), workers=False) as service:
         await fill_messages(service.store, 20_000)
         with statements_run(service.store.engine) as ran:
-            measured = {m.name: m.value for m in await sms_metrics(service.runtime)}
+            measured = {m.name: m.value for m in await sms_metrics(service.service)}
         read = [await rows_read(service.store.engine, *statement) for statement in ran]
 
     assert measured == {

@@ -19,7 +19,7 @@ from services.notifications.providers.http_json import HttpJsonConfig
 from services.notifications.providers.twilio import TwilioConfig
 from services.notifications.sender import Sender
 from services.notifications.settings import NotificationSettings
-from services.notifications.views import project
+from services.notifications.views.projection import project
 from shared.clock import FixedClock
 from shared.events.base import Cause, RecordedEvent
 from shared.events.notifications import SmsAttemptFailed, SmsDelivered, SmsFailed, SmsSent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from nats.aio.client import Client as Nats
 
 from migrations.run import migrate
 from services.scheduler.app import create_app
+from services.scheduler.limits import HelpRequestLimits
 from shared.clock import FixedClock
 from shared.events.notifications import HelpRequestedBySms, InboundSmsId
 from shared.events.vocabulary import Skill, Topic
@@ -63,7 +65,9 @@ async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, 
     client: AsyncTestClient[Litestar]
     # One feed for the test, as one relay per service: later events carry ce-priorversions.
     feed = Feed(nc, recorded_at=NOW)
-    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
+    async with AsyncTestClient(
+        app=create_app(settings, clock=clock, limits=HelpRequestLimits.from_env(clock, os.environ))
+    ) as client:
         await eventually(lambda: client.get("/readyz"), lambda r: r.status_code == 200)
         session = (await client.post("/sessions", json=SESSION, headers=auth)).json()
         sid = session["session_id"]

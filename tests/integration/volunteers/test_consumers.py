@@ -18,7 +18,7 @@ from nats.aio.client import Client
 
 from services.volunteers.parts import PARTS
 from services.volunteers.tables import READ_MODELS, store_tables
-from services.volunteers.views import project
+from services.volunteers.views.projection import project
 from shared.clock import FixedClock
 from shared.events import build_catalog
 from shared.events.scheduler import (

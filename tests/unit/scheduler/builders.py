@@ -7,15 +7,17 @@ from datetime import UTC, date, datetime, time
 
 import msgspec
 
-from services.scheduler.domain import (
+from services.scheduler.domain.booking import decide_book_resident
+from services.scheduler.domain.requests import (
     HelpRequestState,
     RequestHelp,
+    decide_request_help,
+    evolve_request,
+)
+from services.scheduler.domain.sessions import (
     ScheduleSession,
     SessionState,
-    decide_book_resident,
-    decide_request_help,
     decide_schedule_session,
-    evolve_request,
     evolve_session,
 )
 from shared.events.base import Event

@@ -4,12 +4,13 @@ from datetime import timedelta
 
 import pytest
 
-from services.scheduler.domain import RecordAttendance, SessionState, decide_record_attendance
+from services.scheduler.domain.attendance import RecordAttendance, decide_record_attendance
 from services.scheduler.domain.errors import (
     AttendanceError,
     BookingNotFoundError,
     OutOfScopeError,
 )
+from services.scheduler.domain.sessions import SessionState
 from shared.events.scheduler import AttendanceRecorded, AttendanceStatus, BookingId
 from shared.events.vocabulary import Outcome
 from tests.unit.scheduler.builders import SCOPE, book, fold_session, resident, scheduled

@@ -6,25 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scheduler.domain import (
+from services.scheduler.domain.booking import (
     CancelBooking,
-    CancelSession,
     ChangeBooking,
-    ChangeCapacity,
-    HelpRequestState,
-    RequestStatus,
-    SessionState,
     choose_session,
     decide_book_resident,
     decide_cancel_booking,
-    decide_cancel_session,
     decide_change_booking,
-    decide_change_capacity,
     decide_fill_from_waitlist,
-    decide_request_help,
-    decide_waitlist_request,
     next_from_waitlist,
-    request_from,
 )
 from services.scheduler.domain.errors import (
     BookingNotFoundError,
@@ -32,6 +22,20 @@ from services.scheduler.domain.errors import (
     SessionClosedError,
     SessionFullError,
     SessionInPastError,
+)
+from services.scheduler.domain.requests import (
+    HelpRequestState,
+    RequestStatus,
+    decide_request_help,
+    decide_waitlist_request,
+    request_from,
+)
+from services.scheduler.domain.sessions import (
+    CancelSession,
+    ChangeCapacity,
+    SessionState,
+    decide_cancel_session,
+    decide_change_capacity,
 )
 from shared.events.scheduler import (
     BookingCancelled,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from services.scheduler.domain import decide_schedule_session
+from services.scheduler.domain.sessions import decide_schedule_session
 from shared.events import build_catalog, scheduler
 from shared.events.base import Event
 from shared.events.catalog import encode

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.scheduler.domain import Place, PlaceKind
+from services.scheduler.domain.places import Place, PlaceKind
 from services.scheduler.memory import FoldedSession, SessionMemory, VillageMemory
 from shared.events.scheduler import CommuneCode, PlaceCode
 from tests.unit.scheduler.builders import NOW, THIEU_TRUNG, book, resident, scheduled

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scheduler.domain import mask_phone, normalize_phone
 from services.scheduler.domain.errors import InvalidPhoneError
+from services.scheduler.domain.phones import mask_phone, normalize_phone
 
 MOBILE_PREFIXES = ["32", "33", "34", "35", "36", "37", "38", "39", "56", "58", "70", "76",
                    "77", "78", "79", "81", "82", "83", "84", "85", "86", "88", "90", "91",

@@ -4,17 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from services.scheduler.domain import (
+from services.scheduler.domain.errors import OutOfScopeError, UnknownCommuneError
+from services.scheduler.domain.places import (
     PlaceKind,
     commune_in_scope,
     communes_of,
     find_commune,
     find_province,
     parse_places_csv,
+    province_of,
     require_commune_in_scope,
 )
-from services.scheduler.domain.errors import OutOfScopeError, UnknownCommuneError
-from services.scheduler.domain.places import province_of
 
 SAMPLE = Path(__file__).parents[3] / "services" / "scheduler" / "places_sample.csv"
 

@@ -4,13 +4,13 @@ from datetime import date, time
 
 import pytest
 
-from services.scheduler.domain import (
+from services.scheduler.domain.errors import InvalidRecurrenceError
+from services.scheduler.domain.recurring import (
     SessionTemplate,
-    decide_schedule_session,
     plan_recurring_sessions,
     vietnam_holidays,
 )
-from services.scheduler.domain.errors import InvalidRecurrenceError
+from services.scheduler.domain.sessions import decide_schedule_session
 from shared.events.scheduler import SessionId, Venue
 from shared.events.vocabulary import Topic
 from tests.unit.scheduler.builders import COORDINATOR, NOW, SCOPE, THIEU_TRUNG

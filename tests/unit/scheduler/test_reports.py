@@ -6,7 +6,7 @@ from datetime import date
 
 import msgspec
 
-from services.scheduler.domain import AttendanceRow, SessionRow, commune_report, report_csv
+from services.scheduler.domain.reports import AttendanceRow, SessionRow, commune_report, report_csv
 from shared.events.scheduler import (
     AttendanceStatus,
     BookingId,

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from services.scheduler.domain import (
-    Place,
-    PlaceKind,
+from services.scheduler.domain.errors import HelpRequestClosedError, HelpRequestRejectedError
+from services.scheduler.domain.places import Place, PlaceKind
+from services.scheduler.domain.requests import (
     RequestStatus,
     decide_request_help,
     decide_waitlist_request,
     request_from,
 )
-from services.scheduler.domain.errors import HelpRequestClosedError, HelpRequestRejectedError
 from shared.events.scheduler import (
     CommuneCode,
     HelpRequested,

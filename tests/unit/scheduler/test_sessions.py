@@ -4,24 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from services.scheduler.domain import (
-    CancelSession,
-    ChangeCapacity,
-    CompleteSession,
-    Place,
-    PlaceKind,
-    RecordAttendance,
-    RescheduleSession,
-    SessionStatus,
-    decide_cancel_session,
-    decide_change_capacity,
-    decide_complete_session,
-    decide_record_attendance,
-    decide_reschedule_session,
-    decide_schedule_session,
-    latest_bookings,
-    session_from,
-)
+from services.scheduler.domain.attendance import RecordAttendance, decide_record_attendance
 from services.scheduler.domain.errors import (
     BookingNotFoundError,
     CapacityBelowBookingsError,
@@ -32,6 +15,21 @@ from services.scheduler.domain.errors import (
     SessionClosedError,
     SessionInPastError,
     SessionNotFoundError,
+)
+from services.scheduler.domain.places import Place, PlaceKind
+from services.scheduler.domain.sessions import (
+    CancelSession,
+    ChangeCapacity,
+    CompleteSession,
+    RescheduleSession,
+    SessionStatus,
+    decide_cancel_session,
+    decide_change_capacity,
+    decide_complete_session,
+    decide_reschedule_session,
+    decide_schedule_session,
+    latest_bookings,
+    session_from,
 )
 from shared.events.scheduler import (
     AttendanceStatus,

@@ -5,12 +5,8 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scheduler.domain import (
-    RescheduleSession,
-    decide_raise_staffing_alert,
-    decide_reschedule_session,
-    staffing_alert_due,
-)
+from services.scheduler.domain.sessions import RescheduleSession, decide_reschedule_session
+from services.scheduler.domain.staffing import decide_raise_staffing_alert, staffing_alert_due
 from shared.events.scheduler import StaffingAlertRaised
 from tests.unit.scheduler.builders import COORDINATOR, NOW, SCOPE, SUNDAY, fold_session, scheduled
 

@@ -5,21 +5,20 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from services.scheduler.domain import (
+from services.scheduler.domain.errors import HelpRequestClosedError, HomeVisitError
+from services.scheduler.domain.requests import RequestStatus, evolve_request
+from services.scheduler.domain.visits import (
     CancelHomeVisit,
     CompleteHomeVisit,
     HomeVisitState,
-    RequestStatus,
     ScheduleHomeVisit,
     decide_cancel_home_visit,
     decide_complete_home_visit,
     decide_request_home_visit,
     decide_schedule_home_visit,
-    evolve_request,
     evolve_visit,
     volunteers_needed_for_visit,
 )
-from services.scheduler.domain.errors import HelpRequestClosedError, HomeVisitError
 from shared.events.base import Event
 from shared.events.scheduler import (
     HomeVisitCompleted,

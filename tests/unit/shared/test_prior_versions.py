@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from shared.bus.prior import PriorVersions
-from shared.store.eventstore import StoredEvent
+from shared.store.log import StoredEvent
 
 
 def stored(stream_id: str, version: int, event_type: str) -> StoredEvent:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
-from shared.settings import ConfigError, Settings
+from shared.settings import ConfigError, Settings, flag, number, whole_number
 
 
 def test_defaults_to_embedded_nats_and_a_sqlite_file_per_service(tmp_path: Path) -> None:
@@ -55,3 +56,31 @@ def test_invalid_configuration_names_the_variable(
 ) -> None:
     with pytest.raises(ConfigError, match=variable):
         Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path), variable: value})
+
+
+@pytest.mark.parametrize(
+    ("read", "raw", "said"),
+    [
+        (lambda env: whole_number(env, "HANDINHAND_X", 1, 1, 9), "two", "a whole number"),
+        (lambda env: whole_number(env, "HANDINHAND_X", 1, 1, 9), "10", "between 1 and 9"),
+        (lambda env: number(env, "HANDINHAND_X", 1.0, 0.5, 2.0), "fast", "a number"),
+        (lambda env: number(env, "HANDINHAND_X", 1.0, 0.5, 2.0, unit="seconds"), "3", "seconds"),
+        (lambda env: flag(env, "HANDINHAND_X", default=False), "maybe", "true or false"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_the_variable_and_the_value(
+    read: Callable[[Mapping[str, str]], object], raw: str, said: str
+) -> None:
+    with pytest.raises(ConfigError, match="HANDINHAND_X") as refused:
+        read({"HANDINHAND_X": raw})
+    assert said in str(refused.value)
+    assert repr(raw) in str(refused.value) or raw in str(refused.value)
+
+
+def test_an_unset_or_empty_value_takes_the_default() -> None:
+    assert whole_number({}, "HANDINHAND_X", 3, 1, 9) == 3
+    assert whole_number({"HANDINHAND_X": " "}, "HANDINHAND_X", 3, 1, 9) == 3
+    assert number({"HANDINHAND_X": ""}, "HANDINHAND_X", 1.5, 0.5, 2.0) == 1.5
+    assert flag({}, "HANDINHAND_X", default=True) is True
+    assert number({"HANDINHAND_X": " 0.75 "}, "HANDINHAND_X", 1.5, 0.5, 2.0) == 0.75
+    assert flag({"HANDINHAND_X": "yes"}, "HANDINHAND_X", default=False) is True

@@ -24,6 +24,7 @@ from services.volunteers.domain.cycle import (
 )
 from services.volunteers.domain.errors import AnswerTooLateError, UnknownAssignmentError
 from shared.events.base import Event
+from shared.events.fold import fold as fold_stream
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill, Topic
 from shared.events.volunteers import (
@@ -84,9 +85,7 @@ IDS = [AssignmentId(f"a{n}") for n in range(20)]
 
 
 def fold(state: StaffingState, events: list[Event]) -> StaffingState:
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return fold_stream(evolve, events, state)
 
 
 def propose(

@@ -1,40 +1,32 @@
-"""The scheduler's read models: how its own events project into tables, and the queries the API
-and the handlers serve from them. Projection runs inline in the appending transaction."""
+"""How the scheduler's own events update its read models. Projection runs inline in the
+appending transaction."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.scheduler.domain import HelpRequestState, Place, PlaceKind, RequestStatus
-from services.scheduler.domain.booking import SessionOutline
 from services.scheduler.domain.places import find_commune
-from services.scheduler.domain.reports import AttendanceRow, SessionRow
+from services.scheduler.domain.requests import RequestStatus
 from services.scheduler.tables import bookings, help_requests, home_visits, places, sessions
 from shared.events.base import Event, RecordedEvent
 from shared.events.scheduler import (
     AttendanceRecorded,
-    AttendanceStatus,
     BookingCancelled,
     BookingChanged,
     BookingId,
-    CommuneCode,
     HelpRequested,
-    HelpRequestId,
     HomeVisitCancelled,
     HomeVisitCompleted,
     HomeVisitRequested,
     HomeVisitScheduled,
     HomeVisitStaffingChanged,
-    PlaceCode,
     PlacesImported,
-    ProvinceCode,
     ResidentBooked,
     ResidentMovedToWaitlist,
     ResidentWaitlisted,
@@ -47,18 +39,11 @@ from shared.events.scheduler import (
     SessionStaffingChanged,
     Slot,
     StaffingAlertRaised,
-    Weekend,
 )
-from shared.events.vocabulary import Accessibility, Language, Outcome, Topic
 
 
 def _json(value: Any) -> Any:
     return msgspec.to_builtins(value)
-
-
-def utc(value: datetime) -> datetime:
-    """An instant read back from the database (SQLite returns UTC without its zone)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class _Statements:
@@ -95,72 +80,6 @@ class _Statements:
             help_requests.update()
             .where(help_requests.c.booking_id.in_(booking_ids))
             .values(status=sa.bindparam("b_status"), session_id=None, booking_id=None)
-        )
-        # The queries of the help-request path.
-        self.villages_of = (
-            sa.select(places)
-            .where(places.c.commune_code == sa.bindparam("commune_code"))
-            .order_by(places.c.code)
-        )
-        self.session_row = sa.select(sessions).where(by_session)
-        self.request_row = sa.select(help_requests).where(by_request)
-        self.booking_row = sa.select(bookings).where(by_booking)
-        self.visit_row = sa.select(home_visits).where(by_visit)
-        self.lock_session = sa.select(sessions.c.session_id).where(by_session).with_for_update()
-        self.candidates = {
-            "postgresql": self._candidates(sa.func.json_array_elements_text),
-            "sqlite": self._candidates(sa.func.json_each),
-        }
-        slots = (
-            sa.select(
-                bookings.c.phone,
-                sessions.c.local_date,
-                sessions.c.start_local,
-                sessions.c.end_local,
-                sessions.c.starts_at,
-                sessions.c.ends_at,
-            )
-            .join(sessions, sessions.c.session_id == bookings.c.session_id)
-            .where(bookings.c.status == "booked", sessions.c.status == "scheduled")
-        )
-        self.slots_of_one = slots.where(bookings.c.phone == sa.bindparam("phone"))
-        self.slots_of = slots.where(bookings.c.phone.in_(sa.bindparam("phones", expanding=True)))
-        self.slots_of_elsewhere = self.slots_of.where(
-            bookings.c.session_id != sa.bindparam("except_session")
-        )
-
-    @staticmethod
-    def _candidates(topics_of: Any) -> sa.Select[Any]:
-        """Upcoming sessions of a province with a free place and a wanted topic, own commune
-        first then the earliest; `topics_of` lists a JSON array's elements (per database)."""
-        topic = (
-            topics_of(sessions.c.topics)
-            .table_valued(sa.column("value", sa.String()))
-            .alias("topic")
-        )
-        return (
-            sa.select(
-                sessions.c.session_id,
-                sessions.c.commune_code,
-                sessions.c.topics,
-                sessions.c.local_date,
-                sessions.c.starts_at,
-                sessions.c.capacity,
-                sessions.c.booked,
-            )
-            .where(
-                sessions.c.province_code == sa.bindparam("province_code"),
-                sessions.c.status == "scheduled",
-                sessions.c.starts_at > sa.bindparam("now", type_=sessions.c.starts_at.type),
-                sessions.c.booked < sessions.c.capacity,
-                sa.exists().where(topic.c.value.in_(sa.bindparam("topics", expanding=True))),
-            )
-            .order_by(
-                sa.case((sessions.c.commune_code == sa.bindparam("commune_code"), 0), else_=1),
-                sessions.c.starts_at,
-                sessions.c.session_id,
-            )
-            .limit(sa.bindparam("limit", type_=sa.Integer()))
         )
 
 
@@ -505,267 +424,3 @@ async def _update_request(conn: AsyncConnection, request_id: str, **values: Any)
 
 async def _update_visit(conn: AsyncConnection, visit_id: str, **values: Any) -> None:
     await conn.execute(_SQL.update_visit, {"b_visit_id": visit_id, **values})
-
-
-# Queries ------------------------------------------------------------------------------------
-
-
-async def place_codes(conn: AsyncConnection) -> set[str]:
-    return set((await conn.scalars(sa.select(places.c.code))).all())
-
-
-async def villages_of(conn: AsyncConnection, commune_code: str) -> dict[str, Place]:
-    """The villages and hamlets of one commune, by code."""
-    rows = await conn.execute(_SQL.villages_of, {"commune_code": commune_code})
-    return {
-        row.code: Place(
-            code=PlaceCode(row.code),
-            name=row.name,
-            kind=PlaceKind(row.kind),
-            commune_code=CommuneCode(row.commune_code),
-        )
-        for row in rows
-    }
-
-
-async def village_counts(conn: AsyncConnection, province_code: str) -> dict[str, int]:
-    rows = await conn.execute(
-        sa.select(places.c.commune_code, sa.func.count())
-        .where(places.c.province_code == province_code)
-        .group_by(places.c.commune_code)
-    )
-    return {row[0]: int(row[1]) for row in rows}
-
-
-async def session_row(conn: AsyncConnection, session_id: str) -> sa.Row[Any] | None:
-    return (await conn.execute(_SQL.session_row, {"b_session_id": session_id})).first()
-
-
-async def lock_session(conn: AsyncConnection, session_id: str) -> bool:
-    """PostgreSQL: lock the session's row until the transaction ends, so writers of its stream
-    take turns (each then reads the stream after the previous one committed). Whether it
-    locked: SQLite writers take turns anyway (BEGIN IMMEDIATE)."""
-    if conn.dialect.name != "postgresql":
-        return False
-    await conn.execute(_SQL.lock_session, {"b_session_id": session_id})
-    return True
-
-
-async def sessions_in(
-    conn: AsyncConnection, commune_code: str, from_date: date | None, to_date: date | None
-) -> Sequence[sa.Row[Any]]:
-    query = sa.select(sessions).where(sessions.c.commune_code == commune_code)
-    if from_date is not None:
-        query = query.where(sessions.c.local_date >= from_date)
-    if to_date is not None:
-        query = query.where(sessions.c.local_date <= to_date)
-    return (await conn.execute(query.order_by(sessions.c.starts_at, sessions.c.session_id))).all()
-
-
-async def roster(conn: AsyncConnection, session_id: str) -> Sequence[sa.Row[Any]]:
-    """The session's live bookings (or all of them once it is cancelled), first booked first."""
-    return (
-        await conn.execute(
-            sa.select(bookings)
-            .where(
-                bookings.c.session_id == session_id,
-                bookings.c.status.in_(["booked", "session_cancelled"]),
-            )
-            .order_by(bookings.c.booked_at, bookings.c.booking_id)
-        )
-    ).all()
-
-
-async def booking_row(conn: AsyncConnection, booking_id: str) -> sa.Row[Any] | None:
-    return (await conn.execute(_SQL.booking_row, {"b_booking_id": booking_id})).first()
-
-
-async def request_row(conn: AsyncConnection, request_id: str) -> sa.Row[Any] | None:
-    return (await conn.execute(_SQL.request_row, {"b_request_id": request_id})).first()
-
-
-async def visit_row(conn: AsyncConnection, visit_id: str) -> sa.Row[Any] | None:
-    return (await conn.execute(_SQL.visit_row, {"b_visit_id": visit_id})).first()
-
-
-def request_state(row: sa.Row[Any]) -> HelpRequestState:
-    """A help request as booking decisions see it, from its read-model row."""
-    return HelpRequestState(
-        request_id=HelpRequestId(row.request_id),
-        resident_name=row.resident_name,
-        phone=row.phone,
-        commune_code=CommuneCode(row.commune_code),
-        province_code=ProvinceCode(row.province_code),
-        village_code=PlaceCode(row.village_code) if row.village_code else None,
-        address=row.address,
-        topics=tuple(Topic(t) for t in row.topics),
-        accessibility_needs=tuple(Accessibility(a) for a in row.accessibility_needs),
-        preferred_language=Language(row.preferred_language),
-        preferred_days=tuple(Weekend(d) for d in row.preferred_days),
-        home_visit=row.home_visit,
-        requested_at=utc(row.requested_at),
-        status=RequestStatus(row.status),
-        session_id=SessionId(row.session_id) if row.session_id else None,
-        booking_id=BookingId(row.booking_id) if row.booking_id else None,
-    )
-
-
-async def waitlist(
-    conn: AsyncConnection, province_code: str, commune_code: str, *, limit: int = 100
-) -> list[HelpRequestState]:
-    """Waiting requests of a province, own commune first, first come first served.
-
-    On PostgreSQL the rows are locked for this transaction (skipping rows another transaction
-    is placing), so two sessions freeing places at once never book the same resident twice.
-    """
-    query = (
-        sa.select(help_requests)
-        .where(
-            help_requests.c.status == RequestStatus.WAITING.value,
-            help_requests.c.province_code == province_code,
-            help_requests.c.home_visit.is_(False),
-        )
-        .order_by(
-            sa.case((help_requests.c.commune_code == commune_code, 0), else_=1),
-            help_requests.c.requested_at,
-            help_requests.c.request_id,
-        )
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=help_requests)
-    return [request_state(row) for row in await conn.execute(query)]
-
-
-async def candidate_sessions(
-    conn: AsyncConnection,
-    province_code: str,
-    commune_code: str,
-    topics: Iterable[Topic],
-    now: datetime,
-    *,
-    limit: int = 20,
-) -> list[SessionOutline]:
-    """Upcoming sessions of the province with free places and a wanted topic, own commune
-    first, then the earliest (a shortlist: the domain's `choose_session` makes the choice)."""
-    rows = await conn.execute(
-        _SQL.candidates[conn.dialect.name],
-        {
-            "province_code": province_code,
-            "commune_code": commune_code,
-            "topics": [t.value for t in topics],
-            "now": now,
-            "limit": limit,
-        },
-    )
-    return [
-        SessionOutline(
-            session_id=session_id,
-            commune_code=commune,
-            topics=session_topics,
-            local_date=local_date,
-            starts_at=starts_at,
-            free_places=max(capacity - booked, 0),
-        )
-        for session_id, commune, session_topics, local_date, starts_at, capacity, booked in rows
-    ]
-
-
-async def booked_slots(
-    conn: AsyncConnection, phones: Iterable[str], *, except_session: str | None = None
-) -> dict[str, list[Slot]]:
-    """Each resident's live bookings in scheduled sessions, as slots (to refuse double booking)."""
-    wanted = list(set(phones))
-    if not wanted:
-        return {}
-    if except_session is not None:
-        rows = await conn.execute(
-            _SQL.slots_of_elsewhere, {"phones": wanted, "except_session": except_session}
-        )
-    elif len(wanted) == 1:
-        rows = await conn.execute(_SQL.slots_of_one, {"phone": wanted[0]})
-    else:
-        rows = await conn.execute(_SQL.slots_of, {"phones": wanted})
-    found: dict[str, list[Slot]] = {}
-    for phone, local_date, start_local, end_local, starts_at, ends_at in rows:
-        found.setdefault(phone, []).append(
-            Slot(
-                local_date=local_date,
-                start_local=start_local,
-                end_local=end_local,
-                starts_at=utc(starts_at),
-                ends_at=utc(ends_at),
-            )
-        )
-    return found
-
-
-async def report_rows(
-    conn: AsyncConnection, commune_code: str, from_date: date, to_date: date
-) -> tuple[list[SessionRow], list[AttendanceRow]]:
-    """The plain rows the commune report is computed from."""
-    session_rows = await conn.execute(
-        sa.select(
-            sessions.c.session_id, sessions.c.commune_code, sessions.c.local_date, sessions.c.status
-        ).where(
-            sessions.c.commune_code == commune_code,
-            sessions.c.local_date >= from_date,
-            sessions.c.local_date <= to_date,
-        )
-    )
-    own = [
-        SessionRow(
-            session_id=SessionId(r.session_id),
-            commune_code=CommuneCode(r.commune_code),
-            local_date=r.local_date,
-            status=r.status,
-        )
-        for r in session_rows
-    ]
-    attended = await conn.execute(
-        sa.select(
-            bookings.c.session_id,
-            bookings.c.booking_id,
-            bookings.c.request_id,
-            bookings.c.attendance,
-            bookings.c.topics,
-            bookings.c.outcomes,
-            bookings.c.accessibility_needs,
-            sessions.c.commune_code,
-            sessions.c.local_date,
-            help_requests.c.birth_year,
-            help_requests.c.elderly,
-            help_requests.c.disabled,
-            help_requests.c.minority,
-        )
-        .join(sessions, sessions.c.session_id == bookings.c.session_id)
-        .join(help_requests, help_requests.c.request_id == bookings.c.request_id)
-        .where(
-            sessions.c.commune_code == commune_code,
-            sessions.c.local_date >= from_date,
-            sessions.c.local_date <= to_date,
-            sessions.c.status != "cancelled",
-            bookings.c.status == "booked",
-            bookings.c.attendance.is_not(None),
-        )
-        .order_by(bookings.c.booked_at)
-    )
-    rows = [
-        AttendanceRow(
-            session_id=SessionId(r.session_id),
-            booking_id=BookingId(r.booking_id),
-            request_id=HelpRequestId(r.request_id),
-            commune_code=CommuneCode(r.commune_code),
-            local_date=r.local_date,
-            status=AttendanceStatus(r.attendance),
-            topics=tuple(Topic(t) for t in r.topics),
-            outcomes=tuple(Outcome(o) for o in r.outcomes),
-            accessibility_needs=tuple(Accessibility(a) for a in r.accessibility_needs),
-            birth_year=r.birth_year,
-            elderly=r.elderly,
-            disabled=r.disabled,
-            minority=r.minority,
-        )
-        for r in attended
-    ]
-    return own, rows

@@ -1,0 +1,21 @@
+"""What the notifications service's durable timers do when they fire."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services.notifications import handlers
+from shared.store.eventstore import Transaction
+from shared.store.timers import Timer, TimerHandler
+
+if TYPE_CHECKING:
+    from services.notifications.service import Notifications
+
+
+def timer_handlers(notifications: Notifications) -> dict[str, TimerHandler]:
+    sms, clock = notifications.sms, notifications.runtime.clock
+
+    async def reminder(tx: Transaction, timer: Timer) -> None:
+        await handlers.fire_reminder(tx, sms, clock.now(), timer)
+
+    return {handlers.REMINDER_TIMER: reminder}

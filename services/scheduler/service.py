@@ -1,0 +1,27 @@
+"""What one scheduler app holds, built once by `create_app` and handed to its consumers,
+timers, workers and HTTP dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.scheduler.intake import HelpDesk
+from services.scheduler.limits import HelpRequestLimits
+from services.scheduler.quota import HelpRequestQuota
+from shared.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    """The runtime, the public form's limits and quota, and the help desk that places
+    requests in batches."""
+
+    runtime: Runtime
+    limits: HelpRequestLimits
+    quota: HelpRequestQuota
+    desk: HelpDesk
+
+    @classmethod
+    def assemble(cls, runtime: Runtime, limits: HelpRequestLimits) -> Scheduler:
+        quota = HelpRequestQuota(runtime, limits, runtime.settings.token_secret)
+        return cls(runtime=runtime, limits=limits, quota=quota, desk=HelpDesk(runtime, quota))

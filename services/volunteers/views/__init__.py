@@ -1,0 +1,2 @@
+"""The volunteers service's read models: `projection` (how its own events update them, inline in
+the appending transaction) and `queries` (what the API, the handlers and the planner read)."""
