@@ -20,8 +20,9 @@ from bench.drill_verdict import ACCEPTABLE, Verdict, is_booking_sms, judge, unse
 from bench.e2e import TUNING, set_up
 from bench.natscluster import NatsCluster
 from bench.pgserver import postgres_server
-from bench.system import System, eventually
+from bench.system import System
 from shared.settings import Database
+from shared.waiting import eventually
 
 CAPACITY = 200  # places per session
 # An unkeyed request open on an instance that was killed: the connection drops unanswered.

@@ -12,8 +12,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +26,7 @@ from services.notifications.providers.signatures import twilio_signature
 from shared.bus.server import NatsServer, free_port
 from shared.clock import SystemClock
 from shared.settings import SERVICES, Database
+from shared.waiting import eventually
 from shared.web.auth import Caller, Role, mint_token
 
 TWILIO_SID = "AC00000000000000000000000000000000"
@@ -35,24 +34,6 @@ TWILIO_TOKEN = "e2e-twilio-auth-token"
 SENDER = "+84900000001"
 
 T = TypeVar("T")
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    until: Callable[[T], bool],
-    *,
-    timeout: float = 15.0,
-    every: float = 0.02,
-) -> T:
-    """Poll `probe` until `until(value)` holds; fail with the last value at the deadline."""
-    deadline = time.monotonic() + timeout
-    value = await probe()
-    while not until(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
-        await asyncio.sleep(every)
-        value = await probe()
-    return value
 
 
 @dataclass(frozen=True)

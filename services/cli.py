@@ -279,7 +279,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_places(args: argparse.Namespace) -> int:
     """Load a province's villages and hamlets from CSV (code,name,kind,parent), all or none."""
-    from services.scheduler.handlers import import_places_csv, load_sample_places
+    from services.scheduler.handlers.places import import_places_csv, load_sample_places
+    from services.scheduler.memory import Memory
 
     if not args.sample and not args.file:
         print("handinhand places import: give a CSV file or --sample", file=sys.stderr)
@@ -287,9 +288,10 @@ def cmd_places(args: argparse.Namespace) -> int:
     text = "" if args.sample else Path(args.file).read_text(encoding="utf-8")
 
     async def run(_runtime: Any, store: Any) -> Any:
+        memory = Memory()  # this command's own: a running scheduler sees the places soon after
         if args.sample:
-            return await load_sample_places(store)
-        return await import_places_csv(store, text)
+            return await load_sample_places(store, memory=memory)
+        return await import_places_csv(store, text, memory=memory)
 
     report = asyncio.run(_with_runtime("scheduler", run))
     for row in report.rejected:

@@ -20,6 +20,7 @@ from services.scheduler.domain.errors import (
 )
 from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
+from services.scheduler.memory import Memory
 from services.scheduler.parts import PARTS, work
 from services.scheduler.service import Scheduler
 from shared.clock import Clock, SystemClock
@@ -57,6 +58,9 @@ def create_app(
     def provide_desk() -> HelpDesk:
         return scheduler.desk
 
+    def provide_memory() -> Memory:
+        return scheduler.memory
+
     return build_app(
         scheduler,
         runtime,
@@ -68,5 +72,6 @@ def create_app(
         dependencies={
             "maybe_caller": Provide(provide_maybe_caller),
             "desk": Provide(provide_desk, sync_to_thread=False),
+            "memory": Provide(provide_memory, sync_to_thread=False),
         },
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.scheduler import handlers
+from services.scheduler.handlers.reactions import record_staffing, request_help_by_sms
 from shared.bus.consumer import Subscription, caused_by
 from shared.events.base import Event, RecordedEvent
 from shared.events.notifications import HelpRequestedBySms
@@ -26,13 +26,13 @@ FROM_NOTIFICATIONS: tuple[type[Event], ...] = (HelpRequestedBySms,)
 
 def subscriptions(scheduler: Scheduler) -> list[Subscription]:
     me = scheduler.runtime.name
-    clock = scheduler.runtime.clock
+    clock, memory = scheduler.runtime.clock, scheduler.memory
 
     async def from_volunteers(tx: Transaction, recorded: RecordedEvent) -> None:
         match recorded.event:
             case SessionStaffed() | SessionUnderstaffed():
-                await handlers.record_staffing(
-                    tx, recorded.event, now=clock.now(), cause=caused_by(recorded)
+                await record_staffing(
+                    tx, recorded.event, memory=memory, now=clock.now(), cause=caused_by(recorded)
                 )
             case _:
                 return
@@ -40,8 +40,8 @@ def subscriptions(scheduler: Scheduler) -> list[Subscription]:
     async def from_notifications(tx: Transaction, recorded: RecordedEvent) -> None:
         match recorded.event:
             case HelpRequestedBySms():
-                await handlers.request_help_by_sms(
-                    tx, recorded.event, now=clock.now(), cause=caused_by(recorded)
+                await request_help_by_sms(
+                    tx, recorded.event, memory=memory, now=clock.now(), cause=caused_by(recorded)
                 )
             case _:
                 return

@@ -1,7 +1,7 @@
 """The help desk: public help requests that reach this process together are placed together.
 
 A request waits at most one turn of the event loop for others; then everything waiting is
-placed in one transaction (`placing.request_help_together`), each request getting its own
+placed in one transaction (`request_help_together`), each request getting its own
 answer. The public form's limits are taken in that transaction too, for the whole batch at
 once (`quota.HelpRequestQuota.take_in`); a request over its limit gets its 429 and the others
 go ahead. Under load the batches grow by themselves (what arrived while one batch was written
@@ -17,11 +17,17 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, NamedTuple
 
-from services.scheduler import handlers
-from services.scheduler.placing import Filing, Placed, request_help_together
+from services.scheduler.handlers.placing import (
+    Filing,
+    Placed,
+    RequestOutcome,
+    request_help,
+    request_help_together,
+)
 
 if TYPE_CHECKING:
     from services.scheduler.domain.requests import RequestHelp
+    from services.scheduler.memory import Memory
     from services.scheduler.quota import Asker, HelpRequestQuota
     from shared.events.base import Cause
     from shared.runtime import Runtime
@@ -35,27 +41,31 @@ BATCH_MOST = 64
 class _Waiting(NamedTuple):
     filing: Filing
     asker: Asker
-    answer: asyncio.Future[handlers.RequestOutcome]
+    answer: asyncio.Future[RequestOutcome]
 
 
 class HelpDesk:
     def __init__(
-        self, runtime: Runtime, quota: HelpRequestQuota, *, most: int = BATCH_MOST
+        self,
+        runtime: Runtime,
+        quota: HelpRequestQuota,
+        memory: Memory,
+        *,
+        most: int = BATCH_MOST,
     ) -> None:
         self.runtime = runtime
+        self.memory = memory  # the sessions and villages this process remembers
         self.quota = quota  # the public form's limits, taken with the placing
         self.most = most
         self.batches = 0
         self._waiting: list[_Waiting] = []
         self._placing: asyncio.Task[None] | None = None
 
-    async def place(
-        self, command: RequestHelp, cause: Cause, asker: Asker
-    ) -> handlers.RequestOutcome:
+    async def place(self, command: RequestHelp, cause: Cause, asker: Asker) -> RequestOutcome:
         """File and place one request (with whatever arrives meanwhile); raises what placing
         it alone would raise, e.g. HelpRequestRejectedError, or TooManyRequestsError when the
         asker is over the form's limit."""
-        answer: asyncio.Future[handlers.RequestOutcome] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[RequestOutcome] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(Filing(command, cause), asker, answer))
         if self._placing is None or self._placing.done():
             self._placing = asyncio.create_task(self._place_waiting(), name="help-desk")
@@ -80,7 +90,7 @@ class HelpDesk:
                 refused = await self.quota.take_in(tx.conn, [waiting.asker for waiting in batch])
                 going = [waiting for waiting, no in zip(batch, refused, strict=True) if no is None]
                 placed, placing = await request_help_together(
-                    tx, [waiting.filing for waiting in going], now=clock.now()
+                    tx, [waiting.filing for waiting in going], memory=self.memory, now=clock.now()
                 )
         except Exception as error:  # each request is placed again alone, and answered
             if store.reachability.lost(error):  # alone they would fail the same way
@@ -105,8 +115,8 @@ class HelpDesk:
         try:
             async with store.transaction() as tx:
                 (over,) = await self.quota.take_in(tx.conn, [waiting.asker])
-                outcome = over or await handlers.request_help(
-                    tx, command, now=clock.now(), cause=cause
+                outcome = over or await request_help(
+                    tx, command, memory=self.memory, now=clock.now(), cause=cause
                 )
         except Exception as error:  # the HTTP handler turns it into its problem details
             _answer(waiting.answer, error)
@@ -114,7 +124,7 @@ class HelpDesk:
         _answer(waiting.answer, outcome)
 
 
-def _answer(answer: asyncio.Future[handlers.RequestOutcome], outcome: Placed | Exception) -> None:
+def _answer(answer: asyncio.Future[RequestOutcome], outcome: Placed | Exception) -> None:
     if answer.done():  # the caller went away (its request was cancelled)
         return
     if isinstance(outcome, Exception):

@@ -5,11 +5,13 @@ Neither is trusted alone. A remembered session is a starting point: the events a
 are still loaded and folded onto it, and appends keep their optimistic concurrency check.
 Remembered villages are forgotten when this process imports places, and are kept at most
 `VILLAGES_KEPT_FOR` (places imported by another process reach this one that late).
+
+One `Memory` per app, built with its typed context (`service.Scheduler`) and handed to what
+loads sessions or villages (the handlers get it as a keyword argument).
 """
 
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +20,6 @@ from typing import NamedTuple
 from services.scheduler.domain.places import Place
 from services.scheduler.domain.sessions import SessionState
 from shared.events.scheduler import SessionStaffingChanged
-from shared.store.eventstore import EventStore
 
 SESSIONS_KEPT = 1024  # a session of 200 bookings folds to ~150 kB
 VILLAGES_KEPT_FOR = timedelta(seconds=10)
@@ -37,7 +38,7 @@ class SessionMemory:
 
     Only committed events may be remembered: a transaction that has appended anything sees
     its own events, which may yet roll back, so what it loads afterwards is not kept (see
-    `handlers.SessionStream.catch_up`). States are frozen: a remembered one is shared, never
+    `handlers.streams.SessionStream.catch_up`). States are frozen: a remembered one is shared, never
     changed.
     """
 
@@ -100,15 +101,3 @@ class VillageMemory:
 class Memory:
     sessions: SessionMemory = field(default_factory=SessionMemory)
     villages: VillageMemory = field(default_factory=VillageMemory)
-
-
-_OF_STORE: weakref.WeakKeyDictionary[EventStore, Memory] = weakref.WeakKeyDictionary()
-
-
-def memory_of(store: EventStore) -> Memory:
-    """This process's memory of one store's database (tests open many stores, one per app)."""
-    memory = _OF_STORE.get(store)
-    if memory is None:
-        memory = _OF_STORE[store] = Memory()
-        store.on_commit(lambda _appended: memory.villages.after_commit())
-    return memory

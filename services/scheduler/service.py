@@ -7,21 +7,31 @@ from dataclasses import dataclass
 
 from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
+from services.scheduler.memory import Memory
 from services.scheduler.quota import HelpRequestQuota
 from shared.runtime import Runtime
 
 
 @dataclass(frozen=True)
 class Scheduler:
-    """The runtime, the public form's limits and quota, and the help desk that places
-    requests in batches."""
+    """The runtime, the public form's limits and quota, what the process remembers between
+    transactions (folded sessions, villages), and the help desk that places requests in
+    batches."""
 
     runtime: Runtime
     limits: HelpRequestLimits
     quota: HelpRequestQuota
+    memory: Memory
     desk: HelpDesk
 
     @classmethod
     def assemble(cls, runtime: Runtime, limits: HelpRequestLimits) -> Scheduler:
         quota = HelpRequestQuota(runtime, limits, runtime.settings.token_secret)
-        return cls(runtime=runtime, limits=limits, quota=quota, desk=HelpDesk(runtime, quota))
+        memory = Memory()
+        return cls(
+            runtime=runtime,
+            limits=limits,
+            quota=quota,
+            memory=memory,
+            desk=HelpDesk(runtime, quota, memory),
+        )

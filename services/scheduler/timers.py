@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.scheduler import handlers
+from services.scheduler.handlers.sessions import STAFFING_ALERT, raise_staffing_alert
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, TimerHandler
 
@@ -13,9 +13,9 @@ if TYPE_CHECKING:
 
 
 def timer_handlers(scheduler: Scheduler) -> dict[str, TimerHandler]:
-    clock = scheduler.runtime.clock
+    clock, memory = scheduler.runtime.clock, scheduler.memory
 
     async def staffing_alert(tx: Transaction, timer: Timer) -> None:
-        await handlers.raise_staffing_alert(tx, timer, now=clock.now())
+        await raise_staffing_alert(tx, timer, memory=memory, now=clock.now())
 
-    return {handlers.STAFFING_ALERT: staffing_alert}
+    return {STAFFING_ALERT: staffing_alert}

@@ -43,7 +43,7 @@ import pytest
 from services.notifications.consumers import Reaction
 from services.scheduler.domain.requests import HelpRequestState
 from services.scheduler.domain.errors import DomainError
-from services.scheduler.handlers import fold_request
+from services.scheduler.handlers.placing import fold_request
 from shared.clock import VIETNAM
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.scheduler import CommuneCode, HelpRequestId, ResidentContact

@@ -28,7 +28,7 @@ async def test_a_writer_waits_for_a_lock_held_elsewhere_while_the_loop_runs_on(
             store.append("thing-1", 0, [ThingCounted(count=1)], Cause(correlation_id=uuid.uuid4()))
         )
         for _ in range(10):
-            await asyncio.sleep(0.01)  # the loop keeps turning while the append waits
+            await asyncio.sleep(0.01)  # the behaviour under test: the loop turns while it waits
         assert not append.done()
 
         other.execute("COMMIT")

@@ -1,10 +1,10 @@
 """Wait for a condition with a deadline: tests assert on outcomes, never on a fixed sleep.
 
-The helper lives in `bench.system` (the benchmarks wait the same way); tests import it here.
+The helper lives in `shared.waiting` (the benchmarks wait the same way); tests import it here.
 """
 
 from __future__ import annotations
 
-from bench.system import eventually
+from shared.waiting import eventually
 
 __all__ = ["eventually"]

@@ -1,7 +1,7 @@
 """HTTP routes of the scheduler service, one module per section: places, sessions, help requests
 (and their bookings), home visits, reports; their request bodies are in `bodies`.
 
-Writes go through services/scheduler/handlers.py inside one transaction; reads come from the
+Writes go through services/scheduler/handlers/ inside one transaction; reads come from the
 read models (services/scheduler/views/) on the store's reader. Every error is RFC 9457
 problem details naming the field (shared/web/problems.py).
 """

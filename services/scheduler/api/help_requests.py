@@ -11,7 +11,6 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from services.scheduler import handlers
 from services.scheduler.api.access import BEARER, read_scope, scope_of
 from services.scheduler.api.answers import once, rejected
 from services.scheduler.api.bodies import (
@@ -22,7 +21,9 @@ from services.scheduler.api.bodies import (
 from services.scheduler.domain.errors import HelpRequestRejectedError
 from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.requests import RequestHelp
+from services.scheduler.handlers import bookings, placing
 from services.scheduler.intake import HelpDesk
+from services.scheduler.memory import Memory
 from services.scheduler.quota import Asker
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
@@ -106,7 +107,9 @@ async def create_help_request(
 
     async def work(tx: Transaction) -> mappers.HelpRequestView:
         try:
-            outcome = await handlers.request_help(tx, command(), now=store.clock.now(), cause=cause)
+            outcome = await placing.request_help(
+                tx, command(), memory=desk.memory, now=store.clock.now(), cause=cause
+            )
         except HelpRequestRejectedError as error:
             raise rejected([(p.field, p.message) for p in error.problems]) from None
         return _placed_view(outcome, channel)
@@ -121,7 +124,7 @@ async def _request_view(conn: Any, request_id: FromPath[str]) -> mappers.HelpReq
     return view
 
 
-def _placed_view(outcome: handlers.RequestOutcome, channel: Channel) -> mappers.HelpRequestView:
+def _placed_view(outcome: placing.RequestOutcome, channel: Channel) -> mappers.HelpRequestView:
     """A new request as `_request_view` will show it, from what placing it decided (no reads)."""
     request, booked = outcome
     return mappers.HelpRequestView(
@@ -179,17 +182,19 @@ async def cancel_booking(
     data: JSONBody[BookingCancel],
     maybe_caller: NamedDependency[Caller | None],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.BookingView:
     actor, scope = _booking_actor(maybe_caller)
     async with store.transaction() as tx:
-        await handlers.cancel_booking(
+        await bookings.cancel_booking(
             tx,
             booking_id,
             actor=actor,
             reason=data.reason,
             phone=data.phone,
             scope=scope,
+            memory=memory,
             now=store.clock.now(),
             cause=cause,
         )
@@ -212,17 +217,19 @@ async def change_booking(
     data: JSONBody[BookingChange],
     maybe_caller: NamedDependency[Caller | None],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.BookingView:
     actor, scope = _booking_actor(maybe_caller)
     async with store.transaction() as tx:
-        booked = await handlers.change_booking(
+        booked = await bookings.change_booking(
             tx,
             booking_id,
             data.new_session_id,
             actor=actor,
             phone=data.phone,
             scope=scope,
+            memory=memory,
             now=store.clock.now(),
             cause=cause,
         )

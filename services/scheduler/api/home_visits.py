@@ -8,7 +8,6 @@ from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from services.scheduler import handlers
 from services.scheduler.api.access import BEARER, coordinator_scope, read_scope, scope_of
 from services.scheduler.api.bodies import (
     HomeVisitCancel,
@@ -17,6 +16,7 @@ from services.scheduler.api.bodies import (
 )
 from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.visits import CancelHomeVisit, CompleteHomeVisit, ScheduleHomeVisit
+from services.scheduler.handlers import streams, visits
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
 from shared.events.scheduler import (
@@ -31,7 +31,7 @@ from shared.web.problems import NotFoundError
 async def _visit_change(
     store: NamedDependency[EventStore],
     visit_id: FromPath[str],
-    run: Callable[[Transaction], Awaitable[handlers.VisitStream]],
+    run: Callable[[Transaction], Awaitable[streams.VisitStream]],
 ) -> mappers.HomeVisitView:
     async with store.transaction() as tx:
         if await queries.visit_row(tx.conn, visit_id) is None:
@@ -85,7 +85,7 @@ async def schedule_home_visit(
     return await _visit_change(
         store,
         visit_id,
-        lambda tx: handlers.schedule_home_visit(
+        lambda tx: visits.schedule_home_visit(
             tx, command, scope=scope, now=store.clock.now(), cause=cause
         ),
     )
@@ -110,7 +110,7 @@ async def cancel_home_visit(
     return await _visit_change(
         store,
         visit_id,
-        lambda tx: handlers.cancel_home_visit(
+        lambda tx: visits.cancel_home_visit(
             tx, command, scope=scope, now=store.clock.now(), cause=cause
         ),
     )
@@ -135,7 +135,7 @@ async def complete_home_visit(
     return await _visit_change(
         store,
         visit_id,
-        lambda tx: handlers.complete_home_visit(
+        lambda tx: visits.complete_home_visit(
             tx, command, scope=scope_of(caller), now=store.clock.now(), cause=cause
         ),
     )

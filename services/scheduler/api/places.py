@@ -9,7 +9,6 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 
-from services.scheduler import handlers
 from services.scheduler.api.access import BEARER
 from services.scheduler.api.answers import once, rejected
 from services.scheduler.api.bodies import (
@@ -19,6 +18,8 @@ from services.scheduler.api.bodies import (
     PlaceView,
 )
 from services.scheduler.domain.places import RejectedRow, communes_of, find_commune, find_province
+from services.scheduler.handlers import places
+from services.scheduler.memory import Memory
 from services.scheduler.views import queries
 from shared.events.base import Cause
 from shared.store.eventstore import EventStore, Transaction
@@ -48,6 +49,7 @@ async def import_places(
     request: Request[Any, Any, Any],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
     idempotency_key: NamedDependency[str | None],
 ) -> Response[PlacesImportView]:
@@ -59,8 +61,8 @@ async def import_places(
         raise ValidationException(extra=[{"key": "body", "message": "not UTF-8 text"}]) from None
 
     async def work(tx: Transaction) -> PlacesImportView:
-        report = await handlers.import_places(
-            tx, text, imported_by=caller.sub, now=store.clock.now(), cause=cause
+        report = await places.import_places(
+            tx, text, imported_by=caller.sub, memory=memory, now=store.clock.now(), cause=cause
         )
         if report.rejected:
             raise _rejected_rows(report.rejected)
@@ -68,7 +70,9 @@ async def import_places(
             raise rejected([("body", "the CSV has no rows")])
         return PlacesImportView(imported=report.imported, communes=list(report.communes))
 
-    return await once(store, idempotency_key, "places-import", request, PlacesImportView, work)
+    answer = await once(store, idempotency_key, "places-import", request, PlacesImportView, work)
+    memory.villages.after_commit()  # a transaction that read villages meanwhile kept them
+    return answer
 
 
 @get(

@@ -13,7 +13,6 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from services.scheduler import handlers
 from services.scheduler.api.access import BEARER, coordinator_scope, read_scope, scope_of
 from services.scheduler.api.answers import once
 from services.scheduler.api.bodies import (
@@ -40,6 +39,8 @@ from services.scheduler.domain.sessions import (
     RescheduleSession,
     ScheduleSession,
 )
+from services.scheduler.handlers import sessions, streams
+from services.scheduler.memory import Memory
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
 from shared.events.scheduler import (
@@ -82,6 +83,7 @@ async def create_session(
     request: Request[Any, Any, Any],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
     idempotency_key: NamedDependency[str | None],
 ) -> Response[mappers.SessionView]:
@@ -94,8 +96,8 @@ async def create_session(
             coordinator_id=CoordinatorId(caller.sub),
             **_with_plain_times(msgspec.structs.asdict(data)),
         )
-        stream = await handlers.schedule_session(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+        stream = await sessions.schedule_session(
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         )
         return mappers.session_view(await _session(tx.conn, stream.session_id))
 
@@ -115,6 +117,7 @@ async def create_recurring_sessions(
     request: Request[Any, Any, Any],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
     idempotency_key: NamedDependency[str | None],
 ) -> Response[RecurringSessionsView]:
@@ -139,8 +142,13 @@ async def create_recurring_sessions(
         created = []
         for day in plan.dates:
             session_id = SessionId(new_id("session", idempotency_key, f"{key_scope}:{day}"))
-            stream = await handlers.schedule_session(
-                tx, template.on(day, session_id), scope=scope, now=store.clock.now(), cause=cause
+            stream = await sessions.schedule_session(
+                tx,
+                template.on(day, session_id),
+                scope=scope,
+                memory=memory,
+                now=store.clock.now(),
+                cause=cause,
             )
             created.append(mappers.session_view(await _session(tx.conn, stream.session_id)))
         return RecurringSessionsView(sessions=created, skipped=list(plan.skipped))
@@ -231,7 +239,7 @@ async def get_roster(
 async def _session_change(
     store: NamedDependency[EventStore],
     session_id: FromPath[str],
-    run: Callable[[Transaction], Awaitable[handlers.SessionStream]],
+    run: Callable[[Transaction], Awaitable[streams.SessionStream]],
 ) -> mappers.SessionView:
     async with store.transaction() as tx:
         await _session(tx.conn, session_id)
@@ -251,6 +259,7 @@ async def reschedule(
     data: JSONBody[SessionReschedule],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     scope = coordinator_scope(caller)
@@ -260,8 +269,8 @@ async def reschedule(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.reschedule_session(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+        lambda tx: sessions.reschedule_session(
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )
 
@@ -280,6 +289,7 @@ async def change_capacity(
     data: JSONBody[CapacityChange],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     scope = coordinator_scope(caller)
@@ -291,8 +301,8 @@ async def change_capacity(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.change_capacity(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+        lambda tx: sessions.change_capacity(
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )
 
@@ -309,6 +319,7 @@ async def cancel_session(
     data: JSONBody[SessionCancel],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     scope = coordinator_scope(caller)
@@ -316,8 +327,8 @@ async def cancel_session(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.cancel_session(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+        lambda tx: sessions.cancel_session(
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )
 
@@ -334,6 +345,7 @@ async def record_attendance(
     data: JSONBody[AttendanceRecord],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     caller.require(Role.COORDINATOR, Role.VOLUNTEER)
@@ -349,8 +361,8 @@ async def record_attendance(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.record_attendance(
-            tx, command, scope=scope_of(caller), now=store.clock.now(), cause=cause
+        lambda tx: sessions.record_attendance(
+            tx, command, scope=scope_of(caller), memory=memory, now=store.clock.now(), cause=cause
         ),
     )
 
@@ -367,6 +379,7 @@ async def complete_session(
     data: JSONBody[SessionComplete],
     caller: NamedDependency[Caller],
     store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
     cause: NamedDependency[Cause],
 ) -> mappers.SessionView:
     scope = coordinator_scope(caller)
@@ -374,7 +387,7 @@ async def complete_session(
     return await _session_change(
         store,
         session_id,
-        lambda tx: handlers.complete_session(
-            tx, command, scope=scope, now=store.clock.now(), cause=cause
+        lambda tx: sessions.complete_session(
+            tx, command, scope=scope, memory=memory, now=store.clock.now(), cause=cause
         ),
     )

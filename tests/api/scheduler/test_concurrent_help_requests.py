@@ -16,10 +16,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from migrations.run import migrate
-from services.scheduler import handlers
 from services.scheduler.app import create_app
 from services.scheduler.domain.requests import RequestHelp
+from services.scheduler.handlers import placing, streams
 from services.scheduler.limits import HelpRequestLimits
+from services.scheduler.memory import Memory
 from services.scheduler.tables import bookings, sessions
 from shared.clock import FixedClock
 from shared.events.base import Cause
@@ -166,6 +167,7 @@ async def test_a_session_read_by_a_transaction_that_rolls_back_is_remembered_as_
     made = await open_client.post("/sessions", json=session_body(capacity=2), headers=tokens())
     session_id = made.json()["session_id"]
     store: EventStore = open_client.app.state.runtime.store
+    memory: Memory = open_client.app.state.service.memory
 
     async def book_then_roll_back() -> None:
         with contextlib.suppress(RolledBackError):
@@ -179,12 +181,12 @@ async def test_a_session_read_by_a_transaction_that_rolls_back_is_remembered_as_
                     channel=Channel.WEB,
                     consent_given=True,
                 )
-                placed = await handlers.request_help(
-                    tx, command, now=clock.now(), cause=Cause(correlation_id=uuid7())
+                placed = await placing.request_help(
+                    tx, command, memory=memory, now=clock.now(), cause=Cause(correlation_id=uuid7())
                 )
                 assert placed.booked is not None
                 # Read again after its own booking: this must never be remembered.
-                seen = await handlers.load_session(tx, session_id)
+                seen = await streams.load_session(tx, session_id, memory=memory)
                 assert seen.require().free_places == 1
                 raise RolledBackError
 
@@ -218,8 +220,10 @@ async def test_a_booking_that_meets_a_concurrent_append_chooses_again(
             store.engine, store.tables, store.catalog, "scheduler", clock
         )  # appends without taking the session's turn, and without read models
         async with outsider.transaction() as tx:
-            read = handlers.remembered_session(tx, session_id)
-            await read.catch_up(tx)  # read without taking the session's turn
+            outsider_memory = Memory()  # another process's
+            read = streams.remembered_session(outsider_memory, session_id)
+            # read without taking the session's turn
+            await read.catch_up(tx, memory=outsider_memory)
             session = read.require()
             alert = StaffingAlertRaised(
                 session_id=session.session_id,

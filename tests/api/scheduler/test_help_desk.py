@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from migrations.run import migrate
 from services.scheduler.app import create_app
 from services.scheduler.domain.requests import RequestHelp
-from services.scheduler.handlers import RequestOutcome
+from services.scheduler.handlers.placing import RequestOutcome
 from services.scheduler.intake import HelpDesk
 from services.scheduler.limits import HelpRequestLimits
 from services.scheduler.quota import Asker
@@ -200,11 +201,19 @@ async def test_when_a_batch_fails_as_a_whole_each_request_is_placed_alone(
 # SQLite: the test holds the process's write turn, so the batch is certain to be waiting.
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_requests_waiting_when_the_desk_is_cancelled_are_not_left_waiting(
-    open_client: Client, tokens: Tokens
+    open_client: Client, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await schedule(open_client, tokens, capacity=5)
     desk: HelpDesk = open_client.app.state.service.desk
     store = open_client.app.state.runtime.store
+    opening = store.transaction
+    batch_opened = asyncio.Event()  # the desk took its batch and asks for the write turn
+
+    def transaction() -> Any:
+        batch_opened.set()
+        return opening()
+
+    monkeypatch.setattr(store, "transaction", transaction)
 
     async def cancel_while_waiting() -> list[bool]:
         async with store.begin():  # the desk's transaction must wait for this one
@@ -214,7 +223,7 @@ async def test_requests_waiting_when_the_desk_is_cancelled_are_not_left_waiting(
                 )
                 for n in range(3)
             ]
-            await asyncio.sleep(0.05)
+            await asyncio.wait_for(batch_opened.wait(), 5)
             assert desk._placing is not None
             desk._placing.cancel()
             done = await asyncio.wait_for(asyncio.gather(*asking_now, return_exceptions=True), 5)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from services.scheduler.handlers import import_places_csv, load_sample_places
-from services.scheduler.memory import VILLAGES_KEPT_FOR
+from services.scheduler.handlers.places import import_places_csv, load_sample_places
+from services.scheduler.memory import VILLAGES_KEPT_FOR, Memory
 from shared.clock import FixedClock
 from shared.web.auth import Role
 from tests.api.scheduler.helpers import (
@@ -65,10 +65,11 @@ async def test_the_sample_loads_once_and_villages_check_venues(
     client: Client, tokens: Tokens
 ) -> None:
     taken = "code,name,kind,parent\n15835-01,Again,village,15835\n"
-    async with own_store(client) as store:
-        first = await load_sample_places(store)
-        second = await load_sample_places(store)
-        by_function = await import_places_csv(store, taken)
+    async with own_store(client) as store:  # as another process (the CLI) would
+        memory = Memory()
+        first = await load_sample_places(store, memory=memory)
+        second = await load_sample_places(store, memory=memory)
+        by_function = await import_places_csv(store, taken, memory=memory)
 
     assert first.imported == 11
     assert second.imported == 0
@@ -118,7 +119,9 @@ async def test_villages_imported_after_a_request_apply_to_the_next_one(
         "/help-requests", json=help_body("0912000003", village_code="15835-09")
     )
     async with own_store(client) as store:  # as another process (the CLI) would
-        await import_places_csv(store, "code,name,kind,parent\n15835-10,Thôn 10,thôn,15835\n")
+        await import_places_csv(
+            store, "code,name,kind,parent\n15835-10,Thôn 10,thôn,15835\n", memory=Memory()
+        )
     clock.advance(VILLAGES_KEPT_FOR)
     from_elsewhere = await client.post(
         "/help-requests", json=help_body("0912000004", village_code="15835-10")

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from services.scheduler import handlers
+from services.scheduler.handlers import reactions
+from services.scheduler.memory import Memory
 from services.scheduler.tables import READ_MODELS, timers
 from shared.clock import FixedClock
 from shared.events.base import Cause
@@ -143,7 +144,7 @@ async def test_alerts_the_coordinator_when_still_understaffed_48_hours_before(
     )
     slot = SlotId(staffed["session_id"].removeprefix("session-"))
     async with own_store(client) as store, store.transaction() as tx:
-        await handlers.record_staffing(
+        await reactions.record_staffing(
             tx,
             SessionStaffed(
                 slot_id=slot,
@@ -151,6 +152,7 @@ async def test_alerts_the_coordinator_when_still_understaffed_48_hours_before(
                 volunteer_ids=(VolunteerId("volunteer-a"), VolunteerId("volunteer-b")),
                 staffed_at=clock.now(),
             ),
+            memory=Memory(),  # as another process would
             now=clock.now(),
             cause=Cause(correlation_id=uuid.uuid4()),
         )

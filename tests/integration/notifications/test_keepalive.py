@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from services.notifications.providers.keepalive import KeepAliveTransport
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -137,14 +138,19 @@ async def test_connection_close_and_close_delimited_bodies_open_a_new_connection
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused(
-    server: RawServer, client: httpx.AsyncClient
+    server: RawServer,
 ) -> None:
     server.answers = [ok(b'{"n": 1}'), ok(b'{"n": 2}')]
     server.close_after = {1}  # the server drops the connection after answering
+    transport = KeepAliveTransport(4)
 
-    first = await client.post(url(server), content=b"{}")
-    await asyncio.sleep(0.05)  # the loop sees the close
-    second = await client.post(url(server), content=b"{}")
+    async def idle_ends_closed() -> list[bool]:
+        return [c.reader.at_eof() for idle in transport._idle.values() for c in idle]
+
+    async with httpx.AsyncClient(timeout=2.0, transport=transport) as client:
+        first = await client.post(url(server), content=b"{}")
+        await eventually(idle_ends_closed, lambda closed: closed == [True])  # the close arrived
+        second = await client.post(url(server), content=b"{}")
 
     assert [first.json(), second.json()] == [{"n": 1}, {"n": 2}]
     assert server.connections == 2

@@ -13,7 +13,7 @@ from shared.ids import derived_id, derived_id_after, time_ordered, uuid7
 
 def test_a_new_id_is_a_uuid7_that_sorts_by_time() -> None:
     first = uuid7()
-    time.sleep(0.002)
+    time.sleep(0.002)  # the clock passes a millisecond: what the ids are ordered by
     second = uuid7()
 
     assert (first.version, second.version) == (7, 7)
@@ -35,7 +35,7 @@ def test_the_same_parts_after_the_same_origin_give_the_same_id(parts: list[str])
 
 def test_ids_derived_after_later_origins_sort_later() -> None:
     early = uuid7()
-    time.sleep(0.002)
+    time.sleep(0.002)  # the clock passes a millisecond: what the ids are ordered by
     late = uuid7()
 
     assert derived_id_after(early, "sms", "x") < derived_id_after(late, "sms", "a")
