@@ -78,13 +78,15 @@ def test_a_phone_that_is_no_vietnamese_mobile_is_refused() -> None:
 
 
 def test_an_account_is_paused_once_and_resumed_once() -> None:
-    state = fold(evolve_account, decide_add(None, add(), NOW))
-    paused = fold(evolve_account, decide_pause(state, PauseAccount(ACCOUNT), NOW), state)
+    history = decide_add(None, add(), NOW)
+    history += decide_pause(fold(evolve_account, history), PauseAccount(ACCOUNT), NOW)
+    paused = fold(evolve_account, history)
     assert paused is not None
     assert paused.paused
     with pytest.raises(AlreadyPausedError):
         decide_pause(paused, PauseAccount(ACCOUNT), NOW)
-    resumed = fold(evolve_account, decide_resume(paused, ResumeAccount(ACCOUNT), NOW), paused)
+    history += decide_resume(paused, ResumeAccount(ACCOUNT), NOW)
+    resumed = fold(evolve_account, history)
     assert resumed is not None
     assert not resumed.paused
     with pytest.raises(NotPausedError):
