@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bench.gateway import Response
 from shared.events.console import AccountRole
 from shared.settings import Settings
 from tests.api.console.world import (
@@ -28,6 +29,35 @@ async def test_an_admin_signs_in_with_the_code_texted_to_their_phone(settings: S
     assert status == 302
     assert accounts.status_code == 200
     assert 'id="add-coordinator-form"' in accounts.text
+
+
+async def test_the_code_is_kept_nowhere_in_clear(settings: Settings) -> None:
+    async with console_world(settings) as world:
+        await world.add_account(ADMIN_PHONE, AccountRole.ADMIN)
+        await world.ask_code(ADMIN_PHONE)
+        (code,) = world.codes_sent_to(ADMIN_PHONE)
+        before = await world.everything_stored()
+        await world.enter_code(ADMIN_PHONE, code)
+        cookie = world.console.cookies["hih_session"]
+        after = await world.everything_stored()
+
+    assert code not in before
+    assert code not in after
+    assert cookie not in after
+
+
+async def test_when_the_sms_cannot_go_the_page_says_try_again(settings: Settings) -> None:
+    async with console_world(settings) as world:
+        await world.add_account(ADMIN_PHONE, AccountRole.ADMIN)
+        world.gateway.default = Response(status=500, body=b"{}")
+        token = await world.csrf()
+
+        answer = await world.console.post(
+            "/sign-in", data={"phone": ADMIN_PHONE, "_csrf_token": token}
+        )
+
+    assert answer.status_code == 503
+    assert "Chưa gửi được mã lúc này. Hãy thử lại." in answer.text
 
 
 async def test_an_unknown_phone_gets_the_same_answer_and_no_sms(settings: Settings) -> None:
