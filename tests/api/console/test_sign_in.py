@@ -179,6 +179,22 @@ async def test_signing_out_ends_the_session(settings: Settings) -> None:
     assert after.headers["location"] == "/sign-in"
 
 
+async def test_signing_in_again_in_a_browser_ends_its_earlier_session(settings: Settings) -> None:
+    async with console_world(settings) as world:
+        await world.add_account(ADMIN_PHONE, AccountRole.ADMIN)
+        await world.sign_in(ADMIN_PHONE)
+        earlier = world.console.cookies["hih_session"]
+        await world.sign_in(ADMIN_PHONE)
+        later = world.console.cookies["hih_session"]
+        sessions = (await world.console.get("/my-sessions")).text
+        world.console.cookies["hih_session"] = earlier
+        with_the_earlier = await world.console.get("/accounts")
+
+    assert earlier != later
+    assert sessions.count('id="web-session-') == 1
+    assert with_the_earlier.status_code == 302
+
+
 def this_browsers_session(page: str) -> str:
     """The id of the session the page was asked with, from "my sessions"."""
     for card in page.split('id="web-session-')[1:]:
@@ -193,7 +209,8 @@ async def test_a_revoked_session_cookie_is_refused(settings: Settings) -> None:
         await world.sign_in(ADMIN_PHONE)
         first = world.console.cookies["hih_session"]
         first_id = this_browsers_session((await world.console.get("/my-sessions")).text)
-        await world.sign_in(ADMIN_PHONE)  # a second browser
+        world.console.cookies.delete("hih_session")  # a second browser, without the cookie
+        await world.sign_in(ADMIN_PHONE)
         second = world.console.cookies["hih_session"]
         page = (await world.console.get("/my-sessions")).text
         token = await world.csrf("/my-sessions")
