@@ -54,6 +54,7 @@ class World:
     clock: FixedClock
     scheduler_url: str
     notifications: Litestar
+    notifications_url: str
 
     async def everything_stored(self) -> str:
         """Every row of every table of the console and of notifications, as text."""
@@ -165,6 +166,7 @@ async def console_world(
                     clock=clock,
                     scheduler_url=sched_url,
                     notifications=notifications,
+                    notifications_url=notifications_url,
                 )
     finally:
         await gateway.stop()
