@@ -136,9 +136,11 @@ def test_token_mints_a_bearer_token_the_services_accept(tmp_path: Path) -> None:
     from shared.clock import SystemClock
     from shared.settings import Settings
     from shared.web.auth import Role, read_token
+    from shared.web.revocations import Revocations
 
-    secret = Settings.from_env(env).token_secret
-    caller = read_token(secret, result.stdout.decode().strip(), SystemClock().now())
+    keys = Settings.from_env(env).token_keys
+    token = result.stdout.decode().strip()
+    caller = read_token(keys, Revocations(), token, SystemClock().now())
     assert caller.role is Role.COORDINATOR
     assert caller.scope == ("15835",)
 

@@ -19,9 +19,12 @@ from services.scheduler.limits import HelpRequestLimits
 from services.volunteers.planning import StaffingOptions
 from shared.clock import Clock, SystemClock
 from shared.settings import SERVICES, Database, Settings
+from shared.tokenkeys import TokenKeys
 from shared.web.auth import Caller, Role, mint_token
 
 SECRET = "test-secret-" + "x" * 40
+# The ring a lone HANDINHAND_TOKEN_SECRET makes, as the processes of the e2e tests read it.
+KEYS = TokenKeys.of_one_secret(SECRET)
 
 
 def settings_for(database: Database, nats_url: str, var_dir: Path) -> Settings:
@@ -34,12 +37,12 @@ def settings_for(database: Database, nats_url: str, var_dir: Path) -> Settings:
             databases[service] = Database(
                 url=f"sqlite:///{var_dir / f'{service}.db'}", schema="main"
             )
-    return Settings(var_dir=var_dir, databases=databases, token_secret=SECRET, nats_url=nats_url)
+    return Settings(var_dir=var_dir, databases=databases, token_keys=KEYS, nats_url=nats_url)
 
 
 def token(role: Role = Role.ADMIN, scope: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
     caller = Caller(sub="tester", role=role, scope=scope, **extra)  # type: ignore[arg-type]
-    value = mint_token(SECRET, caller, SystemClock().now(), timedelta(hours=1))
+    value = mint_token(KEYS, caller, SystemClock().now(), timedelta(hours=1))
     return {"Authorization": f"Bearer {value}"}
 
 
