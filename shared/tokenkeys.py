@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
 
 import msgspec
 
@@ -48,9 +47,9 @@ class TokenKeys(msgspec.Struct, frozen=True):
     def signer(self) -> TokenKey:
         return self.keys[0]
 
-    @property
-    def by_kid(self) -> Mapping[str, str]:
-        return {key.kid: key.secret for key in self.keys}
+    def secret_of(self, kid: str) -> str | None:
+        """A scan, not a dict: a ring holds two or three keys, and is read on every request."""
+        return next((key.secret for key in self.keys if key.kid == kid), None)
 
     @classmethod
     def parse(cls, text: str) -> TokenKeys:
