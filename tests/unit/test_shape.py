@@ -75,3 +75,20 @@ def sync_helper(tx, state, version): ...
         "_propose(tx, state, version, ...) at line 4",
         "spread(tx, *subjects, ...) at line 5",
     ]
+
+
+def test_the_example_in_adding_a_service_is_the_real_signature() -> None:
+    doc = (ROOT / "docs" / "adding-a-service.md").read_text(encoding="utf-8")
+    section = doc.split("### Handlers: one shape for every port", 1)[1]
+    example = section.split("```python", 1)[1].split("```", 1)[0]
+    real = {
+        node.name: ast.unparse(node.args)
+        for path in handler_modules()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.AsyncFunctionDef)
+    }
+    shown = [n for n in ast.walk(ast.parse(example)) if isinstance(n, ast.AsyncFunctionDef)]
+    assert shown, "no example in the handlers section of docs/adding-a-service.md"
+    for node in shown:
+        assert ast.unparse(node.args) == real.get(node.name), node.name
+    assert not misshapen(example)
