@@ -18,6 +18,8 @@ HANDLER_MODULES = (
     "services/scheduler/handlers/*.py",
     "services/volunteers/handlers.py",
     "services/volunteers/planning.py",
+    "services/notifications/handlers.py",
+    "services/notifications/batch.py",
 )
 
 MOST_POSITIONAL = 2  # tx and the subject
