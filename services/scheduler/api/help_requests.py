@@ -226,7 +226,7 @@ async def change_booking(
         booked = await bookings.change_booking(
             tx,
             booking_id,
-            data.new_session_id,
+            new_session_id=data.new_session_id,
             actor=actor,
             phone=data.phone,
             scope=scope,
