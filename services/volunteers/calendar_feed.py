@@ -15,7 +15,8 @@ from icalendar import Calendar, Event
 from services.volunteers.views.queries import CalendarEntry
 from shared.events.vocabulary import DIGITAL_SKILLS, Skill, Topic, label
 
-MEDIA_TYPE = "text/calendar; charset=utf-8"
+# Litestar adds "; charset=utf-8" to every text/ type it answers
+MEDIA_TYPE = "text/calendar"
 # How far back the feed reaches: assignments of the last 30 days stay, for the volunteer's own
 # record of what they did; older ones drop out.
 LOOKBACK = timedelta(days=30)
