@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -56,7 +57,7 @@ from shared.store.eventstore import EventStore, Transaction
 from shared.web.auth import Caller, ForbiddenError, Role
 from shared.web.idempotency import StoredAnswer, answer_once, new_id
 from shared.web.openapi import csv_body
-from shared.web.problems import InvalidField, InvalidInputError, NotFoundError
+from shared.web.problems import HIDDEN_PATH, InvalidField, InvalidInputError, NotFoundError
 
 _JSON = msgspec.json.Encoder()
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -874,8 +875,11 @@ async def revoke_calendar_link(
         )
 
 
+@dataclass
 class CalendarOperation(Operation):
-    """OpenAPI: the feed is iCalendar text, and needs no token (the secret is the key)."""
+    """OpenAPI: the feed is iCalendar text, and needs no token (the secret is the key).
+
+    The app asks a bearer token of every route; the feed's operation says it needs none."""
 
     def __post_init__(self) -> None:
         self.security = None
@@ -904,6 +908,7 @@ _FEED_SUFFIX = ".ics"
     tags=["calendar"],
     operation_class=CalendarOperation,
     media_type=MEDIA_TYPE,
+    opt={HIDDEN_PATH: True},
 )
 async def calendar_feed(
     feed_name: FromPath[str], store: NamedDependency[EventStore]
