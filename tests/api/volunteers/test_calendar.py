@@ -4,10 +4,13 @@ assignments, at their times and places, and forgets released ones."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
+import anyio.to_thread
 import httpx
+import msgspec
 from icalendar import Calendar
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -32,6 +35,7 @@ from tests.api.volunteers.world import (
     local,
     new_group,
     new_volunteer,
+    runtime_of,
     session_scheduled,
     volunteer_token,
     volunteers_app,
@@ -223,6 +227,24 @@ async def test_only_the_volunteer_or_their_coordinator_may_issue_a_link(
     assert by_coordinator.status_code == 201
     assert set(by_coordinator.json()) == {"link_id", "url", "issued_at"}
     assert nobody.status_code == 404
+
+
+async def test_the_stored_events_keep_the_secrets_hash_never_the_secret(
+    settings: Settings, nc: Client
+) -> None:
+    async with volunteers_app(settings, nc, FixedClock(T0)) as client:
+        group = await new_group(client)
+        hoa = (await new_volunteer(client, group, "0912345678"))["volunteer_id"]
+        url = (await issue(client, hoa)).json()["url"]
+        store = runtime_of(client).store
+        stream = await anyio.to_thread.run_sync(
+            client.blocking_portal.call, store.load, f"volunteer-{hoa}"
+        )
+
+    secret = url.removeprefix(f"{FEED.public_url}/calendars/").removesuffix(".ics")
+    stored = b"".join(msgspec.json.encode(item.event) for item in stream.events)
+    assert secret.encode() not in stored
+    assert hashlib.sha256(secret.encode()).hexdigest().encode() in stored
 
 
 async def test_a_calendar_app_reads_the_feed_over_real_http_without_a_token(
