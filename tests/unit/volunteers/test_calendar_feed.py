@@ -46,7 +46,7 @@ def test_each_entry_is_one_event_named_by_its_assignment() -> None:
 
 
 def test_links_point_at_the_public_url(tmp_path: Path) -> None:
-    settings = Settings(var_dir=tmp_path, databases={}, token_secret="s" * 40)
+    settings = Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path)})
     given = FeedSettings.from_env(
         {"HANDINHAND_VOLUNTEERS_PUBLIC_URL": "https://tinh.example.vn/"}, settings
     )
