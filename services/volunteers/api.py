@@ -914,8 +914,8 @@ async def calendar_feed(
     feed_name: FromPath[str], store: NamedDependency[EventStore]
 ) -> Response[bytes]:
     secret = feed_name.removesuffix(_FEED_SUFFIX)
-    # One answer for a wrong name, an unknown secret and a revoked one; the path is not echoed,
-    # since it holds the secret.
+    # One answer for a wrong name, an unknown secret and a revoked one, so it tells nothing
+    # about which links ever existed.
     gone = NotFoundError("no calendar at this address")
     if secret == feed_name or not secret:
         raise gone
