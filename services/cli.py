@@ -39,8 +39,12 @@ def _service_settings(service: str, settings: Settings) -> dict[str, Any]:
             return {"limits": HelpRequestLimits.from_env(SystemClock(), os.environ)}
         if service == "volunteers":
             from services.volunteers.planning import StaffingOptions
+            from services.volunteers.settings import FeedSettings
 
-            return {"staffing": StaffingOptions.from_env(os.environ)}
+            return {
+                "staffing": StaffingOptions.from_env(os.environ),
+                "feed": FeedSettings.from_env(os.environ, settings),
+            }
     except ConfigError as error:
         print(f"handinhand: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
