@@ -20,6 +20,7 @@ routes: list[Any] = [
     places.commune,
     sessions.create_session,
     sessions.create_recurring_sessions,
+    sessions.preview_recurring_sessions,
     sessions.list_sessions,
     sessions.get_session,
     sessions.get_roster,

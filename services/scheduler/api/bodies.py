@@ -58,6 +58,13 @@ class RecurringSessionsView(msgspec.Struct, frozen=True, kw_only=True):
     skipped: list[SkippedDate]
 
 
+class RecurringSessionsPreview(msgspec.Struct, frozen=True, kw_only=True):
+    """The local dates a weekly series would be scheduled on, and the holidays it would skip."""
+
+    dates: list[date]
+    skipped: list[SkippedDate]
+
+
 class RosterResident(msgspec.Struct, frozen=True, kw_only=True):
     booking_id: FromPath[str]
     request_id: FromPath[str]

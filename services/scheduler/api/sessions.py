@@ -19,6 +19,7 @@ from services.scheduler.api.bodies import (
     AttendanceRecord,
     CapacityChange,
     RecurringSessionsCreate,
+    RecurringSessionsPreview,
     RecurringSessionsView,
     RosterResident,
     RosterView,
@@ -29,7 +30,11 @@ from services.scheduler.api.bodies import (
 )
 from services.scheduler.domain.attendance import RecordAttendance
 from services.scheduler.domain.places import find_commune
-from services.scheduler.domain.recurring import SessionTemplate, plan_recurring_sessions
+from services.scheduler.domain.recurring import (
+    RecurringPlan,
+    SessionTemplate,
+    plan_recurring_sessions,
+)
 from services.scheduler.domain.sessions import (
     SATURDAY,
     SUNDAY,
@@ -104,6 +109,24 @@ async def create_session(
     return await once(store, idempotency_key, key_scope, request, mappers.SessionView, work)
 
 
+def _series(data: RecurringSessionsCreate, caller: Caller) -> tuple[SessionTemplate, RecurringPlan]:
+    """What a weekly series repeats, and its dates less the holidays (refused if malformed)."""
+    template = SessionTemplate(
+        commune_code=data.commune_code,
+        venue=data.venue,
+        start_local=data.start_local.plain(),
+        end_local=data.end_local.plain(),
+        topics=data.topics,
+        capacity=data.capacity,
+        volunteers_needed=data.volunteers_needed,
+        languages=data.languages,
+        accessibility=data.accessibility,
+        coordinator_id=CoordinatorId(caller.sub),
+    )
+    weekday = SATURDAY if data.weekday is Weekend.SATURDAY else SUNDAY
+    return template, plan_recurring_sessions(template, data.first_date, data.weeks, weekday)
+
+
 @post(
     "/sessions/recurring",
     summary="Schedule the same session every Saturday or Sunday for some weeks",
@@ -123,20 +146,7 @@ async def create_recurring_sessions(
 ) -> Response[RecurringSessionsView]:
     scope = coordinator_scope(caller)
     key_scope = f"sessions-recurring:{caller.sub}"
-    template = SessionTemplate(
-        commune_code=data.commune_code,
-        venue=data.venue,
-        start_local=data.start_local.plain(),
-        end_local=data.end_local.plain(),
-        topics=data.topics,
-        capacity=data.capacity,
-        volunteers_needed=data.volunteers_needed,
-        languages=data.languages,
-        accessibility=data.accessibility,
-        coordinator_id=CoordinatorId(caller.sub),
-    )
-    weekday = SATURDAY if data.weekday is Weekend.SATURDAY else SUNDAY
-    plan = plan_recurring_sessions(template, data.first_date, data.weeks, weekday)
+    template, plan = _series(data, caller)
 
     async def work(tx: Transaction) -> RecurringSessionsView:
         created = []
@@ -154,6 +164,31 @@ async def create_recurring_sessions(
         return RecurringSessionsView(sessions=created, skipped=list(plan.skipped))
 
     return await once(store, idempotency_key, key_scope, request, RecurringSessionsView, work)
+
+
+@post(
+    "/sessions/recurring/preview",
+    summary="What scheduling a weekly series would do, without doing it",
+    description="The same body as `POST /sessions/recurring`. The dates that would be "
+    "scheduled and the public holidays skipped, each with its name; refused, naming the field, "
+    "exactly when scheduling would be. Changes nothing.",
+    tags=["sessions"],
+    security=BEARER,
+    status_code=200,
+)
+async def preview_recurring_sessions(
+    data: JSONBody[RecurringSessionsCreate],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
+) -> RecurringSessionsPreview:
+    scope = coordinator_scope(caller)
+    template, plan = _series(data, caller)
+    async with store.reader.connect() as conn:
+        checked = await sessions.preview_recurring_sessions(
+            conn, template, plan=plan, memory=memory, scope=scope, now=store.clock.now()
+        )
+    return RecurringSessionsPreview(dates=list(checked.dates), skipped=list(checked.skipped))
 
 
 @get(

@@ -124,6 +124,65 @@ async def test_recurring_sessions_skip_tet_and_report_it(client: Client, tokens:
     assert outside.status_code == 403
 
 
+async def test_a_series_preview_lists_the_dates_and_the_named_holidays_and_changes_nothing(
+    client: Client, tokens: Tokens
+) -> None:
+    body = session_body(first_date="2027-01-30", weeks=3, weekday="saturday")
+    del body["local_date"]
+
+    preview = await client.post("/sessions/recurring/preview", json=body, headers=tokens())
+    logged = await event_types(client)
+    made = await client.post("/sessions/recurring", json=body, headers=tokens())
+
+    assert preview.status_code == 200, preview.json()
+    assert preview.json()["dates"] == ["2027-01-30", "2027-02-13"]
+    [tet] = preview.json()["skipped"]
+    assert tet["local_date"] == "2027-02-06"
+    assert "Tết" in tet["holiday"]
+    assert logged == []
+    assert [s["local_date"] for s in made.json()["sessions"]] == preview.json()["dates"]
+    assert made.json()["skipped"] == preview.json()["skipped"]
+
+
+async def test_a_series_preview_refuses_what_scheduling_would_naming_the_field(
+    client: Client, tokens: Tokens
+) -> None:
+    body = session_body(first_date="2026-03-07", weeks=2)
+    del body["local_date"]
+    cases = {
+        "weeks": body | {"weeks": 0},
+        "capacity": body | {"capacity": 0},
+        "end_local": body | {"end_local": "07:00"},
+        "topics": body | {"topics": []},
+        "venue.name": body | {"venue": {"name": " ", "address": "Thôn 2"}},
+    }
+
+    refused = {
+        field: await client.post("/sessions/recurring/preview", json=wrong, headers=tokens())
+        for field, wrong in cases.items()
+    }
+    mistyped = await client.post(
+        "/sessions/recurring/preview", json=body | {"weeks": "two"}, headers=tokens()
+    )
+    elsewhere = await client.post(
+        "/sessions/recurring/preview", json=body | {"commune_code": HOAN_KIEM}, headers=tokens()
+    )
+    volunteer = await client.post(
+        "/sessions/recurring/preview", json=body, headers=tokens(Role.VOLUNTEER)
+    )
+    anonymous = await client.post("/sessions/recurring/preview", json=body)
+    scheduled = await client.post("/sessions/recurring", json=cases["topics"], headers=tokens())
+
+    for field, answer in refused.items():
+        assert (answer.status_code, problem_fields(answer)) == (422, [field]), answer.json()
+    assert (mistyped.status_code, problem_fields(mistyped)) == (400, ["weeks"])
+    assert (elsewhere.status_code, problem_fields(elsewhere)) == (403, ["commune_code"])
+    assert volunteer.status_code == 403
+    assert anonymous.status_code == 401
+    assert scheduled.json() | {"instance": ""} == refused["topics"].json() | {"instance": ""}
+    assert await event_types(client) == []
+
+
 async def test_capacity_reschedule_cancel_and_the_waitlist(client: Client, tokens: Tokens) -> None:
     session = (
         await client.post("/sessions", json=session_body(capacity=1), headers=tokens())
