@@ -142,6 +142,7 @@ async def tell_resident(
     reference: str,
     starts_at: datetime | None,
     commune_code: str | None,
+    session_id: str | None = None,
     soon: bool = False,
 ) -> None:
     await send(
@@ -155,6 +156,7 @@ async def tell_resident(
             reference=reference,
             recipient_name=resident.name,
             session_starts_at=starts_at,
+            session_id=session_id,
         ),
         soon=soon,
     )
@@ -234,6 +236,7 @@ async def _about_bookings(handling: Handling) -> None:
                 reference=event.booking_id,
                 starts_at=event.when.starts_at,
                 commune_code=commune,
+                session_id=event.session_id,
             )
             await handlers.cancel_reminders_for(
                 tx,
@@ -254,6 +257,7 @@ async def _about_bookings(handling: Handling) -> None:
                 reference=event.new_booking_id,
                 starts_at=event.new_when.starts_at,
                 commune_code=commune,
+                session_id=event.new_session_id,
             )
             await handlers.cancel_reminders_for(
                 tx, event.booking_id, reason="changed", now=handling.now, cause=handling.cause
@@ -274,6 +278,7 @@ async def _resident_booked(handling: Handling, event: ResidentBooked) -> None:
             reference=event.booking_id,
             starts_at=starts_at,
             commune_code=event.commune_code,
+            session_id=event.session_id,
             soon=True,
         )
     await handling.batch.plan_reminders(
@@ -292,6 +297,7 @@ async def _resident_booked(handling: Handling, event: ResidentBooked) -> None:
                 commune_code=event.commune_code,
                 starts_at=starts_at,
                 planned_at=handling.now,
+                session_id=event.session_id,
             ),
         ),
     )
@@ -317,6 +323,7 @@ async def _cancelled(
         reference=booking_id,
         starts_at=starts_at,
         commune_code=commune,
+        session_id=event.session_id,
     )
     await handlers.cancel_reminders_for(
         handling.tx, booking_id, reason="cancelled", now=handling.now, cause=handling.cause
@@ -334,6 +341,7 @@ async def _rescheduled(
         reference=affected.booking_id,
         starts_at=event.when.starts_at,
         commune_code=event.commune_code,
+        session_id=event.session_id,
     )
     await handlers.move_reminders(
         handling.tx,
@@ -357,11 +365,20 @@ async def _understaffed(handling: Handling, event: StaffingAlertRaised) -> None:
             SmsKind.UNDERSTAFFING_ALERT,
             wording.understaffed(event),
             contact.language,
-            About(commune_code=event.commune_code, reference=event.session_id),
+            About(
+                commune_code=event.commune_code,
+                reference=event.session_id,
+                session_id=event.session_id,
+            ),
         )
 
 
 # From the volunteers service
+
+
+def session_of(slot_id: str) -> str | None:
+    """A volunteers' slot is a session or a home visit; only a session lists its SMS."""
+    return slot_id if slot_id.startswith("session-") else None
 
 
 def awaiting_stream(assignment_id: str) -> str:
@@ -438,6 +455,7 @@ async def from_volunteers(handling: Handling) -> None:
                         reference=event.assignment_id,
                         recipient_name=awaited.volunteer_name or None,
                         session_starts_at=starts_at,
+                        session_id=session_of(event.slot_id),
                     ),
                 )
         case AssignmentMoved() as event:
@@ -498,6 +516,7 @@ async def _proposed(handling: Handling, event: AssignmentProposed) -> None:
             reference=event.assignment_id,
             recipient_name=event.volunteer_name,
             session_starts_at=event.starts_at,
+            session_id=session_of(event.slot_id),
         ),
     )
 
@@ -535,6 +554,7 @@ async def _moved(handling: Handling, event: AssignmentMoved) -> None:
             reference=event.assignment_id,
             recipient_name=event.volunteer_name,
             session_starts_at=event.starts_at,
+            session_id=session_of(event.slot_id),
         ),
     )
 
@@ -547,6 +567,7 @@ async def _accepted(
         reference=event.assignment_id,
         recipient_name=awaited.volunteer_name or None,
         session_starts_at=awaited.starts_at,
+        session_id=session_of(awaited.slot_id),
     )
     # An answer by SMS was already answered by SMS; a web answer gets its confirmation here.
     if event.channel is not AnswerChannel.SMS:
@@ -574,6 +595,7 @@ async def _accepted(
             commune_code=awaited.commune_code,
             starts_at=awaited.starts_at,
             planned_at=handling.now,
+            session_id=session_of(awaited.slot_id),
         ),
         settings=handling.settings,
         now=handling.now,

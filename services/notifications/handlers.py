@@ -76,6 +76,7 @@ class About(msgspec.Struct, frozen=True, kw_only=True):
     reference: str | None = None
     recipient_name: str | None = None
     session_starts_at: datetime | None = None
+    session_id: str | None = None
 
 
 def language_of(value: str | None) -> SmsLanguage | None:
@@ -221,6 +222,7 @@ class SmsRequest:
                 reference=about.reference,
                 recipient_name=about.recipient_name,
                 session_starts_at=about.session_starts_at,
+                session_id=about.session_id,
             )
             if hasattr(event, "queued_at")
             else event
@@ -384,6 +386,7 @@ async def fire_reminder(
             reference=target_id,
             recipient_name=plan.recipient_name or None,
             session_starts_at=plan.starts_at,
+            session_id=plan.session_id,
         ),
     )
 
@@ -429,7 +432,11 @@ async def alert_failure(
                 starts_at=starts,
             ),
             language=contact.language,
-            about=About(commune_code=row.commune_code, reference=event.message_id),
+            about=About(
+                commune_code=row.commune_code,
+                reference=event.message_id,
+                session_id=row.session_id,
+            ),
         )
 
 
