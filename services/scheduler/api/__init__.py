@@ -24,6 +24,7 @@ routes: list[Any] = [
     sessions.list_sessions,
     sessions.get_session,
     sessions.get_roster,
+    sessions.get_waitlist,
     sessions.reschedule,
     sessions.change_capacity,
     sessions.cancel_session,

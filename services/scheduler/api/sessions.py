@@ -27,6 +27,7 @@ from services.scheduler.api.bodies import (
     SessionComplete,
     SessionCreate,
     SessionReschedule,
+    WaitingResident,
 )
 from services.scheduler.domain.attendance import RecordAttendance
 from services.scheduler.domain.places import find_commune
@@ -44,7 +45,7 @@ from services.scheduler.domain.sessions import (
     RescheduleSession,
     ScheduleSession,
 )
-from services.scheduler.handlers import sessions, streams
+from services.scheduler.handlers import bookings, sessions, streams
 from services.scheduler.memory import Memory
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
@@ -243,7 +244,7 @@ async def get_roster(
 ) -> RosterView:
     async with store.reader.connect() as conn:
         row = await _session(conn, session_id)
-        bookings = await queries.roster(conn, session_id)
+        booked = await queries.roster(conn, session_id)
     assigned = caller.volunteer_id is not None and caller.volunteer_id in row.volunteer_ids
     if not (caller.role is Role.VOLUNTEER and assigned):
         read_scope(caller, row.commune_code, row.province_code)
@@ -266,9 +267,45 @@ async def get_roster(
                 attendance=AttendanceStatus(b.attendance) if b.attendance else None,
                 outcomes=[Outcome(o) for o in b.outcomes],
             )
-            for b in bookings
+            for b in booked
         ],
     )
+
+
+@get(
+    "/sessions/{session_id:str}/waitlist",
+    summary="Who would get a place freed in a session, in their turn",
+    description="Waiting residents the session fits (topic, language, needs, no double "
+    "booking), own commune first, then who asked first: the order cancellations and more "
+    "capacity give its places. Empty once the session is cancelled, over or started.",
+    tags=["sessions"],
+    security=BEARER,
+)
+async def get_waitlist(
+    session_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
+) -> list[WaitingResident]:
+    async with store.reader.connect() as conn:
+        row = await _session(conn, session_id)
+        read_scope(caller, row.commune_code, row.province_code)
+        waiting = await bookings.session_waitlist(
+            Transaction(store, conn), session_id, memory=memory, now=store.clock.now()
+        )
+    return [
+        WaitingResident(
+            request_id=r.request_id,
+            name=r.resident_name,
+            phone=r.phone,
+            commune_code=r.commune_code,
+            topics=list(r.topics),
+            accessibility_needs=list(r.accessibility_needs),
+            preferred_language=r.preferred_language,
+            waiting_since=r.waiting_since,
+        )
+        for r in waiting
+    ]
 
 
 async def _session_change(

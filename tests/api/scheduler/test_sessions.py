@@ -16,6 +16,7 @@ from tests.api.scheduler.helpers import (
     SATURDAY,
     SUNDAY,
     THANH_HOA,
+    THIEU_HOA,
     THIEU_TRUNG,
     Tokens,
     event_types,
@@ -181,6 +182,46 @@ async def test_a_series_preview_refuses_what_scheduling_would_naming_the_field(
     assert anonymous.status_code == 401
     assert scheduled.json() | {"instance": ""} == refused["topics"].json() | {"instance": ""}
     assert await event_types(client) == []
+
+
+async def test_a_sessions_waitlist_is_who_would_get_its_places_in_their_turn(
+    client: Client, tokens: Tokens, clock: FixedClock
+) -> None:
+    sid = (await client.post("/sessions", json=session_body(capacity=1), headers=tokens())).json()[
+        "session_id"
+    ]
+    filed = {}
+    for name, body in [
+        ("first", help_body("0912345001")),
+        ("neighbour", help_body("0912345002", commune_code=THIEU_HOA)),
+        ("second", help_body("0912345003")),
+        ("other_topic", help_body("0912345004", topics=["cashless_payment"])),
+    ]:
+        clock.advance(timedelta(minutes=1))
+        filed[name] = (await client.post("/help-requests", json=body)).json()
+    assert [f["status"] for f in filed.values()] == ["booked", "waiting", "waiting", "waiting"]
+
+    before = await client.get(f"/sessions/{sid}/waitlist", headers=tokens())
+    await client.post(f"/bookings/{filed['first']['booking_id']}/cancel", json={}, headers=tokens())
+    after = await client.get(f"/sessions/{sid}/waitlist", headers=tokens())
+    roster = (await client.get(f"/sessions/{sid}/roster", headers=tokens())).json()
+    elsewhere = await client.get(f"/sessions/{sid}/waitlist", headers=tokens(scope=(HOAN_KIEM,)))
+    volunteer = await client.get(f"/sessions/{sid}/waitlist", headers=tokens(Role.VOLUNTEER))
+    unknown = await client.get("/sessions/session-nope/waitlist", headers=tokens())
+
+    assert before.status_code == 200, before.json()
+    # Own commune first, then who asked first; a topic the session lacks is not its to take.
+    assert [w["request_id"] for w in before.json()] == [
+        filed["second"]["request_id"],
+        filed["neighbour"]["request_id"],
+    ]
+    assert before.json()[0]["name"] == "Lê Thị Hoa"
+    assert before.json()[1]["commune_code"] == THIEU_HOA
+    assert [r["request_id"] for r in roster["residents"]] == [filed["second"]["request_id"]]
+    assert [w["request_id"] for w in after.json()] == [filed["neighbour"]["request_id"]]
+    assert elsewhere.status_code == 403
+    assert volunteer.status_code == 403
+    assert unknown.status_code == 404
 
 
 async def test_capacity_reschedule_cancel_and_the_waitlist(client: Client, tokens: Tokens) -> None:
