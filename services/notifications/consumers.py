@@ -58,7 +58,6 @@ from shared.events.volunteers import (
     AssignmentReplyUnmatched,
     proposal_topic,
 )
-from shared.ids import derived_id
 from shared.store.eventstore import Transaction
 
 if TYPE_CHECKING:
@@ -376,19 +375,10 @@ async def _understaffed(handling: Handling, event: StaffingAlertRaised) -> None:
 # From the volunteers service
 
 
-def session_of(slot_id: str) -> str | None:
-    """A volunteers' slot is a session or a home visit; only a session lists its SMS."""
-    return slot_id if slot_id.startswith("session-") else None
-
-
-def awaiting_stream(assignment_id: str) -> str:
-    return f"awaiting-{derived_id('awaiting', assignment_id)}"
-
-
 async def _awaited(
     tx: Transaction, assignment_id: str
 ) -> tuple[int, AssignmentReplyAwaited | None, bool]:
-    stream = await tx.load(awaiting_stream(assignment_id))
+    stream = await tx.load(handlers.awaiting_stream(assignment_id))
     awaited: AssignmentReplyAwaited | None = None
     closed = False
     for recorded in stream.events:
@@ -406,7 +396,7 @@ async def _close(
     version, awaited, closed = await _awaited(handling.tx, assignment_id)
     if awaited is not None and not closed:
         await handling.tx.append(
-            awaiting_stream(assignment_id),
+            handlers.awaiting_stream(assignment_id),
             version,
             [
                 AssignmentReplyClosed(
@@ -455,7 +445,7 @@ async def from_volunteers(handling: Handling) -> None:
                         reference=event.assignment_id,
                         recipient_name=awaited.volunteer_name or None,
                         session_starts_at=starts_at,
-                        session_id=session_of(event.slot_id),
+                        session_id=handlers.session_of(event.slot_id),
                     ),
                 )
         case AssignmentMoved() as event:
@@ -487,7 +477,7 @@ async def _proposed(handling: Handling, event: AssignmentProposed) -> None:
     version, _, _ = await _awaited(handling.tx, event.assignment_id)
     if version == 0:
         await handling.tx.append(
-            awaiting_stream(event.assignment_id),
+            handlers.awaiting_stream(event.assignment_id),
             0,
             [
                 AssignmentReplyAwaited(
@@ -516,7 +506,7 @@ async def _proposed(handling: Handling, event: AssignmentProposed) -> None:
             reference=event.assignment_id,
             recipient_name=event.volunteer_name,
             session_starts_at=event.starts_at,
-            session_id=session_of(event.slot_id),
+            session_id=handlers.session_of(event.slot_id),
         ),
     )
 
@@ -531,7 +521,7 @@ async def _moved(handling: Handling, event: AssignmentMoved) -> None:
             awaited, venue=venue, starts_at=event.starts_at, awaited_at=handling.now
         )
         await handling.tx.append(
-            awaiting_stream(event.assignment_id), version, [moved], handling.cause
+            handlers.awaiting_stream(event.assignment_id), version, [moved], handling.cause
         )
     if event.accepted:
         await handlers.move_reminders(
@@ -554,7 +544,7 @@ async def _moved(handling: Handling, event: AssignmentMoved) -> None:
             reference=event.assignment_id,
             recipient_name=event.volunteer_name,
             session_starts_at=event.starts_at,
-            session_id=session_of(event.slot_id),
+            session_id=handlers.session_of(event.slot_id),
         ),
     )
 
@@ -567,7 +557,7 @@ async def _accepted(
         reference=event.assignment_id,
         recipient_name=awaited.volunteer_name or None,
         session_starts_at=awaited.starts_at,
-        session_id=session_of(awaited.slot_id),
+        session_id=handlers.session_of(awaited.slot_id),
     )
     # An answer by SMS was already answered by SMS; a web answer gets its confirmation here.
     if event.channel is not AnswerChannel.SMS:
@@ -595,7 +585,7 @@ async def _accepted(
             commune_code=awaited.commune_code,
             starts_at=awaited.starts_at,
             planned_at=handling.now,
-            session_id=session_of(awaited.slot_id),
+            session_id=handlers.session_of(awaited.slot_id),
         ),
         settings=handling.settings,
         now=handling.now,

@@ -105,6 +105,9 @@ async def test_a_session_lists_its_residents_and_volunteers_sms_with_phones_mask
         )
         await volunteers.publish(f"staffing-{uuid7()}", proposed(session_id))
         await session_sms(service, session_id, 2)
+        reply = {"MessageSid": "SM-yes", "From": VOLUNTEER_PHONE, "Body": "co 4821"}
+        assert (await service.inbound(reply)).status_code == 200
+        await session_sms(service, session_id, 3)
         await scheduler.publish(
             session_id,
             SessionCancelled(
@@ -120,7 +123,7 @@ async def test_a_session_lists_its_residents_and_volunteers_sms_with_phones_mask
                 cancelled_at=WEDNESDAY_10AM,
             ),
         )
-        await session_sms(service, session_id, 3)
+        await session_sms(service, session_id, 4)
         [row] = [
             r
             for r in await service.messages()
@@ -128,7 +131,7 @@ async def test_a_session_lists_its_residents_and_volunteers_sms_with_phones_mask
         ]
         receipt = {"MessageSid": row.provider_message_id, "MessageStatus": "delivered"}
         assert (await service.status(receipt)).status_code == 200
-        found = await session_sms(service, session_id, 3, delivered=1)
+        found = await session_sms(service, session_id, 4, delivered=1)
         answers = {
             scope: await service.client.get(
                 f"/sessions/{session_id}/messages", headers=token(Role.COORDINATOR, scope)
@@ -148,6 +151,7 @@ async def test_a_session_lists_its_residents_and_volunteers_sms_with_phones_mask
         ("resident", "resident_booked"),
         ("resident", "resident_cancelled"),
         ("volunteer", "assignment_proposed"),
+        ("volunteer", "reply_accept_ok"),  # the answer to their "CO 4821"
     ]
     by_kind = {m["kind"]: m for m in found}
     assert by_kind["resident_booked"]["recipient_phone"] == "+84*****5678"
