@@ -498,12 +498,12 @@ async def receive_sms(
             kind=answer.kind,
             context=lambda _language: answer.context,
             language=None,
-            about=await _about_reply(tx, others, inbound_id),
+            about=await _about_reply(tx, others, inbound_id=inbound_id),
         )
     return True
 
 
-async def _about_reply(tx: Transaction, events: Sequence[Event], inbound_id: str) -> About:
+async def _about_reply(tx: Transaction, events: Sequence[Event], *, inbound_id: str) -> About:
     """The answer to a volunteer's reply concerns the proposal they answered, when one matched:
     its commune and session (the session's page lists it)."""
     answered = next(
