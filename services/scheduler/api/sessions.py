@@ -34,6 +34,7 @@ from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.recurring import (
     RecurringPlan,
     SessionTemplate,
+    for_series,
     plan_recurring_sessions,
 )
 from services.scheduler.domain.sessions import (
@@ -48,6 +49,7 @@ from services.scheduler.domain.sessions import (
 from services.scheduler.handlers import bookings, sessions, streams
 from services.scheduler.memory import Memory
 from services.scheduler.views import mappers, queries
+from shared.errors import DomainError
 from shared.events.base import Cause
 from shared.events.scheduler import (
     AttendanceStatus,
@@ -153,14 +155,17 @@ async def create_recurring_sessions(
         created = []
         for day in plan.dates:
             session_id = SessionId(new_id("session", idempotency_key, f"{key_scope}:{day}"))
-            stream = await sessions.schedule_session(
-                tx,
-                template.on(day, session_id),
-                scope=scope,
-                memory=memory,
-                now=store.clock.now(),
-                cause=cause,
-            )
+            try:
+                stream = await sessions.schedule_session(
+                    tx,
+                    template.on(day, session_id),
+                    scope=scope,
+                    memory=memory,
+                    now=store.clock.now(),
+                    cause=cause,
+                )
+            except DomainError as error:
+                raise for_series(error, day) from None
             created.append(mappers.session_view(await _session(tx.conn, stream.session_id)))
         return RecurringSessionsView(sessions=created, skipped=list(plan.skipped))
 

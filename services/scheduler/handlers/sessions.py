@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.scheduler.domain.attendance import RecordAttendance, decide_record_attendance
 from services.scheduler.domain.places import require_commune_in_scope
-from services.scheduler.domain.recurring import RecurringPlan, SessionTemplate
+from services.scheduler.domain.recurring import RecurringPlan, SessionTemplate, for_series
 from services.scheduler.domain.sessions import (
     CancelSession,
     ChangeCapacity,
@@ -30,6 +30,7 @@ from services.scheduler.handlers.places import commune_villages, villages_on
 from services.scheduler.handlers.streams import SessionStream, load_session
 from services.scheduler.memory import Memory
 from services.scheduler.tables import timers
+from shared.errors import DomainError
 from shared.events.base import Cause
 from shared.events.scheduler import ResidentMovedToWaitlist, SessionCancelled, SessionId
 from shared.ids import uuid7
@@ -106,9 +107,12 @@ async def preview_recurring_sessions(
     require_commune_in_scope(template.commune_code, scope)
     places = await villages_on(conn, template.commune_code, now=now, memory=memory)
     for day in plan.dates:
-        decide_schedule_session(
-            None, template.on(day, PREVIEW_SESSION), now=now, scope=scope, places=places
-        )
+        try:
+            decide_schedule_session(
+                None, template.on(day, PREVIEW_SESSION), now=now, scope=scope, places=places
+            )
+        except DomainError as error:
+            raise for_series(error, day) from None
     return plan
 
 

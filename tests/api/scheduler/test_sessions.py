@@ -156,6 +156,7 @@ async def test_a_series_preview_refuses_what_scheduling_would_naming_the_field(
         "end_local": body | {"end_local": "07:00"},
         "topics": body | {"topics": []},
         "venue.name": body | {"venue": {"name": " ", "address": "Thôn 2"}},
+        "first_date": body | {"first_date": "2026-02-28"},  # that Saturday is over
     }
 
     refused = {
@@ -181,6 +182,9 @@ async def test_a_series_preview_refuses_what_scheduling_would_naming_the_field(
     assert volunteer.status_code == 403
     assert anonymous.status_code == 401
     assert scheduled.json() | {"instance": ""} == refused["topics"].json() | {"instance": ""}
+    assert refused["first_date"].json()["detail"].startswith("2026-02-28: ")
+    past = await client.post("/sessions/recurring", json=cases["first_date"], headers=tokens())
+    assert (past.status_code, problem_fields(past)) == (422, ["first_date"])
     assert await event_types(client) == []
 
 
