@@ -17,15 +17,17 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.notifications import handlers
 from services.notifications.delivery import SmsChannel
+from services.notifications.domain.audience import Audience, audience_of
 from services.notifications.providers.console import ConsoleMessage
 from services.notifications.providers.signatures import verify_twilio_signature
 from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
 from services.notifications.service import Notifications
 from services.notifications.sign_in import send_sign_in_code
 from services.notifications.views import queries
+from shared.communes import province_of
 from shared.events.base import Cause
-from shared.events.notifications import CoordinatorContactSet, SmsLanguage
-from shared.phones import InvalidPhoneError, inbound_e164, normalize_phone
+from shared.events.notifications import CoordinatorContactSet, SmsKind, SmsLanguage
+from shared.phones import InvalidPhoneError, inbound_e164, mask_phone, normalize_phone
 from shared.runtime import Runtime
 from shared.store.eventstore import EventStore
 from shared.web.app import cause_of
@@ -72,6 +74,27 @@ class ConsentView(msgspec.Struct, frozen=True, kw_only=True):
     language: SmsLanguage | None = None
     strip_diacritics: bool | None = None
     changed_at: datetime | None = None
+
+
+class SessionSmsView(msgspec.Struct, frozen=True, kw_only=True):
+    """One SMS about a session as its page shows it: to whom (number masked), where it stands."""
+
+    message_id: str
+    kind: SmsKind
+    audience: Audience
+    recipient_name: str | None
+    recipient_phone: Annotated[str, msgspec.Meta(description="masked: +84*****5678")]
+    status: Annotated[
+        str, msgspec.Meta(description="queued, sending, sent, delivered, failed or suppressed")
+    ]
+    text: str
+    parts: int
+    attempts: int
+    queued_at: datetime
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    failure_reason: str | None = None
 
 
 class PreferencesUpdate(msgspec.Struct, frozen=True, kw_only=True):
@@ -257,6 +280,49 @@ async def get_message(
     return found
 
 
+def _session_sms(found: queries.MessageView) -> SessionSmsView:
+    kind = SmsKind(found.kind)
+    return SessionSmsView(
+        message_id=found.message_id,
+        kind=kind,
+        audience=audience_of(kind),
+        recipient_name=found.recipient_name,
+        recipient_phone=mask_phone(found.recipient_phone),
+        status=found.status,
+        text=found.text,
+        parts=found.parts,
+        attempts=found.attempts,
+        queued_at=found.queued_at,
+        sent_at=found.sent_at,
+        delivered_at=found.delivered_at,
+        failed_at=found.failed_at,
+        failure_reason=found.failure_reason,
+    )
+
+
+@get(
+    "/sessions/{session_id:str}/messages",
+    tags=["messages"],
+    security=TOKEN,
+    summary="The SMS about one support session: its residents', volunteers' and coordinators'",
+    description="In the order they were queued, phones masked, with delivery status. "
+    "Coordinators of the session's commune or province; SMS queued before messages recorded "
+    "their session are not listed.",
+)
+async def session_messages(
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    session_id: FromPath[str],
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIST)] = MAX_LIST,
+) -> list[SessionSmsView]:
+    caller.require(Role.COORDINATOR)
+    async with store.reader.connect() as conn:
+        found = await queries.session_messages(conn, session_id, limit=limit)
+    for code in sorted({m.commune_code for m in found if m.commune_code is not None}):
+        caller.require_commune(code, province_of(code))
+    return [_session_sms(m) for m in found]
+
+
 @get(
     "/console/messages",
     tags=["messages"],
@@ -405,6 +471,7 @@ routes: list[Any] = [
     sms_status,
     list_messages,
     get_message,
+    session_messages,
     console_messages,
     get_consent,
     put_preferences,

@@ -58,7 +58,6 @@ from shared.events.volunteers import (
     AssignmentReplyUnmatched,
     proposal_topic,
 )
-from shared.ids import derived_id
 from shared.store.eventstore import Transaction
 
 if TYPE_CHECKING:
@@ -142,6 +141,7 @@ async def tell_resident(
     reference: str,
     starts_at: datetime | None,
     commune_code: str | None,
+    session_id: str | None = None,
     soon: bool = False,
 ) -> None:
     await send(
@@ -155,6 +155,7 @@ async def tell_resident(
             reference=reference,
             recipient_name=resident.name,
             session_starts_at=starts_at,
+            session_id=session_id,
         ),
         soon=soon,
     )
@@ -234,6 +235,7 @@ async def _about_bookings(handling: Handling) -> None:
                 reference=event.booking_id,
                 starts_at=event.when.starts_at,
                 commune_code=commune,
+                session_id=event.session_id,
             )
             await handlers.cancel_reminders_for(
                 tx,
@@ -254,6 +256,7 @@ async def _about_bookings(handling: Handling) -> None:
                 reference=event.new_booking_id,
                 starts_at=event.new_when.starts_at,
                 commune_code=commune,
+                session_id=event.new_session_id,
             )
             await handlers.cancel_reminders_for(
                 tx, event.booking_id, reason="changed", now=handling.now, cause=handling.cause
@@ -274,6 +277,7 @@ async def _resident_booked(handling: Handling, event: ResidentBooked) -> None:
             reference=event.booking_id,
             starts_at=starts_at,
             commune_code=event.commune_code,
+            session_id=event.session_id,
             soon=True,
         )
     await handling.batch.plan_reminders(
@@ -292,6 +296,7 @@ async def _resident_booked(handling: Handling, event: ResidentBooked) -> None:
                 commune_code=event.commune_code,
                 starts_at=starts_at,
                 planned_at=handling.now,
+                session_id=event.session_id,
             ),
         ),
     )
@@ -317,6 +322,7 @@ async def _cancelled(
         reference=booking_id,
         starts_at=starts_at,
         commune_code=commune,
+        session_id=event.session_id,
     )
     await handlers.cancel_reminders_for(
         handling.tx, booking_id, reason="cancelled", now=handling.now, cause=handling.cause
@@ -334,6 +340,7 @@ async def _rescheduled(
         reference=affected.booking_id,
         starts_at=event.when.starts_at,
         commune_code=event.commune_code,
+        session_id=event.session_id,
     )
     await handlers.move_reminders(
         handling.tx,
@@ -357,21 +364,21 @@ async def _understaffed(handling: Handling, event: StaffingAlertRaised) -> None:
             SmsKind.UNDERSTAFFING_ALERT,
             wording.understaffed(event),
             contact.language,
-            About(commune_code=event.commune_code, reference=event.session_id),
+            About(
+                commune_code=event.commune_code,
+                reference=event.session_id,
+                session_id=event.session_id,
+            ),
         )
 
 
 # From the volunteers service
 
 
-def awaiting_stream(assignment_id: str) -> str:
-    return f"awaiting-{derived_id('awaiting', assignment_id)}"
-
-
 async def _awaited(
     tx: Transaction, assignment_id: str
 ) -> tuple[int, AssignmentReplyAwaited | None, bool]:
-    stream = await tx.load(awaiting_stream(assignment_id))
+    stream = await tx.load(handlers.awaiting_stream(assignment_id))
     awaited: AssignmentReplyAwaited | None = None
     closed = False
     for recorded in stream.events:
@@ -389,7 +396,7 @@ async def _close(
     version, awaited, closed = await _awaited(handling.tx, assignment_id)
     if awaited is not None and not closed:
         await handling.tx.append(
-            awaiting_stream(assignment_id),
+            handlers.awaiting_stream(assignment_id),
             version,
             [
                 AssignmentReplyClosed(
@@ -438,6 +445,7 @@ async def from_volunteers(handling: Handling) -> None:
                         reference=event.assignment_id,
                         recipient_name=awaited.volunteer_name or None,
                         session_starts_at=starts_at,
+                        session_id=handlers.session_of(event.slot_id),
                     ),
                 )
         case AssignmentMoved() as event:
@@ -469,7 +477,7 @@ async def _proposed(handling: Handling, event: AssignmentProposed) -> None:
     version, _, _ = await _awaited(handling.tx, event.assignment_id)
     if version == 0:
         await handling.tx.append(
-            awaiting_stream(event.assignment_id),
+            handlers.awaiting_stream(event.assignment_id),
             0,
             [
                 AssignmentReplyAwaited(
@@ -498,6 +506,7 @@ async def _proposed(handling: Handling, event: AssignmentProposed) -> None:
             reference=event.assignment_id,
             recipient_name=event.volunteer_name,
             session_starts_at=event.starts_at,
+            session_id=handlers.session_of(event.slot_id),
         ),
     )
 
@@ -512,7 +521,7 @@ async def _moved(handling: Handling, event: AssignmentMoved) -> None:
             awaited, venue=venue, starts_at=event.starts_at, awaited_at=handling.now
         )
         await handling.tx.append(
-            awaiting_stream(event.assignment_id), version, [moved], handling.cause
+            handlers.awaiting_stream(event.assignment_id), version, [moved], handling.cause
         )
     if event.accepted:
         await handlers.move_reminders(
@@ -535,6 +544,7 @@ async def _moved(handling: Handling, event: AssignmentMoved) -> None:
             reference=event.assignment_id,
             recipient_name=event.volunteer_name,
             session_starts_at=event.starts_at,
+            session_id=handlers.session_of(event.slot_id),
         ),
     )
 
@@ -547,6 +557,7 @@ async def _accepted(
         reference=event.assignment_id,
         recipient_name=awaited.volunteer_name or None,
         session_starts_at=awaited.starts_at,
+        session_id=handlers.session_of(awaited.slot_id),
     )
     # An answer by SMS was already answered by SMS; a web answer gets its confirmation here.
     if event.channel is not AnswerChannel.SMS:
@@ -574,6 +585,7 @@ async def _accepted(
             commune_code=awaited.commune_code,
             starts_at=awaited.starts_at,
             planned_at=handling.now,
+            session_id=handlers.session_of(awaited.slot_id),
         ),
         settings=handling.settings,
         now=handling.now,

@@ -43,6 +43,8 @@ from services.notifications.views import queries
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.fold import fold
 from shared.events.notifications import (
+    AssignmentReplyAwaited,
+    AssignmentReplyReceived,
     CoordinatorContactSet,
     MessageId,
     RecipientOptedIn,
@@ -76,6 +78,17 @@ class About(msgspec.Struct, frozen=True, kw_only=True):
     reference: str | None = None
     recipient_name: str | None = None
     session_starts_at: datetime | None = None
+    session_id: str | None = None
+
+
+def session_of(slot_id: str) -> str | None:
+    """A volunteers' slot is a session or a home visit; only a session lists its SMS."""
+    return slot_id if slot_id.startswith("session-") else None
+
+
+def awaiting_stream(assignment_id: str) -> str:
+    """A proposal sent by SMS and whether it is still awaited (`sms.reply_awaited`)."""
+    return f"awaiting-{derived_id('awaiting', assignment_id)}"
 
 
 def language_of(value: str | None) -> SmsLanguage | None:
@@ -221,6 +234,7 @@ class SmsRequest:
                 reference=about.reference,
                 recipient_name=about.recipient_name,
                 session_starts_at=about.session_starts_at,
+                session_id=about.session_id,
             )
             if hasattr(event, "queued_at")
             else event
@@ -384,6 +398,7 @@ async def fire_reminder(
             reference=target_id,
             recipient_name=plan.recipient_name or None,
             session_starts_at=plan.starts_at,
+            session_id=plan.session_id,
         ),
     )
 
@@ -429,7 +444,11 @@ async def alert_failure(
                 starts_at=starts,
             ),
             language=contact.language,
-            about=About(commune_code=row.commune_code, reference=event.message_id),
+            about=About(
+                commune_code=row.commune_code,
+                reference=event.message_id,
+                session_id=row.session_id,
+            ),
         )
 
 
@@ -479,9 +498,30 @@ async def receive_sms(
             kind=answer.kind,
             context=lambda _language: answer.context,
             language=None,
-            about=About(reference=inbound_id),
+            about=await _about_reply(tx, others, inbound_id=inbound_id),
         )
     return True
+
+
+async def _about_reply(tx: Transaction, events: Sequence[Event], *, inbound_id: str) -> About:
+    """The answer to a volunteer's reply concerns the proposal they answered, when one matched:
+    its commune and session (the session's page lists it)."""
+    answered = next(
+        (e.assignment_id for e in events if isinstance(e, AssignmentReplyReceived)), None
+    )
+    awaited = None
+    if answered is not None:
+        for recorded in (await tx.load(awaiting_stream(answered))).events:
+            if isinstance(recorded.event, AssignmentReplyAwaited):
+                awaited = recorded.event
+    if awaited is None:
+        return About(reference=inbound_id)
+    return About(
+        commune_code=awaited.commune_code,
+        reference=inbound_id,
+        recipient_name=awaited.volunteer_name or None,
+        session_id=session_of(awaited.slot_id),
+    )
 
 
 async def record_delivery(

@@ -64,9 +64,12 @@ messages = sa.Table(
     sa.Column("reference", sa.String(100), nullable=True),
     sa.Column("recipient_name", sa.String(120), nullable=True),
     sa.Column("session_starts_at", UtcDateTime(), nullable=True),
+    # The support session the SMS is about (residents', volunteers', coordinators'), if any.
+    sa.Column("session_id", sa.String(60), nullable=True),
     sa.Index("ix_messages_recipient", "recipient_phone", "queued_at"),
     sa.Index("ix_messages_kind", "kind", "queued_at"),
     sa.Index("ix_messages_provider_id", "provider_message_id"),
+    sa.Index("ix_messages_session", "session_id", "queued_at"),
     sa.Index(
         "ix_messages_sending", "sending_since", postgresql_where=SENDING, sqlite_where=SENDING
     ),

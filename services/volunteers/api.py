@@ -23,7 +23,6 @@ from services.volunteers.calendar_feed import LOOKBACK, MEDIA_TYPE, calendar_of
 from services.volunteers.domain import roster_csv
 from services.volunteers.domain.availability import SATURDAY, ChangeAvailability
 from services.volunteers.domain.calendar_links import IssueCalendarLink, secret_hash
-from services.volunteers.domain.communes import province_of
 from services.volunteers.domain.errors import InvalidVolunteerError
 from services.volunteers.domain.hours import hours_report
 from services.volunteers.domain.registry import (
@@ -40,6 +39,7 @@ from services.volunteers.settings import FeedSettings
 from services.volunteers.tables import assignments, volunteers
 from services.volunteers.views import queries
 from shared.clock import VIETNAM
+from shared.communes import province_of
 from shared.events.base import Cause
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill

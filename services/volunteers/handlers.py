@@ -19,7 +19,6 @@ from services.volunteers.domain.calendar_links import (
     decide_revoke_calendar_link,
     evolve_calendar_link,
 )
-from services.volunteers.domain.communes import province_of
 from services.volunteers.domain.cycle import (
     AnswerAssignment,
     Status,
@@ -67,6 +66,7 @@ from services.volunteers.domain.slots import (
 from services.volunteers.planning import StaffingOptions, append_to_slot, load_slot
 from services.volunteers.tables import assignments
 from services.volunteers.views import queries
+from shared.communes import province_of
 from shared.events.base import Cause, Event
 from shared.events.fold import fold
 from shared.events.volunteers import (

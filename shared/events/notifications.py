@@ -106,6 +106,9 @@ class SmsQueued(Event, frozen=True, kw_only=True):
     reference: str | None = None
     recipient_name: str | None = None
     session_starts_at: datetime | None = None
+    # Added later: the support session the SMS is about (its residents', its volunteers', its
+    # coordinators'), so a session's page lists its SMS; None for SMS about no session.
+    session_id: str | None = None
 
 
 class SmsSuppressed(Event, frozen=True, kw_only=True):
@@ -312,6 +315,7 @@ class RemindersPlanned(Event, frozen=True, kw_only=True):
     starts_at: datetime
     due_at: tuple[datetime, ...] = ()
     planned_at: datetime
+    session_id: str | None = None  # added later: the session the reminders are about
 
 
 class RemindersCancelled(Event, frozen=True, kw_only=True):

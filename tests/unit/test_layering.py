@@ -65,7 +65,14 @@ PURE_LIBRARIES = frozenset(
 
 # Shared modules domain code may import; a trailing ".*" allows the package and everything
 # in it. shared.phones, shared.errors and shared.events.fold are being added (issue 14).
-PURE_SHARED = ("shared.events.*", "shared.ids", "shared.clock", "shared.phones", "shared.errors")
+PURE_SHARED = (
+    "shared.events.*",
+    "shared.ids",
+    "shared.clock",
+    "shared.phones",
+    "shared.errors",
+    "shared.communes",
+)
 
 SERVICES = ("scheduler", "volunteers", "notifications", "console")
 # They compose the services, so they import all of them.

@@ -162,6 +162,7 @@ _QUEUED_COLUMNS = (  # the keys of `_queued_row`
     "reference",
     "recipient_name",
     "session_starts_at",
+    "session_id",
 )
 _queued_cte = (
     messages.insert()
@@ -330,6 +331,7 @@ def _queued_row(event: SmsQueued, version: int) -> dict[str, Any]:
         "reference": event.reference,
         "recipient_name": event.recipient_name,
         "session_starts_at": event.session_starts_at,
+        "session_id": event.session_id,
     }
 
 

@@ -65,6 +65,7 @@ class MessageView(msgspec.Struct, frozen=True, kw_only=True):
     reference: str | None = None
     recipient_name: str | None = None
     session_starts_at: datetime | None = None
+    session_id: str | None = None
 
 
 _recipient_by_phone = sa.select(recipients).where(recipients.c.phone == sa.bindparam("v_phone"))
@@ -150,6 +151,7 @@ def _view(row: Any) -> MessageView:
         reference=row.reference,
         recipient_name=row.recipient_name,
         session_starts_at=row.session_starts_at,
+        session_id=row.session_id,
     )
 
 
@@ -179,6 +181,19 @@ async def list_messages(
     if commune_codes is not None:
         query = query.where(messages.c.commune_code.in_(commune_codes))
     query = query.order_by(messages.c.queued_at.desc(), messages.c.message_id).limit(limit)
+    return [_view(row) for row in await conn.execute(query)]
+
+
+async def session_messages(
+    conn: AsyncConnection, session_id: str, *, limit: int
+) -> list[MessageView]:
+    """The SMS about one support session, in the order they were queued."""
+    query = (
+        sa.select(messages)
+        .where(messages.c.session_id == session_id)
+        .order_by(messages.c.queued_at, messages.c.message_id)
+        .limit(limit)
+    )
     return [_view(row) for row in await conn.execute(query)]
 
 

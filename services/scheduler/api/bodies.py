@@ -3,7 +3,7 @@ models' own views are in services/scheduler/views/mappers.py)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import msgspec
 from litestar.params import FromPath
@@ -58,6 +58,13 @@ class RecurringSessionsView(msgspec.Struct, frozen=True, kw_only=True):
     skipped: list[SkippedDate]
 
 
+class RecurringSessionsPreview(msgspec.Struct, frozen=True, kw_only=True):
+    """The local dates a weekly series would be scheduled on, and the holidays it would skip."""
+
+    dates: list[date]
+    skipped: list[SkippedDate]
+
+
 class RosterResident(msgspec.Struct, frozen=True, kw_only=True):
     booking_id: FromPath[str]
     request_id: FromPath[str]
@@ -69,6 +76,19 @@ class RosterResident(msgspec.Struct, frozen=True, kw_only=True):
     from_waitlist: bool
     attendance: AttendanceStatus | None = None
     outcomes: list[Outcome] = []
+
+
+class WaitingResident(msgspec.Struct, frozen=True, kw_only=True):
+    """A resident waiting for a place, as a session's page lists them (in their turn)."""
+
+    request_id: FromPath[str]
+    name: str
+    phone: str
+    commune_code: str
+    topics: list[Topic]
+    accessibility_needs: list[Accessibility]
+    preferred_language: Language
+    waiting_since: datetime
 
 
 class RosterView(msgspec.Struct, frozen=True, kw_only=True):

@@ -19,6 +19,7 @@ from services.scheduler.api.bodies import (
     AttendanceRecord,
     CapacityChange,
     RecurringSessionsCreate,
+    RecurringSessionsPreview,
     RecurringSessionsView,
     RosterResident,
     RosterView,
@@ -26,10 +27,16 @@ from services.scheduler.api.bodies import (
     SessionComplete,
     SessionCreate,
     SessionReschedule,
+    WaitingResident,
 )
 from services.scheduler.domain.attendance import RecordAttendance
 from services.scheduler.domain.places import find_commune
-from services.scheduler.domain.recurring import SessionTemplate, plan_recurring_sessions
+from services.scheduler.domain.recurring import (
+    RecurringPlan,
+    SessionTemplate,
+    for_series,
+    plan_recurring_sessions,
+)
 from services.scheduler.domain.sessions import (
     SATURDAY,
     SUNDAY,
@@ -39,9 +46,10 @@ from services.scheduler.domain.sessions import (
     RescheduleSession,
     ScheduleSession,
 )
-from services.scheduler.handlers import sessions, streams
+from services.scheduler.handlers import bookings, sessions, streams
 from services.scheduler.memory import Memory
 from services.scheduler.views import mappers, queries
+from shared.errors import DomainError
 from shared.events.base import Cause
 from shared.events.scheduler import (
     AttendanceStatus,
@@ -104,6 +112,24 @@ async def create_session(
     return await once(store, idempotency_key, key_scope, request, mappers.SessionView, work)
 
 
+def _series(data: RecurringSessionsCreate, caller: Caller) -> tuple[SessionTemplate, RecurringPlan]:
+    """What a weekly series repeats, and its dates less the holidays (refused if malformed)."""
+    template = SessionTemplate(
+        commune_code=data.commune_code,
+        venue=data.venue,
+        start_local=data.start_local.plain(),
+        end_local=data.end_local.plain(),
+        topics=data.topics,
+        capacity=data.capacity,
+        volunteers_needed=data.volunteers_needed,
+        languages=data.languages,
+        accessibility=data.accessibility,
+        coordinator_id=CoordinatorId(caller.sub),
+    )
+    weekday = SATURDAY if data.weekday is Weekend.SATURDAY else SUNDAY
+    return template, plan_recurring_sessions(template, data.first_date, data.weeks, weekday)
+
+
 @post(
     "/sessions/recurring",
     summary="Schedule the same session every Saturday or Sunday for some weeks",
@@ -123,37 +149,52 @@ async def create_recurring_sessions(
 ) -> Response[RecurringSessionsView]:
     scope = coordinator_scope(caller)
     key_scope = f"sessions-recurring:{caller.sub}"
-    template = SessionTemplate(
-        commune_code=data.commune_code,
-        venue=data.venue,
-        start_local=data.start_local.plain(),
-        end_local=data.end_local.plain(),
-        topics=data.topics,
-        capacity=data.capacity,
-        volunteers_needed=data.volunteers_needed,
-        languages=data.languages,
-        accessibility=data.accessibility,
-        coordinator_id=CoordinatorId(caller.sub),
-    )
-    weekday = SATURDAY if data.weekday is Weekend.SATURDAY else SUNDAY
-    plan = plan_recurring_sessions(template, data.first_date, data.weeks, weekday)
+    template, plan = _series(data, caller)
 
     async def work(tx: Transaction) -> RecurringSessionsView:
         created = []
         for day in plan.dates:
             session_id = SessionId(new_id("session", idempotency_key, f"{key_scope}:{day}"))
-            stream = await sessions.schedule_session(
-                tx,
-                template.on(day, session_id),
-                scope=scope,
-                memory=memory,
-                now=store.clock.now(),
-                cause=cause,
-            )
+            try:
+                stream = await sessions.schedule_session(
+                    tx,
+                    template.on(day, session_id),
+                    scope=scope,
+                    memory=memory,
+                    now=store.clock.now(),
+                    cause=cause,
+                )
+            except DomainError as error:
+                raise for_series(error, day) from None
             created.append(mappers.session_view(await _session(tx.conn, stream.session_id)))
         return RecurringSessionsView(sessions=created, skipped=list(plan.skipped))
 
     return await once(store, idempotency_key, key_scope, request, RecurringSessionsView, work)
+
+
+@post(
+    "/sessions/recurring/preview",
+    summary="What scheduling a weekly series would do, without doing it",
+    description="The same body as `POST /sessions/recurring`. The dates that would be "
+    "scheduled and the public holidays skipped, each with its name; refused, naming the field, "
+    "exactly when scheduling would be. Changes nothing.",
+    tags=["sessions"],
+    security=BEARER,
+    status_code=200,
+)
+async def preview_recurring_sessions(
+    data: JSONBody[RecurringSessionsCreate],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
+) -> RecurringSessionsPreview:
+    scope = coordinator_scope(caller)
+    template, plan = _series(data, caller)
+    async with store.reader.connect() as conn:
+        checked = await sessions.preview_recurring_sessions(
+            conn, template, plan=plan, memory=memory, scope=scope, now=store.clock.now()
+        )
+    return RecurringSessionsPreview(dates=list(checked.dates), skipped=list(checked.skipped))
 
 
 @get(
@@ -208,7 +249,7 @@ async def get_roster(
 ) -> RosterView:
     async with store.reader.connect() as conn:
         row = await _session(conn, session_id)
-        bookings = await queries.roster(conn, session_id)
+        booked = await queries.roster(conn, session_id)
     assigned = caller.volunteer_id is not None and caller.volunteer_id in row.volunteer_ids
     if not (caller.role is Role.VOLUNTEER and assigned):
         read_scope(caller, row.commune_code, row.province_code)
@@ -231,9 +272,45 @@ async def get_roster(
                 attendance=AttendanceStatus(b.attendance) if b.attendance else None,
                 outcomes=[Outcome(o) for o in b.outcomes],
             )
-            for b in bookings
+            for b in booked
         ],
     )
+
+
+@get(
+    "/sessions/{session_id:str}/waitlist",
+    summary="Who would get a place freed in a session, in their turn",
+    description="Waiting residents the session fits (topic, language, needs, no double "
+    "booking), own commune first, then who asked first: the order cancellations and more "
+    "capacity give its places. Empty once the session is cancelled, over or started.",
+    tags=["sessions"],
+    security=BEARER,
+)
+async def get_waitlist(
+    session_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
+) -> list[WaitingResident]:
+    async with store.reader.connect() as conn:
+        row = await _session(conn, session_id)
+        read_scope(caller, row.commune_code, row.province_code)
+        waiting = await bookings.session_waitlist(
+            Transaction(store, conn), session_id, memory=memory, now=store.clock.now()
+        )
+    return [
+        WaitingResident(
+            request_id=r.request_id,
+            name=r.resident_name,
+            phone=r.phone,
+            commune_code=r.commune_code,
+            topics=list(r.topics),
+            accessibility_needs=list(r.accessibility_needs),
+            preferred_language=r.preferred_language,
+            waiting_since=r.waiting_since,
+        )
+        for r in waiting
+    ]
 
 
 async def _session_change(

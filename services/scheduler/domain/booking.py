@@ -128,12 +128,39 @@ def next_from_waitlist(
     `booked` maps phone numbers to their bookings in other sessions.
     """
     other = booked or {}
-    waiting = sorted(
+    return next(
+        (
+            r
+            for r in _in_turn(session, waitlist)
+            if fits(session, r, now=now, booked=other.get(r.phone, ()))
+        ),
+        None,
+    )
+
+
+def waiting_for(
+    session: SessionState,
+    waitlist: Iterable[HelpRequestState],
+    *,
+    now: datetime,
+    booked: Mapping[str, Sequence[Slot]] | None = None,
+) -> tuple[HelpRequestState, ...]:
+    """The waiting residents this session would take, in the turn places freed in it would go
+    to them (`next_from_waitlist` as if it had room for each): what its page lists."""
+    other = booked or {}
+    with_room = msgspec.structs.replace(session, capacity=len(session.bookings) + 1)
+    return tuple(
+        r
+        for r in _in_turn(session, waitlist)
+        if fits(with_room, r, now=now, booked=other.get(r.phone, ()))
+    )
+
+
+def _in_turn(session: SessionState, waitlist: Iterable[HelpRequestState]) -> list[HelpRequestState]:
+    """Waiting residents in their turn for this session: own commune first, then who asked first."""
+    return sorted(
         (r for r in waitlist if r.status is RequestStatus.WAITING),
         key=lambda r: (r.commune_code != session.commune_code, r.waiting_since, r.request_id),
-    )
-    return next(
-        (r for r in waiting if fits(session, r, now=now, booked=other.get(r.phone, ()))), None
     )
 
 

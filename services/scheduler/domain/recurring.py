@@ -10,6 +10,7 @@ import msgspec
 
 from services.scheduler.domain.errors import InvalidRecurrenceError
 from services.scheduler.domain.sessions import SATURDAY, SUNDAY, ScheduleSession
+from shared.errors import DomainError
 from shared.events.scheduler import CoordinatorId, SessionId, Venue
 from shared.events.vocabulary import Accessibility, Language, Topic
 
@@ -46,6 +47,17 @@ class SessionTemplate(msgspec.Struct, frozen=True, kw_only=True):
             accessibility=self.accessibility,
             coordinator_id=self.coordinator_id,
         )
+
+
+def for_series(error: DomainError, local_date: date) -> DomainError:
+    """A session rule one date of a series broke, told in the series' words: the date is named,
+    and a fault of the date is the series' `first_date` (the body has no `local_date`)."""
+    message = f"{local_date.isoformat()}: {error.message}"
+    error.message = message
+    error.args = (message,)
+    if error.field == "local_date":
+        error.field = "first_date"
+    return error
 
 
 class SkippedDate(msgspec.Struct, frozen=True, kw_only=True):

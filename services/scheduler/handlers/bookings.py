@@ -11,13 +11,19 @@ from services.scheduler.domain.booking import (
     ChangeBooking,
     decide_cancel_booking,
     decide_change_booking,
+    waiting_for,
 )
 from services.scheduler.domain.errors import BookingNotFoundError
 from services.scheduler.domain.places import require_commune_in_scope
-from services.scheduler.domain.requests import RequestStatus
+from services.scheduler.domain.requests import HelpRequestState, RequestStatus
 from services.scheduler.domain.sessions import SessionStatus
 from services.scheduler.handlers.placing import Placing, undoable_placing
-from services.scheduler.handlers.streams import SessionStream, load_session, new_booking_id
+from services.scheduler.handlers.streams import (
+    SessionStream,
+    load_session,
+    new_booking_id,
+    remembered_session,
+)
 from services.scheduler.memory import Memory
 from services.scheduler.views import queries
 from shared.events.base import Cause
@@ -55,6 +61,23 @@ async def fill_from_waitlist(
     events = Placing(tx, now, memory).fill(stream, waiting, booked)
     if events:
         await tx.append(stream.session_id, version, events, cause)
+
+
+async def session_waitlist(
+    tx: Transaction, session_id: str, *, memory: Memory, now: datetime
+) -> tuple[HelpRequestState, ...]:
+    """Who places freed in the session would go to, in turn (of the province's first 100
+    waiting). Reads only: it takes no turn to write and locks no waiting resident."""
+    stream = remembered_session(memory, session_id)
+    await stream.catch_up(tx, memory=memory)
+    session = stream.require()
+    waiting = await queries.waitlist(
+        tx.conn, session.province_code, session.commune_code, to_place=False
+    )
+    booked = await queries.booked_slots(
+        tx.conn, [r.phone for r in waiting], except_session=session.session_id
+    )
+    return waiting_for(session, waiting, now=now, booked=booked)
 
 
 async def place_again(

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.scheduler.domain.places import (
     Place,
@@ -110,12 +111,19 @@ async def commune_villages(
     tx: Transaction, commune_code: str, *, now: datetime, memory: Memory
 ) -> dict[str, Place] | None:
     """The commune's imported villages, or None when none were imported (any code goes)."""
+    return await villages_on(tx.conn, commune_code, now=now, memory=memory)
+
+
+async def villages_on(
+    conn: AsyncConnection, commune_code: str, *, now: datetime, memory: Memory
+) -> dict[str, Place] | None:
+    """`commune_villages` on any connection, a reader's too (previews write nothing)."""
     commune = find_commune(commune_code)
     if commune is None:
         return None
     villages = memory.villages
     found = villages.recall(commune.code, now)
     if found is None:
-        found = await queries.villages_of(tx.conn, commune.code)
+        found = await queries.villages_of(conn, commune.code)
         villages.keep(commune.code, found, now)
     return dict(found) or None

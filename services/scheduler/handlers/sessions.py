@@ -6,7 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from services.scheduler.domain.attendance import RecordAttendance, decide_record_attendance
+from services.scheduler.domain.places import require_commune_in_scope
+from services.scheduler.domain.recurring import RecurringPlan, SessionTemplate, for_series
 from services.scheduler.domain.sessions import (
     CancelSession,
     ChangeCapacity,
@@ -22,12 +26,13 @@ from services.scheduler.domain.sessions import (
 )
 from services.scheduler.domain.staffing import ALERT_BEFORE_START, decide_raise_staffing_alert
 from services.scheduler.handlers.bookings import fill_from_waitlist, place_again
-from services.scheduler.handlers.places import commune_villages
+from services.scheduler.handlers.places import commune_villages, villages_on
 from services.scheduler.handlers.streams import SessionStream, load_session
 from services.scheduler.memory import Memory
 from services.scheduler.tables import timers
+from shared.errors import DomainError
 from shared.events.base import Cause
-from shared.events.scheduler import ResidentMovedToWaitlist, SessionCancelled
+from shared.events.scheduler import ResidentMovedToWaitlist, SessionCancelled, SessionId
 from shared.ids import uuid7
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, cancel_timer, set_timer
@@ -82,6 +87,33 @@ async def schedule_session(
     await _arm_staffing_alert(tx, session, now=now)
     await fill_from_waitlist(tx, stream, memory=memory, now=now, cause=cause)
     return stream
+
+
+# No session is made from a preview: the id only has to look like one.
+PREVIEW_SESSION = SessionId("session-preview")
+
+
+async def preview_recurring_sessions(
+    conn: AsyncConnection,
+    template: SessionTemplate,
+    *,
+    plan: RecurringPlan,
+    memory: Memory,
+    scope: Iterable[str],
+    now: datetime,
+) -> RecurringPlan:
+    """The series as scheduling it would go, every date checked by the same rules, nothing kept:
+    the coordinator sees the holidays skipped (and any refusal) before confirming."""
+    require_commune_in_scope(template.commune_code, scope)
+    places = await villages_on(conn, template.commune_code, now=now, memory=memory)
+    for day in plan.dates:
+        try:
+            decide_schedule_session(
+                None, template.on(day, PREVIEW_SESSION), now=now, scope=scope, places=places
+            )
+        except DomainError as error:
+            raise for_series(error, day) from None
+    return plan
 
 
 async def reschedule_session(

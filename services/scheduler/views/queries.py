@@ -210,12 +210,18 @@ def request_state(row: sa.Row[Any]) -> HelpRequestState:
 
 
 async def waitlist(
-    conn: AsyncConnection, province_code: str, commune_code: str, *, limit: int = 100
+    conn: AsyncConnection,
+    province_code: str,
+    commune_code: str,
+    *,
+    limit: int = 100,
+    to_place: bool = True,
 ) -> list[HelpRequestState]:
     """Waiting requests of a province, own commune first, first come first served.
 
     On PostgreSQL the rows are locked for this transaction (skipping rows another transaction
-    is placing), so two sessions freeing places at once never book the same resident twice.
+    is placing), so two sessions freeing places at once never book the same resident twice;
+    a read that places nobody (`to_place=False`) locks and skips nothing.
     """
     query = (
         sa.select(help_requests)
@@ -231,7 +237,7 @@ async def waitlist(
         )
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
+    if to_place and conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=help_requests)
     return [request_state(row) for row in await conn.execute(query)]
 

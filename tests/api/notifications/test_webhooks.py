@@ -110,7 +110,7 @@ async def test_anything_else_gets_a_helpful_answer(settings: Settings) -> None:
 async def test_a_reply_to_a_pending_proposal_becomes_assignment_reply_received(
     settings: Settings,
 ) -> None:
-    from services.notifications.consumers import awaiting_stream
+    from services.notifications.handlers import awaiting_stream
     from shared.events.base import Cause
     from shared.events.notifications import AssignmentReplyAwaited
     from shared.ids import uuid7

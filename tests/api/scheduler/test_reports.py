@@ -118,6 +118,7 @@ async def test_reports_a_commune_and_rebuilds_the_same_read_models(
         "online_public_services": 1,
     }
     assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.content.startswith(b"\xef\xbb\xbfmetric,value\n")  # Excel reads UTF-8
     assert "no_show_rate,0.3333" in as_csv.text
     assert by_accept.text == as_csv.text
     assert outsider.status_code == 403

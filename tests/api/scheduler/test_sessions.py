@@ -16,6 +16,7 @@ from tests.api.scheduler.helpers import (
     SATURDAY,
     SUNDAY,
     THANH_HOA,
+    THIEU_HOA,
     THIEU_TRUNG,
     Tokens,
     event_types,
@@ -122,6 +123,109 @@ async def test_recurring_sessions_skip_tet_and_report_it(client: Client, tokens:
     assert (sunday.status_code, problem_fields(sunday)) == (400, ["weekday"])
     assert [s["local_date"] for s in listed.json()] == dates
     assert outside.status_code == 403
+
+
+async def test_a_series_preview_lists_the_dates_and_the_named_holidays_and_changes_nothing(
+    client: Client, tokens: Tokens
+) -> None:
+    body = session_body(first_date="2027-01-30", weeks=3, weekday="saturday")
+    del body["local_date"]
+
+    preview = await client.post("/sessions/recurring/preview", json=body, headers=tokens())
+    logged = await event_types(client)
+    made = await client.post("/sessions/recurring", json=body, headers=tokens())
+
+    assert preview.status_code == 200, preview.json()
+    assert preview.json()["dates"] == ["2027-01-30", "2027-02-13"]
+    [tet] = preview.json()["skipped"]
+    assert tet["local_date"] == "2027-02-06"
+    assert "Tết" in tet["holiday"]
+    assert logged == []
+    assert [s["local_date"] for s in made.json()["sessions"]] == preview.json()["dates"]
+    assert made.json()["skipped"] == preview.json()["skipped"]
+
+
+async def test_a_series_preview_refuses_what_scheduling_would_naming_the_field(
+    client: Client, tokens: Tokens
+) -> None:
+    body = session_body(first_date="2026-03-07", weeks=2)
+    del body["local_date"]
+    cases = {
+        "weeks": body | {"weeks": 0},
+        "capacity": body | {"capacity": 0},
+        "end_local": body | {"end_local": "07:00"},
+        "topics": body | {"topics": []},
+        "venue.name": body | {"venue": {"name": " ", "address": "Thôn 2"}},
+        "first_date": body | {"first_date": "2026-02-28"},  # that Saturday is over
+    }
+
+    refused = {
+        field: await client.post("/sessions/recurring/preview", json=wrong, headers=tokens())
+        for field, wrong in cases.items()
+    }
+    mistyped = await client.post(
+        "/sessions/recurring/preview", json=body | {"weeks": "two"}, headers=tokens()
+    )
+    elsewhere = await client.post(
+        "/sessions/recurring/preview", json=body | {"commune_code": HOAN_KIEM}, headers=tokens()
+    )
+    volunteer = await client.post(
+        "/sessions/recurring/preview", json=body, headers=tokens(Role.VOLUNTEER)
+    )
+    anonymous = await client.post("/sessions/recurring/preview", json=body)
+    scheduled = await client.post("/sessions/recurring", json=cases["topics"], headers=tokens())
+
+    for field, answer in refused.items():
+        assert (answer.status_code, problem_fields(answer)) == (422, [field]), answer.json()
+    assert (mistyped.status_code, problem_fields(mistyped)) == (400, ["weeks"])
+    assert (elsewhere.status_code, problem_fields(elsewhere)) == (403, ["commune_code"])
+    assert volunteer.status_code == 403
+    assert anonymous.status_code == 401
+    assert scheduled.json() | {"instance": ""} == refused["topics"].json() | {"instance": ""}
+    assert refused["first_date"].json()["detail"].startswith("2026-02-28: ")
+    past = await client.post("/sessions/recurring", json=cases["first_date"], headers=tokens())
+    assert (past.status_code, problem_fields(past)) == (422, ["first_date"])
+    assert await event_types(client) == []
+
+
+async def test_a_sessions_waitlist_is_who_would_get_its_places_in_their_turn(
+    client: Client, tokens: Tokens, clock: FixedClock
+) -> None:
+    sid = (await client.post("/sessions", json=session_body(capacity=1), headers=tokens())).json()[
+        "session_id"
+    ]
+    filed = {}
+    for name, body in [
+        ("first", help_body("0912345001")),
+        ("neighbour", help_body("0912345002", commune_code=THIEU_HOA)),
+        ("second", help_body("0912345003")),
+        ("other_topic", help_body("0912345004", topics=["cashless_payment"])),
+    ]:
+        clock.advance(timedelta(minutes=1))
+        filed[name] = (await client.post("/help-requests", json=body)).json()
+    assert [f["status"] for f in filed.values()] == ["booked", "waiting", "waiting", "waiting"]
+
+    before = await client.get(f"/sessions/{sid}/waitlist", headers=tokens())
+    await client.post(f"/bookings/{filed['first']['booking_id']}/cancel", json={}, headers=tokens())
+    after = await client.get(f"/sessions/{sid}/waitlist", headers=tokens())
+    roster = (await client.get(f"/sessions/{sid}/roster", headers=tokens())).json()
+    elsewhere = await client.get(f"/sessions/{sid}/waitlist", headers=tokens(scope=(HOAN_KIEM,)))
+    volunteer = await client.get(f"/sessions/{sid}/waitlist", headers=tokens(Role.VOLUNTEER))
+    unknown = await client.get("/sessions/session-nope/waitlist", headers=tokens())
+
+    assert before.status_code == 200, before.json()
+    # Own commune first, then who asked first; a topic the session lacks is not its to take.
+    assert [w["request_id"] for w in before.json()] == [
+        filed["second"]["request_id"],
+        filed["neighbour"]["request_id"],
+    ]
+    assert before.json()[0]["name"] == "Lê Thị Hoa"
+    assert before.json()[1]["commune_code"] == THIEU_HOA
+    assert [r["request_id"] for r in roster["residents"]] == [filed["second"]["request_id"]]
+    assert [w["request_id"] for w in after.json()] == [filed["neighbour"]["request_id"]]
+    assert elsewhere.status_code == 403
+    assert volunteer.status_code == 403
+    assert unknown.status_code == 404
 
 
 async def test_capacity_reschedule_cancel_and_the_waitlist(client: Client, tokens: Tokens) -> None:

@@ -15,6 +15,7 @@ from services.scheduler.domain.booking import (
     decide_change_booking,
     decide_fill_from_waitlist,
     next_from_waitlist,
+    waiting_for,
 )
 from services.scheduler.domain.errors import (
     BookingNotFoundError,
@@ -211,6 +212,18 @@ def test_the_waitlist_is_first_come_first_served_own_commune_first() -> None:
     unfit = waiting(4, topics=(Topic.BUSINESS_APPS,))
     assert next_from_waitlist(session, [unfit], now=NOW) is None
     assert next_from_waitlist(session, [resident(5)], now=NOW) is None  # not waiting
+
+
+def test_a_full_sessions_waitlist_is_who_its_freed_places_would_go_to_in_turn() -> None:
+    full = book(scheduled(capacity=1), resident(9), "b9")
+    early_elsewhere = waiting(1, commune_code=THIEU_HOA, at=NOW - timedelta(days=3))
+    late_here = waiting(3, at=NOW - timedelta(days=1))
+    unfit = waiting(4, topics=(Topic.BUSINESS_APPS,))
+    queue = [unfit, early_elsewhere, late_here, resident(5)]
+
+    assert next_from_waitlist(full, queue, now=NOW) is None  # no place to give now
+    assert waiting_for(full, queue, now=NOW) == (late_here, early_elsewhere)
+    assert waiting_for(full, queue, now=full.when.starts_at) == ()  # it has begun
 
 
 def test_a_cancelled_booking_frees_a_place_the_waitlist_takes_at_once() -> None:
