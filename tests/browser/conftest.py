@@ -1,0 +1,43 @@
+"""One Chromium per pytest worker, a fresh context (cookies, storage) per test.
+
+The browser and everything a browser test awaits share the session's event loop
+(`loop_scope="session"`): Playwright's objects belong to the loop that made them. Each test
+module marks itself `pytest.mark.asyncio(loop_scope="session")` for that reason. Where no
+Chromium is found, tests/conftest.py deselects the `browser` tests and says so in the header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from tests.browser.chromium import chromium_path
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Chromium, launched once for this worker."""
+    executable = chromium_path()
+    assert executable is not None, "browser tests run only where Chromium is found"
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, headless=True)
+        yield launched
+        await launched.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """A new browser profile for one test: no cookie or session leaks into the next."""
+    # bypass_csp: axe is injected as an inline script, which a strict Content-Security-Policy
+    # refuses; nothing the page itself does needs the bypass.
+    made = await browser.new_context(locale="vi-VN", bypass_csp=True)
+    yield made
+    await made.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(context: BrowserContext) -> Page:
+    """A tab in this test's own context (closed with it)."""
+    return await context.new_page()
