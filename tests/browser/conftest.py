@@ -4,6 +4,10 @@ The browser and everything a browser test awaits share the session's event loop
 (`loop_scope="session"`): Playwright's objects belong to the loop that made them. Each test
 module marks itself `pytest.mark.asyncio(loop_scope="session")` for that reason. Where no
 Chromium is found, tests/conftest.py deselects the `browser` tests and says so in the header.
+
+Every context is kept on this machine: a request for anything but a local address is refused,
+and, like an uncaught script error, fails the test (the console ships HTMX and its charts; it
+must load nothing from the internet).
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
 from tests.browser.chromium import chromium_path
+from tests.browser.faults import OUTSIDE, Faults
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -28,11 +33,26 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+async def faults() -> AsyncIterator[Faults]:
+    """This test's faults; any left at its end fail it."""
+    found = Faults()
+    yield found
+    assert not found.report(), "the pages went wrong:\n" + found.report()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def context(browser: Browser, faults: Faults) -> AsyncIterator[BrowserContext]:
     """A new browser profile for one test: no cookie or session leaks into the next."""
     # bypass_csp: axe is injected as an inline script, which a strict Content-Security-Policy
     # refuses; nothing the page itself does needs the bypass.
     made = await browser.new_context(locale="vi-VN", bypass_csp=True)
+
+    async def refuse(route: Route) -> None:
+        faults.outside_requests.append(route.request.url)
+        await route.abort("blockedbyclient")
+
+    await made.route(OUTSIDE, refuse)
+    made.on("weberror", lambda error: faults.script_errors.append(str(error.error)))
     yield made
     await made.close()
 

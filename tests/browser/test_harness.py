@@ -1,5 +1,6 @@
 """The browser harness itself: axe fails a page for what blocks its users and only for that,
-and screenshots come at the phone's and the PC's widths."""
+screenshots come at the phone's and the PC's widths, and a page that reaches off this machine
+or throws is caught."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import struct
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import BrowserContext, Page
 
 from tests.browser.accessibility import accessibility_violations, assert_accessible
+from tests.browser.faults import Faults
 from tests.browser.screenshots import WIDTHS, save_screenshots
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -82,3 +84,22 @@ def png_width(path: Path) -> int:
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     (width,) = struct.unpack(">I", header[16:20])
     return int(width)
+
+
+async def test_a_request_off_this_machine_is_refused_and_kept_as_a_fault(
+    page: Page, faults: Faults
+) -> None:
+    await page.set_content('<script src="https://cdn.example.org/htmx.min.js"></script>')
+    assert await page.evaluate("typeof window.htmx") == "undefined"
+    assert faults.outside_requests == ["https://cdn.example.org/htmx.min.js"]
+    faults.outside_requests.clear()  # seen: this test expects it
+
+
+async def test_an_uncaught_script_error_is_kept_as_a_fault(
+    context: BrowserContext, page: Page, faults: Faults
+) -> None:
+    async with context.expect_event("weberror"):
+        await page.set_content("<script>throw new Error('trang hỏng')</script>")
+    assert len(faults.script_errors) == 1
+    assert "trang hỏng" in faults.script_errors[0]
+    faults.script_errors.clear()
