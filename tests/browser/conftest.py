@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.browser.chromium import chromium_path
-from tests.browser.faults import OUTSIDE, Faults
+from tests.browser.contexts import open_context
+from tests.browser.faults import Faults
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -43,16 +44,7 @@ async def faults() -> AsyncIterator[Faults]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def context(browser: Browser, faults: Faults) -> AsyncIterator[BrowserContext]:
     """A new browser profile for one test: no cookie or session leaks into the next."""
-    # bypass_csp: axe is injected as an inline script, which a strict Content-Security-Policy
-    # refuses; nothing the page itself does needs the bypass.
-    made = await browser.new_context(locale="vi-VN", bypass_csp=True)
-
-    async def refuse(route: Route) -> None:
-        faults.outside_requests.append(route.request.url)
-        await route.abort("blockedbyclient")
-
-    await made.route(OUTSIDE, refuse)
-    made.on("weberror", lambda error: faults.script_errors.append(str(error.error)))
+    made = await open_context(browser, faults)
     yield made
     await made.close()
 
