@@ -1,4 +1,4 @@
-"""The `handinhand` command: run, migrate and operate the three services."""
+"""The `handinhand` command: run, migrate and operate the four services."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ def _service_settings(service: str, settings: Settings) -> dict[str, Any]:
             from services.volunteers.planning import StaffingOptions
 
             return {"staffing": StaffingOptions.from_env(os.environ)}
+        if service == "console":
+            from services.console.settings import ConsoleSettings
+
+            return {"console": ConsoleSettings.from_env(os.environ, settings)}
     except ConfigError as error:
         print(f"handinhand: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -108,6 +112,14 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
+def _service_line(service: str, settings: Settings) -> str:
+    """What `up` prints for a service: where it answers, and what to open there."""
+    url = f"http://{settings.host}:{settings.ports[service]}"
+    if service == "console":
+        return f"{service:<14}{url}  (open it in a browser; sign-in codes show in the SMS log)"
+    return f"{service:<14}{url}  (OpenAPI: {url}/schema/openapi.json, page: {url}/schema)"
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from migrations.run import migrate
 
@@ -135,8 +147,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         for service in SERVICES:
             command = [sys.executable, "-m", "services.cli", "serve", service]
             children.append(subprocess.Popen(command, env=env))  # noqa: S603
-            url = f"http://{settings.host}:{settings.ports[service]}"
-            print(f"{service:<14}{url}  (OpenAPI: {url}/schema/openapi.json, page: {url}/schema)")
+            print(_service_line(service, settings))
         if args.demo:
             from services.demo import load_demo
 
@@ -209,6 +220,51 @@ def cmd_token(args: argparse.Namespace) -> int:
     print(
         mint_token(settings.token_secret, caller, SystemClock().now(), timedelta(hours=args.hours))
     )
+    return 0
+
+
+def cmd_account(args: argparse.Namespace) -> int:
+    """Add a console account (the first admin, typically); the same phone again changes nothing."""
+    from services.console import handlers
+    from services.console.domain.accounts import AddAccount
+    from services.console.domain.errors import PhoneTakenError
+    from shared.errors import DomainError
+    from shared.events.base import Cause
+    from shared.events.console import AccountRole
+    from shared.ids import uuid7
+    from shared.phones import mask_phone
+
+    scope = tuple(code.strip() for code in args.scope.split(",") if code.strip())
+
+    async def run(runtime: Any, store: Any) -> bool:
+        command = AddAccount(
+            account_id=handlers.account_id_of(args.phone),
+            role=AccountRole(args.role),
+            name=args.name,
+            phone=args.phone,
+            scope=scope,
+            volunteer_id=args.volunteer_id,
+            added_by="cli",
+        )
+        async with store.transaction() as tx:
+            added: bool = await handlers.add_account(
+                tx, command, runtime.clock.now(), Cause(correlation_id=uuid7())
+            )
+        return added
+
+    try:
+        added = asyncio.run(_with_runtime("console", run))
+    except PhoneTakenError as error:
+        print(f"handinhand account add: {error}", file=sys.stderr)
+        return 1
+    except DomainError as error:
+        print(f"handinhand account add: {error.field or 'input'}: {error}", file=sys.stderr)
+        return 2
+    shown = mask_phone(handlers.normalized(args.phone))
+    if added:
+        print(f"account added: {args.role} {args.name} ({shown})")
+    else:
+        print(f"an account with phone {shown} exists already: nothing changed")
     return 0
 
 
@@ -323,11 +379,22 @@ def cmd_drill(args: argparse.Namespace) -> int:
     return drill(args.passed_on)
 
 
+def _account_parser(commands: Any) -> None:
+    account = commands.add_parser("account", help="add a console account (e.g. the first admin)")
+    account.add_argument("action", choices=["add"])
+    account.add_argument("--role", choices=["admin", "coordinator", "volunteer"], required=True)
+    account.add_argument("--phone", required=True, help="e.g. 0912 345 678")
+    account.add_argument("--name", required=True)
+    account.add_argument("--scope", default="", help="comma-separated province or commune codes")
+    account.add_argument("--volunteer-id", help="for a volunteer: their volunteer id")
+    account.set_defaults(run=cmd_account)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="handinhand", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
 
-    up = commands.add_parser("up", help="start NATS, migrate, and run the three services")
+    up = commands.add_parser("up", help="start NATS, migrate, and run the four services")
     up.add_argument("--demo", action="store_true", help="also load a demo commune and weekend")
     up.set_defaults(run=cmd_up)
 
@@ -348,6 +415,7 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--hours", type=float, default=12.0)
     token.set_defaults(run=cmd_token)
 
+    _account_parser(commands)
     sms = commands.add_parser("sms", help="play a resident: send a signed inbound SMS")
     sms.add_argument("action", choices=["from"])
     sms.add_argument("phone", help="the sender, e.g. +84912345678")

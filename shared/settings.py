@@ -11,8 +11,8 @@ import msgspec
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-SERVICES = ("scheduler", "volunteers", "notifications")
-DEFAULT_PORTS = {"scheduler": 8001, "volunteers": 8002, "notifications": 8003}
+SERVICES = ("scheduler", "volunteers", "notifications", "console")
+DEFAULT_PORTS = {"scheduler": 8001, "volunteers": 8002, "notifications": 8003, "console": 8004}
 
 
 class ConfigError(ValueError):

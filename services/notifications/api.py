@@ -21,6 +21,7 @@ from services.notifications.providers.console import ConsoleMessage
 from services.notifications.providers.signatures import verify_twilio_signature
 from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
 from services.notifications.service import Notifications
+from services.notifications.sign_in import send_sign_in_code
 from services.notifications.views import queries
 from shared.events.base import Cause
 from shared.events.notifications import CoordinatorContactSet, SmsLanguage
@@ -38,6 +39,8 @@ MAX_LIST = 500
 SIGNATURE = "webhookSignature"
 SIGNED: list[dict[str, list[str]]] = [{SIGNATURE: []}]
 TOKEN: list[dict[str, list[str]]] = [{BEARER: []}]
+# The subject of the tokens the console mints for itself (services/console/peers.py).
+CONSOLE_SUBJECT = "console"
 
 
 class InboundSmsForm(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,6 +83,22 @@ class CoordinatorContactUpdate(msgspec.Struct, frozen=True, kw_only=True):
     phone: str
     language: SmsLanguage = SmsLanguage.VI
     commune_codes: tuple[Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$")], ...] = ()
+
+
+class SignInCodeCreate(msgspec.Struct, frozen=True, kw_only=True):
+    """A console sign-in code to text now: to a phone with an active console account."""
+
+    phone: Annotated[str, msgspec.Meta(description="the account's phone, e.g. +84912345678")]
+    code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", description="six digits")]
+    language: SmsLanguage = SmsLanguage.VI
+
+
+class SignInCodeSentView(msgspec.Struct, frozen=True, kw_only=True):
+    """What was recorded: the delivery fact, not the code."""
+
+    message_id: str
+    provider: str
+    sent_at: datetime
 
 
 def _runtime(request: Request[Any, Any, State]) -> Runtime:
@@ -341,7 +360,44 @@ async def put_coordinator_contact(
     return msgspec.structs.replace(data, phone=phone)
 
 
+@post(
+    "/v1/sign-in-codes",
+    tags=["sign-in"],
+    security=TOKEN,
+    status_code=201,
+    summary="Text a console sign-in code now (the console only: admin token, subject console)",
+    description="Urgent: quiet hours never hold it. Sent straight to the provider, never "
+    "queued or retried; only the fact is recorded (event sms.sign_in_code_sent), the code is "
+    "in no event, table or log. 503 when the provider does not take it: ask again.",
+    responses={503: ResponseSpec(None, description="The provider did not take the SMS.")},
+)
+async def post_sign_in_code(
+    request: Request[Any, Any, State],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    data: JSONBody[SignInCodeCreate],
+) -> SignInCodeSentView:
+    caller.require(Role.ADMIN)
+    if caller.sub != CONSOLE_SUBJECT:
+        raise ForbiddenError("only the console sends sign-in codes")
+    phone = _phone(data.phone, "phone")
+    sent = await send_sign_in_code(
+        store,
+        _channel(request),
+        phone,
+        data.code,
+        data.language,
+        now=_runtime(request).clock.now(),
+        cause=cause,
+    )
+    return SignInCodeSentView(
+        message_id=sent.message_id, provider=sent.provider, sent_at=sent.sent_at
+    )
+
+
 routes: list[Any] = [
+    post_sign_in_code,
     sms_inbound,
     sms_status,
     list_messages,

@@ -11,6 +11,7 @@ from services.notifications.parts import PARTS, work
 from services.notifications.providers.base import SmsProvider
 from services.notifications.service import Notifications
 from services.notifications.settings import NotificationSettings
+from services.notifications.sign_in import CodeNotSentError
 from shared.clock import Clock, SystemClock
 from shared.events import build_catalog
 from shared.runtime import Runtime
@@ -36,7 +37,7 @@ def create_app(
         api.routes,
         title="notifications",
         description="SMS out and in, reminders, delivery receipts and opt-out.",
-        rule_errors={MessageStateError: 409},
+        rule_errors={MessageStateError: 409, CodeNotSentError: 503},
         security_schemes={
             api.SIGNATURE: SecurityScheme(
                 type="apiKey",

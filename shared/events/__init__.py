@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.events import notifications, scheduler, volunteers
+from shared.events import console, notifications, scheduler, volunteers
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.catalog import Catalog, EventDecodeError, UnknownEventError, Upcaster
 
@@ -10,13 +10,14 @@ from shared.events.catalog import Catalog, EventDecodeError, UnknownEventError, 
 def build_catalog() -> Catalog:
     """The catalog of this code base; each module lists its events and upcasters."""
     upcasters: dict[tuple[str, int], Upcaster] = {}
-    for module in (scheduler, volunteers, notifications):
+    for module in (scheduler, volunteers, notifications, console):
         upcasters.update(getattr(module, "UPCASTERS", {}))
     return Catalog(
         {
             "scheduler": scheduler.EVENTS,
             "volunteers": volunteers.EVENTS,
             "notifications": notifications.EVENTS,
+            "console": console.EVENTS,
         },
         upcasters,
     )

@@ -62,6 +62,8 @@ class SmsKind(StrEnum):
     REPLY_UNKNOWN = "reply_unknown"
     REPLY_AMBIGUOUS = "reply_ambiguous"
     HELP_REQUEST_REFUSED = "help_request_refused"
+    # Sent at once, never queued (the code is not stored): see `SignInCodeSent`.
+    SIGN_IN_CODE = "sign_in_code"
 
 
 class ReplyIntent(StrEnum):
@@ -332,6 +334,21 @@ class CoordinatorContactSet(Event, frozen=True, kw_only=True):
     set_at: datetime
 
 
+class SignInCodeSent(Event, frozen=True, kw_only=True):
+    """A console sign-in code left for the provider, urgent (quiet hours never hold it).
+
+    Only the fact is kept: the code is in no event, table, subject or log line; it was handed
+    to the provider at once, so nothing is queued or retried (the console asks again).
+    """
+
+    event_type: ClassVar[str] = "sms.sign_in_code_sent"
+    message_id: MessageId
+    phone: str
+    provider: str
+    provider_message_id: str
+    sent_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     SmsQueued,
     SmsSuppressed,
@@ -353,6 +370,7 @@ EVENTS: tuple[type[Event], ...] = (
     RemindersPlanned,
     RemindersCancelled,
     CoordinatorContactSet,
+    SignInCodeSent,
 )
 
 # help.requested_by_sms v1 named its topic by SMS keyword; v2 by the topic itself.

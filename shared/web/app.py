@@ -4,10 +4,12 @@ correlation ids, the caller from the bearer token and the Idempotency-Key."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, get
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.enums import ScopeType
@@ -15,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Response
 from litestar.routes import HTTPRoute
+from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.events.base import Cause
@@ -31,6 +34,17 @@ from shared.web.problems import problem_handlers
 from shared.web.times import TimeOfDaySchema, decode_time_of_day, is_time_of_day
 
 CORRELATION_HEADER = "X-Correlation-Id"
+
+
+@dataclass(frozen=True)
+class Pages:
+    """What an app of HTML pages adds to the shared parts."""
+
+    templates: TemplateConfig[Any]
+    csrf: CSRFConfig
+    exception_handlers: Mapping[Any, Any] = field(default_factory=dict)
+    middleware: Sequence[Any] = ()
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
@@ -174,6 +188,7 @@ def build_app(
     dependencies: Mapping[str, Provide] | None = None,
     security_schemes: Mapping[str, SecurityScheme] | None = None,
     security: list[dict[str, list[str]]] | None = None,
+    pages: Pages | None = None,
 ) -> Litestar:
     """A service's Litestar app: its routes plus everything every service must have.
 
@@ -183,7 +198,12 @@ def build_app(
 
     `security` is what every route of the service requires (volunteers: a bearer token);
     `security_schemes` names the service's own schemes (notifications: webhook signatures).
+    `pages` is what a service of web pages adds (the console): templates, CSRF, its own
+    middleware, error pages in place of problem details, and what to close on shutdown.
     """
+    handlers: dict[Any, Any] = problem_handlers(rule_errors, database_lost=runtime.database_lost)
+    if pages is not None:
+        handlers.update(pages.exception_handlers)
     app = Litestar(
         route_handlers=[healthz, readyz, metrics, *route_handlers],
         dependencies={
@@ -196,8 +216,11 @@ def build_app(
         lifespan=[lambda _app: runtime.lifespan(work)],
         security=security,
         logging_config=None,  # the entrypoint configures JSON logs once (shared.logs)
-        exception_handlers=problem_handlers(rule_errors, database_lost=runtime.database_lost),
-        middleware=[correlation_middleware, allow_middleware],
+        exception_handlers=handlers,
+        middleware=[correlation_middleware, allow_middleware, *(pages.middleware if pages else ())],
+        template_config=pages.templates if pages else None,
+        csrf_config=pages.csrf if pages else None,
+        on_shutdown=list(pages.on_shutdown) if pages else None,
         state=State(
             {"service": service, "runtime": runtime, "work": work, "requests": RequestCounter()}
         ),

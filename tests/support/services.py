@@ -14,6 +14,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from migrations.run import migrate
+from services.console.settings import ConsoleSettings
 from services.notifications.settings import NotificationSettings
 from services.scheduler.limits import HelpRequestLimits
 from services.volunteers.planning import StaffingOptions
@@ -51,6 +52,8 @@ def service_settings(
         return {"limits": HelpRequestLimits.from_env(clock or SystemClock(), os.environ)}
     if service == "volunteers":
         return {"staffing": StaffingOptions.from_env(os.environ)}
+    if service == "console":
+        return {"console": ConsoleSettings.from_env(os.environ, settings)}
     return {"sms": NotificationSettings.from_env(os.environ, settings.var_dir)}
 
 

@@ -67,7 +67,7 @@ PURE_LIBRARIES = frozenset(
 # in it. shared.phones, shared.errors and shared.events.fold are being added (issue 14).
 PURE_SHARED = ("shared.events.*", "shared.ids", "shared.clock", "shared.phones", "shared.errors")
 
-SERVICES = ("scheduler", "volunteers", "notifications")
+SERVICES = ("scheduler", "volunteers", "notifications", "console")
 # They compose the services, so they import all of them.
 COMPOSERS = ("services.cli", "services.demo")
 

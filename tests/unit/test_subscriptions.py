@@ -16,7 +16,7 @@ import pytest
 from shared.events import build_catalog
 from shared.events.base import Event
 
-SERVICES = ("scheduler", "volunteers", "notifications")
+SERVICES = ("scheduler", "volunteers", "notifications", "console")
 
 
 def matched_classes(tree: ast.AST) -> set[str]:

@@ -151,6 +151,10 @@ class HelpRefusedContext(TemplateContext, frozen=True, kw_only=True):
     reason: RefusalCode = RefusalCode.OTHER
 
 
+class SignInCodeContext(TemplateContext, frozen=True, kw_only=True):
+    code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")]
+
+
 class Template(msgspec.Struct, frozen=True, kw_only=True):
     """One kind of SMS: the context it needs and its text per language."""
 
@@ -162,6 +166,17 @@ _CARRY = "Nhớ mang CCCD và điện thoại."
 _CARRY_EN = "Please bring your ID card and phone."
 
 TEMPLATES: dict[SmsKind, Template] = {
+    # Written without diacritics on purpose: it names nobody, and in GSM-7 it is one part that
+    # every phone shows, however old.
+    SmsKind.SIGN_IN_CODE: Template(
+        context=SignInCodeContext,
+        texts={
+            SmsLanguage.VI: "Ma dang nhap HandInHand: {code}. Dung trong 5 phut. "
+            "Khong dua ma nay cho ai.",
+            SmsLanguage.EN: "HandInHand sign-in code: {code}. Valid for 5 minutes. "
+            "Do not share it with anyone.",
+        },
+    ),
     SmsKind.ASSIGNMENT_PROPOSED: Template(
         context=AssignmentProposedContext,
         texts={

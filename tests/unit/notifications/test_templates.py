@@ -44,6 +44,7 @@ LONGEST_REALISTIC: dict[str, Any] = {
     "assigned": 999,
     "needed": 999,
     "codes": ("4821", "5930", "6017", "7342", "8855")[:MAX_PENDING_CODES],
+    "code": "482193",
 }
 
 

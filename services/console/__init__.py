@@ -1,0 +1,1 @@
+"""The coordinator console: web pages for admins, coordinators and volunteers."""

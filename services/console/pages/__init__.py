@@ -1,0 +1,20 @@
+"""The console's pages, one module per part of the site; `routes` is all of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.static_files import create_static_files_router
+
+from services.console.pages import accounts, sessions, sign_in, weekend
+from services.console.pages.common import TEMPLATES
+
+STATIC = TEMPLATES.parent / "static"
+
+routes: list[Any] = [
+    *sign_in.routes,
+    *weekend.routes,
+    *accounts.routes,
+    *sessions.routes,
+    create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+]

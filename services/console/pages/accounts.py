@@ -1,0 +1,173 @@
+"""Admins: the accounts list, adding a coordinator, pausing and resuming an account."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from services.console import handlers
+from services.console.domain.accounts import AddAccount, PauseAccount, ResumeAccount
+from services.console.domain.communes import covers, province_of
+from services.console.domain.errors import (
+    AlreadyPausedError,
+    InvalidAccountError,
+    NotPausedError,
+    PhoneTakenError,
+)
+from services.console.i18n import gettext as _
+from services.console.pages.common import console_of, page, require_admin
+from services.console.pages.sign_in import FORM
+from services.console.views import queries
+from services.console.views.queries import Viewer
+from shared.events.base import Cause
+from shared.events.console import AccountId, AccountRole
+from shared.phones import InvalidPhoneError, normalize_phone
+from shared.web.auth import ForbiddenError
+from shared.web.problems import NotFoundError
+
+
+class CoordinatorForm(msgspec.Struct, frozen=True, kw_only=True):
+    name: str = ""
+    phone: str = ""
+    scope: str = ""  # province or commune codes, separated by commas or spaces
+
+
+async def _accounts_page(
+    request: Request[Any, Any, State],
+    viewer: Viewer,
+    *,
+    form: CoordinatorForm | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    async with console_of(request).runtime.store.reader.connect() as conn:
+        accounts = await queries.all_accounts(conn)
+    return page(
+        "accounts.html",
+        status=status,
+        viewer=viewer,
+        accounts=accounts,
+        form=form or CoordinatorForm(),
+        errors=errors or {},
+    )
+
+
+@get("/accounts", include_in_schema=False)
+async def accounts_page(
+    request: Request[Any, Any, State], viewer: NamedDependency[Viewer | None]
+) -> Template:
+    return await _accounts_page(request, require_admin(viewer))
+
+
+def _form_errors(form: CoordinatorForm, admin: Viewer) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Each wrong field with its message, in the reader's language; and the scope's codes."""
+    errors: dict[str, str] = {}
+    if not form.name.strip():
+        errors["name"] = _("Write the coordinator's name.")
+    try:
+        normalize_phone(form.phone)
+    except InvalidPhoneError:
+        errors["phone"] = _("Write a Vietnamese mobile number, e.g. 0912 345 678.")
+    codes = tuple(code for code in form.scope.replace(",", " ").split() if code)
+    if not codes:
+        errors["scope"] = _("Write at least one commune (5 digits) or province (2 digits) code.")
+    elif any(len(code) == 5 and province_of(code) is None for code in codes):
+        errors["scope"] = _("One of these codes is not an official commune or ward.")
+    elif admin.account.scope and not all(covers(admin.account.scope, c) for c in codes):
+        errors["scope"] = _("You may only give codes within your own scope.")
+    return errors, codes
+
+
+@post("/accounts", include_in_schema=False)
+async def add_coordinator(
+    request: Request[Any, Any, State],
+    viewer: NamedDependency[Viewer | None],
+    cause: NamedDependency[Cause],
+    data: Annotated[CoordinatorForm, FORM],
+) -> Template | Redirect:
+    admin = require_admin(viewer)
+    errors, codes = _form_errors(data, admin)
+    if not errors:
+        console = console_of(request)
+        command = AddAccount(
+            account_id=handlers.account_id_of(data.phone),
+            role=AccountRole.COORDINATOR,
+            name=data.name,
+            phone=data.phone,
+            scope=codes,
+            added_by=admin.account.account_id,
+        )
+        try:
+            async with console.runtime.store.transaction() as tx:
+                added = await handlers.add_account(tx, command, console.runtime.clock.now(), cause)
+        except PhoneTakenError:
+            added = False
+        except InvalidAccountError as error:
+            errors[error.field or "name"] = _("This value is not accepted.")
+        else:
+            if not added:
+                errors["phone"] = _("An account with this phone exists already.")
+    if errors:
+        return await _accounts_page(request, admin, form=data, errors=errors, status=400)
+    return Redirect("/accounts")
+
+
+async def _account_in_reach(
+    request: Request[Any, Any, State], admin: Viewer, account_id: str
+) -> queries.AccountRow:
+    async with console_of(request).runtime.store.reader.connect() as conn:
+        found = await queries.account(conn, account_id)
+    if found is None:
+        raise NotFoundError(f"no account {account_id}")
+    if admin.account.scope and not all(covers(admin.account.scope, c) for c in found.scope):
+        raise ForbiddenError("this account is outside your scope")
+    if found.account_id == admin.account.account_id:
+        raise ForbiddenError("an admin does not pause themselves")
+    return found
+
+
+@post("/accounts/{account_id:str}/pause", include_in_schema=False)
+async def pause(
+    request: Request[Any, Any, State],
+    viewer: NamedDependency[Viewer | None],
+    cause: NamedDependency[Cause],
+    account_id: FromPath[str],
+) -> Redirect:
+    admin = require_admin(viewer)
+    await _account_in_reach(request, admin, account_id)
+    console = console_of(request)
+    command = PauseAccount(account_id=AccountId(account_id), paused_by=admin.account.account_id)
+    try:
+        async with console.runtime.store.transaction() as tx:
+            await handlers.pause_account(tx, command, console.runtime.clock.now(), cause)
+    except AlreadyPausedError:
+        pass  # pressed twice: it is paused, as asked
+    return Redirect("/accounts")
+
+
+@post("/accounts/{account_id:str}/resume", include_in_schema=False)
+async def resume(
+    request: Request[Any, Any, State],
+    viewer: NamedDependency[Viewer | None],
+    cause: NamedDependency[Cause],
+    account_id: FromPath[str],
+) -> Redirect:
+    admin = require_admin(viewer)
+    await _account_in_reach(request, admin, account_id)
+    console = console_of(request)
+    command = ResumeAccount(account_id=AccountId(account_id), resumed_by=admin.account.account_id)
+    try:
+        async with console.runtime.store.transaction() as tx:
+            await handlers.resume_account(tx, command, console.runtime.clock.now(), cause)
+    except NotPausedError:
+        pass  # pressed twice: it is active, as asked
+    return Redirect("/accounts")
+
+
+routes: list[Any] = [accounts_page, add_coordinator, pause, resume]

@@ -1,0 +1,87 @@
+"""This weekend: the sessions of a commune in the account's scope for the coming Saturday and
+Sunday, understaffed first, as the scheduler's API gives them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from litestar.response import Template
+
+from services.console.domain.communes import commune, covers
+from services.console.i18n import gettext as _
+from services.console.pages.common import caller_of, console_of, page, signed_in
+from services.console.peers import PeerError, SessionSummary
+from services.console.views.queries import Viewer
+from shared.clock import VIETNAM
+from shared.events.console import AccountRole
+from shared.web.auth import ForbiddenError
+
+SATURDAY = 5
+SUNDAY = 6
+
+
+def coming_weekend(today: date) -> tuple[date, date]:
+    """The weekend a coordinator is getting ready for: this one while it lasts, else the next."""
+    if today.weekday() == SUNDAY:
+        return today - timedelta(days=1), today
+    saturday = today + timedelta(days=(SATURDAY - today.weekday()) % 7)
+    return saturday, saturday + timedelta(days=1)
+
+
+def understaffed_first(sessions: list[SessionSummary]) -> list[SessionSummary]:
+    order = {"understaffed": 0, "unknown": 1, "staffed": 2}
+    return sorted(
+        sessions,
+        key=lambda s: (order.get(s.staffing, 1), s.local_date, s.start_local, s.venue.name),
+    )
+
+
+@get("/weekend", include_in_schema=False)
+async def weekend(
+    request: Request[Any, Any, State],
+    viewer: NamedDependency[Viewer | None],
+    commune_code: Annotated[str | None, QueryParameter(name="commune")] = None,
+) -> Template:
+    found = signed_in(viewer)
+    account = found.account
+    if account.role is AccountRole.VOLUNTEER:
+        raise ForbiddenError("volunteers have their own page")
+    own = [code for code in account.scope if len(code) == 5]
+    chosen = (commune_code or (own[0] if own else "")).strip()
+    console = console_of(request)
+    saturday, sunday = coming_weekend(console.runtime.clock.now().astimezone(VIETNAM).date())
+    context: dict[str, Any] = {
+        "viewer": found,
+        "saturday": saturday,
+        "sunday": sunday,
+        "communes": own,
+        "commune_code": chosen,
+        "commune_name": None,
+        "sessions": [],
+        "error": None,
+    }
+    if not chosen:
+        return page("weekend.html", **context)
+    place = commune(chosen)
+    if place is None:
+        context["error"] = _("There is no commune or ward with this code.")
+        return page("weekend.html", status=400, **context)
+    scoped = not (account.role is AccountRole.ADMIN and not account.scope)
+    if scoped and not covers(account.scope, chosen):
+        raise ForbiddenError(f"commune {chosen} is outside this account's scope")
+    context["commune_name"] = place.name
+    try:
+        sessions = await console.peers.sessions(caller_of(found), chosen, saturday, sunday)
+    except PeerError:
+        context["error"] = _("The schedule is not answering just now. Try again in a minute.")
+        return page("weekend.html", status=503, **context)
+    context["sessions"] = understaffed_first(sessions)
+    return page("weekend.html", **context)
+
+
+routes: list[Any] = [weekend]

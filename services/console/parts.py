@@ -1,0 +1,22 @@
+"""What the console plugs into the shared runtime: its tables and read models (PARTS). It hears
+no other service's events yet and has no timers: beside HTTP it runs only its outbox relay."""
+
+from __future__ import annotations
+
+from services.console import consumers
+from services.console.service import Console
+from services.console.tables import READ_MODELS, metadata, store_tables
+from services.console.views import projection
+from shared.runtime import ServiceParts, ServiceWork
+
+PARTS = ServiceParts(
+    name="console",
+    metadata=metadata,
+    tables=store_tables,
+    projector=projection.project,
+    read_models=READ_MODELS,
+)
+
+
+def work(console: Console) -> ServiceWork:
+    return ServiceWork(subscriptions=lambda: consumers.subscriptions(console))

@@ -1,0 +1,73 @@
+"""The console's tables: the shared event store tables, its read models (accounts, web
+sessions), and what must never reach an event: code hashes, session-id hashes, request counts."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from shared.store.tables import add_store_tables
+from shared.store.utc import UtcDateTime
+
+metadata = sa.MetaData()
+store_tables = add_store_tables(metadata)
+
+_ID = 200
+_WHEN = UtcDateTime()
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("account_id", sa.String(_ID), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("phone", sa.String(20), nullable=False, unique=True),
+    sa.Column("scope", sa.JSON(), nullable=False),
+    sa.Column("volunteer_id", sa.String(_ID), nullable=True),
+    sa.Column("paused", sa.Boolean(), nullable=False),
+    sa.Column("added_at", _WHEN, nullable=False),
+    sa.Column("updated_at", _WHEN, nullable=False),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("session_id", sa.String(_ID), primary_key=True),
+    sa.Column("account_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("user_agent", sa.String(300), nullable=False),
+    sa.Column("started_at", _WHEN, nullable=False),
+    sa.Column("expires_at", _WHEN, nullable=False),
+    sa.Column("ended_at", _WHEN, nullable=True),
+    sa.Column("ended_reason", sa.String(30), nullable=True),
+)
+
+READ_MODELS = (accounts, web_sessions)
+
+# The cookie's value is never stored: only its SHA-256, which finds the session it opens.
+session_keys = sa.Table(
+    "web_session_keys",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(_ID), nullable=False, unique=True),
+)
+
+# One row per phone that asked for a code (known or not), under the phone's keyed hash: the
+# code's keyed hash and the tries.
+sign_in_codes = sa.Table(
+    "sign_in_codes",
+    metadata,
+    sa.Column("phone_key", sa.String(64), primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=True),
+    sa.Column("expires_at", _WHEN, nullable=False),
+    sa.Column("wrong_tries", sa.Integer(), nullable=False),
+    sa.Column("locked_until", _WHEN, nullable=True),
+)
+
+# Sign-in requests counted per key (the keyed hash of a phone or a client address) in fixed
+# windows.
+sign_in_hits = sa.Table(
+    "sign_in_hits",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("started_at", _WHEN, nullable=False),
+    sa.Column("count", sa.Integer(), nullable=False),
+)

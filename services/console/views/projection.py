@@ -1,0 +1,69 @@
+"""How the console's own events update its read models, inline in the transaction that
+appends them."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.console.tables import accounts, session_keys, web_sessions
+from shared.events.base import RecordedEvent
+from shared.events.console import (
+    AccountAdded,
+    AccountPaused,
+    AccountResumed,
+    AccountScopeChanged,
+    WebSessionEnded,
+    WebSessionStarted,
+)
+
+
+async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
+    """Update the read models for one event, in the transaction that appends it."""
+    event = recorded.event
+    match event:
+        case AccountAdded():
+            await conn.execute(
+                accounts.insert().values(
+                    account_id=event.account_id,
+                    role=event.role.value,
+                    name=event.name,
+                    phone=event.phone,
+                    scope=list(event.scope),
+                    volunteer_id=event.volunteer_id,
+                    paused=False,
+                    added_at=event.added_at,
+                    updated_at=event.added_at,
+                )
+            )
+        case AccountPaused():
+            await _account(conn, event.account_id, paused=True, updated_at=event.paused_at)
+        case AccountResumed():
+            await _account(conn, event.account_id, paused=False, updated_at=event.resumed_at)
+        case AccountScopeChanged():
+            await _account(
+                conn, event.account_id, scope=list(event.scope), updated_at=event.changed_at
+            )
+        case WebSessionStarted():
+            await conn.execute(
+                web_sessions.insert().values(
+                    session_id=event.session_id,
+                    account_id=event.account_id,
+                    user_agent=event.user_agent[:300],
+                    started_at=event.started_at,
+                    expires_at=event.expires_at,
+                )
+            )
+        case WebSessionEnded():
+            await conn.execute(
+                web_sessions.update()
+                .where(web_sessions.c.session_id == event.session_id)
+                .values(ended_at=event.ended_at, ended_reason=event.reason.value)
+            )
+            # An ended session's cookie opens nothing, even if it comes back.
+            await conn.execute(
+                session_keys.delete().where(session_keys.c.session_id == event.session_id)
+            )
+
+
+async def _account(conn: AsyncConnection, account_id: str, **values: object) -> None:
+    await conn.execute(accounts.update().where(accounts.c.account_id == account_id).values(values))

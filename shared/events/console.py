@@ -1,0 +1,109 @@
+"""Events published by the console service: who may sign in, and the web sessions they start.
+
+Streams: `account-<uuid>` (a person who signs in to the console: an admin, a coordinator or a
+volunteer) and `websession-<uuid>` (one signed-in browser). Scopes are province or commune
+codes (`38`, `15835`); phones are E.164. A session's cookie value and its hash never leave the
+console's own tables: events name the session by its id only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, NewType
+
+from shared.events.base import Event
+
+AccountId = NewType("AccountId", str)
+WebSessionId = NewType("WebSessionId", str)
+
+
+class AccountRole(StrEnum):
+    """What an account may do: admins everything in their scope (all of it when empty),
+    coordinators run the communes in their scope, volunteers see their own record."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    VOLUNTEER = "volunteer"
+
+
+class SessionEnding(StrEnum):
+    """Why a web session stopped being accepted."""
+
+    SIGNED_OUT = "signed_out"
+    REVOKED = "revoked"
+    ACCOUNT_PAUSED = "account_paused"
+
+
+class AccountAdded(Event, frozen=True, kw_only=True):
+    """Someone may now sign in to the console with this phone."""
+
+    event_type: ClassVar[str] = "account.added"
+    account_id: AccountId
+    role: AccountRole
+    name: str
+    phone: str
+    scope: tuple[str, ...] = ()
+    volunteer_id: str | None = None
+    added_by: str = ""
+    added_at: datetime
+
+
+class AccountPaused(Event, frozen=True, kw_only=True):
+    """The account may not sign in until resumed; its open sessions are ended."""
+
+    event_type: ClassVar[str] = "account.paused"
+    account_id: AccountId
+    paused_by: str = ""
+    paused_at: datetime
+
+
+class AccountResumed(Event, frozen=True, kw_only=True):
+    """A paused account may sign in again."""
+
+    event_type: ClassVar[str] = "account.resumed"
+    account_id: AccountId
+    resumed_by: str = ""
+    resumed_at: datetime
+
+
+class AccountScopeChanged(Event, frozen=True, kw_only=True):
+    """The provinces or communes the account covers (the full new list)."""
+
+    event_type: ClassVar[str] = "account.scope_changed"
+    account_id: AccountId
+    scope: tuple[str, ...]
+    changed_by: str = ""
+    changed_at: datetime
+
+
+class WebSessionStarted(Event, frozen=True, kw_only=True):
+    """An account signed in with an SMS code from one browser."""
+
+    event_type: ClassVar[str] = "web_session.started"
+    session_id: WebSessionId
+    account_id: AccountId
+    user_agent: str = ""
+    started_at: datetime
+    expires_at: datetime
+
+
+class WebSessionEnded(Event, frozen=True, kw_only=True):
+    """A web session is no longer accepted: signed out, revoked or its account paused."""
+
+    event_type: ClassVar[str] = "web_session.ended"
+    session_id: WebSessionId
+    account_id: AccountId
+    reason: SessionEnding
+    ended_by: str = ""
+    ended_at: datetime
+
+
+EVENTS: tuple[type[Event], ...] = (
+    AccountAdded,
+    AccountPaused,
+    AccountResumed,
+    AccountScopeChanged,
+    WebSessionStarted,
+    WebSessionEnded,
+)
