@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from bench.system import System
+from shared.settings import Database
 from tests.browser.chromium import chromium_path
 from tests.browser.contexts import open_context
 from tests.browser.faults import Faults
+from tests.support.services import SECRET
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -53,3 +57,16 @@ async def context(browser: Browser, faults: Faults) -> AsyncIterator[BrowserCont
 async def page(context: BrowserContext) -> Page:
     """A tab in this test's own context (closed with it)."""
     return await context.new_page()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    """The whole system with the console, one process per service, as `handinhand up` runs
+    it; on SQLite (the storage is the end-to-end tests' business, not the pages')."""
+    root = tmp_path_factory.mktemp("system")
+    running = System(
+        root, Database(url=f"sqlite:///{root / 'unused.db'}", schema="main"), secret=SECRET
+    )
+    await running.start_all()
+    yield running
+    await running.stop()

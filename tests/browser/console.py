@@ -1,0 +1,90 @@
+"""The console as its people use it: in a real browser, against the whole system as
+`handinhand up` runs it, with the sign-in codes read where the SMS provider received them."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from datetime import date, time
+
+from playwright.async_api import Page, expect
+
+from bench.system import System
+from services.console.pages.weekend import coming_weekend
+from shared.clock import VIETNAM, SystemClock
+from shared.web.auth import Role
+from tests.support.waiting import eventually
+
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+async def add_account(
+    system: System, role: str, phone: str, name: str, scope: tuple[str, ...] = ()
+) -> None:
+    """As a deployment adds its first admin: `handinhand account add` on the server."""
+    command = [sys.executable, "-m", "services.cli", "account", "add", "--role", role]
+    command += ["--phone", phone, "--name", name, "--scope", ",".join(scope)]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=system.env(), capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+
+
+async def sign_in(page: Page, system: System, phone: str, typed: str | None = None) -> None:
+    """Ask for a code for `phone` (typed as a person would, e.g. "0912 000 002"), read it from
+    the SMS the provider was handed, enter it: the browser is signed in."""
+    await page.goto(system.url("console") + "/")
+    await expect(page).to_have_url(re.compile(r"/sign-in$"))
+    earlier = len(system.sent(to=phone))
+    await page.fill("#phone", typed or phone)
+    await page.click("#sign-in-form button[type=submit]")
+    await expect(page.locator("#code-form")).to_be_visible()
+    await page.fill("#code", await code_texted_to(system, phone, earlier))
+    await page.click("#code-form button[type=submit]")
+    await expect(page).to_have_url(re.compile(r"/weekend$"))
+
+
+async def code_texted_to(system: System, phone: str, earlier: int) -> str:
+    """The code in the first SMS to `phone` after the `earlier` ones."""
+
+    async def texts() -> list[str]:
+        return [sms.body for sms in system.sent(to=phone)[earlier:]]
+
+    (body, *_) = await eventually(texts, bool)
+    found = CODE.search(body)
+    assert found is not None, body
+    return found.group(1)
+
+
+def weekend_slot() -> tuple[date, time, time]:
+    """A slot in the weekend the This-weekend page shows, late on its Sunday so it has not
+    begun yet (the scheduler refuses a session in the past)."""
+    today = SystemClock().now().astimezone(VIETNAM).date()
+    _, sunday = coming_weekend(today)
+    return sunday, time(23, 0), time(23, 45)
+
+
+async def schedule_session(system: System, commune: str, venue: str) -> str:
+    """A session in the coming weekend, scheduled through the scheduler's API."""
+    day, start, end = weekend_slot()
+    created = await system.call(
+        "POST",
+        "scheduler",
+        "/sessions",
+        auth=system.token(Role.COORDINATOR, scope=(commune,)),
+        json={
+            "commune_code": commune,
+            "venue": {"name": venue, "address": f"{venue}, xã Thiệu Trung"},
+            "local_date": day.isoformat(),
+            "start_local": start.isoformat(),
+            "end_local": end.isoformat(),
+            "topics": ["vneid_activation"],
+            "capacity": 10,
+            "volunteers_needed": 2,
+        },
+    )
+    assert created.status_code == 201, created.text
+    session_id: str = created.json()["session_id"]
+    return session_id
