@@ -51,6 +51,7 @@ class World:
     app: Litestar
     gateway: Gateway
     clock: FixedClock
+    scheduler_url: str
 
     @property
     def runtime(self) -> Runtime:
@@ -145,7 +146,9 @@ async def console_world(
             )
             app = create_app(settings, console=config, clock=clock)
             async with serving(app) as url, httpx.AsyncClient(base_url=url) as browser:
-                yield World(console=browser, app=app, gateway=gateway, clock=clock)
+                yield World(
+                    console=browser, app=app, gateway=gateway, clock=clock, scheduler_url=sched_url
+                )
     finally:
         await gateway.stop()
 

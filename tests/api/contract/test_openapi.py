@@ -31,9 +31,13 @@ def _app(service: str, settings: Settings) -> Litestar:
     return app
 
 
+# The console serves pages, no API of its own: its document lists no operation to check.
+WITH_AN_API = [service for service in SERVICES if service != "console"]
+
+
 # The document is the HTTP layer's, the same on either store: SQLite alone keeps CI short.
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", WITH_AN_API)
 async def test_the_service_answers_as_its_openapi_document_says(
     service: str, settings: Settings, tmp_path: Path
 ) -> None:
