@@ -9,15 +9,18 @@ import subprocess
 import sys
 from datetime import date, time
 
-from playwright.async_api import Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from bench.system import System
+from services.console.pages.common import SESSION_COOKIE
 from services.console.pages.weekend import coming_weekend
 from shared.clock import VIETNAM, SystemClock
 from shared.web.auth import Role
 from tests.support.waiting import eventually
 
 CODE = re.compile(r"\b(\d{6})\b")
+# Where the console sends a browser that is not signed in
+SIGN_IN_PAGE = re.compile(r"/sign-in$")
 
 
 async def add_account(
@@ -36,7 +39,7 @@ async def sign_in(page: Page, system: System, phone: str, typed: str | None = No
     """Ask for a code for `phone` (typed as a person would, e.g. "0912 000 002"), read it from
     the SMS the provider was handed, enter it: the browser is signed in."""
     await page.goto(system.url("console") + "/")
-    await expect(page).to_have_url(re.compile(r"/sign-in$"))
+    await expect(page).to_have_url(SIGN_IN_PAGE)
     earlier = len(system.sent(to=phone))
     await page.fill("#phone", typed or phone)
     await page.click("#sign-in-form button[type=submit]")
@@ -88,3 +91,9 @@ async def schedule_session(system: System, commune: str, venue: str) -> str:
     assert created.status_code == 201, created.text
     session_id: str = created.json()["session_id"]
     return session_id
+
+
+async def session_cookie(context: BrowserContext) -> str | None:
+    """The console's session cookie in this browser, if it holds one."""
+    values = [c["value"] for c in await context.cookies() if c["name"] == SESSION_COOKIE]
+    return values[0] if values else None

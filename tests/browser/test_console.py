@@ -10,11 +10,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from bench.system import System
+from services.console.pages.common import SESSION_COOKIE
 from tests.browser.accessibility import assert_accessible
-from tests.browser.console import add_account, code_texted_to, schedule_session, sign_in
+from tests.browser.console import (
+    SIGN_IN_PAGE,
+    add_account,
+    code_texted_to,
+    schedule_session,
+    session_cookie,
+    sign_in,
+)
 from tests.browser.contexts import open_context
 from tests.browser.faults import Faults
 from tests.browser.screenshots import save_screenshots
@@ -40,7 +48,7 @@ async def test_a_coordinator_signs_in_with_the_code_texted_to_their_phone(
     await add_account(system, "coordinator", phone, "Lê Thị Hoa", (THIEU_TRUNG,))
     await page.goto(system.url("console") + "/")
 
-    await expect(page).to_have_url(re.compile(r"/sign-in$"))
+    await expect(page).to_have_url(SIGN_IN_PAGE)
     await assert_accessible(page)
     await save_screenshots(page, "sign-in")
     await page.fill("#phone", "0912 000 101")
@@ -53,9 +61,9 @@ async def test_a_coordinator_signs_in_with_the_code_texted_to_their_phone(
     await page.click("#code-form button[type=submit]")
 
     await expect(page).to_have_url(re.compile(r"/weekend$"))
-    cookies = {c["name"]: c for c in await page.context.cookies()}
-    assert cookies["hih_session"]["httpOnly"]
-    assert cookies["hih_session"]["sameSite"] == "Lax"
+    (cookie,) = [c for c in await page.context.cookies() if c["name"] == SESSION_COOKIE]
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Lax"
     assert code not in await page.content()
 
 
@@ -76,7 +84,7 @@ async def test_a_wrong_code_is_refused_beside_the_field(page: Page, system: Syst
     await expect(page.locator("#code")).to_have_attribute("aria-describedby", "code-error")
     await assert_accessible(page)
     await page.goto(system.url("console") + "/weekend")
-    await expect(page).to_have_url(re.compile(r"/sign-in$"))
+    await expect(page).to_have_url(SIGN_IN_PAGE)
 
 
 async def test_this_weekend_shows_the_communes_sessions(page: Page, system: System) -> None:
@@ -118,12 +126,8 @@ async def test_a_forged_form_changes_nothing(page: Page, system: System) -> None
     await add_account(system, "admin", admin, "Quản trị")
     await sign_in(page, system, admin)
     await page.goto(system.url("console") + "/accounts")
-    await assert_accessible(page)
-    await save_screenshots(page, "accounts")
     form = page.locator("#add-coordinator-form")
-    await form.locator("[name=name]").fill("Kẻ giả mạo")
-    await form.locator("[name=phone]").fill("0912 000 199")
-    await form.locator("[name=scope]").fill(THIEU_TRUNG)
+    await fill_coordinator(form, "Kẻ giả mạo", "0912 000 199")
     # what a forged form lacks: the token the console put in its own form
     await form.locator("[name=_csrf_token]").evaluate("input => { input.value = 'forged' }")
 
@@ -131,8 +135,46 @@ async def test_a_forged_form_changes_nothing(page: Page, system: System) -> None
         await form.locator("button[type=submit]").click()
 
     assert (await posted.value).status == 403
+    await assert_accessible(page)
     await page.goto(system.url("console") + "/accounts")
-    await expect(page.locator("main")).not_to_contain_text("Kẻ giả mạo")
+    await expect(page.locator("#accounts")).not_to_contain_text("Kẻ giả mạo")
+    # the same form with the console's own token goes through: the token made the difference
+    await fill_coordinator(form, "Kẻ giả mạo", "0912 000 199")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#accounts")).to_contain_text("Kẻ giả mạo")
+
+
+async def test_an_admin_adds_a_coordinator_who_then_signs_in(
+    browser: Browser, page: Page, faults: Faults, system: System
+) -> None:
+    admin = "+84912000107"
+    await add_account(system, "admin", admin, "Quản trị")
+    await sign_in(page, system, admin)
+    await page.goto(system.url("console") + "/accounts")
+    form = page.locator("#add-coordinator-form")
+
+    await fill_coordinator(form, "Phạm Văn Đức", "0912 00")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#phone-error")).to_be_visible()
+    await expect(page.locator("#phone")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#name")).to_have_value("Phạm Văn Đức")  # kept for the fix
+    await assert_accessible(page)
+    await save_screenshots(page, "accounts")
+    await fill_coordinator(form, "Phạm Văn Đức", "0912 000 108")
+    await form.locator("button[type=submit]").click()
+
+    await expect(page.locator("#accounts")).to_contain_text("Phạm Văn Đức")
+    coordinator = await open_context(browser, faults, user_agent=PHONE_BROWSER)
+    try:
+        await sign_in(await coordinator.new_page(), system, "+84912000108")
+    finally:
+        await coordinator.close()
+
+
+async def fill_coordinator(form: Locator, name: str, phone: str) -> None:
+    await form.locator("[name=name]").fill(name)
+    await form.locator("[name=phone]").fill(phone)
+    await form.locator("[name=scope]").fill(THIEU_TRUNG)
 
 
 async def test_a_revoked_session_is_signed_out(
@@ -154,8 +196,52 @@ async def test_a_revoked_session_is_signed_out(
 
         await expect(other.locator("#web-sessions li")).to_have_count(1)
         await page.goto(system.url("console") + "/weekend")
-        await expect(page).to_have_url(re.compile(r"/sign-in$"))
+        await expect(page).to_have_url(SIGN_IN_PAGE)
         await other.goto(system.url("console") + "/weekend")
         await expect(other).to_have_url(re.compile(r"/weekend$"))
     finally:
         await phone_browser.close()
+
+
+async def test_an_admin_revokes_a_coordinators_session(
+    browser: Browser, page: Page, faults: Faults, system: System
+) -> None:
+    await add_account(system, "coordinator", "+84912000109", "Hoàng Thị Mai", (THIEU_TRUNG,))
+    await add_account(system, "admin", "+84912000110", "Quản trị")
+    await sign_in(page, system, "+84912000109")
+    admins = await open_context(browser, faults, user_agent=PHONE_BROWSER)
+    try:
+        admin = await admins.new_page()
+        await sign_in(admin, system, "+84912000110")
+        await admin.goto(system.url("console") + "/accounts")
+        mai = admin.locator("#accounts tr").filter(has_text="Hoàng Thị Mai")
+        await mai.get_by_role("link").click()
+        await expect(admin.locator("#web-sessions li")).to_have_count(1)
+        await assert_accessible(admin)
+
+        await admin.locator("#web-sessions button[type=submit]").click()
+
+        await expect(admin.locator("#web-sessions")).to_have_count(0)
+        await page.goto(system.url("console") + "/weekend")
+        await expect(page).to_have_url(SIGN_IN_PAGE)
+    finally:
+        await admins.close()
+
+
+async def test_signing_out_ends_the_session_not_only_the_cookie(page: Page, system: System) -> None:
+    phone = "+84912000111"
+    await add_account(system, "coordinator", phone, "Lê Thị Hoa", (THIEU_TRUNG,))
+    await sign_in(page, system, phone)
+    kept = await session_cookie(page.context)
+    assert kept is not None
+
+    await page.locator("#sign-out-form button").click()
+
+    await expect(page).to_have_url(SIGN_IN_PAGE)
+    # a copy of the cookie taken before signing out
+    await page.context.add_cookies(
+        [{"name": SESSION_COOKIE, "value": kept, "url": system.url("console")}]
+    )
+    assert await session_cookie(page.context) == kept
+    await page.goto(system.url("console") + "/weekend")
+    await expect(page).to_have_url(SIGN_IN_PAGE)
