@@ -245,3 +245,52 @@ async def test_signing_out_ends_the_session_not_only_the_cookie(page: Page, syst
     assert await session_cookie(page.context) == kept
     await page.goto(system.url("console") + "/weekend")
     await expect(page).to_have_url(SIGN_IN_PAGE)
+
+
+async def test_signing_in_by_keyboard_alone(page: Page, system: System) -> None:
+    phone = "+84912000112"
+    await add_account(system, "coordinator", phone, "Lê Thị Hoa", (THIEU_TRUNG,))
+    await page.goto(system.url("console") + "/sign-in")
+
+    await page.keyboard.press("Tab")
+    assert await focused(page) == "a.skip-link"  # the first stop: past the menu to the form
+    await tab_to(page, "#phone")
+    await page.keyboard.type("0912 000 112")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#code-form")).to_be_visible()
+    await tab_to(page, "#code")
+    await page.keyboard.type(await code_texted_to(system, phone, earlier=0))
+    await page.keyboard.press("Enter")
+
+    await expect(page).to_have_url(re.compile(r"/weekend$"))
+
+
+async def test_the_pages_in_english_say_so(page: Page, system: System) -> None:
+    await page.goto(system.url("console") + "/sign-in?lang=en")
+
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator("label[for=phone]")).to_have_text("Phone number")
+    await assert_accessible(page)
+
+
+async def focused(page: Page) -> str:
+    """The focused element as a selector: its tag, then its id or first class."""
+    described: str = await page.evaluate(
+        """() => {
+            const e = document.activeElement;
+            const name = e.id ? '#' + e.id : e.classList.length ? '.' + e.classList[0] : '';
+            return e.tagName.toLowerCase() + name;
+        }"""
+    )
+    return described
+
+
+async def tab_to(page: Page, selector: str, most: int = 12) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard user does; fail after `most`."""
+    seen = []
+    for _ in range(most):
+        if await page.locator(selector).evaluate("e => e === document.activeElement"):
+            return
+        seen.append(await focused(page))
+        await page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} never took the focus; the focus went {seen}")
