@@ -24,6 +24,7 @@ VOLUNTEERS = [
     ("Hoàng Văn Em", "0912345605", ("cashless_payment", "smartphone_basics")),
     ("Vũ Thị Giang", "0912345606", ("vneid_activation", "smartphone_basics")),
 ]
+DEMO_COORDINATOR = ("Đỗ Thị Hạnh", "0912 345 699")  # signs in to the console
 RESIDENTS = [
     ("Bà Lê Thị Hoa", "0987654301", ("vneid_activation",), 1948),
     ("Ông Nguyễn Văn Khánh", "0987654302", ("online_public_services",), 1952),
@@ -147,11 +148,46 @@ class Demo:
                 },
             )
         await self.http.aclose()
+        await add_demo_coordinator(self.settings)
         return (
             f"demo loaded: {len(VOLUNTEERS)} volunteers in Thiệu Trung, sessions on {saturday} "
             f"and the day after, {len(RESIDENTS)} residents booked; the SMS appear in the "
-            f"notifications log (console provider) and at /console/messages"
+            f"notifications log (console provider) and at /console/messages\n"
+            f"console: {self.url('console', '/')} sign in as the demo coordinator "
+            f"{DEMO_COORDINATOR[1]} (the code shows in the notifications log)"
         )
+
+
+async def add_demo_coordinator(settings: Settings) -> None:
+    """The console has no API of its own: the account is added as `handinhand account add`
+    does, in the console's log; its relay publishes it."""
+    from services.console import handlers
+    from services.console.domain.accounts import AddAccount
+    from services.console.parts import PARTS
+    from shared.events import build_catalog
+    from shared.events.base import Cause
+    from shared.events.console import AccountRole
+    from shared.ids import uuid7
+    from shared.runtime import Runtime
+
+    name, phone = DEMO_COORDINATOR
+    runtime = Runtime(settings, PARTS, build_catalog(), SystemClock())
+    store = runtime.open_store()
+    command = AddAccount(
+        account_id=handlers.account_id_of(phone),
+        role=AccountRole.COORDINATOR,
+        name=name,
+        phone=phone,
+        scope=(COMMUNE,),
+        added_by="demo",
+    )
+    try:
+        async with store.transaction() as tx:
+            await handlers.add_account(
+                tx, command, runtime.clock.now(), Cause(correlation_id=uuid7())
+            )
+    finally:
+        await store.close()
 
 
 async def load_demo(settings: Settings) -> str:

@@ -80,6 +80,7 @@ async def ask_for_code(
 async def enter_code(
     request: Request[Any, Any, State],
     cause: NamedDependency[Cause],
+    viewer: NamedDependency[Viewer | None],
     data: Annotated[CodeForm, FORM],
 ) -> Template | Redirect:
     code = data.code.strip().replace(" ", "")
@@ -99,6 +100,15 @@ async def enter_code(
         return page("code.html", status=400, phone=phone, error=error)
     console = console_of(request)
     async with console.runtime.store.transaction() as tx:
+        if viewer is not None:  # this browser's earlier session ends: one id per sign-in
+            await handlers.end_session(
+                tx,
+                viewer.session_id,
+                SessionEnding.SIGNED_OUT,
+                by=viewer.account.account_id,
+                now=console.runtime.clock.now(),
+                cause=cause,
+            )
         started = await handlers.start_session(
             tx,
             checked.account.account_id,

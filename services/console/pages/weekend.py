@@ -23,6 +23,7 @@ from shared.web.auth import ForbiddenError
 
 SATURDAY = 5
 SUNDAY = 6
+WEEKS_AHEAD = 8  # how far ahead the page looks, a weekend at a time
 
 
 def coming_weekend(today: date) -> tuple[date, date]:
@@ -46,6 +47,7 @@ async def weekend(
     request: Request[Any, Any, State],
     viewer: NamedDependency[Viewer | None],
     commune_code: Annotated[str | None, QueryParameter(name="commune")] = None,
+    weeks: Annotated[int, QueryParameter(ge=0, le=WEEKS_AHEAD)] = 0,
 ) -> Template:
     found = signed_in(viewer)
     account = found.account
@@ -54,11 +56,14 @@ async def weekend(
     own = [code for code in account.scope if len(code) == 5]
     chosen = (commune_code or (own[0] if own else "")).strip()
     console = console_of(request)
-    saturday, sunday = coming_weekend(console.runtime.clock.now().astimezone(VIETNAM).date())
+    today = console.runtime.clock.now().astimezone(VIETNAM).date()
+    saturday, sunday = coming_weekend(today + timedelta(weeks=weeks))
     context: dict[str, Any] = {
         "viewer": found,
         "saturday": saturday,
         "sunday": sunday,
+        "weeks": weeks,
+        "weeks_ahead": WEEKS_AHEAD,
         "communes": own,
         "commune_code": chosen,
         "commune_name": None,

@@ -37,7 +37,7 @@ async def test_this_weekend_lists_the_communes_sessions_with_vietnamese_dates(
             for venue, day, start in [
                 ("Nhà văn hóa thôn 2", "2026-12-06", "08:00:00"),
                 ("Trường tiểu học Thiệu Trung", "2026-12-05", "08:00:00"),
-                ("UBND xã (tuần sau)", "2026-12-12", "08:00:00"),
+                ("UBND xã, buổi sau", "2026-12-12", "08:00:00"),
             ]:
                 made = await scheduler.post(
                     "/sessions",
@@ -49,12 +49,17 @@ async def test_this_weekend_lists_the_communes_sessions_with_vietnamese_dates(
         await world.sign_in(COORDINATOR_PHONE)
 
         vietnamese = (await world.console.get("/weekend")).text
+        following = (await world.console.get("/weekend?commune=15835&weeks=1")).text
+        too_far = await world.console.get("/weekend?weeks=99")
         english = (await world.console.get("/weekend?lang=en")).text
         remembered = (await world.console.get("/weekend")).text
 
     assert "Thứ Bảy, 05/12/2026" in vietnamese
     assert vietnamese.index("Trường tiểu học") < vietnamese.index("Nhà văn hóa thôn 2")
-    assert "tuần sau" not in vietnamese  # the weekend after is not this one
+    assert "buổi sau" not in vietnamese  # the weekend after is not this one
+    assert "Thứ Bảy, 12/12/2026" in following
+    assert "UBND xã, buổi sau" in following
+    assert too_far.status_code == 400
     assert "Đã đăng ký: 0 / 12" in vietnamese
     assert '<html lang="vi">' in vietnamese
     assert "Saturday, 5 December 2026" in english

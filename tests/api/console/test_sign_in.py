@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bench.gateway import Response
 from shared.events.console import AccountRole
 from shared.settings import Settings
 from tests.api.console.world import (
@@ -28,6 +29,35 @@ async def test_an_admin_signs_in_with_the_code_texted_to_their_phone(settings: S
     assert status == 302
     assert accounts.status_code == 200
     assert 'id="add-coordinator-form"' in accounts.text
+
+
+async def test_the_code_is_kept_nowhere_in_clear(settings: Settings) -> None:
+    async with console_world(settings) as world:
+        await world.add_account(ADMIN_PHONE, AccountRole.ADMIN)
+        await world.ask_code(ADMIN_PHONE)
+        (code,) = world.codes_sent_to(ADMIN_PHONE)
+        before = await world.everything_stored()
+        await world.enter_code(ADMIN_PHONE, code)
+        cookie = world.console.cookies["hih_session"]
+        after = await world.everything_stored()
+
+    assert code not in before
+    assert code not in after
+    assert cookie not in after
+
+
+async def test_when_the_sms_cannot_go_the_page_says_try_again(settings: Settings) -> None:
+    async with console_world(settings) as world:
+        await world.add_account(ADMIN_PHONE, AccountRole.ADMIN)
+        world.gateway.default = Response(status=500, body=b"{}")
+        token = await world.csrf()
+
+        answer = await world.console.post(
+            "/sign-in", data={"phone": ADMIN_PHONE, "_csrf_token": token}
+        )
+
+    assert answer.status_code == 503
+    assert "Chưa gửi được mã lúc này. Hãy thử lại." in answer.text
 
 
 async def test_an_unknown_phone_gets_the_same_answer_and_no_sms(settings: Settings) -> None:
@@ -149,6 +179,22 @@ async def test_signing_out_ends_the_session(settings: Settings) -> None:
     assert after.headers["location"] == "/sign-in"
 
 
+async def test_signing_in_again_in_a_browser_ends_its_earlier_session(settings: Settings) -> None:
+    async with console_world(settings) as world:
+        await world.add_account(ADMIN_PHONE, AccountRole.ADMIN)
+        await world.sign_in(ADMIN_PHONE)
+        earlier = world.console.cookies["hih_session"]
+        await world.sign_in(ADMIN_PHONE)
+        later = world.console.cookies["hih_session"]
+        sessions = (await world.console.get("/my-sessions")).text
+        world.console.cookies["hih_session"] = earlier
+        with_the_earlier = await world.console.get("/accounts")
+
+    assert earlier != later
+    assert sessions.count('id="web-session-') == 1
+    assert with_the_earlier.status_code == 302
+
+
 def this_browsers_session(page: str) -> str:
     """The id of the session the page was asked with, from "my sessions"."""
     for card in page.split('id="web-session-')[1:]:
@@ -163,7 +209,8 @@ async def test_a_revoked_session_cookie_is_refused(settings: Settings) -> None:
         await world.sign_in(ADMIN_PHONE)
         first = world.console.cookies["hih_session"]
         first_id = this_browsers_session((await world.console.get("/my-sessions")).text)
-        await world.sign_in(ADMIN_PHONE)  # a second browser
+        world.console.cookies.delete("hih_session")  # a second browser, without the cookie
+        await world.sign_in(ADMIN_PHONE)
         second = world.console.cookies["hih_session"]
         page = (await world.console.get("/my-sessions")).text
         token = await world.csrf("/my-sessions")

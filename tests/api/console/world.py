@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import msgspec
+import sqlalchemy as sa
 from litestar import Litestar
 
 from bench.gateway import Gateway, Response
@@ -52,6 +53,17 @@ class World:
     gateway: Gateway
     clock: FixedClock
     scheduler_url: str
+    notifications: Litestar
+
+    async def everything_stored(self) -> str:
+        """Every row of every table of the console and of notifications, as text."""
+        rows: list[str] = []
+        for app in (self.app, self.notifications):
+            store = app.state.runtime.store
+            async with store.reader.connect() as conn:
+                for table in store.tables.events.metadata.sorted_tables:
+                    rows.extend(str(row) for row in await conn.execute(sa.select(table)))
+        return "\n".join(rows)
 
     @property
     def runtime(self) -> Runtime:
@@ -147,7 +159,12 @@ async def console_world(
             app = create_app(settings, console=config, clock=clock)
             async with serving(app) as url, httpx.AsyncClient(base_url=url) as browser:
                 yield World(
-                    console=browser, app=app, gateway=gateway, clock=clock, scheduler_url=sched_url
+                    console=browser,
+                    app=app,
+                    gateway=gateway,
+                    clock=clock,
+                    scheduler_url=sched_url,
+                    notifications=notifications,
                 )
     finally:
         await gateway.stop()
