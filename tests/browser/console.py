@@ -18,6 +18,9 @@ from shared.clock import VIETNAM, SystemClock
 from shared.web.auth import Role
 from tests.support.waiting import eventually
 
+THIEU_TRUNG = "15835"
+# A second browser's user agent, shown in the sessions list (a header: ASCII only)
+PHONE_BROWSER = "Mozilla/5.0 (Linux; Android 14) HandInHand-test-phone"
 CODE = re.compile(r"\b(\d{6})\b")
 # Where the console sends a browser that is not signed in
 SIGN_IN_PAGE = re.compile(r"/sign-in$")
