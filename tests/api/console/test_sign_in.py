@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+import httpx
+
 from bench.gateway import Response
+from services.console.app import create_app
 from shared.events.console import AccountRole
 from shared.settings import Settings
 from tests.api.console.world import (
@@ -12,8 +16,10 @@ from tests.api.console.world import (
     COORDINATOR_PHONE,
     THIEU_TRUNG,
     UNKNOWN_PHONE,
+    console_settings,
     console_world,
 )
+from tests.support.serving import serving
 
 
 async def test_an_admin_signs_in_with_the_code_texted_to_their_phone(settings: Settings) -> None:
@@ -61,14 +67,38 @@ async def test_when_the_sms_cannot_go_the_page_says_try_again(settings: Settings
 
 
 async def test_an_unknown_phone_gets_the_same_answer_and_no_sms(settings: Settings) -> None:
-    async with console_world(settings) as world:
+    async with console_world(settings, answer_after=0.3) as world:
         await world.add_account(ADMIN_PHONE, AccountRole.ADMIN)
 
+        started = time.monotonic()
         known = await world.ask_code(ADMIN_PHONE)
+        known_took = time.monotonic() - started
+        started = time.monotonic()
         unknown = await world.ask_code(UNKNOWN_PHONE)
+        unknown_took = time.monotonic() - started
 
         assert world.codes_sent_to(UNKNOWN_PHONE) == []
     assert known.replace(ADMIN_PHONE, "PHONE") == unknown.replace(UNKNOWN_PHONE, "PHONE")
+    # Neither answers before the floor, whether an SMS was sent or not.
+    assert min(known_took, unknown_took) >= 0.3
+
+
+async def test_two_console_instances_share_the_limits(settings: Settings) -> None:
+    async with console_world(settings, per_phone=2) as world:
+        await world.add_account(ADMIN_PHONE, AccountRole.ADMIN)
+        config = console_settings(per_phone=2, notifications_url=world.notifications_url)
+        other = create_app(settings, console=config, clock=world.clock)
+        async with serving(other) as url, httpx.AsyncClient(base_url=url) as second:
+            answers = []
+            for browser in (world.console, second, world.console, second):
+                page = await browser.get("/sign-in")
+                token = page.text.split('name="_csrf_token" value="')[1].split('"')[0]
+                answer = await browser.post(
+                    "/sign-in", data={"phone": ADMIN_PHONE, "_csrf_token": token}
+                )
+                answers.append(answer.status_code)
+
+    assert answers == [200, 200, 429, 429]
 
 
 async def test_a_code_is_used_once(settings: Settings) -> None:

@@ -27,7 +27,7 @@ from services.scheduler.app import create_app as scheduler_app
 from services.scheduler.limits import HelpRequestLimits
 from shared.clock import FixedClock
 from shared.events.base import Cause
-from shared.events.console import AccountRole
+from shared.events.console import AccountId, AccountRole
 from shared.ids import uuid7
 from shared.runtime import Runtime
 from shared.settings import Settings
@@ -54,6 +54,7 @@ class World:
     clock: FixedClock
     scheduler_url: str
     notifications: Litestar
+    notifications_url: str
 
     async def everything_stored(self) -> str:
         """Every row of every table of the console and of notifications, as text."""
@@ -105,7 +106,7 @@ class World:
 
     async def add_account(
         self, phone: str, role: AccountRole, scope: tuple[str, ...] = (), name: str = "Lê Văn An"
-    ) -> str:
+    ) -> AccountId:
         command = AddAccount(
             account_id=handlers.account_id_of(phone), role=role, name=name, phone=phone, scope=scope
         )
@@ -165,6 +166,7 @@ async def console_world(
                     clock=clock,
                     scheduler_url=sched_url,
                     notifications=notifications,
+                    notifications_url=notifications_url,
                 )
     finally:
         await gateway.stop()
