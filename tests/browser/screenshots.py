@@ -16,6 +16,8 @@ HEIGHT = 800
 async def save_screenshots(page: Page, name: str, directory: Path = DOCS) -> list[Path]:
     """The whole page at each width, as <name>-360.png and <name>-1280.png; the viewport is
     left at the widest (Playwright makes the directory)."""
+    # the pointer is left where the test last clicked: off every button, so no hover shows
+    await page.mouse.move(0, 0)
     saved = []
     for width in WIDTHS:
         await page.set_viewport_size({"width": width, "height": HEIGHT})
