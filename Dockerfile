@@ -4,6 +4,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HANDINHAND_HOST=0.0.0.0
 WORKDIR /app
 
+# The runtime lock only: no test or lint tools in the image (docs/dependencies.md)
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir -r requirements.lock
 

@@ -241,6 +241,7 @@ async def run(count: int, kind: str, directory: Path) -> dict[str, Any]:
     from shared.bus.server import NatsServer
     from shared.settings import SERVICES, Database, Settings
     from shared.store.schema import drop_schema
+    from shared.tokenkeys import TokenKeys
 
     url = os.environ.get(DATABASE_VARIABLE)
     tag = f"bench_sms_{os.getpid()}"
@@ -261,7 +262,7 @@ async def run(count: int, kind: str, directory: Path) -> dict[str, Any]:
         settings = Settings(
             var_dir=directory,
             databases=databases,
-            token_secret="bench-" + "x" * 40,
+            token_keys=TokenKeys.of_one_secret("bench-" + "x" * 40),
             nats_url=nats_server.url,
         )
         await migrate("notifications", settings.database("notifications"))

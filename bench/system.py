@@ -26,6 +26,7 @@ from services.notifications.providers.signatures import twilio_signature
 from shared.bus.server import NatsServer, free_port
 from shared.clock import SystemClock
 from shared.settings import SERVICES, Database
+from shared.tokenkeys import TokenKeys
 from shared.waiting import eventually
 from shared.web.auth import Caller, Role, mint_token
 
@@ -213,7 +214,9 @@ class System:
     def token(self, role: Role = Role.ADMIN, scope: tuple[str, ...] = ()) -> dict[str, str]:
         """A bearer token header for this system's secret."""
         caller = Caller(sub="system", role=role, scope=scope)
-        value = mint_token(self.secret, caller, SystemClock().now(), timedelta(hours=1))
+        value = mint_token(
+            TokenKeys.of_one_secret(self.secret), caller, SystemClock().now(), timedelta(hours=1)
+        )
         return {"Authorization": f"Bearer {value}"}
 
     async def call(

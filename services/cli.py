@@ -217,9 +217,12 @@ def cmd_token(args: argparse.Namespace) -> int:
         scope=tuple(code for code in args.scope.split(",") if code),
         volunteer_id=args.volunteer_id,
     )
-    print(
-        mint_token(settings.token_secret, caller, SystemClock().now(), timedelta(hours=args.hours))
-    )
+    if args.list_keys:
+        # Key ids only, never a secret: what an operator needs to write the ring when rotating.
+        for key in settings.token_keys.keys:
+            print(key.kid, "(signs)" if key is settings.token_keys.signer else "(verifies)")
+        return 0
+    print(mint_token(settings.token_keys, caller, SystemClock().now(), timedelta(hours=args.hours)))
     return 0
 
 
@@ -413,6 +416,9 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", default="cli")
     token.add_argument("--volunteer-id")
     token.add_argument("--hours", type=float, default=12.0)
+    token.add_argument(
+        "--list-keys", action="store_true", help="print the key ids of the ring instead"
+    )
     token.set_defaults(run=cmd_token)
 
     _account_parser(commands)

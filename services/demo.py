@@ -42,7 +42,7 @@ class Demo:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         token = mint_token(
-            settings.token_secret,
+            settings.token_keys,
             Caller(sub="demo-coordinator", role=Role.ADMIN),
             SystemClock().now(),
             timedelta(hours=1),

@@ -27,6 +27,7 @@ from shared.store.database import create_engine
 from shared.store.eventstore import EventStore, Projector
 from shared.store.tables import StoreTables
 from shared.store.timers import TimerHandler, TimerRunner
+from shared.web.revocations import Revocations
 
 if TYPE_CHECKING:
     from shared.web.metrics import Metric
@@ -83,6 +84,8 @@ class Runtime:
     run_relay: bool = True
     run_consumers: bool = True
     run_workers: bool = True
+    # Token ids this process refuses (shared/web/revocations.py says how it will be fed).
+    revocations: Revocations = field(default_factory=Revocations)
     store: EventStore = field(init=False)
     nc: Client | None = field(default=None, init=False)
     js: JetStreamContext | None = field(default=None, init=False)

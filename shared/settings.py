@@ -11,6 +11,8 @@ import msgspec
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from shared.tokenkeys import TokenKeyError, TokenKeys
+
 SERVICES = ("scheduler", "volunteers", "notifications", "console")
 DEFAULT_PORTS = {"scheduler": 8001, "volunteers": 8002, "notifications": 8003, "console": 8004}
 
@@ -33,7 +35,7 @@ class Database(msgspec.Struct, frozen=True, kw_only=True):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     var_dir: Path
     databases: dict[str, Database]
-    token_secret: str
+    token_keys: TokenKeys
     nats_url: str | None = None  # None: start the embedded nats-server
     host: str = "127.0.0.1"
     ports: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_PORTS))
@@ -59,7 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return cls(
             var_dir=var_dir,
             databases=databases,
-            token_secret=_token_secret(env, var_dir),
+            token_keys=_token_keys(env, var_dir),
             nats_url=nats_url,
             host=env.get("HANDINHAND_HOST", "127.0.0.1"),
             ports=ports,
@@ -140,13 +142,20 @@ def flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _token_secret(env: Mapping[str, str], var_dir: Path) -> str:
-    secret = env.get("HANDINHAND_TOKEN_SECRET")
-    if secret is not None:
-        if len(secret) < 32:
-            raise ConfigError("HANDINHAND_TOKEN_SECRET must be at least 32 characters")
-        return secret
-    return persisted_secret(var_dir, "token-secret")
+def _token_keys(env: Mapping[str, str], var_dir: Path) -> TokenKeys:
+    """HANDINHAND_TOKEN_KEYS when set (it wins); else the lone HANDINHAND_TOKEN_SECRET of
+    deployments before key ids, else the secret made under var/ on first start."""
+    ring = env.get("HANDINHAND_TOKEN_KEYS", "").strip()
+    name = "HANDINHAND_TOKEN_KEYS" if ring else "HANDINHAND_TOKEN_SECRET"
+    try:
+        if ring:
+            return TokenKeys.parse(ring)
+        secret = env.get("HANDINHAND_TOKEN_SECRET")
+        return TokenKeys.of_one_secret(
+            persisted_secret(var_dir, "token-secret") if secret is None else secret
+        )
+    except TokenKeyError as error:
+        raise ConfigError(f"{name}: {error}") from None
 
 
 def persisted_secret(var_dir: Path, name: str) -> str:

@@ -29,8 +29,9 @@ def create_app(
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
     context = Console.assemble(runtime, console)
     i18n.load_catalogs()
-    # Its own key, derived from the token secret: a CSRF token is no bearer token.
-    csrf_secret = hmac.new(settings.token_secret.encode(), b"console-csrf", hashlib.sha256)
+    # A key of its own, derived from the console's secret: a CSRF token is no bearer token,
+    # and rotating the token keys must not void every open form.
+    csrf_secret = hmac.new(console.code_secret.encode(), b"console-csrf", hashlib.sha256)
     return build_app(
         context,
         runtime,

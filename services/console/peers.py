@@ -12,6 +12,7 @@ import msgspec
 from services.console.settings import ConsoleSettings
 from shared.clock import Clock
 from shared.phones import mask_phone
+from shared.tokenkeys import TokenKeys
 from shared.web.auth import Caller, Role, mint_token
 
 log = logging.getLogger("handinhand.console")
@@ -54,14 +55,14 @@ _SESSIONS = msgspec.json.Decoder(list[SessionSummary])
 class Peers:
     """One HTTP client for the app's life, and the URLs of the services it calls."""
 
-    def __init__(self, settings: ConsoleSettings, token_secret: str, clock: Clock) -> None:
+    def __init__(self, settings: ConsoleSettings, token_keys: TokenKeys, clock: Clock) -> None:
         self._settings = settings
-        self._secret = token_secret
+        self._keys = token_keys
         self._clock = clock
         self.client = httpx.AsyncClient(timeout=settings.call_timeout)
 
     def _headers(self, caller: Caller) -> dict[str, str]:
-        token = mint_token(self._secret, caller, self._clock.now(), TOKEN_LIFE)
+        token = mint_token(self._keys, caller, self._clock.now(), TOKEN_LIFE)
         return {"Authorization": f"Bearer {token}"}
 
     async def send_sign_in_code(self, phone: str, code: str) -> None:

@@ -19,5 +19,5 @@ class Console:
 
     @classmethod
     def assemble(cls, runtime: Runtime, settings: ConsoleSettings) -> Console:
-        peers = Peers(settings, runtime.settings.token_secret, runtime.clock)
+        peers = Peers(settings, runtime.settings.token_keys, runtime.clock)
         return cls(runtime=runtime, settings=settings, peers=peers)

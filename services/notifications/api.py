@@ -163,7 +163,10 @@ async def sms_inbound(
     channel = _channel(request)
     async with store.transaction() as tx:
         await handlers.receive_sms(
-            tx, channel.settings, sms, _webhook_cause(request, f"inbound:{sms.provider_message_id}")
+            tx,
+            sms,
+            settings=channel.settings,
+            cause=_webhook_cause(request, f"inbound:{sms.provider_message_id}"),
         )
     channel.wake()
     return EMPTY_TWIML
@@ -194,12 +197,12 @@ async def sms_status(
     async with store.transaction() as tx:
         await handlers.record_delivery(
             tx,
-            _channel(request).settings,
             callback.provider_message_id,
-            outcome,
-            callback.error_code,
-            runtime.clock.now(),
-            _webhook_cause(request, seed),
+            outcome=outcome,
+            error_code=callback.error_code,
+            settings=_channel(request).settings,
+            now=runtime.clock.now(),
+            cause=_webhook_cause(request, seed),
             message_id=request.query_params.get("message_id"),
         )
     return EMPTY_TWIML
@@ -320,10 +323,10 @@ async def put_preferences(
         found = await handlers.change_preferences(
             tx,
             number,
-            data.language,
-            data.strip_diacritics,
-            runtime.clock.now(),
-            cause,
+            language=data.language,
+            strip_diacritics=data.strip_diacritics,
+            now=runtime.clock.now(),
+            cause=cause,
         )
     return _consent(number, found)
 
@@ -356,7 +359,7 @@ async def put_coordinator_contact(
         set_at=_runtime(request).clock.now(),
     )
     async with store.transaction() as tx:
-        await handlers.set_coordinator_contact(tx, event, cause)
+        await handlers.set_coordinator_contact(tx, event, cause=cause)
     return msgspec.structs.replace(data, phone=phone)
 
 

@@ -4,12 +4,14 @@ write the SMS each recipient must get, and plan, move or drop their reminders.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from services.notifications import handlers
+from services.notifications.batch import PlanRequest, SmsBatch
 from services.notifications.domain import wording
 from services.notifications.domain.labels import proposal_topic, readable_topic
 from services.notifications.domain.templates import (
@@ -22,7 +24,7 @@ from services.notifications.domain.templates import (
 from services.notifications.handlers import About, language_of
 from services.notifications.settings import NotificationSettings
 from services.notifications.views import queries
-from shared.bus.consumer import Subscription, caused_by
+from shared.bus.consumer import EventHandler, Subscription, caused_by
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.notifications import (
     AssignmentReplyAwaited,
@@ -64,113 +66,129 @@ if TYPE_CHECKING:
 ME = "notifications"
 
 
-class Reaction:
-    """The SMS and reminders one handled event leads to; every append is caused by it."""
+@dataclass(frozen=True, kw_only=True)
+class Handling:
+    """One event being handled: the transaction and the batch its SMS and reminders are
+    written in, and what each of their appends carries (every one is caused by the event)."""
 
-    def __init__(
-        self, tx: Transaction, settings: NotificationSettings, recorded: RecordedEvent
-    ) -> None:
-        self.tx = tx
-        self.settings = settings
-        self.recorded = recorded
-        self.cause: Cause = caused_by(recorded)
-        self.now: datetime = tx.store.clock.now()
+    tx: Transaction
+    batch: SmsBatch
+    settings: NotificationSettings
+    recorded: RecordedEvent
+    cause: Cause
+    now: datetime
 
-    async def send(
-        self,
-        phone: str,
-        kind: SmsKind,
-        context: Callable[[SmsLanguage], TemplateContext],
-        language: SmsLanguage | None,
-        about: About,
-        *,
-        soon: bool = False,
-    ) -> None:
-        """Queue an SMS now, or `soon`: with the rest of the batch, just before the commit."""
-        request = handlers.SmsRequest(
-            settings=self.settings,
-            now=self.now,
-            cause=self.cause,
-            cause_id=self.recorded.event_id,
-            phone=phone,
-            kind=kind,
-            context=context,
-            language=language,
-            about=about,
+
+def handling(
+    tx: Transaction, batch: SmsBatch, settings: NotificationSettings, recorded: RecordedEvent
+) -> Handling:
+    return Handling(
+        tx=tx,
+        batch=batch,
+        settings=settings,
+        recorded=recorded,
+        cause=caused_by(recorded),
+        now=tx.store.clock.now(),
+    )
+
+
+async def send(
+    handling: Handling,
+    phone: str,
+    kind: SmsKind,
+    context: Callable[[SmsLanguage], TemplateContext],
+    language: SmsLanguage | None,
+    about: About,
+    *,
+    soon: bool = False,
+) -> None:
+    """Queue an SMS now, or `soon`: with the rest of the batch, just before the commit."""
+    if soon:
+        await handling.batch.queue_sms(
+            handlers.SmsRequest(
+                settings=handling.settings,
+                now=handling.now,
+                cause=handling.cause,
+                cause_id=handling.recorded.event_id,
+                phone=phone,
+                kind=kind,
+                context=context,
+                language=language,
+                about=about,
+            )
         )
-        if soon:
-            await handlers.queue_sms_soon(self.tx, request)
-            return
-        await handlers.queue_sms(
-            self.tx,
-            self.settings,
-            self.now,
-            self.cause,
-            cause_id=request.cause_id,
-            phone=phone,
-            kind=kind,
-            context=context,
-            language=language,
-            about=about,
-        )
+        return
+    await handlers.queue_sms(
+        handling.tx,
+        settings=handling.settings,
+        now=handling.now,
+        cause=handling.cause,
+        cause_id=handling.recorded.event_id,
+        phone=phone,
+        kind=kind,
+        context=context,
+        language=language,
+        about=about,
+    )
 
-    async def tell_resident(
-        self,
-        resident: ResidentContact,
-        kind: SmsKind,
-        context: Callable[[SmsLanguage], TemplateContext],
-        *,
-        reference: str,
-        starts_at: datetime | None,
-        commune_code: str | None,
-        soon: bool = False,
-    ) -> None:
-        await self.send(
-            resident.phone,
-            kind,
-            context,
-            language_of(resident.preferred_language),
-            About(
-                commune_code=commune_code,
-                reference=reference,
-                recipient_name=resident.name,
-                session_starts_at=starts_at,
-            ),
-            soon=soon,
-        )
 
-    async def commune_of(self, booking_id: str) -> str | None:
-        _, plan = await handlers.current_reminders(self.tx, booking_id)
-        return None if plan is None else plan.commune_code
+async def tell_resident(
+    handling: Handling,
+    resident: ResidentContact,
+    kind: SmsKind,
+    context: Callable[[SmsLanguage], TemplateContext],
+    *,
+    reference: str,
+    starts_at: datetime | None,
+    commune_code: str | None,
+    soon: bool = False,
+) -> None:
+    await send(
+        handling,
+        resident.phone,
+        kind,
+        context,
+        language_of(resident.preferred_language),
+        About(
+            commune_code=commune_code,
+            reference=reference,
+            recipient_name=resident.name,
+            session_starts_at=starts_at,
+        ),
+        soon=soon,
+    )
+
+
+async def commune_of(handling: Handling, booking_id: str) -> str | None:
+    _, plan = await handlers.current_reminders(handling.tx, booking_id)
+    return None if plan is None else plan.commune_code
 
 
 # From the scheduler
 
 
-async def from_scheduler(
-    settings: NotificationSettings, tx: Transaction, recorded: RecordedEvent
-) -> None:
+async def from_scheduler(handling: Handling) -> None:
     """Residents hear of their bookings and changes; coordinators of understaffing.
 
     Bookings and waitlistings, the bulk of the traffic, are written with the rest of the
     fetched batch just before it commits; any other event first writes what was gathered."""
-    react = Reaction(tx, settings, recorded)
-    if await _gathered(react):
+    if await _gathered(handling):
         return
-    await handlers.flush_pending(tx)
-    match recorded.event:
+    await handling.batch.write()
+    match handling.recorded.event:
         case SessionRescheduled() as event:
             for affected in event.affected:
-                await _rescheduled(react, event, affected)
+                await _rescheduled(handling, event, affected)
         case SessionCancelled() as event:
             for affected in event.affected:
                 await _cancelled(
-                    react, affected.resident, affected.booking_id, event.venue, event, event
+                    handling, affected.resident, affected.booking_id, event.venue, event, event
                 )
         case StaffingAlertRaised() as event:
-            await _understaffed(react, event)
+            await _understaffed(handling, event)
         case HelpRequestRefused() as event:
-            await react.send(
+            await send(
+                handling,
                 event.resident_phone,
                 SmsKind.HELP_REQUEST_REFUSED,
                 wording.refused(event),
@@ -178,16 +196,17 @@ async def from_scheduler(
                 About(reference=event.inbound_id),
             )
         case _:
-            await _about_bookings(react)
+            await _about_bookings(handling)
 
 
-async def _gathered(react: Reaction) -> bool:
+async def _gathered(handling: Handling) -> bool:
     """Bookings and waitlistings: gathered into the batch; False for any other event."""
-    match react.recorded.event:
+    match handling.recorded.event:
         case ResidentBooked() as booked:
-            await _resident_booked(react, booked)
+            await _resident_booked(handling, booked)
         case ResidentWaitlisted() as waitlisted:
-            await react.tell_resident(
+            await tell_resident(
+                handling,
                 waitlisted.resident,
                 SmsKind.RESIDENT_WAITLISTED,
                 wording.resident_waitlisted(waitlisted),
@@ -201,12 +220,13 @@ async def _gathered(react: Reaction) -> bool:
     return True
 
 
-async def _about_bookings(react: Reaction) -> None:
-    tx = react.tx
-    match react.recorded.event:
+async def _about_bookings(handling: Handling) -> None:
+    tx = handling.tx
+    match handling.recorded.event:
         case ResidentMovedToWaitlist() as event:
-            commune = await react.commune_of(event.booking_id)
-            await react.tell_resident(
+            commune = await commune_of(handling, event.booking_id)
+            await tell_resident(
+                handling,
                 event.resident,
                 SmsKind.RESIDENT_MOVED_TO_WAITLIST,
                 wording.moved_to_waitlist(event),
@@ -215,13 +235,18 @@ async def _about_bookings(react: Reaction) -> None:
                 commune_code=commune,
             )
             await handlers.cancel_reminders_for(
-                tx, react.now, react.cause, event.booking_id, "moved_to_waitlist"
+                tx,
+                event.booking_id,
+                reason="moved_to_waitlist",
+                now=handling.now,
+                cause=handling.cause,
             )
         case BookingCancelled() as event:
-            await _cancelled(react, event.resident, event.booking_id, event.venue, event, None)
+            await _cancelled(handling, event.resident, event.booking_id, event.venue, event, None)
         case BookingChanged() as event:
-            commune = await react.commune_of(event.booking_id)
-            await react.tell_resident(
+            commune = await commune_of(handling, event.booking_id)
+            await tell_resident(
+                handling,
                 event.resident,
                 SmsKind.RESIDENT_MOVED,
                 wording.booking_changed(event),
@@ -230,17 +255,18 @@ async def _about_bookings(react: Reaction) -> None:
                 commune_code=commune,
             )
             await handlers.cancel_reminders_for(
-                tx, react.now, react.cause, event.booking_id, "changed"
+                tx, event.booking_id, reason="changed", now=handling.now, cause=handling.cause
             )
         case _:
             return
 
 
-async def _resident_booked(react: Reaction, event: ResidentBooked) -> None:
+async def _resident_booked(handling: Handling, event: ResidentBooked) -> None:
     starts_at = event.when.starts_at
     # A move between sessions is told once, by booking.changed.
     if event.changed_from_booking_id is None:
-        await react.tell_resident(
+        await tell_resident(
+            handling,
             event.resident,
             SmsKind.RESIDENT_BOOKED,
             wording.resident_booked(event),
@@ -249,12 +275,11 @@ async def _resident_booked(react: Reaction, event: ResidentBooked) -> None:
             commune_code=event.commune_code,
             soon=True,
         )
-    await handlers.plan_reminders_soon(
-        react.tx,
-        handlers.PlanRequest(
-            settings=react.settings,
-            now=react.now,
-            cause=react.cause,
+    await handling.batch.plan_reminders(
+        PlanRequest(
+            settings=handling.settings,
+            now=handling.now,
+            cause=handling.cause,
             plan=RemindersPlanned(
                 target_id=event.booking_id,
                 kind=SmsKind.RESIDENT_REMINDER,
@@ -265,23 +290,26 @@ async def _resident_booked(react: Reaction, event: ResidentBooked) -> None:
                 venue=wording.venue_of(event.venue),
                 commune_code=event.commune_code,
                 starts_at=starts_at,
-                planned_at=react.now,
+                planned_at=handling.now,
             ),
         ),
     )
 
 
 async def _cancelled(
-    react: Reaction,
+    handling: Handling,
     resident: ResidentContact,
     booking_id: str,
     venue: Venue,
     event: BookingCancelled | SessionCancelled,
     session: SessionCancelled | None,
 ) -> None:
-    commune = session.commune_code if session is not None else await react.commune_of(booking_id)
+    commune = (
+        session.commune_code if session is not None else await commune_of(handling, booking_id)
+    )
     starts_at = event.when.starts_at
-    await react.tell_resident(
+    await tell_resident(
+        handling,
         resident,
         SmsKind.RESIDENT_CANCELLED,
         wording.booking_cancelled(venue, event.when),
@@ -289,13 +317,16 @@ async def _cancelled(
         starts_at=starts_at,
         commune_code=commune,
     )
-    await handlers.cancel_reminders_for(react.tx, react.now, react.cause, booking_id, "cancelled")
+    await handlers.cancel_reminders_for(
+        handling.tx, booking_id, reason="cancelled", now=handling.now, cause=handling.cause
+    )
 
 
 async def _rescheduled(
-    react: Reaction, event: SessionRescheduled, affected: AffectedBooking
+    handling: Handling, event: SessionRescheduled, affected: AffectedBooking
 ) -> None:
-    await react.tell_resident(
+    await tell_resident(
+        handling,
         affected.resident,
         SmsKind.RESIDENT_RESCHEDULED,
         wording.rescheduled(event),
@@ -304,22 +335,23 @@ async def _rescheduled(
         commune_code=event.commune_code,
     )
     await handlers.move_reminders(
-        react.tx,
-        react.settings,
-        react.now,
-        react.cause,
+        handling.tx,
         affected.booking_id,
-        event.when.starts_at,
-        event.venue.name,
+        starts_at=event.when.starts_at,
+        venue=event.venue.name,
+        settings=handling.settings,
+        now=handling.now,
+        cause=handling.cause,
     )
 
 
-async def _understaffed(react: Reaction, event: StaffingAlertRaised) -> None:
+async def _understaffed(handling: Handling, event: StaffingAlertRaised) -> None:
     contacts = await queries.coordinators_for(
-        react.tx.conn, coordinator_id=event.coordinator_id, commune_code=event.commune_code
+        handling.tx.conn, coordinator_id=event.coordinator_id, commune_code=event.commune_code
     )
     for contact in contacts:
-        await react.send(
+        await send(
+            handling,
             contact.phone,
             SmsKind.UNDERSTAFFING_ALERT,
             wording.understaffed(event),
@@ -350,49 +382,50 @@ async def _awaited(
     return stream.version, awaited, closed
 
 
-async def _close(react: Reaction, assignment_id: str, reason: str) -> AssignmentReplyAwaited | None:
-    version, awaited, closed = await _awaited(react.tx, assignment_id)
+async def _close(
+    handling: Handling, assignment_id: str, reason: str
+) -> AssignmentReplyAwaited | None:
+    version, awaited, closed = await _awaited(handling.tx, assignment_id)
     if awaited is not None and not closed:
-        await react.tx.append(
+        await handling.tx.append(
             awaiting_stream(assignment_id),
             version,
             [
                 AssignmentReplyClosed(
-                    assignment_id=assignment_id, reason=reason, closed_at=react.now
+                    assignment_id=assignment_id, reason=reason, closed_at=handling.now
                 )
             ],
-            react.cause,
+            handling.cause,
         )
     return awaited
 
 
-async def from_volunteers(
-    settings: NotificationSettings, tx: Transaction, recorded: RecordedEvent
-) -> None:
+async def from_volunteers(handling: Handling) -> None:
     """Volunteers hear of proposals (and answer by SMS), confirmations and releases."""
-    await handlers.flush_pending(tx)
-    react = Reaction(tx, settings, recorded)
-    match recorded.event:
+    await handling.batch.write()
+    tx = handling.tx
+    match handling.recorded.event:
         case AssignmentProposed() as event:
-            await _proposed(react, event)
+            await _proposed(handling, event)
         case AssignmentAccepted() as event:
-            awaited = await _close(react, event.assignment_id, "accepted")
+            awaited = await _close(handling, event.assignment_id, "accepted")
             if awaited is not None:
-                await _accepted(react, event, awaited)
+                await _accepted(handling, event, awaited)
         case AssignmentDeclined() as event:
-            await _close(react, event.assignment_id, "declined")
+            await _close(handling, event.assignment_id, "declined")
         case AssignmentExpired() as event:
-            await _close(react, event.assignment_id, "expired")
+            await _close(handling, event.assignment_id, "expired")
         case AssignmentReleased() as event:
-            awaited = await _close(react, event.assignment_id, "released")
+            awaited = await _close(handling, event.assignment_id, "released")
             # An accepted assignment's reminders follow its moves: they know its latest time.
             _, plan = await handlers.current_reminders(tx, event.assignment_id)
             await handlers.cancel_reminders_for(
-                tx, react.now, react.cause, event.assignment_id, "released"
+                tx, event.assignment_id, reason="released", now=handling.now, cause=handling.cause
             )
             if awaited is not None:
                 starts_at = awaited.starts_at if plan is None else plan.starts_at
-                await react.send(
+                await send(
+                    handling,
                     event.phone,
                     SmsKind.ASSIGNMENT_RELEASED,
                     lambda language: AssignmentReleasedContext(
@@ -407,19 +440,20 @@ async def from_volunteers(
                     ),
                 )
         case AssignmentMoved() as event:
-            await _moved(react, event)
+            await _moved(handling, event)
         case AssignmentReplyUnmatched() as event:
-            await _unmatched(react, event)
+            await _unmatched(handling, event)
         case _:
             return
 
 
-async def _unmatched(react: Reaction, event: AssignmentReplyUnmatched) -> None:
+async def _unmatched(handling: Handling, event: AssignmentReplyUnmatched) -> None:
     """The volunteers service could not apply an SMS answer: ask which one, with the codes."""
     which = wording.which_one(event)
     if which is None:
         return
-    await react.send(
+    await send(
+        handling,
         event.phone,
         SmsKind.REPLY_AMBIGUOUS,
         which,
@@ -428,12 +462,12 @@ async def _unmatched(react: Reaction, event: AssignmentReplyUnmatched) -> None:
     )
 
 
-async def _proposed(react: Reaction, event: AssignmentProposed) -> None:
+async def _proposed(handling: Handling, event: AssignmentProposed) -> None:
     topic = proposal_topic(event)
     venue = clip(event.place, VENUE_MAX)
-    version, _, _ = await _awaited(react.tx, event.assignment_id)
+    version, _, _ = await _awaited(handling.tx, event.assignment_id)
     if version == 0:
-        await react.tx.append(
+        await handling.tx.append(
             awaiting_stream(event.assignment_id),
             0,
             [
@@ -447,12 +481,13 @@ async def _proposed(react: Reaction, event: AssignmentProposed) -> None:
                     venue=venue,
                     starts_at=event.starts_at,
                     commune_code=event.commune_code,
-                    awaited_at=react.now,
+                    awaited_at=handling.now,
                 )
             ],
-            react.cause,
+            handling.cause,
         )
-    await react.send(
+    await send(
+        handling,
         event.phone,
         SmsKind.ASSIGNMENT_PROPOSED,
         wording.proposed(event),
@@ -466,27 +501,30 @@ async def _proposed(react: Reaction, event: AssignmentProposed) -> None:
     )
 
 
-async def _moved(react: Reaction, event: AssignmentMoved) -> None:
+async def _moved(handling: Handling, event: AssignmentMoved) -> None:
     """A volunteer kept through a move hears the new time and place; the proposal they may
     still answer, or the reminders of the one they accepted, follow it."""
     venue = clip(event.place, VENUE_MAX)
-    version, awaited, closed = await _awaited(react.tx, event.assignment_id)
+    version, awaited, closed = await _awaited(handling.tx, event.assignment_id)
     if awaited is not None and not closed:
         moved = msgspec.structs.replace(
-            awaited, venue=venue, starts_at=event.starts_at, awaited_at=react.now
+            awaited, venue=venue, starts_at=event.starts_at, awaited_at=handling.now
         )
-        await react.tx.append(awaiting_stream(event.assignment_id), version, [moved], react.cause)
+        await handling.tx.append(
+            awaiting_stream(event.assignment_id), version, [moved], handling.cause
+        )
     if event.accepted:
         await handlers.move_reminders(
-            react.tx,
-            react.settings,
-            react.now,
-            react.cause,
+            handling.tx,
             event.assignment_id,
-            event.starts_at,
-            venue,
+            starts_at=event.starts_at,
+            venue=venue,
+            settings=handling.settings,
+            now=handling.now,
+            cause=handling.cause,
         )
-    await react.send(
+    await send(
+        handling,
         event.phone,
         SmsKind.ASSIGNMENT_CHANGED,
         wording.assignment_moved(event),
@@ -501,7 +539,7 @@ async def _moved(react: Reaction, event: AssignmentMoved) -> None:
 
 
 async def _accepted(
-    react: Reaction, event: AssignmentAccepted, awaited: AssignmentReplyAwaited
+    handling: Handling, event: AssignmentAccepted, awaited: AssignmentReplyAwaited
 ) -> None:
     about = About(
         commune_code=awaited.commune_code,
@@ -511,7 +549,8 @@ async def _accepted(
     )
     # An answer by SMS was already answered by SMS; a web answer gets its confirmation here.
     if event.channel is not AnswerChannel.SMS:
-        await react.send(
+        await send(
+            handling,
             awaited.volunteer_phone,
             SmsKind.ASSIGNMENT_ACCEPTED,
             lambda language: AssignmentAcceptedContext(
@@ -523,10 +562,7 @@ async def _accepted(
             about,
         )
     await handlers.plan_reminders_for(
-        react.tx,
-        react.settings,
-        react.now,
-        react.cause,
+        handling.tx,
         RemindersPlanned(
             target_id=event.assignment_id,
             kind=SmsKind.ASSIGNMENT_REMINDER,
@@ -536,8 +572,11 @@ async def _accepted(
             venue=awaited.venue,
             commune_code=awaited.commune_code,
             starts_at=awaited.starts_at,
-            planned_at=react.now,
+            planned_at=handling.now,
         ),
+        settings=handling.settings,
+        now=handling.now,
+        cause=handling.cause,
     )
 
 
@@ -565,20 +604,35 @@ FROM_VOLUNTEERS: tuple[type[Event], ...] = (
 
 
 def subscriptions_for(settings: NotificationSettings) -> list[Subscription]:
-    async def scheduler(tx: Transaction, recorded: RecordedEvent) -> None:
-        await from_scheduler(settings, tx, recorded)
+    """Each fetched batch gets its own SmsBatch, written just before the batch commits."""
 
-    async def volunteers(tx: Transaction, recorded: RecordedEvent) -> None:
-        await from_volunteers(settings, tx, recorded)
+    def scheduler_in(tx: Transaction) -> EventHandler:
+        batch = SmsBatch(tx)
+
+        async def handle(recorded: RecordedEvent) -> None:
+            await from_scheduler(handling(tx, batch, settings, recorded))
+
+        return handle
+
+    def volunteers_in(tx: Transaction) -> EventHandler:
+        batch = SmsBatch(tx)
+
+        async def handle(recorded: RecordedEvent) -> None:
+            await from_volunteers(handling(tx, batch, settings, recorded))
+
+        return handle
 
     return [
         Subscription(
-            name=f"{ME}-from-scheduler", source="scheduler", handle=scheduler, events=FROM_SCHEDULER
+            name=f"{ME}-from-scheduler",
+            source="scheduler",
+            handle_in=scheduler_in,
+            events=FROM_SCHEDULER,
         ),
         Subscription(
             name=f"{ME}-from-volunteers",
             source="volunteers",
-            handle=volunteers,
+            handle_in=volunteers_in,
             events=FROM_VOLUNTEERS,
         ),
     ]

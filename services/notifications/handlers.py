@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -40,7 +39,7 @@ from services.notifications.domain.templates import (
 )
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import timers
-from services.notifications.views import projection, queries
+from services.notifications.views import queries
 from shared.events.base import Cause, Event, RecordedEvent
 from shared.events.fold import fold
 from shared.events.notifications import (
@@ -58,7 +57,7 @@ from shared.events.notifications import (
 )
 from shared.ids import derived_id, uuid7
 from shared.phones import mask_phone
-from shared.store.eventstore import Stream, StreamAppend, Transaction
+from shared.store.eventstore import Stream, Transaction
 from shared.store.timers import Timer, cancel_timers_like, set_timers
 
 log = logging.getLogger("handinhand.notifications")
@@ -95,7 +94,7 @@ def recipient_stream() -> str:
 
 
 async def ensure_recipient(
-    tx: Transaction, phone: str, now: datetime, cause: Cause
+    tx: Transaction, phone: str, *, now: datetime, cause: Cause
 ) -> queries.Recipient:
     found = await queries.recipient(tx.conn, phone)
     if found is not None:
@@ -110,12 +109,12 @@ async def ensure_recipient(
 
 
 async def append_to_recipient(
-    tx: Transaction, phone: str, events: Sequence[Event], now: datetime, cause: Cause
+    tx: Transaction, phone: str, *, events: Sequence[Event], now: datetime, cause: Cause
 ) -> None:
     """Consent and preferences live on the recipient's own stream."""
     if not events:
         return
-    found = await ensure_recipient(tx, phone, now, cause)
+    found = await ensure_recipient(tx, phone, now=now, cause=cause)
     stream = await tx.load(found.recipient_id)
     await tx.append(found.recipient_id, stream.version, events, cause)
 
@@ -123,6 +122,7 @@ async def append_to_recipient(
 async def change_preferences(
     tx: Transaction,
     phone: str,
+    *,
     language: SmsLanguage | None,
     strip_diacritics: bool | None,
     now: datetime,
@@ -131,7 +131,7 @@ async def change_preferences(
     event = RecipientPreferencesChanged(
         phone=phone, language=language, strip_diacritics=strip_diacritics, changed_at=now
     )
-    await append_to_recipient(tx, phone, [event], now, cause)
+    await append_to_recipient(tx, phone, events=[event], now=now, cause=cause)
     found = await queries.recipient(tx.conn, phone)
     assert found is not None
     return found
@@ -142,10 +142,10 @@ async def change_preferences(
 
 async def queue_sms(
     tx: Transaction,
+    *,
     settings: NotificationSettings,
     now: datetime,
     cause: Cause,
-    *,
     cause_id: UUID,
     phone: str,
     kind: SmsKind,
@@ -154,7 +154,6 @@ async def queue_sms(
     about: About | None = None,
 ) -> MessageId | None:
     """Write one SMS down before anything is sent; the same cause, phone and kind adds nothing."""
-    await flush_pending(tx)
     message_id = message_id_for(cause_id, phone, kind)
     if await tx.version_of(message_id) > 0:
         return None
@@ -246,100 +245,6 @@ def _render_again(
     return render(kind, language, context, strip_diacritics=strip)
 
 
-# Batches: a consumer handling a fetched batch of events in one transaction gathers the SMS
-# and reminder plans of the common events and writes them all just before the commit, with
-# one statement per table instead of several per event.
-
-
-@dataclass(frozen=True, kw_only=True)
-class PlanRequest:
-    settings: NotificationSettings
-    now: datetime
-    cause: Cause
-    plan: RemindersPlanned
-
-
-@dataclass
-class _Pending:
-    sms: list[SmsRequest] = field(default_factory=list)
-    plans: list[PlanRequest] = field(default_factory=list)
-    message_ids: set[str] = field(default_factory=set)
-    targets: set[str] = field(default_factory=set)
-
-
-_pending: weakref.WeakKeyDictionary[Transaction, _Pending] = weakref.WeakKeyDictionary()
-
-
-def _pending_in(tx: Transaction) -> _Pending:
-    found = _pending.get(tx)
-    if found is None:
-        found = _pending[tx] = _Pending()
-
-        async def flush() -> None:
-            await flush_pending(tx)
-
-        tx.before_commit(flush)
-    return found
-
-
-async def queue_sms_soon(tx: Transaction, request: SmsRequest) -> None:
-    """`queue_sms`, written with the rest of the transaction's batch before it commits."""
-    if request.message_id in _pending_in(tx).message_ids:
-        await flush_pending(tx)
-    pending = _pending_in(tx)
-    pending.sms.append(request)
-    pending.message_ids.add(request.message_id)
-
-
-async def plan_reminders_soon(tx: Transaction, request: PlanRequest) -> None:
-    """`plan_reminders_for`, written with the rest of the transaction's batch before it commits."""
-    if request.plan.target_id in _pending_in(tx).targets:
-        await flush_pending(tx)
-    pending = _pending_in(tx)
-    pending.plans.append(request)
-    pending.targets.add(request.plan.target_id)
-
-
-async def flush_pending(tx: Transaction) -> None:
-    """Write what this transaction gathered; anything reading or writing the same state
-    calls this first, so the batch keeps the order of the events that made it."""
-    pending = _pending.pop(tx, None)
-    if pending is None or not (pending.sms or pending.plans):
-        return
-    requests = pending.sms
-    # One read for the reminder streams (the plan in force) and the messages' own streams:
-    # a message whose stream exists was written already (a redelivery) and adds nothing.
-    streams = await tx.load_many(
-        [
-            *(request.message_id for request in requests),
-            *(reminders_stream(planning.plan.target_id) for planning in pending.plans),
-        ]
-    )
-    requests = [request for request in requests if streams[request.message_id].version == 0]
-    found = await queries.recipients_by_phone(tx.conn, [request.phone for request in requests])
-    appends = [
-        StreamAppend(request.message_id, 0, request.events(found.get(request.phone)), request.cause)
-        for request in requests
-    ]
-    reminder_timers: list[Timer] = []
-    for planning in pending.plans:
-        plan = planning.plan
-        stream = streams[reminders_stream(plan.target_id)]
-        decided = _replan(planning.settings, planning.now, plan, _plan_in_force(stream))
-        if decided is None:
-            continue
-        appends.append(
-            StreamAppend(
-                reminders_stream(plan.target_id), stream.version, [decided[0]], planning.cause
-            )
-        )
-        if stream.version > 0:
-            await cancel_timers_like(tx, timers, _timer_prefix(plan.target_id))
-        reminder_timers.extend(_reminder_timers(decided[0], decided[1]))
-    await tx.append_many(appends, projector=projection.project_many)
-    await set_timers(tx, timers, reminder_timers)
-
-
 # Reminders
 
 
@@ -347,18 +252,17 @@ def reminders_stream(target_id: str) -> str:
     return f"reminders-{derived_id('reminders', target_id)}"
 
 
-def _timer_prefix(target_id: str) -> str:
+def timer_prefix(target_id: str) -> str:
     return f"reminder:{target_id}:"
 
 
 async def current_reminders(tx: Transaction, target_id: str) -> tuple[int, RemindersPlanned | None]:
     """The stream version and the plan in force (None when there is none or it was cancelled)."""
-    await flush_pending(tx)
     stream = await tx.load(reminders_stream(target_id))
-    return stream.version, _plan_in_force(stream)
+    return stream.version, plan_in_force(stream)
 
 
-def _plan_in_force(stream: Stream) -> RemindersPlanned | None:
+def plan_in_force(stream: Stream) -> RemindersPlanned | None:
     plan: RemindersPlanned | None = None
     for recorded in stream.events:
         match recorded.event:
@@ -369,11 +273,12 @@ def _plan_in_force(stream: Stream) -> RemindersPlanned | None:
     return plan
 
 
-def _replan(
-    settings: NotificationSettings,
-    now: datetime,
+def replan(
     plan: RemindersPlanned,
     current: RemindersPlanned | None,
+    *,
+    settings: NotificationSettings,
+    now: datetime,
 ) -> tuple[RemindersPlanned, tuple[ReminderTimer, ...]] | None:
     """The plan to record and its timers; None when the plan in force is the same."""
     planned = plan_reminders(
@@ -385,11 +290,11 @@ def _replan(
     return plan, planned
 
 
-def _reminder_timers(plan: RemindersPlanned, planned: tuple[ReminderTimer, ...]) -> list[Timer]:
+def reminder_timers(plan: RemindersPlanned, planned: tuple[ReminderTimer, ...]) -> list[Timer]:
     payload = {"target_id": plan.target_id, "starts_at": plan.starts_at.isoformat()}
     return [
         Timer(
-            id=f"{_timer_prefix(plan.target_id)}{timer.timer_id}",
+            id=f"{timer_prefix(plan.target_id)}{timer.timer_id}",
             kind=REMINDER_TIMER,
             due_at=timer.due_at,
             payload=payload,
@@ -400,43 +305,45 @@ def _reminder_timers(plan: RemindersPlanned, planned: tuple[ReminderTimer, ...])
 
 async def plan_reminders_for(
     tx: Transaction,
+    plan: RemindersPlanned,
+    *,
     settings: NotificationSettings,
     now: datetime,
     cause: Cause,
-    plan: RemindersPlanned,
 ) -> None:
     """Set (or move) the reminder timers of a booking or assignment; same plan, no change."""
     version, current = await current_reminders(tx, plan.target_id)
-    decided = _replan(settings, now, plan, current)
+    decided = replan(plan, current, settings=settings, now=now)
     if decided is None:
         return
     await tx.append(reminders_stream(plan.target_id), version, [decided[0]], cause)
-    await cancel_timers_like(tx, timers, _timer_prefix(plan.target_id))
-    await set_timers(tx, timers, _reminder_timers(*decided))
+    await cancel_timers_like(tx, timers, timer_prefix(plan.target_id))
+    await set_timers(tx, timers, reminder_timers(*decided))
 
 
 async def move_reminders(
     tx: Transaction,
+    target_id: str,
+    *,
+    starts_at: datetime,
+    venue: str,
     settings: NotificationSettings,
     now: datetime,
     cause: Cause,
-    target_id: str,
-    starts_at: datetime,
-    venue: str,
 ) -> None:
     """A reschedule moves the reminders a booking already has; none planned, none added."""
     _, current = await current_reminders(tx, target_id)
     if current is None:
         return
     moved = msgspec.structs.replace(current, starts_at=starts_at, venue=clip(venue, VENUE_MAX))
-    await plan_reminders_for(tx, settings, now, cause, moved)
+    await plan_reminders_for(tx, moved, settings=settings, now=now, cause=cause)
 
 
 async def cancel_reminders_for(
-    tx: Transaction, now: datetime, cause: Cause, target_id: str, reason: str
+    tx: Transaction, target_id: str, *, reason: str, now: datetime, cause: Cause
 ) -> None:
     version, current = await current_reminders(tx, target_id)
-    await cancel_timers_like(tx, timers, _timer_prefix(target_id))
+    await cancel_timers_like(tx, timers, timer_prefix(target_id))
     if current is None:
         return
     event = RemindersCancelled(target_id=target_id, reason=reason, cancelled_at=now)
@@ -444,7 +351,7 @@ async def cancel_reminders_for(
 
 
 async def fire_reminder(
-    tx: Transaction, settings: NotificationSettings, now: datetime, timer: Timer
+    tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
 ) -> None:
     """A reminder timer came due: queue its SMS, unless the plan changed since it was set."""
     target_id = str(timer.payload["target_id"])
@@ -464,9 +371,9 @@ async def fire_reminder(
 
     await queue_sms(
         tx,
-        settings,
-        now,
-        cause,
+        settings=settings,
+        now=now,
+        cause=cause,
         cause_id=timer_uuid,
         phone=plan.recipient_phone,
         kind=plan.kind,
@@ -485,7 +392,7 @@ async def fire_reminder(
 
 
 async def alert_failure(
-    tx: Transaction, settings: NotificationSettings, now: datetime, failed: RecordedEvent
+    tx: Transaction, failed: RecordedEvent, *, settings: NotificationSettings, now: datetime
 ) -> None:
     """A message will not arrive: tell the coordinators of its commune to reach the person."""
     event = failed.event
@@ -510,9 +417,9 @@ async def alert_failure(
     for contact in contacts:
         await queue_sms(
             tx,
-            settings,
-            now,
-            cause,
+            settings=settings,
+            now=now,
+            cause=cause,
             cause_id=failed.event_id,
             phone=contact.phone,
             kind=SmsKind.DELIVERY_FAILED_ALERT,
@@ -531,7 +438,7 @@ def coordinator_stream(coordinator_id: str) -> str:
 
 
 async def set_coordinator_contact(
-    tx: Transaction, event: CoordinatorContactSet, cause: Cause
+    tx: Transaction, event: CoordinatorContactSet, *, cause: Cause
 ) -> None:
     stream = coordinator_stream(event.coordinator_id)
     version = await tx.version_of(stream)
@@ -542,7 +449,7 @@ async def set_coordinator_contact(
 
 
 async def receive_sms(
-    tx: Transaction, settings: NotificationSettings, sms: InboundSms, cause: Cause
+    tx: Transaction, sms: InboundSms, *, settings: NotificationSettings, cause: Cause
 ) -> bool:
     """Record an inbound SMS once per provider message id, pass on its request, answer it."""
     inbound_id = inbound_id_for(sms.provider_message_id)
@@ -559,14 +466,14 @@ async def receive_sms(
     consent = [e for e in decision.events if isinstance(e, RecipientOptedOut | RecipientOptedIn)]
     others = [e for e in decision.events if not isinstance(e, RecipientOptedOut | RecipientOptedIn)]
     recorded = await tx.append(inbound_id, 0, others, cause)
-    await append_to_recipient(tx, sms.from_phone, consent, sms.received_at, cause)
+    await append_to_recipient(tx, sms.from_phone, events=consent, now=sms.received_at, cause=cause)
     answer = decision.answer
     if answer is not None:
         await queue_sms(
             tx,
-            settings,
-            sms.received_at,
-            cause,
+            settings=settings,
+            now=sms.received_at,
+            cause=cause,
             cause_id=recorded[0].event_id,
             phone=sms.from_phone,
             kind=answer.kind,
@@ -579,13 +486,13 @@ async def receive_sms(
 
 async def record_delivery(
     tx: Transaction,
-    settings: NotificationSettings,
     provider_message_id: str,
+    *,
     outcome: DeliveryOutcome,
     error_code: str | None,
+    settings: NotificationSettings,
     now: datetime,
     cause: Cause,
-    *,
     message_id: str | None = None,
 ) -> bool:
     """A delivery receipt: delivered, or failed (with an alert); repeats change nothing.
@@ -606,5 +513,5 @@ async def record_delivery(
     appended = await tx.append(message_id, stream.version, events, cause)
     for item in appended:
         if isinstance(item.event, SmsFailed):
-            await alert_failure(tx, settings, now, item)
+            await alert_failure(tx, item, settings=settings, now=now)
     return bool(appended)

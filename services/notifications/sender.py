@@ -355,7 +355,7 @@ class Sender:
         for item in recorded:
             if isinstance(item.event, SmsFailed):
                 self.failed += 1
-                await handlers.alert_failure(tx, self.settings, now, item)
+                await handlers.alert_failure(tx, item, settings=self.settings, now=now)
 
     async def _call_provider(self, attempts: list[Attempt]) -> list[Attempt]:
         gate = asyncio.Semaphore(self.settings.concurrency)

@@ -16,6 +16,6 @@ def timer_handlers(notifications: Notifications) -> dict[str, TimerHandler]:
     sms, clock = notifications.sms, notifications.runtime.clock
 
     async def reminder(tx: Transaction, timer: Timer) -> None:
-        await handlers.fire_reminder(tx, sms, clock.now(), timer)
+        await handlers.fire_reminder(tx, timer, settings=sms, now=clock.now())
 
     return {handlers.REMINDER_TIMER: reminder}

@@ -52,7 +52,10 @@ def create_app(
 
     async def provide_maybe_caller(request: Request[Any, Any, Any]) -> Caller | None:
         return optional_caller(
-            settings.token_secret, request.headers.get("authorization"), runtime.clock.now()
+            settings.token_keys,
+            runtime.revocations,
+            request.headers.get("authorization"),
+            runtime.clock.now(),
         )
 
     def provide_desk() -> HelpDesk:

@@ -26,7 +26,9 @@ class Scheduler:
 
     @classmethod
     def assemble(cls, runtime: Runtime, limits: HelpRequestLimits) -> Scheduler:
-        quota = HelpRequestQuota(runtime, limits, runtime.settings.token_secret)
+        # The quota hides addresses and phones under the signing key: a rotation of token keys
+        # starts the counts afresh, which only lifts the limits for one window.
+        quota = HelpRequestQuota(runtime, limits, runtime.settings.token_keys.signer.secret)
         memory = Memory()
         return cls(
             runtime=runtime,

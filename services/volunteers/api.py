@@ -215,7 +215,7 @@ async def create_group(
         command = RegisterGroup(
             group_id=group_id, name=data.name, commune_code=CommuneCode(data.commune_code)
         )
-        await handlers.register_group(tx, command, store.clock.now(), cause)
+        await handlers.register_group(tx, command, now=store.clock.now(), cause=cause)
         return _created(await _group(tx.conn, group_id))
 
     answer = await answer_once(store, idempotency_key, "groups", await request.body(), work)
@@ -279,7 +279,7 @@ async def import_roster(
 
     async def work(tx: Transaction) -> StoredAnswer:
         rejected = await handlers.import_roster(
-            tx, parsed.volunteers, staffing, store.clock.now(), cause
+            tx, parsed.volunteers, options=staffing, now=store.clock.now(), cause=cause
         )
         if rejected:
             raise _RosterConflictError(rejected)
@@ -357,7 +357,9 @@ async def create_volunteer(
             availability=data.availability,
             monthly_limit=data.monthly_limit,
         )
-        await handlers.register_volunteer(tx, command, staffing, store.clock.now(), cause)
+        await handlers.register_volunteer(
+            tx, command, options=staffing, now=store.clock.now(), cause=cause
+        )
         return _created(await _volunteer(tx.conn, volunteer_id))
 
     body = await request.body()
@@ -408,7 +410,7 @@ async def change_volunteer(
             preferred_language=given.get("preferred_language", found.preferred_language),
             monthly_limit=given.get("monthly_limit", found.monthly_limit),
         )
-        await handlers.update_volunteer(tx, command, store.clock.now(), cause)
+        await handlers.update_volunteer(tx, command, now=store.clock.now(), cause=cause)
         return await _volunteer(tx.conn, volunteer_id)
 
 
@@ -433,7 +435,9 @@ async def pause_volunteer(
         command = PauseVolunteer(
             volunteer_id=found.volunteer_id, reason=data.reason if data else ""
         )
-        await handlers.pause_volunteer(tx, command, staffing, store.clock.now(), cause)
+        await handlers.pause_volunteer(
+            tx, command, options=staffing, now=store.clock.now(), cause=cause
+        )
         return await _volunteer(tx.conn, volunteer_id)
 
 
@@ -454,7 +458,9 @@ async def resume_volunteer(
         found = await _volunteer(tx.conn, volunteer_id)
         _self_or_coordinator(caller, found)
         command = ResumeVolunteer(volunteer_id=found.volunteer_id)
-        await handlers.resume_volunteer(tx, command, staffing, store.clock.now(), cause)
+        await handlers.resume_volunteer(
+            tx, command, options=staffing, now=store.clock.now(), cause=cause
+        )
         return await _volunteer(tx.conn, volunteer_id)
 
 
@@ -480,7 +486,9 @@ async def change_availability(
             availability=data.availability,
             exceptions=data.exceptions,
         )
-        await handlers.change_availability(tx, command, staffing, store.clock.now(), cause)
+        await handlers.change_availability(
+            tx, command, options=staffing, now=store.clock.now(), cause=cause
+        )
         return await _volunteer(tx.conn, volunteer_id)
 
 

@@ -96,7 +96,7 @@ async def load_volunteer(tx: Transaction, volunteer_id: str) -> tuple[VolunteerS
 
 
 async def register_group(
-    tx: Transaction, command: RegisterGroup, now: datetime, cause: Cause
+    tx: Transaction, command: RegisterGroup, *, now: datetime, cause: Cause
 ) -> None:
     """A group lives in an official commune."""
     if province_of(command.commune_code) is None:
@@ -108,24 +108,25 @@ async def register_group(
     await tx.append(group_stream(command.group_id), version, events, cause)
 
 
-async def _phone_is_free(tx: Transaction, phone: str, volunteer_id: str) -> bool:
+async def _phone_is_free(tx: Transaction, phone: str, *, volunteer_id: str) -> bool:
     """SMS answers are matched by phone, so one phone belongs to one volunteer."""
     holders = await queries.volunteers_with_phone(tx.conn, phone)
     return all(v.volunteer_id == volunteer_id for v in holders)
 
 
 async def _plan_where_short(
-    tx: Transaction, commune_code: str, options: StaffingOptions, now: datetime
+    tx: Transaction, commune_code: str, *, options: StaffingOptions, now: datetime
 ) -> None:
     """Someone new to ask: plan again the coming weekends that lack volunteers within reach."""
     reach = options.communes().reach(commune_code)
     for saturday in await queries.weekends_short_of_volunteers(tx.conn, reach, now):
-        await planning.plan_soon(tx, saturday, options, now)
+        await planning.plan_soon(tx, saturday, options=options, now=now)
 
 
 async def register_volunteer(
     tx: Transaction,
     command: RegisterVolunteer,
+    *,
     options: StaffingOptions,
     now: datetime,
     cause: Cause,
@@ -133,15 +134,16 @@ async def register_volunteer(
     group, _ = await load_group(tx, command.group_id)
     state, version = await load_volunteer(tx, command.volunteer_id)
     events = decide_register_volunteer(state, command, group, now)
-    if not await _phone_is_free(tx, events[0].phone, command.volunteer_id):
+    if not await _phone_is_free(tx, events[0].phone, volunteer_id=command.volunteer_id):
         raise AlreadyRegisteredError("another volunteer already has this phone number", "phone")
     await tx.append(volunteer_stream(command.volunteer_id), version, events, cause)
-    await _plan_where_short(tx, command.commune_code, options, now)
+    await _plan_where_short(tx, command.commune_code, options=options, now=now)
 
 
 async def import_roster(
     tx: Transaction,
     commands: Sequence[RegisterVolunteer],
+    *,
     options: StaffingOptions,
     now: datetime,
     cause: Cause,
@@ -158,16 +160,16 @@ async def import_roster(
     if rejected:
         return rejected
     for command in commands:
-        await register_volunteer(tx, command, options, now, cause)
+        await register_volunteer(tx, command, options=options, now=now, cause=cause)
     return []
 
 
 async def update_volunteer(
-    tx: Transaction, command: UpdateVolunteer, now: datetime, cause: Cause
+    tx: Transaction, command: UpdateVolunteer, *, now: datetime, cause: Cause
 ) -> None:
     state, version = await load_volunteer(tx, command.volunteer_id)
     events = decide_update_volunteer(state, command, now)
-    if events and not await _phone_is_free(tx, events[0].phone, command.volunteer_id):
+    if events and not await _phone_is_free(tx, events[0].phone, volunteer_id=command.volunteer_id):
         raise AlreadyRegisteredError("another volunteer already has this phone number", "phone")
     await tx.append(volunteer_stream(command.volunteer_id), version, events, cause)
 
@@ -175,6 +177,7 @@ async def update_volunteer(
 async def change_availability(
     tx: Transaction,
     command: ChangeAvailability,
+    *,
     options: StaffingOptions,
     now: datetime,
     cause: Cause,
@@ -184,12 +187,13 @@ async def change_availability(
     events = decide_change_availability(state, command, now)
     await tx.append(volunteer_stream(command.volunteer_id), version, events, cause)
     if not state.paused:
-        await _plan_where_short(tx, state.commune_code, options, now)
+        await _plan_where_short(tx, state.commune_code, options=options, now=now)
 
 
 async def pause_volunteer(
     tx: Transaction,
     command: PauseVolunteer,
+    *,
     options: StaffingOptions,
     now: datetime,
     cause: Cause,
@@ -211,13 +215,16 @@ async def pause_volunteer(
         released = decide_release_volunteer(
             slot.staffing, slot.as_solver_slot(), command.volunteer_id, now
         )
-        slot, slot_version = await append_to_slot(tx, slot, slot_version, released, cause)
-        await planning.refill(tx, slot, slot_version, options, now, cause)
+        slot, slot_version = await append_to_slot(
+            tx, slot, version=slot_version, events=released, cause=cause
+        )
+        await planning.refill(tx, slot, version=slot_version, options=options, now=now, cause=cause)
 
 
 async def resume_volunteer(
     tx: Transaction,
     command: ResumeVolunteer,
+    *,
     options: StaffingOptions,
     now: datetime,
     cause: Cause,
@@ -225,7 +232,7 @@ async def resume_volunteer(
     state, version = await load_volunteer(tx, command.volunteer_id)
     events = decide_resume_volunteer(state, command, now)
     await tx.append(volunteer_stream(command.volunteer_id), version, events, cause)
-    await _plan_where_short(tx, state.commune_code, options, now)
+    await _plan_where_short(tx, state.commune_code, options=options, now=now)
 
 
 # --- Answers ----------------------------------------------------------------------------------
@@ -253,9 +260,11 @@ async def answer_assignment(
         assignment_id=AssignmentId(assignment_id),
     )
     events = decide_answer(slot.staffing, command, slot.as_solver_slot(), now)
-    slot, version = await append_to_slot(tx, slot, version, events, cause)
+    slot, version = await append_to_slot(tx, slot, version=version, events=events, cause=cause)
     if not accept:
-        slot, version = await planning.refill(tx, slot, version, options, now, cause)
+        slot, version = await planning.refill(
+            tx, slot, version=version, options=options, now=now, cause=cause
+        )
     return slot
 
 
@@ -344,9 +353,9 @@ async def expire_answers(
     if not slot.open:
         return
     events = decide_expire(slot.staffing, slot.as_solver_slot(), now)
-    slot, version = await append_to_slot(tx, slot, version, events, cause)
+    slot, version = await append_to_slot(tx, slot, version=version, events=events, cause=cause)
     if events:
-        await planning.refill(tx, slot, version, options, now, cause)
+        await planning.refill(tx, slot, version=version, options=options, now=now, cause=cause)
     else:
         await planning.sync_deadline(tx, slot)
 
@@ -372,9 +381,9 @@ async def open_slot(
         await move_slot(tx, move, options=options, now=now, cause=cause)
         return
     events = decide_open(slot, command, now)
-    slot, version = await append_to_slot(tx, slot, version, events, cause)
+    slot, version = await append_to_slot(tx, slot, version=version, events=events, cause=cause)
     if events and slot.needed > 0 and command.starts_at > now:
-        await planning.plan_soon(tx, weekend_of(command.starts_at), options, now)
+        await planning.plan_soon(tx, weekend_of(command.starts_at), options=options, now=now)
 
 
 async def move_slot(
@@ -384,11 +393,11 @@ async def move_slot(
     slot, version = await load_slot(tx, command.slot_id)
     before = slot.starts_at
     events = decide_move(slot, command, now)
-    slot, version = await append_to_slot(tx, slot, version, events, cause)
+    slot, version = await append_to_slot(tx, slot, version=version, events=events, cause=cause)
     if events and slot.needed > 0 and command.starts_at > now:
-        await planning.plan_soon(tx, weekend_of(command.starts_at), options, now)
+        await planning.plan_soon(tx, weekend_of(command.starts_at), options=options, now=now)
         if before is not None and weekend_of(before) != weekend_of(command.starts_at):
-            await planning.plan_soon(tx, weekend_of(before), options, now)
+            await planning.plan_soon(tx, weekend_of(before), options=options, now=now)
 
 
 async def note_needs(
@@ -405,14 +414,15 @@ async def note_needs(
         return
     slot, version = await load_slot(tx, command.slot_id)
     events = decide_note_needs(slot, command, now)
-    slot, version = await append_to_slot(tx, slot, version, events, cause)
+    slot, version = await append_to_slot(tx, slot, version=version, events=events, cause=cause)
     if events and slot.starts_at is not None and slot.starts_at > now and slot.needed > 0:
-        await planning.plan_soon(tx, weekend_of(slot.starts_at), options, now)
+        await planning.plan_soon(tx, weekend_of(slot.starts_at), options=options, now=now)
 
 
 async def close_slot(
     tx: Transaction,
     slot_id: str,
+    *,
     closing: SlotClosing,
     options: StaffingOptions,
     now: datetime,
@@ -422,10 +432,10 @@ async def close_slot(
     Completed: credit the hours of those who accepted."""
     slot, version = await load_slot(tx, slot_id)
     events: list[Event] = decide_close(slot, closing, now)
-    slot, version = await append_to_slot(tx, slot, version, events, cause)
+    slot, version = await append_to_slot(tx, slot, version=version, events=events, cause=cause)
     cancelled = events and closing == SlotClosing.CANCELLED
     if cancelled and slot.starts_at is not None and slot.starts_at > now:
-        await planning.plan_soon(tx, weekend_of(slot.starts_at), options, now)
+        await planning.plan_soon(tx, weekend_of(slot.starts_at), options=options, now=now)
 
 
 async def record_service(
@@ -434,11 +444,11 @@ async def record_service(
     """A volunteer who records a resident's attendance was there: their assignment counts."""
     slot, version = await load_slot(tx, slot_id)
     events = decide_serve(slot, VolunteerId(volunteer_id), now)
-    await append_to_slot(tx, slot, version, events, cause)
+    await append_to_slot(tx, slot, version=version, events=events, cause=cause)
 
 
 async def plan_weekend_now(
     tx: Transaction, saturday: date, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> None:
     """Run the weekend plan (from its timer, or a coordinator asking for it now)."""
-    await planning.plan_weekend(tx, saturday, options, now, cause)
+    await planning.plan_weekend(tx, saturday, options=options, now=now, cause=cause)

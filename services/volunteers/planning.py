@@ -129,7 +129,7 @@ async def load_slot(tx: Transaction, slot_id: str) -> tuple[SlotState, int]:
 
 
 async def append_to_slot(
-    tx: Transaction, state: SlotState, version: int, events: Sequence[Event], cause: Cause
+    tx: Transaction, state: SlotState, *, version: int, events: Sequence[Event], cause: Cause
 ) -> tuple[SlotState, int]:
     """Append to a staffing stream and keep the slot's answer-deadline timer in step."""
     if not events:
@@ -158,7 +158,7 @@ async def sync_deadline(tx: Transaction, state: SlotState) -> None:
 
 
 async def plan_soon(
-    tx: Transaction, saturday: date, options: StaffingOptions, now: datetime
+    tx: Transaction, saturday: date, *, options: StaffingOptions, now: datetime
 ) -> None:
     """Set (or push back) the weekend's plan timer: the debounce that batches a burst of slots."""
     await set_timer(
@@ -202,6 +202,7 @@ class Pool(msgspec.Struct, frozen=True, kw_only=True):
 async def candidate_pool(
     tx: Transaction,
     slots: Sequence[Slot],
+    *,
     communes: CommuneMap,
     options: StaffingOptions,
     excluded: Iterable[str] = (),
@@ -279,6 +280,7 @@ async def _host_groups(tx: Transaction, states: Iterable[SlotState]) -> dict[str
 async def _propose(
     tx: Transaction,
     state: SlotState,
+    *,
     version: int,
     solution: Solution,
     pool: Pool,
@@ -303,12 +305,13 @@ async def _propose(
     proposed = [e for e in events if isinstance(e, AssignmentProposed)]
     for event in proposed:
         pool.pending_codes.setdefault(event.volunteer_id, set()).add(event.short_code)
-    return await append_to_slot(tx, state, version, events, cause)
+    return await append_to_slot(tx, state, version=version, events=events, cause=cause)
 
 
 async def refill(
     tx: Transaction,
     state: SlotState,
+    *,
     version: int,
     options: StaffingOptions,
     now: datetime,
@@ -322,13 +325,24 @@ async def refill(
     hosts = await _host_groups(tx, [state])
     slot = planning_slot(state, hosts.get(state.commune_code))
     communes = options.communes()
-    pool = await candidate_pool(tx, [slot], communes, options, excluded=state.excluded())
+    pool = await candidate_pool(
+        tx, [slot], communes=communes, options=options, excluded=state.excluded()
+    )
     solution = solve([slot], pool.candidates, communes)
-    return await _propose(tx, state, version, solution, pool, options, now, cause)
+    return await _propose(
+        tx,
+        state,
+        version=version,
+        solution=solution,
+        pool=pool,
+        options=options,
+        now=now,
+        cause=cause,
+    )
 
 
 async def plan_weekend(
-    tx: Transaction, saturday: date, options: StaffingOptions, now: datetime, cause: Cause
+    tx: Transaction, saturday: date, *, options: StaffingOptions, now: datetime, cause: Cause
 ) -> WeekendPlanned:
     """Assign every open place of the weekend in one solve, so scarce skills go where needed.
 
@@ -347,7 +361,7 @@ async def plan_weekend(
     hosts = await _host_groups(tx, (state for state, _ in to_fill.values()))
     slots = [planning_slot(state, hosts.get(state.commune_code)) for state, _ in to_fill.values()]
     communes = options.communes()
-    pool = await candidate_pool(tx, slots, communes, options)
+    pool = await candidate_pool(tx, slots, communes=communes, options=options)
     started = time.perf_counter()
     solution = solve(slots, pool.candidates, communes)
     solve_ms = int((time.perf_counter() - started) * 1000)
@@ -359,10 +373,21 @@ async def plan_weekend(
         if len(allowed) < len(kept):
             retry.append(slot_id)
         only = msgspec.structs.replace(solution, placements=allowed)
-        loaded[slot_id] = await _propose(tx, state, version, only, pool, options, now, cause)
+        loaded[slot_id] = await _propose(
+            tx,
+            state,
+            version=version,
+            solution=only,
+            pool=pool,
+            options=options,
+            now=now,
+            cause=cause,
+        )
     for slot_id in retry:
         state, version = loaded[slot_id]
-        loaded[slot_id] = await refill(tx, state, version, options, now, cause)
+        loaded[slot_id] = await refill(
+            tx, state, version=version, options=options, now=now, cause=cause
+        )
     gaps = []
     for state, _ in loaded.values():
         slot = state.as_solver_slot()

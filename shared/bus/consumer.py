@@ -47,6 +47,8 @@ from shared.store.eventstore import ConcurrencyError, EventStore, Transaction
 log = logging.getLogger("handinhand.consumer")
 
 Handler = Callable[[Transaction, RecordedEvent], Awaitable[None]]
+# A handler bound to one transaction: what `Subscription.handle_in` makes for each batch.
+EventHandler = Callable[[RecordedEvent], Awaitable[None]]
 
 # A message whose stream predecessor has not been handled yet waits this long before it is
 # offered again, until `early_timeout` has passed (then it is parked: its predecessor is lost).
@@ -75,14 +77,36 @@ def caused_by(event: RecordedEvent) -> Cause:
 class Subscription:
     """What one service does when another speaks: a durable consumer on its stream.
 
-    `events`: the event types `handle` acts on; only those are delivered (JetStream filters
+    `events`: the event types it acts on; only those are delivered (JetStream filters
     by subject), so the others cost this service nothing. Empty: every event of the source.
+
+    Give one of `handle` (each event, in the transaction it commits with) or `handle_in`
+    (made once per transaction, for a subscription that gathers the events of a fetched
+    batch and writes them at once before the commit: the gathered work is an object of that
+    transaction's own, not a registry keyed by it).
     """
 
     name: str
     source: str
-    handle: Handler
+    handle: Handler | None = None
     events: tuple[type[Event], ...] = ()
+    handle_in: Callable[[Transaction], EventHandler] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.handle is None) == (self.handle_in is None):
+            raise ValueError(f"subscription {self.name}: give one of handle and handle_in")
+
+    def handler_in(self, tx: Transaction) -> EventHandler:
+        """What handles this transaction's events."""
+        if self.handle_in is not None:
+            return self.handle_in(tx)
+        handle = self.handle
+        assert handle is not None
+
+        async def one(event: RecordedEvent) -> None:
+            await handle(tx, event)
+
+        return one
 
     @property
     def event_types(self) -> frozenset[str] | None:
@@ -320,6 +344,7 @@ class Consumer:
             seen = await self._inbox_versions(tx.conn, streams)
             gaps = await self._gaps(tx.conn, batch, seen)
             handled: dict[str, RecordedEvent] = {}
+            handle = self.subscription.handler_in(tx)
             for delivery in batch:
                 msg, event, after = delivery
                 last = seen.get(event.stream_id, 0)
@@ -331,7 +356,7 @@ class Consumer:
                 elif last < after:
                     outcome.early.append(delivery)
                 else:
-                    await self.subscription.handle(tx, event)
+                    await handle(event)
                     seen[event.stream_id] = event.stream_version
                     handled[event.stream_id] = event
                     outcome.acks.append(msg)
@@ -373,7 +398,7 @@ class Consumer:
                 return "late" if _in_gap(gaps, event) else "duplicate"
             if last < delivery.after:
                 return "early"
-            await self.subscription.handle(tx, event)
+            await self.subscription.handler_in(tx)(event)
             await self._record(tx.conn, [event])
         return "handled"
 

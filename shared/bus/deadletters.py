@@ -69,7 +69,7 @@ async def redrive(
         try:
             event = decode_message(store.catalog, dict(row.headers or {}), bytes(row.body))
             async with store.transaction() as tx:
-                await subscription.handle(tx, event)
+                await subscription.handler_in(tx)(event)
                 await record_in_inbox(store, tx.conn, row.consumer, [event])
                 await tx.conn.execute(
                     table.update().where(table.c.id == row.id).values(redriven_at=store.clock.now())

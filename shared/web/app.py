@@ -136,7 +136,10 @@ def _methods(scope: Scope) -> list[str]:
 async def provide_caller(request: Request[Any, Any, State]) -> Caller:
     runtime: Runtime = request.app.state.runtime
     return caller_from_header(
-        runtime.settings.token_secret, request.headers.get("authorization"), runtime.clock.now()
+        runtime.settings.token_keys,
+        runtime.revocations,
+        request.headers.get("authorization"),
+        runtime.clock.now(),
     )
 
 
@@ -237,8 +240,11 @@ def build_app(
                     BEARER: SecurityScheme(
                         type="http",
                         scheme="bearer",
-                        bearer_format="hih1",
-                        description="A token from `handinhand token` (role, communes).",
+                        bearer_format="JWT",
+                        description=(
+                            "A JWT (HS256, with a `kid`) from `handinhand token` or the console:"
+                            " role, scope of province or commune codes, expiry."
+                        ),
                     ),
                     **(security_schemes or {}),
                 }

@@ -139,11 +139,39 @@ def test_token_mints_a_bearer_token_the_services_accept(tmp_path: Path) -> None:
     from shared.clock import SystemClock
     from shared.settings import Settings
     from shared.web.auth import Role, read_token
+    from shared.web.revocations import Revocations
 
-    secret = Settings.from_env(env).token_secret
-    caller = read_token(secret, result.stdout.decode().strip(), SystemClock().now())
+    keys = Settings.from_env(env).token_keys
+    token = result.stdout.decode().strip()
+    caller = read_token(keys, Revocations(), token, SystemClock().now())
     assert caller.role is Role.COORDINATOR
     assert caller.scope == ("15835",)
+
+
+def test_token_signs_with_the_first_key_of_the_ring_and_lists_key_ids_only(
+    tmp_path: Path,
+) -> None:
+    ring = f"2026-12:{'n' * 40},2026-06:{'o' * 40}"
+    env = {**os.environ, "HANDINHAND_VAR_DIR": str(tmp_path), "HANDINHAND_TOKEN_KEYS": ring}
+    command = [sys.executable, "-m", "services.cli", "token"]
+    minted = subprocess.run(
+        [*command, "--role", "volunteer", "--sub", "hoa", "--volunteer-id", "v-7", "--hours", "2"],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    listed = subprocess.run(
+        [*command, "--list-keys"], env=env, capture_output=True, check=True, timeout=60
+    )
+    import jwt
+
+    token = minted.stdout.decode().strip()
+    claims = jwt.decode(token, "n" * 40, algorithms=["HS256"], issuer="handinhand")
+    assert jwt.get_unverified_header(token)["kid"] == "2026-12"
+    assert (claims["sub"], claims["role"], claims["volunteer_id"]) == ("hoa", "volunteer", "v-7")
+    assert claims["exp"] - claims["iat"] == 2 * 3600
+    assert listed.stdout.decode().splitlines() == ["2026-12 (signs)", "2026-06 (verifies)"]
 
 
 def test_places_import_loads_all_rows_or_reports_every_bad_one(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from services.notifications.consumers import Reaction
+from services.notifications.consumers import tell_resident
 from services.scheduler.domain.requests import decide_request_help
 from shared.clock import FixedClock
 from shared.events import scheduler
@@ -40,7 +40,7 @@ from typing import ClassVar, NewType
 import msgspec
 import pytest
 
-from services.notifications.consumers import Reaction
+from services.notifications.consumers import Handling, tell_resident
 from services.scheduler.domain.requests import HelpRequestState
 from services.scheduler.domain.errors import DomainError
 from services.scheduler.handlers.placing import fold_request
@@ -121,14 +121,14 @@ def test_its_sms_goes_through_the_path_that_dedupes_picks_the_language_and_honou
         node
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "react"
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "tell_resident"
     ]
 
-    assert [call.func.attr for call in calls] == ["tell_resident"]  # type: ignore[attr-defined]
     (call,) = calls
-    signature = inspect.signature(Reaction.tell_resident)
-    signature.bind(None, *call.args, **{k.arg: k.value for k in call.keywords if k.arg})
+    assert isinstance(call.args[0], ast.Name)
+    assert call.args[0].id == "handling"
+    signature = inspect.signature(tell_resident)
+    signature.bind(*call.args, **{k.arg: k.value for k in call.keywords if k.arg})
     assert example.DeviceLent in example.FROM_SCHEDULER
     assert "QueueSms" not in DOC.read_text()  # never queued by hand

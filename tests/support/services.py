@@ -6,7 +6,7 @@ import importlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,14 @@ from services.scheduler.limits import HelpRequestLimits
 from services.volunteers.planning import StaffingOptions
 from shared.clock import Clock, SystemClock
 from shared.settings import SERVICES, Database, Settings
+from shared.tokenkeys import TokenKeys
 from shared.web.auth import Caller, Role, mint_token
 
 SECRET = "test-secret-" + "x" * 40
+# The ring a lone HANDINHAND_TOKEN_SECRET makes, as the processes of the e2e tests read it.
+KEYS = TokenKeys.of_one_secret(SECRET)
+# The earliest fixed clock of the tests that use `token()`.
+VALID_FROM = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def settings_for(database: Database, nats_url: str, var_dir: Path) -> Settings:
@@ -35,12 +40,15 @@ def settings_for(database: Database, nats_url: str, var_dir: Path) -> Settings:
             databases[service] = Database(
                 url=f"sqlite:///{var_dir / f'{service}.db'}", schema="main"
             )
-    return Settings(var_dir=var_dir, databases=databases, token_secret=SECRET, nats_url=nats_url)
+    return Settings(var_dir=var_dir, databases=databases, token_keys=KEYS, nats_url=nats_url)
 
 
 def token(role: Role = Role.ADMIN, scope: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
     caller = Caller(sub="tester", role=role, scope=scope, **extra)  # type: ignore[arg-type]
-    value = mint_token(SECRET, caller, SystemClock().now(), timedelta(hours=1))
+    # Valid from before any test's fixed clock (tokens check nbf) until an hour from now.
+    value = mint_token(
+        KEYS, caller, VALID_FROM, SystemClock().now() - VALID_FROM + timedelta(hours=1)
+    )
     return {"Authorization": f"Bearer {value}"}
 
 

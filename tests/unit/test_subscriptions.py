@@ -13,8 +13,10 @@ import inspect
 
 import pytest
 
+from shared.bus.consumer import EventHandler, Subscription
 from shared.events import build_catalog
-from shared.events.base import Event
+from shared.events.base import Event, RecordedEvent
+from shared.store.eventstore import Transaction
 
 SERVICES = ("scheduler", "volunteers", "notifications", "console")
 
@@ -70,3 +72,21 @@ def test_a_subscription_takes_exactly_the_events_its_handlers_match(
 
     assert {kind.__name__ for kind in events} == matched
     assert len(set(events)) == len(events)
+
+
+async def _each(tx: Transaction, recorded: RecordedEvent) -> None:
+    return None
+
+
+def _per_transaction(tx: Transaction) -> EventHandler:
+    async def handle(recorded: RecordedEvent) -> None:
+        return None
+
+    return handle
+
+
+def test_a_subscription_handles_each_event_or_makes_a_handler_per_transaction_not_both() -> None:
+    with pytest.raises(ValueError, match="one of handle and handle_in"):
+        Subscription("x-from-y", "y")
+    with pytest.raises(ValueError, match="one of handle and handle_in"):
+        Subscription("x-from-y", "y", _each, handle_in=_per_transaction)

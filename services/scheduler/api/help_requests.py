@@ -69,9 +69,10 @@ async def create_help_request(
     # The busiest route takes one dependency and reads the rest off the request: Litestar
     # resolves sibling dependencies in a task group, a task each, which cost a quarter of
     # the scheduler's CPU under load (docs/performance.md).
-    store, now = desk.runtime.store, desk.runtime.clock.now()
+    runtime = desk.runtime
+    store, now = runtime.store, runtime.clock.now()
     maybe_caller = optional_caller(
-        desk.runtime.settings.token_secret, request.headers.get("authorization"), now
+        runtime.settings.token_keys, runtime.revocations, request.headers.get("authorization"), now
     )
     idempotency_key = check_key(key)
     cause = cause_of(request, idempotency_key)
@@ -225,7 +226,7 @@ async def change_booking(
         booked = await bookings.change_booking(
             tx,
             booking_id,
-            data.new_session_id,
+            new_session_id=data.new_session_id,
             actor=actor,
             phone=data.phone,
             scope=scope,

@@ -82,9 +82,9 @@ async def place_again(
 async def _booking_stream(
     tx: Transaction,
     booking_id: str,
+    *,
     phone: str | None,
     scope: Iterable[str] | None,
-    *,
     memory: Memory,
 ) -> SessionStream:
     """The session holding a booking, if the caller may touch it: the resident proves it with
@@ -116,7 +116,7 @@ async def cancel_booking(
     cause: Cause,
 ) -> SessionStream:
     """Give up a booking; the freed place goes to the waitlist in the same transaction."""
-    stream = await _booking_stream(tx, booking_id, phone, scope, memory=memory)
+    stream = await _booking_stream(tx, booking_id, phone=phone, scope=scope, memory=memory)
     command = CancelBooking(
         session_id=stream.session_id,
         booking_id=BookingId(booking_id),
@@ -132,8 +132,8 @@ async def cancel_booking(
 async def change_booking(
     tx: Transaction,
     booking_id: str,
-    new_session_id: str,
     *,
+    new_session_id: str,
     memory: Memory,
     actor: Actor,
     phone: str | None,
@@ -142,7 +142,7 @@ async def change_booking(
     cause: Cause,
 ) -> ResidentBooked:
     """Move a booking to another session; the old place goes to the waitlist."""
-    old = await _booking_stream(tx, booking_id, phone, scope, memory=memory)
+    old = await _booking_stream(tx, booking_id, phone=phone, scope=scope, memory=memory)
     new = await load_session(tx, new_session_id, memory=memory)
     old_session = old.require()
     booking = old_session.booking(BookingId(booking_id))

@@ -107,7 +107,7 @@ async def load_sample_places(store: EventStore, *, memory: Memory) -> PlacesRepo
 
 
 async def commune_villages(
-    tx: Transaction, commune_code: str, now: datetime, *, memory: Memory
+    tx: Transaction, commune_code: str, *, now: datetime, memory: Memory
 ) -> dict[str, Place] | None:
     """The commune's imported villages, or None when none were imported (any code goes)."""
     commune = find_commune(commune_code)

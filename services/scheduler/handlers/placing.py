@@ -225,7 +225,7 @@ async def request_help_together(
             events = decide_request_help(
                 command,
                 now=now,
-                places=await commune_villages(tx, command.commune_code, now, memory=memory),
+                places=await commune_villages(tx, command.commune_code, now=now, memory=memory),
             )
         except HelpRequestRejectedError as error:
             placed[index] = error

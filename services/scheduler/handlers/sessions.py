@@ -42,7 +42,7 @@ def alert_timer_id(session_id: str) -> str:
     return f"staffing-alert:{session_id}"
 
 
-async def _arm_staffing_alert(tx: Transaction, session: SessionState, now: datetime) -> None:
+async def _arm_staffing_alert(tx: Transaction, session: SessionState, *, now: datetime) -> None:
     """Check staffing 48 hours before the start (or soon, for a session planned late)."""
     starts_at = session.when.starts_at
     due = max(starts_at - ALERT_BEFORE_START, now + ALERT_GRACE)
@@ -75,11 +75,11 @@ async def schedule_session(
         command,
         now=now,
         scope=scope,
-        places=await commune_villages(tx, command.commune_code, now, memory=memory),
+        places=await commune_villages(tx, command.commune_code, now=now, memory=memory),
     )
     await stream.append(tx, events, cause)
     session = stream.require()
-    await _arm_staffing_alert(tx, session, now)
+    await _arm_staffing_alert(tx, session, now=now)
     await fill_from_waitlist(tx, stream, memory=memory, now=now, cause=cause)
     return stream
 
@@ -96,7 +96,7 @@ async def reschedule_session(
     """Move a session; its staffing check moves with it."""
     stream = await load_session(tx, command.session_id, memory=memory)
     places = (
-        await commune_villages(tx, stream.state.commune_code, now, memory=memory)
+        await commune_villages(tx, stream.state.commune_code, now=now, memory=memory)
         if stream.state
         else None
     )
@@ -108,7 +108,7 @@ async def reschedule_session(
         places=places,
     )
     await stream.append(tx, events, cause)
-    await _arm_staffing_alert(tx, stream.require(), now)
+    await _arm_staffing_alert(tx, stream.require(), now=now)
     return stream
 
 

@@ -17,7 +17,7 @@ from shared.clock import FixedClock
 from shared.settings import Settings
 from shared.web.auth import Caller, Role, mint_token
 from tests.api.scheduler.helpers import NOW, THANH_HOA, Tokens
-from tests.support.services import SECRET
+from tests.support.services import KEYS
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def tokens(clock: FixedClock) -> Tokens:
         role: Role = Role.COORDINATOR, scope: tuple[str, ...] = (THANH_HOA,), **extra: Any
     ) -> dict[str, str]:
         caller = Caller(sub=f"{role.value}-1", role=role, scope=scope, **extra)
-        value = mint_token(SECRET, caller, clock.now(), timedelta(days=60))
+        value = mint_token(KEYS, caller, clock.now(), timedelta(days=60))
         return {"Authorization": f"Bearer {value}"}
 
     return mint

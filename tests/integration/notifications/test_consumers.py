@@ -150,9 +150,10 @@ async def test_the_same_event_delivered_twice_sends_one_sms(
             recorded_at=WEDNESDAY_10AM,
             correlation_id=event_id,
         )
+        (from_scheduler, _) = consumers.subscriptions_for(service.channel.settings)
         for _ in range(2):
             async with service.store.transaction() as tx:
-                await consumers.from_scheduler(service.channel.settings, tx, recorded)
+                await from_scheduler.handler_in(tx)(recorded)
         queued = await service.events("sms.queued")
 
     assert len(queued) == 2
@@ -492,7 +493,9 @@ async def test_a_fetched_batch_is_written_together_in_the_order_of_its_events(
     )
     async with notifications(settings, clock=FixedClock(WEDNESDAY_10AM), workers=False) as s:
         settings_ = s.channel.settings
+        (from_scheduler, _) = consumers.subscriptions_for(settings_)
         async with s.store.transaction() as tx:
+            handle = from_scheduler.handler_in(tx)  # the batch's own handler, as the consumer's
             for recorded in (
                 first_booked,
                 first_booked,  # a repeat within the batch adds nothing
@@ -500,7 +503,7 @@ async def test_a_fetched_batch_is_written_together_in_the_order_of_its_events(
                 cancelled,
                 from_the_scheduler(booked(SATURDAY_8AM, phone="+84922222222"), "session-3"),
             ):
-                await consumers.from_scheduler(settings_, tx, recorded)
+                await handle(recorded)
         messages = await s.messages()
         planned = await timer_rows(s)
         plans = await s.events("sms.reminders_planned")

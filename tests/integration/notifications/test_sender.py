@@ -83,7 +83,8 @@ async def book(service: Service, phone: str = RESIDENT_PHONE) -> None:
         correlation_id=uuid7(),
     )
     async with service.store.transaction() as tx:
-        await consumers.from_scheduler(service.channel.settings, tx, recorded)
+        (from_scheduler, _) = consumers.subscriptions_for(service.channel.settings)
+        await from_scheduler.handler_in(tx)(recorded)
 
 
 def to(gateway: Gateway, phone: str) -> list[dict[str, str]]:

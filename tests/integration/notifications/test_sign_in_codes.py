@@ -13,7 +13,7 @@ from shared.events.notifications import SignInCodeSent
 from shared.settings import Settings
 from shared.web.auth import Caller, Role, mint_token
 from tests.integration.notifications.harness import notifications, sms_settings
-from tests.support.services import SECRET, token
+from tests.support.services import KEYS, token
 
 CODE = "482193"
 PHONE = "+84912000001"
@@ -21,7 +21,7 @@ PHONE = "+84912000001"
 
 def console_token() -> dict[str, str]:
     caller = Caller(sub="console", role=Role.ADMIN)
-    value = mint_token(SECRET, caller, SystemClock().now(), timedelta(minutes=2))
+    value = mint_token(KEYS, caller, SystemClock().now(), timedelta(minutes=2))
     return {"Authorization": f"Bearer {value}"}
 
 

@@ -28,7 +28,7 @@ from shared.settings import Settings
 from shared.store.database import create_engine
 from shared.web.auth import Caller, Role, mint_token
 from tests.support.feed import Feed
-from tests.support.services import SECRET
+from tests.support.services import KEYS
 from tests.support.waiting import eventually
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 09:00 in Vietnam
@@ -60,7 +60,7 @@ async def scheduler_log(settings: Settings) -> list[tuple[str, str]]:
 async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, nc: Nats) -> None:
     clock = FixedClock(NOW)
     caller = Caller(sub="coordinator-1", role=Role.COORDINATOR, scope=("38",))
-    auth = {"Authorization": f"Bearer {mint_token(SECRET, caller, NOW, timedelta(days=9))}"}
+    auth = {"Authorization": f"Bearer {mint_token(KEYS, caller, NOW, timedelta(days=9))}"}
     await migrate("scheduler", settings.database("scheduler"))
     client: AsyncTestClient[Litestar]
     # One feed for the test, as one relay per service: later events carry ce-priorversions.

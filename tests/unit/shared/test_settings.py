@@ -16,10 +16,10 @@ def test_defaults_to_embedded_nats_and_a_sqlite_file_per_service(tmp_path: Path)
     assert settings.nats_url is None
     assert settings.database("scheduler").url == f"sqlite:///{tmp_path / 'scheduler.db'}"
     assert settings.database("notifications").url.endswith("notifications.db")
-    assert len(settings.token_secret) >= 32
+    assert len(settings.token_keys.signer.secret) >= 32
     # the secret is kept, so tokens survive a restart
-    assert Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path)}).token_secret == (
-        settings.token_secret
+    assert Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path)}).token_keys == (
+        settings.token_keys
     )
 
 
@@ -47,6 +47,9 @@ def test_external_nats_and_postgresql_switch_per_service(tmp_path: Path) -> None
         ("HANDINHAND_NOTIFICATIONS_PORT", "eighty"),
         ("HANDINHAND_SCHEDULER_PORT", "70000"),
         ("HANDINHAND_TOKEN_SECRET", "short"),
+        ("HANDINHAND_TOKEN_KEYS", "k1:short"),
+        ("HANDINHAND_TOKEN_KEYS", "no-colon-" + "x" * 40),
+        ("HANDINHAND_TOKEN_KEYS", f"k1:{'a' * 40},k1:{'b' * 40}"),
         ("HANDINHAND_LOG_LEVEL", "LOUD"),
         ("HANDINHAND_STREAM_REPLICAS", "9"),
     ],
@@ -84,3 +87,31 @@ def test_an_unset_or_empty_value_takes_the_default() -> None:
     assert flag({}, "HANDINHAND_X", default=True) is True
     assert number({"HANDINHAND_X": " 0.75 "}, "HANDINHAND_X", 1.5, 0.5, 2.0) == 0.75
     assert flag({"HANDINHAND_X": "yes"}, "HANDINHAND_X", default=False) is True
+
+
+def test_a_key_ring_signs_with_its_first_key_and_wins_over_a_lone_secret(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env(
+        {
+            "HANDINHAND_VAR_DIR": str(tmp_path),
+            "HANDINHAND_TOKEN_SECRET": "s" * 40,
+            "HANDINHAND_TOKEN_KEYS": f"2026-12:{'n' * 40}, 2026-06:{'o' * 40}",
+        }
+    )
+
+    assert [key.kid for key in settings.token_keys.keys] == ["2026-12", "2026-06"]
+    assert settings.token_keys.signer.secret == "n" * 40
+
+
+def test_a_lone_secret_is_a_ring_of_one_whose_kid_every_instance_derives_alike(
+    tmp_path: Path,
+) -> None:
+    env = {"HANDINHAND_VAR_DIR": str(tmp_path), "HANDINHAND_TOKEN_SECRET": "s" * 40}
+
+    keys = Settings.from_env(env).token_keys
+
+    assert keys == Settings.from_env(env).token_keys
+    assert len(keys.keys) == 1
+    assert "s" * 8 not in keys.signer.kid
+    assert "s" * 8 not in repr(keys)
