@@ -45,8 +45,21 @@ async def test_this_weekend_shows_the_communes_sessions(page: Page, system: Syst
     await expect(card).to_contain_text("Nhà văn hóa thôn 3")
     await expect(card).to_contain_text("23:00–23:45")
     await expect(page.locator("h2")).to_contain_text(THIEU_TRUNG)
+    # HTMX is shipped with the console and served by it (a CDN would be refused)
+    assert await page.evaluate("typeof window.htmx") == "object"
     await assert_accessible(page)
     await save_screenshots(page, "weekend")
+
+
+async def test_an_unknown_address_says_what_to_do(page: Page, system: System) -> None:
+    answer = await page.goto(system.url("console") + "/no-such-page")
+
+    assert answer is not None
+    assert answer.status == 404
+    await expect(page.locator("main a[href='/']")).to_be_visible()  # where to go instead
+    await expect(page.locator("main")).not_to_contain_text("Traceback")
+    await assert_accessible(page)
+    await save_screenshots(page, "not-found")
 
 
 async def test_a_commune_outside_the_coordinators_scope_is_refused(
