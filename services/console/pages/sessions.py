@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from services.console import handlers
+from services.console.domain.communes import covers
 from services.console.pages.common import console_of, page, require_admin, signed_in
 from services.console.views import queries
 from services.console.views.queries import Viewer
@@ -18,6 +19,17 @@ from shared.events.base import Cause
 from shared.events.console import AccountRole, SessionEnding, WebSessionId
 from shared.web.auth import ForbiddenError
 from shared.web.problems import NotFoundError
+
+
+def _may_manage(viewer: Viewer, owner: queries.AccountRow) -> bool:
+    """Its owner, or an admin whose scope covers the whole of the owner's (an admin without a
+    scope covers everything)."""
+    if owner.account_id == viewer.account.account_id:
+        return True
+    if viewer.account.role is not AccountRole.ADMIN:
+        return False
+    scope = viewer.account.scope
+    return not scope or (bool(owner.scope) and all(covers(scope, code) for code in owner.scope))
 
 
 async def _sessions_page(
@@ -28,6 +40,8 @@ async def _sessions_page(
         owner = await queries.account(conn, account_id)
         if owner is None:
             raise NotFoundError(f"no account {account_id}")
+        if not _may_manage(viewer, owner):
+            raise ForbiddenError("this account is outside your scope")
         sessions = await queries.open_sessions(conn, account_id, console.runtime.clock.now())
     return page("sessions.html", viewer=viewer, owner=owner, sessions=sessions)
 
@@ -60,11 +74,12 @@ async def revoke(
     console = console_of(request)
     async with console.runtime.store.reader.connect() as conn:
         target = await queries.session(conn, session_id)
-    if target is None:
+        owner = None if target is None else await queries.account(conn, target.account_id)
+    if target is None or owner is None:
         raise NotFoundError(f"no session {session_id}")
     own = target.account_id == found.account.account_id
-    if not own and found.account.role is not AccountRole.ADMIN:
-        raise ForbiddenError("only its owner or an admin revokes a session")
+    if not _may_manage(found, owner):
+        raise ForbiddenError("only its owner or an admin over its scope revokes a session")
     async with console.runtime.store.transaction() as tx:
         await handlers.end_session(
             tx,

@@ -20,7 +20,7 @@ from services.console.pages.common import SESSION_COOKIE, console_of, page
 from services.console.signin import CodeRequest, SignIn
 from services.console.views.queries import Viewer
 from shared.events.base import Cause
-from shared.events.console import SessionEnding
+from shared.events.console import AccountRole, SessionEnding
 from shared.phones import InvalidPhoneError, normalize_phone
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -43,7 +43,11 @@ def _sign_in(request: Request[Any, Any, State]) -> SignIn:
 
 @get("/", include_in_schema=False)
 async def home(viewer: NamedDependency[Viewer | None]) -> Redirect:
-    return Redirect("/weekend" if viewer is not None else "/sign-in")
+    if viewer is None:
+        return Redirect("/sign-in")
+    # Volunteers get their own page in a later increment; until then, their sessions.
+    volunteer = viewer.account.role is AccountRole.VOLUNTEER
+    return Redirect("/my-sessions" if volunteer else "/weekend")
 
 
 @get("/sign-in", include_in_schema=False)
@@ -126,7 +130,8 @@ async def enter_code(
         secure=console.settings.secure_cookies,
         max_age=int(console.settings.session_length.total_seconds()),
     )
-    return Redirect("/weekend", cookies=[cookie])
+    landing = "/my-sessions" if checked.account.role is AccountRole.VOLUNTEER else "/weekend"
+    return Redirect(landing, cookies=[cookie])
 
 
 @post("/sign-out", include_in_schema=False)

@@ -318,3 +318,21 @@ async def test_an_admin_adds_and_pauses_a_coordinator_who_then_cannot_sign_in(
     assert rows == 2
     assert paused.status_code == 302
     assert sent_to_paused == []
+
+
+async def test_a_province_admin_manages_only_sessions_within_their_province(
+    settings: Settings,
+) -> None:
+    async with console_world(settings) as world:
+        await world.add_account(ADMIN_PHONE, AccountRole.ADMIN, ("38",))  # Thanh Hóa
+        inside = await world.add_account(COORDINATOR_PHONE, AccountRole.COORDINATOR, (THIEU_TRUNG,))
+        outside = await world.add_account(
+            "+84912000003", AccountRole.COORDINATOR, ("00070",), name="Hà Nội"
+        )
+        await world.sign_in(ADMIN_PHONE)
+
+        theirs = await world.console.get(f"/accounts/{inside}/sessions")
+        not_theirs = await world.console.get(f"/accounts/{outside}/sessions")
+
+    assert theirs.status_code == 200
+    assert not_theirs.status_code == 403
