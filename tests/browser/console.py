@@ -7,7 +7,7 @@ import asyncio
 import re
 import subprocess
 import sys
-from datetime import date, time
+from datetime import date, timedelta
 
 from playwright.async_api import BrowserContext, Page, expect
 
@@ -64,17 +64,18 @@ async def code_texted_to(system: System, phone: str, earlier: int) -> str:
     return found.group(1)
 
 
-def weekend_slot() -> tuple[date, time, time]:
-    """A slot in the weekend the This-weekend page shows, late on its Sunday so it has not
-    begun yet (the scheduler refuses a session in the past)."""
+def next_weekends_saturday() -> date:
+    """The Saturday the This-weekend page shows one step ahead ("Next weekend"): always days
+    away, so a session there has not begun whenever the test runs (the scheduler refuses one
+    in the past; a slot in the weekend shown first may already be over on its Sunday)."""
     today = SystemClock().now().astimezone(VIETNAM).date()
-    _, sunday = coming_weekend(today)
-    return sunday, time(23, 0), time(23, 45)
+    saturday, _ = coming_weekend(today)
+    return saturday + timedelta(weeks=1)
 
 
 async def schedule_session(system: System, commune: str, venue: str) -> str:
-    """A session in the coming weekend, scheduled through the scheduler's API."""
-    day, start, end = weekend_slot()
+    """A session on next weekend's Saturday, 08:00-11:00, scheduled through the scheduler's
+    API."""
     created = await system.call(
         "POST",
         "scheduler",
@@ -83,9 +84,9 @@ async def schedule_session(system: System, commune: str, venue: str) -> str:
         json={
             "commune_code": commune,
             "venue": {"name": venue, "address": f"{venue}, xã Thiệu Trung"},
-            "local_date": day.isoformat(),
-            "start_local": start.isoformat(),
-            "end_local": end.isoformat(),
+            "local_date": next_weekends_saturday().isoformat(),
+            "start_local": "08:00:00",
+            "end_local": "11:00:00",
             "topics": ["vneid_activation"],
             "capacity": 10,
             "volunteers_needed": 2,

@@ -16,6 +16,7 @@ from tests.browser.console import (
     PHONE_BROWSER,
     THIEU_TRUNG,
     add_account,
+    next_weekends_saturday,
     schedule_session,
     sign_in,
 )
@@ -34,16 +35,17 @@ pytestmark = [
 ]
 
 
-async def test_this_weekend_shows_the_communes_sessions(page: Page, system: System) -> None:
+async def test_the_weekend_page_shows_the_communes_sessions(page: Page, system: System) -> None:
     phone = "+84912000103"
     await add_account(system, "coordinator", phone, "Lê Thị Hoa", (THIEU_TRUNG,))
     session_id = await schedule_session(system, THIEU_TRUNG, "Nhà văn hóa thôn 3")
 
     await sign_in(page, system, phone)
+    await page.click("#next-weekend")
 
     card = page.locator(f"#session-{session_id}")
     await expect(card).to_contain_text("Nhà văn hóa thôn 3")
-    await expect(card).to_contain_text("23:00–23:45")
+    await expect(card).to_contain_text(f"{next_weekends_saturday():%d/%m/%Y}, 08:00–11:00")
     await expect(page.locator("h2")).to_contain_text(THIEU_TRUNG)
     # HTMX is shipped with the console and served by it (a CDN would be refused)
     assert await page.evaluate("typeof window.htmx") == "object"
