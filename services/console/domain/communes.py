@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from vietnam_provinces import Ward, WardCode
+from typing import NamedTuple
+
+from vietnam_provinces import ProvinceCode, Ward, WardCode
 
 
 def commune(code: str) -> Ward | None:
@@ -27,3 +29,27 @@ def covers(scope: tuple[str, ...], code: str) -> bool:
         return True
     province = province_of(code)
     return province is not None and province in scope
+
+
+class Place(NamedTuple):
+    """A commune or ward to choose from: its code and official name."""
+
+    code: str
+    name: str
+
+
+def communes_in(scope: tuple[str, ...]) -> list[Place]:
+    """The communes a scope names, a province's in the official order, each once."""
+    found: dict[str, Place] = {}
+    for code in scope:
+        if len(code) == 2 and code.isdigit():
+            try:
+                wards = list(Ward.iter_by_province(ProvinceCode(int(code))))
+            except ValueError:
+                continue
+            for ward in wards:
+                ward_code = str(ward.code.value).zfill(5)
+                found.setdefault(ward_code, Place(ward_code, ward.name))
+        elif (named := commune(code)) is not None:
+            found.setdefault(code, Place(code, named.name))
+    return list(found.values())

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from services.console.domain.communes import commune, covers
+from services.console.domain.communes import commune, communes_in, covers
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
 from services.console.peers import PeerError, SessionSummary
@@ -53,8 +53,8 @@ async def weekend(
     account = found.account
     if account.role is AccountRole.VOLUNTEER:
         raise ForbiddenError("volunteers have their own page")
-    own = [code for code in account.scope if len(code) == 5]
-    chosen = (commune_code or (own[0] if own else "")).strip()
+    own = communes_in(account.scope)
+    chosen = (commune_code or (own[0].code if own else "")).strip()
     console = console_of(request)
     today = console.runtime.clock.now().astimezone(VIETNAM).date()
     saturday, sunday = coming_weekend(today + timedelta(weeks=weeks))

@@ -106,3 +106,20 @@ def test_the_coming_weekend_is_this_one_while_it_lasts() -> None:
     assert coming_weekend(date(2026, 12, 5)) == (date(2026, 12, 5), date(2026, 12, 6))
     assert coming_weekend(date(2026, 12, 6)) == (date(2026, 12, 5), date(2026, 12, 6))
     assert coming_weekend(date(2026, 12, 7)) == (date(2026, 12, 12), date(2026, 12, 13))
+
+
+async def test_a_province_coordinator_chooses_among_the_provinces_communes(
+    settings: Settings,
+) -> None:
+    async with console_world(settings, with_scheduler=True) as world:
+        await world.add_account(COORDINATOR_PHONE, AccountRole.COORDINATOR, ("38",))
+        await world.sign_in(COORDINATOR_PHONE)
+
+        first = await world.console.get("/weekend")
+        chosen = await world.console.get(f"/weekend?commune={THIEU_TRUNG}")
+        elsewhere = await world.console.get("/weekend?commune=00070")
+
+    assert first.status_code == 200
+    assert first.text.count("<option ") == 166
+    assert "Xã Thiệu Trung (15835)" in chosen.text
+    assert elsewhere.status_code == 403

@@ -17,6 +17,7 @@ from services.console.domain.accounts import (
     decide_resume,
     evolve_account,
 )
+from services.console.domain.communes import communes_in
 from services.console.domain.errors import (
     AlreadyPausedError,
     InvalidAccountError,
@@ -104,3 +105,10 @@ def test_a_scope_change_lists_the_new_codes_once_and_the_same_scope_changes_noth
     assert isinstance(event, AccountScopeChanged)
     assert event.scope == ("15835", "38")
     assert decide_change_scope(state, ChangeScope(ACCOUNT, ("15835",)), NOW) == []
+
+
+def test_a_province_scope_offers_every_commune_of_the_province_once() -> None:
+    places = communes_in(("15835", "38"))
+    assert len(places) == 166  # Thanh Hóa after the July 2025 merger
+    assert places[0] == ("15835", "Xã Thiệu Trung")
+    assert len({place.code for place in places}) == 166
