@@ -112,6 +112,7 @@ class System:
             "HANDINHAND_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
             "HANDINHAND_TWILIO_FROM": SENDER,
             "HANDINHAND_SMS_PUBLIC_URL": notifications.url,
+            "HANDINHAND_VOLUNTEERS_PUBLIC_URL": self.processes["volunteers"][0].url,
             "HANDINHAND_SMS_QUIET_HOURS": "none",
             "HANDINHAND_PLAN_DELAY_SECONDS": "0.5",
         }

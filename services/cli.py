@@ -39,8 +39,12 @@ def _service_settings(service: str, settings: Settings) -> dict[str, Any]:
             return {"limits": HelpRequestLimits.from_env(SystemClock(), os.environ)}
         if service == "volunteers":
             from services.volunteers.planning import StaffingOptions
+            from services.volunteers.settings import FeedSettings
 
-            return {"staffing": StaffingOptions.from_env(os.environ)}
+            return {
+                "staffing": StaffingOptions.from_env(os.environ),
+                "feed": FeedSettings.from_env(os.environ, settings),
+            }
         if service == "console":
             from services.console.settings import ConsoleSettings
 
@@ -60,6 +64,13 @@ def _parts(service: str) -> Any:
     return importlib.import_module(f"services.{service}.parts").PARTS
 
 
+# An idle keep-alive connection is closed by the server only after its clients and any proxy
+# in front have stopped reusing it (httpx and browsers: 5-60 s; load balancers: 60 s). Equal
+# timeouts race: a client reuses the connection just as the server closes it, and a POST that
+# has no Idempotency-Key cannot be sent again. uvicorn's default is 5 s, httpx's too.
+KEEP_ALIVE_S = 75
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -69,7 +80,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(args.service, settings.log_level, json_lines=settings.log_json)
     app = _create_app(args.service, settings)
     port = args.port or settings.ports[args.service]
-    uvicorn.run(app, host=settings.host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
     return 0
 
 

@@ -13,7 +13,7 @@ import msgspec
 from services.notifications import handlers
 from services.notifications.batch import PlanRequest, SmsBatch
 from services.notifications.domain import wording
-from services.notifications.domain.labels import proposal_topic, readable_topic
+from services.notifications.domain.labels import readable_topic
 from services.notifications.domain.templates import (
     VENUE_MAX,
     AssignmentAcceptedContext,
@@ -56,6 +56,7 @@ from shared.events.volunteers import (
     AssignmentProposed,
     AssignmentReleased,
     AssignmentReplyUnmatched,
+    proposal_topic,
 )
 from shared.ids import derived_id
 from shared.store.eventstore import Transaction

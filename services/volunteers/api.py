@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import itertools
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar import Request, Response, get, patch, post, put
+from litestar import Request, Response, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.volunteers import handlers
+from services.volunteers.calendar_feed import LOOKBACK, MEDIA_TYPE, calendar_of
 from services.volunteers.domain import roster_csv
 from services.volunteers.domain.availability import SATURDAY, ChangeAvailability
+from services.volunteers.domain.calendar_links import IssueCalendarLink, secret_hash
 from services.volunteers.domain.communes import province_of
 from services.volunteers.domain.errors import InvalidVolunteerError
 from services.volunteers.domain.hours import hours_report
@@ -31,6 +36,7 @@ from services.volunteers.domain.registry import (
 )
 from services.volunteers.domain.roster_csv import RosterRejected, parse_roster
 from services.volunteers.planning import StaffingOptions
+from services.volunteers.settings import FeedSettings
 from services.volunteers.tables import assignments, volunteers
 from services.volunteers.views import queries
 from shared.clock import VIETNAM
@@ -40,6 +46,7 @@ from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
     AnswerChannel,
     AvailabilityException,
+    CalendarLinkId,
     GroupId,
     PlannedGap,
     VolunteerId,
@@ -50,7 +57,7 @@ from shared.store.eventstore import EventStore, Transaction
 from shared.web.auth import Caller, ForbiddenError, Role
 from shared.web.idempotency import StoredAnswer, answer_once, new_id
 from shared.web.openapi import csv_body
-from shared.web.problems import InvalidField, InvalidInputError, NotFoundError
+from shared.web.problems import HIDDEN_PATH, InvalidField, InvalidInputError, NotFoundError
 
 _JSON = msgspec.json.Encoder()
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -801,6 +808,130 @@ async def commune_hours(
         )
 
 
+# --- Calendar feed ----------------------------------------------------------------------------
+
+
+class CalendarLinkIssuedView(msgspec.Struct, frozen=True, kw_only=True):
+    """The new link, shown this once: only its hash is kept."""
+
+    link_id: str
+    url: str
+    issued_at: datetime
+
+
+# The answer holds a secret: no cache or proxy may keep it.
+_SECRET_HEADERS = {"Cache-Control": "no-store"}
+
+
+@post(
+    "/volunteers/{volunteer_id:str}/calendar-link",
+    status_code=201,
+    summary="Issue a secret link to the volunteer's calendar of accepted assignments",
+    description="The volunteer themself, or a coordinator of their commune. The link (an "
+    "iCalendar feed for a calendar app) is shown in this answer only; a new link stops the one "
+    "before. No Idempotency-Key: the answer holds the secret, which is never stored.",
+    tags=["calendar"],
+)
+async def issue_calendar_link(
+    volunteer_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    feed: NamedDependency[FeedSettings],
+) -> Response[CalendarLinkIssuedView]:
+    secret = secrets.token_urlsafe(32)
+    link_id = CalendarLinkId(_bare("calendar", None, "calendar-links"))
+    now = store.clock.now()
+    async with store.transaction() as tx:
+        found = await _volunteer(tx.conn, volunteer_id)
+        _self_or_coordinator(caller, found)
+        command = IssueCalendarLink(volunteer_id=found.volunteer_id, link_id=link_id, secret=secret)
+        # Each call draws a new secret, so a repeated request must append anew.
+        fresh = msgspec.structs.replace(cause, id_seed=None)
+        await handlers.issue_calendar_link(tx, command, now=now, cause=fresh)
+    view = CalendarLinkIssuedView(link_id=link_id, url=feed.calendar_url(secret), issued_at=now)
+    return Response(view, status_code=201, headers=_SECRET_HEADERS)
+
+
+@delete(
+    "/volunteers/{volunteer_id:str}/calendar-link",
+    status_code=204,
+    summary="Revoke the volunteer's calendar link: its URL answers 404 from now on",
+    description="The volunteer themself, or a coordinator of their commune; 404 when the "
+    "volunteer has no link that works.",
+    tags=["calendar"],
+)
+async def revoke_calendar_link(
+    volunteer_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+) -> None:
+    async with store.transaction() as tx:
+        found = await _volunteer(tx.conn, volunteer_id)
+        _self_or_coordinator(caller, found)
+        await handlers.revoke_calendar_link(
+            tx, found.volunteer_id, now=store.clock.now(), cause=cause
+        )
+
+
+@dataclass
+class CalendarOperation(Operation):
+    """OpenAPI: the feed is iCalendar text, and needs no token (the secret is the key).
+
+    The app asks a bearer token of every route; the feed's operation says it needs none."""
+
+    def __post_init__(self) -> None:
+        self.security = None
+        self.responses = {
+            **(self.responses or {}),
+            "200": OpenAPIResponse(
+                description="The volunteer's accepted assignments, upcoming and of the last "
+                "30 days, one VEVENT each (RFC 5545)",
+                content={
+                    "text/calendar": OpenAPIMediaType(
+                        schema=Schema(type=OpenAPIType.STRING, description="iCalendar text")
+                    )
+                },
+            ),
+        }
+
+
+_FEED_SUFFIX = ".ics"
+
+
+@get(
+    "/calendars/{feed_name:str}",
+    summary="A volunteer's calendar feed, by the secret of their link (`<secret>.ics`)",
+    description="For calendar apps, which send no token: the secret in the path is the key. "
+    "An unknown or revoked secret answers 404, the same for both.",
+    tags=["calendar"],
+    operation_class=CalendarOperation,
+    media_type=MEDIA_TYPE,
+    opt={HIDDEN_PATH: True},
+)
+async def calendar_feed(
+    feed_name: FromPath[str], store: NamedDependency[EventStore]
+) -> Response[bytes]:
+    secret = feed_name.removesuffix(_FEED_SUFFIX)
+    # One answer for a wrong name, an unknown secret and a revoked one, so it tells nothing
+    # about which links ever existed.
+    gone = NotFoundError("no calendar at this address")
+    if secret == feed_name or not secret:
+        raise gone
+    now = store.clock.now()
+    async with store.reader.connect() as conn:
+        volunteer_id = await queries.volunteer_of_link(conn, secret_hash(secret))
+        if volunteer_id is None:
+            raise gone
+        entries = await queries.calendar_entries(conn, volunteer_id, ending_after=now - LOOKBACK)
+    return Response(
+        calendar_of(entries, now=now),
+        media_type=MEDIA_TYPE,
+        headers={"Cache-Control": "private, no-cache", "Referrer-Policy": "no-referrer"},
+    )
+
+
 routes: list[Any] = [
     create_group,
     read_group,
@@ -822,4 +953,7 @@ routes: list[Any] = [
     volunteer_hours,
     group_hours,
     commune_hours,
+    issue_calendar_link,
+    revoke_calendar_link,
+    calendar_feed,
 ]

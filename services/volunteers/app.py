@@ -11,12 +11,14 @@ from services.volunteers.domain.errors import (
     AlreadyRegisteredError,
     AnswerTooLateError,
     AssignmentClosedError,
+    NoCalendarLinkError,
     NotPausedError,
     SlotCancelledError,
 )
 from services.volunteers.parts import PARTS, work
 from services.volunteers.planning import StaffingOptions
 from services.volunteers.service import Volunteers
+from services.volunteers.settings import FeedSettings
 from shared.clock import Clock, SystemClock
 from shared.events import build_catalog
 from shared.runtime import Runtime
@@ -26,14 +28,21 @@ from shared.web.openapi import BEARER
 
 
 def create_app(
-    settings: Settings, *, staffing: StaffingOptions, clock: Clock | None = None
+    settings: Settings,
+    *,
+    staffing: StaffingOptions,
+    feed: FeedSettings,
+    clock: Clock | None = None,
 ) -> Litestar:
-    """`staffing` comes from `StaffingOptions.from_env` in the entrypoint (services/cli.py)."""
+    """`staffing` and `feed` come from their `from_env` in the entrypoint (services/cli.py)."""
     runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
-    volunteers = Volunteers.assemble(runtime, staffing)
+    volunteers = Volunteers.assemble(runtime, staffing, feed)
 
     def provide_staffing() -> StaffingOptions:
         return volunteers.staffing
+
+    def provide_feed() -> FeedSettings:
+        return volunteers.feed
 
     return build_app(
         volunteers,
@@ -49,9 +58,11 @@ def create_app(
             AssignmentClosedError: 409,
             AnswerTooLateError: 409,
             SlotCancelledError: 409,
+            NoCalendarLinkError: 404,
         },
         dependencies={
             "staffing": Provide(provide_staffing, sync_to_thread=False),
+            "feed": Provide(provide_feed, sync_to_thread=False),
         },
         security=[{BEARER: []}],  # every route needs a token
     )

@@ -12,6 +12,13 @@ from datetime import date, datetime
 
 from services.volunteers import planning
 from services.volunteers.domain.availability import ChangeAvailability, decide_change_availability
+from services.volunteers.domain.calendar_links import (
+    CalendarLinkState,
+    IssueCalendarLink,
+    decide_issue_calendar_link,
+    decide_revoke_calendar_link,
+    evolve_calendar_link,
+)
 from services.volunteers.domain.communes import province_of
 from services.volunteers.domain.cycle import (
     AnswerAssignment,
@@ -233,6 +240,36 @@ async def resume_volunteer(
     events = decide_resume_volunteer(state, command, now)
     await tx.append(volunteer_stream(command.volunteer_id), version, events, cause)
     await _plan_where_short(tx, state.commune_code, options=options, now=now)
+
+
+# --- Calendar links ---------------------------------------------------------------------------
+
+
+async def _load_calendar_link(
+    tx: Transaction, volunteer_id: str
+) -> tuple[VolunteerState, CalendarLinkState, int]:
+    stream = await tx.load(volunteer_stream(VolunteerId(volunteer_id)))
+    events = [item.event for item in stream.events]
+    volunteer = VolunteerState(volunteer_id=VolunteerId(volunteer_id))
+    link = fold(evolve_calendar_link, events, CalendarLinkState())
+    return fold(evolve_volunteer, events, volunteer), link, stream.version
+
+
+async def issue_calendar_link(
+    tx: Transaction, command: IssueCalendarLink, *, now: datetime, cause: Cause
+) -> None:
+    """A new link to the volunteer's calendar; the one before stops working."""
+    volunteer, link, version = await _load_calendar_link(tx, command.volunteer_id)
+    events = decide_issue_calendar_link(volunteer, link, command, now)
+    await tx.append(volunteer_stream(command.volunteer_id), version, events, cause)
+
+
+async def revoke_calendar_link(
+    tx: Transaction, volunteer_id: str, *, now: datetime, cause: Cause
+) -> None:
+    volunteer, link, version = await _load_calendar_link(tx, volunteer_id)
+    events = decide_revoke_calendar_link(volunteer, link, now)
+    await tx.append(volunteer_stream(VolunteerId(volunteer_id)), version, events, cause)
 
 
 # --- Answers ----------------------------------------------------------------------------------

@@ -6,16 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.volunteers.planning import StaffingOptions
+from services.volunteers.settings import FeedSettings
 from shared.runtime import Runtime
 
 
 @dataclass(frozen=True)
 class Volunteers:
-    """The runtime and how staffing behaves (delays, neighbouring communes)."""
+    """The runtime, how staffing behaves (delays, neighbouring communes) and where calendar
+    links point."""
 
     runtime: Runtime
     staffing: StaffingOptions
+    feed: FeedSettings
 
     @classmethod
-    def assemble(cls, runtime: Runtime, staffing: StaffingOptions) -> Volunteers:
-        return cls(runtime=runtime, staffing=staffing)
+    def assemble(
+        cls, runtime: Runtime, staffing: StaffingOptions, feed: FeedSettings
+    ) -> Volunteers:
+        return cls(runtime=runtime, staffing=staffing, feed=feed)

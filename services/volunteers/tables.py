@@ -100,6 +100,21 @@ assignments = sa.Table(
     sa.Column("channel", sa.String(10), nullable=True),
     sa.Column("release_reason", sa.String(40), nullable=True),
     sa.Column("served_minutes", sa.Integer(), nullable=True),
+    # the topic code the volunteer's SMS and calendar name (shared.events.volunteers
+    # proposal_topic); "" or NULL (rows from before it): the slot's first topic
+    sa.Column("topic", sa.String(40), nullable=True),
+)
+
+# A volunteer's calendar links; at most one per volunteer has no revoked_at. Only the hash of
+# a link's secret is kept (services/volunteers/domain/calendar_links.py).
+calendar_links = sa.Table(
+    "calendar_links",
+    metadata,
+    sa.Column("link_id", sa.String(_ID), primary_key=True),
+    sa.Column("volunteer_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("issued_at", _WHEN, nullable=False),
+    sa.Column("revoked_at", _WHEN, nullable=True),
 )
 
 weekend_plans = sa.Table(
@@ -118,4 +133,12 @@ weekend_plans = sa.Table(
 )
 
 # Emptied and replayed by `handinhand rebuild`, in this order.
-READ_MODELS = (groups, volunteers, slots, slot_needs, assignments, weekend_plans)
+READ_MODELS = (
+    groups,
+    volunteers,
+    slots,
+    slot_needs,
+    assignments,
+    weekend_plans,
+    calendar_links,
+)

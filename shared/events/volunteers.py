@@ -28,6 +28,7 @@ VolunteerId = NewType("VolunteerId", str)
 GroupId = NewType("GroupId", str)
 AssignmentId = NewType("AssignmentId", str)
 SlotId = NewType("SlotId", str)
+CalendarLinkId = NewType("CalendarLinkId", str)
 
 
 class HalfDay(StrEnum):
@@ -430,6 +431,46 @@ class AssignmentReplyUnmatched(Event, frozen=True, kw_only=True):
     received_at: datetime
 
 
+class CalendarLinkIssued(Event, frozen=True, kw_only=True):
+    """A volunteer got a secret link to a calendar of their accepted assignments; any link
+    before it stopped working (`volunteer.calendar_link_revoked` comes first)."""
+
+    event_type: ClassVar[str] = "volunteer.calendar_link_issued"
+    volunteer_id: VolunteerId
+    link_id: CalendarLinkId
+    # sha256 of the secret in the link, hex: the secret itself is shown once and kept nowhere
+    secret_hash: str
+    issued_at: datetime
+
+
+class CalendarLinkRevoked(Event, frozen=True, kw_only=True):
+    """A volunteer's calendar link stopped working (revoked, or replaced by a new one)."""
+
+    event_type: ClassVar[str] = "volunteer.calendar_link_revoked"
+    volunteer_id: VolunteerId
+    link_id: CalendarLinkId
+    revoked_at: datetime
+
+
+def proposal_topic(event: AssignmentProposed | AssignmentMoved) -> str:
+    """The topic an assignment is about for its volunteer (their SMS, their calendar): the one
+    they were chosen to guide, else the slot's first; never a skill of their own that the slot
+    is not about. "" when none is known."""
+    if event.designated_topic is not None:
+        return event.designated_topic.value
+    if event.topics:
+        return event.topics[0].value
+    if isinstance(event, AssignmentProposed):
+        # Proposals recorded before they carried the slot's topics named a topic role so.
+        kind, _, name = event.role.partition(":")
+        if kind == "topic" and name in _WORDS:
+            return name
+    return ""
+
+
+_WORDS = frozenset({*(s.value for s in Skill), *(t.value for t in Topic)})
+
+
 EVENTS: tuple[type[Event], ...] = (
     GroupRegistered,
     VolunteerRegistered,
@@ -452,6 +493,8 @@ EVENTS: tuple[type[Event], ...] = (
     WeekendPlanned,
     AssignmentReplyUnmatched,
     AssignmentMoved,
+    CalendarLinkIssued,
+    CalendarLinkRevoked,
 )
 
 _LANGUAGES_V1 = {

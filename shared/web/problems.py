@@ -163,6 +163,19 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Probl
     return problem(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
 
+# A route whose path holds a secret (a calendar feed's) says so with
+# `opt={HIDDEN_PATH: True}`; its log lines name the route's template instead of the path.
+HIDDEN_PATH = "hidden_path"
+
+
+def logged_path(request: Request[Any, Any, Any]) -> str:
+    """The path as a log line may show it: never a secret that stands in it."""
+    handler = request.scope.get("route_handler")
+    if handler is not None and handler.opt.get(HIDDEN_PATH):
+        return str(request.scope.get("path_template") or "(a path holding a secret)")
+    return request.url.path
+
+
 def _internal(
     database_lost: Callable[[BaseException], bool],
 ) -> Callable[[Request[Any, Any, Any], Exception], Response[Problem]]:
@@ -175,7 +188,7 @@ def _internal(
                 kind="database-unavailable",
                 headers={"Retry-After": str(RETRY_AFTER_OUTAGE_S)},
             )
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error("unhandled error on %s %s", request.method, logged_path(request), exc_info=exc)
         return problem(
             request, HTTP_500_INTERNAL_SERVER_ERROR, "something went wrong; it is logged"
         )

@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from icalendar import Calendar
 
 from bench.system import Sms, System
 from shared.clock import VIETNAM, SystemClock
@@ -196,3 +197,36 @@ async def test_a_service_killed_mid_flow_finishes_the_flow_after_restart(system:
     await system.settled()
     assert len([sms for sms in system.sent() if PROPOSAL.search(sms.body)]) == 2
     assert_no_sms_twice(system)
+
+
+async def test_a_volunteer_who_accepts_by_sms_finds_the_session_in_their_calendar(
+    system: System,
+) -> None:
+    day = next_saturday()
+    await register_volunteers(system)
+    await schedule_session(system, day)
+    first, second = await proposals(system, 2)
+    assert (await system.text(first.to, "C")).status_code == 200
+    members = await system.call(
+        "GET", "volunteers", f"/communes/{COMMUNE}/volunteers", auth=COORDINATOR
+    )
+    by_phone = {v["phone"]: v["volunteer_id"] for v in members.json()}
+    links = {}
+    for phone in (first.to, second.to):
+        issued = await system.call(
+            "POST",
+            "volunteers",
+            f"/volunteers/{by_phone[phone]}/calendar-link",
+            auth=token(Role.VOLUNTEER, volunteer_id=by_phone[phone]),
+        )
+        assert issued.status_code == 201, issued.text
+        links[phone] = issued.json()["url"]
+
+    async def feed(phone: str) -> list[str]:
+        answer = await system.http.get(links[phone])  # the link as handed out, no token
+        assert answer.status_code == 200, answer.text
+        return [str(e["SUMMARY"]) for e in Calendar.from_ical(answer.content).walk("VEVENT")]
+
+    accepted = await eventually(lambda: feed(first.to), lambda events: len(events) == 1)
+    assert accepted == ["Hỗ trợ buổi kích hoạt VNeID"]
+    assert await feed(second.to) == []  # proposed, not yet accepted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from shared.bus.server import free_port
 from shared.settings import SERVICES
 
 pytestmark = pytest.mark.e2e
+CLIENT_IDLE_EXPIRY_S = 5.0  # httpx's default keepalive_expiry, and uvicorn's default keep-alive
 
 
 def http_status(url: str) -> int:
@@ -36,6 +38,24 @@ def wait_for(predicate, timeout: float, process: subprocess.Popen[bytes]) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"not ready within {timeout}s")
         time.sleep(0.1)
+
+
+def assert_kept_alive_past_clients_idle_expiry(port: int) -> None:
+    """A connection idle for longer than a client keeps it (httpx: 5 s) is still open, so a
+    client never reuses one the server is closing at that instant (see KEEP_ALIVE_S)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().read() is not None
+        first = connection.sock
+        time.sleep(CLIENT_IDLE_EXPIRY_S + 1)  # the idle time itself is what is tested
+        connection.request("GET", "/healthz")
+        answer = connection.getresponse()
+        answer.read()
+        assert answer.status == 200
+        assert connection.sock is first  # the same connection, not a reconnect
+    finally:
+        connection.close()
 
 
 @pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
@@ -79,6 +99,8 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path, stop: str) -> No
         )
         assert resident.returncode == 0, resident.stderr.decode()
         assert (tmp_path / "var" / "sms-webhook-secret").exists()
+        if stop == "sigterm":  # once is enough: it waits out uvicorn's default keep-alive
+            assert_kept_alive_past_clients_idle_expiry(ports["scheduler"])
     finally:
         if stop == "ctrl-c":  # the terminal signals every process of the foreground group
             os.killpg(up.pid, signal.SIGINT)

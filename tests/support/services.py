@@ -18,6 +18,7 @@ from services.console.settings import ConsoleSettings
 from services.notifications.settings import NotificationSettings
 from services.scheduler.limits import HelpRequestLimits
 from services.volunteers.planning import StaffingOptions
+from services.volunteers.settings import FeedSettings
 from shared.clock import Clock, SystemClock
 from shared.settings import SERVICES, Database, Settings
 from shared.tokenkeys import TokenKeys
@@ -59,7 +60,10 @@ def service_settings(
     if service == "scheduler":
         return {"limits": HelpRequestLimits.from_env(clock or SystemClock(), os.environ)}
     if service == "volunteers":
-        return {"staffing": StaffingOptions.from_env(os.environ)}
+        return {
+            "staffing": StaffingOptions.from_env(os.environ),
+            "feed": FeedSettings.from_env(os.environ, settings),
+        }
     if service == "console":
         return {"console": ConsoleSettings.from_env(os.environ, settings)}
     return {"sms": NotificationSettings.from_env(os.environ, settings.var_dir)}

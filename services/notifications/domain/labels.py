@@ -9,7 +9,6 @@ from services.notifications.domain.templates import TOPIC_MAX, clip
 from shared.events.notifications import SmsLanguage
 from shared.events.scheduler import HelpRequestRefused, RefusalCode
 from shared.events.vocabulary import DIGITAL_SKILLS, Skill, Topic, label
-from shared.events.volunteers import AssignmentMoved, AssignmentProposed
 
 _WORDS: dict[str, Topic | Skill] = {**{s.value: s for s in Skill}, **{t.value: t for t in Topic}}
 
@@ -35,21 +34,6 @@ def readable_topic(text: str, language: SmsLanguage) -> str:
     if not text.strip() or (codes and all(code in _WORDS for code in codes)):
         return topic_label(codes, language)
     return clip(text, TOPIC_MAX)
-
-
-def proposal_topic(event: AssignmentProposed | AssignmentMoved) -> str:
-    """The topic a volunteer's SMS names: the one they were chosen to guide, else the slot's
-    first; never a skill of the volunteer's own that the slot is not about."""
-    if event.designated_topic is not None:
-        return event.designated_topic.value
-    if event.topics:
-        return event.topics[0].value
-    if isinstance(event, AssignmentProposed):
-        # Proposals recorded before they carried the slot's topics named a topic role so.
-        kind, _, name = event.role.partition(":")
-        if kind == "topic" and name in _WORDS:
-            return name
-    return ""
 
 
 # Which refusal an SMS answers first: a number we cannot book outweighs an unclear commune.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from services.notifications.domain.labels import proposal_topic, readable_topic, refusal_code
+from services.notifications.domain.labels import readable_topic, refusal_code
 from services.notifications.domain.templates import (
     VENUE_MAX,
     AmbiguousReplyContext,
@@ -44,6 +44,7 @@ from shared.events.volunteers import (
     AssignmentProposed,
     AssignmentReplyUnmatched,
     ReplyProblem,
+    proposal_topic,
 )
 
 ContextFor = Callable[[SmsLanguage], TemplateContext]

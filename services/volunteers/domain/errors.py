@@ -54,3 +54,7 @@ class AnswerTooLateError(DomainError):
 
 class SlotCancelledError(DomainError):
     """The slot was cancelled; nobody can be proposed for it."""
+
+
+class NoCalendarLinkError(DomainError):
+    """The volunteer has no calendar link that works."""

@@ -14,6 +14,7 @@ from services.volunteers.domain.cycle import Status
 from services.volunteers.domain.slots import weekend_of
 from services.volunteers.tables import (
     assignments,
+    calendar_links,
     groups,
     slot_needs,
     slots,
@@ -30,6 +31,8 @@ from shared.events.volunteers import (
     AssignmentReleased,
     AssignmentServed,
     AvailabilityChanged,
+    CalendarLinkIssued,
+    CalendarLinkRevoked,
     GroupRegistered,
     ResidentNeedsNoted,
     SessionStaffed,
@@ -42,6 +45,7 @@ from shared.events.volunteers import (
     VolunteerResumed,
     VolunteerUpdated,
     WeekendPlanned,
+    proposal_topic,
 )
 
 
@@ -96,8 +100,12 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
             await conn.execute(
                 assignments.update()
                 .where(assignments.c.assignment_id == event.assignment_id)
-                .values(starts_at=event.starts_at, ends_at=event.ends_at)
+                .values(
+                    starts_at=event.starts_at, ends_at=event.ends_at, topic=proposal_topic(event)
+                )
             )
+        case CalendarLinkIssued() | CalendarLinkRevoked():
+            await _project_calendar_link(conn, event)
         case WeekendPlanned():
             await conn.execute(
                 weekend_plans.delete().where(weekend_plans.c.saturday == event.saturday)
@@ -124,6 +132,28 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
             )
         case _:
             return
+
+
+async def _project_calendar_link(
+    conn: AsyncConnection, event: CalendarLinkIssued | CalendarLinkRevoked
+) -> None:
+    match event:
+        case CalendarLinkIssued():
+            await conn.execute(
+                calendar_links.insert().values(
+                    link_id=event.link_id,
+                    volunteer_id=event.volunteer_id,
+                    secret_hash=event.secret_hash,
+                    issued_at=event.issued_at,
+                    revoked_at=None,
+                )
+            )
+        case CalendarLinkRevoked():
+            await conn.execute(
+                calendar_links.update()
+                .where(calendar_links.c.link_id == event.link_id)
+                .values(revoked_at=event.revoked_at)
+            )
 
 
 async def _project_registry(conn: AsyncConnection, event: Any, at: datetime) -> None:
@@ -313,6 +343,7 @@ async def _project_assignment(conn: AsyncConnection, event: Any) -> None:
                     role=event.role,
                     explanation=event.explanation[:1000],
                     proposed_at=event.proposed_at,
+                    topic=proposal_topic(event),
                 )
             )
         case AssignmentAccepted():

@@ -16,6 +16,7 @@ from services.volunteers.domain.hours import AttendedAssignment
 from services.volunteers.domain.slots import Needs
 from services.volunteers.tables import (
     assignments,
+    calendar_links,
     groups,
     slot_needs,
     slots,
@@ -396,6 +397,63 @@ async def served(conn: AsyncConnection, *where: Any) -> list[AttendedAssignment]
             commune_code=row.commune_code,
             starts_at=row.starts_at,
             ends_at=row.ends_at,
+        )
+        for row in rows
+    ]
+
+
+# --- Calendar feed ----------------------------------------------------------------------------
+
+
+async def volunteer_of_link(conn: AsyncConnection, secret_hash: str) -> VolunteerId | None:
+    """Whose calendar a link opens; None for a link never issued or revoked."""
+    found = await conn.scalar(
+        sa.select(calendar_links.c.volunteer_id).where(
+            calendar_links.c.secret_hash == secret_hash, calendar_links.c.revoked_at.is_(None)
+        )
+    )
+    return None if found is None else VolunteerId(found)
+
+
+class CalendarEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """An accepted assignment as the volunteer's calendar shows it."""
+
+    assignment_id: AssignmentId
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    topic: str  # a topic or skill code; "" when the slot names none
+
+
+async def calendar_entries(
+    conn: AsyncConnection, volunteer_id: str, *, ending_after: datetime
+) -> list[CalendarEntry]:
+    """The volunteer's accepted assignments that end after a moment, at their slot's place."""
+    rows = await conn.execute(
+        sa.select(
+            assignments.c.assignment_id,
+            assignments.c.starts_at,
+            assignments.c.ends_at,
+            assignments.c.topic,
+            slots.c.place,
+            slots.c.topics,
+        )
+        .join(slots, slots.c.slot_id == assignments.c.slot_id)
+        .where(
+            assignments.c.volunteer_id == volunteer_id,
+            assignments.c.status == Status.ACCEPTED.value,
+            assignments.c.ends_at > ending_after,
+        )
+        .order_by(assignments.c.starts_at, assignments.c.assignment_id)
+    )
+    return [
+        CalendarEntry(
+            assignment_id=AssignmentId(row.assignment_id),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            place=row.place,
+            # rows projected before assignments kept their topic: the slot's first, as the SMS
+            topic=row.topic or next(iter(row.topics), ""),
         )
         for row in rows
     ]

@@ -18,6 +18,7 @@ from nats.js.errors import NotFoundError
 from migrations.run import migrate
 from services.volunteers.app import create_app
 from services.volunteers.planning import StaffingOptions
+from services.volunteers.settings import FeedSettings
 from shared.bus.cloudevents import stream_name
 from shared.bus.streams import ensure_stream
 from shared.clock import VIETNAM, FixedClock
@@ -48,6 +49,8 @@ SATURDAY = date(2026, 6, 6)
 SUNDAY = date(2026, 6, 7)
 COORDINATOR = token(Role.COORDINATOR, (THIEU_TRUNG, THIEU_TOAN))
 PROVINCE_COORDINATOR = token(Role.COORDINATOR, ("38",))
+# where calendar links point: a name only, the tests reach the app through its test client
+FEED = FeedSettings(public_url="https://volunteers.example.vn")
 FAST = StaffingOptions(
     plan_delay=timedelta(0),
     neighbours={THIEU_TRUNG: [THIEU_TOAN]},
@@ -143,7 +146,7 @@ async def volunteers_app(
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     await fresh_streams(nc)
     await migrate("volunteers", settings.database("volunteers"))
-    app = create_app(settings, clock=clock, staffing=staffing)
+    app = create_app(settings, clock=clock, staffing=staffing, feed=FEED)
     async with AsyncTestClient(app=app) as client:
         yield client
 

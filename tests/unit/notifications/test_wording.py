@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from services.notifications.domain.labels import proposal_topic, refusal_code
+from services.notifications.domain.labels import refusal_code
 from services.notifications.domain.templates import render
 from services.notifications.domain.wording import proposed
 from shared.events.notifications import SmsKind, SmsLanguage
@@ -20,6 +20,7 @@ from shared.events.volunteers import (
     SlotId,
     SlotKind,
     VolunteerId,
+    proposal_topic,
 )
 
 NOW = datetime(2025, 12, 1, 2, 0, tzinfo=UTC)
