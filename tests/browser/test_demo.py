@@ -84,7 +84,8 @@ async def up(tmp_path: Path) -> AsyncIterator[Up]:
         await running.line(re.compile(r"^demo loaded"))
         yield running
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)  # as Ctrl-C at a terminal: `up` stops it all
         await asyncio.wait_for(process.wait(), timeout=60)
         await reader
 
