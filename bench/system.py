@@ -117,6 +117,8 @@ class System:
             "HANDINHAND_PLAN_DELAY_SECONDS": "0.5",
         }
         for service in SERVICES:
+            # where the console finds each service (its first instance), and its own address
+            env[f"HANDINHAND_{service.upper()}_URL"] = self.processes[service][0].url
             if self.database.is_postgres:
                 env[f"HANDINHAND_{service.upper()}_DATABASE_URL"] = self.database.url
                 env[f"HANDINHAND_{service.upper()}_DATABASE_SCHEMA"] = (

@@ -3,7 +3,8 @@
 With HANDINHAND_TEST_POSTGRES_URL set, every `database` test also runs on PostgreSQL; an
 unreachable server fails the run instead of skipping. The PostgreSQL fault drills run a server
 of their own (bench/pgserver.py): where this machine has no server binaries they are
-deselected, and the run's header says so.
+deselected, and the run's header says so. The browser tests (tests/browser) need Chromium:
+where none is found they are deselected, and the header says so too.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from bench.pgserver import server_binaries
 from shared.bus.server import NatsServer
 from shared.settings import Database, Settings
 from shared.store.schema import create_schema, drop_schema
+from tests.browser.chromium import chromium_path
 from tests.support.services import settings_for
 
 POSTGRES_URL = os.environ.get("HANDINHAND_TEST_POSTGRES_URL")
 DATABASE_KINDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 POSTGRES_BINARIES = server_binaries()
+CHROMIUM = chromium_path()
 
 Test = TypeVar("Test", bound=Callable[..., Any])
 
@@ -58,12 +61,22 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             "PostgreSQL drills: deselected, no PostgreSQL server binaries here "
             "(initdb and postgres on PATH or in /usr/lib/postgresql/*/bin)"
         )
-    return [databases, drills]
+    if CHROMIUM is not None:
+        browser = f"browser tests: Chromium at {CHROMIUM}"
+    else:
+        browser = (
+            "browser tests: deselected, no Chromium here "
+            "(apt-get install chromium, or set HANDINHAND_CHROMIUM to a Chromium binary)"
+        )
+    return [databases, drills, browser]
 
 
 def _cannot_run(item: pytest.Item) -> bool:
-    """Tests this machine or run lacks the PostgreSQL for: deselected, never skipped."""
+    """Tests this machine or run lacks the PostgreSQL or the Chromium for: deselected, never
+    skipped."""
     if not POSTGRES_URL and item.get_closest_marker("postgres_only"):
+        return True
+    if CHROMIUM is None and item.get_closest_marker("browser"):
         return True
     return POSTGRES_BINARIES is None and item.get_closest_marker("postgres_server") is not None
 
