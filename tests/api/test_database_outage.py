@@ -63,7 +63,12 @@ CALLS = {
     ],
     "volunteers": [Call("GET", "/communes/15835/volunteers", 200, token(Role.ADMIN))],
     "notifications": [Call("GET", "/messages", 200, token(Role.ADMIN))],
+    # A page with a session cookie looks the session up; an unknown one is sent (the test
+    # client follows) to the sign-in page.
+    "console": [Call("GET", "/weekend", 200, {"Cookie": "hih_session=not-a-session"})],
 }
+# The console answers people with pages, the services answer programs with problem details.
+PAGES = {"console"}
 
 
 @pytest.fixture
@@ -132,9 +137,13 @@ async def test_an_outage_answers_503_is_said_once_and_passes_by_itself(
 
     assert {r.status_code for r in during} == {503}
     for answer in during:
-        assert answer.headers["content-type"] == "application/problem+json"
         assert answer.headers["retry-after"] == str(RETRY_AFTER_OUTAGE_S)
-        assert "database is briefly unavailable" in answer.json()["detail"]
+        if service in PAGES:
+            assert answer.headers["content-type"].startswith("text/html")
+            assert "Hãy thử lại sau một phút" in answer.text  # what to do, in Vietnamese
+        else:
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert "database is briefly unavailable" in answer.json()["detail"]
     assert not_ready.status_code == 503
     assert not_ready.json()["checks"]["database"] is False
     assert readiness_took < READY_WITHIN

@@ -22,8 +22,9 @@ from services.console.service import Console
 from services.console.views import queries
 from services.console.views.queries import Viewer
 from shared.events.console import AccountRole
+from shared.runtime import Runtime
 from shared.web.auth import Caller, ForbiddenError, Role
-from shared.web.problems import NotFoundError
+from shared.web.problems import RETRY_AFTER_OUTAGE_S, NotFoundError
 
 log = logging.getLogger("handinhand.console.pages")
 
@@ -75,8 +76,10 @@ def caller_of(viewer: Viewer) -> Caller:
     )
 
 
-def page(name: str, status: int = 200, **context: object) -> Template:
-    return Template(template_name=name, context=context, status_code=status)
+def page(
+    name: str, status: int = 200, headers: dict[str, str] | None = None, **context: object
+) -> Template:
+    return Template(template_name=name, context=context, status_code=status, headers=headers)
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -108,10 +111,16 @@ _WHAT_TO_DO = {
 }
 
 
-def error_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+def error_page(
+    request: Request[Any, Any, Any], status: int, headers: dict[str, str] | None = None
+) -> Response[Any]:
     del request
     return page(
-        "error.html", status=status, status_code=status, what_to_do=_WHAT_TO_DO.get(status, "")
+        "error.html",
+        status=status,
+        headers=headers,
+        status_code=status,
+        what_to_do=_WHAT_TO_DO.get(status, ""),
     )
 
 
@@ -122,6 +131,9 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    runtime: Runtime = request.app.state.runtime
+    if runtime.database_lost(exc):  # said once per outage (shared/store/reachability.py)
+        return error_page(request, 503, {"Retry-After": str(RETRY_AFTER_OUTAGE_S)})
     log.error("page %s failed", request.url.path, exc_info=exc)
     return error_page(request, 500)
 
