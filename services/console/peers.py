@@ -4,7 +4,8 @@ short-lived bearer token minted for the signed-in account's role and scope."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import httpx
 import msgspec
@@ -24,6 +25,15 @@ CONSOLE_CALLER = Caller(sub="console", role=Role.ADMIN)
 
 class PeerError(Exception):
     """Another service did not answer, or answered with an error; the page says try again."""
+
+
+class PeerRefusedError(PeerError):
+    """Another service refused the request (a 4xx problem details): its status and detail."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"answered {status}: {detail}")
+        self.status = status
+        self.detail = detail
 
 
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,7 +59,42 @@ class SessionSummary(msgspec.Struct, frozen=True, kw_only=True):
     missing_volunteers: int = 0
 
 
+class Assignment(msgspec.Struct, frozen=True, kw_only=True):
+    """A volunteer's assignment as the volunteers service's API gives it."""
+
+    assignment_id: str
+    commune_code: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    answer_by: datetime
+    role: str = ""
+    explanation: str = ""
+
+
+class VolunteerProfile(msgspec.Struct, frozen=True, kw_only=True):
+    volunteer_id: str
+    name: str
+    commune_code: str
+    availability: dict[str, list[str]]
+    paused: bool = False
+
+
+class Hours(msgspec.Struct, frozen=True, kw_only=True):
+    assignments: int
+    total_minutes: int
+    total_hours: float
+
+
+class CalendarLink(msgspec.Struct, frozen=True, kw_only=True):
+    url: str
+
+
 _SESSIONS = msgspec.json.Decoder(list[SessionSummary])
+_ASSIGNMENTS = msgspec.json.Decoder(list[Assignment])
+_PROFILE = msgspec.json.Decoder(VolunteerProfile)
+_HOURS = msgspec.json.Decoder(Hours)
+_LINK = msgspec.json.Decoder(CalendarLink)
 
 
 class Peers:
@@ -99,5 +144,63 @@ class Peers:
             raise PeerError(f"scheduler answered {answer.status_code}")
         return _SESSIONS.decode(answer.content)
 
+    async def _volunteers(
+        self, caller: Caller, method: str, path: str, body: object = None
+    ) -> httpx.Response:
+        """One call to the volunteers service; PeerRefusedError when it refused, with its detail."""
+        try:
+            answer = await self.client.request(
+                method,
+                f"{self._settings.volunteers_url}{path}",
+                json=body,
+                headers=self._headers(caller),
+            )
+        except httpx.HTTPError as error:
+            raise PeerError(f"volunteers did not answer: {error!r}") from None
+        if 400 <= answer.status_code < 500:
+            raise PeerRefusedError(answer.status_code, _detail(answer))
+        if answer.status_code >= 300:
+            raise PeerError(f"volunteers answered {answer.status_code}")
+        return answer
+
+    async def volunteer(self, caller: Caller, volunteer_id: str) -> VolunteerProfile:
+        answer = await self._volunteers(caller, "GET", f"/volunteers/{volunteer_id}")
+        return _PROFILE.decode(answer.content)
+
+    async def assignments(self, caller: Caller, volunteer_id: str) -> list[Assignment]:
+        answer = await self._volunteers(caller, "GET", f"/volunteers/{volunteer_id}/assignments")
+        return _ASSIGNMENTS.decode(answer.content)
+
+    async def hours(self, caller: Caller, volunteer_id: str) -> Hours:
+        answer = await self._volunteers(caller, "GET", f"/volunteers/{volunteer_id}/hours")
+        return _HOURS.decode(answer.content)
+
+    async def answer_assignment(self, caller: Caller, assignment_id: str, *, accept: bool) -> None:
+        verb = "accept" if accept else "decline"
+        await self._volunteers(caller, "POST", f"/assignments/{assignment_id}/{verb}")
+
+    async def change_availability(
+        self, caller: Caller, volunteer_id: str, availability: dict[str, list[str]]
+    ) -> None:
+        body = {"availability": availability}
+        await self._volunteers(caller, "PUT", f"/volunteers/{volunteer_id}/availability", body)
+
+    async def issue_calendar_link(self, caller: Caller, volunteer_id: str) -> str:
+        path = f"/volunteers/{volunteer_id}/calendar-link"
+        return _LINK.decode((await self._volunteers(caller, "POST", path)).content).url
+
+    async def revoke_calendar_link(self, caller: Caller, volunteer_id: str) -> None:
+        await self._volunteers(caller, "DELETE", f"/volunteers/{volunteer_id}/calendar-link")
+
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _detail(answer: httpx.Response) -> str:
+    """The problem details' own words, or the status when the body is not one."""
+    try:
+        problem: Any = msgspec.json.decode(answer.content)
+    except msgspec.DecodeError:
+        return str(answer.status_code)
+    detail = problem.get("detail") if isinstance(problem, dict) else None
+    return str(detail or problem.get("title") or answer.status_code)
