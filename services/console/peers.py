@@ -30,10 +30,12 @@ class PeerError(Exception):
 class PeerRefusedError(PeerError):
     """Another service refused the request (a 4xx problem details): its status and detail."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, errors: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(f"answered {status}: {detail}")
         self.status = status
         self.detail = detail
+        # (field, message) of each wrong part, e.g. ("line 3", "phone is not a phone number")
+        self.errors = errors
 
 
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,6 +80,32 @@ class VolunteerProfile(msgspec.Struct, frozen=True, kw_only=True):
     commune_code: str
     availability: dict[str, list[str]]
     paused: bool = False
+    group_id: str = ""
+    phone: str = ""
+    village: str = ""
+
+
+class Group(msgspec.Struct, frozen=True, kw_only=True):
+    group_id: str
+    name: str
+    commune_code: str
+    members: int = 0
+    active_members: int = 0
+
+
+class CommuneHours(msgspec.Struct, frozen=True, kw_only=True):
+    total_minutes: int
+    total_hours: float
+    by_volunteer: dict[str, int]
+    by_group: dict[str, int]
+
+
+class _GroupDetail(msgspec.Struct, frozen=True, kw_only=True):
+    group: Group
+
+
+class _Imported(msgspec.Struct, frozen=True, kw_only=True):
+    imported: int
 
 
 class Hours(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,6 +123,11 @@ _ASSIGNMENTS = msgspec.json.Decoder(list[Assignment])
 _PROFILE = msgspec.json.Decoder(VolunteerProfile)
 _HOURS = msgspec.json.Decoder(Hours)
 _LINK = msgspec.json.Decoder(CalendarLink)
+_GROUPS = msgspec.json.Decoder(list[Group])
+_MEMBERS = msgspec.json.Decoder(list[VolunteerProfile])
+_COMMUNE_HOURS = msgspec.json.Decoder(CommuneHours)
+_GROUP = msgspec.json.Decoder(_GroupDetail)
+_IMPORTED = msgspec.json.Decoder(_Imported)
 
 
 class Peers:
@@ -145,20 +178,30 @@ class Peers:
         return _SESSIONS.decode(answer.content)
 
     async def _volunteers(
-        self, caller: Caller, method: str, path: str, body: object = None
+        self,
+        caller: Caller,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        csv: bytes | None = None,
     ) -> httpx.Response:
-        """One call to the volunteers service; PeerRefusedError when it refused, with its detail."""
+        """One call to the volunteers service; PeerRefusedError when it refused, with why."""
+        headers = self._headers(caller)
+        if csv is not None:
+            headers["Content-Type"] = "text/csv"
         try:
             answer = await self.client.request(
                 method,
                 f"{self._settings.volunteers_url}{path}",
                 json=body,
-                headers=self._headers(caller),
+                content=csv,
+                headers=headers,
             )
         except httpx.HTTPError as error:
             raise PeerError(f"volunteers did not answer: {error!r}") from None
         if 400 <= answer.status_code < 500:
-            raise PeerRefusedError(answer.status_code, _detail(answer))
+            raise PeerRefusedError(answer.status_code, *_problem(answer))
         if answer.status_code >= 300:
             raise PeerError(f"volunteers answered {answer.status_code}")
         return answer
@@ -192,15 +235,49 @@ class Peers:
     async def revoke_calendar_link(self, caller: Caller, volunteer_id: str) -> None:
         await self._volunteers(caller, "DELETE", f"/volunteers/{volunteer_id}/calendar-link")
 
+    async def groups(self, caller: Caller, commune_code: str) -> list[Group]:
+        answer = await self._volunteers(caller, "GET", f"/communes/{commune_code}/groups")
+        return _GROUPS.decode(answer.content)
+
+    async def group(self, caller: Caller, group_id: str) -> Group:
+        answer = await self._volunteers(caller, "GET", f"/groups/{group_id}")
+        return _GROUP.decode(answer.content).group
+
+    async def members(self, caller: Caller, commune_code: str) -> list[VolunteerProfile]:
+        answer = await self._volunteers(caller, "GET", f"/communes/{commune_code}/volunteers")
+        return _MEMBERS.decode(answer.content)
+
+    async def commune_hours(self, caller: Caller, commune_code: str) -> CommuneHours:
+        answer = await self._volunteers(caller, "GET", f"/communes/{commune_code}/hours")
+        return _COMMUNE_HOURS.decode(answer.content)
+
+    async def pause(self, caller: Caller, volunteer_id: str, *, paused: bool) -> None:
+        verb = "pause" if paused else "resume"
+        await self._volunteers(caller, "POST", f"/volunteers/{volunteer_id}/{verb}")
+
+    async def import_roster(self, caller: Caller, group_id: str, roster: bytes) -> int:
+        """How many volunteers were registered; PeerRefusedError (422, one error a wrong line)
+        when any row is wrong and nobody was."""
+        path = f"/groups/{group_id}/roster"
+        answer = await self._volunteers(caller, "POST", path, csv=roster)
+        return _IMPORTED.decode(answer.content).imported
+
     async def close(self) -> None:
         await self.client.aclose()
 
 
-def _detail(answer: httpx.Response) -> str:
-    """The problem details' own words, or the status when the body is not one."""
+def _problem(answer: httpx.Response) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The problem details' own words and wrong parts, or the status when the body is not one."""
     try:
         problem: Any = msgspec.json.decode(answer.content)
     except msgspec.DecodeError:
-        return str(answer.status_code)
-    detail = problem.get("detail") if isinstance(problem, dict) else None
-    return str(detail or problem.get("title") or answer.status_code)
+        problem = None
+    if not isinstance(problem, dict):
+        return str(answer.status_code), ()
+    detail = str(problem.get("detail") or problem.get("title") or answer.status_code)
+    errors = tuple(
+        (str(e.get("field", "")), str(e.get("message", "")))
+        for e in problem.get("errors") or ()
+        if isinstance(e, dict)
+    )
+    return detail, errors
