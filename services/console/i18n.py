@@ -17,6 +17,7 @@ from pathlib import Path
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,6 +70,11 @@ def day(value: date) -> str:
     if _current.get() == "vi":
         return format_date(value, "EEEE, dd/MM/yyyy", locale="vi")
     return format_date(value, "EEEE, d MMMM yyyy", locale="en")
+
+
+def number(value: float) -> str:
+    """ "1,5" in Vietnamese, "1.5" in English."""
+    return format_decimal(value, locale=_current.get())
 
 
 def moment(value: datetime) -> str:

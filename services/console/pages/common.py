@@ -92,6 +92,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     )
     environment.filters["day"] = i18n.day
     environment.filters["moment"] = i18n.moment
+    environment.filters["number"] = i18n.number
     environment.globals["language"] = i18n.current
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 

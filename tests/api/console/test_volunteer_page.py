@@ -88,7 +88,7 @@ async def test_a_volunteer_lands_on_their_own_home_and_changes_their_week(
     assert 'value="saturday:morning" checked' in page.text
     assert 'value="sunday:morning" checked' not in page.text
     assert "Chưa có phân công nào sắp tới." in page.text
-    assert "0.0 giờ trong 0 lượt phân công" in page.text
+    assert "0 giờ trong 0 lượt phân công" in page.text
     assert saved.status_code == 302
     assert after["availability"]["sunday"] == ["afternoon"]
     assert forged.status_code == 400

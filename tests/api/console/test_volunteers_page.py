@@ -72,6 +72,7 @@ async def test_a_coordinator_imports_a_roster_and_pauses_and_resumes_a_member(
 
     assert "Tổ CNS thôn 3" in empty
     assert "Chưa có thành viên nào." in empty
+    assert "Số giờ tình nguyện viên của xã đã đóng góp: 0" in empty
     assert wrong.status_code == 400
     assert "Chưa nhập ai" in wrong.text
     assert 'id="roster-report"' in wrong.text
