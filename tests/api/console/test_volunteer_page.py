@@ -165,3 +165,27 @@ async def test_a_volunteer_accepts_their_assignment_and_cannot_answer_anothers(
     assert still_theirs["status"] == "proposed"
     assert unknown.status_code == 404
     assert not_a_volunteer.status_code == 403
+
+
+async def test_a_volunteers_service_that_does_not_answer_is_a_clear_message(
+    settings: Settings,
+) -> None:
+    async with console_world(settings, volunteers_url="http://127.0.0.1:9") as world:
+        await world.add_account(
+            VOLUNTEER_PHONE, AccountRole.VOLUNTEER, name="Lê Thị Hoa", volunteer_id="v-1"
+        )
+        await world.sign_in(VOLUNTEER_PHONE)
+        home = await world.console.get("/me")
+        csrf = await world.csrf("/sign-in")
+        accept = await world.console.post("/me/assignments/a-1/accept", data={"_csrf_token": csrf})
+        await world.add_account(COORDINATOR_PHONE, AccountRole.COORDINATOR, (THIEU_TRUNG,))
+        await world.sign_in(COORDINATOR_PHONE)
+        volunteers = await world.console.get("/volunteers")
+
+    assert home.status_code == 503
+    assert "Một phần của hệ thống chưa phản hồi" in home.text
+    assert accept.status_code == 503
+    assert volunteers.status_code == 503
+    assert "Dịch vụ tình nguyện viên chưa trả lời" in volunteers.text
+    for answer in (home, accept, volunteers):
+        assert "Traceback" not in answer.text

@@ -178,11 +178,11 @@ async def console_world(
             serving(scheduler) as sched_url,
             serving(volunteers) as volunteers_url,
         ):
+            # An override of volunteers_url stands for a volunteers service that does not answer.
             config = console_settings(
                 notifications_url=notifications_url,
                 scheduler_url=sched_url if with_scheduler else "http://127.0.0.1:9",
-                volunteers_url=volunteers_url,
-                **overrides,
+                **({"volunteers_url": volunteers_url} | overrides),
             )
             app = create_app(settings, console=config, clock=clock)
             async with serving(app) as url, httpx.AsyncClient(base_url=url) as browser:
