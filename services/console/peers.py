@@ -80,6 +80,8 @@ class VolunteerProfile(msgspec.Struct, frozen=True, kw_only=True):
     commune_code: str
     availability: dict[str, list[str]]
     paused: bool = False
+    # Dated exceptions to the week, kept as the service gave them: the console sends them back.
+    exceptions: list[dict[str, Any]] = msgspec.field(default_factory=list)
     group_id: str = ""
     phone: str = ""
     village: str = ""
@@ -223,9 +225,15 @@ class Peers:
         await self._volunteers(caller, "POST", f"/assignments/{assignment_id}/{verb}")
 
     async def change_availability(
-        self, caller: Caller, volunteer_id: str, availability: dict[str, list[str]]
+        self,
+        caller: Caller,
+        volunteer_id: str,
+        availability: dict[str, list[str]],
+        exceptions: list[dict[str, Any]],
     ) -> None:
-        body = {"availability": availability}
+        """The usual week; the dated exceptions are sent as they were, since the service
+        replaces them with what the body holds."""
+        body = {"availability": availability, "exceptions": exceptions}
         await self._volunteers(caller, "PUT", f"/volunteers/{volunteer_id}/availability", body)
 
     async def issue_calendar_link(self, caller: Caller, volunteer_id: str) -> str:

@@ -152,7 +152,9 @@ async def change_availability(
         return await _home(request, found, volunteer_id, status=400, availability_error=error)
     console = console_of(request)
     try:
-        await console.peers.change_availability(caller_of(found), volunteer_id, week)
+        caller = caller_of(found)
+        kept = (await console.peers.volunteer(caller, volunteer_id)).exceptions
+        await console.peers.change_availability(caller, volunteer_id, week, kept)
     except PeerRefusedError as problem:
         _refused(problem)
         error = N_("The week was not saved: %(detail)s")

@@ -66,6 +66,13 @@ async def test_a_volunteer_lands_on_their_own_home_and_changes_their_week(
 ) -> None:
     async with console_world(settings) as world:
         volunteer_id = await as_volunteer(world)
+        away = {"on": "2026-12-12", "available": False, "half_days": ["morning"]}
+        async with httpx.AsyncClient(base_url=world.volunteers_url, headers=ADMIN) as api:
+            set_away = await api.put(
+                f"/volunteers/{volunteer_id}/availability",
+                json={"availability": {"saturday": ["morning"]}, "exceptions": [away]},
+            )
+            assert set_away.status_code == 200, set_away.text
         home = await world.console.get("/")
         page = await world.console.get("/me")
         token_ = await world.csrf("/me")
@@ -91,6 +98,7 @@ async def test_a_volunteer_lands_on_their_own_home_and_changes_their_week(
     assert "0 giờ trong 0 lượt phân công" in page.text
     assert saved.status_code == 302
     assert after["availability"]["sunday"] == ["afternoon"]
+    assert after["exceptions"] == [away]  # the week's dated exceptions are kept
     assert forged.status_code == 400
     assert "Chỉ đánh dấu các ngày và buổi có trong biểu mẫu." in forged.text
     assert no_csrf.status_code == 403
