@@ -11,14 +11,17 @@ from __future__ import annotations
 import contextvars
 import gettext as stdlib_gettext
 import io
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.clock import VIETNAM
 
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
@@ -67,6 +70,17 @@ def day(value: date) -> str:
     if _current.get() == "vi":
         return format_date(value, "EEEE, dd/MM/yyyy", locale="vi")
     return format_date(value, "EEEE, d MMMM yyyy", locale="en")
+
+
+def number(value: float) -> str:
+    """ "1,5" in Vietnamese, "1.5" in English."""
+    return format_decimal(value, locale=_current.get())
+
+
+def moment(value: datetime) -> str:
+    """An instant as Vietnam reads it, whatever the language: "Thứ Bảy, 05/12/2026 08:00"."""
+    local = value.astimezone(VIETNAM)
+    return f"{day(local.date())} {local:%H:%M}"
 
 
 def _chosen(scope: Scope) -> tuple[str, bool]:

@@ -4,7 +4,8 @@ short-lived bearer token minted for the signed-in account's role and scope."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import httpx
 import msgspec
@@ -24,6 +25,17 @@ CONSOLE_CALLER = Caller(sub="console", role=Role.ADMIN)
 
 class PeerError(Exception):
     """Another service did not answer, or answered with an error; the page says try again."""
+
+
+class PeerRefusedError(PeerError):
+    """Another service refused the request (a 4xx problem details): its status and detail."""
+
+    def __init__(self, status: int, detail: str, errors: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(f"answered {status}: {detail}")
+        self.status = status
+        self.detail = detail
+        # (field, message) of each wrong part, e.g. ("line 3", "phone is not a phone number")
+        self.errors = errors
 
 
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,7 +61,75 @@ class SessionSummary(msgspec.Struct, frozen=True, kw_only=True):
     missing_volunteers: int = 0
 
 
+class Assignment(msgspec.Struct, frozen=True, kw_only=True):
+    """A volunteer's assignment as the volunteers service's API gives it."""
+
+    assignment_id: str
+    commune_code: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    answer_by: datetime
+    role: str = ""
+    explanation: str = ""
+
+
+class VolunteerProfile(msgspec.Struct, frozen=True, kw_only=True):
+    volunteer_id: str
+    name: str
+    commune_code: str
+    availability: dict[str, list[str]]
+    paused: bool = False
+    # Dated exceptions to the week, kept as the service gave them: the console sends them back.
+    exceptions: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    group_id: str = ""
+    phone: str = ""
+    village: str = ""
+
+
+class Group(msgspec.Struct, frozen=True, kw_only=True):
+    group_id: str
+    name: str
+    commune_code: str
+    members: int = 0
+    active_members: int = 0
+
+
+class CommuneHours(msgspec.Struct, frozen=True, kw_only=True):
+    total_minutes: int
+    total_hours: float
+    by_volunteer: dict[str, int]
+    by_group: dict[str, int]
+
+
+class _GroupDetail(msgspec.Struct, frozen=True, kw_only=True):
+    group: Group
+
+
+class _Imported(msgspec.Struct, frozen=True, kw_only=True):
+    imported: int
+
+
+class Hours(msgspec.Struct, frozen=True, kw_only=True):
+    assignments: int
+    total_minutes: int
+    total_hours: float
+
+
+class CalendarLink(msgspec.Struct, frozen=True, kw_only=True):
+    url: str
+
+
 _SESSIONS = msgspec.json.Decoder(list[SessionSummary])
+_ASSIGNMENTS = msgspec.json.Decoder(list[Assignment])
+_PROFILE = msgspec.json.Decoder(VolunteerProfile)
+_HOURS = msgspec.json.Decoder(Hours)
+_LINK = msgspec.json.Decoder(CalendarLink)
+_GROUPS = msgspec.json.Decoder(list[Group])
+_MEMBERS = msgspec.json.Decoder(list[VolunteerProfile])
+_COMMUNE_HOURS = msgspec.json.Decoder(CommuneHours)
+_GROUP = msgspec.json.Decoder(_GroupDetail)
+_IMPORTED = msgspec.json.Decoder(_Imported)
 
 
 class Peers:
@@ -99,5 +179,113 @@ class Peers:
             raise PeerError(f"scheduler answered {answer.status_code}")
         return _SESSIONS.decode(answer.content)
 
+    async def _volunteers(
+        self,
+        caller: Caller,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        csv: bytes | None = None,
+    ) -> httpx.Response:
+        """One call to the volunteers service; PeerRefusedError when it refused, with why."""
+        headers = self._headers(caller)
+        if csv is not None:
+            headers["Content-Type"] = "text/csv"
+        try:
+            answer = await self.client.request(
+                method,
+                f"{self._settings.volunteers_url}{path}",
+                json=body,
+                content=csv,
+                headers=headers,
+            )
+        except httpx.HTTPError as error:
+            raise PeerError(f"volunteers did not answer: {error!r}") from None
+        if 400 <= answer.status_code < 500:
+            raise PeerRefusedError(answer.status_code, *_problem(answer))
+        if answer.status_code >= 300:
+            raise PeerError(f"volunteers answered {answer.status_code}")
+        return answer
+
+    async def volunteer(self, caller: Caller, volunteer_id: str) -> VolunteerProfile:
+        answer = await self._volunteers(caller, "GET", f"/volunteers/{volunteer_id}")
+        return _PROFILE.decode(answer.content)
+
+    async def assignments(self, caller: Caller, volunteer_id: str) -> list[Assignment]:
+        answer = await self._volunteers(caller, "GET", f"/volunteers/{volunteer_id}/assignments")
+        return _ASSIGNMENTS.decode(answer.content)
+
+    async def hours(self, caller: Caller, volunteer_id: str) -> Hours:
+        answer = await self._volunteers(caller, "GET", f"/volunteers/{volunteer_id}/hours")
+        return _HOURS.decode(answer.content)
+
+    async def answer_assignment(self, caller: Caller, assignment_id: str, *, accept: bool) -> None:
+        verb = "accept" if accept else "decline"
+        await self._volunteers(caller, "POST", f"/assignments/{assignment_id}/{verb}")
+
+    async def change_availability(
+        self,
+        caller: Caller,
+        volunteer_id: str,
+        availability: dict[str, list[str]],
+        exceptions: list[dict[str, Any]],
+    ) -> None:
+        """The usual week; the dated exceptions are sent as they were, since the service
+        replaces them with what the body holds."""
+        body = {"availability": availability, "exceptions": exceptions}
+        await self._volunteers(caller, "PUT", f"/volunteers/{volunteer_id}/availability", body)
+
+    async def issue_calendar_link(self, caller: Caller, volunteer_id: str) -> str:
+        path = f"/volunteers/{volunteer_id}/calendar-link"
+        return _LINK.decode((await self._volunteers(caller, "POST", path)).content).url
+
+    async def revoke_calendar_link(self, caller: Caller, volunteer_id: str) -> None:
+        await self._volunteers(caller, "DELETE", f"/volunteers/{volunteer_id}/calendar-link")
+
+    async def groups(self, caller: Caller, commune_code: str) -> list[Group]:
+        answer = await self._volunteers(caller, "GET", f"/communes/{commune_code}/groups")
+        return _GROUPS.decode(answer.content)
+
+    async def group(self, caller: Caller, group_id: str) -> Group:
+        answer = await self._volunteers(caller, "GET", f"/groups/{group_id}")
+        return _GROUP.decode(answer.content).group
+
+    async def members(self, caller: Caller, commune_code: str) -> list[VolunteerProfile]:
+        answer = await self._volunteers(caller, "GET", f"/communes/{commune_code}/volunteers")
+        return _MEMBERS.decode(answer.content)
+
+    async def commune_hours(self, caller: Caller, commune_code: str) -> CommuneHours:
+        answer = await self._volunteers(caller, "GET", f"/communes/{commune_code}/hours")
+        return _COMMUNE_HOURS.decode(answer.content)
+
+    async def pause(self, caller: Caller, volunteer_id: str, *, paused: bool) -> None:
+        verb = "pause" if paused else "resume"
+        await self._volunteers(caller, "POST", f"/volunteers/{volunteer_id}/{verb}")
+
+    async def import_roster(self, caller: Caller, group_id: str, roster: bytes) -> int:
+        """How many volunteers were registered; PeerRefusedError (422, one error a wrong line)
+        when any row is wrong and nobody was."""
+        path = f"/groups/{group_id}/roster"
+        answer = await self._volunteers(caller, "POST", path, csv=roster)
+        return _IMPORTED.decode(answer.content).imported
+
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _problem(answer: httpx.Response) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The problem details' own words and wrong parts, or the status when the body is not one."""
+    try:
+        problem: Any = msgspec.json.decode(answer.content)
+    except msgspec.DecodeError:
+        problem = None
+    if not isinstance(problem, dict):
+        return str(answer.status_code), ()
+    detail = str(problem.get("detail") or problem.get("title") or answer.status_code)
+    errors = tuple(
+        (str(e.get("field", "")), str(e.get("message", "")))
+        for e in problem.get("errors") or ()
+        if isinstance(e, dict)
+    )
+    return detail, errors

@@ -513,6 +513,23 @@ async def commune_volunteers(
 
 
 @get(
+    "/communes/{commune_code:str}/groups",
+    summary="The groups of a commune, oldest first, with their member counts",
+    tags=["groups"],
+)
+async def commune_groups(
+    commune_code: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
+) -> list[queries.GroupView]:
+    _coordinator_of(caller, commune_code)
+    async with store.reader.connect() as conn:
+        found = [
+            await queries.group(conn, group_id)
+            for group_id, _ in await queries.groups_in(conn, commune_code)
+        ]
+    return [group for group in found if group is not None]
+
+
+@get(
     "/volunteers/{volunteer_id:str}/assignments",
     summary="Every assignment of a volunteer, with its status and explanation",
     tags=["assignments"],
@@ -943,6 +960,7 @@ routes: list[Any] = [
     resume_volunteer,
     change_availability,
     commune_volunteers,
+    commune_groups,
     volunteer_assignments,
     read_slot,
     plan_weekend,

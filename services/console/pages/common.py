@@ -18,6 +18,7 @@ from litestar.template import TemplateConfig
 from services.console import i18n
 from services.console.handlers import cookie_hash
 from services.console.i18n import N_
+from services.console.peers import PeerError, PeerRefusedError
 from services.console.service import Console
 from services.console.views import queries
 from services.console.views.queries import Viewer
@@ -93,6 +94,8 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
     environment.filters["day"] = i18n.day
+    environment.filters["moment"] = i18n.moment
+    environment.filters["number"] = i18n.number
     environment.globals["language"] = i18n.current
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
@@ -142,5 +145,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http,
     ForbiddenError: lambda r, _e: error_page(r, 403),
     NotFoundError: lambda r, _e: error_page(r, 404),
+    # Another service refused or did not answer: a clear page, never its stack trace.
+    PeerRefusedError: lambda r, _e: error_page(r, 400),
+    PeerError: lambda r, _e: error_page(r, 503),
     Exception: _internal,
 }

@@ -45,9 +45,8 @@ def _sign_in(request: Request[Any, Any, State]) -> SignIn:
 async def home(viewer: NamedDependency[Viewer | None]) -> Redirect:
     if viewer is None:
         return Redirect("/sign-in")
-    # Volunteers get their own page in a later increment; until then, their sessions.
     volunteer = viewer.account.role is AccountRole.VOLUNTEER
-    return Redirect("/my-sessions" if volunteer else "/weekend")
+    return Redirect("/me" if volunteer else "/weekend")
 
 
 @get("/sign-in", include_in_schema=False)
@@ -130,7 +129,7 @@ async def enter_code(
         secure=console.settings.secure_cookies,
         max_age=int(console.settings.session_length.total_seconds()),
     )
-    landing = "/my-sessions" if checked.account.role is AccountRole.VOLUNTEER else "/weekend"
+    landing = "/me" if checked.account.role is AccountRole.VOLUNTEER else "/weekend"
     return Redirect(landing, cookies=[cookie])
 
 

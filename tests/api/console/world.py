@@ -25,6 +25,9 @@ from services.notifications.providers.http_json import HttpJsonConfig
 from services.notifications.settings import NotificationSettings
 from services.scheduler.app import create_app as scheduler_app
 from services.scheduler.limits import HelpRequestLimits
+from services.volunteers.app import create_app as volunteers_app
+from services.volunteers.planning import StaffingOptions
+from services.volunteers.settings import FeedSettings
 from shared.clock import FixedClock
 from shared.events.base import Cause
 from shared.events.console import AccountId, AccountRole
@@ -40,6 +43,8 @@ HOAN_KIEM = "00070"  # Hà Nội: outside Thanh Hóa
 ADMIN_PHONE = "+84912000001"
 COORDINATOR_PHONE = "+84912000002"
 UNKNOWN_PHONE = "+84912000999"
+VOLUNTEER_PHONE = "+84912000003"
+FEED_URL = "https://volunteers.example.vn"
 _CODE = re.compile(r"\b(\d{6})\b")
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
@@ -55,6 +60,7 @@ class World:
     scheduler_url: str
     notifications: Litestar
     notifications_url: str
+    volunteers_url: str
 
     async def everything_stored(self) -> str:
         """Every row of every table of the console and of notifications, as text."""
@@ -105,10 +111,20 @@ class World:
         assert status == 302
 
     async def add_account(
-        self, phone: str, role: AccountRole, scope: tuple[str, ...] = (), name: str = "Lê Văn An"
+        self,
+        phone: str,
+        role: AccountRole,
+        scope: tuple[str, ...] = (),
+        name: str = "Lê Văn An",
+        volunteer_id: str | None = None,
     ) -> AccountId:
         command = AddAccount(
-            account_id=handlers.account_id_of(phone), role=role, name=name, phone=phone, scope=scope
+            account_id=handlers.account_id_of(phone),
+            role=role,
+            name=name,
+            phone=phone,
+            scope=scope,
+            volunteer_id=volunteer_id,
         )
         async with self.runtime.store.transaction() as tx:
             cause = Cause(correlation_id=uuid7())
@@ -145,17 +161,28 @@ async def console_world(
     gateway.default = Response(body=b'{"id": "gw-1"}')
     await gateway.start()
     clock = FixedClock(T0)
-    for service in ("notifications", "console", "scheduler"):
+    for service in ("notifications", "console", "scheduler", "volunteers"):
         await migrate(service, settings.database(service))
     # One clock for all three: the console's tokens expire by the time the others read.
     notifications = notifications_app(settings, sms=sms_settings(gateway), clock=clock)
     scheduler = scheduler_app(settings, limits=HelpRequestLimits(clock, lifted=True), clock=clock)
+    volunteers = volunteers_app(
+        settings,
+        staffing=StaffingOptions(plan_delay=timedelta(0)),
+        feed=FeedSettings(public_url=FEED_URL),
+        clock=clock,
+    )
     try:
-        async with serving(notifications) as notifications_url, serving(scheduler) as sched_url:
+        async with (
+            serving(notifications) as notifications_url,
+            serving(scheduler) as sched_url,
+            serving(volunteers) as volunteers_url,
+        ):
+            # An override of volunteers_url stands for a volunteers service that does not answer.
             config = console_settings(
                 notifications_url=notifications_url,
                 scheduler_url=sched_url if with_scheduler else "http://127.0.0.1:9",
-                **overrides,
+                **({"volunteers_url": volunteers_url} | overrides),
             )
             app = create_app(settings, console=config, clock=clock)
             async with serving(app) as url, httpx.AsyncClient(base_url=url) as browser:
@@ -167,6 +194,7 @@ async def console_world(
                     scheduler_url=sched_url,
                     notifications=notifications,
                     notifications_url=notifications_url,
+                    volunteers_url=volunteers_url,
                 )
     finally:
         await gateway.stop()

@@ -302,3 +302,20 @@ async def test_a_coordinator_sees_only_their_communes(settings: Settings, nc: Cl
     assert seen.status_code == 200
     assert unseen.status_code == 403
     assert unauthenticated.status_code == 401
+
+
+async def test_a_communes_groups_are_listed_oldest_first_to_its_coordinators_only(
+    settings: Settings, nc: Client
+) -> None:
+    async with volunteers_app(settings, nc, FixedClock(T0)) as client:
+        first = await new_group(client, name="Tổ CNS thôn 1")
+        second = await new_group(client, name="Tổ CNS thôn 2")
+        await new_group(client, commune=THIEU_TOAN, name="Tổ CNS Thiệu Toán")
+        await new_volunteer(client, second, "0912345678")
+        listed = await client.get(f"/communes/{THIEU_TRUNG}/groups", headers=COORDINATOR)
+        outsider = await client.get(f"/communes/{THIEU_TRUNG}/groups", headers=OUTSIDER)
+
+    assert listed.status_code == 200, listed.text
+    assert [g["group_id"] for g in listed.json()] == [first, second]
+    assert [g["members"] for g in listed.json()] == [0, 1]
+    assert outsider.status_code == 403
