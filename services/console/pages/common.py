@@ -77,10 +77,8 @@ def caller_of(viewer: Viewer) -> Caller:
     )
 
 
-def page(
-    name: str, status: int = 200, headers: dict[str, str] | None = None, **context: object
-) -> Template:
-    return Template(template_name=name, context=context, status_code=status, headers=headers)
+def page(name: str, status: int = 200, **context: object) -> Template:
+    return Template(template_name=name, context=context, status_code=status)
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -118,12 +116,9 @@ def error_page(
     request: Request[Any, Any, Any], status: int, headers: dict[str, str] | None = None
 ) -> Response[Any]:
     del request
-    return page(
-        "error.html",
-        status=status,
-        headers=headers,
-        status_code=status,
-        what_to_do=_WHAT_TO_DO.get(status, ""),
+    context = {"status_code": status, "what_to_do": _WHAT_TO_DO.get(status, "")}
+    return Template(
+        template_name="error.html", context=context, status_code=status, headers=headers
     )
 
 
