@@ -26,6 +26,42 @@ class PeerError(Exception):
     """Another service did not answer, or answered with an error; the page says try again."""
 
 
+class Refusal(msgspec.Struct, frozen=True, kw_only=True):
+    """One wrong field of a refused request: its name on the wire and the problem's type."""
+
+    field: str
+    kind: str
+
+
+class PeerRefusedError(PeerError):
+    """The service understood the request and refused it (RFC 9457 problem details): the
+    fields it named, so the page can mark each one."""
+
+    def __init__(self, status: int, refusals: list[Refusal]) -> None:
+        super().__init__(f"refused with {status}: {[r.field for r in refusals]}")
+        self.status = status
+        self.refusals = refusals
+
+
+class _Problem(msgspec.Struct, frozen=True):
+    type: str = ""
+    field: str | None = None
+    errors: list[dict[str, str]] = msgspec.field(default_factory=list)
+
+
+def refusals_of(status: int, content: bytes) -> PeerRefusedError:
+    """The fields a problem-details answer names; an answer that is no problem names none."""
+    try:
+        found = msgspec.json.decode(content, type=_Problem)
+    except msgspec.DecodeError:
+        return PeerRefusedError(status, [])
+    kind = found.type.rsplit("/", 1)[-1]
+    fields = [e["field"] for e in found.errors if "field" in e] or (
+        [found.field] if found.field else []
+    )
+    return PeerRefusedError(status, [Refusal(field=f, kind=kind) for f in fields])
+
+
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     address: str = ""
@@ -98,6 +134,39 @@ class Peers:
         if answer.status_code != 200:
             raise PeerError(f"scheduler answered {answer.status_code}")
         return _SESSIONS.decode(answer.content)
+
+    async def send(
+        self,
+        caller: Caller,
+        method: str,
+        url: str,
+        *,
+        body: object = None,
+        idempotency_key: str | None = None,
+        expected: tuple[int, ...] = (200, 201),
+    ) -> bytes:
+        """One call as `caller`; the answer's body. PeerRefusedError for a 4xx answer with
+        the fields it names, PeerError when the service is out of reach or failed."""
+        headers = self._headers(caller)
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        try:
+            answer = await self.client.request(
+                method,
+                url,
+                content=None if body is None else msgspec.json.encode(body),
+                headers=headers | ({"Content-Type": "application/json"} if body else {}),
+            )
+        except httpx.HTTPError as error:
+            raise PeerError(f"{url} did not answer: {error!r}") from None
+        if answer.status_code in expected:
+            return answer.content
+        if 400 <= answer.status_code < 500:
+            raise refusals_of(answer.status_code, answer.content)
+        raise PeerError(f"{url} answered {answer.status_code}")
+
+    def scheduler(self, path: str) -> str:
+        return f"{self._settings.scheduler_url}{path}"
 
     async def close(self) -> None:
         await self.client.aclose()
