@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
-from services.console.pages import accounts, schedule, sessions, sign_in, weekend
+from services.console.pages import accounts, reports, schedule, sessions, sign_in, weekend
 from services.console.pages.common import TEMPLATES
 
 STATIC = TEMPLATES.parent / "static"
@@ -15,6 +15,7 @@ routes: list[Any] = [
     *sign_in.routes,
     *weekend.routes,
     *schedule.routes,
+    *reports.routes,
     *accounts.routes,
     *sessions.routes,
     create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
