@@ -62,3 +62,29 @@ def messages_for(refusals: list[tuple[str, str]]) -> dict[str, str]:
             continue
         found.setdefault(field, _BY_KIND.get((field, kind)) or _BY_FIELD[field])
     return found or {GENERAL: _GENERAL}
+
+
+_HELP_REQUEST = {
+    "resident_name": N_("Write the resident's name (at most 200 characters)."),
+    "phone": N_("Write a Vietnamese mobile number, e.g. 0912 345 678."),
+    "commune_code": N_("Choose a commune or ward in your scope."),
+    "address": N_("A home visit needs the resident's address."),
+    "topics": N_("Choose at least one topic."),
+    "birth_year": N_("Write a year of birth such as 1950, or leave it empty."),
+    "consent_given": N_("The resident must agree that we keep these details."),
+}
+
+
+def help_request_messages(refusals: list[tuple[str, str]]) -> dict[str, str]:
+    """A refused help request's fields (the form uses the API's names) and their messages."""
+    found: dict[str, str] = {}
+    for wire, _kind in refusals:
+        field = "address" if wire == "village_code" else wire
+        if field in _HELP_REQUEST:
+            found.setdefault(field, _HELP_REQUEST[field])
+        else:
+            found.setdefault(GENERAL, _GENERAL_REQUEST)
+    return found or {GENERAL: _GENERAL_REQUEST}
+
+
+_GENERAL_REQUEST = N_("The request was not accepted. Check the fields and try again.")

@@ -6,7 +6,15 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
-from services.console.pages import accounts, reports, schedule, sessions, sign_in, weekend
+from services.console.pages import (
+    accounts,
+    help_requests,
+    reports,
+    schedule,
+    sessions,
+    sign_in,
+    weekend,
+)
 from services.console.pages.common import TEMPLATES
 
 STATIC = TEMPLATES.parent / "static"
@@ -16,6 +24,7 @@ routes: list[Any] = [
     *weekend.routes,
     *schedule.routes,
     *reports.routes,
+    *help_requests.routes,
     *accounts.routes,
     *sessions.routes,
     create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
