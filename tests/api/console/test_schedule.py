@@ -165,3 +165,21 @@ async def test_a_weekly_series_outside_the_weekend_is_refused_beside_the_date(
 
     assert beside(wrong.text, "local_date") == "Các buổi được tổ chức vào Thứ Bảy hoặc Chủ Nhật."
     assert beside(english.text, "weeks") == "Repeat for 1 to 52 weeks."
+
+
+async def test_a_scheduler_out_of_reach_is_a_clear_message_not_a_stack_trace(
+    settings: Settings,
+) -> None:
+    async with console_world(settings) as world:  # the console's scheduler URL answers nothing
+        await signed_in_coordinator(world)
+        scheduling = await post(world, form())
+        report = await world.console.get(f"/reports?commune={THIEU_TRUNG}")
+        requests = await world.console.get("/help-requests")
+
+    assert scheduling.status_code == 503
+    assert "Lịch chưa phản hồi lúc này. Hãy thử lại sau một phút." in scheduling.text
+    assert report.status_code == 503
+    assert requests.status_code == 200
+    assert 'role="alert"' in requests.text  # its lists cannot be read just now: said so
+    for answer in (scheduling, report, requests):
+        assert "Traceback" not in answer.text
