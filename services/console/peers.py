@@ -27,15 +27,51 @@ class PeerError(Exception):
     """Another service did not answer, or answered with an error; the page says try again."""
 
 
-class PeerRefusedError(PeerError):
-    """Another service refused the request (a 4xx problem details): its status and detail."""
+class Refusal(msgspec.Struct, frozen=True, kw_only=True):
+    """One wrong field of a refused request: its name on the wire and the problem's type."""
 
-    def __init__(self, status: int, detail: str, errors: tuple[tuple[str, str], ...] = ()) -> None:
+    field: str
+    kind: str
+
+
+class PeerRefusedError(PeerError):
+    """The service understood the request and refused it (RFC 9457 problem details): its
+    status and detail, the (field, message) of each wrong part (e.g. ("line 3", "phone is
+    not a phone number")), and the fields it named with the problem's type, so the page can
+    mark each one in its own words."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str = "",
+        errors: tuple[tuple[str, str], ...] = (),
+        *,
+        refusals: list[Refusal] | None = None,
+    ) -> None:
         super().__init__(f"answered {status}: {detail}")
         self.status = status
         self.detail = detail
-        # (field, message) of each wrong part, e.g. ("line 3", "phone is not a phone number")
         self.errors = errors
+        self.refusals = refusals or []
+
+
+class _Problem(msgspec.Struct, frozen=True):
+    type: str = ""
+    field: str | None = None
+    errors: list[dict[str, str]] = msgspec.field(default_factory=list)
+
+
+def refusals_of(status: int, content: bytes) -> PeerRefusedError:
+    """The fields a problem-details answer names; an answer that is no problem names none."""
+    try:
+        found = msgspec.json.decode(content, type=_Problem)
+    except msgspec.DecodeError:
+        return PeerRefusedError(status)
+    kind = found.type.rsplit("/", 1)[-1]
+    fields = [e["field"] for e in found.errors if "field" in e] or (
+        [found.field] if found.field else []
+    )
+    return PeerRefusedError(status, refusals=[Refusal(field=f, kind=kind) for f in fields])
 
 
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
@@ -269,6 +305,39 @@ class Peers:
         path = f"/groups/{group_id}/roster"
         answer = await self._volunteers(caller, "POST", path, csv=roster)
         return _IMPORTED.decode(answer.content).imported
+
+    async def send(
+        self,
+        caller: Caller,
+        method: str,
+        url: str,
+        *,
+        body: object = None,
+        idempotency_key: str | None = None,
+        expected: tuple[int, ...] = (200, 201),
+    ) -> bytes:
+        """One call as `caller`; the answer's body. PeerRefusedError for a 4xx answer with
+        the fields it names, PeerError when the service is out of reach or failed."""
+        headers = self._headers(caller)
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        try:
+            answer = await self.client.request(
+                method,
+                url,
+                content=None if body is None else msgspec.json.encode(body),
+                headers=headers | ({"Content-Type": "application/json"} if body else {}),
+            )
+        except httpx.HTTPError as error:
+            raise PeerError(f"{url} did not answer: {error!r}") from None
+        if answer.status_code in expected:
+            return answer.content
+        if 400 <= answer.status_code < 500:
+            raise refusals_of(answer.status_code, answer.content)
+        raise PeerError(f"{url} answered {answer.status_code}")
+
+    def scheduler(self, path: str) -> str:
+        return f"{self._settings.scheduler_url}{path}"
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -6,7 +6,17 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
-from services.console.pages import accounts, sessions, sign_in, volunteer, volunteers, weekend
+from services.console.pages import (
+    accounts,
+    help_requests,
+    reports,
+    schedule,
+    sessions,
+    sign_in,
+    volunteer,
+    volunteers,
+    weekend,
+)
 from services.console.pages.common import TEMPLATES
 
 STATIC = TEMPLATES.parent / "static"
@@ -14,6 +24,9 @@ STATIC = TEMPLATES.parent / "static"
 routes: list[Any] = [
     *sign_in.routes,
     *weekend.routes,
+    *schedule.routes,
+    *reports.routes,
+    *help_requests.routes,
     *accounts.routes,
     *sessions.routes,
     *volunteer.routes,

@@ -204,3 +204,10 @@ class HomeVisitCancel(msgspec.Struct, frozen=True, kw_only=True):
 
 class HomeVisitComplete(msgspec.Struct, frozen=True, kw_only=True):
     outcomes: tuple[Outcome, ...] = ()
+
+
+class CommuneQueue(msgspec.Struct, frozen=True, kw_only=True):
+    """What a commune's residents are still waiting for: a session place, or a home visit."""
+
+    waiting: list[WaitingResident]
+    home_visits: list[mappers.HomeVisitView]

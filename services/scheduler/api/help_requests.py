@@ -16,7 +16,9 @@ from services.scheduler.api.answers import once, rejected
 from services.scheduler.api.bodies import (
     BookingCancel,
     BookingChange,
+    CommuneQueue,
     HelpRequestCreate,
+    WaitingResident,
 )
 from services.scheduler.domain.errors import HelpRequestRejectedError
 from services.scheduler.domain.places import find_commune
@@ -32,6 +34,7 @@ from shared.events.scheduler import (
     Channel,
     HelpRequestId,
 )
+from shared.events.vocabulary import Accessibility, Language, Topic
 from shared.phones import InvalidPhoneError, normalize_phone
 from shared.store.eventstore import EventStore, Transaction
 from shared.web.app import cause_of
@@ -237,3 +240,39 @@ async def change_booking(
         row = await queries.booking_row(tx.conn, booked.booking_id)
     assert row is not None
     return mappers.booking_view(booked, row)
+
+
+@get(
+    "/communes/{code:str}/waiting",
+    summary="A commune's residents still waiting: for a session place, or for a home visit",
+    description="Requests on the waitlist (who asked first first) and home visits requested or "
+    "scheduled, not yet done. Coordinator of the commune or its province, or admin.",
+    tags=["help requests"],
+    security=BEARER,
+)
+async def get_commune_waiting(
+    code: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
+) -> CommuneQueue:
+    found = find_commune(code)
+    if found is None:
+        raise NotFoundError(f"no commune or ward {code}")
+    read_scope(caller, found.code, found.province_code)
+    async with store.reader.connect() as conn:
+        waiting = await queries.commune_waiting(conn, found.code)
+        visits = await queries.commune_open_visits(conn, found.code)
+    return CommuneQueue(
+        waiting=[
+            WaitingResident(
+                request_id=r.request_id,
+                name=r.resident_name,
+                phone=r.phone,
+                commune_code=r.commune_code,
+                topics=[Topic(t) for t in r.topics],
+                accessibility_needs=[Accessibility(a) for a in r.accessibility_needs],
+                preferred_language=Language(r.preferred_language),
+                waiting_since=r.requested_at,
+            )
+            for r in waiting
+        ],
+        home_visits=[mappers.visit_view(v) for v in visits],
+    )

@@ -374,3 +374,30 @@ async def report_rows(
         for r in attended
     ]
     return own, rows
+
+
+async def commune_waiting(conn: AsyncConnection, commune_code: str) -> list[sa.Row[Any]]:
+    """A commune's residents waiting for a session place, who asked first first."""
+    query = (
+        sa.select(help_requests)
+        .where(
+            help_requests.c.commune_code == commune_code,
+            help_requests.c.status == RequestStatus.WAITING.value,
+            help_requests.c.home_visit.is_(False),
+        )
+        .order_by(help_requests.c.requested_at, help_requests.c.request_id)
+    )
+    return list(await conn.execute(query))
+
+
+async def commune_open_visits(conn: AsyncConnection, commune_code: str) -> list[sa.Row[Any]]:
+    """A commune's home visits still to happen (requested or scheduled), oldest request first."""
+    query = (
+        sa.select(home_visits)
+        .where(
+            home_visits.c.commune_code == commune_code,
+            home_visits.c.status.in_(("requested", "scheduled")),
+        )
+        .order_by(home_visits.c.requested_at, home_visits.c.visit_id)
+    )
+    return list(await conn.execute(query))
