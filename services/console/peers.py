@@ -4,7 +4,8 @@ short-lived bearer token minted for the signed-in account's role and scope."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 import httpx
 import msgspec
@@ -13,7 +14,8 @@ from services.console.settings import ConsoleSettings
 from shared.clock import Clock
 from shared.phones import mask_phone
 from shared.tokenkeys import TokenKeys
-from shared.web.auth import Caller, Role, mint_token
+from shared.web.auth import Caller, ForbiddenError, Role, mint_token
+from shared.web.problems import NotFoundError
 
 log = logging.getLogger("handinhand.console")
 
@@ -50,6 +52,58 @@ class SessionSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _SESSIONS = msgspec.json.Decoder(list[SessionSummary])
+
+
+class SessionDetail(SessionSummary, frozen=True, kw_only=True):
+    """One session as the scheduler's GET /sessions/{id} gives it: what "A session" shows."""
+
+    languages: list[str] = msgspec.field(default_factory=list)
+    accessibility: list[str] = msgspec.field(default_factory=list)
+    free_places: int = 0
+    volunteer_ids: list[str] = msgspec.field(default_factory=list)
+    cancel_reason: str | None = None
+
+
+class RosterResident(msgspec.Struct, frozen=True, kw_only=True):
+    booking_id: str
+    name: str
+    phone: str
+    preferred_language: str = "vi"
+    topics: list[str] = msgspec.field(default_factory=list)
+    accessibility_needs: list[str] = msgspec.field(default_factory=list)
+    from_waitlist: bool = False
+    attendance: str | None = None
+    outcomes: list[str] = msgspec.field(default_factory=list)
+
+
+class Roster(msgspec.Struct, frozen=True, kw_only=True):
+    residents: list[RosterResident] = msgspec.field(default_factory=list)
+
+
+class WaitingResident(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    name: str
+    commune_code: str
+    waiting_since: datetime
+    topics: list[str] = msgspec.field(default_factory=list)
+    accessibility_needs: list[str] = msgspec.field(default_factory=list)
+
+
+class Assignment(msgspec.Struct, frozen=True, kw_only=True):
+    """A volunteer's place in a slot, as the volunteers service's GET /slots/{id} gives it."""
+
+    volunteer_id: str
+    status: str
+    role: str = ""
+    explanation: str = ""
+    release_reason: str | None = None
+
+
+class Slot(msgspec.Struct, frozen=True, kw_only=True):
+    assignments: list[Assignment] = msgspec.field(default_factory=list)
+
+
+Answer = TypeVar("Answer")
 
 
 class Peers:
@@ -98,6 +152,38 @@ class Peers:
         if answer.status_code != 200:
             raise PeerError(f"scheduler answered {answer.status_code}")
         return _SESSIONS.decode(answer.content)
+
+    async def _read(self, caller: Caller, url: str, kind: type[Answer]) -> Answer:
+        """GET a peer's resource; its 403 and 404 are the console's, anything else a PeerError."""
+        try:
+            answer = await self.client.get(url, headers=self._headers(caller))
+        except httpx.HTTPError as error:
+            raise PeerError(f"{url} did not answer: {error!r}") from None
+        if answer.status_code == 403:
+            raise ForbiddenError(f"{url}: outside the account's scope")
+        if answer.status_code == 404:
+            raise NotFoundError(f"{url}: not found")
+        if answer.status_code != 200:
+            raise PeerError(f"{url} answered {answer.status_code}")
+        found: Any = msgspec.json.decode(answer.content, type=kind)
+        return found  # type: ignore[no-any-return]
+
+    async def session(self, caller: Caller, session_id: str) -> SessionDetail:
+        url = f"{self._settings.scheduler_url}/sessions/{session_id}"
+        return await self._read(caller, url, SessionDetail)
+
+    async def roster(self, caller: Caller, session_id: str) -> Roster:
+        url = f"{self._settings.scheduler_url}/sessions/{session_id}/roster"
+        return await self._read(caller, url, Roster)
+
+    async def waitlist(self, caller: Caller, session_id: str) -> list[WaitingResident]:
+        url = f"{self._settings.scheduler_url}/sessions/{session_id}/waitlist"
+        return await self._read(caller, url, list[WaitingResident])
+
+    async def slot(self, caller: Caller, slot_id: str) -> Slot:
+        """A session is a slot of the volunteers service under the same id."""
+        url = f"{self._settings.volunteers_url}/slots/{slot_id}"
+        return await self._read(caller, url, Slot)
 
     async def close(self) -> None:
         await self.client.aclose()

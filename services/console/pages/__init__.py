@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
-from services.console.pages import accounts, sessions, sign_in, weekend
+from services.console.pages import accounts, session, sessions, sign_in, weekend
 from services.console.pages.common import TEMPLATES
 
 STATIC = TEMPLATES.parent / "static"
@@ -16,5 +16,6 @@ routes: list[Any] = [
     *weekend.routes,
     *accounts.routes,
     *sessions.routes,
+    *session.routes,
     create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
 ]

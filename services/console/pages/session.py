@@ -1,0 +1,107 @@
+"""A session: its residents with their needs, its volunteers and why each was asked, and who
+waits for a freed place; all read from the scheduler's and the volunteers' public APIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+
+from services.console import i18n
+from services.console.domain.communes import covers
+from services.console.i18n import N_
+from services.console.i18n import gettext as _
+from services.console.pages.common import caller_of, console_of, page, signed_in
+from services.console.peers import PeerError, Slot
+from services.console.views.queries import Viewer
+from shared.events.console import AccountRole
+from shared.events.vocabulary import Accessibility, Language, Outcome, Topic, label
+from shared.phones import mask_phone
+from shared.web.auth import ForbiddenError
+from shared.web.problems import NotFoundError
+
+_STATES = {
+    "scheduled": N_("Scheduled"),
+    "cancelled": N_("Cancelled"),
+    "completed": N_("Completed"),
+    "checked_in": N_("Checked in"),
+    "attended": N_("Attended"),
+    "no_show": N_("Did not come"),
+    "proposed": N_("Asked, no answer yet"),
+    "accepted": N_("Coming"),
+    "declined": N_("Declined"),
+    "released": N_("Released"),
+    "expired": N_("Did not answer in time"),
+    "served": N_("Served"),
+}
+
+
+def word(value: str) -> str:
+    """A topic, need, outcome, language or state as the reader's language writes it."""
+    english = i18n.current() == "en"
+    for kind in (Topic, Accessibility, Outcome, Language):
+        if value in kind._value2member_map_:
+            return label(kind(value), english=english)
+    known = _STATES.get(value)
+    return value if known is None else _(known)
+
+
+def may_see(viewer: Viewer, commune_code: str) -> bool:
+    """A coordinator's or a scoped admin's commune; an admin without a scope sees every one."""
+    account = viewer.account
+    if account.role is AccountRole.VOLUNTEER:
+        return False
+    if account.role is AccountRole.ADMIN and not account.scope:
+        return True
+    return covers(account.scope, commune_code)
+
+
+@get("/sessions/{session_id:str}", include_in_schema=False)
+async def session_page(
+    request: Request[Any, Any, State],
+    viewer: NamedDependency[Viewer | None],
+    session_id: FromPath[str],
+) -> Template:
+    found = signed_in(viewer)
+    if found.account.role is AccountRole.VOLUNTEER:
+        raise ForbiddenError("volunteers have their own page")
+    peers = console_of(request).peers
+    caller = caller_of(found)
+    try:
+        session = await peers.session(caller, session_id)
+    except PeerError:
+        return page("error.html", status=503, status_code=503, what_to_do=unreachable())
+    # The scheduler checks the token's scope too; the console refuses before showing anything.
+    if not may_see(found, session.commune_code):
+        raise ForbiddenError(f"session {session_id} is outside this account's scope")
+    context: dict[str, Any] = {
+        "viewer": found,
+        "session": session,
+        "mask_phone": mask_phone,
+        "word": word,
+    }
+    try:
+        context["roster"] = (await peers.roster(caller, session_id)).residents
+        context["waitlist"] = await peers.waitlist(caller, session_id)
+    except PeerError:
+        return page("error.html", status=503, status_code=503, what_to_do=unreachable())
+    slot: Slot | None
+    try:
+        slot = await peers.slot(caller, session_id)
+    except NotFoundError:
+        slot = Slot()  # the volunteers service has not heard of the session yet: nobody asked
+    except PeerError:
+        slot = None  # the volunteers service is away: the page says so, the rest still shows
+    context["assignments"] = None if slot is None else slot.assignments
+    return page("session.html", **context)
+
+
+def unreachable() -> str:
+    return _("The schedule is not answering just now. Try again in a minute.")
+
+
+routes: list[Any] = [session_page]
