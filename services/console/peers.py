@@ -28,6 +28,24 @@ class PeerError(Exception):
     """Another service did not answer, or answered with an error; the page says try again."""
 
 
+class PeerRefusedError(Exception):
+    """A peer refused a change as bad input (400, 409, 422): the field its problem names."""
+
+    def __init__(self, field: str | None, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.detail = detail
+
+
+class _Problem(msgspec.Struct, frozen=True):
+    detail: str = ""
+    field: str | None = None
+
+
+class Consent(msgspec.Struct, frozen=True, kw_only=True):
+    opted_out: bool = False
+
+
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     address: str = ""
@@ -167,6 +185,35 @@ class Peers:
             raise PeerError(f"{url} answered {answer.status_code}")
         found: Any = msgspec.json.decode(answer.content, type=kind)
         return found  # type: ignore[no-any-return]
+
+    async def change(self, caller: Caller, url: str, body: dict[str, object]) -> None:
+        """POST a change to a peer; bad input is a PeerRefusedError naming the field."""
+        try:
+            answer = await self.client.post(url, json=body, headers=self._headers(caller))
+        except httpx.HTTPError as error:
+            raise PeerError(f"{url} did not answer: {error!r}") from None
+        if answer.status_code in (400, 409, 422):
+            try:
+                problem = msgspec.json.decode(answer.content, type=_Problem)
+            except msgspec.DecodeError:
+                problem = _Problem()
+            raise PeerRefusedError(problem.field, problem.detail)
+        if answer.status_code == 403:
+            raise ForbiddenError(f"{url}: outside the account's scope")
+        if answer.status_code == 404:
+            raise NotFoundError(f"{url}: not found")
+        if answer.status_code not in (200, 201):
+            raise PeerError(f"{url} answered {answer.status_code}")
+
+    async def change_session(
+        self, caller: Caller, session_id: str, action: str, body: dict[str, object]
+    ) -> None:
+        url = f"{self._settings.scheduler_url}/sessions/{session_id}/{action}"
+        await self.change(caller, url, body)
+
+    async def opted_out(self, caller: Caller, phone: str) -> bool:
+        url = f"{self._settings.notifications_url}/recipients/{phone}/consent"
+        return (await self._read(caller, url, Consent)).opted_out
 
     async def session(self, caller: Caller, session_id: str) -> SessionDetail:
         url = f"{self._settings.scheduler_url}/sessions/{session_id}"

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
-from services.console.pages import accounts, session, sessions, sign_in, weekend
+from services.console.pages import accounts, session, session_actions, sessions, sign_in, weekend
 from services.console.pages.common import TEMPLATES
 
 STATIC = TEMPLATES.parent / "static"
@@ -17,5 +17,6 @@ routes: list[Any] = [
     *accounts.routes,
     *sessions.routes,
     *session.routes,
+    *session_actions.routes,
     create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
 ]

@@ -60,35 +60,22 @@ def may_see(viewer: Viewer, commune_code: str) -> bool:
     return covers(account.scope, commune_code)
 
 
-@get("/sessions/{session_id:str}", include_in_schema=False)
-async def session_page(
-    request: Request[Any, Any, State],
-    viewer: NamedDependency[Viewer | None],
-    session_id: FromPath[str],
-) -> Template:
+async def session_context(
+    request: Request[Any, Any, State], viewer: Viewer | None, session_id: str
+) -> dict[str, Any]:
+    """Everything the session page shows, read from the peers; refused outside the scope.
+    A scheduler that does not answer is a PeerError for the caller to show."""
     found = signed_in(viewer)
     if found.account.role is AccountRole.VOLUNTEER:
         raise ForbiddenError("volunteers have their own page")
     peers = console_of(request).peers
     caller = caller_of(found)
-    try:
-        session = await peers.session(caller, session_id)
-    except PeerError:
-        return page("error.html", status=503, status_code=503, what_to_do=unreachable())
+    session = await peers.session(caller, session_id)
     # The scheduler checks the token's scope too; the console refuses before showing anything.
     if not may_see(found, session.commune_code):
         raise ForbiddenError(f"session {session_id} is outside this account's scope")
-    context: dict[str, Any] = {
-        "viewer": found,
-        "session": session,
-        "mask_phone": mask_phone,
-        "word": word,
-    }
-    try:
-        context["roster"] = (await peers.roster(caller, session_id)).residents
-        context["waitlist"] = await peers.waitlist(caller, session_id)
-    except PeerError:
-        return page("error.html", status=503, status_code=503, what_to_do=unreachable())
+    roster = (await peers.roster(caller, session_id)).residents
+    waitlist = await peers.waitlist(caller, session_id)
     slot: Slot | None
     try:
         slot = await peers.slot(caller, session_id)
@@ -96,8 +83,45 @@ async def session_page(
         slot = Slot()  # the volunteers service has not heard of the session yet: nobody asked
     except PeerError:
         slot = None  # the volunteers service is away: the page says so, the rest still shows
-    context["assignments"] = None if slot is None else slot.assignments
-    return page("session.html", **context)
+    return {
+        "viewer": found,
+        "session": session,
+        "roster": roster,
+        "waitlist": waitlist,
+        "assignments": None if slot is None else slot.assignments,
+        "mask_phone": mask_phone,
+        "word": word,
+        "errors": {},
+        "form": {},
+        "outcomes": [o.value for o in Outcome],
+    }
+
+
+async def show_session(
+    request: Request[Any, Any, State],
+    viewer: Viewer | None,
+    session_id: str,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> Template:
+    try:
+        context = await session_context(request, viewer, session_id)
+    except PeerError:
+        return page("error.html", status=503, status_code=503, what_to_do=unreachable())
+    context["errors"] = errors or {}
+    context["form"] = form or {}
+    return page("session.html", status=status, **context)
+
+
+@get("/sessions/{session_id:str}", include_in_schema=False)
+async def session_page(
+    request: Request[Any, Any, State],
+    viewer: NamedDependency[Viewer | None],
+    session_id: FromPath[str],
+) -> Template:
+    return await show_session(request, viewer, session_id)
 
 
 def unreachable() -> str:
