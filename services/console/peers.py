@@ -121,6 +121,26 @@ class Slot(msgspec.Struct, frozen=True, kw_only=True):
     assignments: list[Assignment] = msgspec.field(default_factory=list)
 
 
+class SessionSms(msgspec.Struct, frozen=True, kw_only=True):
+    """One SMS about a session as notifications' GET /sessions/{id}/messages gives it: the
+    phone already masked there."""
+
+    message_id: str
+    kind: str
+    audience: str
+    recipient_phone: str
+    status: str
+    text: str
+    queued_at: datetime
+    recipient_name: str | None = None
+    parts: int = 1
+    attempts: int = 0
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    failure_reason: str | None = None
+
+
 Answer = TypeVar("Answer")
 
 
@@ -210,6 +230,10 @@ class Peers:
     ) -> None:
         url = f"{self._settings.scheduler_url}/sessions/{session_id}/{action}"
         await self.change(caller, url, body)
+
+    async def session_messages(self, caller: Caller, session_id: str) -> list[SessionSms]:
+        url = f"{self._settings.notifications_url}/sessions/{session_id}/messages"
+        return await self._read(caller, url, list[SessionSms])
 
     async def opted_out(self, caller: Caller, phone: str) -> bool:
         url = f"{self._settings.notifications_url}/recipients/{phone}/consent"

@@ -6,7 +6,15 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
-from services.console.pages import accounts, session, session_actions, sessions, sign_in, weekend
+from services.console.pages import (
+    accounts,
+    session,
+    session_actions,
+    session_messages,
+    sessions,
+    sign_in,
+    weekend,
+)
 from services.console.pages.common import TEMPLATES
 
 STATIC = TEMPLATES.parent / "static"
@@ -17,6 +25,7 @@ routes: list[Any] = [
     *accounts.routes,
     *sessions.routes,
     *session.routes,
+    *session_messages.routes,
     *session_actions.routes,
     create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
 ]
