@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from services.console import i18n
 from services.console.domain.communes import covers
+from services.console.domain.reasons import in_vietnamese
 from services.console.i18n import N_
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
@@ -48,6 +49,12 @@ def word(value: str) -> str:
             return label(kind(value), english=english)
     known = _STATES.get(value)
     return value if known is None else _(known)
+
+
+def reason(explanation: str) -> str:
+    """Why a volunteer was asked, in the reader's language (the volunteers service writes
+    English)."""
+    return explanation if i18n.current() == "en" else in_vietnamese(explanation)
 
 
 def may_see(viewer: Viewer, commune_code: str) -> bool:
@@ -91,6 +98,7 @@ async def session_context(
         "assignments": None if slot is None else slot.assignments,
         "mask_phone": mask_phone,
         "word": word,
+        "reason": reason,
         "errors": {},
         "form": {},
         "outcomes": [o.value for o in Outcome],

@@ -147,6 +147,7 @@ async def test_cancelling_says_how_many_will_be_texted_then_needs_a_reason(
 
     assert confirm.status_code == 200
     assert "2 người sẽ nhận tin nhắn SMS" in confirm.text
+    assert 'id="texted-volunteers-unknown"' in confirm.text  # no volunteers service here
     assert 'id="cancel-form"' in confirm.text
     assert no_reason.status_code == 400
     assert "Hãy ghi lý do hủy buổi." in no_reason.text
