@@ -81,3 +81,20 @@ async def test_a_session_shows_its_residents_needs_and_waitlist_within_scope(
     assert refused.status_code == 403
     assert "Lê Thị Hoa" not in refused.text
     assert "Nhà văn hóa" not in refused.text
+
+
+async def test_with_the_volunteers_service_up_the_page_says_nobody_was_asked_yet(
+    settings: Settings,
+) -> None:
+    async with console_world(settings, with_scheduler=True, with_volunteers=True) as world:
+        async with httpx.AsyncClient(base_url=world.scheduler_url) as scheduler:
+            body = session_body("Nhà văn hóa thôn 2", "2026-12-05", "08:00:00")
+            made = await scheduler.post("/sessions", json=body, headers=token(Role.ADMIN))
+            assert made.status_code == 201, made.text
+        await world.add_account(COORDINATOR_PHONE, AccountRole.COORDINATOR, (THIEU_TRUNG,))
+        await world.sign_in(COORDINATOR_PHONE)
+        shown = await world.console.get(f"/sessions/{made.json()['session_id']}")
+
+    assert shown.status_code == 200, shown.text
+    assert "Chưa mời tình nguyện viên nào." in shown.text
+    assert 'id="volunteers-unavailable"' not in shown.text

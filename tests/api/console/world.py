@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +25,9 @@ from services.notifications.providers.http_json import HttpJsonConfig
 from services.notifications.settings import NotificationSettings
 from services.scheduler.app import create_app as scheduler_app
 from services.scheduler.limits import HelpRequestLimits
+from services.volunteers.app import create_app as volunteers_app
+from services.volunteers.planning import StaffingOptions
+from services.volunteers.settings import FeedSettings
 from shared.clock import FixedClock
 from shared.events.base import Cause
 from shared.events.console import AccountId, AccountRole
@@ -139,7 +142,11 @@ def sms_settings(gateway: Gateway) -> NotificationSettings:
 
 @asynccontextmanager
 async def console_world(
-    settings: Settings, *, with_scheduler: bool = False, **overrides: object
+    settings: Settings,
+    *,
+    with_scheduler: bool = False,
+    with_volunteers: bool = False,
+    **overrides: object,
 ) -> AsyncIterator[World]:
     gateway = Gateway()
     gateway.default = Response(body=b'{"id": "gw-1"}')
@@ -151,7 +158,20 @@ async def console_world(
     notifications = notifications_app(settings, sms=sms_settings(gateway), clock=clock)
     scheduler = scheduler_app(settings, limits=HelpRequestLimits(clock, lifted=True), clock=clock)
     try:
-        async with serving(notifications) as notifications_url, serving(scheduler) as sched_url:
+        async with (
+            serving(notifications) as notifications_url,
+            serving(scheduler) as sched_url,
+            AsyncExitStack() as more,
+        ):
+            if with_volunteers:
+                await migrate("volunteers", settings.database("volunteers"))
+                volunteers = volunteers_app(
+                    settings,
+                    staffing=StaffingOptions(plan_delay=timedelta(0)),
+                    feed=FeedSettings(public_url="https://volunteers.example.vn"),
+                    clock=clock,
+                )
+                overrides["volunteers_url"] = await more.enter_async_context(serving(volunteers))
             config = console_settings(
                 notifications_url=notifications_url,
                 scheduler_url=sched_url if with_scheduler else "http://127.0.0.1:9",
