@@ -7,6 +7,7 @@ import httpx
 
 from shared.events.console import AccountRole
 from shared.settings import Settings
+from shared.waiting import eventually
 from shared.web.auth import Role
 from tests.api.console.test_pages import session_body
 from tests.api.console.world import COORDINATOR_PHONE, HOAN_KIEM, THIEU_TRUNG, console_world
@@ -98,3 +99,43 @@ async def test_with_the_volunteers_service_up_the_page_says_nobody_was_asked_yet
     assert shown.status_code == 200, shown.text
     assert "Chưa mời tình nguyện viên nào." in shown.text
     assert 'id="volunteers-unavailable"' not in shown.text
+
+
+async def test_a_volunteer_asked_for_the_session_and_why_in_vietnamese(settings: Settings) -> None:
+    async with console_world(settings, with_scheduler=True, with_volunteers=True) as world:
+        coordinator = token(Role.COORDINATOR, (THIEU_TRUNG,))
+        async with httpx.AsyncClient(base_url=world.volunteers_url) as volunteers:
+            group = await volunteers.post(
+                "/groups",
+                json={"name": "Tổ CNS thôn 3", "commune_code": THIEU_TRUNG},
+                headers=coordinator,
+            )
+            assert group.status_code == 201, group.text
+            joined = await volunteers.post(
+                "/volunteers",
+                json={
+                    "group_id": group.json()["group_id"],
+                    "name": "Trần Văn Nam",
+                    "phone": "0912 111 222",
+                    "skills": ["vneid_activation"],
+                    "availability": {"saturday": ["morning"]},
+                },
+                headers=coordinator,
+            )
+            assert joined.status_code == 201, joined.text
+        async with httpx.AsyncClient(base_url=world.scheduler_url) as scheduler:
+            body = session_body("Nhà văn hóa thôn 2", "2026-12-05", "08:00:00")
+            made = await scheduler.post("/sessions", json=body, headers=token(Role.ADMIN))
+            assert made.status_code == 201, made.text
+        await world.add_account(COORDINATOR_PHONE, AccountRole.COORDINATOR, (THIEU_TRUNG,))
+        await world.sign_in(COORDINATOR_PHONE)
+        path = f"/sessions/{made.json()['session_id']}"
+
+        async def shown() -> str:
+            return (await world.console.get(path)).text
+
+        page = await eventually(shown, lambda text: 'id="volunteers"' in text, timeout=20)
+
+    assert "Đã mời, chưa trả lời" in page
+    assert "hướng dẫn kích hoạt VNeID" in page or "cần kỹ năng" in page
+    assert "cùng xã" in page

@@ -58,6 +58,7 @@ class World:
     scheduler_url: str
     notifications: Litestar
     notifications_url: str
+    volunteers_url: str = ""
 
     async def everything_stored(self) -> str:
         """Every row of every table of the console and of notifications, as text."""
@@ -187,6 +188,7 @@ async def console_world(
                     scheduler_url=sched_url,
                     notifications=notifications,
                     notifications_url=notifications_url,
+                    volunteers_url=str(overrides.get("volunteers_url", "")),
                 )
     finally:
         await gateway.stop()
