@@ -117,6 +117,11 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
     release_reason: str | None = None
 
 
+class Volunteer(msgspec.Struct, frozen=True, kw_only=True):
+    volunteer_id: str
+    name: str
+
+
 class Slot(msgspec.Struct, frozen=True, kw_only=True):
     assignments: list[Assignment] = msgspec.field(default_factory=list)
 
@@ -255,6 +260,10 @@ class Peers:
         """A session is a slot of the volunteers service under the same id."""
         url = f"{self._settings.volunteers_url}/slots/{slot_id}"
         return await self._read(caller, url, Slot)
+
+    async def volunteer(self, caller: Caller, volunteer_id: str) -> Volunteer:
+        url = f"{self._settings.volunteers_url}/volunteers/{volunteer_id}"
+        return await self._read(caller, url, Volunteer)
 
     async def close(self) -> None:
         await self.client.aclose()

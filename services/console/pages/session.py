@@ -3,6 +3,7 @@ waits for a freed place; all read from the scheduler's and the volunteers' publi
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from litestar import Request, get
@@ -90,8 +91,15 @@ async def session_context(
         slot = Slot()  # the volunteers service has not heard of the session yet: nobody asked
     except PeerError:
         slot = None  # the volunteers service is away: the page says so, the rest still shows
+    names: dict[str, str] = {}
+    for held in [] if slot is None else slot.assignments:
+        # When the name cannot be read the volunteer is shown by id: state and reason still say
+        # what matters.
+        with suppress(PeerError, NotFoundError, ForbiddenError):
+            names[held.volunteer_id] = (await peers.volunteer(caller, held.volunteer_id)).name
     return {
         "viewer": found,
+        "names": names,
         "session": session,
         "roster": roster,
         "waitlist": waitlist,

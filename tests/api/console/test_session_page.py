@@ -137,5 +137,6 @@ async def test_a_volunteer_asked_for_the_session_and_why_in_vietnamese(settings:
         page = await eventually(shown, lambda text: 'id="volunteers"' in text, timeout=20)
 
     assert "Đã mời, chưa trả lời" in page
+    assert "Trần Văn Nam" in page
     assert "hướng dẫn kích hoạt VNeID" in page or "cần kỹ năng" in page
     assert "cùng xã" in page
