@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import msgspec
@@ -14,7 +14,8 @@ from services.console.settings import ConsoleSettings
 from shared.clock import Clock
 from shared.phones import mask_phone
 from shared.tokenkeys import TokenKeys
-from shared.web.auth import Caller, Role, mint_token
+from shared.web.auth import Caller, ForbiddenError, Role, mint_token
+from shared.web.problems import NotFoundError
 
 log = logging.getLogger("handinhand.console")
 
@@ -47,16 +48,20 @@ class PeerRefusedError(PeerError):
         errors: tuple[tuple[str, str], ...] = (),
         *,
         refusals: list[Refusal] | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(f"answered {status}: {detail}")
         self.status = status
         self.detail = detail
         self.errors = errors
         self.refusals = refusals or []
+        # the one field the problem names, when it names one (`Peers.change`)
+        self.field = field
 
 
 class _Problem(msgspec.Struct, frozen=True):
     type: str = ""
+    detail: str = ""
     field: str | None = None
     errors: list[dict[str, str]] = msgspec.field(default_factory=list)
 
@@ -72,6 +77,17 @@ def refusals_of(status: int, content: bytes) -> PeerRefusedError:
         [found.field] if found.field else []
     )
     return PeerRefusedError(status, refusals=[Refusal(field=f, kind=kind) for f in fields])
+
+
+class _NamedField(msgspec.Struct, frozen=True):
+    """Only what `Peers.change` reads of a problem: the detail and the one field it names."""
+
+    detail: str = ""
+    field: str | None = None
+
+
+class Consent(msgspec.Struct, frozen=True, kw_only=True):
+    opted_out: bool = False
 
 
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
@@ -166,6 +182,78 @@ _MEMBERS = msgspec.json.Decoder(list[VolunteerProfile])
 _COMMUNE_HOURS = msgspec.json.Decoder(CommuneHours)
 _GROUP = msgspec.json.Decoder(_GroupDetail)
 _IMPORTED = msgspec.json.Decoder(_Imported)
+
+
+class SessionDetail(SessionSummary, frozen=True, kw_only=True):
+    """One session as the scheduler's GET /sessions/{id} gives it: what "A session" shows."""
+
+    languages: list[str] = msgspec.field(default_factory=list)
+    accessibility: list[str] = msgspec.field(default_factory=list)
+    free_places: int = 0
+    volunteer_ids: list[str] = msgspec.field(default_factory=list)
+    cancel_reason: str | None = None
+
+
+class RosterResident(msgspec.Struct, frozen=True, kw_only=True):
+    booking_id: str
+    name: str
+    phone: str
+    preferred_language: str = "vi"
+    topics: list[str] = msgspec.field(default_factory=list)
+    accessibility_needs: list[str] = msgspec.field(default_factory=list)
+    from_waitlist: bool = False
+    attendance: str | None = None
+    outcomes: list[str] = msgspec.field(default_factory=list)
+
+
+class Roster(msgspec.Struct, frozen=True, kw_only=True):
+    residents: list[RosterResident] = msgspec.field(default_factory=list)
+
+
+class WaitingResident(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    name: str
+    commune_code: str
+    waiting_since: datetime
+    topics: list[str] = msgspec.field(default_factory=list)
+    accessibility_needs: list[str] = msgspec.field(default_factory=list)
+
+
+class SlotAssignment(msgspec.Struct, frozen=True, kw_only=True):
+    """A volunteer's place in a slot, as the volunteers service's GET /slots/{id} gives it."""
+
+    volunteer_id: str
+    status: str
+    role: str = ""
+    explanation: str = ""
+    release_reason: str | None = None
+
+
+class Slot(msgspec.Struct, frozen=True, kw_only=True):
+    assignments: list[SlotAssignment] = msgspec.field(default_factory=list)
+
+
+class SessionSms(msgspec.Struct, frozen=True, kw_only=True):
+    """One SMS about a session as notifications' GET /sessions/{id}/messages gives it: the
+    phone already masked there."""
+
+    message_id: str
+    kind: str
+    audience: str
+    recipient_phone: str
+    status: str
+    text: str
+    queued_at: datetime
+    recipient_name: str | None = None
+    parts: int = 1
+    attempts: int = 0
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    failure_reason: str | None = None
+
+
+Answer = TypeVar("Answer")
 
 
 class Peers:
@@ -338,6 +426,71 @@ class Peers:
 
     def scheduler(self, path: str) -> str:
         return f"{self._settings.scheduler_url}{path}"
+
+    async def _read(self, caller: Caller, url: str, kind: type[Answer]) -> Answer:
+        """GET a peer's resource; its 403 and 404 are the console's, anything else a PeerError."""
+        try:
+            answer = await self.client.get(url, headers=self._headers(caller))
+        except httpx.HTTPError as error:
+            raise PeerError(f"{url} did not answer: {error!r}") from None
+        if answer.status_code == 403:
+            raise ForbiddenError(f"{url}: outside the account's scope")
+        if answer.status_code == 404:
+            raise NotFoundError(f"{url}: not found")
+        if answer.status_code != 200:
+            raise PeerError(f"{url} answered {answer.status_code}")
+        found: Any = msgspec.json.decode(answer.content, type=kind)
+        return found  # type: ignore[no-any-return]
+
+    async def change(self, caller: Caller, url: str, body: dict[str, object]) -> None:
+        """POST a change to a peer; bad input is a PeerRefusedError naming the field."""
+        try:
+            answer = await self.client.post(url, json=body, headers=self._headers(caller))
+        except httpx.HTTPError as error:
+            raise PeerError(f"{url} did not answer: {error!r}") from None
+        if answer.status_code in (400, 409, 422):
+            try:
+                problem = msgspec.json.decode(answer.content, type=_NamedField)
+            except msgspec.DecodeError:
+                problem = _NamedField()
+            raise PeerRefusedError(answer.status_code, problem.detail, field=problem.field)
+        if answer.status_code == 403:
+            raise ForbiddenError(f"{url}: outside the account's scope")
+        if answer.status_code == 404:
+            raise NotFoundError(f"{url}: not found")
+        if answer.status_code not in (200, 201):
+            raise PeerError(f"{url} answered {answer.status_code}")
+
+    async def change_session(
+        self, caller: Caller, session_id: str, action: str, body: dict[str, object]
+    ) -> None:
+        url = f"{self._settings.scheduler_url}/sessions/{session_id}/{action}"
+        await self.change(caller, url, body)
+
+    async def session_messages(self, caller: Caller, session_id: str) -> list[SessionSms]:
+        url = f"{self._settings.notifications_url}/sessions/{session_id}/messages"
+        return await self._read(caller, url, list[SessionSms])
+
+    async def opted_out(self, caller: Caller, phone: str) -> bool:
+        url = f"{self._settings.notifications_url}/recipients/{phone}/consent"
+        return (await self._read(caller, url, Consent)).opted_out
+
+    async def session(self, caller: Caller, session_id: str) -> SessionDetail:
+        url = f"{self._settings.scheduler_url}/sessions/{session_id}"
+        return await self._read(caller, url, SessionDetail)
+
+    async def roster(self, caller: Caller, session_id: str) -> Roster:
+        url = f"{self._settings.scheduler_url}/sessions/{session_id}/roster"
+        return await self._read(caller, url, Roster)
+
+    async def waitlist(self, caller: Caller, session_id: str) -> list[WaitingResident]:
+        url = f"{self._settings.scheduler_url}/sessions/{session_id}/waitlist"
+        return await self._read(caller, url, list[WaitingResident])
+
+    async def slot(self, caller: Caller, slot_id: str) -> Slot:
+        """A session is a slot of the volunteers service under the same id."""
+        url = f"{self._settings.volunteers_url}/slots/{slot_id}"
+        return await self._read(caller, url, Slot)
 
     async def close(self) -> None:
         await self.client.aclose()

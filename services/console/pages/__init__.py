@@ -11,6 +11,9 @@ from services.console.pages import (
     help_requests,
     reports,
     schedule,
+    session,
+    session_actions,
+    session_messages,
     sessions,
     sign_in,
     volunteer,
@@ -31,5 +34,8 @@ routes: list[Any] = [
     *sessions.routes,
     *volunteer.routes,
     *volunteers.routes,
+    *session.routes,
+    *session_messages.routes,
+    *session_actions.routes,
     create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
 ]

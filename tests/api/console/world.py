@@ -132,6 +132,10 @@ class World:
         return command.account_id
 
 
+# An override of volunteers_url: a volunteers service that does not answer.
+VOLUNTEERS_AWAY = "http://127.0.0.1:9"
+
+
 def console_settings(**overrides: object) -> ConsoleSettings:
     values: dict[str, object] = {
         "public_url": "http://console.test",
@@ -155,7 +159,10 @@ def sms_settings(gateway: Gateway) -> NotificationSettings:
 
 @asynccontextmanager
 async def console_world(
-    settings: Settings, *, with_scheduler: bool = False, **overrides: object
+    settings: Settings,
+    *,
+    with_scheduler: bool = False,
+    **overrides: object,
 ) -> AsyncIterator[World]:
     gateway = Gateway()
     gateway.default = Response(body=b'{"id": "gw-1"}')
