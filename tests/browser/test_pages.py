@@ -48,7 +48,8 @@ async def test_the_weekend_page_shows_the_communes_sessions(page: Page, system: 
     await expect(card).to_contain_text(f"{next_weekends_saturday():%d/%m/%Y}, 08:00–11:00")
     await expect(page.locator("h2")).to_contain_text(THIEU_TRUNG)
     # HTMX is shipped with the console and served by it (a CDN would be refused)
-    assert await page.evaluate("typeof window.htmx") == "object"
+    # (a deferred script: it runs after the text above is parsed, so wait for it to have run)
+    await page.wait_for_function("typeof window.htmx === 'object'")
     await assert_accessible(page)
     await save_screenshots(page, "weekend")
 

@@ -17,10 +17,10 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from services.console.domain.communes import commune, communes_in, covers
-from services.console.domain.refusals import GENERAL, help_request_messages
 from services.console.i18n import N_
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
+from services.console.pages.refusals import GENERAL, help_request_messages
 from services.console.pages.schedule import TOPICS
 from services.console.peers import PeerError, PeerRefusedError, Venue
 from services.console.views.queries import Viewer

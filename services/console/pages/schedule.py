@@ -17,10 +17,10 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from services.console.domain.communes import commune, communes_in, covers
-from services.console.domain.refusals import GENERAL, messages_for
 from services.console.i18n import N_
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
+from services.console.pages.refusals import GENERAL, messages_for
 from services.console.peers import PeerError, PeerRefusedError
 from services.console.views.queries import Viewer
 from shared.events.console import AccountRole
