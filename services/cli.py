@@ -269,7 +269,7 @@ def cmd_account(args: argparse.Namespace) -> int:
         )
         async with store.transaction() as tx:
             added: bool = await handlers.add_account(
-                tx, command, runtime.clock.now(), Cause(correlation_id=uuid7())
+                tx, command, now=runtime.clock.now(), cause=Cause(correlation_id=uuid7())
             )
         return added
 

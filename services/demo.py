@@ -184,7 +184,7 @@ async def add_demo_coordinator(settings: Settings) -> None:
     try:
         async with store.transaction() as tx:
             await handlers.add_account(
-                tx, command, runtime.clock.now(), Cause(correlation_id=uuid7())
+                tx, command, now=runtime.clock.now(), cause=Cause(correlation_id=uuid7())
             )
     finally:
         await store.close()

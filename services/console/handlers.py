@@ -57,7 +57,7 @@ async def load_account(tx: Transaction, account_id: AccountId) -> tuple[AccountS
     return fold(evolve_account, (item.event for item in stream.events)), stream.version
 
 
-async def add_account(tx: Transaction, command: AddAccount, now: datetime, cause: Cause) -> bool:
+async def add_account(tx: Transaction, command: AddAccount, *, now: datetime, cause: Cause) -> bool:
     """Whether the account is new; an existing one with the same phone is left as it is."""
     state, version = await load_account(tx, command.account_id)
     events = decide_add(state, command, now)
@@ -70,7 +70,7 @@ async def add_account(tx: Transaction, command: AddAccount, now: datetime, cause
 
 
 async def pause_account(
-    tx: Transaction, command: PauseAccount, now: datetime, cause: Cause
+    tx: Transaction, command: PauseAccount, *, now: datetime, cause: Cause
 ) -> None:
     """A paused account's open sessions end with it: its cookies open nothing."""
     state, version = await load_account(tx, command.account_id)
@@ -81,7 +81,7 @@ async def pause_account(
         await end_session(
             tx,
             found.session_id,
-            SessionEnding.ACCOUNT_PAUSED,
+            reason=SessionEnding.ACCOUNT_PAUSED,
             by=command.paused_by,
             now=now,
             cause=cause,
@@ -89,7 +89,7 @@ async def pause_account(
 
 
 async def resume_account(
-    tx: Transaction, command: ResumeAccount, now: datetime, cause: Cause
+    tx: Transaction, command: ResumeAccount, *, now: datetime, cause: Cause
 ) -> None:
     state, version = await load_account(tx, command.account_id)
     await tx.append(
@@ -97,7 +97,9 @@ async def resume_account(
     )
 
 
-async def change_scope(tx: Transaction, command: ChangeScope, now: datetime, cause: Cause) -> None:
+async def change_scope(
+    tx: Transaction, command: ChangeScope, *, now: datetime, cause: Cause
+) -> None:
     state, version = await load_account(tx, command.account_id)
     await tx.append(
         account_stream(command.account_id), version, decide_change_scope(state, command, now), cause
@@ -148,8 +150,8 @@ async def start_session(
 async def end_session(
     tx: Transaction,
     session_id: WebSessionId,
-    reason: SessionEnding,
     *,
+    reason: SessionEnding,
     by: str,
     now: datetime,
     cause: Cause,

@@ -59,31 +59,26 @@ class PeerRefusedError(PeerError):
         self.field = field
 
 
-class _Problem(msgspec.Struct, frozen=True):
-    type: str = ""
-    detail: str = ""
-    field: str | None = None
-    errors: list[dict[str, str]] = msgspec.field(default_factory=list)
-
-
-def refusals_of(status: int, content: bytes) -> PeerRefusedError:
-    """The fields a problem-details answer names; an answer that is no problem names none."""
+def refused(answer: httpx.Response) -> PeerRefusedError:
+    """What a 4xx problem-details answer says: its detail, the (field, message) of each wrong
+    part, and the fields it names with the problem's type; a body that is no problem says
+    only its status."""
     try:
-        found = msgspec.json.decode(content, type=_Problem)
+        problem: Any = msgspec.json.decode(answer.content)
     except msgspec.DecodeError:
-        return PeerRefusedError(status)
-    kind = found.type.rsplit("/", 1)[-1]
-    fields = [e["field"] for e in found.errors if "field" in e] or (
-        [found.field] if found.field else []
+        problem = None
+    status = answer.status_code
+    if not isinstance(problem, dict):
+        return PeerRefusedError(status, str(status))
+    detail = str(problem.get("detail") or problem.get("title") or status)
+    wrong = [e for e in problem.get("errors") or () if isinstance(e, dict)]
+    errors = tuple((str(e.get("field", "")), str(e.get("message", ""))) for e in wrong)
+    field = problem.get("field") if isinstance(problem.get("field"), str) else None
+    kind = str(problem.get("type") or "").rsplit("/", 1)[-1]
+    named = [str(e["field"]) for e in wrong if "field" in e] or ([field] if field else [])
+    return PeerRefusedError(
+        status, detail, errors, refusals=[Refusal(field=f, kind=kind) for f in named], field=field
     )
-    return PeerRefusedError(status, refusals=[Refusal(field=f, kind=kind) for f in fields])
-
-
-class _NamedField(msgspec.Struct, frozen=True):
-    """Only what `Peers.change` reads of a problem: the detail and the one field it names."""
-
-    detail: str = ""
-    field: str | None = None
 
 
 class Consent(msgspec.Struct, frozen=True, kw_only=True):
@@ -172,7 +167,6 @@ class CalendarLink(msgspec.Struct, frozen=True, kw_only=True):
     url: str
 
 
-_SESSIONS = msgspec.json.Decoder(list[SessionSummary])
 _ASSIGNMENTS = msgspec.json.Decoder(list[Assignment])
 _PROFILE = msgspec.json.Decoder(VolunteerProfile)
 _HOURS = msgspec.json.Decoder(Hours)
@@ -272,36 +266,59 @@ class Peers:
     async def send_sign_in_code(self, phone: str, code: str) -> None:
         """Ask notifications to text the code now; PeerError when it could not."""
         url = f"{self._settings.notifications_url}/v1/sign-in-codes"
+        body = {"phone": phone, "code": code}
         try:
-            answer = await self.client.post(
-                url, json={"phone": phone, "code": code}, headers=self._headers(CONSOLE_CALLER)
+            await self._call(CONSOLE_CALLER, "POST", url, json=body)
+        except (PeerError, ForbiddenError, NotFoundError) as error:
+            log.warning("sign-in code to %s not sent: %s", mask_phone(phone), error)
+            raise PeerError("notifications did not send the code") from None
+
+    async def _call(
+        self,
+        caller: Caller,
+        method: str,
+        url: str,
+        *,
+        json: object = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """One call as `caller`. A 403 is the console's ForbiddenError and a 404 its
+        NotFoundError (their pages); any other refusal a PeerRefusedError with what the
+        problem names; a service out of reach, or failing, a PeerError."""
+        sent = self._headers(caller) | (headers or {})
+        try:
+            answer = await self.client.request(
+                method, url, json=json, content=content, headers=sent, params=params
             )
         except httpx.HTTPError as error:
-            log.warning("sign-in code to %s not sent: %r", mask_phone(phone), error)
-            raise PeerError("notifications did not answer") from None
-        if answer.status_code != 201:
-            log.warning(
-                "sign-in code to %s not sent: notifications answered %s",
-                mask_phone(phone),
-                answer.status_code,
-            )
-            raise PeerError(f"notifications answered {answer.status_code}")
+            raise PeerError(f"{url} did not answer: {error!r}") from None
+        status = answer.status_code
+        if status < 300:
+            return answer
+        if status == 403:
+            raise ForbiddenError(f"{url}: outside the account's scope")
+        if status == 404:
+            raise NotFoundError(f"{url}: not found")
+        if status < 500:
+            raise refused(answer)
+        raise PeerError(f"{url} answered {status}")
+
+    async def _read(
+        self, caller: Caller, url: str, kind: type[Answer], params: dict[str, str] | None = None
+    ) -> Answer:
+        answer = await self._call(caller, "GET", url, params=params)
+        found: Any = msgspec.json.decode(answer.content, type=kind)
+        return found  # type: ignore[no-any-return]
 
     async def sessions(
         self, caller: Caller, commune_code: str, first: date, last: date
     ) -> list[SessionSummary]:
         """The commune's sessions between two local dates, as the caller may see them."""
-        try:
-            answer = await self.client.get(
-                f"{self._settings.scheduler_url}/sessions",
-                params={"commune": commune_code, "from": first.isoformat(), "to": last.isoformat()},
-                headers=self._headers(caller),
-            )
-        except httpx.HTTPError as error:
-            raise PeerError(f"scheduler did not answer: {error!r}") from None
-        if answer.status_code != 200:
-            raise PeerError(f"scheduler answered {answer.status_code}")
-        return _SESSIONS.decode(answer.content)
+        params = {"commune": commune_code, "from": first.isoformat(), "to": last.isoformat()}
+        url = f"{self._settings.scheduler_url}/sessions"
+        return await self._read(caller, url, list[SessionSummary], params)
 
     async def _volunteers(
         self,
@@ -312,25 +329,13 @@ class Peers:
         *,
         csv: bytes | None = None,
     ) -> httpx.Response:
-        """One call to the volunteers service; PeerRefusedError when it refused, with why."""
-        headers = self._headers(caller)
-        if csv is not None:
-            headers["Content-Type"] = "text/csv"
-        try:
-            answer = await self.client.request(
-                method,
-                f"{self._settings.volunteers_url}{path}",
-                json=body,
-                content=csv,
-                headers=headers,
-            )
-        except httpx.HTTPError as error:
-            raise PeerError(f"volunteers did not answer: {error!r}") from None
-        if 400 <= answer.status_code < 500:
-            raise PeerRefusedError(answer.status_code, *_problem(answer))
-        if answer.status_code >= 300:
-            raise PeerError(f"volunteers answered {answer.status_code}")
-        return answer
+        """One call to the volunteers service."""
+        url = f"{self._settings.volunteers_url}{path}"
+        if csv is None:
+            return await self._call(caller, method, url, json=body)
+        return await self._call(
+            caller, method, url, content=csv, headers={"Content-Type": "text/csv"}
+        )
 
     async def volunteer(self, caller: Caller, volunteer_id: str) -> VolunteerProfile:
         answer = await self._volunteers(caller, "GET", f"/volunteers/{volunteer_id}")
@@ -402,64 +407,18 @@ class Peers:
         *,
         body: object = None,
         idempotency_key: str | None = None,
-        expected: tuple[int, ...] = (200, 201),
     ) -> bytes:
-        """One call as `caller`; the answer's body. PeerRefusedError for a 4xx answer with
-        the fields it names, PeerError when the service is out of reach or failed."""
-        headers = self._headers(caller)
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-        try:
-            answer = await self.client.request(
-                method,
-                url,
-                content=None if body is None else msgspec.json.encode(body),
-                headers=headers | ({"Content-Type": "application/json"} if body else {}),
-            )
-        except httpx.HTTPError as error:
-            raise PeerError(f"{url} did not answer: {error!r}") from None
-        if answer.status_code in expected:
-            return answer.content
-        if 400 <= answer.status_code < 500:
-            raise refusals_of(answer.status_code, answer.content)
-        raise PeerError(f"{url} answered {answer.status_code}")
+        """One call as `caller` (`_call`), with the request's idempotency key; the answer's body."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        answer = await self._call(caller, method, url, json=body, headers=headers)
+        return answer.content
 
     def scheduler(self, path: str) -> str:
         return f"{self._settings.scheduler_url}{path}"
 
-    async def _read(self, caller: Caller, url: str, kind: type[Answer]) -> Answer:
-        """GET a peer's resource; its 403 and 404 are the console's, anything else a PeerError."""
-        try:
-            answer = await self.client.get(url, headers=self._headers(caller))
-        except httpx.HTTPError as error:
-            raise PeerError(f"{url} did not answer: {error!r}") from None
-        if answer.status_code == 403:
-            raise ForbiddenError(f"{url}: outside the account's scope")
-        if answer.status_code == 404:
-            raise NotFoundError(f"{url}: not found")
-        if answer.status_code != 200:
-            raise PeerError(f"{url} answered {answer.status_code}")
-        found: Any = msgspec.json.decode(answer.content, type=kind)
-        return found  # type: ignore[no-any-return]
-
     async def change(self, caller: Caller, url: str, body: dict[str, object]) -> None:
-        """POST a change to a peer; bad input is a PeerRefusedError naming the field."""
-        try:
-            answer = await self.client.post(url, json=body, headers=self._headers(caller))
-        except httpx.HTTPError as error:
-            raise PeerError(f"{url} did not answer: {error!r}") from None
-        if answer.status_code in (400, 409, 422):
-            try:
-                problem = msgspec.json.decode(answer.content, type=_NamedField)
-            except msgspec.DecodeError:
-                problem = _NamedField()
-            raise PeerRefusedError(answer.status_code, problem.detail, field=problem.field)
-        if answer.status_code == 403:
-            raise ForbiddenError(f"{url}: outside the account's scope")
-        if answer.status_code == 404:
-            raise NotFoundError(f"{url}: not found")
-        if answer.status_code not in (200, 201):
-            raise PeerError(f"{url} answered {answer.status_code}")
+        """POST a change to a peer (`_call`)."""
+        await self._call(caller, "POST", url, json=body)
 
     async def change_session(
         self, caller: Caller, session_id: str, action: str, body: dict[str, object]
@@ -494,20 +453,3 @@ class Peers:
 
     async def close(self) -> None:
         await self.client.aclose()
-
-
-def _problem(answer: httpx.Response) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The problem details' own words and wrong parts, or the status when the body is not one."""
-    try:
-        problem: Any = msgspec.json.decode(answer.content)
-    except msgspec.DecodeError:
-        problem = None
-    if not isinstance(problem, dict):
-        return str(answer.status_code), ()
-    detail = str(problem.get("detail") or problem.get("title") or answer.status_code)
-    errors = tuple(
-        (str(e.get("field", "")), str(e.get("message", "")))
-        for e in problem.get("errors") or ()
-        if isinstance(e, dict)
-    )
-    return detail, errors

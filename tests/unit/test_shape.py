@@ -20,6 +20,8 @@ HANDLER_MODULES = (
     "services/volunteers/planning.py",
     "services/notifications/handlers.py",
     "services/notifications/batch.py",
+    "services/console/handlers.py",
+    "services/console/signin.py",
 )
 
 MOST_POSITIONAL = 2  # tx and the subject

@@ -105,7 +105,9 @@ async def add_coordinator(
         )
         try:
             async with console.runtime.store.transaction() as tx:
-                added = await handlers.add_account(tx, command, console.runtime.clock.now(), cause)
+                added = await handlers.add_account(
+                    tx, command, now=console.runtime.clock.now(), cause=cause
+                )
         except PhoneTakenError:
             added = False
         except InvalidAccountError as error:
@@ -145,7 +147,7 @@ async def pause(
     command = PauseAccount(account_id=AccountId(account_id), paused_by=admin.account.account_id)
     try:
         async with console.runtime.store.transaction() as tx:
-            await handlers.pause_account(tx, command, console.runtime.clock.now(), cause)
+            await handlers.pause_account(tx, command, now=console.runtime.clock.now(), cause=cause)
     except AlreadyPausedError:
         pass  # pressed twice: it is paused, as asked
     return Redirect("/accounts")
@@ -164,7 +166,7 @@ async def resume(
     command = ResumeAccount(account_id=AccountId(account_id), resumed_by=admin.account.account_id)
     try:
         async with console.runtime.store.transaction() as tx:
-            await handlers.resume_account(tx, command, console.runtime.clock.now(), cause)
+            await handlers.resume_account(tx, command, now=console.runtime.clock.now(), cause=cause)
     except NotPausedError:
         pass  # pressed twice: it is active, as asked
     return Redirect("/accounts")

@@ -131,11 +131,9 @@ async def _queue(request: Request[Any, Any, State], viewer: Viewer, code: str) -
     peers = console_of(request).peers
     try:
         answer = await peers.send(
-            caller_of(viewer), "GET", peers.scheduler(f"/communes/{code}/waiting"), expected=(200,)
+            caller_of(viewer), "GET", peers.scheduler(f"/communes/{code}/waiting")
         )
-    except PeerRefusedError as refused:
-        if refused.status == 403:
-            raise ForbiddenError("the scheduler refused this commune") from None
+    except PeerRefusedError:
         return None
     except PeerError:
         return None
@@ -219,8 +217,6 @@ async def file_help_request(
             idempotency_key=form.key,
         )
     except PeerRefusedError as refused:
-        if refused.status == 403:
-            raise ForbiddenError("the scheduler refused this commune") from None
         wrong = help_request_messages([(r.field, r.kind) for r in refused.refusals])
         return await _page(request, found, form, 400, wrong)
     except PeerError:

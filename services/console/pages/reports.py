@@ -155,11 +155,8 @@ async def report_page(
             console.peers.scheduler(
                 f"/communes/{chosen}/report?from={start.isoformat()}&to={end.isoformat()}"
             ),
-            expected=(200,),
         )
-    except PeerRefusedError as refused:
-        if refused.status == 403:
-            raise ForbiddenError("the scheduler refused this commune") from None
+    except PeerRefusedError:
         message = N_("The report could not be made for these dates.")
         return _report_page(context, {"form": message}, 400)
     except PeerError:
@@ -196,11 +193,8 @@ async def report_csv(
             console.peers.scheduler(
                 f"/communes/{commune_code}/report?from={first}&to={last}&format=csv"
             ),
-            expected=(200,),
         )
-    except PeerRefusedError as refused:
-        if refused.status == 403:
-            raise ForbiddenError("the scheduler refused this commune") from None
+    except PeerRefusedError:
         raise ClientException("the scheduler refused these dates") from None
     except PeerError:
         raise ServiceUnavailableException("the scheduler is not answering") from None

@@ -239,8 +239,6 @@ async def schedule(
         )
         series = msgspec.json.decode(answer, type=_Series)
     except PeerRefusedError as refused:
-        if refused.status == 403:
-            raise ForbiddenError("the scheduler refused this commune") from None
         wrong = messages_for([(r.field, r.kind) for r in refused.refusals])
         return _page(found, form, 400 if refused.status < 500 else 503, errors=wrong)
     except PeerError:

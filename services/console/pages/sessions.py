@@ -84,7 +84,7 @@ async def revoke(
         await handlers.end_session(
             tx,
             WebSessionId(session_id),
-            SessionEnding.REVOKED,
+            reason=SessionEnding.REVOKED,
             by=found.account.account_id,
             now=console.runtime.clock.now(),
             cause=cause,

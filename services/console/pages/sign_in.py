@@ -107,7 +107,7 @@ async def enter_code(
             await handlers.end_session(
                 tx,
                 viewer.session_id,
-                SessionEnding.SIGNED_OUT,
+                reason=SessionEnding.SIGNED_OUT,
                 by=viewer.account.account_id,
                 now=console.runtime.clock.now(),
                 cause=cause,
@@ -145,7 +145,7 @@ async def sign_out(
             await handlers.end_session(
                 tx,
                 viewer.session_id,
-                SessionEnding.SIGNED_OUT,
+                reason=SessionEnding.SIGNED_OUT,
                 by=viewer.account.account_id,
                 now=console.runtime.clock.now(),
                 cause=cause,

@@ -43,14 +43,6 @@ def _volunteer(viewer: Viewer | None) -> tuple[Viewer, str]:
     return found, volunteer_id
 
 
-def _refused(problem: PeerRefusedError) -> None:
-    """The volunteers service's refusals that are the console's own error pages."""
-    if problem.status == 403:
-        raise ForbiddenError(problem.detail)
-    if problem.status == 404:
-        raise NotFoundError(problem.detail)
-
-
 async def _home(
     request: Request[Any, Any, State],
     viewer: Viewer,
@@ -66,9 +58,6 @@ async def _home(
         profile = await console.peers.volunteer(caller, volunteer_id)
         assignments = await console.peers.assignments(caller, volunteer_id)
         hours = await console.peers.hours(caller, volunteer_id)
-    except PeerRefusedError as problem:
-        _refused(problem)
-        raise
     except PeerError:
         return page("volunteer.html", status=503, viewer=viewer, unavailable=True)
     upcoming = sorted(
@@ -106,7 +95,6 @@ async def _answer(
     try:
         await console.peers.answer_assignment(caller_of(found), assignment_id, accept=accept)
     except PeerRefusedError as problem:
-        _refused(problem)
         message = N_("This assignment can no longer be answered: %(detail)s")
         return await _home(
             request,
@@ -156,7 +144,6 @@ async def change_availability(
         kept = (await console.peers.volunteer(caller, volunteer_id)).exceptions
         await console.peers.change_availability(caller, volunteer_id, week, kept)
     except PeerRefusedError as problem:
-        _refused(problem)
         error = N_("The week was not saved: %(detail)s")
         return await _home(
             request,
@@ -179,9 +166,6 @@ async def issue_calendar_link(
     console = console_of(request)
     try:
         url = await console.peers.issue_calendar_link(caller_of(found), volunteer_id)
-    except PeerRefusedError as problem:
-        _refused(problem)
-        raise
     except PeerError:
         return page("volunteer.html", status=503, viewer=found, unavailable=True)
     answer = await _home(request, found, volunteer_id, calendar_url=url)
@@ -198,10 +182,7 @@ async def revoke_calendar_link(
     console = console_of(request)
     try:
         await console.peers.revoke_calendar_link(caller_of(found), volunteer_id)
-    except PeerRefusedError as problem:
-        if problem.status != 404:
-            _refused(problem)
-            raise
+    except NotFoundError:
         return await _home(request, found, volunteer_id, calendar_note=N_("You had no link."))
     except PeerError:
         return page("volunteer.html", status=503, viewer=found, unavailable=True)

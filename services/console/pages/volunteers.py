@@ -19,7 +19,6 @@ from services.console.peers import PeerError, PeerRefusedError
 from services.console.views.queries import Viewer
 from shared.events.console import AccountRole
 from shared.web.auth import ForbiddenError
-from shared.web.problems import NotFoundError
 
 MAX_ROSTER_BYTES = 2 * 1024 * 1024  # the volunteers service's own limit
 
@@ -37,13 +36,6 @@ def _check_scope(viewer: Viewer, commune_code: str) -> None:
     scoped = not (account.role is AccountRole.ADMIN and not account.scope)
     if scoped and not covers(account.scope, commune_code):
         raise ForbiddenError(f"commune {commune_code} is outside this account's scope")
-
-
-def _refused(problem: PeerRefusedError) -> None:
-    if problem.status == 403:
-        raise ForbiddenError(problem.detail)
-    if problem.status == 404:
-        raise NotFoundError(problem.detail)
 
 
 def hours_of(minutes: int) -> float:
@@ -82,9 +74,6 @@ async def _page(
         groups = await console.peers.groups(caller, chosen)
         members = await console.peers.members(caller, chosen)
         hours = await console.peers.commune_hours(caller, chosen)
-    except PeerRefusedError as problem:
-        _refused(problem)
-        raise
     except PeerError:
         context["error"] = N_("The volunteers service is not answering. Try again in a minute.")
         return page("volunteers.html", status=503, **context)
@@ -119,13 +108,9 @@ async def _pause(
     found = _coordinator(viewer)
     console = console_of(request)
     caller = caller_of(found)
-    try:
-        volunteer = await console.peers.volunteer(caller, volunteer_id)
-        _check_scope(found, volunteer.commune_code)
-        await console.peers.pause(caller, volunteer_id, paused=paused)
-    except PeerRefusedError as problem:
-        _refused(problem)
-        raise
+    volunteer = await console.peers.volunteer(caller, volunteer_id)
+    _check_scope(found, volunteer.commune_code)
+    await console.peers.pause(caller, volunteer_id, paused=paused)
     return Redirect(f"/volunteers?commune={volunteer.commune_code}")
 
 
@@ -156,11 +141,7 @@ async def import_roster(
     found = _coordinator(viewer)
     console = console_of(request)
     caller = caller_of(found)
-    try:
-        group = await console.peers.group(caller, group_id)
-    except PeerRefusedError as problem:
-        _refused(problem)
-        raise
+    group = await console.peers.group(caller, group_id)
     _check_scope(found, group.commune_code)
     form = await request.form()
     upload = form.get("roster")
@@ -188,7 +169,6 @@ async def import_roster(
     try:
         imported = await console.peers.import_roster(caller, group_id, roster)
     except PeerRefusedError as problem:
-        _refused(problem)
         return await _page(
             request,
             found,

@@ -128,7 +128,7 @@ class World:
         )
         async with self.runtime.store.transaction() as tx:
             cause = Cause(correlation_id=uuid7())
-            await handlers.add_account(tx, command, self.clock.now(), cause)
+            await handlers.add_account(tx, command, now=self.clock.now(), cause=cause)
         return command.account_id
 
 

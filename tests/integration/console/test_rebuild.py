@@ -49,10 +49,12 @@ async def test_rebuilt_read_models_equal_the_live_ones(settings: Settings) -> No
                 tx, coordinator, user_agent="phone", length=timedelta(hours=1), now=T0, cause=cause
             )
             await handlers.end_session(
-                tx, ended.session_id, SessionEnding.REVOKED, by=admin, now=T0, cause=cause
+                tx, ended.session_id, reason=SessionEnding.REVOKED, by=admin, now=T0, cause=cause
             )
-            await handlers.change_scope(tx, ChangeScope(coordinator, ("15835", "38")), T0, cause)
-            await handlers.pause_account(tx, PauseAccount(coordinator, admin), T0, cause)
+            await handlers.change_scope(
+                tx, ChangeScope(coordinator, ("15835", "38")), now=T0, cause=cause
+            )
+            await handlers.pause_account(tx, PauseAccount(coordinator, admin), now=T0, cause=cause)
 
         live = await snapshot(store)
         replayed = await rebuild_read_models(store, PARTS.read_models)
