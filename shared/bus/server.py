@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import random
 import shutil
 import signal
 import socket
@@ -30,9 +31,21 @@ def nats_server_binary() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A free port below the ephemeral range. A port the OS hands out for listening (port 0)
+    is an ephemeral one, and between this probe and the server's own bind any outgoing
+    connection on the machine may be given it as its local port (and on Linux a connection
+    to a free ephemeral port may connect to itself); below that range nothing takes it but
+    another listener, and it can be listened on again after a stop."""
+    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
+    while True:
+        port = random.randrange(10000, low)  # noqa: S311 (a port, not a secret)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
 def _die_with_parent() -> None:

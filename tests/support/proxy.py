@@ -9,30 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-import socket
 import threading
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any, TypeVar
 
+from shared.bus.server import free_port
+
 T = TypeVar("T")
-
-
-def port_to_listen_again() -> int:
-    """A free port below the ephemeral range: while nothing listens on it, a client's
-    connection attempts can never be given it as their own port (Linux lets a connection to
-    a free ephemeral port connect to itself), so it can be listened on again."""
-    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
-    low = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
-    while True:
-        port = random.randrange(10000, low)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
 
 
 class Proxy:
@@ -43,7 +26,7 @@ class Proxy:
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self.port = port_to_listen_again()
+        self.port = free_port()  # below the ephemeral range: it can be listened on again
         self.accepted = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="proxy", daemon=True)
