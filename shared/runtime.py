@@ -18,6 +18,7 @@ from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
 from shared.bus.consumer import Consumer, Subscription
+from shared.bus.listener import Hearing, Listener
 from shared.bus.relay import Relay
 from shared.bus.streams import ensure_stream
 from shared.clock import Clock
@@ -65,6 +66,8 @@ class ServiceWork:
     typed context. Functions, because workers need the store, which opens with the lifespan."""
 
     subscriptions: Callable[[], list[Subscription]] = list
+    # What each instance hears on its own (shared/bus/listener.py), e.g. revoked tokens.
+    hearings: Callable[[], list[Hearing]] = list
     # Per timer kind, what firing one does.
     timer_handlers: Callable[[], dict[str, TimerHandler]] = dict
     # Other background loops of the service (e.g. the SMS sender); each runs until `stop`.
@@ -92,6 +95,7 @@ class Runtime:
     relay: Relay | None = field(default=None, init=False)
     timer_runner: TimerRunner | None = field(default=None, init=False)
     consumers: list[Consumer] = field(default_factory=list, init=False)
+    listeners: list[Listener] = field(default_factory=list, init=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
@@ -142,6 +146,8 @@ class Runtime:
 
     async def _connect_and_work(self, work: ServiceWork) -> None:
         """Connect to NATS (retrying while it is down), then run the relay and consumers."""
+        # Known before connecting, so the instance is not ready until they have caught up.
+        self.listeners = [Listener(self.catalog, hearing) for hearing in work.hearings()]
         url = self.settings.nats_url or "nats://127.0.0.1:4222"
         delay = 0.2
         while not self._stop.is_set():
@@ -164,7 +170,8 @@ class Runtime:
             return
         self.js = self.nc.jetstream()
         subscriptions = work.subscriptions()
-        await self._ensure_streams({self.name} | {s.source for s in subscriptions})
+        sources = {s.source for s in subscriptions} | {h.hearing.source for h in self.listeners}
+        await self._ensure_streams({self.name} | sources)
         running: list[asyncio.Task[None]] = []
         if self.run_relay:
             self.relay = Relay(self.store, self.nc, owner=self.instance)
@@ -175,6 +182,10 @@ class Runtime:
                 consumer = Consumer(self.store, self.nc, subscription)
                 self.consumers.append(consumer)
                 running.append(asyncio.create_task(consumer.run(self._stop), name=consumer.name))
+        running.extend(
+            asyncio.create_task(listener.run(self.js, self._stop), name=listener.hearing.name)
+            for listener in self.listeners
+        )
         await asyncio.gather(*running)
 
     async def _ensure_streams(self, sources: set[str]) -> None:
@@ -195,7 +206,9 @@ class Runtime:
             await relay.run(self._stop)
 
     async def nats_ready(self) -> bool:
-        return self.nc is not None and self.nc.is_connected
+        """Connected, and whatever this instance replays at its start (revoked tokens) heard."""
+        connected = self.nc is not None and self.nc.is_connected
+        return connected and all(listener.caught_up.is_set() for listener in self.listeners)
 
     def database_lost(self, error: BaseException) -> bool:
         """Whether `error` is the database out of reach (said once per outage)."""
