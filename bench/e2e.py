@@ -294,9 +294,12 @@ def _percentile(ordered: list[float], p: int) -> float | None:
 class Load:
     """Sends the help requests of both phases; phone numbers never repeat."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, *ports: int) -> None:
+        self.ports = ports  # connections go round the instances, as a load balancer sends them
         self.next_phone = 0
+
+    async def connect(self, n: int) -> Connection:
+        return await Connection.open(self.ports[n % len(self.ports)])
 
     def phone(self) -> str:
         self.next_phone += 1
@@ -307,8 +310,8 @@ class Load:
         counts from then (a late free connection is the system's delay, not the client's)."""
         phase = Phase("fixed")
         pool: asyncio.Queue[Connection] = asyncio.Queue()
-        for _ in range(connections):
-            pool.put_nowait(await Connection.open(self.port))
+        for n in range(connections):
+            pool.put_nowait(await self.connect(n))
         tasks: set[asyncio.Task[None]] = set()
 
         async def send(phone: str) -> None:
@@ -342,8 +345,8 @@ class Load:
         phase = Phase("max")
         deadline = time.monotonic() + seconds
 
-        async def client() -> None:
-            connection = await Connection.open(self.port)
+        async def client(n: int) -> None:
+            connection = await self.connect(n)
             try:
                 while time.monotonic() < deadline:
                     phone = self.phone()
@@ -353,7 +356,7 @@ class Load:
                 connection.close()
 
         phase.started = time.monotonic()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
+        await asyncio.gather(*(client(n) for n in range(concurrency)))
         phase.stopped = time.monotonic()
         return phase
 
@@ -484,7 +487,13 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     rate = args.rate or round(FIXED_SHARE * reference_before, 1)
     print(f"reference {reference_before:.1f}/s; fixed phase at {rate:g}/s", file=sys.stderr)
     provider, provider_port = await Provider.start()
-    system = System(root, database, provider_url=f"http://127.0.0.1:{provider_port}", tuning=TUNING)
+    system = System(
+        root,
+        database,
+        provider_url=f"http://127.0.0.1:{provider_port}",
+        tuning=TUNING,
+        instances=args.instances,
+    )
     try:
         began = time.monotonic()
         await system.start_all()
@@ -497,8 +506,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             file=sys.stderr,
             flush=True,
         )
-        scheduler = system.processes["scheduler"][0].port
-        load = Load(scheduler)
+        load = Load(*(process.port for process in system.processes["scheduler"]))
         meter = CpuMeter(processes_of(system, provider), postgres=bool(url))
         meter.start()
         fixed = await load.fixed_rate(rate, args.seconds, args.concurrency)
@@ -524,6 +532,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "database": "postgresql" if url else "sqlite",
         "sessions": sessions,
         "capacity": args.capacity,
+        "instances": args.instances,
         "reference_per_s": round(reference, 1),
         "reference_before_per_s": round(reference_before, 1),
         "reference_after_per_s": round(reference_after, 1),
@@ -557,7 +566,8 @@ def table(result: dict[str, Any]) -> str:
     head_max = f"max ({most['concurrency']} in flight)"
     head_fixed = f"fixed {fixed['rate_per_s']:g}/s"
     title = (
-        f"e2e on {result['database']}: {result['sessions']} sessions of "
+        f"e2e on {result['database']}, {result['instances']} instance(s) of each service: "
+        f"{result['sessions']} sessions of "
         f"{result['capacity']} places, phases of {most['duration_s']} / "
         f"{fixed['duration_s']} s"
     )
@@ -593,6 +603,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (max)")
     parser.add_argument("--drain", type=float, default=30.0, help="seconds to wait for SMS")
     parser.add_argument("--capacity", type=int, default=200, help="places per session")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="instances of each service (compose runs 2)"
+    )
     parser.add_argument("--serve-provider", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_provider:
