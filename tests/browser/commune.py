@@ -33,9 +33,47 @@ async def sessions_at(system: System, venue: str, first: date, last: date) -> li
     return [s for s in found.json() if s["venue"]["name"] == venue]
 
 
-async def book_resident(system: System, name: str, phone: str) -> str:
-    """A resident asks the scheduler for help with VNeID in Thiệu Trung and is booked; the
-    booking's id."""
+async def schedule(
+    system: System, venue: str, day: date, hours: tuple[str, str], topic: str = "vneid_activation"
+) -> str:
+    """A session of Thiệu Trung on `day` for ten residents and two volunteers, scheduled
+    through the scheduler's API; its id."""
+    start, end = hours
+    made = await system.call(
+        "POST",
+        "scheduler",
+        "/sessions",
+        auth=coordinator(system),
+        json={
+            "commune_code": THIEU_TRUNG,
+            "venue": {"name": venue, "address": f"{venue}, xã Thiệu Trung"},
+            "local_date": day.isoformat(),
+            "start_local": f"{start}:00",
+            "end_local": f"{end}:00",
+            "topics": [topic],
+            "capacity": 10,
+            "volunteers_needed": 2,
+        },
+    )
+    assert made.status_code == 201, made.text
+    session_id: str = made.json()["session_id"]
+    return session_id
+
+
+async def session(system: System, session_id: str) -> Any:
+    """The session as the scheduler has it now."""
+    found = await system.call(
+        "GET", "scheduler", f"/sessions/{session_id}", auth=coordinator(system)
+    )
+    assert found.status_code == 200, found.text
+    return found.json()
+
+
+async def book_resident(
+    system: System, name: str, phone: str, topic: str = "vneid_activation"
+) -> str:
+    """A resident asks the scheduler for help in Thiệu Trung and is booked; the booking's
+    id."""
     asked = await system.call(
         "POST",
         "scheduler",
@@ -45,7 +83,7 @@ async def book_resident(system: System, name: str, phone: str) -> str:
             "resident_name": name,
             "phone": phone,
             "commune_code": THIEU_TRUNG,
-            "topics": ["vneid_activation"],
+            "topics": [topic],
             "birth_year": 1950,
             "consent_given": True,
         },

@@ -19,7 +19,7 @@ from playwright.async_api import Locator, Page, expect
 
 from bench.system import System
 from tests.browser.accessibility import assert_accessible
-from tests.browser.commune import coordinator, sessions_at
+from tests.browser.commune import coordinator, schedule, sessions_at
 from tests.browser.console import THIEU_TRUNG, add_account, next_weekends_saturday, sign_in
 from tests.browser.screenshots import save_screenshots
 
@@ -227,24 +227,7 @@ async def test_the_report_shows_its_charts_and_downloads_its_csv(
 
 async def scheduled_and_cancelled(system: System, venue: str, day: date) -> None:
     """A session on `day` that was cancelled: the report's figures for a range with it."""
-    made = await system.call(
-        "POST",
-        "scheduler",
-        "/sessions",
-        auth=coordinator(system),
-        json={
-            "commune_code": THIEU_TRUNG,
-            "venue": {"name": venue, "address": f"{venue}, xã Thiệu Trung"},
-            "local_date": day.isoformat(),
-            "start_local": "13:00:00",
-            "end_local": "16:00:00",
-            "topics": ["vneid_activation"],
-            "capacity": 10,
-            "volunteers_needed": 1,
-        },
-    )
-    assert made.status_code == 201, made.text
-    session_id: str = made.json()["session_id"]
+    session_id = await schedule(system, venue, day, ("13:00", "16:00"))
     cancelled = await system.call(
         "POST",
         "scheduler",
