@@ -59,8 +59,9 @@ async def test_a_roster_with_a_wrong_line_is_named_line_by_line_then_the_fixed_o
 
     report = page.locator("#roster-report")
     await expect(report.locator("li")).to_have_count(1)
-    await expect(report).to_contain_text("dòng 3")
-    await expect(report).to_contain_text("12345")
+    await expect(report).to_have_text(
+        "dòng 3: số điện thoại '12345' không phải số di động Việt Nam"
+    )
     await expect(page.locator(f"#roster-{group}")).to_have_attribute("aria-invalid", "true")
     # all lines or none (docs/volunteers.md): the two right ones wait for the corrected file
     assert await members(system) == []
