@@ -103,6 +103,8 @@ async def test_a_volunteer_accepts_their_proposed_assignment_on_their_own_page(
     card = page.locator(f"#assignment-{proposed['assignment_id']}")
     await expect(card).to_contain_text("Đang chờ bạn trả lời")
     await expect(card).to_contain_text(f"{next_weekends_saturday():%d/%m/%Y} 08:00")
+    # why they were asked, in their words (the volunteers service explains in English)
+    await expect(card).to_contain_text("hướng dẫn kích hoạt VNeID; cùng xã")
     await assert_accessible(page)
     await save_screenshots(page, "me")
 
