@@ -27,20 +27,31 @@ SIGN_IN_PAGE = re.compile(r"/sign-in$")
 
 
 async def add_account(
-    system: System, role: str, phone: str, name: str, scope: tuple[str, ...] = ()
+    system: System,
+    role: str,
+    phone: str,
+    name: str,
+    scope: tuple[str, ...] = (),
+    volunteer_id: str | None = None,
 ) -> None:
-    """As a deployment adds its first admin: `handinhand account add` on the server."""
+    """As a deployment adds its first admin: `handinhand account add` on the server (a
+    volunteer's account names their volunteer record)."""
     command = [sys.executable, "-m", "services.cli", "account", "add", "--role", role]
     command += ["--phone", phone, "--name", name, "--scope", ",".join(scope)]
+    if volunteer_id is not None:
+        command += ["--volunteer-id", volunteer_id]
     done = await asyncio.to_thread(
         subprocess.run, command, env=system.env(), capture_output=True, check=False
     )
     assert done.returncode == 0, done.stderr.decode()
 
 
-async def sign_in(page: Page, system: System, phone: str, typed: str | None = None) -> None:
+async def sign_in(
+    page: Page, system: System, phone: str, typed: str | None = None, home: str = "/weekend"
+) -> None:
     """Ask for a code for `phone` (typed as a person would, e.g. "0912 000 002"), read it from
-    the SMS the provider was handed, enter it: the browser is signed in."""
+    the SMS the provider was handed, enter it: the browser is signed in, on its `home` page
+    (a volunteer's is /me)."""
     await page.goto(system.url("console") + "/")
     await expect(page).to_have_url(SIGN_IN_PAGE)
     earlier = len(system.sent(to=phone))
@@ -49,7 +60,7 @@ async def sign_in(page: Page, system: System, phone: str, typed: str | None = No
     await expect(page.locator("#code-form")).to_be_visible()
     await page.fill("#code", await code_texted_to(system, phone, earlier))
     await page.click("#code-form button[type=submit]")
-    await expect(page).to_have_url(re.compile(r"/weekend$"))
+    await expect(page).to_have_url(re.compile(re.escape(home) + "$"))
 
 
 async def code_texted_to(system: System, phone: str, earlier: int) -> str:

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from services.console.domain.availability import DAYS, PARTS, UnknownBoxError, ticked, week_of
 from services.console.i18n import N_
 from services.console.pages.common import caller_of, console_of, page, signed_in
+from services.console.pages.session import reason
 from services.console.peers import PeerError, PeerRefusedError
 from services.console.views.queries import Viewer
 from shared.events.console import AccountRole
@@ -75,6 +76,7 @@ async def _home(
         "day_names": DAY_NAMES,
         "part_names": PART_NAMES,
         "status_names": STATUS_NAMES,
+        "reason": reason,
     }
     return page("volunteer.html", status=status, **(values | context))
 

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from services.console.domain.communes import commune, communes_in, covers
 from services.console.i18n import N_
 from services.console.pages.common import caller_of, console_of, page, signed_in
+from services.console.pages.roster_reasons import roster_line_reasons
 from services.console.peers import PeerError, PeerRefusedError
 from services.console.views.queries import Viewer
 from shared.events.console import AccountRole
@@ -176,7 +177,8 @@ async def import_roster(
             status=400,
             roster_error=N_("Nothing was imported: correct these lines and import the file again."),
             roster_group=group_id,
-            roster_rows=problem.errors or (("", problem.detail),),
+            roster_rows=tuple((line, roster_line_reasons(why)) for line, why in problem.errors)
+            or (("", problem.detail),),
         )
     return await _page(
         request, found, group.commune_code, roster_group=group_id, roster_imported=imported
