@@ -12,11 +12,12 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from services.console import i18n
 from services.console.domain.communes import commune, communes_in, covers
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
 from services.console.peers import PeerError, SessionSummary
-from services.console.views.queries import Viewer
+from services.console.views.queries import AccountRow, Viewer
 from shared.clock import VIETNAM
 from shared.events.console import AccountRole
 from shared.web.auth import ForbiddenError
@@ -42,6 +43,38 @@ def understaffed_first(sessions: list[SessionSummary]) -> list[SessionSummary]:
     )
 
 
+def weekend_dates(request: Request[Any, Any, State], weeks: int) -> tuple[date, date]:
+    """The Saturday and Sunday `weeks` weekends after the coming one, in Vietnam."""
+    today = console_of(request).runtime.clock.now().astimezone(VIETNAM).date()
+    return coming_weekend(today + timedelta(weeks=weeks))
+
+
+def weekend_heading(weeks: int, saturday: date, sunday: date) -> str:
+    """Which weekend the page shows, in words: this one, the next, or by its dates."""
+    if weeks == 0:
+        return _("This weekend")
+    if weeks == 1:
+        return _("Next weekend")
+    return _("The weekend of %(saturday)s – %(sunday)s") % {
+        "saturday": i18n.short_day(saturday),
+        "sunday": i18n.short_day(sunday),
+    }
+
+
+def check_scope(account: AccountRow, commune_code: str) -> None:
+    """A commune the account may see: its scope's, or any for an admin without a scope."""
+    scoped = not (account.role is AccountRole.ADMIN and not account.scope)
+    if scoped and not covers(account.scope, commune_code):
+        raise ForbiddenError(f"commune {commune_code} is outside this account's scope")
+
+
+def coordinating(viewer: Viewer | None) -> Viewer:
+    found = signed_in(viewer)
+    if found.account.role is AccountRole.VOLUNTEER:
+        raise ForbiddenError("volunteers have their own page")
+    return found
+
+
 @get("/weekend", include_in_schema=False)
 async def weekend(
     request: Request[Any, Any, State],
@@ -49,17 +82,15 @@ async def weekend(
     commune_code: Annotated[str | None, QueryParameter(name="commune")] = None,
     weeks: Annotated[int, QueryParameter(ge=0, le=WEEKS_AHEAD)] = 0,
 ) -> Template:
-    found = signed_in(viewer)
+    found = coordinating(viewer)
     account = found.account
-    if account.role is AccountRole.VOLUNTEER:
-        raise ForbiddenError("volunteers have their own page")
     own = communes_in(account.scope)
     chosen = (commune_code or (own[0].code if own else "")).strip()
     console = console_of(request)
-    today = console.runtime.clock.now().astimezone(VIETNAM).date()
-    saturday, sunday = coming_weekend(today + timedelta(weeks=weeks))
+    saturday, sunday = weekend_dates(request, weeks)
     context: dict[str, Any] = {
         "viewer": found,
+        "heading": weekend_heading(weeks, saturday, sunday),
         "saturday": saturday,
         "sunday": sunday,
         "weeks": weeks,
@@ -76,9 +107,7 @@ async def weekend(
     if place is None:
         context["error"] = _("There is no commune or ward with this code.")
         return page("weekend.html", status=400, **context)
-    scoped = not (account.role is AccountRole.ADMIN and not account.scope)
-    if scoped and not covers(account.scope, chosen):
-        raise ForbiddenError(f"commune {chosen} is outside this account's scope")
+    check_scope(account, chosen)
     context["commune_name"] = place.name
     try:
         sessions = await console.peers.sessions(caller_of(found), chosen, saturday, sunday)
