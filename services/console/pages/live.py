@@ -26,6 +26,7 @@ from services.console.pages.common import caller_of, console_of, page
 from services.console.pages.session import visible_session, volunteers_context
 from services.console.pages.weekend import (
     WEEKS_AHEAD,
+    asked_of,
     check_scope,
     coordinating,
     weekend_dates,
@@ -100,8 +101,9 @@ async def session_card(
     session_id: FromPath[str],
 ) -> Template:
     """The session's card on This weekend, alone."""
-    _found, session = await visible_session(request, viewer, session_id)
-    return page("weekend_card.html", s=session)
+    found, session = await visible_session(request, viewer, session_id)
+    asked = await asked_of(request, found, [session_id])
+    return page("weekend_card.html", s=session, asked=asked)
 
 
 @get("/sessions/{session_id:str}/volunteers", include_in_schema=False)

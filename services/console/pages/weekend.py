@@ -3,6 +3,7 @@ Sunday, understaffed first, as the scheduler's API gives them."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from services.console import i18n
+from services.console.domain.asked import VolunteersAsked, volunteers_asked
 from services.console.domain.communes import commune, communes_in, covers
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
@@ -21,6 +23,7 @@ from services.console.views.queries import AccountRow, Viewer
 from shared.clock import VIETNAM
 from shared.events.console import AccountRole
 from shared.web.auth import ForbiddenError
+from shared.web.problems import NotFoundError
 
 SATURDAY = 5
 SUNDAY = 6
@@ -68,6 +71,25 @@ def check_scope(account: AccountRow, commune_code: str) -> None:
         raise ForbiddenError(f"commune {commune_code} is outside this account's scope")
 
 
+async def asked_of(
+    request: Request[Any, Any, State], viewer: Viewer, session_ids: list[str]
+) -> dict[str, VolunteersAsked]:
+    """Each session's volunteers coming and still to answer, from the volunteers service; a
+    session it does not answer for is left out (its card shows the scheduler's staffing)."""
+    peers = console_of(request).peers
+    caller = caller_of(viewer)
+
+    async def one(session_id: str) -> tuple[str, VolunteersAsked | None]:
+        try:
+            slot = await peers.slot(caller, session_id)
+        except (PeerError, NotFoundError, ForbiddenError):
+            return session_id, None
+        return session_id, volunteers_asked(a.status for a in slot.assignments)
+
+    found = await asyncio.gather(*(one(session_id) for session_id in session_ids))
+    return {session_id: asked for session_id, asked in found if asked is not None}
+
+
 def coordinating(viewer: Viewer | None) -> Viewer:
     found = signed_in(viewer)
     if found.account.role is AccountRole.VOLUNTEER:
@@ -99,6 +121,7 @@ async def weekend(
         "commune_code": chosen,
         "commune_name": None,
         "sessions": [],
+        "asked": {},
         "error": None,
     }
     if not chosen:
@@ -115,6 +138,7 @@ async def weekend(
         context["error"] = _("The schedule is not answering just now. Try again in a minute.")
         return page("weekend.html", status=503, **context)
     context["sessions"] = understaffed_first(sessions)
+    context["asked"] = await asked_of(request, found, [s.session_id for s in sessions])
     return page("weekend.html", **context)
 
 

@@ -106,9 +106,11 @@ async def test_open_pages_hear_a_volunteers_answer_by_session_id_only(settings: 
     said = "\n".join(told + weekend_told)
     for personal in ("Trần Văn Nam", "0912", "+84", "111 222", "Nhà văn hóa"):
         assert personal not in said
-    assert "Chưa rõ đủ người hay chưa" in before or "Thiếu người" in before
+    assert "Đang chờ tình nguyện viên trả lời" in before
+    assert "0 sẽ đến, 1 đã được mời nhưng chưa trả lời" in before
     assert f'id="session-{session_id}"' in card
     assert "Đủ người" in card
+    assert 'class="asked"' not in card
     assert 'id="volunteers-section"' in roster
     assert "Trần Văn Nam" in roster
     assert "Sẽ đến" in roster

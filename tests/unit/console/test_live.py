@@ -3,6 +3,7 @@ refresh instead of piling up notices, and a closed one hears nothing more."""
 
 from __future__ import annotations
 
+from services.console.domain.asked import VolunteersAsked, volunteers_asked
 from services.console.live import REFRESH, LivePages
 
 
@@ -57,3 +58,10 @@ async def test_a_closed_page_hears_nothing_more_and_is_forgotten() -> None:
     assert live.open_pages == 1
     live.unwatch(still_open)
     assert live.open_pages == 0
+
+
+def test_a_session_counts_its_volunteers_coming_and_still_to_answer() -> None:
+    statuses = ["accepted", "proposed", "declined", "proposed", "expired", "released"]
+
+    assert volunteers_asked(statuses) == VolunteersAsked(coming=1, waiting=2)
+    assert volunteers_asked([]) == VolunteersAsked(coming=0, waiting=0)
