@@ -34,7 +34,6 @@ from services.console.pages.weekend import (
 from services.console.views.queries import Viewer
 from shared.web.problems import NotFoundError
 
-KEEP_ALIVE_S = 15.0  # below the idle timeouts of common proxies (nginx: 60 s)
 RETRY_MS = 3000  # how soon a browser reconnects after losing the stream
 
 
@@ -48,12 +47,13 @@ async def notices(
     # now is not lost.
     watch = live.watch(session_ids)
     try:
-        yield ServerSentEventMessage(comment="listening", retry=RETRY_MS)
+        # Comments carry no data line: an empty one would still be an event to the browser.
+        yield ServerSentEventMessage(data=None, comment="listening", retry=RETRY_MS)
         while True:
             try:
                 notice = await asyncio.wait_for(watch.next_notice(), keep_alive_s)
             except TimeoutError:
-                yield ServerSentEventMessage(comment="keep-alive")
+                yield ServerSentEventMessage(data=None, comment="keep-alive")
                 continue
             if notice == REFRESH:
                 yield ServerSentEventMessage(event="refresh", data="all")
@@ -64,7 +64,9 @@ async def notices(
 
 
 def stream(request: Request[Any, Any, State], session_ids: list[str]) -> ServerSentEvent:
-    return ServerSentEvent(notices(console_of(request).live, session_ids, KEEP_ALIVE_S))
+    console = console_of(request)
+    keep_alive = console.settings.live_keep_alive
+    return ServerSentEvent(notices(console.live, session_ids, keep_alive))
 
 
 @get("/weekend/events", include_in_schema=False)

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from litestar import Litestar
 
+from services.console.app import create_app
 from shared.events.console import AccountRole
 from shared.settings import Settings
 from shared.waiting import eventually
@@ -18,6 +20,7 @@ from tests.api.console.test_pages import session_body
 from tests.api.console.test_volunteer_page import new_volunteer
 from tests.api.console.world import COORDINATOR_PHONE, HOAN_KIEM, THIEU_TRUNG, World, console_world
 from tests.support.services import token
+from tests.support.serving import serving
 
 ADMIN = token(Role.ADMIN)
 OTHER_PHONE = "+84912000004"
@@ -40,8 +43,8 @@ class Stream:
 
 
 @asynccontextmanager
-async def listening(world: World, path: str) -> AsyncIterator[Stream]:
-    async with world.console.stream("GET", path, timeout=30) as answer:
+async def listening(browser: httpx.AsyncClient, path: str) -> AsyncIterator[Stream]:
+    async with browser.stream("GET", path, timeout=30) as answer:
         assert answer.status_code == 200, await answer.aread()
         assert answer.headers["content-type"].startswith("text/event-stream")
         assert answer.headers["x-accel-buffering"] == "no"
@@ -70,11 +73,11 @@ async def proposed_session(world: World) -> tuple[str, str]:
     return session_id, assignments[0]["assignment_id"]
 
 
-async def hearing(world: World) -> None:
+async def hearing(app: Litestar) -> None:
     """The console instance has subscribed to what it hears (not replayed: from now on)."""
 
     async def subscribed() -> bool:
-        listeners = world.runtime.listeners
+        listeners = app.state.runtime.listeners
         return bool(listeners) and all(listener.caught_up.is_set() for listener in listeners)
 
     await eventually(subscribed, bool, timeout=20)
@@ -85,12 +88,12 @@ async def test_open_pages_hear_a_volunteers_answer_by_session_id_only(settings: 
         session_id, assignment_id = await proposed_session(world)
         await world.add_account(COORDINATOR_PHONE, AccountRole.COORDINATOR, (THIEU_TRUNG,))
         await world.sign_in(COORDINATOR_PHONE)
-        await hearing(world)
+        await hearing(world.app)
         before = (await world.console.get(f"/sessions/{session_id}/card")).text
 
         async with (
-            listening(world, f"/sessions/{session_id}/events") as session_page,
-            listening(world, f"/weekend/events?commune={THIEU_TRUNG}") as weekend_page,
+            listening(world.console, f"/sessions/{session_id}/events") as session_page,
+            listening(world.console, f"/weekend/events?commune={THIEU_TRUNG}") as weekend_page,
         ):
             async with httpx.AsyncClient(base_url=world.volunteers_url, headers=ADMIN) as vols:
                 accepted = await vols.post(f"/assignments/{assignment_id}/accept")
@@ -116,6 +119,39 @@ async def test_open_pages_hear_a_volunteers_answer_by_session_id_only(settings: 
     assert "Sẽ đến" in roster
     assert "<html" not in card
     assert "<html" not in roster
+
+
+async def test_every_console_instance_tells_the_pages_it_holds(settings: Settings) -> None:
+    async with console_world(settings, with_scheduler=True) as world:
+        session_id, assignment_id = await proposed_session(world)
+        await world.add_account(COORDINATOR_PHONE, AccountRole.COORDINATOR, (THIEU_TRUNG,))
+        await world.sign_in(COORDINATOR_PHONE)
+        # A second instance on the same database and NATS, as compose runs console-1 and -2;
+        # the browser's cookie opens it too.
+        other = create_app(settings, console=world.app.state.service.settings, clock=world.clock)
+        async with (
+            serving(other) as url,
+            httpx.AsyncClient(base_url=url, cookies=world.console.cookies) as second,
+        ):
+            await hearing(world.app)
+            await hearing(other)
+            path = f"/sessions/{session_id}/events"
+            async with listening(world.console, path) as first, listening(second, path) as also:
+                async with httpx.AsyncClient(base_url=world.volunteers_url, headers=ADMIN) as vols:
+                    accepted = await vols.post(f"/assignments/{assignment_id}/accept")
+                    assert accepted.status_code == 200, accepted.text
+                await first.until(f"data: {session_id}")
+                await also.until(f"data: {session_id}")
+
+
+async def test_an_idle_stream_is_kept_open_by_comments(settings: Settings) -> None:
+    async with console_world(settings, with_scheduler=True, live_keep_alive=0.2) as world:
+        await world.add_account(COORDINATOR_PHONE, AccountRole.COORDINATOR, (THIEU_TRUNG,))
+        await world.sign_in(COORDINATOR_PHONE)
+        async with listening(world.console, f"/weekend/events?commune={THIEU_TRUNG}") as idle:
+            seen = await idle.until(": keep-alive", timeout=10)
+
+    assert not any(line.startswith("data:") for line in seen)
 
 
 async def test_a_coordinator_outside_the_scope_may_not_listen_nor_read_the_parts(
