@@ -12,6 +12,7 @@ import httpx
 from litestar import Litestar
 
 from services.console.app import create_app
+from services.console.live import LivePages
 from shared.events.console import AccountRole
 from shared.settings import Settings
 from shared.waiting import eventually
@@ -73,6 +74,10 @@ async def proposed_session(world: World) -> tuple[str, str]:
     return session_id, assignments[0]["assignment_id"]
 
 
+async def _pages_open(live: LivePages) -> int:
+    return live.open_pages
+
+
 async def hearing(app: Litestar) -> None:
     """The console instance has subscribed to what it hears (not replayed: from now on)."""
 
@@ -103,6 +108,10 @@ async def test_open_pages_hear_a_volunteers_answer_by_session_id_only(settings: 
             weekend_told = await weekend_page.until(f"data: {session_id}")
             card = (await world.console.get(f"/sessions/{session_id}/card")).text
             roster = (await world.console.get(f"/sessions/{session_id}/volunteers")).text
+        live = world.app.state.service.live
+        assert live.open_pages == 2
+        # The browser gone, its page is forgotten: nothing stays watched.
+        await eventually(lambda: _pages_open(live), lambda count: count == 0, timeout=10)
 
     assert "event: changed" in told
     assert "event: changed" in weekend_told
