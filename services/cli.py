@@ -69,6 +69,9 @@ def _parts(service: str) -> Any:
 # timeouts race: a client reuses the connection just as the server closes it, and a POST that
 # has no Idempotency-Key cannot be sent again. uvicorn's default is 5 s, httpx's too.
 KEEP_ALIVE_S = 75
+# A console page's event stream never ends by itself: on shutdown uvicorn waits this long for
+# answers in flight, then closes what is left (the browser reconnects, to another instance).
+GRACEFUL_SHUTDOWN_S = 10
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -87,6 +90,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     return 0
 

@@ -72,6 +72,13 @@ def day(value: date) -> str:
     return format_date(value, "EEEE, d MMMM yyyy", locale="en")
 
 
+def short_day(value: date) -> str:
+    """ "12/12" in Vietnamese, "12 December" in English: a day whose year the page says."""
+    if _current.get() == "vi":
+        return format_date(value, "dd/MM", locale="vi")
+    return format_date(value, "d MMMM", locale="en")
+
+
 def number(value: float) -> str:
     """ "1,5" in Vietnamese, "1.5" in English."""
     return format_decimal(value, locale=_current.get())

@@ -1,9 +1,10 @@
-"""What the console plugs into the shared runtime: its tables and read models (PARTS). It hears
-no other service's events yet and has no timers: beside HTTP it runs only its outbox relay."""
+"""What the console plugs into the shared runtime: its tables and read models (PARTS). Beside
+HTTP it runs its outbox relay and, in every instance, the hearings that keep its open pages
+live (hearings.py); it has no timers."""
 
 from __future__ import annotations
 
-from services.console import consumers
+from services.console import consumers, hearings
 from services.console.service import Console
 from services.console.tables import READ_MODELS, metadata, store_tables
 from services.console.views import projection
@@ -19,4 +20,7 @@ PARTS = ServiceParts(
 
 
 def work(console: Console) -> ServiceWork:
-    return ServiceWork(subscriptions=lambda: consumers.subscriptions(console))
+    return ServiceWork(
+        subscriptions=lambda: consumers.subscriptions(console),
+        hearings=lambda: hearings.hearings(console),
+    )

@@ -42,6 +42,9 @@ class ConsoleSettings(msgspec.Struct, frozen=True, kw_only=True):
     # unknown one (nothing sent) take the same time.
     answer_after: float = 1.0
     call_timeout: float = 5.0
+    # A live page's idle event stream gets a comment this often (seconds), below the idle
+    # timeouts of proxies in front (nginx: 60 s), so they keep it open.
+    live_keep_alive: float = 15.0
 
     @property
     def secure_cookies(self) -> bool:

@@ -112,5 +112,11 @@ async def test_a_newcomer_signs_in_as_the_demo_coordinator_and_sees_the_demo_wee
     sessions = page.locator("#sessions li")
     await expect(sessions).to_have_count(2)
     await expect(page.locator("h2")).to_contain_text("Thiệu Trung")
+    # Once the volunteers have planned (seconds after start), each card says who was asked:
+    # as the page was read, or by itself as the proposals are heard (the live update).
+    await expect(sessions.locator(".asked")).to_have_count(2, timeout=30_000)
+    await expect(sessions.first.locator(".staffing")).to_have_text(
+        "Đang chờ tình nguyện viên trả lời"
+    )
     await assert_accessible(page)
     await save_screenshots(page, "weekend-demo")

@@ -9,6 +9,7 @@ from litestar.static_files import create_static_files_router
 from services.console.pages import (
     accounts,
     help_requests,
+    live,
     reports,
     schedule,
     session,
@@ -37,5 +38,6 @@ routes: list[Any] = [
     *session.routes,
     *session_messages.routes,
     *session_actions.routes,
+    *live.routes,
     create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
 ]

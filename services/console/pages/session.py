@@ -18,7 +18,7 @@ from services.console.domain.reasons import in_vietnamese
 from services.console.i18n import N_
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
-from services.console.peers import PeerError, Slot
+from services.console.peers import PeerError, SessionDetail, Slot
 from services.console.views.queries import Viewer
 from shared.events.console import AccountRole
 from shared.events.vocabulary import Accessibility, Language, Outcome, Topic, label
@@ -68,25 +68,30 @@ def may_see(viewer: Viewer, commune_code: str) -> bool:
     return covers(account.scope, commune_code)
 
 
-async def session_context(
+async def visible_session(
     request: Request[Any, Any, State], viewer: Viewer | None, session_id: str
-) -> dict[str, Any]:
-    """Everything the session page shows, read from the peers; refused outside the scope.
-    A scheduler that does not answer is a PeerError for the caller to show."""
+) -> tuple[Viewer, SessionDetail]:
+    """The session, read as the signed-in account; refused outside its scope. A scheduler that
+    does not answer is a PeerError for the caller to show."""
     found = signed_in(viewer)
     if found.account.role is AccountRole.VOLUNTEER:
         raise ForbiddenError("volunteers have their own page")
-    peers = console_of(request).peers
-    caller = caller_of(found)
-    session = await peers.session(caller, session_id)
+    session = await console_of(request).peers.session(caller_of(found), session_id)
     # The scheduler checks the token's scope too; the console refuses before showing anything.
     if not may_see(found, session.commune_code):
         raise ForbiddenError(f"session {session_id} is outside this account's scope")
-    roster = (await peers.roster(caller, session_id)).residents
-    waitlist = await peers.waitlist(caller, session_id)
+    return found, session
+
+
+async def volunteers_context(
+    request: Request[Any, Any, State], viewer: Viewer, session: SessionDetail
+) -> dict[str, Any]:
+    """What the session's Volunteers section shows (session_volunteers.html)."""
+    peers = console_of(request).peers
+    caller = caller_of(viewer)
     slot: Slot | None
     try:
-        slot = await peers.slot(caller, session_id)
+        slot = await peers.slot(caller, session.session_id)
     except NotFoundError:
         slot = Slot()  # the volunteers service has not heard of the session yet: nobody asked
     except PeerError:
@@ -98,15 +103,30 @@ async def session_context(
         with suppress(PeerError, NotFoundError, ForbiddenError):
             names[held.volunteer_id] = (await peers.volunteer(caller, held.volunteer_id)).name
     return {
-        "viewer": found,
-        "names": names,
+        "viewer": viewer,
         "session": session,
-        "roster": roster,
-        "waitlist": waitlist,
+        "names": names,
         "assignments": None if slot is None else slot.assignments,
-        "mask_phone": mask_phone,
         "word": word,
         "reason": reason,
+    }
+
+
+async def session_context(
+    request: Request[Any, Any, State], viewer: Viewer | None, session_id: str
+) -> dict[str, Any]:
+    """Everything the session page shows, read from the peers; refused outside the scope.
+    A scheduler that does not answer is a PeerError for the caller to show."""
+    found, session = await visible_session(request, viewer, session_id)
+    peers = console_of(request).peers
+    caller = caller_of(found)
+    roster = (await peers.roster(caller, session_id)).residents
+    waitlist = await peers.waitlist(caller, session_id)
+    return {
+        **await volunteers_context(request, found, session),
+        "roster": roster,
+        "waitlist": waitlist,
+        "mask_phone": mask_phone,
         "errors": {},
         "form": {},
         "outcomes": [o.value for o in Outcome],
