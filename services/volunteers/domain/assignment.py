@@ -56,13 +56,9 @@ from datetime import date, datetime
 import msgspec
 
 from services.volunteers.domain.availability import HalfDayKey, half_days_of
+from services.volunteers.domain.cost_scaling import cost_scaling
 from services.volunteers.domain.errors import InvalidSlotError
-from services.volunteers.domain.flow import (
-    INFINITE,
-    FlowSolver,
-    ResidualNetwork,
-    successive_shortest_paths,
-)
+from services.volunteers.domain.flow import INFINITE, FlowSolver, ResidualNetwork
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import GroupId, HalfDay, SlotId, SlotKind, VolunteerId
@@ -644,7 +640,7 @@ def solve(
     candidates: Sequence[Candidate],
     communes: CommuneMap,
     *,
-    send: FlowSolver = successive_shortest_paths,
+    send: FlowSolver = cost_scaling,
 ) -> Solution:
     """The optimal assignment of `candidates` to `slots` for the objective in the module doc."""
     return _WeekendNetwork(slots, candidates, communes).solve(send)
