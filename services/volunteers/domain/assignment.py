@@ -36,9 +36,9 @@ node, roles are unit-capacity nodes in front of each slot, so every feasible ass
 best designation is an integral flow of the same cost and vice versa. An exact min-cost-flow
 solver on integer costs returns an optimal integral flow (`flow`, `cost_scaling`).
 
-Costs on the arcs: `Weights.for_problem` dominates whole solutions and passes 2**70 on a
+Costs on the arcs: `Weights.for_problem` dominates whole solutions and reaches 2**74 on a
 province; the arcs carry `Weights.for_cycles` instead, which only dominate what one residual
-cycle can change (`_WeekendNetwork.cycle_bounds`), about 2**43 there. A flow is optimal exactly
+cycle can change (`_WeekendNetwork.arc_weights`), about 2**43 there. A flow is optimal exactly
 when no residual cycle lowers its cost, so both give the same optimum, the same levels and so
 the same reported `objective` (always in `for_problem`'s weights).
 
@@ -185,7 +185,7 @@ class Weights(msgspec.Struct, frozen=True, kw_only=True):
         """The smallest weights that still order every improvement of a flow lexicographically.
 
         The arguments bound how much one simple cycle of a residual network can change each
-        level (`_WeekendNetwork.cycle_bounds` says why); fill changes by at most one. A flow is
+        level (`_WeekendNetwork.arc_weights` says why); fill changes by at most one. A flow is
         optimal when no residual cycle lowers its cost, so weights that dominate per cycle give
         the same optimum as `for_problem`, whose weights dominate whole solutions and outgrow
         64 bits on a province.
@@ -483,7 +483,7 @@ class _WeekendNetwork:
                     self.team_arcs.append((arc, index, role, hops, block_node))
         return block_node
 
-    def cycle_bounds(self) -> Weights:
+    def arc_weights(self) -> Weights:
         """Weights for the arcs, from how much one residual cycle can change each level.
 
         A simple cycle passes each node at most once, and so the sink once: it uses at most
@@ -539,7 +539,7 @@ class _WeekendNetwork:
         return {self.slot_nodes[i]: slots[i].needed for i in order}
 
     def solve(self, send: FlowSolver) -> Solution:
-        self.price(self.cycle_bounds())
+        self.price(self.arc_weights())
         send(self.net, self.supply(), self.sink)
         placements = self._placements()
         return Solution(
