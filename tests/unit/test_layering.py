@@ -60,6 +60,9 @@ PURE_LIBRARIES = frozenset(
         "vietnam_provinces",
         "holidays",
         "unidecode",
+        # the weekend plan's min-cost flow (services/volunteers/domain/cost_scaling.py): no I/O
+        "ortools",
+        "numpy",
     }
 )
 

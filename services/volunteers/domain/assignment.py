@@ -33,8 +33,14 @@ largest possible total of all lower levels (`Weights.for_problem`), so the order
 Why it is exact: conflict blocks make "at most one per block" a unit capacity on a
 volunteer-block node, the monthly limit and the convex load are unit arcs from the volunteer
 node, roles are unit-capacity nodes in front of each slot, so every feasible assignment with a
-best designation is an integral flow of the same cost and vice versa. Successive shortest paths
-with potentials (Dijkstra) on integer costs return an optimal integral flow.
+best designation is an integral flow of the same cost and vice versa. An exact min-cost-flow
+solver on integer costs returns an optimal integral flow (`flow`, `cost_scaling`).
+
+Costs on the arcs: `Weights.for_problem` dominates whole solutions and reaches 2**74 on a
+province; the arcs carry `Weights.for_cycles` instead, which only dominate what one residual
+cycle can change (`_WeekendNetwork.arc_weights`), about 2**43 there. A flow is optimal exactly
+when no residual cycle lowers its cost, so both give the same optimum, the same levels and so
+the same reported `objective` (always in `for_problem`'s weights).
 
 Speed: volunteers reach slots through shared hub nodes per (commune, block, role kind), so the
 network has O(volunteers * kinds + communes * neighbours * kinds) arcs instead of
@@ -43,7 +49,6 @@ volunteers * slots.
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -51,7 +56,9 @@ from datetime import date, datetime
 import msgspec
 
 from services.volunteers.domain.availability import HalfDayKey, half_days_of
+from services.volunteers.domain.cost_scaling import cost_scaling
 from services.volunteers.domain.errors import InvalidSlotError
+from services.volunteers.domain.flow import INFINITE, FlowSolver, ResidualNetwork
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import GroupId, HalfDay, SlotId, SlotKind, VolunteerId
@@ -60,7 +67,6 @@ TOPIC = "topic"
 SKILL = "skill"
 LANGUAGE = "language"
 GENERAL = ""
-_INFINITE = 1 << 40
 # Layers of the network, in the direction flow goes: slot -> role -> hub -> pool -> block ->
 # volunteer -> sink.
 _SLOT, _ROLE, _HUB, _POOL, _BLOCK, _VOLUNTEER, _SINK = range(7)
@@ -172,6 +178,31 @@ class Weights(msgspec.Struct, frozen=True, kw_only=True):
             distance=distance,
             load=load,
             team=team,
+        )
+
+    @classmethod
+    def for_cycles(cls, *, team: int, load: int, hops: int, topic: int) -> Weights:
+        """The smallest weights that still order every improvement of a flow lexicographically.
+
+        The arguments bound how much one simple cycle of a residual network can change each
+        level (`_WeekendNetwork.arc_weights` says why); fill changes by at most one. A flow is
+        optimal when no residual cycle lowers its cost, so weights that dominate per cycle give
+        the same optimum as `for_problem`, whose weights dominate whole solutions and outgrow
+        64 bits on a province.
+        """
+        below = 0
+        weights = []
+        for bound in (team, load, hops, topic, 1):
+            weights.append(below + 1)
+            below += weights[-1] * bound
+        team_weight, load_weight, distance, topic_weight, fill = weights
+        return cls(
+            requirement=below + 1,
+            fill=fill,
+            topic=topic_weight,
+            distance=distance,
+            load=load_weight,
+            team=team_weight,
         )
 
 
@@ -301,123 +332,6 @@ def conflict_blocks(
     return sorted((frozenset(block) for block in blocks.values()), key=min)
 
 
-class _Network:
-    """A residual network: arcs in pairs (a, a ^ 1), costs integral, potentials for Dijkstra."""
-
-    def __init__(self) -> None:
-        self.head: list[int] = []
-        self.cap: list[int] = []
-        self.cost: list[int] = []
-        self.adj: list[list[int]] = []
-        self.layer: list[int] = []
-
-    def node(self, layer: int) -> int:
-        """A new node; every arc goes from a lower layer to a higher one (the sink is last)."""
-        self.adj.append([])
-        self.layer.append(layer)
-        return len(self.adj) - 1
-
-    def arc(self, tail: int, head: int, cap: int, cost: int) -> int:
-        number = len(self.head)
-        self.head += (head, tail)
-        self.cap += (cap, 0)
-        self.cost += (cost, -cost)
-        self.adj[tail].append(number)
-        self.adj[head].append(number + 1)
-        return number
-
-    def initial_potentials(self, sink: int) -> list[int]:
-        """Minus the cheapest cost from each node to the sink, so searches head straight for it.
-
-        Arcs only go from lower to higher layers, so one backward pass over the layers is
-        exact; nodes that cannot reach the sink get a potential low enough to never matter.
-        """
-        unreachable = _INFINITE**3
-        to_sink = [unreachable] * len(self.adj)
-        to_sink[sink] = 0
-        head, cap, cost, adj = self.head, self.cap, self.cost, self.adj
-        layer = self.layer
-        for node in sorted(range(len(adj)), key=layer.__getitem__, reverse=True):
-            if node == sink:
-                continue
-            best = unreachable
-            for number in adj[node]:
-                if number & 1 == 0 and cap[number] > 0:
-                    other = to_sink[head[number]]
-                    if other != unreachable and cost[number] + other < best:
-                        best = cost[number] + other
-            to_sink[node] = best
-        return [-value for value in to_sink]
-
-    def send(self, supply: dict[int, int], sink: int, potential: list[int]) -> None:
-        """Route every unit of supply to the sink along successive shortest paths."""
-        for source, amount in supply.items():
-            left = amount
-            while left > 0:
-                parent = self._shortest_path(source, sink, potential)
-                left -= self._augment(parent, source, sink, left)
-
-    def _shortest_path(self, source: int, sink: int, potential: list[int]) -> dict[int, int]:
-        """Dijkstra on reduced costs from `source`, stopped at the sink; returns parent arcs.
-
-        Only the nodes it settled get new potentials, which keeps every reduced cost
-        non-negative. Ties are broken last-in-first-out, so a search dives along tight arcs.
-        """
-        head, cap, cost, adj = self.head, self.cap, self.cost, self.adj
-        heappush, heappop = heapq.heappush, heapq.heappop
-        never = _INFINITE**4
-        distance: dict[int, int] = {source: 0}
-        seen = distance.get
-        parent: dict[int, int] = {}
-        popped: list[int] = []
-        heap: list[tuple[int, int, int]] = [(0, 0, source)]
-        tick = 0
-        bound = never
-        while heap:
-            here, _, node = heappop(heap)
-            if here != distance[node]:
-                continue
-            if node == sink:
-                break
-            popped.append(node)
-            base = here + potential[node]
-            for number in adj[node]:
-                if cap[number]:
-                    other = head[number]
-                    reached = base + cost[number] - potential[other]
-                    if reached < bound and reached < seen(other, never):
-                        distance[other] = reached
-                        parent[other] = number
-                        if other == sink:
-                            bound = reached
-                        tick -= 1
-                        heappush(heap, (reached, tick, other))
-        to_sink = distance[sink]
-        for node in popped:
-            potential[node] += distance[node] - to_sink
-        return parent
-
-    def _augment(self, parent: dict[int, int], source: int, sink: int, most: int) -> int:
-        head, cap = self.head, self.cap
-        flow = most
-        node = sink
-        while node != source:
-            number = parent[node]
-            flow = min(flow, cap[number])
-            node = head[number ^ 1]
-        node = sink
-        while node != source:
-            number = parent[node]
-            cap[number] -= flow
-            cap[number ^ 1] += flow
-            node = head[number ^ 1]
-        return flow
-
-    def flow(self, arc: int) -> int:
-        """Units sent along a forward arc."""
-        return self.cap[arc ^ 1]
-
-
 class _Unit(msgspec.Struct, kw_only=True):
     """One unit of flow being traced from its slot to its volunteer."""
 
@@ -439,7 +353,7 @@ class _WeekendNetwork:
         places = sum(slot.needed for slot in slots)
         max_load = max((c.recent_load for c in candidates), default=0) + len(self.weekend.index)
         self.weights = Weights.for_problem(places, max_load, communes.max_hops)
-        self.net = _Network()
+        self.net = ResidualNetwork()
         self.sink = self.net.node(_SINK)
         self.slot_nodes: list[int] = []
         self.role_arcs: list[list[tuple[tuple[str, str], int, int]]] = []
@@ -454,6 +368,7 @@ class _WeekendNetwork:
         self.pool_arcs: list[tuple[int, int, int]] = []
         self.block_arcs: list[tuple[int, int, int]] = []
         self.team_arcs: list[tuple[int, int, tuple[str, str] | None, int, int]] = []
+        self.load_arcs: list[tuple[int, int]] = []
         self.block_owner: dict[int, int] = {}
         for index, slot in enumerate(slots):
             self._add_slot(index, slot)
@@ -467,20 +382,19 @@ class _WeekendNetwork:
         return by_kind[kind]
 
     def _add_slot(self, index: int, slot: Slot) -> None:
-        net, weights = self.net, self.weights
+        net = self.net
         node = net.node(_SLOT)
         self.slot_nodes.append(node)
-        self.gap_arcs.append(net.arc(node, self.sink, slot.needed, weights.fill))
+        self.gap_arcs.append(net.arc(node, self.sink, slot.needed))
         key = self.weekend.keys[slot.slot_id]
         roles: list[tuple[tuple[str, str], int, int]] = []
         for role in slot_roles(slot):
-            bonus = weights.topic if role[0] == TOPIC else weights.requirement
             role_node = net.node(_ROLE)
-            roles.append((role, role_node, net.arc(node, role_node, 1, -bonus)))
+            roles.append((role, role_node, net.arc(node, role_node, 1)))
             hub = self._hub(slot.commune_code, key, role_kind(role))
-            self.hub_arcs.append((net.arc(role_node, hub, 1, 0), index, role))
+            self.hub_arcs.append((net.arc(role_node, hub, 1), index, role))
         hub = self._hub(slot.commune_code, key, GENERAL)
-        self.hub_arcs.append((net.arc(node, hub, slot.needed, 0), index, None))
+        self.hub_arcs.append((net.arc(node, hub, slot.needed), index, None))
         self.role_arcs.append(roles)
         if slot.host_group is not None:
             self.hosted[slot.host_group].append(index)
@@ -510,8 +424,7 @@ class _WeekendNetwork:
                     for kind, hub in by_kind.items():
                         if kind not in found:
                             found[kind] = self.net.node(_POOL)
-                        cost = self.weights.distance * hops
-                        arc = self.net.arc(hub, found[kind], _INFINITE, cost)
+                        arc = self.net.arc(hub, found[kind], INFINITE)
                         self.pool_arcs.append((arc, hub, hops))
             self.pools[(commune, block)] = found
         return found
@@ -537,9 +450,10 @@ class _WeekendNetwork:
         net = self.net
         node = net.node(_VOLUNTEER)
         for block_node in blocks:
-            net.arc(block_node, node, 1, 0)
+            net.arc(block_node, node, 1)
         for k in range(min(remaining, len(blocks))):
-            net.arc(node, self.sink, 1, self.weights.load * (candidate.recent_load + k))
+            load = candidate.recent_load + k
+            self.load_arcs.append((net.arc(node, self.sink, 1), load))
 
     def _add_block(
         self, position: int, candidate: Candidate, kinds: set[str], block: frozenset[int]
@@ -559,27 +473,74 @@ class _WeekendNetwork:
         block_node = net.node(_BLOCK)
         self.block_owner[block_node] = position
         for pool in usable:
-            self.block_arcs.append((net.arc(pool, block_node, 1, 0), pool, block_node))
+            self.block_arcs.append((net.arc(pool, block_node, 1), pool, block_node))
         for index, hops in team:
-            cost = self.weights.distance * hops - self.weights.team
-            arc = net.arc(self.slot_nodes[index], block_node, 1, cost)
+            arc = net.arc(self.slot_nodes[index], block_node, 1)
             self.team_arcs.append((arc, index, None, hops, block_node))
             for role, role_node, _ in self.role_arcs[index]:
                 if role_kind(role) in kinds:
-                    arc = net.arc(role_node, block_node, 1, cost)
+                    arc = net.arc(role_node, block_node, 1)
                     self.team_arcs.append((arc, index, role, hops, block_node))
         return block_node
 
-    def solve(self) -> Solution:
-        potential = self.net.initial_potentials(self.sink)
+    def arc_weights(self) -> Weights:
+        """Weights for the arcs, from how much one residual cycle can change each level.
+
+        A simple cycle passes each node at most once, and so the sink once: it uses at most
+        two of the arcs into the sink, so fill changes by at most one and load by at most the
+        largest load of one arc. The other levels sit on arcs leaving one layer (team: slot and
+        role nodes of hosted slots; hops: hubs, and slot and role nodes; topics: slot nodes),
+        or entering another (team: blocks; hops: pools and blocks; topics: role nodes), and at
+        each such node a cycle enters and leaves once, changing the level by at most one arc's
+        worth. So each level's change is bounded by the smaller count of those nodes.
+        """
+        net = self.net
+        team_tails = {net.head[arc ^ 1] for arc, *_ in self.team_arcs}
+        team_heads = {block for *_, block in self.team_arcs}
+        far_pools = [(hub, net.head[arc]) for arc, hub, hops in self.pool_arcs if hops]
+        far_team = [(net.head[arc ^ 1], block) for arc, _, _, hops, block in self.team_arcs if hops]
+        hop_nodes = min(len({hub for hub, _ in far_pools}), len({pool for _, pool in far_pools}))
+        hop_nodes += min(len({tail for tail, _ in far_team}), len({block for _, block in far_team}))
+        topic_roles = [
+            (index, node)
+            for index, roles in enumerate(self.role_arcs)
+            for (level, _), node, _ in roles
+            if level == TOPIC
+        ]
+        return Weights.for_cycles(
+            team=min(len(team_tails), len(team_heads)),
+            load=max((load for _, load in self.load_arcs), default=0),
+            hops=self.communes.max_hops * hop_nodes,
+            topic=min(len({index for index, _ in topic_roles}), len(topic_roles)),
+        )
+
+    def price(self, weights: Weights) -> None:
+        """Set every arc's cost from the weights of the levels it changes."""
+        net = self.net
+        for arc in self.gap_arcs:
+            net.price(arc, weights.fill)
+        for roles in self.role_arcs:
+            for (level, _), _, arc in roles:
+                net.price(arc, -(weights.topic if level == TOPIC else weights.requirement))
+        for arc, _, hops in self.pool_arcs:
+            net.price(arc, weights.distance * hops)
+        for arc, _, _, hops, _ in self.team_arcs:
+            net.price(arc, weights.distance * hops - weights.team)
+        for arc, load in self.load_arcs:
+            net.price(arc, weights.load * load)
+
+    def supply(self) -> dict[int, int]:
+        """Places to fill at each slot node, requirement slots first (it keeps searches short)."""
         slots = self.slots
-        # Any order is optimal; requirement slots first keeps the searches short.
         order = sorted(
             range(len(slots)),
             key=lambda i: (-len(slots[i].required_skills) - len(slots[i].required_languages), i),
         )
-        supply = {self.slot_nodes[i]: slots[i].needed for i in order}
-        self.net.send(supply, self.sink, potential)
+        return {self.slot_nodes[i]: slots[i].needed for i in order}
+
+    def solve(self, send: FlowSolver) -> Solution:
+        self.price(self.arc_weights())
+        send(self.net, self.supply(), self.sink)
         placements = self._placements()
         return Solution(
             placements=tuple(placements),
@@ -678,9 +639,11 @@ def solve(
     slots: Sequence[Slot],
     candidates: Sequence[Candidate],
     communes: CommuneMap,
+    *,
+    send: FlowSolver = cost_scaling,
 ) -> Solution:
     """The optimal assignment of `candidates` to `slots` for the objective in the module doc."""
-    return _WeekendNetwork(slots, candidates, communes).solve()
+    return _WeekendNetwork(slots, candidates, communes).solve(send)
 
 
 def gap_for(slot: Slot, staffed: int, skills: set[Skill], languages: set[Language]) -> Gap | None:

@@ -14,10 +14,12 @@ from services.volunteers.domain.assignment import (
     Score,
     Slot,
     Solution,
+    Weights,
     slot_roles,
     solve,
 )
 from services.volunteers.domain.availability import half_days_of
+from services.volunteers.domain.flow import successive_shortest_paths
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import GroupId, HalfDay, SlotId, VolunteerId
@@ -274,6 +276,41 @@ def test_solver_objective_equals_exact_search_on_small_weekends(
 @given(slots=slots_strategy(10), candidates=candidates_strategy(20))
 def test_hard_rules_hold_on_random_weekends(slots: list[Slot], candidates: list[Candidate]) -> None:
     assert_hard_rules(slots, candidates, solve(slots, candidates, COMMUNES))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    slots=slots_strategy(10),
+    candidates=candidates_strategy(20),
+    max_hops=st.integers(0, 2),
+)
+def test_or_tools_and_shortest_paths_find_the_same_optimum_on_random_weekends(
+    slots: list[Slot], candidates: list[Candidate], max_hops: int
+) -> None:
+    communes = CommuneMap({A: [B], B: [C]}, max_hops=max_hops)
+    kept = solve(slots, candidates, communes)
+    reference = solve(slots, candidates, communes, send=successive_shortest_paths)
+    assert kept.score == reference.score
+    assert kept.objective == reference.objective
+
+
+@given(
+    team=st.integers(0, 10**5),
+    load=st.integers(0, 50),
+    hops=st.integers(0, 10**5),
+    topic=st.integers(0, 10**5),
+)
+def test_each_arc_weight_outweighs_all_a_cycle_can_change_below_it(
+    team: int, load: int, hops: int, topic: int
+) -> None:
+    weights = Weights.for_cycles(team=team, load=load, hops=hops, topic=topic)
+    assert weights.team >= 1
+    assert weights.load > weights.team * team
+    assert weights.distance > weights.load * load + weights.team * team
+    assert weights.topic > weights.distance * hops + weights.load * load + weights.team * team
+    below_fill = weights.topic * topic + weights.distance * hops + weights.load * load + team
+    assert weights.fill > below_fill
+    assert weights.requirement > weights.fill + below_fill
 
 
 def test_a_scarce_screen_reader_helper_goes_where_blind_residents_booked() -> None:
