@@ -79,9 +79,7 @@ async def test_each_instance_hears_every_event(nc: Client, running: Running) -> 
     assert second.heard == [1, 2, 3]
 
 
-async def test_a_replay_is_whole_before_the_instance_is_ready(
-    nc: Client, running: Running
-) -> None:
+async def test_a_replay_is_whole_before_the_instance_is_ready(nc: Client, running: Running) -> None:
     feed = Feed(nc)
     await counted(feed, 1, 2, 3)
     late = Instance()
