@@ -1,5 +1,6 @@
-"""What the console plugs into the shared runtime: its tables and read models (PARTS). It hears
-no other service's events yet and has no timers: beside HTTP it runs only its outbox relay."""
+"""What the console plugs into the shared runtime: its tables and read models (PARTS). It has
+no timers; beside HTTP it runs its outbox relay and, as every service does, hears the tokens
+revoked (its own `api_token.revoked`, so its calls with a revoked token fail as anywhere)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from services.console.service import Console
 from services.console.tables import READ_MODELS, metadata, store_tables
 from services.console.views import projection
 from shared.runtime import ServiceParts, ServiceWork
+from shared.web.revocation_feed import forgetting_expired, revocations_heard
 
 PARTS = ServiceParts(
     name="console",
@@ -19,4 +21,8 @@ PARTS = ServiceParts(
 
 
 def work(console: Console) -> ServiceWork:
-    return ServiceWork(subscriptions=lambda: consumers.subscriptions(console))
+    return ServiceWork(
+        subscriptions=lambda: consumers.subscriptions(console),
+        hearings=lambda: [revocations_heard(console.runtime.revocations)],
+        workers=lambda: [forgetting_expired(console.runtime.revocations, console.runtime.clock)],
+    )
