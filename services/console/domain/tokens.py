@@ -40,6 +40,7 @@ class ApiTokenState:
 
     jti: TokenId
     expires_at: datetime
+    role: AccountRole = AccountRole.COORDINATOR
     scope: tuple[str, ...] = ()
     issued: bool = False
     revoked: bool = False
@@ -60,19 +61,25 @@ class IssueApiToken:
 @dataclass(frozen=True)
 class RevokeApiToken:
     jti: TokenId
-    # The token's own exp and scope: from the console's events, or from a pasted token.
+    # The token's own exp, role and scope: from a pasted token (for one the console issued,
+    # its own events say).
     expires_at: datetime
+    role: AccountRole
     scope: tuple[str, ...]
     revoked_by: str
     revoker_scope: tuple[str, ...]
     reason: str = ""
 
 
-def within(admin_scope: tuple[str, ...], token_scope: tuple[str, ...]) -> bool:
+def within(admin_scope: tuple[str, ...], role: AccountRole, token_scope: tuple[str, ...]) -> bool:
     """Whether an admin reaches a token: an admin of everything reaches all; one with a scope
-    reaches a token only if each of its codes is in that scope (an empty one means all)."""
+    reaches a coordinator's token whose codes are all in it. An admin token reaches every
+    commune whatever its scope claim says (shared.web.auth.Caller.covers), so only an admin
+    of everything reaches it."""
     if not admin_scope:
         return True
+    if role is AccountRole.ADMIN:
+        return False
     return bool(token_scope) and all(covers(admin_scope, code) for code in token_scope)
 
 
@@ -104,7 +111,7 @@ def decide_issue(state: ApiTokenState | None, command: IssueApiToken, now: datet
     scope = _official_scope(command.scope)
     if command.role is AccountRole.COORDINATOR and not scope:
         raise InvalidApiTokenError("a coordinator's token covers at least one code", field="scope")
-    if not within(command.issuer_scope, scope):
+    if not within(command.issuer_scope, command.role, scope):
         raise TokenOutOfReachError("the token would cover more than your own scope")
     if not MIN_DAYS <= command.lifetime_days <= MAX_DAYS:
         raise InvalidApiTokenError(
@@ -131,10 +138,11 @@ def decide_revoke(
         raise AlreadyRevokedError("the token is revoked already")
     known = state is not None and state.issued
     expires_at = state.expires_at if state is not None and known else command.expires_at
+    role = state.role if state is not None and known else command.role
     scope = state.scope if state is not None and known else command.scope
     if expires_at <= now:
         raise TokenExpiredError("the token has expired already")
-    if not within(command.revoker_scope, scope):
+    if not within(command.revoker_scope, role, scope):
         raise TokenOutOfReachError("the token covers more than your own scope")
     return [
         ApiTokenRevoked(
@@ -151,7 +159,11 @@ def evolve_token(state: ApiTokenState | None, event: Event) -> ApiTokenState | N
     match event:
         case ApiTokenIssued():
             return ApiTokenState(
-                jti=event.jti, expires_at=event.expires_at, scope=event.scope, issued=True
+                jti=event.jti,
+                expires_at=event.expires_at,
+                role=event.role,
+                scope=event.scope,
+                issued=True,
             )
         case ApiTokenRevoked() if state is None:
             return ApiTokenState(jti=event.jti, expires_at=event.expires_at, revoked=True)
