@@ -16,6 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from services.console import handlers
+from services.console.domain.communes import province_of
 from services.console.domain.errors import (
     AlreadyRevokedError,
     InvalidApiTokenError,
@@ -24,6 +25,7 @@ from services.console.domain.errors import (
 )
 from services.console.domain.tokens import (
     MAX_DAYS,
+    MAX_LABEL,
     MIN_DAYS,
     TOKEN_ROLES,
     IssueApiToken,
@@ -116,23 +118,32 @@ async def tokens_page(
 
 
 def _issue_command(form: IssueForm, admin: Viewer) -> tuple[IssueApiToken | None, dict[str, str]]:
-    """The command the form asks for, or the fields that cannot make one."""
+    """The command the form asks for, or every field that cannot make one (the domain decides
+    again: these checks only name all the wrong fields at once)."""
     errors: dict[str, str] = {}
+    label = form.label.strip()
+    if not label or len(label) > MAX_LABEL:
+        errors["label"] = _(_ISSUE_ERRORS["label"])
     roles = {role.value: role for role in TOKEN_ROLES}
     if form.role not in roles:
         errors["role"] = _(_ISSUE_ERRORS["role"])
-    try:
-        days = int(form.days.strip())
-    except ValueError:
+    days = int(form.days.strip()) if form.days.strip().isdigit() else 0
+    if not MIN_DAYS <= days <= MAX_DAYS:
         errors["lifetime_days"] = _(_ISSUE_ERRORS["lifetime_days"])
-        days = 0
+    codes = tuple(code for code in form.scope.replace(",", " ").split() if code)
+    wrong_code = any(
+        not (len(c) in (2, 5) and c.isdigit()) or (len(c) == 5 and province_of(c) is None)
+        for c in codes
+    )
+    if wrong_code or (not codes and form.role == AccountRole.COORDINATOR.value):
+        errors["scope"] = _(_ISSUE_ERRORS["scope"])
     if errors:
         return None, errors
     command = IssueApiToken(
         jti=handlers.new_token_id(),
-        label=form.label,
+        label=label,
         role=roles[form.role],
-        scope=tuple(code for code in form.scope.replace(",", " ").split() if code),
+        scope=codes,
         lifetime_days=days,
         issued_by=admin.account.account_id,
         issuer_scope=admin.account.scope,
