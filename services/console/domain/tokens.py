@@ -83,7 +83,8 @@ def within(admin_scope: tuple[str, ...], role: AccountRole, token_scope: tuple[s
     return bool(token_scope) and all(covers(admin_scope, code) for code in token_scope)
 
 
-def _official_scope(scope: tuple[str, ...]) -> tuple[str, ...]:
+def official_scope(scope: tuple[str, ...]) -> tuple[str, ...]:
+    """Province codes and official commune or ward codes, each once, in the order given."""
     try:
         codes = checked_scope(scope)
     except InvalidAccountError as error:
@@ -108,7 +109,7 @@ def decide_issue(state: ApiTokenState | None, command: IssueApiToken, now: datet
         raise InvalidApiTokenError(f"a label of 1 to {MAX_LABEL} characters", field="label")
     if command.role not in TOKEN_ROLES:
         raise InvalidApiTokenError("a token is for a coordinator or an admin", field="role")
-    scope = _official_scope(command.scope)
+    scope = official_scope(command.scope)
     if command.role is AccountRole.COORDINATOR and not scope:
         raise InvalidApiTokenError("a coordinator's token covers at least one code", field="scope")
     if not within(command.issuer_scope, command.role, scope):

@@ -16,7 +16,6 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from services.console import handlers
-from services.console.domain.communes import province_of
 from services.console.domain.errors import (
     AlreadyRevokedError,
     InvalidApiTokenError,
@@ -30,6 +29,7 @@ from services.console.domain.tokens import (
     TOKEN_ROLES,
     IssueApiToken,
     RevokeApiToken,
+    official_scope,
     within,
 )
 from services.console.i18n import N_
@@ -131,11 +131,11 @@ def _issue_command(form: IssueForm, admin: Viewer) -> tuple[IssueApiToken | None
     if not MIN_DAYS <= days <= MAX_DAYS:
         errors["lifetime_days"] = _(_ISSUE_ERRORS["lifetime_days"])
     codes = tuple(code for code in form.scope.replace(",", " ").split() if code)
-    wrong_code = any(
-        not (len(c) in (2, 5) and c.isdigit()) or (len(c) == 5 and province_of(c) is None)
-        for c in codes
-    )
-    if wrong_code or (not codes and form.role == AccountRole.COORDINATOR.value):
+    try:
+        codes = official_scope(codes)
+    except InvalidApiTokenError:
+        errors["scope"] = _(_ISSUE_ERRORS["scope"])
+    if not codes and form.role == AccountRole.COORDINATOR.value:
         errors["scope"] = _(_ISSUE_ERRORS["scope"])
     if errors:
         return None, errors
@@ -186,7 +186,7 @@ async def _issued_in_reach(
     request: Request[Any, Any, State], admin: Viewer, jti: str
 ) -> ApiTokenRow:
     async with console_of(request).runtime.store.reader.connect() as conn:
-        found = next((t for t in await queries.api_tokens_issued(conn) if t.jti == jti), None)
+        found = await queries.api_token(conn, jti)
     if found is None:
         raise NotFoundError(f"no token {jti}")
     if not within(admin.account.scope, found.role, found.scope):

@@ -137,18 +137,24 @@ class ApiTokenRow(NamedTuple):
     revoked_at: datetime | None
 
 
+def _api_token(row: sa.Row[tuple[object, ...]]) -> ApiTokenRow:
+    return ApiTokenRow(
+        jti=TokenId(row.jti),
+        label=row.label,
+        role=AccountRole(row.role),
+        scope=tuple(row.scope),
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
 async def api_tokens_issued(conn: AsyncConnection) -> list[ApiTokenRow]:
     """The tokens the console issued, newest first (a few per deployment: no paging)."""
     rows = await conn.execute(sa.select(api_tokens).order_by(api_tokens.c.issued_at.desc()))
-    return [
-        ApiTokenRow(
-            jti=TokenId(row.jti),
-            label=row.label,
-            role=AccountRole(row.role),
-            scope=tuple(row.scope),
-            issued_at=row.issued_at,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-        )
-        for row in rows
-    ]
+    return [_api_token(row) for row in rows]
+
+
+async def api_token(conn: AsyncConnection, jti: str) -> ApiTokenRow | None:
+    row = (await conn.execute(sa.select(api_tokens).where(api_tokens.c.jti == jti))).one_or_none()
+    return None if row is None else _api_token(row)
