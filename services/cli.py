@@ -244,7 +244,41 @@ def cmd_token(args: argparse.Namespace) -> int:
         for key in settings.token_keys.keys:
             print(key.kid, "(signs)" if key is settings.token_keys.signer else "(verifies)")
         return 0
+    if args.revoke:
+        return _revoke_token(sys.stdin.read(), args.reason)
     print(mint_token(settings.token_keys, caller, SystemClock().now(), timedelta(hours=args.hours)))
+    return 0
+
+
+def _revoke_token(text: str, reason: str) -> int:
+    """What the console's "Revoke a token" does, from the server: the token (read from stdin,
+    so it is in no shell history or process list) checked against the ring, its jti and exp
+    appended as api_token.revoked in the console's log; the console's relay publishes it."""
+    from services.console import handlers
+    from shared.errors import DomainError
+    from shared.events.base import Cause
+    from shared.ids import uuid7
+    from shared.web.auth import InvalidTokenError
+
+    async def run(runtime: Any, store: Any) -> str:
+        now = runtime.clock.now()
+        token = handlers.pasted_token(runtime.settings.token_keys, text, now)
+        command = handlers.revocation_of(token, revoked_by="cli", revoker_scope=(), reason=reason)
+        async with store.transaction() as tx:
+            await handlers.revoke_api_token(
+                tx, command, now=now, cause=Cause(correlation_id=uuid7())
+            )
+        return token.jti
+
+    try:
+        jti = asyncio.run(_with_runtime("console", run))
+    except InvalidTokenError as error:
+        print(f"handinhand token --revoke: {error}", file=sys.stderr)
+        return 2
+    except DomainError as error:
+        print(f"handinhand token --revoke: {error}", file=sys.stderr)
+        return 1
+    print(f"token {jti} revoked: every service refuses it once the console has published it")
     return 0
 
 
@@ -404,6 +438,25 @@ def cmd_drill(args: argparse.Namespace) -> int:
     return drill(args.passed_on)
 
 
+def _token_parser(commands: Any) -> None:
+    token = commands.add_parser("token", help="mint an access token")
+    token.add_argument("--role", choices=["admin", "coordinator", "volunteer"], default="admin")
+    token.add_argument("--scope", default="", help="comma-separated province or commune codes")
+    token.add_argument("--sub", default="cli")
+    token.add_argument("--volunteer-id")
+    token.add_argument("--hours", type=float, default=12.0)
+    token.add_argument(
+        "--list-keys", action="store_true", help="print the key ids of the ring instead"
+    )
+    token.add_argument(
+        "--revoke",
+        action="store_true",
+        help="revoke the token read from stdin instead (as the console's /tokens page does)",
+    )
+    token.add_argument("--reason", default="", help="with --revoke: why, for the log")
+    token.set_defaults(run=cmd_token)
+
+
 def _account_parser(commands: Any) -> None:
     account = commands.add_parser("account", help="add a console account (e.g. the first admin)")
     account.add_argument("action", choices=["add"])
@@ -432,16 +485,7 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("services", nargs="*", metavar="SERVICE", help=", ".join(SERVICES))
     migrate.set_defaults(run=cmd_migrate)
 
-    token = commands.add_parser("token", help="mint an access token")
-    token.add_argument("--role", choices=["admin", "coordinator", "volunteer"], default="admin")
-    token.add_argument("--scope", default="", help="comma-separated province or commune codes")
-    token.add_argument("--sub", default="cli")
-    token.add_argument("--volunteer-id")
-    token.add_argument("--hours", type=float, default=12.0)
-    token.add_argument(
-        "--list-keys", action="store_true", help="print the key ids of the ring instead"
-    )
-    token.set_defaults(run=cmd_token)
+    _token_parser(commands)
 
     _account_parser(commands)
     sms = commands.add_parser("sms", help="play a resident: send a signed inbound SMS")

@@ -87,7 +87,7 @@ class Runtime:
     run_relay: bool = True
     run_consumers: bool = True
     run_workers: bool = True
-    # Token ids this process refuses (shared/web/revocations.py says how it will be fed).
+    # Token ids this process refuses, fed by the hearing of shared/web/revocation_feed.py.
     revocations: Revocations = field(default_factory=Revocations)
     store: EventStore = field(init=False)
     nc: Client | None = field(default=None, init=False)

@@ -1,4 +1,5 @@
-"""Load -> decide -> append, for every command of the console: accounts and web sessions.
+"""Load -> decide -> append, for every command of the console: accounts, web sessions and
+API tokens.
 
 Called by the pages and by `handinhand account add`; each works inside the transaction it is
 given.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from services.console.domain.accounts import (
@@ -25,12 +27,24 @@ from services.console.domain.accounts import (
     evolve_account,
 )
 from services.console.domain.errors import PhoneTakenError
+from services.console.domain.tokens import (
+    ApiTokenState,
+    IssueApiToken,
+    RevokeApiToken,
+    decide_issue,
+    decide_revoke,
+    evolve_token,
+    token_stream,
+)
 from services.console.tables import session_keys
 from services.console.views import queries
 from shared.events.base import Cause
 from shared.events.console import (
     AccountId,
+    AccountRole,
+    ApiTokenIssued,
     SessionEnding,
+    TokenId,
     WebSessionEnded,
     WebSessionId,
     WebSessionStarted,
@@ -39,6 +53,9 @@ from shared.events.fold import fold
 from shared.ids import derived_id, uuid7
 from shared.phones import normalize_phone
 from shared.store.eventstore import Transaction
+from shared.tokenkeys import TokenKeys
+from shared.web.auth import Caller, Role, mint_token, read_token
+from shared.web.revocations import Revocations
 
 
 def normalized(phone: str) -> str:
@@ -171,3 +188,56 @@ async def end_session(
     )
     await tx.append(session_stream(session_id), stream.version, [ended], cause)
     return True
+
+
+def new_token_id() -> TokenId:
+    """A JWT's `jti`: a random UUID, as `handinhand token` mints."""
+    return TokenId(str(uuid.uuid4()))
+
+
+async def load_token(tx: Transaction, jti: TokenId) -> tuple[ApiTokenState | None, int]:
+    stream = await tx.load(token_stream(jti))
+    return fold(evolve_token, (item.event for item in stream.events)), stream.version
+
+
+async def issue_api_token(
+    tx: Transaction, command: IssueApiToken, *, keys: TokenKeys, now: datetime, cause: Cause
+) -> str:
+    """The token's text, to show once: it is minted (by the one minter, with the ring's
+    signing key) only after the decision, and only its claims are recorded."""
+    state, version = await load_token(tx, command.jti)
+    events = decide_issue(state, command, now)
+    await tx.append(token_stream(command.jti), version, events, cause)
+    [issued] = events
+    assert isinstance(issued, ApiTokenIssued)
+    caller = Caller(sub=f"api-token:{issued.jti}", role=Role(issued.role.value), scope=issued.scope)
+    return mint_token(keys, caller, now, issued.expires_at - now, jti=issued.jti)
+
+
+async def revoke_api_token(
+    tx: Transaction, command: RevokeApiToken, *, now: datetime, cause: Cause
+) -> None:
+    """Revoked twice at once, the second meets the first on the stream's version."""
+    state, version = await load_token(tx, command.jti)
+    await tx.append(token_stream(command.jti), version, decide_revoke(state, command, now), cause)
+
+
+def pasted_token(keys: TokenKeys, text: str, now: datetime) -> Caller:
+    """A token pasted to be revoked, read if this deployment's ring signed it and it has not
+    expired (shared.web.auth.InvalidTokenError otherwise). Read without the revocations, so
+    one revoked already is told apart by its stream, not refused as unreadable."""
+    return read_token(keys, Revocations(), text.strip(), now)
+
+
+def revocation_of(
+    token: Caller, *, revoked_by: str, revoker_scope: tuple[str, ...], reason: str = ""
+) -> RevokeApiToken:
+    return RevokeApiToken(
+        jti=TokenId(token.jti),
+        expires_at=datetime.fromtimestamp(token.exp, UTC),
+        role=AccountRole(token.role.value),
+        scope=token.scope,
+        revoked_by=revoked_by,
+        revoker_scope=revoker_scope,
+        reason=reason,
+    )

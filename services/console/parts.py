@@ -1,6 +1,7 @@
-"""What the console plugs into the shared runtime: its tables and read models (PARTS). Beside
-HTTP it runs its outbox relay and, in every instance, the hearings that keep its open pages
-live (hearings.py); it has no timers."""
+"""What the console plugs into the shared runtime: its tables and read models (PARTS). It has
+no timers; beside HTTP it runs its outbox relay and, in every instance, the hearings that keep
+its open pages live (hearings.py) and, as every service does, the tokens revoked (its own
+`api_token.revoked`, so its calls with a revoked token fail as anywhere)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from services.console.service import Console
 from services.console.tables import READ_MODELS, metadata, store_tables
 from services.console.views import projection
 from shared.runtime import ServiceParts, ServiceWork
+from shared.web.revocation_feed import forgetting_expired, revocations_heard
 
 PARTS = ServiceParts(
     name="console",
@@ -22,5 +24,9 @@ PARTS = ServiceParts(
 def work(console: Console) -> ServiceWork:
     return ServiceWork(
         subscriptions=lambda: consumers.subscriptions(console),
-        hearings=lambda: hearings.hearings(console),
+        hearings=lambda: [
+            *hearings.hearings(console),
+            revocations_heard(console.runtime.revocations),
+        ],
+        workers=lambda: [forgetting_expired(console.runtime.revocations, console.runtime.clock)],
     )

@@ -1,5 +1,6 @@
 """The console's tables: the shared event store tables, its read models (accounts, web
-sessions), and what must never reach an event: code hashes, session-id hashes, request counts."""
+sessions, API tokens), and what must never reach an event: code hashes, session-id hashes,
+request counts."""
 
 from __future__ import annotations
 
@@ -40,7 +41,22 @@ web_sessions = sa.Table(
     sa.Column("ended_reason", sa.String(30), nullable=True),
 )
 
-READ_MODELS = (accounts, web_sessions)
+# Integration tokens the console issued: what the admin sees of them, never their text.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("jti", sa.String(_ID), primary_key=True),
+    sa.Column("label", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("scope", sa.JSON(), nullable=False),
+    sa.Column("issued_by", sa.String(_ID), nullable=False),
+    sa.Column("issued_at", _WHEN, nullable=False),
+    sa.Column("expires_at", _WHEN, nullable=False),
+    sa.Column("revoked_at", _WHEN, nullable=True),
+    sa.Column("revoked_by", sa.String(_ID), nullable=True),
+)
+
+READ_MODELS = (accounts, web_sessions, api_tokens)
 
 # The cookie's value is never stored: only its SHA-256, which finds the session it opens.
 session_keys = sa.Table(

@@ -1,6 +1,6 @@
 """What the notifications service plugs into the shared runtime: its tables, read models and
-timers (PARTS); and, from its typed context, its consumers, reminder timers, the SMS sender
-and its metrics (`work`)."""
+timers (PARTS); and, from its typed context, its consumers, reminder timers, the SMS sender,
+the revoked tokens it hears and its metrics (`work`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from services.notifications.views import projection
 from shared.events.base import RecordedEvent
 from shared.events.notifications import SmsQueued
 from shared.runtime import ServiceParts, ServiceWork, Worker
+from shared.web.revocation_feed import forgetting_expired, revocations_heard
 
 PARTS = ServiceParts(
     name="notifications",
@@ -50,10 +51,11 @@ def work(notifications: Notifications) -> ServiceWork:
                 channel.senders.remove(sender)
                 await channel.close()
 
-        return [send]
+        return [send, forgetting_expired(runtime.revocations, runtime.clock)]
 
     return ServiceWork(
         subscriptions=lambda: consumers.subscriptions(notifications),
+        hearings=lambda: [revocations_heard(runtime.revocations)],
         timer_handlers=lambda: timers.timer_handlers(notifications),
         workers=workers,
         metrics=lambda: sms_metrics(notifications),

@@ -1,6 +1,6 @@
 """What the scheduler service plugs into the shared runtime: its tables, read models and
-timers (PARTS); and, from its typed context, its consumers, timers and the forgetting of old
-help-request hits (its rate limit) (`work`)."""
+timers (PARTS); and, from its typed context, its consumers, timers, the revoked tokens it
+hears and the forgetting of old help-request hits (its rate limit) (`work`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services.scheduler.tables import READ_MODELS, metadata, store_tables
 from services.scheduler.tables import timers as timer_table
 from services.scheduler.views import projection
 from shared.runtime import ServiceParts, ServiceWork, Worker
+from shared.web.revocation_feed import forgetting_expired, revocations_heard
 
 PARTS = ServiceParts(
     name="scheduler",
@@ -29,10 +30,11 @@ def work(scheduler: Scheduler) -> ServiceWork:
         async def forget(stop: asyncio.Event) -> None:
             await forget_old_hits(scheduler.runtime, stop)
 
-        return [forget]
+        return [forget, forgetting_expired(scheduler.runtime.revocations, scheduler.runtime.clock)]
 
     return ServiceWork(
         subscriptions=lambda: consumers.subscriptions(scheduler),
+        hearings=lambda: [revocations_heard(scheduler.runtime.revocations)],
         timer_handlers=lambda: timers.timer_handlers(scheduler),
         workers=workers,
     )

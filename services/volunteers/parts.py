@@ -1,5 +1,6 @@
 """What the volunteers service plugs into the shared runtime: its tables, read models and
-timers (PARTS); and, from its typed context, its consumers and timers (`work`)."""
+timers (PARTS); and, from its typed context, its consumers, timers and the revoked tokens
+it hears (`work`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from services.volunteers.tables import READ_MODELS, metadata, store_tables
 from services.volunteers.tables import timers as timer_table
 from services.volunteers.views import projection
 from shared.runtime import ServiceParts, ServiceWork
+from shared.web.revocation_feed import forgetting_expired, revocations_heard
 
 PARTS = ServiceParts(
     name="volunteers",
@@ -24,4 +26,8 @@ def work(volunteers: Volunteers) -> ServiceWork:
     return ServiceWork(
         subscriptions=lambda: consumers.subscriptions(volunteers),
         timer_handlers=lambda: timers.timer_handlers(volunteers),
+        hearings=lambda: [revocations_heard(volunteers.runtime.revocations)],
+        workers=lambda: [
+            forgetting_expired(volunteers.runtime.revocations, volunteers.runtime.clock)
+        ],
     )

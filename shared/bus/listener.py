@@ -39,6 +39,10 @@ HEARTBEAT_S = 2.0
 T = TypeVar("T")
 
 
+class _StoppedError(Exception):
+    """The instance stopped while the hearing still waited for JetStream."""
+
+
 @dataclass(frozen=True)
 class Hearing:
     """Events of `source` that each instance hears: `hear` is called once per event, in
@@ -90,6 +94,8 @@ class Listener:
             if not self._behind:  # nothing to replay: ready once subscribed
                 self.caught_up.set()
             await stop.wait()
+        except _StoppedError:
+            pass  # stopped before JetStream could be asked (e.g. a short-lived instance)
         finally:
             for subscription in subscriptions:
                 with contextlib.suppress(Exception):
@@ -102,7 +108,7 @@ class Listener:
                 return await ask()
             except Exception as error:
                 if stop.is_set():
-                    raise
+                    raise _StoppedError from error
                 log.warning("hearing %s cannot subscribe yet: %s", self.hearing.name, error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)

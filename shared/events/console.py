@@ -1,9 +1,11 @@
 """Events published by the console service: who may sign in, and the web sessions they start.
 
 Streams: `account-<uuid>` (a person who signs in to the console: an admin, a coordinator or a
-volunteer) and `websession-<uuid>` (one signed-in browser). Scopes are province or commune
+volunteer), `websession-<uuid>` (one signed-in browser) and `apitoken-<jti>` (one bearer token
+for an integration, issued or revoked by an admin). Scopes are province or commune
 codes (`38`, `15835`); phones are E.164. A session's cookie value and its hash never leave the
-console's own tables: events name the session by its id only.
+console's own tables: events name the session by its id only. Likewise a token's text is in
+no event: only its `jti`, which every service refuses once revoked.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from shared.events.base import Event
 
 AccountId = NewType("AccountId", str)
 WebSessionId = NewType("WebSessionId", str)
+# A bearer token's `jti` claim (a UUID): what names it in events and in revocations.
+TokenId = NewType("TokenId", str)
 
 
 class AccountRole(StrEnum):
@@ -99,6 +103,30 @@ class WebSessionEnded(Event, frozen=True, kw_only=True):
     ended_at: datetime
 
 
+class ApiTokenIssued(Event, frozen=True, kw_only=True):
+    """An admin issued a bearer token for an integration (its text is shown once, kept nowhere)."""
+
+    event_type: ClassVar[str] = "api_token.issued"
+    jti: TokenId
+    role: AccountRole
+    scope: tuple[str, ...] = ()
+    label: str
+    issued_by: str = ""
+    issued_at: datetime
+    expires_at: datetime
+
+
+class ApiTokenRevoked(Event, frozen=True, kw_only=True):
+    """Every service refuses this token from now until it would have expired anyway."""
+
+    event_type: ClassVar[str] = "api_token.revoked"
+    jti: TokenId
+    expires_at: datetime
+    revoked_by: str = ""
+    reason: str = ""
+    revoked_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     AccountAdded,
     AccountPaused,
@@ -106,4 +134,6 @@ EVENTS: tuple[type[Event], ...] = (
     AccountScopeChanged,
     WebSessionStarted,
     WebSessionEnded,
+    ApiTokenIssued,
+    ApiTokenRevoked,
 )

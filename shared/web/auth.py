@@ -77,7 +77,11 @@ class _Claims(msgspec.Struct, frozen=True, kw_only=True):
     volunteer_id: str | None = None
 
 
-def mint_token(keys: TokenKeys, caller: Caller, now: datetime, ttl: timedelta) -> str:
+def mint_token(
+    keys: TokenKeys, caller: Caller, now: datetime, ttl: timedelta, *, jti: str | None = None
+) -> str:
+    """A signed token for `caller`, valid from `now` for `ttl`; `jti` is a fresh UUID unless
+    the issuer recorded one first (the console's integration tokens, so it can revoke them)."""
     issued = int(now.timestamp())
     claims = {
         "iss": ISSUER,
@@ -85,7 +89,7 @@ def mint_token(keys: TokenKeys, caller: Caller, now: datetime, ttl: timedelta) -
         "iat": issued,
         "nbf": issued,
         "exp": int((now + ttl).timestamp()),
-        "jti": str(uuid.uuid4()),
+        "jti": jti or str(uuid.uuid4()),
         "role": caller.role.value,
         "scope": list(caller.scope),
         "volunteer_id": caller.volunteer_id,

@@ -1,9 +1,9 @@
 """Revoked bearer tokens, by their `jti`: each service process holds its own set.
 
-For now tokens are revoked in process (tests, and whatever a service's own code revokes).
-Accounts and tokens will belong to the console service: it will publish a token-revoked event
-(jti and the token's exp), and each service's consumer of it calls `revoke(jti, until=exp)`;
-a process starting replays those events from the stream, so its set is whole before it serves.
+Fed by shared/web/revocation_feed.py: the console appends `api_token.revoked` (the jti and
+the token's exp) and every instance of every service hears it and calls `revoke(jti,
+until=exp)`; an instance starting replays those events from the stream and is not ready until
+its set is whole. A worker there calls `forget_expired` every ten minutes.
 """
 
 from __future__ import annotations

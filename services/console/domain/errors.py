@@ -25,3 +25,21 @@ class AlreadyPausedError(DomainError):
 
 class NotPausedError(DomainError):
     """The account is not paused."""
+
+
+class InvalidApiTokenError(DomainError):
+    """A token's label, role, scope or lifetime is not one an admin may issue."""
+
+
+class TokenOutOfReachError(DomainError):
+    """The token covers more than the admin's own scope: they may not issue or revoke it."""
+
+    field = "scope"
+
+
+class AlreadyRevokedError(DomainError):
+    """The token is revoked already."""
+
+
+class TokenExpiredError(DomainError):
+    """The token has expired: it opens nothing, so there is nothing to revoke."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.console.tables import accounts, session_keys, web_sessions
+from services.console.tables import accounts, api_tokens, session_keys, web_sessions
 from shared.events.base import RecordedEvent
 from shared.events.console import (
     AccountAdded,
     AccountPaused,
     AccountResumed,
     AccountScopeChanged,
+    ApiTokenIssued,
+    ApiTokenRevoked,
     WebSessionEnded,
     WebSessionStarted,
 )
@@ -62,6 +64,25 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
             # An ended session's cookie opens nothing, even if it comes back.
             await conn.execute(
                 session_keys.delete().where(session_keys.c.session_id == event.session_id)
+            )
+        case ApiTokenIssued():
+            await conn.execute(
+                api_tokens.insert().values(
+                    jti=event.jti,
+                    label=event.label,
+                    role=event.role.value,
+                    scope=list(event.scope),
+                    issued_by=event.issued_by,
+                    issued_at=event.issued_at,
+                    expires_at=event.expires_at,
+                )
+            )
+        case ApiTokenRevoked():
+            # A token minted on the command line has no row: nothing else is kept of it.
+            await conn.execute(
+                api_tokens.update()
+                .where(api_tokens.c.jti == event.jti)
+                .values(revoked_at=event.revoked_at, revoked_by=event.revoked_by)
             )
 
 

@@ -8,8 +8,8 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.console.tables import accounts, session_keys, web_sessions
-from shared.events.console import AccountId, AccountRole, WebSessionId
+from services.console.tables import accounts, api_tokens, session_keys, web_sessions
+from shared.events.console import AccountId, AccountRole, TokenId, WebSessionId
 
 
 class AccountRow(NamedTuple):
@@ -125,3 +125,36 @@ async def session(conn: AsyncConnection, session_id: str) -> SessionRow | None:
         expires_at=row.expires_at,
         ended_at=row.ended_at,
     )
+
+
+class ApiTokenRow(NamedTuple):
+    jti: TokenId
+    label: str
+    role: AccountRole
+    scope: tuple[str, ...]
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+def _api_token(row: sa.Row[tuple[object, ...]]) -> ApiTokenRow:
+    return ApiTokenRow(
+        jti=TokenId(row.jti),
+        label=row.label,
+        role=AccountRole(row.role),
+        scope=tuple(row.scope),
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+async def api_tokens_issued(conn: AsyncConnection) -> list[ApiTokenRow]:
+    """The tokens the console issued, newest first (a few per deployment: no paging)."""
+    rows = await conn.execute(sa.select(api_tokens).order_by(api_tokens.c.issued_at.desc()))
+    return [_api_token(row) for row in rows]
+
+
+async def api_token(conn: AsyncConnection, jti: str) -> ApiTokenRow | None:
+    row = (await conn.execute(sa.select(api_tokens).where(api_tokens.c.jti == jti))).one_or_none()
+    return None if row is None else _api_token(row)

@@ -1,5 +1,6 @@
 """The console's read models are a fold of its log: rebuilt from the events, they equal the
-live ones (accounts added, paused, rescoped; sessions started and ended)."""
+live ones (accounts added, paused, rescoped; sessions started and ended; API tokens issued and
+revoked)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from services.console import handlers
 from services.console.domain.accounts import ChangeScope, PauseAccount
+from services.console.domain.tokens import IssueApiToken, RevokeApiToken
 from services.console.parts import PARTS
 from services.console.tables import READ_MODELS
 from shared.events.base import Cause
@@ -55,6 +57,28 @@ async def test_rebuilt_read_models_equal_the_live_ones(settings: Settings) -> No
                 tx, ChangeScope(coordinator, ("15835", "38")), now=T0, cause=cause
             )
             await handlers.pause_account(tx, PauseAccount(coordinator, admin), now=T0, cause=cause)
+            for label in ("kept", "revoked"):
+                issue = IssueApiToken(
+                    jti=handlers.new_token_id(),
+                    label=label,
+                    role=AccountRole.COORDINATOR,
+                    scope=("15835",),
+                    lifetime_days=30,
+                    issued_by=admin,
+                    issuer_scope=(),
+                )
+                await handlers.issue_api_token(
+                    tx, issue, keys=settings.token_keys, now=T0, cause=cause
+                )
+            revoke = RevokeApiToken(
+                jti=issue.jti,
+                expires_at=T0 + timedelta(days=30),
+                role=AccountRole.COORDINATOR,
+                scope=("15835",),
+                revoked_by=admin,
+                revoker_scope=(),
+            )
+            await handlers.revoke_api_token(tx, revoke, now=T0, cause=cause)
 
         live = await snapshot(store)
         replayed = await rebuild_read_models(store, PARTS.read_models)
@@ -63,4 +87,5 @@ async def test_rebuilt_read_models_equal_the_live_ones(settings: Settings) -> No
     assert replayed > 0
     assert len(live["accounts"]) == 2
     assert sum(row[5] is None for row in live["web_sessions"]) == 1  # only one still open
+    assert sorted(row[7] is None for row in live["api_tokens"]) == [False, True]
     assert rebuilt == live
