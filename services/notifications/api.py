@@ -233,7 +233,7 @@ async def sms_status(
 
 def _scope(caller: Caller) -> tuple[str, ...] | None:
     caller.require(Role.COORDINATOR)
-    return None if caller.role is Role.ADMIN else caller.scope
+    return None if caller.everywhere else caller.scope
 
 
 @get(

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import jwt
 import msgspec
 
+from shared.communes import province_of
 from shared.tokenkeys import TokenKeys
 from shared.web.revocations import Revocations
 
@@ -51,13 +52,19 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
             return self
         raise ForbiddenError(f"role {self.role.value} may not do this")
 
+    @property
+    def everywhere(self) -> bool:
+        """An admin with no scope: the whole deployment. An admin of a province (a scope) is
+        held to it like a coordinator, on every service."""
+        return self.role is Role.ADMIN and not self.scope
+
     def covers(self, commune_code: str, province_code: str | None = None) -> bool:
-        """Admins cover everything; others only the communes or provinces in their scope."""
-        if self.role is Role.ADMIN:
+        """An admin of the whole deployment covers everything; anyone else the communes in
+        their scope and the communes of the provinces in it."""
+        if self.everywhere:
             return True
-        return commune_code in self.scope or (
-            province_code is not None and province_code in self.scope
-        )
+        province = province_code or province_of(commune_code)
+        return commune_code in self.scope or (province is not None and province in self.scope)
 
     def require_commune(self, commune_code: str, province_code: str | None = None) -> None:
         if not self.covers(commune_code, province_code):

@@ -71,15 +71,13 @@ class RevokeApiToken:
     reason: str = ""
 
 
-def within(admin_scope: tuple[str, ...], role: AccountRole, token_scope: tuple[str, ...]) -> bool:
+def within(admin_scope: tuple[str, ...], token_scope: tuple[str, ...]) -> bool:
     """Whether an admin reaches a token: an admin of everything reaches all; one with a scope
-    reaches a coordinator's token whose codes are all in it. An admin token reaches every
-    commune whatever its scope claim says (shared.web.auth.Caller.covers), so only an admin
-    of everything reaches it."""
+    reaches a token (coordinator or admin) whose codes are all in it. Every service holds an
+    admin token with a scope to that scope (shared.web.auth.Caller.covers); one without a
+    scope is the whole deployment's, so only an admin of everything reaches it."""
     if not admin_scope:
         return True
-    if role is AccountRole.ADMIN:
-        return False
     return bool(token_scope) and all(covers(admin_scope, code) for code in token_scope)
 
 
@@ -112,7 +110,7 @@ def decide_issue(state: ApiTokenState | None, command: IssueApiToken, now: datet
     scope = official_scope(command.scope)
     if command.role is AccountRole.COORDINATOR and not scope:
         raise InvalidApiTokenError("a coordinator's token covers at least one code", field="scope")
-    if not within(command.issuer_scope, command.role, scope):
+    if not within(command.issuer_scope, scope):
         raise TokenOutOfReachError("the token would cover more than your own scope")
     if not MIN_DAYS <= command.lifetime_days <= MAX_DAYS:
         raise InvalidApiTokenError(
@@ -139,11 +137,10 @@ def decide_revoke(
         raise AlreadyRevokedError("the token is revoked already")
     known = state is not None and state.issued
     expires_at = state.expires_at if state is not None and known else command.expires_at
-    role = state.role if state is not None and known else command.role
     scope = state.scope if state is not None and known else command.scope
     if expires_at <= now:
         raise TokenExpiredError("the token has expired already")
-    if not within(command.revoker_scope, role, scope):
+    if not within(command.revoker_scope, scope):
         raise TokenOutOfReachError("the token covers more than your own scope")
     return [
         ApiTokenRevoked(

@@ -93,7 +93,7 @@ async def _tokens_page(
         found = await queries.api_tokens_issued(conn)
     now = console.runtime.clock.now()
     reach = admin.account.scope
-    tokens = [(t, _state(t, now)) for t in found if within(reach, t.role, t.scope)]
+    tokens = [(t, _state(t, now)) for t in found if within(reach, t.scope)]
     context = {
         "viewer": admin,
         "tokens": tokens,
@@ -189,7 +189,7 @@ async def _issued_in_reach(
         found = await queries.api_token(conn, jti)
     if found is None:
         raise NotFoundError(f"no token {jti}")
-    if not within(admin.account.scope, found.role, found.scope):
+    if not within(admin.account.scope, found.scope):
         raise ForbiddenError("this token is outside your scope")
     return found
 

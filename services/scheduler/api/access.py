@@ -18,8 +18,9 @@ def _every_province() -> tuple[str, ...]:
 
 
 def scope_of(caller: NamedDependency[Caller]) -> tuple[str, ...]:
-    """The codes a caller may touch, as the domain reads them (an admin: every province)."""
-    return _every_province() if caller.role is Role.ADMIN else caller.scope
+    """The codes a caller may touch, as the domain reads them (an admin of the whole
+    deployment: every province)."""
+    return _every_province() if caller.everywhere else caller.scope
 
 
 def coordinator_scope(caller: NamedDependency[Caller]) -> tuple[str, ...]:

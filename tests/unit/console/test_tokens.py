@@ -90,10 +90,12 @@ def test_an_admin_with_a_scope_may_not_issue_a_token_for_everything() -> None:
         decide_issue(None, replace(ISSUE, role=AccountRole.ADMIN, scope=()), NOW)
 
 
-def test_an_admin_with_a_scope_may_not_issue_an_admin_token_even_for_their_own_scope() -> None:
-    # Services let an admin token touch every commune, whatever its scope claim says.
-    with pytest.raises(TokenOutOfReachError):
-        decide_issue(None, replace(ISSUE, role=AccountRole.ADMIN, scope=(THANH_HOA,)), NOW)
+def test_an_admin_with_a_scope_may_issue_an_admin_token_within_it() -> None:
+    # Every service holds an admin token with a scope to that scope (Caller.covers).
+    command = replace(ISSUE, role=AccountRole.ADMIN, scope=(THANH_HOA,))
+    [event] = decide_issue(None, command, NOW)
+    assert isinstance(event, ApiTokenIssued)
+    assert event.scope == (THANH_HOA,)
 
 
 def test_an_admin_of_everything_may_issue_an_admin_token_for_everything() -> None:
@@ -170,9 +172,12 @@ def test_an_expired_token_has_nothing_left_to_revoke() -> None:
 def test_an_admin_may_not_revoke_a_token_beyond_their_scope() -> None:
     with pytest.raises(TokenOutOfReachError):
         decide_revoke(None, replace(REVOKE, scope=(HA_NOI,)), NOW)
-    with pytest.raises(TokenOutOfReachError):  # an admin token reaches everything
-        decide_revoke(None, replace(REVOKE, role=AccountRole.ADMIN), NOW)
-    assert decide_revoke(None, replace(REVOKE, role=AccountRole.ADMIN, revoker_scope=()), NOW)
+    with pytest.raises(TokenOutOfReachError):  # an admin token without a scope: everything
+        decide_revoke(None, replace(REVOKE, role=AccountRole.ADMIN, scope=()), NOW)
+    assert decide_revoke(None, replace(REVOKE, role=AccountRole.ADMIN), NOW)  # within Thanh Hóa
+    assert decide_revoke(
+        None, replace(REVOKE, role=AccountRole.ADMIN, scope=(), revoker_scope=()), NOW
+    )
 
 
 def test_the_scope_of_an_issued_token_is_the_consoles_record_not_the_forms() -> None:

@@ -194,3 +194,13 @@ def test_roles_gate_actions_and_admins_pass_every_gate() -> None:
         volunteer.require(Role.COORDINATOR)
     Caller(sub="a", role=Role.ADMIN).require(Role.COORDINATOR)
     assert Caller(sub="a", role=Role.ADMIN).covers("99999")
+
+
+def test_an_admin_of_a_province_is_held_to_it_on_every_service() -> None:
+    provincial = Caller(sub="tinh", role=Role.ADMIN, scope=("38",))
+    assert not provincial.everywhere
+    assert provincial.covers("15835")  # Thiệu Trung, Thanh Hóa: the province found from the code
+    assert not provincial.covers("00070")  # Hoàn Kiếm, Hà Nội
+    with pytest.raises(ForbiddenError):
+        provincial.require_commune("00070")
+    assert Caller(sub="a", role=Role.ADMIN).everywhere
