@@ -121,14 +121,22 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
     explanation: str = ""
 
 
+class DatedException(msgspec.Struct, frozen=True, kw_only=True):
+    """A dated exception to the usual week, as the volunteers service states it: away on a
+    date (available false) or free on it, for some parts of the day."""
+
+    on: date
+    available: bool
+    half_days: list[str] = msgspec.field(default_factory=lambda: ["morning", "afternoon"])
+
+
 class VolunteerProfile(msgspec.Struct, frozen=True, kw_only=True):
     volunteer_id: str
     name: str
     commune_code: str
     availability: dict[str, list[str]]
     paused: bool = False
-    # Dated exceptions to the week, kept as the service gave them: the console sends them back.
-    exceptions: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    exceptions: list[DatedException] = msgspec.field(default_factory=list)
     group_id: str = ""
     phone: str = ""
     village: str = ""
@@ -358,11 +366,13 @@ class Peers:
         caller: Caller,
         volunteer_id: str,
         availability: dict[str, list[str]],
-        exceptions: list[dict[str, Any]],
+        exceptions: list[DatedException] | None = None,
     ) -> None:
-        """The usual week; the dated exceptions are sent as they were, since the service
-        replaces them with what the body holds."""
-        body = {"availability": availability, "exceptions": exceptions}
+        """The usual week, and the full list of dated exceptions when given (None: not sent,
+        so the service keeps the ones it has; [] clears them)."""
+        body: dict[str, object] = {"availability": availability}
+        if exceptions is not None:
+            body["exceptions"] = msgspec.to_builtins(exceptions)
         await self._volunteers(caller, "PUT", f"/volunteers/{volunteer_id}/availability", body)
 
     async def issue_calendar_link(self, caller: Caller, volunteer_id: str) -> str:

@@ -140,9 +140,8 @@ async def change_availability(
         return await _home(request, found, volunteer_id, status=400, availability_error=error)
     console = console_of(request)
     try:
-        caller = caller_of(found)
-        kept = (await console.peers.volunteer(caller, volunteer_id)).exceptions
-        await console.peers.change_availability(caller, volunteer_id, week, kept)
+        # The dated exceptions are not sent: the service keeps them as they are.
+        await console.peers.change_availability(caller_of(found), volunteer_id, week)
     except PeerRefusedError as problem:
         error = N_("The week was not saved: %(detail)s")
         return await _home(
