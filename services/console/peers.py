@@ -81,8 +81,8 @@ def refused(answer: httpx.Response) -> PeerRefusedError:
     )
 
 
-class Consent(msgspec.Struct, frozen=True, kw_only=True):
-    opted_out: bool = False
+class OptedOut(msgspec.Struct, frozen=True, kw_only=True):
+    opted_out: list[str] = msgspec.field(default_factory=list)
 
 
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
@@ -184,6 +184,7 @@ _MEMBERS = msgspec.json.Decoder(list[VolunteerProfile])
 _COMMUNE_HOURS = msgspec.json.Decoder(CommuneHours)
 _GROUP = msgspec.json.Decoder(_GroupDetail)
 _IMPORTED = msgspec.json.Decoder(_Imported)
+_OPTED_OUT = msgspec.json.Decoder(OptedOut)
 
 
 class SessionDetail(SessionSummary, frozen=True, kw_only=True):
@@ -440,9 +441,15 @@ class Peers:
         url = f"{self._settings.notifications_url}/sessions/{session_id}/messages"
         return await self._read(caller, url, list[SessionSms])
 
-    async def opted_out(self, caller: Caller, phone: str) -> bool:
-        url = f"{self._settings.notifications_url}/recipients/{phone}/consent"
-        return (await self._read(caller, url, Consent)).opted_out
+    async def opted_out(self, caller: Caller, phones: list[str], kind: str) -> set[str]:
+        """Which of these numbers an SMS of `kind` (notifications' SmsKind) would skip because
+        they opted out, in one call (the numbers go in the body, never in a URL)."""
+        if not phones:
+            return set()
+        url = f"{self._settings.notifications_url}/recipients/opted-out"
+        body = {"phones": sorted(set(phones)), "kind": kind}
+        answer = await self._call(caller, "POST", url, json=body)
+        return set(_OPTED_OUT.decode(answer.content).opted_out)
 
     async def session(self, caller: Caller, session_id: str) -> SessionDetail:
         url = f"{self._settings.scheduler_url}/sessions/{session_id}"
