@@ -44,6 +44,12 @@ DAY_NAMES = {
 }
 PART_NAMES = {"morning": N_("Morning"), "afternoon": N_("Afternoon"), "evening": N_("Evening")}
 STATUS_NAMES = {"proposed": N_("Waiting for your answer"), "accepted": N_("Accepted")}
+# The dated-exception form as it first shows: away, for the morning and afternoon.
+_NEW_EXCEPTION: dict[str, object] = {
+    "on": "",
+    "kind": "away",
+    "half_days": ["morning", "afternoon"],
+}
 # What is wrong with a dated exception, by (field, reason) as the domain names it.
 EXCEPTION_ERRORS = {
     ("on", "not_a_date"): N_("Choose a date."),
@@ -91,6 +97,7 @@ async def _home(
         "ticked": ticked(profile.availability),
         "exceptions": sorted(profile.exceptions, key=lambda e: (e.on, e.available)),
         "exception_errors": {},
+        "exception_form": _NEW_EXCEPTION,
         "days": DAYS,
         "parts": PARTS,
         "day_names": DAY_NAMES,
@@ -219,16 +226,21 @@ async def add_exception(
     found, volunteer_id = _volunteer(viewer)
     form = await request.form()
     today = console_of(request).runtime.clock.now().astimezone(VIETNAM).date()
+    on, kind = str(form.get("on", "")), str(form.get("kind", ""))
+    parts = [str(part) for part in form.getall("half_days", [])]
+    written = {"on": on, "kind": kind, "half_days": parts}
     try:
-        stated = dated_day(
-            str(form.get("on", "")),
-            str(form.get("kind", "")),
-            (str(part) for part in form.getall("half_days", [])),
-            today,
-        )
+        stated = dated_day(on, kind, parts, today)
     except DatedExceptionError as wrong:
         errors = {wrong.field: EXCEPTION_ERRORS[wrong.field, wrong.reason]}
-        return await _home(request, found, volunteer_id, status=400, exception_errors=errors)
+        return await _home(
+            request,
+            found,
+            volunteer_id,
+            status=400,
+            exception_errors=errors,
+            exception_form=written,  # shown back as written, for the fix
+        )
     new = DatedException(on=stated.on, available=stated.available, half_days=list(stated.half_days))
     return await _restate_exceptions(
         request, found, volunteer_id, lambda had: had if new in had else [*had, new]

@@ -291,6 +291,9 @@ async def test_a_wrong_or_contradictory_date_is_refused_beside_its_field_and_cha
     assert "Hãy chọn hôm nay hoặc một ngày sau." in past.text
     assert no_part.status_code == 400
     assert "Hãy đánh dấu ít nhất một buổi." in no_part.text
+    assert 'name="on" value="2026-12-12"' in no_part.text  # shown back as written
+    assert 'value="free" checked' in no_part.text
+    assert 'value="morning" checked' not in no_part.text.split('id="exception-form"')[1]
     assert opposite.status_code == 400
     assert "Ngày đó đã ghi điều ngược lại" in opposite.text
     assert no_csrf.status_code == 403
