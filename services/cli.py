@@ -91,8 +91,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        **proxy_trust(settings),
     )
     return 0
+
+
+def proxy_trust(settings: Settings) -> dict[str, Any]:
+    """uvicorn's reading of X-Forwarded-For/-Proto: only from the trusted proxies. uvicorn
+    itself would believe any process on 127.0.0.1, so with none trusted the headers are not
+    read at all: the client's address is the connection's (the console's per-address limit)."""
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.forwarded_allow_ips)}
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -42,6 +43,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_replicas: int = 1
     log_level: str = "INFO"
     log_json: bool = True
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
+    # networks, "*" for any); empty: nobody's, so a client cannot pick its own address.
+    forwarded_allow_ips: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,10 +72,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             stream_replicas=whole_number(env, "HANDINHAND_STREAM_REPLICAS", 1, 1, 5),
             log_level=level,
             log_json=env.get("HANDINHAND_LOG_FORMAT", "json") != "text",
+            forwarded_allow_ips=_trusted_proxies(env),
         )
 
     def database(self, service: str) -> Database:
         return self.databases[service]
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    """HANDINHAND_FORWARDED_ALLOW_IPS: addresses or networks, separated by commas, or "*"."""
+    name = "HANDINHAND_FORWARDED_ALLOW_IPS"
+    found = tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+    for part in found:
+        if part == "*":
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {part!r} is not an IP address or network") from None
+    return found
 
 
 def _database(env: Mapping[str, str], service: str, var_dir: Path) -> Database:

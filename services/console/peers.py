@@ -81,8 +81,8 @@ def refused(answer: httpx.Response) -> PeerRefusedError:
     )
 
 
-class Consent(msgspec.Struct, frozen=True, kw_only=True):
-    opted_out: bool = False
+class OptedOut(msgspec.Struct, frozen=True, kw_only=True):
+    opted_out: list[str] = msgspec.field(default_factory=list)
 
 
 class Venue(msgspec.Struct, frozen=True, kw_only=True):
@@ -121,14 +121,22 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
     explanation: str = ""
 
 
+class DatedException(msgspec.Struct, frozen=True, kw_only=True):
+    """A dated exception to the usual week, as the volunteers service states it: away on a
+    date (available false) or free on it, for some parts of the day."""
+
+    on: date
+    available: bool
+    half_days: list[str] = msgspec.field(default_factory=lambda: ["morning", "afternoon"])
+
+
 class VolunteerProfile(msgspec.Struct, frozen=True, kw_only=True):
     volunteer_id: str
     name: str
     commune_code: str
     availability: dict[str, list[str]]
     paused: bool = False
-    # Dated exceptions to the week, kept as the service gave them: the console sends them back.
-    exceptions: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    exceptions: list[DatedException] = msgspec.field(default_factory=list)
     group_id: str = ""
     phone: str = ""
     village: str = ""
@@ -176,6 +184,7 @@ _MEMBERS = msgspec.json.Decoder(list[VolunteerProfile])
 _COMMUNE_HOURS = msgspec.json.Decoder(CommuneHours)
 _GROUP = msgspec.json.Decoder(_GroupDetail)
 _IMPORTED = msgspec.json.Decoder(_Imported)
+_OPTED_OUT = msgspec.json.Decoder(OptedOut)
 
 
 class SessionDetail(SessionSummary, frozen=True, kw_only=True):
@@ -358,11 +367,13 @@ class Peers:
         caller: Caller,
         volunteer_id: str,
         availability: dict[str, list[str]],
-        exceptions: list[dict[str, Any]],
+        exceptions: list[DatedException] | None = None,
     ) -> None:
-        """The usual week; the dated exceptions are sent as they were, since the service
-        replaces them with what the body holds."""
-        body = {"availability": availability, "exceptions": exceptions}
+        """The usual week, and the full list of dated exceptions when given (None: not sent,
+        so the service keeps the ones it has; [] clears them)."""
+        body: dict[str, object] = {"availability": availability}
+        if exceptions is not None:
+            body["exceptions"] = msgspec.to_builtins(exceptions)
         await self._volunteers(caller, "PUT", f"/volunteers/{volunteer_id}/availability", body)
 
     async def issue_calendar_link(self, caller: Caller, volunteer_id: str) -> str:
@@ -430,9 +441,15 @@ class Peers:
         url = f"{self._settings.notifications_url}/sessions/{session_id}/messages"
         return await self._read(caller, url, list[SessionSms])
 
-    async def opted_out(self, caller: Caller, phone: str) -> bool:
-        url = f"{self._settings.notifications_url}/recipients/{phone}/consent"
-        return (await self._read(caller, url, Consent)).opted_out
+    async def opted_out(self, caller: Caller, phones: list[str], kind: str) -> set[str]:
+        """Which of these numbers an SMS of `kind` (notifications' SmsKind) would skip because
+        they opted out, in one call (the numbers go in the body, never in a URL)."""
+        if not phones:
+            return set()
+        url = f"{self._settings.notifications_url}/recipients/opted-out"
+        body = {"phones": sorted(set(phones)), "kind": kind}
+        answer = await self._call(caller, "POST", url, json=body)
+        return set(_OPTED_OUT.decode(answer.content).opted_out)
 
     async def session(self, caller: Caller, session_id: str) -> SessionDetail:
         url = f"{self._settings.scheduler_url}/sessions/{session_id}"

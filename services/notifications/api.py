@@ -18,6 +18,7 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from services.notifications import handlers
 from services.notifications.delivery import SmsChannel
 from services.notifications.domain.audience import Audience, audience_of
+from services.notifications.domain.messages import may_send
 from services.notifications.providers.console import ConsoleMessage
 from services.notifications.providers.signatures import verify_twilio_signature
 from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
@@ -33,7 +34,7 @@ from shared.store.eventstore import EventStore
 from shared.web.app import cause_of
 from shared.web.auth import Caller, ForbiddenError, Role
 from shared.web.openapi import BEARER
-from shared.web.phones import PathPhone, QueryPhone
+from shared.web.phones import PathPhone, QueryPhone, WrittenPhone
 from shared.web.problems import InvalidInputError, NotFoundError
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -74,6 +75,30 @@ class ConsentView(msgspec.Struct, frozen=True, kw_only=True):
     language: SmsLanguage | None = None
     strip_diacritics: bool | None = None
     changed_at: datetime | None = None
+
+
+MAX_OPT_OUT_CHECK = 1000
+
+
+class OptOutCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """Numbers to check, in the body (a phone never goes in a URL, where logs keep it)."""
+
+    phones: Annotated[list[WrittenPhone], msgspec.Meta(max_length=MAX_OPT_OUT_CHECK)]
+    kind: Annotated[
+        SmsKind | None,
+        msgspec.Meta(
+            description="the SMS about to be sent: only the numbers it would skip are named "
+            "(a deployment may still send cancellations to opted-out numbers, "
+            "HANDINHAND_SMS_ESSENTIAL_AFTER_OPT_OUT)"
+        ),
+    ] = None
+
+
+class OptedOutView(msgspec.Struct, frozen=True, kw_only=True):
+    """Which of the numbers asked about opted out of SMS (HUY/STOP), as they were written:
+    with `kind`, those an SMS of that kind would skip."""
+
+    opted_out: list[str]
 
 
 class SessionSmsView(msgspec.Struct, frozen=True, kw_only=True):
@@ -368,6 +393,37 @@ async def get_consent(
         return _consent(number, await queries.recipient(conn, number))
 
 
+@post(
+    "/recipients/opted-out",
+    tags=["recipients"],
+    security=TOKEN,
+    status_code=200,
+    summary="Which of these numbers opted out of SMS (HUY/STOP): the ones a send would skip",
+)
+async def opted_out_among(
+    request: Request[Any, Any, State],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    data: JSONBody[OptOutCheck],
+) -> OptedOutView:
+    """One call for a whole roster (e.g. the people a cancellation would text), each number
+    as written; a number that is not a Vietnamese mobile is a 422 naming `phones`."""
+    caller.require(Role.COORDINATOR)
+    numbers = {written: _phone(written, "phones") for written in data.phones}
+    policy = _channel(request).settings.opt_out
+    if data.kind is not None and may_send(data.kind, opted_out=True, policy=policy):
+        return OptedOutView(opted_out=[])  # this deployment sends that kind to everyone
+    async with store.reader.connect() as conn:
+        found = await queries.recipients_by_phone(conn, numbers.values())
+    return OptedOutView(
+        opted_out=[
+            written
+            for written, number in numbers.items()
+            if number in found and found[number].opted_out
+        ]
+    )
+
+
 @put(
     "/recipients/{phone:str}/preferences",
     tags=["recipients"],
@@ -474,6 +530,7 @@ routes: list[Any] = [
     session_messages,
     console_messages,
     get_consent,
+    opted_out_among,
     put_preferences,
     put_coordinator_contact,
 ]

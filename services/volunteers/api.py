@@ -108,8 +108,20 @@ class VolunteerPause(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AvailabilityUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    """The usual week, always; the dated exceptions only when given (a client that knows
+    nothing of them leaves them be)."""
+
     availability: WeeklyAvailability
-    exceptions: tuple[AvailabilityException, ...] = ()
+    exceptions: (
+        Annotated[
+            tuple[AvailabilityException, ...],
+            msgspec.Meta(
+                description="The full list of dated exceptions: omitted, the stored ones stay "
+                "as they are; `[]` clears them."
+            ),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 # --- Responses --------------------------------------------------------------------------------
@@ -484,14 +496,15 @@ async def change_availability(
     cause: NamedDependency[Cause],
     staffing: NamedDependency[StaffingOptions],
 ) -> queries.VolunteerView:
-    """Restate the usual weekend and dated exceptions (the volunteer, or a coordinator)."""
+    """Restate the usual week (the volunteer, or a coordinator); the dated exceptions are
+    replaced by `exceptions` when it is given (`[]` clears them) and kept when it is omitted."""
     async with store.transaction() as tx:
         found = await _volunteer(tx.conn, volunteer_id)
         _self_or_coordinator(caller, found)
         command = ChangeAvailability(
             volunteer_id=found.volunteer_id,
             availability=data.availability,
-            exceptions=data.exceptions,
+            exceptions=None if data.exceptions is msgspec.UNSET else data.exceptions,
         )
         await handlers.change_availability(
             tx, command, options=staffing, now=store.clock.now(), cause=cause

@@ -72,11 +72,12 @@ class AccountResumed(Event, frozen=True, kw_only=True):
 
 
 class AccountScopeChanged(Event, frozen=True, kw_only=True):
-    """The provinces or communes the account covers (the full new list)."""
+    """The provinces or communes the account covers (the full new list, and the one before)."""
 
     event_type: ClassVar[str] = "account.scope_changed"
     account_id: AccountId
     scope: tuple[str, ...]
+    previous_scope: tuple[str, ...] = ()
     changed_by: str = ""
     changed_at: datetime
 

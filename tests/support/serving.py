@@ -6,21 +6,28 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 from litestar import Litestar
 
 
 @asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[str]:
-    """Serve `app` (lifespan included) until the block ends; yields its base URL."""
+async def serving(app: Litestar, **options: Any) -> AsyncIterator[str]:
+    """Serve `app` (lifespan included) until the block ends; yields its base URL. `options`
+    go to uvicorn as `handinhand serve` passes them (e.g. its proxy trust)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # A console page's event stream never ends by itself: stopping closes it after 2 s.
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        **options,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

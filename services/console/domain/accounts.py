@@ -137,6 +137,7 @@ def decide_resume(state: AccountState | None, command: ResumeAccount, now: datet
 def decide_change_scope(
     state: AccountState | None, command: ChangeScope, now: datetime
 ) -> list[Event]:
+    """A coordinator keeps at least one code; the same scope again changes nothing."""
     current = _existing(state, command.account_id)
     scope = checked_scope(command.scope)
     if current.role is AccountRole.COORDINATOR and not scope:
@@ -147,6 +148,7 @@ def decide_change_scope(
         AccountScopeChanged(
             account_id=command.account_id,
             scope=scope,
+            previous_scope=current.scope,
             changed_by=command.changed_by,
             changed_at=now,
         )

@@ -22,6 +22,17 @@ def province_of(code: str) -> str | None:
     return None if found is None else f"{int(found.province_code):02d}"
 
 
+def is_province(code: str) -> bool:
+    """Whether a code is an official two-digit province code (`38`: Thanh Hóa)."""
+    if not code.isdigit() or len(code) != 2:
+        return False
+    try:
+        ProvinceCode(int(code))
+    except ValueError:
+        return False
+    return True
+
+
 def covers(scope: tuple[str, ...], code: str) -> bool:
     """Whether a scope (province and commune codes; empty: everything, for admins only)
     covers a commune or a province code."""

@@ -1,4 +1,5 @@
-"""Admins: the accounts list, adding a coordinator, pausing and resuming an account."""
+"""Admins: the accounts list, adding a coordinator, changing a coordinator's scope, pausing and
+resuming an account."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from services.console import handlers
-from services.console.domain.accounts import AddAccount, PauseAccount, ResumeAccount
-from services.console.domain.communes import covers, province_of
+from services.console.domain.accounts import (
+    AddAccount,
+    ChangeScope,
+    PauseAccount,
+    ResumeAccount,
+)
+from services.console.domain.communes import covers, is_province, province_of
 from services.console.domain.errors import (
     AlreadyPausedError,
     InvalidAccountError,
@@ -38,14 +44,21 @@ class CoordinatorForm(msgspec.Struct, frozen=True, kw_only=True):
     scope: str = ""  # province or commune codes, separated by commas or spaces
 
 
+class ScopeForm(msgspec.Struct, frozen=True, kw_only=True):
+    scope: str = ""  # as in CoordinatorForm
+
+
 async def _accounts_page(
     request: Request[Any, Any, State],
     viewer: Viewer,
     *,
     form: CoordinatorForm | None = None,
     errors: dict[str, str] | None = None,
+    scopes: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
+    """`errors` by field: the add form's by name, a scope form's as `scope-<account id>`;
+    `scopes`: what a refused scope form had, shown back in it."""
     async with console_of(request).runtime.store.reader.connect() as conn:
         accounts = await queries.all_accounts(conn)
     return page(
@@ -55,6 +68,7 @@ async def _accounts_page(
         accounts=accounts,
         form=form or CoordinatorForm(),
         errors=errors or {},
+        scopes=scopes or {},
     )
 
 
@@ -63,6 +77,18 @@ async def accounts_page(
     request: Request[Any, Any, State], viewer: NamedDependency[Viewer | None]
 ) -> Template:
     return await _accounts_page(request, require_admin(viewer))
+
+
+def _scope_error(written: str, admin: Viewer) -> tuple[str | None, tuple[str, ...]]:
+    """What is wrong with a written scope, in the reader's language (None: nothing); its codes."""
+    codes = tuple(code for code in written.replace(",", " ").split() if code)
+    if not codes:
+        return _("Write at least one commune (5 digits) or province (2 digits) code."), codes
+    if not all(is_province(code) or province_of(code) is not None for code in codes):
+        return _("One of these codes is not an official commune or ward."), codes
+    if admin.account.scope and not all(covers(admin.account.scope, c) for c in codes):
+        return _("You may only give codes within your own scope."), codes
+    return None, codes
 
 
 def _form_errors(form: CoordinatorForm, admin: Viewer) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -74,13 +100,9 @@ def _form_errors(form: CoordinatorForm, admin: Viewer) -> tuple[dict[str, str], 
         normalize_phone(form.phone)
     except InvalidPhoneError:
         errors["phone"] = _("Write a Vietnamese mobile number, e.g. 0912 345 678.")
-    codes = tuple(code for code in form.scope.replace(",", " ").split() if code)
-    if not codes:
-        errors["scope"] = _("Write at least one commune (5 digits) or province (2 digits) code.")
-    elif any(len(code) == 5 and province_of(code) is None for code in codes):
-        errors["scope"] = _("One of these codes is not an official commune or ward.")
-    elif admin.account.scope and not all(covers(admin.account.scope, c) for c in codes):
-        errors["scope"] = _("You may only give codes within your own scope.")
+    scope_error, codes = _scope_error(form.scope, admin)
+    if scope_error is not None:
+        errors["scope"] = scope_error
     return errors, codes
 
 
@@ -172,4 +194,42 @@ async def resume(
     return Redirect("/accounts")
 
 
-routes: list[Any] = [accounts_page, add_coordinator, pause, resume]
+@post("/accounts/{account_id:str}/scope", include_in_schema=False)
+async def change_scope(
+    request: Request[Any, Any, State],
+    viewer: NamedDependency[Viewer | None],
+    cause: NamedDependency[Cause],
+    account_id: FromPath[str],
+    data: Annotated[ScopeForm, FORM],
+) -> Template | Redirect:
+    """The coordinator's open sessions read the account on every request: the next one sees
+    the new scope, with nothing to sign in again."""
+    admin = require_admin(viewer)
+    found = await _account_in_reach(request, admin, account_id)
+    if found.role is not AccountRole.COORDINATOR:
+        raise ForbiddenError("only a coordinator's scope is changed here")
+    error, codes = _scope_error(data.scope, admin)
+    if error is None:
+        console = console_of(request)
+        command = ChangeScope(
+            account_id=found.account_id, scope=codes, changed_by=admin.account.account_id
+        )
+        try:
+            async with console.runtime.store.transaction() as tx:
+                await handlers.change_scope(
+                    tx, command, now=console.runtime.clock.now(), cause=cause
+                )
+        except InvalidAccountError:
+            error = _("This value is not accepted.")
+    if error is not None:
+        return await _accounts_page(
+            request,
+            admin,
+            errors={f"scope-{account_id}": error},
+            scopes={account_id: data.scope},
+            status=400,
+        )
+    return Redirect("/accounts")
+
+
+routes: list[Any] = [accounts_page, add_coordinator, change_scope, pause, resume]

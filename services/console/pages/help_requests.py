@@ -45,6 +45,7 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
     staffing: str
     local_date: date | None = None
     start_local: time | None = None
+    resident_name: str = ""
 
 
 class Queue(msgspec.Struct, frozen=True, kw_only=True):

@@ -97,13 +97,18 @@ async def volunteers_context(
     except PeerError:
         slot = None  # the volunteers service is away: the page says so, the rest still shows
     names: dict[str, str] = {}
+    phones: dict[str, str] = {}  # for the cancellation's count of who gets an SMS
     for held in [] if slot is None else slot.assignments:
         # When the name cannot be read the volunteer is shown by id: state and reason still say
         # what matters.
         with suppress(PeerError, NotFoundError, ForbiddenError):
-            names[held.volunteer_id] = (await peers.volunteer(caller, held.volunteer_id)).name
+            profile = await peers.volunteer(caller, held.volunteer_id)
+            names[held.volunteer_id] = profile.name
+            if profile.phone:
+                phones[held.volunteer_id] = profile.phone
     return {
         "viewer": viewer,
+        "volunteer_phones": phones,
         "session": session,
         "names": names,
         "assignments": None if slot is None else slot.assignments,

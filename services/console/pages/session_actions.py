@@ -155,11 +155,15 @@ async def _cancel_page(
         context = await session_context(request, viewer, session_id)
         peers = console_of(request).peers
         caller = caller_of(context["viewer"])
-        phones = [r.phone for r in context["roster"]]
-        opted_out = {p for p in phones if await peers.opted_out(caller, p)}
+        residents = [r.phone for r in context["roster"]]
+        volunteers: dict[str, str] = context["volunteer_phones"]
+        # The SMS a cancellation sends: residents are told, volunteers released.
+        opted_out = await peers.opted_out(caller, residents, "resident_cancelled")
+        opted_out |= await peers.opted_out(caller, list(volunteers.values()), "assignment_released")
     except PeerError:
         return page("error.html", status=503, status_code=503, what_to_do=unreachable())
-    context["texted"] = people_texted(phones, opted_out, context["assignments"] or [])
+    assignments = context["assignments"] or []
+    context["texted"] = people_texted(residents, assignments, volunteers, opted_out)
     context["errors"] = errors or {}
     return page("cancel.html", status=status, **context)
 

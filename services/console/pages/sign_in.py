@@ -126,7 +126,9 @@ async def enter_code(
         path="/",
         httponly=True,
         samesite="lax",
-        secure=console.settings.secure_cookies,
+        # HTTPS as the public URL says, or as a trusted proxy says the browser came (its
+        # X-Forwarded-Proto, read by uvicorn only from HANDINHAND_FORWARDED_ALLOW_IPS).
+        secure=console.settings.secure_cookies or request.url.scheme == "https",
         max_age=int(console.settings.session_length.total_seconds()),
     )
     landing = "/me" if checked.account.role is AccountRole.VOLUNTEER else "/weekend"

@@ -1,9 +1,11 @@
-"""A volunteer's own home: their coming assignments to accept or decline, their usual week,
-their hours and their calendar link. Every call names the signed-in volunteer only (never an id
-from the form), and the volunteers service checks the token again."""
+"""A volunteer's own home: their coming assignments to accept or decline, their usual week and
+the dates that differ from it, their hours and their calendar link. Every call names the
+signed-in volunteer only (never an id from the form), and the volunteers service checks the
+token again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, get, post
@@ -12,12 +14,21 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from services.console.domain.availability import DAYS, PARTS, UnknownBoxError, ticked, week_of
+from services.console.domain.availability import (
+    DAYS,
+    PARTS,
+    DatedExceptionError,
+    UnknownBoxError,
+    dated_day,
+    ticked,
+    week_of,
+)
 from services.console.i18n import N_
 from services.console.pages.common import caller_of, console_of, page, signed_in
 from services.console.pages.session import reason
-from services.console.peers import PeerError, PeerRefusedError
+from services.console.peers import DatedException, PeerError, PeerRefusedError
 from services.console.views.queries import Viewer
+from shared.clock import VIETNAM
 from shared.events.console import AccountRole
 from shared.web.auth import ForbiddenError
 from shared.web.problems import NotFoundError
@@ -34,6 +45,20 @@ DAY_NAMES = {
 }
 PART_NAMES = {"morning": N_("Morning"), "afternoon": N_("Afternoon"), "evening": N_("Evening")}
 STATUS_NAMES = {"proposed": N_("Waiting for your answer"), "accepted": N_("Accepted")}
+# The dated-exception form as it first shows: away, for the morning and afternoon.
+_NEW_EXCEPTION: dict[str, object] = {
+    "on": "",
+    "kind": "away",
+    "half_days": ["morning", "afternoon"],
+}
+# What is wrong with a dated exception, by (field, reason) as the domain names it.
+EXCEPTION_ERRORS = {
+    ("on", "not_a_date"): N_("Choose a date."),
+    ("on", "past"): N_("Choose today or a later date."),
+    ("kind", "unknown"): N_("Choose whether you are away or available on that date."),
+    ("half_days", "none"): N_("Tick at least one part of the day."),
+    ("half_days", "unknown"): N_("Tick only the parts of day the form shows."),
+}
 
 
 def _volunteer(viewer: Viewer | None) -> tuple[Viewer, str]:
@@ -71,6 +96,9 @@ async def _home(
         "upcoming": upcoming,
         "hours": hours,
         "ticked": ticked(profile.availability),
+        "exceptions": sorted(profile.exceptions, key=lambda e: (e.on, e.available)),
+        "exception_errors": {},
+        "exception_form": _NEW_EXCEPTION,
         "days": DAYS,
         "parts": PARTS,
         "day_names": DAY_NAMES,
@@ -142,9 +170,8 @@ async def change_availability(
         return await _home(request, found, volunteer_id, status=400, availability_error=error)
     console = console_of(request)
     try:
-        caller = caller_of(found)
-        kept = (await console.peers.volunteer(caller, volunteer_id)).exceptions
-        await console.peers.change_availability(caller, volunteer_id, week, kept)
+        # The dated exceptions are not sent: the service keeps them as they are.
+        await console.peers.change_availability(caller_of(found), volunteer_id, week)
     except PeerRefusedError as problem:
         error = N_("The week was not saved: %(detail)s")
         return await _home(
@@ -158,6 +185,89 @@ async def change_availability(
     except PeerError:
         return page("volunteer.html", status=503, viewer=found, unavailable=True)
     return Redirect("/me")
+
+
+async def _restate_exceptions(
+    request: Request[Any, Any, State],
+    viewer: Viewer,
+    volunteer_id: str,
+    change: Callable[[list[DatedException]], list[DatedException]],
+) -> Template | Redirect:
+    """Read the stated exceptions, change them, and send the whole list with the usual week
+    as it stands (the service takes both together)."""
+    console = console_of(request)
+    caller = caller_of(viewer)
+    try:
+        profile = await console.peers.volunteer(caller, volunteer_id)
+        wanted = change(list(profile.exceptions))
+        if wanted != profile.exceptions:
+            await console.peers.change_availability(
+                caller, volunteer_id, profile.availability, wanted
+            )
+    except PeerRefusedError as problem:
+        if problem.field != "exceptions":
+            raise
+        errors = {
+            "on": N_(
+                "That date already says the opposite for one of these parts of the day: "
+                "remove it first."
+            )
+        }
+        return await _home(request, viewer, volunteer_id, status=400, exception_errors=errors)
+    except PeerError:
+        return page("volunteer.html", status=503, viewer=viewer, unavailable=True)
+    return Redirect("/me")
+
+
+@post("/me/exceptions", include_in_schema=False)
+async def add_exception(
+    request: Request[Any, Any, State], viewer: NamedDependency[Viewer | None]
+) -> Template | Redirect:
+    """Away on a date, or available on it: added to the ones stated (the same one again
+    changes nothing)."""
+    found, volunteer_id = _volunteer(viewer)
+    form = await request.form()
+    today = console_of(request).runtime.clock.now().astimezone(VIETNAM).date()
+    on, kind = str(form.get("on", "")), str(form.get("kind", ""))
+    parts = [str(part) for part in form.getall("half_days", [])]
+    written = {"on": on, "kind": kind, "half_days": parts}
+    try:
+        stated = dated_day(on, kind, parts, today)
+    except DatedExceptionError as wrong:
+        errors = {wrong.field: EXCEPTION_ERRORS[wrong.field, wrong.reason]}
+        return await _home(
+            request,
+            found,
+            volunteer_id,
+            status=400,
+            exception_errors=errors,
+            exception_form=written,  # shown back as written, for the fix
+        )
+    new = DatedException(on=stated.on, available=stated.available, half_days=list(stated.half_days))
+    return await _restate_exceptions(
+        request, found, volunteer_id, lambda had: had if new in had else [*had, new]
+    )
+
+
+@post("/me/exceptions/remove", include_in_schema=False)
+async def remove_exception(
+    request: Request[Any, Any, State], viewer: NamedDependency[Viewer | None]
+) -> Template | Redirect:
+    """The form names the exception by what it says (date, away or free, parts of the day),
+    so a list changed meanwhile loses only that one; one already gone changes nothing."""
+    found, volunteer_id = _volunteer(viewer)
+    form = await request.form()
+    on = str(form.get("on", ""))
+    available = str(form.get("kind", "")) == "free"
+    parts = [str(part) for part in form.getall("half_days", [])]
+    return await _restate_exceptions(
+        request,
+        found,
+        volunteer_id,
+        lambda had: [
+            e for e in had if (e.on.isoformat(), e.available, e.half_days) != (on, available, parts)
+        ],
+    )
 
 
 @post("/me/calendar-link", include_in_schema=False)
@@ -197,6 +307,8 @@ routes: list[Any] = [
     accept,
     decline,
     change_availability,
+    add_exception,
+    remove_exception,
     issue_calendar_link,
     revoke_calendar_link,
 ]

@@ -91,6 +91,7 @@ class HomeVisitView(msgspec.Struct, frozen=True, kw_only=True):
     start_local: time | None = None
     end_local: time | None = None
     outcomes: list[Outcome] = []
+    resident_name: str = ""  # who asked for the visit (their help request's name)
 
 
 def session_view(row: sa.Row[Any]) -> SessionView:
@@ -171,6 +172,7 @@ def visit_view(row: sa.Row[Any]) -> HomeVisitView:
         start_local=row.start_local,
         end_local=row.end_local,
         outcomes=[Outcome(o) for o in row.outcomes],
+        resident_name=row.resident_name or "",
     )
 
 

@@ -28,6 +28,15 @@ from shared.events.scheduler import (
 from shared.events.vocabulary import Accessibility, Language, Outcome, Topic
 
 
+def _visits_with_resident() -> sa.Select[Any]:
+    """Home visits with the name of the resident who asked (their help request's): whoever
+    may read a visit (its commune's coordinator) goes to that resident's home."""
+    resident = help_requests.c.request_id == home_visits.c.request_id
+    return sa.select(home_visits, help_requests.c.resident_name).select_from(
+        home_visits.outerjoin(help_requests, resident)
+    )
+
+
 class _Statements:
     """The hot queries, built once: SQLAlchemy then reuses their compiled form instead of
     building, coercing and caching a new statement on every call. Their WHERE parameters on
@@ -47,7 +56,7 @@ class _Statements:
         self.session_row = sa.select(sessions).where(by_session)
         self.request_row = sa.select(help_requests).where(by_request)
         self.booking_row = sa.select(bookings).where(by_booking)
-        self.visit_row = sa.select(home_visits).where(by_visit)
+        self.visit_row = _visits_with_resident().where(by_visit)
         self.lock_session = sa.select(sessions.c.session_id).where(by_session).with_for_update()
         self.candidates = {
             "postgresql": self._candidates(sa.func.json_array_elements_text),
@@ -184,7 +193,8 @@ async def request_row(conn: AsyncConnection, request_id: str) -> sa.Row[Any] | N
 
 
 async def visit_row(conn: AsyncConnection, visit_id: str) -> sa.Row[Any] | None:
-    return (await conn.execute(_SQL.visit_row, {"b_visit_id": visit_id})).first()
+    row: sa.Row[Any] | None = (await conn.execute(_SQL.visit_row, {"b_visit_id": visit_id})).first()
+    return row
 
 
 def request_state(row: sa.Row[Any]) -> HelpRequestState:
@@ -393,7 +403,7 @@ async def commune_waiting(conn: AsyncConnection, commune_code: str) -> list[sa.R
 async def commune_open_visits(conn: AsyncConnection, commune_code: str) -> list[sa.Row[Any]]:
     """A commune's home visits still to happen (requested or scheduled), oldest request first."""
     query = (
-        sa.select(home_visits)
+        _visits_with_resident()
         .where(
             home_visits.c.commune_code == commune_code,
             home_visits.c.status.in_(("requested", "scheduled")),

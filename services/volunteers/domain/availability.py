@@ -44,11 +44,12 @@ def parts_given(stated: Iterable[HalfDay]) -> set[HalfDay]:
 
 
 class ChangeAvailability(msgspec.Struct, frozen=True, kw_only=True):
-    """Restate a volunteer's usual week (with a volunteer token or by a coordinator)."""
+    """Restate a volunteer's usual week (with a volunteer token or by a coordinator), and their
+    dated exceptions when given: None keeps the stored ones, () clears them."""
 
     volunteer_id: VolunteerId
     availability: WeeklyAvailability
-    exceptions: tuple[AvailabilityException, ...] = ()
+    exceptions: tuple[AvailabilityException, ...] | None = None
 
 
 def decide_change_availability(
@@ -56,8 +57,9 @@ def decide_change_availability(
 ) -> list[AvailabilityChanged]:
     """Record the new availability; exceptions for one date must not contradict each other."""
     require_registered(state)
+    exceptions = state.exceptions if command.exceptions is None else command.exceptions
     seen: dict[tuple[date, HalfDay], bool] = {}
-    for exception in command.exceptions:
+    for exception in exceptions:
         if not exception.half_days:
             raise InvalidVolunteerError("an exception names no half day", "exceptions")
         for half in sorted(parts_given(exception.half_days)):
@@ -72,7 +74,7 @@ def decide_change_availability(
         AvailabilityChanged(
             volunteer_id=command.volunteer_id,
             availability=command.availability,
-            exceptions=tuple(sorted(command.exceptions, key=lambda e: e.on)),
+            exceptions=tuple(sorted(exceptions, key=lambda e: e.on)),
             changed_at=now,
         )
     ]

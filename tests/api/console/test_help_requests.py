@@ -91,6 +91,8 @@ async def test_requests_filed_for_residents_are_booked_waiting_or_home_visits(
     assert "Chưa thống nhất thời gian" in page  # the home visit, no time agreed yet
     assert [w["name"] for w in queue["waiting"]] == ["Trần Văn Bình"]
     assert len(queue["home_visits"]) == 1
+    visit_card = page.split('id="home-visits"')[1]
+    assert "<h3>Phạm Thị Cúc</h3>" in visit_card  # whose home the visit is to
 
 
 async def test_no_consent_or_a_refused_field_is_named_beside_it_and_files_nothing(

@@ -197,3 +197,106 @@ async def test_a_volunteers_service_that_does_not_answer_is_a_clear_message(
     assert "Dịch vụ tình nguyện viên chưa trả lời" in volunteers.text
     for answer in (home, accept, volunteers):
         assert "Traceback" not in answer.text
+
+
+async def test_a_volunteer_lists_adds_and_removes_dates_that_differ_from_their_week(
+    settings: Settings,
+) -> None:
+    async with console_world(settings) as world:
+        volunteer_id = await as_volunteer(world)
+        empty = (await world.console.get("/me")).text
+        csrf = await world.csrf("/me")
+        away = await world.console.post(
+            "/me/exceptions",
+            data={
+                "on": "2026-12-12",
+                "kind": "away",
+                "half_days": ["morning", "afternoon"],
+                "_csrf_token": csrf,
+            },
+        )
+        free = await world.console.post(
+            "/me/exceptions",
+            data={
+                "on": "2026-12-09",
+                "kind": "free",
+                "half_days": ["evening"],
+                "_csrf_token": csrf,
+            },
+        )
+        again = await world.console.post(
+            "/me/exceptions",
+            data={
+                "on": "2026-12-09",
+                "kind": "free",
+                "half_days": ["evening"],
+                "_csrf_token": csrf,
+            },
+        )
+        both = await profile(world, volunteer_id)
+        listed = (await world.console.get("/me")).text
+        removed = await world.console.post(
+            "/me/exceptions/remove",
+            data={
+                "on": "2026-12-12",
+                "kind": "away",
+                "half_days": ["morning", "afternoon"],
+                "_csrf_token": csrf,
+            },
+        )
+        left = await profile(world, volunteer_id)
+
+    assert "Chưa có ngày nào khác với tuần thường lệ của bạn." in empty
+    assert 'id="exception-form"' in empty
+    assert (away.status_code, free.status_code, again.status_code) == (302, 302, 302)
+    assert both["exceptions"] == [
+        {"on": "2026-12-09", "available": True, "half_days": ["evening"]},
+        {"on": "2026-12-12", "available": False, "half_days": ["morning", "afternoon"]},
+    ]
+    assert both["availability"]["saturday"] == ["morning"]  # the usual week stays
+    assert 'id="exception-2026-12-12-away"' in listed
+    assert "Thứ Bảy, 12/12/2026: vắng" in listed
+    assert "Thứ Tư, 09/12/2026: rảnh" in listed
+    assert removed.status_code == 302
+    assert left["exceptions"] == [{"on": "2026-12-09", "available": True, "half_days": ["evening"]}]
+
+
+async def test_a_wrong_or_contradictory_date_is_refused_beside_its_field_and_changes_nothing(
+    settings: Settings,
+) -> None:
+    async with console_world(settings) as world:
+        volunteer_id = await as_volunteer(world)
+        csrf = await world.csrf("/me")
+
+        async def add(on: str, kind: str, *parts: str) -> httpx.Response:
+            return await world.console.post(
+                "/me/exceptions",
+                data={"on": on, "kind": kind, "half_days": list(parts), "_csrf_token": csrf},
+            )
+
+        first = await add("2026-12-12", "away", "morning")
+        no_date = await add("", "away", "morning")
+        past = await add("2026-12-01", "away", "morning")
+        no_part = await add("2026-12-12", "free")
+        opposite = await add("2026-12-12", "free", "morning")
+        no_csrf = await world.console.post(
+            "/me/exceptions", data={"on": "2026-12-13", "kind": "away", "half_days": "morning"}
+        )
+        stated = await profile(world, volunteer_id)
+
+    assert first.status_code == 302
+    assert no_date.status_code == 400
+    assert "Hãy chọn một ngày." in no_date.text
+    assert 'aria-describedby="exception-on-error"' in no_date.text
+    assert "Hãy chọn hôm nay hoặc một ngày sau." in past.text
+    assert no_part.status_code == 400
+    assert "Hãy đánh dấu ít nhất một buổi." in no_part.text
+    assert 'name="on" value="2026-12-12"' in no_part.text  # shown back as written
+    assert 'value="free" checked' in no_part.text
+    assert 'value="morning" checked' not in no_part.text.split('id="exception-form"')[1]
+    assert opposite.status_code == 400
+    assert "Ngày đó đã ghi điều ngược lại" in opposite.text
+    assert no_csrf.status_code == 403
+    assert stated["exceptions"] == [
+        {"on": "2026-12-12", "available": False, "half_days": ["morning"]}
+    ]

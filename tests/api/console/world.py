@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import msgspec
@@ -162,8 +163,10 @@ async def console_world(
     settings: Settings,
     *,
     with_scheduler: bool = False,
+    serve_options: dict[str, Any] | None = None,
     **overrides: object,
 ) -> AsyncIterator[World]:
+    """`serve_options`: uvicorn's, for the console only (e.g. `services.cli.proxy_trust`)."""
     gateway = Gateway()
     gateway.default = Response(body=b'{"id": "gw-1"}')
     await gateway.start()
@@ -192,7 +195,10 @@ async def console_world(
                 **({"volunteers_url": volunteers_url} | overrides),
             )
             app = create_app(settings, console=config, clock=clock)
-            async with serving(app) as url, httpx.AsyncClient(base_url=url) as browser:
+            async with (
+                serving(app, **(serve_options or {})) as url,
+                httpx.AsyncClient(base_url=url) as browser,
+            ):
                 yield World(
                     console=browser,
                     app=app,

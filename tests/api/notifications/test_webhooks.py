@@ -25,6 +25,7 @@ from tests.integration.notifications.harness import (
     WEBHOOK_TOKEN,
     Service,
     notifications,
+    sms_settings,
 )
 from tests.support.services import token
 from tests.support.waiting import eventually
@@ -75,6 +76,51 @@ async def test_stop_opts_out_and_only_the_confirmation_is_sent(settings: Setting
     assert again.status_code == start.status_code == 200
     assert "nhận lại tin nhắn" in texts[1]  # the unknown text in between got no answer
     assert back.json()["opted_out"] is False
+
+
+async def test_which_numbers_opted_out_is_asked_in_the_body_and_answered_as_written(
+    settings: Settings,
+) -> None:
+    async with notifications(settings) as service:
+        await service.inbound(sms("SM-stop", "STOP", sender=VOLUNTEER_PHONE))
+        asked = [RESIDENT_PHONE, "0" + VOLUNTEER_PHONE.removeprefix("+84"), "0912 000 777"]
+        answer = await service.client.post(
+            "/recipients/opted-out", json={"phones": asked}, headers=token(Role.COORDINATOR)
+        )
+        bad = await service.client.post(
+            "/recipients/opted-out", json={"phones": ["0123"]}, headers=token(Role.COORDINATOR)
+        )
+        by_volunteer = await service.client.post(
+            "/recipients/opted-out", json={"phones": asked}, headers=token(Role.VOLUNTEER)
+        )
+
+    assert answer.status_code == 200
+    assert answer.json() == {"opted_out": [asked[1]]}
+    assert bad.status_code in {400, 422}
+    assert "phones" in bad.text
+    assert by_volunteer.status_code == 403
+
+
+async def test_a_deployment_that_still_sends_cancellations_skips_nobody_for_them(
+    settings: Settings,
+) -> None:
+    essential = sms_settings(allow_essential_after_opt_out=True)
+    async with notifications(settings, sms=essential) as service:
+        await service.inbound(sms("SM-stop", "STOP", sender=VOLUNTEER_PHONE))
+
+        async def skipped(kind: str) -> object:
+            answer = await service.client.post(
+                "/recipients/opted-out",
+                json={"phones": [VOLUNTEER_PHONE], "kind": kind},
+                headers=token(Role.COORDINATOR),
+            )
+            return answer.json()["opted_out"]
+
+        released = await skipped("assignment_released")
+        reminded = await skipped("resident_reminder")
+
+    assert released == []
+    assert reminded == [VOLUNTEER_PHONE]
 
 
 async def test_a_webhook_delivered_twice_counts_once(settings: Settings) -> None:

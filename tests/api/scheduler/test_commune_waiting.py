@@ -1,4 +1,5 @@
-"""GET /communes/{code}/waiting: who a commune still owes a place or a visit, scope-checked."""
+"""GET /communes/{code}/waiting: who a commune still owes a place or a visit (with the name of
+the resident to visit), scope-checked."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ async def test_a_communes_waiting_residents_and_home_visits(client: Client, toke
         "/help-requests", json=help_body("0912345002", resident_name="Trần Văn Bình")
     )
     visit = await client.post(
-        "/help-requests", json=help_body("0912345003", home_visit=True, address="Thôn 1")
+        "/help-requests",
+        json=help_body(
+            "0912345003", resident_name="Phạm Thị Cúc", home_visit=True, address="Thôn 1"
+        ),
     )
     assert (booked.json()["status"], waiting.json()["status"]) == ("booked", "waiting")
 
@@ -40,6 +44,7 @@ async def test_a_communes_waiting_residents_and_home_visits(client: Client, toke
     assert [w["name"] for w in body["waiting"]] == ["Trần Văn Bình"]
     assert [v["request_id"] for v in body["home_visits"]] == [visit.json()["request_id"]]
     assert body["home_visits"][0]["status"] == "requested"
+    assert body["home_visits"][0]["resident_name"] == "Phạm Thị Cúc"  # whose home to visit
     assert outsider.status_code == 403
     assert resident.status_code == 401
     assert unknown.status_code == 404

@@ -113,6 +113,7 @@ async def test_staff_file_on_behalf_and_home_visits_become_visits(
     visit_id = visit.json()["visit_id"]
     shown = await client.get(f"/home-visits/{visit_id}", headers=tokens())
     assert (shown.json()["status"], shown.json()["volunteers_needed"]) == ("requested", 2)
+    assert shown.json()["resident_name"] == "Lê Thị Hoa"  # the help request's resident
     planned = await client.post(
         f"/home-visits/{visit_id}/schedule",
         json={"local_date": "2026-03-04", "start_local": "15:00:00", "end_local": "16:00:00"},

@@ -230,6 +230,39 @@ async def test_a_volunteer_restates_their_own_availability_but_nobody_elses(
     assert read.json()["exceptions"][0]["on"] == "2026-06-07"
 
 
+async def test_a_usual_week_without_exceptions_keeps_the_stored_ones_and_an_empty_list_clears(
+    settings: Settings, nc: Client
+) -> None:
+    async with volunteers_app(settings, nc, FixedClock(T0)) as client:
+        group = await new_group(client)
+        me = (await new_volunteer(client, group, "0912345678"))["volunteer_id"]
+        away = {"on": "2026-06-07", "available": False, "half_days": ["morning", "afternoon"]}
+        token = volunteer_token(me)
+        url = f"/volunteers/{me}/availability"
+        await client.put(
+            url,
+            json={"availability": {"saturday": ["morning"]}, "exceptions": [away]},
+            headers=token,
+        )
+        week_only = await client.put(
+            url, json={"availability": {"sunday": ["afternoon"]}}, headers=token
+        )
+        cleared = await client.put(
+            url, json={"availability": {"sunday": ["afternoon"]}, "exceptions": []}, headers=token
+        )
+        documented = (await client.get("/schema/openapi.json")).json()
+
+    assert week_only.status_code == 200
+    assert week_only.json()["availability"]["sunday"] == ["afternoon"]
+    assert week_only.json()["exceptions"] == [away]
+    assert cleared.status_code == 200
+    assert cleared.json()["exceptions"] == []
+    put = documented["paths"]["/volunteers/{volunteer_id}/availability"]["put"]
+    schema = put["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["availability"]
+    assert "omitted, the stored ones stay" in schema["properties"]["exceptions"]["description"]
+
+
 async def test_a_roster_imports_every_member_or_reports_every_wrong_row(
     settings: Settings, nc: Client
 ) -> None:

@@ -104,7 +104,14 @@ def test_a_scope_change_lists_the_new_codes_once_and_the_same_scope_changes_noth
     (event,) = decide_change_scope(state, ChangeScope(ACCOUNT, ("15835", "38", "38")), NOW)
     assert isinstance(event, AccountScopeChanged)
     assert event.scope == ("15835", "38")
+    assert event.previous_scope == ("15835",)
     assert decide_change_scope(state, ChangeScope(ACCOUNT, ("15835",)), NOW) == []
+
+
+def test_a_coordinator_keeps_at_least_one_code() -> None:
+    state = fold(evolve_account, decide_add(None, add(), NOW))
+    with pytest.raises(InvalidAccountError):
+        decide_change_scope(state, ChangeScope(ACCOUNT, ()), NOW)
 
 
 def test_a_province_scope_offers_every_commune_of_the_province_once() -> None:

@@ -52,6 +52,7 @@ def test_external_nats_and_postgresql_switch_per_service(tmp_path: Path) -> None
         ("HANDINHAND_TOKEN_KEYS", f"k1:{'a' * 40},k1:{'b' * 40}"),
         ("HANDINHAND_LOG_LEVEL", "LOUD"),
         ("HANDINHAND_STREAM_REPLICAS", "9"),
+        ("HANDINHAND_FORWARDED_ALLOW_IPS", "10.0.0.1, proxy.local"),
     ],
 )
 def test_invalid_configuration_names_the_variable(
@@ -59,6 +60,18 @@ def test_invalid_configuration_names_the_variable(
 ) -> None:
     with pytest.raises(ConfigError, match=variable):
         Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path), variable: value})
+
+
+def test_no_proxy_is_trusted_unless_named(tmp_path: Path) -> None:
+    unset = Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path)})
+    named = Settings.from_env(
+        {
+            "HANDINHAND_VAR_DIR": str(tmp_path),
+            "HANDINHAND_FORWARDED_ALLOW_IPS": "10.0.0.1, 10.1.0.0/16",
+        }
+    )
+    assert unset.forwarded_allow_ips == ()
+    assert named.forwarded_allow_ips == ("10.0.0.1", "10.1.0.0/16")
 
 
 @pytest.mark.parametrize(
