@@ -31,6 +31,7 @@ from services.console.pages.weekend import (
     coordinating,
     weekend_dates,
 )
+from services.console.pages.words import word
 from services.console.views.queries import Viewer
 from shared.web.problems import NotFoundError
 
@@ -105,7 +106,7 @@ async def session_card(
     """The session's card on This weekend, alone."""
     found, session = await visible_session(request, viewer, session_id)
     asked = await asked_of(request, found, [session_id])
-    return page("weekend_card.html", s=session, asked=asked)
+    return page("weekend_card.html", s=session, asked=asked, word=word)
 
 
 @get("/sessions/{session_id:str}/volunteers", include_in_schema=False)

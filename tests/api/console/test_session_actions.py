@@ -147,6 +147,7 @@ async def test_cancelling_says_how_many_will_be_texted_then_needs_a_reason(
         done = await post(world, f"/sessions/{session_id}/cancel", reason="Mất điện cả xã")
         after = await scheduled(world, session_id)
         shown = (await world.console.get(f"/sessions/{session_id}")).text
+        weekend = (await world.console.get(f"/weekend?commune={THIEU_TRUNG}")).text
 
     assert confirm.status_code == 200
     assert "2 người sẽ nhận tin nhắn SMS" in confirm.text
@@ -160,6 +161,7 @@ async def test_cancelling_says_how_many_will_be_texted_then_needs_a_reason(
     assert after["cancel_reason"] == "Mất điện cả xã"
     assert "Đã hủy" in shown
     assert "Mất điện cả xã" in shown
+    assert "Tình trạng: Đã hủy" in weekend  # the card words the status, not "cancelled"
 
 
 async def test_on_the_day_attendance_outcomes_and_closing(settings: Settings) -> None:
