@@ -21,6 +21,7 @@ from services.console.pages.common import caller_of, console_of, page
 from services.console.pages.session import session_context, show_session, unreachable
 from services.console.peers import PeerError, PeerRefusedError
 from services.console.views.queries import Viewer
+from shared.events.scheduler import CANCEL_REASON_MAX
 
 # What to write beside a field the scheduler refused, by the field its problem names.
 _REFUSED = {
@@ -150,6 +151,7 @@ async def _cancel_page(
     *,
     status: int = 200,
     errors: dict[str, str] | None = None,
+    reason: str = "",
 ) -> Template:
     try:
         context = await session_context(request, viewer, session_id)
@@ -161,6 +163,8 @@ async def _cancel_page(
         return page("error.html", status=503, status_code=503, what_to_do=unreachable())
     context["texted"] = people_texted(phones, opted_out, context["assignments"] or [])
     context["errors"] = errors or {}
+    context["reason"] = reason
+    context["reason_max"] = CANCEL_REASON_MAX
     return page("cancel.html", status=status, **context)
 
 
@@ -174,6 +178,13 @@ async def cancel(
     if not reason:
         return await _cancel_page(
             request, viewer, session_id, status=400, errors=_refused("reason")
+        )
+    if len(reason) > CANCEL_REASON_MAX:
+        # Checked here too, so the coordinator's words come back to be shortened, not lost.
+        too_long = _("Say why in at most %(most)s characters: it is sent by SMS.")
+        errors = {"reason": too_long % {"most": CANCEL_REASON_MAX}}
+        return await _cancel_page(
+            request, viewer, session_id, status=400, errors=errors, reason=reason
         )
     try:
         context = await session_context(request, viewer, session_id)  # scope checked first

@@ -143,6 +143,7 @@ async def test_cancelling_says_how_many_will_be_texted_then_needs_a_reason(
         session_id = await two_booked(world)
         confirm = await world.console.get(f"/sessions/{session_id}/cancel")
         no_reason = await post(world, f"/sessions/{session_id}/cancel", reason="  ")
+        too_long = await post(world, f"/sessions/{session_id}/cancel", reason="x" * 51)
         unchanged = await scheduled(world, session_id)
         done = await post(world, f"/sessions/{session_id}/cancel", reason="Mất điện cả xã")
         after = await scheduled(world, session_id)
@@ -155,6 +156,10 @@ async def test_cancelling_says_how_many_will_be_texted_then_needs_a_reason(
     assert 'id="cancel-form"' in confirm.text
     assert no_reason.status_code == 400
     assert "Hãy ghi lý do hủy buổi." in no_reason.text
+    assert too_long.status_code == 400
+    assert "Hãy ghi lý do trong tối đa 50 ký tự" in too_long.text
+    assert "x" * 51 in too_long.text  # kept, to be shortened rather than typed again
+    assert 'maxlength="50"' in confirm.text
     assert unchanged["status"] == "scheduled"
     assert done.status_code == 302, done.text
     assert after["status"] == "cancelled"
