@@ -15,9 +15,10 @@ from litestar.response import Template
 from services.console import i18n
 from services.console.domain.communes import covers
 from services.console.domain.reasons import in_vietnamese
+from services.console.domain.told import cancellation_told
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
-from services.console.pages.words import release_reason, word
+from services.console.pages.words import release_reason, sms_word, word
 from services.console.peers import PeerError, SessionDetail, Slot
 from services.console.views.queries import Viewer
 from shared.events.console import AccountRole
@@ -97,11 +98,22 @@ async def session_context(
     peers = console_of(request).peers
     caller = caller_of(found)
     roster = (await peers.roster(caller, session_id)).residents
-    waitlist = await peers.waitlist(caller, session_id)
+    # Nobody waits for a place in a session that will not take place, or is over.
+    waitlist = await peers.waitlist(caller, session_id) if session.status == "scheduled" else []
+    told: dict[str, str | None] | None = {}
+    if session.status == "cancelled":
+        try:
+            messages = await peers.session_messages(caller, session_id)
+        except (PeerError, NotFoundError, ForbiddenError):
+            told = None  # notifications is away: the page says so, the rest still shows
+        else:
+            told = cancellation_told((r.phone for r in roster), messages)
     return {
         **await volunteers_context(request, found, session),
         "roster": roster,
         "waitlist": waitlist,
+        "told": told,
+        "sms_word": sms_word,
         "mask_phone": mask_phone,
         "errors": {},
         "form": {},

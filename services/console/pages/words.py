@@ -47,3 +47,23 @@ def release_reason(code: str) -> str:
     """Why a volunteer's place was released, in the reader's words."""
     known = _RELEASES.get(code)
     return code if known is None else _(known)
+
+
+_SMS = {
+    "resident": N_("Resident"),
+    "volunteer": N_("Volunteer"),
+    "coordinator": N_("Coordinator"),
+    "sender": N_("Who wrote to us"),
+    "queued": N_("Waiting to be sent"),
+    "sending": N_("Sending"),
+    "sent": N_("Sent, not yet delivered"),
+    "delivered": N_("Delivered"),
+    "failed": N_("Not delivered"),
+    "suppressed": N_("Not sent (opted out)"),
+}
+
+
+def sms_word(value: str) -> str:
+    """Who an SMS was for, or where it stands, in the reader's words."""
+    known = _SMS.get(value)
+    return value if known is None else _(known)
