@@ -1,6 +1,7 @@
-"""What the console does when another service speaks: nothing yet. The "This weekend" page
-asks the scheduler's API when it is opened; a later increment hears staffing events here to
-update open pages by server-sent events."""
+"""What the console does when another service speaks: nothing, through a shared durable
+consumer. The pages read the other services' APIs when opened, and what keeps open pages up
+to date is heard by every instance on its own (services/console/hearings.py), since the
+browser holding a page may be on any instance."""
 
 from __future__ import annotations
 

@@ -318,7 +318,8 @@ async def _cancelled(
         handling,
         resident,
         SmsKind.RESIDENT_CANCELLED,
-        wording.booking_cancelled(venue, event.when),
+        # A session called off says why; one booking cancelled on its own has no such reason.
+        wording.booking_cancelled(venue, event.when, "" if session is None else session.reason),
         reference=booking_id,
         starts_at=starts_at,
         commune_code=commune,
@@ -432,12 +433,15 @@ async def from_volunteers(handling: Handling) -> None:
             )
             if awaited is not None:
                 starts_at = awaited.starts_at if plan is None else plan.starts_at
+                said = wording.cancel_reason_of(event.cancel_reason)
                 await send(
                     handling,
                     event.phone,
                     SmsKind.ASSIGNMENT_RELEASED,
                     lambda language: AssignmentReleasedContext(
-                        topic=readable_topic(awaited.topic, language), starts_at=starts_at
+                        topic=readable_topic(awaited.topic, language),
+                        starts_at=starts_at,
+                        cancel_reason=said,
                     ),
                     None,
                     About(

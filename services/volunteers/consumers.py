@@ -68,9 +68,15 @@ def subscriptions(volunteers: Volunteers) -> list[Subscription]:
                 await handlers.open_slot(tx, command, options=options, now=now, cause=cause)
             case MoveSlot() as command:
                 await handlers.move_slot(tx, command, options=options, now=now, cause=cause)
-            case CloseSlot(slot_id=slot_id, closing=closing):
+            case CloseSlot(slot_id=slot_id, closing=closing, reason=reason):
                 await handlers.close_slot(
-                    tx, slot_id, closing=closing, options=options, now=now, cause=cause
+                    tx,
+                    slot_id,
+                    closing=closing,
+                    reason=reason,
+                    options=options,
+                    now=now,
+                    cause=cause,
                 )
             case NoteNeeds() as command:
                 await handlers.note_needs(tx, command, options=options, now=now, cause=cause)

@@ -461,14 +461,15 @@ async def close_slot(
     slot_id: str,
     *,
     closing: SlotClosing,
+    reason: str = "",
     options: StaffingOptions,
     now: datetime,
     cause: Cause,
 ) -> None:
-    """Cancelled: release its places (the freed volunteers may help elsewhere that weekend).
-    Completed: credit the hours of those who accepted."""
+    """Cancelled: release its places, saying the coordinator's `reason` (the freed volunteers
+    may help elsewhere that weekend). Completed: credit the hours of those who accepted."""
     slot, version = await load_slot(tx, slot_id)
-    events: list[Event] = decide_close(slot, closing, now)
+    events: list[Event] = decide_close(slot, closing, now, reason)
     slot, version = await append_to_slot(tx, slot, version=version, events=events, cause=cause)
     cancelled = events and closing == SlotClosing.CANCELLED
     if cancelled and slot.starts_at is not None and slot.starts_at > now:

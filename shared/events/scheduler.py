@@ -34,6 +34,11 @@ ProvinceCode = NewType("ProvinceCode", str)
 PlaceCode = NewType("PlaceCode", str)
 
 
+# The longest reason a coordinator may give for cancelling: residents and volunteers read it in
+# their cancellation SMS, which must stay within three UCS-2 parts (docs/notifications.md).
+CANCEL_REASON_MAX = 50
+
+
 class Weekend(StrEnum):
     """The weekend days a resident prefers."""
 

@@ -265,6 +265,8 @@ class AssignmentReleased(Event, frozen=True, kw_only=True):
     phone: str
     reason: ReleaseReason
     released_at: datetime
+    # The coordinator's words when the session was cancelled (SMS to the volunteer); "" else.
+    cancel_reason: str = ""
 
 
 class AssignmentMoved(Event, frozen=True, kw_only=True):

@@ -1,7 +1,8 @@
 """Issue 15's live pages in a real browser against the whole system: a coordinator watches a
 session's volunteers being proposed, the volunteers answer "C" by SMS (the signed inbound
 webhook of notifications, as the SMS provider calls it), and both the session page and the
-weekend's card turn staffed without a reload. axe checks the pages as updated; their pictures
+weekend's card turn staffed without a reload; a session scheduled meanwhile joins the weekend's
+list. axe checks the pages as updated; their pictures
 go to docs/console.md."""
 
 from __future__ import annotations
@@ -109,6 +110,12 @@ async def test_the_pages_turn_staffed_by_themselves_when_volunteers_answer_by_sm
     await expect(volunteers.filter(has_text="Sẽ đến")).to_have_count(2)
     await expect(card.locator(".staffing")).to_have_text("Đủ người", timeout=30_000)
     await expect(card.locator(".asked")).to_have_count(0)
+    # A session scheduled meanwhile joins the weekend's list, still without a reload.
+    later_id = await schedule_session(system, THIEU_TRUNG, "Trường tiểu học thôn 4")
+    later = page.locator(f"#session-{later_id}")
+    await expect(later).to_contain_text("Trường tiểu học thôn 4", timeout=30_000)
+    await expect(page.locator("html")).to_have_attribute("data-live", "open")
+    await expect(card.locator(".staffing")).to_have_text("Đủ người")
     assert await not_reloaded(page)
     assert await not_reloaded(session_page)
     for updated, name in ((page, "weekend-live"), (session_page, "session-live")):

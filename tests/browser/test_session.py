@@ -87,6 +87,18 @@ async def test_cancelling_texts_as_many_people_as_the_page_said(page: Page, syst
     assert all(
         "đã bị hủy" in sms.body or "không còn được phân công" in sms.body for sms in texted
     ), texted
+    assert all("(lý do: Mất điện cả xã)" in sms.body for sms in texted), texted
+    # The page says who was booked and that each was told, not that they still hold a place.
+    await page.reload()
+    await expect(page.locator("#residents-heading")).to_have_text(
+        "Người dân đã đặt chỗ khi buổi bị hủy"
+    )
+    told = page.locator("#residents .told")
+    await expect(told).to_have_count(2)
+    for resident in range(2):
+        await expect(told.nth(resident)).not_to_contain_text("chưa vào hàng gửi")
+    await expect(page.locator("#session-bookings")).to_have_text("0 / 10")
+    await expect(page.locator("#waitlist-heading")).to_have_count(0)
     await assert_accessible(page)
     await save_screenshots(page, "session-cancelled")
 

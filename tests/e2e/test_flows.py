@@ -151,11 +151,13 @@ async def cancel_and_count(system: System, session_id: str) -> None:
 
     resident_news = system.sent(RESIDENT)[before[RESIDENT] :]
     assert [("đã bị hủy" in sms.body) for sms in resident_news] == [True]
+    assert "(lý do: Mất điện toàn xã)" in resident_news[0].body  # the coordinator's words
     accepted = [phone for phone in staffed if phone != _decliner(system)]
     for phone in accepted:
         news = system.sent(phone)[before[phone] :]
         assert len(news) == 1, (phone, news)
         assert "không còn được phân công" in news[0].body
+        assert "(lý do: Mất điện toàn xã)" in news[0].body
     assert system.sent(_decliner(system))[before[_decliner(system)] :] == []
 
 

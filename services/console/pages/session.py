@@ -15,41 +15,17 @@ from litestar.response import Template
 from services.console import i18n
 from services.console.domain.communes import covers
 from services.console.domain.reasons import in_vietnamese
-from services.console.i18n import N_
+from services.console.domain.told import cancellation_told
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
+from services.console.pages.words import release_reason, sms_word, word
 from services.console.peers import PeerError, SessionDetail, Slot
 from services.console.views.queries import Viewer
 from shared.events.console import AccountRole
-from shared.events.vocabulary import Accessibility, Language, Outcome, Topic, label
+from shared.events.vocabulary import Outcome
 from shared.phones import mask_phone
 from shared.web.auth import ForbiddenError
 from shared.web.problems import NotFoundError
-
-_STATES = {
-    "scheduled": N_("Scheduled"),
-    "cancelled": N_("Cancelled"),
-    "completed": N_("Completed"),
-    "checked_in": N_("Checked in"),
-    "attended": N_("Attended"),
-    "no_show": N_("Did not come"),
-    "proposed": N_("Asked, no answer yet"),
-    "accepted": N_("Coming"),
-    "declined": N_("Declined"),
-    "released": N_("Released"),
-    "expired": N_("Did not answer in time"),
-    "served": N_("Served"),
-}
-
-
-def word(value: str) -> str:
-    """A topic, need, outcome, language or state as the reader's language writes it."""
-    english = i18n.current() == "en"
-    for kind in (Topic, Accessibility, Outcome, Language):
-        if value in kind._value2member_map_:
-            return label(kind(value), english=english)
-    known = _STATES.get(value)
-    return value if known is None else _(known)
 
 
 def reason(explanation: str) -> str:
@@ -114,6 +90,7 @@ async def volunteers_context(
         "assignments": None if slot is None else slot.assignments,
         "word": word,
         "reason": reason,
+        "release_reason": release_reason,
     }
 
 
@@ -126,11 +103,22 @@ async def session_context(
     peers = console_of(request).peers
     caller = caller_of(found)
     roster = (await peers.roster(caller, session_id)).residents
-    waitlist = await peers.waitlist(caller, session_id)
+    # Nobody waits for a place in a session that will not take place, or is over.
+    waitlist = await peers.waitlist(caller, session_id) if session.status == "scheduled" else []
+    told: dict[str, str | None] | None = {}
+    if session.status == "cancelled":
+        try:
+            messages = await peers.session_messages(caller, session_id)
+        except (PeerError, NotFoundError, ForbiddenError):
+            told = None  # notifications is away: the page says so, the rest still shows
+        else:
+            told = cancellation_told((r.phone for r in roster), messages)
     return {
         **await volunteers_context(request, found, session),
         "roster": roster,
         "waitlist": waitlist,
+        "told": told,
+        "sms_word": sms_word,
         "mask_phone": mask_phone,
         "errors": {},
         "form": {},

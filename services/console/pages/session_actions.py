@@ -21,6 +21,7 @@ from services.console.pages.common import caller_of, console_of, page
 from services.console.pages.session import session_context, show_session, unreachable
 from services.console.peers import PeerError, PeerRefusedError
 from services.console.views.queries import Viewer
+from shared.events.scheduler import CANCEL_REASON_MAX
 
 # What to write beside a field the scheduler refused, by the field its problem names.
 _REFUSED = {
@@ -150,6 +151,7 @@ async def _cancel_page(
     *,
     status: int = 200,
     errors: dict[str, str] | None = None,
+    reason: str = "",
 ) -> Template:
     try:
         context = await session_context(request, viewer, session_id)
@@ -165,6 +167,8 @@ async def _cancel_page(
     assignments = context["assignments"] or []
     context["texted"] = people_texted(residents, assignments, volunteers, opted_out)
     context["errors"] = errors or {}
+    context["reason"] = reason
+    context["reason_max"] = CANCEL_REASON_MAX
     return page("cancel.html", status=status, **context)
 
 
@@ -178,6 +182,13 @@ async def cancel(
     if not reason:
         return await _cancel_page(
             request, viewer, session_id, status=400, errors=_refused("reason")
+        )
+    if len(reason) > CANCEL_REASON_MAX:
+        # Checked here too, so the coordinator's words come back to be shortened, not lost.
+        too_long = _("Say why in at most %(most)s characters: it is sent by SMS.")
+        errors = {"reason": too_long % {"most": CANCEL_REASON_MAX}}
+        return await _cancel_page(
+            request, viewer, session_id, status=400, errors=errors, reason=reason
         )
     try:
         context = await session_context(request, viewer, session_id)  # scope checked first

@@ -11,33 +11,14 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
-from services.console.i18n import N_
-from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
 from services.console.pages.session import may_see, unreachable
+from services.console.pages.words import sms_word
 from services.console.peers import PeerError
 from services.console.views.queries import Viewer
 from shared.clock import VIETNAM
 from shared.events.console import AccountRole
 from shared.web.auth import ForbiddenError
-
-_WORDS = {
-    "resident": N_("Resident"),
-    "volunteer": N_("Volunteer"),
-    "coordinator": N_("Coordinator"),
-    "sender": N_("Who wrote to us"),
-    "queued": N_("Waiting to be sent"),
-    "sending": N_("Sending"),
-    "sent": N_("Sent, not yet delivered"),
-    "delivered": N_("Delivered"),
-    "failed": N_("Not delivered"),
-    "suppressed": N_("Not sent (opted out)"),
-}
-
-
-def word(value: str) -> str:
-    known = _WORDS.get(value)
-    return value if known is None else _(known)
 
 
 @get("/sessions/{session_id:str}/messages", include_in_schema=False)
@@ -65,7 +46,7 @@ async def session_messages(
         viewer=found,
         session=session,
         messages=messages,
-        word=word,
+        word=sms_word,
         local=lambda moment: moment.astimezone(VIETNAM),
     )
 

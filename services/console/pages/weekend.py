@@ -18,6 +18,7 @@ from services.console.domain.asked import VolunteersAsked, volunteers_asked
 from services.console.domain.communes import commune, communes_in, covers
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
+from services.console.pages.words import word
 from services.console.peers import PeerError, SessionSummary
 from services.console.views.queries import AccountRow, Viewer
 from shared.clock import VIETNAM
@@ -123,6 +124,7 @@ async def weekend(
         "sessions": [],
         "asked": {},
         "error": None,
+        "word": word,
     }
     if not chosen:
         return page("weekend.html", **context)

@@ -1,7 +1,9 @@
 // Live pages (pages/live.py): listen to the page's event stream and, when a session it shows
 // changed, re-read that part (the same partial the page was first rendered with) and put it in
-// place. On every (re)connect, and on "refresh", every live part is re-read: nothing missed
-// stays missed. Without JavaScript the page is still right when reloaded.
+// place. On every (re)connect, and on "refresh", every live part is re-read (This weekend: its
+// whole list): nothing missed stays missed. On "listed" (a session joined or left This
+// weekend's list) the stream is opened again. Without JavaScript the page is still right when
+// reloaded.
 (function () {
   var root = document.querySelector("[data-live-events]");
   if (!root || !window.EventSource || !window.fetch) return;
@@ -29,16 +31,36 @@
       reread(part.getAttribute("data-live-fragment"));
     });
   }
-  var source = new EventSource(root.getAttribute("data-live-events"));
-  source.addEventListener("open", function () {
-    document.documentElement.setAttribute("data-live", "open");
-    parts("[data-live-fragment]");
-  });
-  source.addEventListener("error", function () {
-    document.documentElement.setAttribute("data-live", "reconnecting");
-  });
-  source.addEventListener("refresh", function () { parts("[data-live-fragment]"); });
-  source.addEventListener("changed", function (event) {
-    parts('[data-live-session="' + CSS.escape(event.data) + '"]');
-  });
+  // Everything the page shows: on This weekend the whole list (so a session that joined it
+  // while the stream was closed shows too), elsewhere each live part.
+  function everything() {
+    var list = root.getAttribute("data-live-list");
+    if (!list) { parts("[data-live-fragment]"); return; }
+    fetch(list, { credentials: "same-origin" })
+      .then(function (answer) { return answer.ok ? answer.text() : null; })
+      .then(function (html) { if (html !== null) root.innerHTML = html; })
+      .catch(function () { /* the next notice or reconnect reads it again */ });
+  }
+  function listen() {
+    var source = new EventSource(root.getAttribute("data-live-events"));
+    source.addEventListener("open", function () {
+      document.documentElement.setAttribute("data-live", "open");
+      everything();
+    });
+    source.addEventListener("error", function () {
+      document.documentElement.setAttribute("data-live", "reconnecting");
+    });
+    source.addEventListener("refresh", everything);
+    // A session joined or left the list: a new stream watches the sessions now listed, and
+    // opening re-reads the list.
+    source.addEventListener("listed", function () {
+      source.close();
+      document.documentElement.setAttribute("data-live", "reconnecting");
+      listen();
+    });
+    source.addEventListener("changed", function (event) {
+      parts('[data-live-session="' + CSS.escape(event.data) + '"]');
+    });
+  }
+  listen();
 })();

@@ -17,7 +17,7 @@ from services.notifications.domain.encoding import compare_diacritics, measure
 from services.notifications.domain.errors import MessageTooLongError, TemplateContextError
 from shared.clock import VIETNAM
 from shared.events.notifications import SmsEncoding, SmsKind, SmsLanguage
-from shared.events.scheduler import RefusalCode
+from shared.events.scheduler import CANCEL_REASON_MAX, RefusalCode
 
 MAX_PARTS = 3
 
@@ -29,6 +29,8 @@ MAX_PENDING_CODES = 5
 TopicText = Annotated[str, msgspec.Meta(min_length=1, max_length=TOPIC_MAX)]
 Venue = Annotated[str, msgspec.Meta(min_length=1, max_length=VENUE_MAX)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_MAX)]
+# A coordinator's reason for cancelling, said only when given ("" leaves no trace in the text).
+CancelReason = Annotated[str, msgspec.Meta(max_length=CANCEL_REASON_MAX)]
 ShortCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}$")]
 MaskedPhone = Annotated[str, msgspec.Meta(min_length=4, max_length=16)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=999)]
@@ -55,6 +57,7 @@ class AssignmentReminderContext(TemplateContext, frozen=True, kw_only=True):
 class AssignmentReleasedContext(TemplateContext, frozen=True, kw_only=True):
     topic: TopicText
     starts_at: When
+    cancel_reason: CancelReason = ""
 
 
 class AssignmentChangedContext(TemplateContext, frozen=True, kw_only=True):
@@ -99,6 +102,7 @@ class ResidentReminderContext(TemplateContext, frozen=True, kw_only=True):
 class ResidentCancelledContext(TemplateContext, frozen=True, kw_only=True):
     venue: Venue
     starts_at: When
+    cancel_reason: CancelReason = ""
 
 
 class ResidentRescheduledContext(TemplateContext, frozen=True, kw_only=True):
@@ -197,9 +201,9 @@ TEMPLATES: dict[SmsKind, Template] = {
     SmsKind.ASSIGNMENT_RELEASED: Template(
         context=AssignmentReleasedContext,
         texts={
-            SmsLanguage.VI: "Bạn không còn được phân công buổi {topic}, {starts_at}. "
-            "Cảm ơn bạn đã sẵn sàng giúp đỡ!",
-            SmsLanguage.EN: "You are no longer needed for {topic}, {starts_at}. "
+            SmsLanguage.VI: "Bạn không còn được phân công buổi {topic}, {starts_at}"
+            "{cancel_reason}. Cảm ơn bạn đã sẵn sàng giúp đỡ!",
+            SmsLanguage.EN: "You are no longer needed for {topic}, {starts_at}{cancel_reason}. "
             "Thank you for being ready to help!",
         },
     ),
@@ -263,10 +267,10 @@ TEMPLATES: dict[SmsKind, Template] = {
     SmsKind.RESIDENT_CANCELLED: Template(
         context=ResidentCancelledContext,
         texts={
-            SmsLanguage.VI: "Xin lỗi, buổi hỗ trợ tại {venue}, {starts_at} đã bị hủy. "
-            "Chúng tôi sẽ báo lịch mới.",
-            SmsLanguage.EN: "Sorry, the help session at {venue}, {starts_at} is cancelled. "
-            "We will text you a new date.",
+            SmsLanguage.VI: "Xin lỗi, buổi hỗ trợ tại {venue}, {starts_at} đã bị hủy"
+            "{cancel_reason}. Chúng tôi sẽ báo lịch mới.",
+            SmsLanguage.EN: "Sorry, the help session at {venue}, {starts_at} is cancelled"
+            "{cancel_reason}. We will text you a new date.",
         },
     ),
     SmsKind.RESIDENT_RESCHEDULED: Template(
@@ -378,6 +382,8 @@ _REFUSALS = {
         RefusalCode.OTHER: "please call your commune office to book a time.",
     },
 }
+# How a cancellation's reason is said, after the sentence that says what was cancelled.
+_CANCEL_REASON = {SmsLanguage.VI: " (lý do: {})", SmsLanguage.EN: " (reason: {})"}
 # Kinds no longer sent, kept so that stored messages of that kind still read: a help request
 # by SMS gets one answer, from what the scheduler decided, not a receipt first.
 RETIRED_KINDS = frozenset({SmsKind.REPLY_HELP_RECEIVED})
@@ -418,6 +424,10 @@ def _values(context: TemplateContext, language: SmsLanguage) -> dict[str, str]:
             values[name] = format_when(value, language)
         elif isinstance(value, RefusalCode):
             values[name] = _REFUSALS[language][value]
+        elif name == "cancel_reason":
+            # The sentence already ends with "."; the coordinator's own full stop is not doubled.
+            said = " ".join(value.split()).rstrip(" .")
+            values[name] = _CANCEL_REASON[language].format(said) if said else ""
         elif isinstance(value, tuple):
             values[name] = ", ".join(value)
             values[f"{name}_first"] = value[0]

@@ -28,6 +28,7 @@ from services.notifications.domain.templates import (
 )
 from shared.events.notifications import SmsLanguage
 from shared.events.scheduler import (
+    CANCEL_REASON_MAX,
     BookingChanged,
     HelpRequestRefused,
     ResidentBooked,
@@ -94,8 +95,18 @@ def booking_changed(event: BookingChanged) -> ContextFor:
     return lambda _language: context
 
 
-def booking_cancelled(venue: Venue, when: Slot) -> ContextFor:
-    context = ResidentCancelledContext(venue=venue_of(venue), starts_at=when.starts_at)
+def cancel_reason_of(reason: str) -> str:
+    """A coordinator's reason as an SMS says it: an older event's longer one clipped openly."""
+    return clip(reason, CANCEL_REASON_MAX)
+
+
+def booking_cancelled(venue: Venue, when: Slot, cancel_reason: str = "") -> ContextFor:
+    """The cancellation SMS, with the coordinator's reason when the session was called off."""
+    context = ResidentCancelledContext(
+        venue=venue_of(venue),
+        starts_at=when.starts_at,
+        cancel_reason=cancel_reason_of(cancel_reason),
+    )
     return lambda _language: context
 
 

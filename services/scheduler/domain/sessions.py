@@ -28,6 +28,7 @@ from services.scheduler.domain.places import Place, require_commune_in_scope
 from shared.clock import VIETNAM
 from shared.events.base import Event
 from shared.events.scheduler import (
+    CANCEL_REASON_MAX,
     AffectedBooking,
     AttendanceRecorded,
     AttendanceStatus,
@@ -416,6 +417,11 @@ def decide_cancel_session(
     reason = command.reason.strip()
     if not reason:
         raise InvalidSessionError("say why the session is cancelled", field="reason")
+    if len(reason) > CANCEL_REASON_MAX:
+        raise InvalidSessionError(
+            f"say why in at most {CANCEL_REASON_MAX} characters: residents read it by SMS",
+            field="reason",
+        )
     if now >= session.when.ends_at:
         raise SessionClosedError("the session is already over; complete it instead")
     return [

@@ -243,8 +243,8 @@ def decide_expire(state: StaffingState, slot: Slot, now: datetime) -> list[Event
     return events + _report(fold(evolve, events, state), slot, now)
 
 
-def decide_cancel(state: StaffingState, now: datetime) -> list[Event]:
-    """A cancelled session or visit releases every place it held."""
+def decide_cancel(state: StaffingState, now: datetime, reason: str = "") -> list[Event]:
+    """A cancelled session or visit releases every place it held, saying why."""
     return [
         AssignmentReleased(
             assignment_id=a.assignment_id,
@@ -253,6 +253,7 @@ def decide_cancel(state: StaffingState, now: datetime) -> list[Event]:
             phone=a.phone,
             reason=ReleaseReason.SESSION_CANCELLED,
             released_at=now,
+            cancel_reason=reason,
         )
         for a in state.active()
     ]

@@ -42,6 +42,7 @@ class CloseSlot(msgspec.Struct, frozen=True, kw_only=True):
 
     slot_id: SlotId
     closing: SlotClosing
+    reason: str = ""  # a cancellation's, in the coordinator's words
 
 
 class CreditService(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,8 +109,11 @@ def command_for(event: Event) -> Command | None:  # noqa: PLR0911
                 starts_at=event.when.starts_at,
                 ends_at=event.when.ends_at,
             )
-        case SessionCancelled(session_id=slot_id) | HomeVisitCancelled(visit_id=slot_id):
-            return CloseSlot(slot_id=SlotId(slot_id), closing=SlotClosing.CANCELLED)
+        case (
+            SessionCancelled(session_id=slot_id, reason=reason)
+            | HomeVisitCancelled(visit_id=slot_id, reason=reason)
+        ):
+            return CloseSlot(slot_id=SlotId(slot_id), closing=SlotClosing.CANCELLED, reason=reason)
         case SessionCompleted(session_id=slot_id) | HomeVisitCompleted(visit_id=slot_id):
             return CloseSlot(slot_id=SlotId(slot_id), closing=SlotClosing.COMPLETED)
         case ResidentBooked():

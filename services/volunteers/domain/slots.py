@@ -346,13 +346,16 @@ def decide_note_needs(state: SlotState, command: NoteNeeds, now: datetime) -> li
     return [noted, *cycle.report_staffing(after.staffing, after.as_solver_slot(), now)]
 
 
-def decide_close(state: SlotState, closing: SlotClosing, now: datetime) -> list[Event]:
-    """Close the slot: a cancellation releases every place; completion credits who served."""
+def decide_close(
+    state: SlotState, closing: SlotClosing, now: datetime, reason: str = ""
+) -> list[Event]:
+    """Close the slot: a cancellation releases every place (saying the coordinator's reason);
+    completion credits who served."""
     if not state.opened or state.closing is not None:
         return []
     events: list[Event]
     if closing == SlotClosing.CANCELLED:
-        events = cycle.decide_cancel(state.staffing, now)
+        events = cycle.decide_cancel(state.staffing, now, reason)
     else:
         events = _serve(state, None, now)
     return [*events, SlotClosed(slot_id=state.slot_id, closing=closing, closed_at=now)]

@@ -18,6 +18,7 @@ from shared.settings import Settings
 from shared.waiting import eventually
 from shared.web.auth import Role
 from tests.api.console.test_pages import session_body
+from tests.api.console.test_session_page import help_body
 from tests.api.console.test_volunteer_page import new_volunteer
 from tests.api.console.world import COORDINATOR_PHONE, HOAN_KIEM, THIEU_TRUNG, World, console_world
 from tests.support.services import token
@@ -128,6 +129,63 @@ async def test_open_pages_hear_a_volunteers_answer_by_session_id_only(settings: 
     assert "Sẽ đến" in roster
     assert "<html" not in card
     assert "<html" not in roster
+
+
+async def test_this_weekend_hears_a_new_session_then_its_booking_and_cancellation(
+    settings: Settings,
+) -> None:
+    async with console_world(settings, with_scheduler=True) as world:
+        await world.add_account(COORDINATOR_PHONE, AccountRole.COORDINATOR, (THIEU_TRUNG,))
+        await world.sign_in(COORDINATOR_PHONE)
+        await hearing(world.app)
+        weekend = f"/weekend/events?commune={THIEU_TRUNG}"
+        list_before = (await world.console.get(f"/weekend/sessions?commune={THIEU_TRUNG}")).text
+        async with (
+            listening(world.console, weekend) as empty_weekend,
+            httpx.AsyncClient(base_url=world.scheduler_url, headers=ADMIN) as scheduler,
+        ):
+            body = session_body("Nhà văn hóa thôn 5", "2026-12-05", "08:00:00")
+            made = await scheduler.post("/sessions", json=body)
+            assert made.status_code == 201, made.text
+            session_id = made.json()["session_id"]
+            listed = await empty_weekend.until("data: sessions")
+            list_after = (await world.console.get(f"/weekend/sessions?commune={THIEU_TRUNG}")).text
+
+            # The list re-read, the browser opens the stream again: it watches the new session.
+            async with (
+                listening(world.console, weekend) as weekend_page,
+                listening(world.console, f"/sessions/{session_id}/events") as session_page,
+            ):
+                asked = await scheduler.post(
+                    "/help-requests", json=help_body("Lê Thị Hoa", "0912 345 678")
+                )
+                assert asked.status_code in (200, 201, 202), asked.text
+                booked = await weekend_page.until(f"data: {session_id}")
+                await session_page.until(f"data: {session_id}")
+                booked_facts = (await world.console.get(f"/sessions/{session_id}/facts")).text
+                cancelled = await scheduler.post(
+                    f"/sessions/{session_id}/cancel", json={"reason": "Mất điện cả xã"}
+                )
+                assert cancelled.status_code == 200, cancelled.text
+                told = await session_page.until(f"data: {session_id}")
+                card = (await world.console.get(f"/sessions/{session_id}/card")).text
+                facts = (await world.console.get(f"/sessions/{session_id}/facts")).text
+
+    assert 'id="no-sessions"' in list_before
+    assert "event: listed" in listed
+    assert "data: sessions" in listed
+    assert f'id="session-{session_id}"' in list_after
+    assert "<html" not in list_after
+    assert "event: changed" in booked
+    assert "1 / 12" in booked_facts
+    assert told.count(f"data: {session_id}") == 2  # booked, then cancelled
+    assert "Đã hủy" in card
+    assert "Đã hủy" in facts
+    assert "Mất điện cả xã" in facts
+    assert "<html" not in facts
+    said = "\n".join(listed + booked + told)
+    for personal in ("Lê Thị Hoa", "0912", "+84", "345 678", "Nhà văn hóa", "Mất điện"):
+        assert personal not in said
 
 
 async def test_every_console_instance_tells_the_pages_it_holds(settings: Settings) -> None:

@@ -22,6 +22,7 @@ from tests.api.console.world import (
     console_world,
 )
 from tests.support.services import token
+from tests.support.waiting import eventually
 
 
 async def two_booked(world: World) -> str:
@@ -143,10 +144,21 @@ async def test_cancelling_says_how_many_will_be_texted_then_needs_a_reason(
         session_id = await two_booked(world)
         confirm = await world.console.get(f"/sessions/{session_id}/cancel")
         no_reason = await post(world, f"/sessions/{session_id}/cancel", reason="  ")
+        too_long = await post(world, f"/sessions/{session_id}/cancel", reason="x" * 51)
         unchanged = await scheduled(world, session_id)
         done = await post(world, f"/sessions/{session_id}/cancel", reason="Mất điện cả xã")
         after = await scheduled(world, session_id)
-        shown = (await world.console.get(f"/sessions/{session_id}")).text
+
+        async def session_page() -> str:
+            return (await world.console.get(f"/sessions/{session_id}")).text
+
+        # Each resident's cancellation SMS, once notifications has queued it.
+        shown = await eventually(
+            session_page,
+            lambda text: text.count('class="told"') == 2 and "chưa vào hàng gửi" not in text,
+            timeout=20,
+        )
+        weekend = (await world.console.get(f"/weekend?commune={THIEU_TRUNG}")).text
 
     assert confirm.status_code == 200
     assert "2 người sẽ nhận tin nhắn SMS" in confirm.text
@@ -154,12 +166,27 @@ async def test_cancelling_says_how_many_will_be_texted_then_needs_a_reason(
     assert 'id="cancel-form"' in confirm.text
     assert no_reason.status_code == 400
     assert "Hãy ghi lý do hủy buổi." in no_reason.text
+    assert too_long.status_code == 400
+    assert "Hãy ghi lý do trong tối đa 50 ký tự" in too_long.text
+    assert "x" * 51 in too_long.text  # kept, to be shortened rather than typed again
+    assert 'maxlength="50"' in confirm.text
     assert unchanged["status"] == "scheduled"
     assert done.status_code == 302, done.text
     assert after["status"] == "cancelled"
     assert after["cancel_reason"] == "Mất điện cả xã"
     assert "Đã hủy" in shown
     assert "Mất điện cả xã" in shown
+    # Who was booked, that they were told, and nothing that says they still hold a place.
+    assert "Người dân đã đặt chỗ khi buổi bị hủy" in shown
+    assert "Lê Thị Hoa" in shown
+    assert "Trần Văn Bình" in shown
+    assert "Tin nhắn báo hủy: <strong>" in shown
+    assert '<dd id="session-bookings">0 / 2</dd>' in shown
+    assert 'id="waitlist-heading"' not in shown
+    assert 'id="session-staffing"' not in shown
+    assert 'id="attendance-' not in shown
+    assert "Tình trạng: Đã hủy" in weekend
+    assert 'class="staffing"' not in weekend  # the card words the status, not "cancelled"
 
 
 async def test_on_the_day_attendance_outcomes_and_closing(settings: Settings) -> None:

@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from shared.clock import FixedClock
-from shared.events.scheduler import AttendanceRecorded
+from shared.events.scheduler import CANCEL_REASON_MAX, AttendanceRecorded
 from shared.web.auth import Role
 from tests.api.scheduler.helpers import (
     HOAN_KIEM,
@@ -269,6 +269,12 @@ async def test_capacity_reschedule_cancel_and_the_waitlist(client: Client, token
     assert other["booked"] == 1  # the waiting resident, placed as the session appeared
     no_reason = await client.post(f"/sessions/{sid}/cancel", json={"reason": " "}, headers=tokens())
     assert (no_reason.status_code, problem_fields(no_reason)) == (422, ["reason"])
+    too_long = await client.post(
+        f"/sessions/{sid}/cancel",
+        json={"reason": "x" * (CANCEL_REASON_MAX + 1)},  # longer than its SMS can carry
+        headers=tokens(),
+    )
+    assert (too_long.status_code, problem_fields(too_long)) == (422, ["reason"])
     cancelled = await client.post(
         f"/sessions/{sid}/cancel", json={"reason": "Mất điện"}, headers=tokens()
     )

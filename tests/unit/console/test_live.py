@@ -3,8 +3,10 @@ refresh instead of piling up notices, and a closed one hears nothing more."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from services.console.domain.asked import VolunteersAsked, volunteers_asked
-from services.console.live import REFRESH, LivePages
+from services.console.live import LISTED, REFRESH, CommuneDay, LivePages
 
 
 async def test_a_page_hears_the_sessions_it_shows_and_no_other() -> None:
@@ -65,3 +67,31 @@ def test_a_session_counts_its_volunteers_coming_and_still_to_answer() -> None:
 
     assert volunteers_asked(statuses) == VolunteersAsked(coming=1, waiting=2)
     assert volunteers_asked([]) == VolunteersAsked(coming=0, waiting=0)
+
+
+SATURDAY = date(2026, 12, 5)
+SUNDAY = date(2026, 12, 6)
+
+
+async def test_a_weekend_page_hears_a_session_listed_on_its_communes_days_only() -> None:
+    live = LivePages()
+    weekend = live.watch([], [CommuneDay("15835", SATURDAY), CommuneDay("15835", SUNDAY)])
+    next_weekend = live.watch([], [CommuneDay("15835", date(2026, 12, 12))])
+    elsewhere = live.watch([], [CommuneDay("00004", SATURDAY)])
+
+    live.listed("15835", SUNDAY)
+
+    assert await weekend.next_notice() == LISTED
+    assert next_weekend.waiting == 0
+    assert elsewhere.waiting == 0
+
+
+async def test_a_closed_weekend_page_is_forgotten_with_its_days() -> None:
+    live = LivePages()
+    closed = live.watch(["session-a"], [CommuneDay("15835", SATURDAY)])
+
+    live.unwatch(closed)
+    live.listed("15835", SATURDAY)
+
+    assert closed.waiting == 0
+    assert live.open_pages == 0

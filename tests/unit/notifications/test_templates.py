@@ -16,6 +16,7 @@ from services.notifications.domain.templates import (
     TOPIC_MAX,
     VENUE_MAX,
     AssignmentProposedContext,
+    AssignmentReleasedContext,
     HelpRefusedContext,
     ResidentBookedContext,
     ResidentCancelledContext,
@@ -25,7 +26,7 @@ from services.notifications.domain.templates import (
     render,
 )
 from shared.events.notifications import SmsEncoding, SmsKind, SmsLanguage
-from shared.events.scheduler import RefusalCode
+from shared.events.scheduler import CANCEL_REASON_MAX, RefusalCode
 
 SATURDAY_8AM = datetime(2025, 12, 6, 1, 0, tzinfo=UTC)  # 08:00 in Asia/Ho_Chi_Minh
 SUNDAY_2PM = datetime(2025, 12, 7, 7, 30, tzinfo=UTC)
@@ -45,6 +46,7 @@ LONGEST_REALISTIC: dict[str, Any] = {
     "needed": 999,
     "codes": ("4821", "5930", "6017", "7342", "8855")[:MAX_PENDING_CODES],
     "code": "482193",
+    "cancel_reason": "Hội trường thôn bị ngập sau mưa lũ, dời sang tuần sau"[:CANCEL_REASON_MAX],
 }
 
 
@@ -69,6 +71,7 @@ def test_the_longest_values_are_at_the_field_limits() -> None:
     assert len(LONGEST_REALISTIC["topic"]) == TOPIC_MAX
     assert len(LONGEST_REALISTIC["venue"]) == VENUE_MAX
     assert len(LONGEST_REALISTIC["recipient_name"]) == NAME_MAX
+    assert len(LONGEST_REALISTIC["cancel_reason"]) == CANCEL_REASON_MAX
 
 
 @pytest.mark.parametrize("strip", [False, True], ids=["diacritics", "stripped"])
@@ -200,6 +203,61 @@ def test_newlines_in_a_value_become_one_space() -> None:
         strip_diacritics=False,
     )
     assert "Nhà văn hóa" in sms.text
+
+
+def test_a_cancellation_says_the_coordinators_reason_to_residents_and_volunteers() -> None:
+    resident = render(
+        SmsKind.RESIDENT_CANCELLED,
+        SmsLanguage.VI,
+        ResidentCancelledContext(
+            venue="Nhà văn hóa thôn 3", starts_at=SATURDAY_8AM, cancel_reason="Mất điện cả xã."
+        ),
+        strip_diacritics=False,
+    )
+    volunteer = render(
+        SmsKind.ASSIGNMENT_RELEASED,
+        SmsLanguage.EN,
+        AssignmentReleasedContext(
+            topic="VNeID", starts_at=SATURDAY_8AM, cancel_reason="Mất điện cả xã"
+        ),
+        strip_diacritics=False,
+    )
+    assert resident.text == (
+        "Xin lỗi, buổi hỗ trợ tại Nhà văn hóa thôn 3, Thứ Bảy 06/12, 08:00 đã bị hủy "
+        "(lý do: Mất điện cả xã). Chúng tôi sẽ báo lịch mới."
+    )
+    assert volunteer.text == (
+        "You are no longer needed for VNeID, Sat 06/12, 08:00 (reason: Mất điện cả xã). "
+        "Thank you for being ready to help!"
+    )
+
+
+def test_without_a_reason_the_cancellation_reads_as_before() -> None:
+    sms = render(
+        SmsKind.RESIDENT_CANCELLED,
+        SmsLanguage.VI,
+        ResidentCancelledContext(venue="Nhà văn hóa thôn 3", starts_at=SATURDAY_8AM),
+        strip_diacritics=False,
+    )
+    assert sms.text == (
+        "Xin lỗi, buổi hỗ trợ tại Nhà văn hóa thôn 3, Thứ Bảy 06/12, 08:00 đã bị hủy. "
+        "Chúng tôi sẽ báo lịch mới."
+    )
+
+
+def test_a_reason_longer_than_the_limit_is_refused_naming_it() -> None:
+    with pytest.raises(TemplateContextError) as error:
+        render(
+            SmsKind.RESIDENT_CANCELLED,
+            SmsLanguage.VI,
+            ResidentCancelledContext(
+                venue="Nhà văn hóa",
+                starts_at=SATURDAY_8AM,
+                cancel_reason="x" * (CANCEL_REASON_MAX + 1),
+            ),
+            strip_diacritics=False,
+        )
+    assert error.value.field == "cancel_reason"
 
 
 def test_clip_shortens_openly_and_stays_gsm7() -> None:

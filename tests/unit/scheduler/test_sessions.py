@@ -33,6 +33,7 @@ from services.scheduler.domain.sessions import (
 )
 from shared.events.fold import fold
 from shared.events.scheduler import (
+    CANCEL_REASON_MAX,
     AttendanceStatus,
     BookingId,
     CommuneCode,
@@ -273,6 +274,19 @@ def test_refuses_to_cancel_without_a_reason() -> None:
     with pytest.raises(InvalidSessionError) as error:
         decide_cancel_session(
             scheduled(), CancelSession(session_id=SID, reason=" "), now=NOW, scope=SCOPE
+        )
+    assert error.value.field == "reason"
+
+
+def test_refuses_a_reason_longer_than_a_cancellation_sms_can_carry() -> None:
+    longest = "x" * CANCEL_REASON_MAX
+    [event] = decide_cancel_session(
+        scheduled(), CancelSession(session_id=SID, reason=longest), now=NOW, scope=SCOPE
+    )
+    assert isinstance(event, SessionCancelled)
+    with pytest.raises(InvalidSessionError) as error:
+        decide_cancel_session(
+            scheduled(), CancelSession(session_id=SID, reason=longest + "x"), now=NOW, scope=SCOPE
         )
     assert error.value.field == "reason"
 

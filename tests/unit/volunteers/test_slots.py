@@ -292,6 +292,13 @@ def test_a_cancelled_slot_releases_every_place_and_takes_no_more() -> None:
     assert decide_close(after, SlotClosing.CANCELLED, NOW) == []
 
 
+def test_a_cancellation_tells_the_released_volunteers_the_coordinators_reason() -> None:
+    events = decide_close(with_proposal(opened()), SlotClosing.CANCELLED, NOW, "Mất điện cả xã")
+
+    released = [e for e in events if isinstance(e, AssignmentReleased)]
+    assert [e.cancel_reason for e in released] == ["Mất điện cả xã"]
+
+
 def test_completion_credits_only_accepted_assignments_once() -> None:
     state = with_proposal(accepted(with_proposal(opened(needed=2))), VolunteerId("binh"))
 
