@@ -170,8 +170,11 @@ async def issue(
                 tx, command, keys=runtime.settings.token_keys, now=runtime.clock.now(), cause=cause
             )
     except TokenOutOfReachError:
-        if command.role is AccountRole.ADMIN:
-            errors["role"] = _("Only an admin of the whole deployment may issue an admin token.")
+        if command.role is AccountRole.ADMIN and not command.scope:
+            errors["scope"] = _(
+                "An admin token without codes covers the whole deployment: only an admin of "
+                "the whole deployment may issue one. Give the codes it covers."
+            )
         else:
             errors["scope"] = _("You may only give codes within your own scope.")
     except InvalidApiTokenError as error:

@@ -187,7 +187,7 @@ async def test_pasting_what_this_deployment_did_not_sign_is_refused_on_the_field
         ({"role": "volunteer"}, "role"),
         ({"scope": HA_NOI}, "scope"),
         ({"scope": ""}, "scope"),
-        ({"role": "admin", "scope": THANH_HOA}, "role"),  # a province admin: no admin tokens
+        ({"role": "admin", "scope": ""}, "scope"),  # a province admin: not one for everything
     ],
 )
 async def test_a_token_the_admin_may_not_issue_is_refused_on_its_field(
@@ -202,6 +202,28 @@ async def test_a_token_the_admin_may_not_issue_is_refused_on_its_field(
     assert f'id="{field}-error"' in answer.text
     assert "issued-token" not in answer.text
     assert "api_token.issued" not in stored
+
+
+async def test_a_province_admins_admin_token_is_held_to_the_province_by_every_service(
+    settings: Settings,
+) -> None:
+    async with console_world(settings, with_scheduler=True) as world:
+        await admin_world_signed_in(world, scope=(THANH_HOA,))
+        page = await issue(world, role="admin", scope=THANH_HOA)
+        token = {"Authorization": f"Bearer {issued_token(page)}"}
+        hoan_kiem = "00070"  # Hà Nội
+        found = {}
+        for name, base, path in (
+            ("scheduler", world.scheduler_url, "/sessions?commune={}"),
+            ("volunteers", world.volunteers_url, "/communes/{}/groups"),
+        ):
+            async with httpx.AsyncClient(base_url=base, headers=token) as client:
+                inside = await client.get(path.format(THIEU_TRUNG))
+                outside = await client.get(path.format(hoan_kiem))
+            found[name] = (inside.status_code, outside.status_code)
+
+    assert page.status_code == 200
+    assert found == {"scheduler": (200, 403), "volunteers": (200, 403)}
 
 
 async def test_a_province_admin_sees_and_revokes_only_tokens_within_their_province(
