@@ -105,15 +105,17 @@ class EventLog:
         self._postgres = postgres
 
     async def read(
-        self, conn: AsyncConnection, after: LogPosition, limit: int
+        self, conn: AsyncConnection, after: LogPosition, limit: int, *, whole_snapshot: bool = False
     ) -> list[StoredEvent]:
-        """Committed events after a position, in an order no late commit can break.
+        """Committed events after a position, in an order no late commit can break; with
+        `whole_snapshot`, every event the transaction's snapshot sees (a rebuild's read: the
+        relay's horizon would hold back commits while any older transaction is open).
 
         Rows become StoredEvents, not RecordedEvents: the relay publishes the body as stored
         and the ids as text, so nothing is decoded here (`recorded` decodes one when needed).
         """
         rows = await conn.execute(
-            self._statements.read_log,
+            self._statements.read_seen if whole_snapshot else self._statements.read_log,
             {"after_tx": after.tx_id, "after_position": after.position, "limit": limit},
         )
         return [

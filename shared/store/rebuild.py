@@ -23,7 +23,7 @@ async def rebuild_read_models(
             await conn.execute(table.delete())
         after = START
         while True:
-            batch = await store.log.read(conn, after, batch_size)
+            batch = await store.log.read(conn, after, batch_size, whole_snapshot=True)
             if not batch:
                 break
             for stored in batch:

@@ -92,15 +92,20 @@ class Statements:
         after_tx = sa.bindparam("after_tx", type_=sa.BigInteger())
         after_position = sa.bindparam("after_position", type_=sa.BigInteger())
         if postgres:
-            read_log = read_log.where(
-                sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(after_tx, after_position),
-                events.c.tx_id < _PG_HORIZON,
+            read_seen = read_log.where(
+                sa.tuple_(events.c.tx_id, events.c.position) > sa.tuple_(after_tx, after_position)
             ).order_by(events.c.tx_id, events.c.position)
+            read_log = read_seen.where(events.c.tx_id < _PG_HORIZON)
         else:
-            read_log = read_log.where(events.c.position > after_position).order_by(
+            read_log = read_seen = read_log.where(events.c.position > after_position).order_by(
                 events.c.position
             )
-        self.read_log = read_log.limit(sa.bindparam("limit", type_=sa.Integer()))
+        limit = sa.bindparam("limit", type_=sa.Integer())
+        self.read_log = read_log.limit(limit)
+        # Everything the reading transaction's snapshot holds, even while an older transaction
+        # anywhere on the server is still open (the horizon above would hold those back): for a
+        # rebuild, which reads the log whole inside one transaction, not for the relay.
+        self.read_seen = read_seen.limit(limit)
         self.insert = events.insert().values(
             tx_id=_PG_TX_ID if postgres else sa.literal(0, sa.BigInteger())
         )
