@@ -53,6 +53,7 @@ from shared.events.volunteers import (
     WeeklyAvailability,
 )
 from shared.phones import normalize_phone
+from shared.store.database import one_snapshot
 from shared.store.eventstore import EventStore, Transaction
 from shared.web.auth import Caller, ForbiddenError, Role
 from shared.web.idempotency import StoredAnswer, answer_once, new_id
@@ -572,7 +573,8 @@ async def _slot_detail(conn: AsyncConnection, slot: queries.SlotView) -> SlotDet
 async def read_slot(
     slot_id: FromPath[str], caller: NamedDependency[Caller], store: NamedDependency[EventStore]
 ) -> SlotDetail:
-    async with store.reader.connect() as conn:
+    async with store.reader.connect() as reader:
+        conn = await one_snapshot(reader)  # the slot's staffing and its assignments agree
         found = await queries.slot(conn, slot_id)
         if found is None:
             raise NotFoundError(f"no slot {slot_id}")
@@ -645,8 +647,8 @@ async def read_weekend_plan(
     """The weekend's slots in the caller's communes: who is proposed or holds them, why, and
     what is still missing."""
     caller.require(Role.COORDINATOR)
-    async with store.reader.connect() as conn:
-        return await _plan_view(conn, _saturday_of(day), caller)
+    async with store.reader.connect() as reader:
+        return await _plan_view(await one_snapshot(reader), _saturday_of(day), caller)
 
 
 async def _answer_assignment(

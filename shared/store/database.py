@@ -128,6 +128,18 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
 _READ_ONLY = "handinhand_read_only"
 
 
+async def one_snapshot(conn: AsyncConnection) -> AsyncConnection:
+    """`conn`, before its first statement, made to read every statement from one snapshot.
+
+    PostgreSQL's default (READ COMMITTED) takes a new snapshot per statement, so a view read in
+    two statements (a slot, then its assignments) can show half of a commit in between: an
+    accepted assignment on a slot not yet staffed. SQLite's deferred read transaction holds one
+    snapshot already."""
+    if conn.dialect.name == "postgresql":
+        return await conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
 def reading(engine: AsyncEngine) -> AsyncEngine:
     """The same engine (and pool) for connections that only read.
 
