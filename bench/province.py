@@ -376,6 +376,7 @@ def _report(
     assignments = [a for slot in plan["slots"] for a in slot["assignments"]]
     expected = Counter((phones[a["volunteer_id"]], a["short_code"]) for a in assignments)
     arrived = Counter((phone, code) for phone, code, _ in sent)
+    first_sms = min((at for _, _, at in sent), default=float("nan"))
     last_sms = max((at for _, _, at in sent), default=float("nan"))
     summary = plan["plan"] or {}
     fired = datetime.fromisoformat(summary["planned_at"]).timestamp() if summary else float("nan")
@@ -389,6 +390,8 @@ def _report(
         "load_volunteers_s": round(load_volunteers_s, 1),
         "load_sessions_s": round(load_sessions_s, 1),
         "load_s": round(load_volunteers_s + load_sessions_s, 1),
+        # the first one arrives once the plan's transaction is committed and relayed
+        "timer_to_first_sms_s": round(first_sms - fired, 2),
         "timer_to_last_sms_s": round(timer_to_last, 2),
         "last_session_to_last_sms_s": round(last_sms - last_session, 2),
         "solve_ms": summary.get("solve_ms"),
