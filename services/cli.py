@@ -525,8 +525,8 @@ def parser() -> argparse.ArgumentParser:
     asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI document of all events")
     asyncapi.set_defaults(run=cmd_asyncapi)
 
-    bench = commands.add_parser("bench", help="run a benchmark: store, assign, sms, e2e")
-    bench.add_argument("what", choices=["store", "assign", "sms", "e2e"])
+    bench = commands.add_parser("bench", help="run a benchmark: store, assign, sms, e2e, province")
+    bench.add_argument("what", choices=["store", "assign", "sms", "e2e", "province"])
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(run=cmd_bench)
 
