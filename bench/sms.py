@@ -239,6 +239,7 @@ async def run(count: int, kind: str, directory: Path) -> dict[str, Any]:
     from services.notifications.providers.http_json import HttpJsonConfig
     from services.notifications.settings import NotificationSettings
     from shared.bus.server import NatsServer
+    from shared.personal.masterkeys import MasterKey, MasterKeys
     from shared.settings import SERVICES, Database, Settings
     from shared.store.schema import drop_schema
     from shared.tokenkeys import TokenKeys
@@ -263,6 +264,7 @@ async def run(count: int, kind: str, directory: Path) -> dict[str, Any]:
             var_dir=directory,
             databases=databases,
             token_keys=TokenKeys.of_one_secret("bench-" + "x" * 40),
+            data_keys=MasterKeys((MasterKey(kid="bench", key=b"b" * 32),)),
             nats_url=nats_server.url,
         )
         await migrate("notifications", settings.database("notifications"))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import msgspec
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from shared.personal.masterkeys import KEY_BYTES, MasterKeyError, MasterKeys
 from shared.tokenkeys import TokenKeyError, TokenKeys
 
 SERVICES = ("scheduler", "volunteers", "notifications", "console")
@@ -37,6 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     var_dir: Path
     databases: dict[str, Database]
     token_keys: TokenKeys
+    # HANDINHAND_DATA_KEYS: the master keys that wrap each person's data key (shared/personal)
+    data_keys: MasterKeys
     nats_url: str | None = None  # None: start the embedded nats-server
     host: str = "127.0.0.1"
     ports: dict[str, int] = msgspec.field(default_factory=lambda: dict(DEFAULT_PORTS))
@@ -66,6 +69,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             var_dir=var_dir,
             databases=databases,
             token_keys=_token_keys(env, var_dir),
+            data_keys=_data_keys(env, var_dir),
             nats_url=nats_url,
             host=env.get("HANDINHAND_HOST", "127.0.0.1"),
             ports=ports,
@@ -177,7 +181,26 @@ def _token_keys(env: Mapping[str, str], var_dir: Path) -> TokenKeys:
         raise ConfigError(f"{name}: {error}") from None
 
 
-def persisted_secret(var_dir: Path, name: str) -> str:
+def _data_keys(env: Mapping[str, str], var_dir: Path) -> MasterKeys:
+    """HANDINHAND_DATA_KEYS when set; else a ring of one made under var/ on first start."""
+    ring = env.get("HANDINHAND_DATA_KEYS", "").strip()
+    try:
+        return MasterKeys.parse(ring or persisted_secret(var_dir, DATA_KEYS_FILE, _new_data_key))
+    except MasterKeyError as error:
+        raise ConfigError(f"HANDINHAND_DATA_KEYS: {error}") from None
+
+
+DATA_KEYS_FILE = "data-keys"
+
+
+def _new_data_key() -> str:
+    # "local": the kid an operator keeps in the ring while rewrapping away from this key.
+    return MasterKeys.new_entry("local", secrets.token_bytes(KEY_BYTES))
+
+
+def persisted_secret(
+    var_dir: Path, name: str, make: Callable[[], str] = lambda: secrets.token_urlsafe(48)
+) -> str:
     """Embedded default for a secret nobody set: one per installation, made on first start
     and kept beside the SQLite files (owner-only), so every process of `up` reads the same."""
     path = var_dir / name
@@ -188,5 +211,5 @@ def persisted_secret(var_dir: Path, name: str) -> str:
     except FileExistsError:
         return path.read_text().strip()
     with os.fdopen(descriptor, "w") as file:
-        file.write(secrets.token_urlsafe(48))
+        file.write(make())
     return path.read_text().strip()

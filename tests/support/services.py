@@ -20,6 +20,7 @@ from services.scheduler.limits import HelpRequestLimits
 from services.volunteers.planning import StaffingOptions
 from services.volunteers.settings import FeedSettings
 from shared.clock import Clock, SystemClock
+from shared.personal.masterkeys import MasterKey, MasterKeys
 from shared.settings import SERVICES, Database, Settings
 from shared.tokenkeys import TokenKeys
 from shared.web.auth import Caller, Role, mint_token
@@ -27,6 +28,8 @@ from shared.web.auth import Caller, Role, mint_token
 SECRET = "test-secret-" + "x" * 40
 # The ring a lone HANDINHAND_TOKEN_SECRET makes, as the processes of the e2e tests read it.
 KEYS = TokenKeys.of_one_secret(SECRET)
+# The master key ring of the tests' in-process services (a fixed key: tests are repeatable).
+DATA_KEYS = MasterKeys((MasterKey(kid="test", key=b"k" * 32),))
 # The earliest fixed clock of the tests that use `token()`.
 VALID_FROM = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -41,7 +44,13 @@ def settings_for(database: Database, nats_url: str, var_dir: Path) -> Settings:
             databases[service] = Database(
                 url=f"sqlite:///{var_dir / f'{service}.db'}", schema="main"
             )
-    return Settings(var_dir=var_dir, databases=databases, token_keys=KEYS, nats_url=nats_url)
+    return Settings(
+        var_dir=var_dir,
+        databases=databases,
+        token_keys=KEYS,
+        data_keys=DATA_KEYS,
+        nats_url=nats_url,
+    )
 
 
 def token(role: Role = Role.ADMIN, scope: tuple[str, ...] = (), **extra: str) -> dict[str, str]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 from shared.settings import ConfigError, Settings, flag, number, whole_number
+
+KEY_A = base64.b64encode(b"a" * 32).decode()
+KEY_B = base64.b64encode(b"b" * 32).decode()
 
 
 def test_defaults_to_embedded_nats_and_a_sqlite_file_per_service(tmp_path: Path) -> None:
@@ -50,6 +55,11 @@ def test_external_nats_and_postgresql_switch_per_service(tmp_path: Path) -> None
         ("HANDINHAND_TOKEN_KEYS", "k1:short"),
         ("HANDINHAND_TOKEN_KEYS", "no-colon-" + "x" * 40),
         ("HANDINHAND_TOKEN_KEYS", f"k1:{'a' * 40},k1:{'b' * 40}"),
+        ("HANDINHAND_DATA_KEYS", "no-colon"),
+        ("HANDINHAND_DATA_KEYS", "k1:not base64!"),
+        ("HANDINHAND_DATA_KEYS", f"k1:{base64.b64encode(b'x' * 16).decode()}"),
+        ("HANDINHAND_DATA_KEYS", f"k1:{KEY_A},k1:{KEY_B}"),
+        ("HANDINHAND_DATA_KEYS", f"k 1:{KEY_A}"),
         ("HANDINHAND_LOG_LEVEL", "LOUD"),
         ("HANDINHAND_STREAM_REPLICAS", "9"),
         ("HANDINHAND_FORWARDED_ALLOW_IPS", "10.0.0.1, proxy.local"),
@@ -128,3 +138,30 @@ def test_a_lone_secret_is_a_ring_of_one_whose_kid_every_instance_derives_alike(
     assert len(keys.keys) == 1
     assert "s" * 8 not in keys.signer.kid
     assert "s" * 8 not in repr(keys)
+
+
+def test_data_keys_default_to_a_ring_of_one_made_once_under_var(tmp_path: Path) -> None:
+    keys = Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path)}).data_keys
+
+    assert [key.kid for key in keys.keys] == ["local"]
+    assert len(keys.wrapper.key) == 32
+    # kept, so the data keys wrapped by it still unwrap after a restart; readable by its owner only
+    assert Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path)}).data_keys == keys
+    assert stat.S_IMODE((tmp_path / "data-keys").stat().st_mode) == 0o600
+    assert KEY_A[:8] not in repr(keys)
+
+
+def test_a_data_key_ring_wraps_with_its_first_key_and_unwraps_with_all(tmp_path: Path) -> None:
+    keys = Settings.from_env(
+        {
+            "HANDINHAND_VAR_DIR": str(tmp_path),
+            "HANDINHAND_DATA_KEYS": f"2026-12:{KEY_A}, old:{KEY_B}",
+        }
+    ).data_keys
+
+    assert keys.wrapper.kid == "2026-12"
+    assert keys.wrapper.key == b"a" * 32
+    key_of_old = keys.key_of("old")
+    assert key_of_old is not None
+    assert key_of_old.key == b"b" * 32
+    assert not (tmp_path / "data-keys").exists()  # nothing made when the ring is set

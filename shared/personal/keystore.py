@@ -1,0 +1,120 @@
+"""Each person's data key, kept wrapped in the service's own person_keys table: made on first
+use, found while the person is known, destroyed when they are erased."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.clock import Clock
+from shared.personal.datakey import DataKey
+from shared.personal.masterkeys import MasterKeys
+from shared.personal.wrapping import unwrap, wrap
+
+
+class PersonErasedError(LookupError):
+    """The person was erased: nothing may be sealed for them again."""
+
+
+class PersonKeys:
+    """The person_keys table of one service, opened with its master key ring."""
+
+    def __init__(self, table: sa.Table, ring: MasterKeys, clock: Clock) -> None:
+        self.table = table
+        self.ring = ring
+        self.clock = clock
+
+    async def key_for(self, conn: AsyncConnection, person_id: str) -> DataKey:
+        """The person's data key, made and kept on first use; the same key every time after.
+        Two transactions making one at once both get the key that was kept."""
+        found = await self._row(conn, person_id)
+        if found is None:
+            kid, wrapped = wrap(self.ring, DataKey.new())
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            values = {
+                "person_id": person_id,
+                "master_kid": kid,
+                "wrapped_key": wrapped,
+                "created_at": self.clock.now(),
+            }
+            await conn.execute(dialect.insert(self.table).values(values).on_conflict_do_nothing())
+            found = await self._row(conn, person_id)
+            assert found is not None  # inserted, or another transaction's insert committed
+        key = self._opened(found)
+        if key is None:
+            raise PersonErasedError(person_id)
+        return key
+
+    async def find(self, conn: AsyncConnection, person_id: str) -> DataKey | None:
+        """The person's data key, or None: never made, or erased."""
+        found = await self._row(conn, person_id)
+        return None if found is None else self._opened(found)
+
+    async def erase(self, conn: AsyncConnection, person_id: str) -> bool:
+        """Destroy the person's data key and keep a tombstone; True if a key was destroyed
+        now, False if there was none (already erased, or never made here)."""
+        table = self.table
+        now = self.clock.now()
+        destroyed = await conn.execute(
+            table.update()
+            .where(table.c.person_id == person_id, table.c.wrapped_key.is_not(None))
+            .values(master_kid=None, wrapped_key=None, erased_at=now)
+        )
+        if destroyed.rowcount:
+            return True
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        tombstone = {"person_id": person_id, "created_at": now, "erased_at": now}
+        await conn.execute(dialect.insert(table).values(tombstone).on_conflict_do_nothing())
+        return False
+
+    async def rewrap_all(self, conn: AsyncConnection, *, batch: int = 500) -> int:
+        """Wrap every data key with the ring's first master key; how many were rewrapped.
+        Afterwards the older master keys wrap nothing and can leave the ring. Rows are read
+        `batch` at a time, so a big table is never held in memory."""
+        table = self.table
+        newest = self.ring.wrapper.kid
+        moved = 0
+        after = ""
+        while True:
+            rows = (
+                await conn.execute(
+                    sa.select(table.c.person_id, table.c.master_kid, table.c.wrapped_key)
+                    .where(
+                        table.c.person_id > after,
+                        table.c.wrapped_key.is_not(None),
+                        table.c.master_kid != newest,
+                    )
+                    .order_by(table.c.person_id)
+                    .limit(batch)
+                )
+            ).all()
+            if not rows:
+                return moved
+            for person_id, kid, wrapped in rows:
+                new_kid, rewrapped = wrap(self.ring, unwrap(self.ring, kid, wrapped))
+                await conn.execute(
+                    table.update()
+                    .where(table.c.person_id == person_id)
+                    .values(master_kid=new_kid, wrapped_key=rewrapped)
+                )
+            moved += len(rows)
+            after = rows[-1].person_id
+
+    async def _row(
+        self, conn: AsyncConnection, person_id: str
+    ) -> sa.Row[str | None, bytes | None] | None:
+        table = self.table
+        return (
+            await conn.execute(
+                sa.select(table.c.master_kid, table.c.wrapped_key).where(
+                    table.c.person_id == person_id
+                )
+            )
+        ).first()
+
+    def _opened(self, row: sa.Row[str | None, bytes | None]) -> DataKey | None:
+        kid, wrapped = row
+        if kid is None or wrapped is None:
+            return None
+        return unwrap(self.ring, kid, wrapped)
