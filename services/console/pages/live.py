@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, get
@@ -33,6 +34,7 @@ from services.console.pages.weekend import (
     weekend_dates,
 )
 from services.console.pages.words import word
+from services.console.peers import SessionSummary
 from services.console.views.queries import Viewer
 from shared.web.problems import NotFoundError
 
@@ -75,13 +77,11 @@ def stream(
     return ServerSentEvent(notices(console.live, session_ids, list(days), keep_alive))
 
 
-@get("/weekend/events", include_in_schema=False)
-async def weekend_events(
-    request: Request[Any, Any, State],
-    viewer: NamedDependency[Viewer | None],
-    commune_code: Annotated[str, QueryParameter(name="commune")],
-    weeks: Annotated[int, QueryParameter(ge=0, le=WEEKS_AHEAD)] = 0,
-) -> ServerSentEvent:
+async def weekend_of(
+    request: Request[Any, Any, State], viewer: Viewer | None, commune_code: str, weeks: int
+) -> tuple[Viewer, date, date, list[SessionSummary]]:
+    """Who is asking, the weekend's days and its sessions in the commune, with the page's
+    checks: signed in, a coordinator or an admin, a known commune in the account's scope."""
     found = coordinating(viewer)
     if commune(commune_code) is None:
         raise NotFoundError(f"no commune {commune_code}")
@@ -89,6 +89,17 @@ async def weekend_events(
     saturday, sunday = weekend_dates(request, weeks)
     peers = console_of(request).peers
     sessions = await peers.sessions(caller_of(found), commune_code, saturday, sunday)
+    return found, saturday, sunday, sessions
+
+
+@get("/weekend/events", include_in_schema=False)
+async def weekend_events(
+    request: Request[Any, Any, State],
+    viewer: NamedDependency[Viewer | None],
+    commune_code: Annotated[str, QueryParameter(name="commune")],
+    weeks: Annotated[int, QueryParameter(ge=0, le=WEEKS_AHEAD)] = 0,
+) -> ServerSentEvent:
+    _, saturday, sunday, sessions = await weekend_of(request, viewer, commune_code, weeks)
     days = [CommuneDay(commune_code, saturday), CommuneDay(commune_code, sunday)]
     return stream(request, [s.session_id for s in sessions], days)
 
@@ -101,13 +112,7 @@ async def weekend_sessions(
     weeks: Annotated[int, QueryParameter(ge=0, le=WEEKS_AHEAD)] = 0,
 ) -> Template:
     """This weekend's list alone, re-read when a session appears in it or leaves it."""
-    found = coordinating(viewer)
-    if commune(commune_code) is None:
-        raise NotFoundError(f"no commune {commune_code}")
-    check_scope(found.account, commune_code)
-    saturday, sunday = weekend_dates(request, weeks)
-    peers = console_of(request).peers
-    sessions = await peers.sessions(caller_of(found), commune_code, saturday, sunday)
+    found, _, _, sessions = await weekend_of(request, viewer, commune_code, weeks)
     asked = await asked_of(request, found, [s.session_id for s in sessions])
     return page(
         "weekend_sessions.html", sessions=understaffed_first(sessions), asked=asked, word=word
