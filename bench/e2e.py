@@ -49,6 +49,7 @@ from typing import Any
 import msgspec
 
 from bench.loop import run as run_on_loop
+from bench.provider_process import ProviderProcess
 
 DATABASE_VARIABLE = "HANDINHAND_BENCH_DATABASE_URL"
 COMMUNE = "15835"  # Xã Thiệu Trung, Thanh Hóa
@@ -99,46 +100,18 @@ async def _serve_provider() -> None:
     await gateway.stop()
 
 
-class Provider:
+class Provider(ProviderProcess):
     """The provider process, seen from the benchmark."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
+        super().__init__(process)
         self.arrivals: dict[str, float] = {}
-
-    @classmethod
-    async def start(cls) -> tuple[Provider, int]:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.e2e",
-            "--serve-provider",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=64 * 1024 * 1024,  # one line holds every arrival since the last look
-        )
-        assert process.stdout is not None
-        port = int((await process.stdout.readline()).decode().split()[1])
-        return cls(process), port
 
     async def collect(self) -> dict[str, float]:
         """Every booking SMS so far: the phone and when it reached the provider (first one)."""
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        self.process.stdin.write(b"dump\n")
-        await self.process.stdin.drain()
-        for phone, at in json.loads(await self.process.stdout.readline()):
+        for phone, at in await self.dump():
             self.arrivals.setdefault(phone, at)
         return self.arrivals
-
-    async def stop(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            await asyncio.wait_for(self.process.wait(), 5)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
 
 
 # --- a lean HTTP/1.1 client (httpx would cost the load generator a core) -----------------
@@ -486,7 +459,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     reference_before = await reference_rate(args, root, url, "before")
     rate = args.rate or round(FIXED_SHARE * reference_before, 1)
     print(f"reference {reference_before:.1f}/s; fixed phase at {rate:g}/s", file=sys.stderr)
-    provider, provider_port = await Provider.start()
+    provider, provider_port = await Provider.start("bench.e2e")
     system = System(
         root,
         database,

@@ -33,6 +33,7 @@ import httpx
 import msgspec
 
 from bench.loop import run as run_on_loop
+from bench.provider_process import ProviderProcess
 
 if TYPE_CHECKING:
     from shared.settings import Database
@@ -96,44 +97,16 @@ async def _serve_provider() -> None:
     await gateway.stop()
 
 
-class Provider:
+class Provider(ProviderProcess):
     """The provider process, seen from the benchmark: every proposal SMS handed over."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
+        super().__init__(process)
         self.proposals: list[tuple[str, str, float]] = []
 
-    @classmethod
-    async def start(cls) -> tuple[Provider, int]:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.province",
-            "--serve-provider",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=64 * 1024 * 1024,
-        )
-        assert process.stdout is not None
-        port = int((await process.stdout.readline()).decode().split()[1])
-        return cls(process), port
-
     async def collect(self) -> list[tuple[str, str, float]]:
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        self.process.stdin.write(b"dump\n")
-        await self.process.stdin.drain()
-        self.proposals.extend(tuple(x) for x in json.loads(await self.process.stdout.readline()))
+        self.proposals.extend(tuple(x) for x in await self.dump())
         return self.proposals
-
-    async def stop(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            await asyncio.wait_for(self.process.wait(), 5)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
 
 
 # --- the province, through the public API --------------------------------------------------
@@ -284,7 +257,7 @@ async def run(
     communes = [str(c.code) for c in communes_of(PROVINCE)]
     rng.shuffle(communes)
     saturday = next_saturday(SystemClock().now().astimezone(VIETNAM).date())
-    provider, port = await Provider.start()
+    provider, port = await Provider.start("bench.province")
     system = System(
         root,
         database,
