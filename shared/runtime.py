@@ -23,6 +23,9 @@ from shared.bus.relay import Relay
 from shared.bus.streams import ensure_stream
 from shared.clock import Clock
 from shared.events.catalog import Catalog
+from shared.personal.guard import PersonalData
+from shared.personal.keystore import PersonKeys
+from shared.personal.owners import HttpKeyOwner
 from shared.settings import Settings
 from shared.store.database import create_engine
 from shared.store.eventstore import EventStore, Projector
@@ -58,6 +61,10 @@ class ServiceParts:
     read_models: Sequence[sa.Table] = ()
     # Durable timers (shared.store.timers): the table; what firing one does is in ServiceWork.
     timers: sa.Table | None = None
+    # The people this service owns: their data keys (shared/personal/), None when it owns none.
+    person_keys: sa.Table | None = None
+    # The services whose people's values this service opens (asking them for data keys).
+    opens_people_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,8 @@ class Runtime:
         self.store = EventStore(
             engine, self.parts.tables, self.catalog, self.name, self.clock, self.parts.projector
         )
+        if self.parts.person_keys is not None or self.parts.opens_people_of:
+            self.store.personal = personal_data(self.settings, self.parts, self.store, self.clock)
         return self.store
 
     @contextlib.asynccontextmanager
@@ -130,6 +139,8 @@ class Runtime:
             if self.nc is not None and not self.nc.is_closed:
                 with contextlib.suppress(Exception):
                     await self.nc.drain()
+            if self.store.personal is not None:
+                await self.store.personal.close()
             await self.store.close()
 
     def _start_workers(self, work: ServiceWork) -> None:
@@ -224,3 +235,19 @@ class Runtime:
                 sa.select(sa.func.count()).select_from(table).where(table.c.redriven_at.is_(None))
             )
         return int(found or 0)
+
+
+def personal_data(
+    settings: Settings, parts: ServiceParts, store: EventStore, clock: Clock
+) -> PersonalData:
+    """What seals the service's own people and opens others' (asked of their owners)."""
+    keys = (
+        None
+        if parts.person_keys is None
+        else PersonKeys(parts.person_keys, settings.data_keys, clock)
+    )
+    owners = {
+        source: HttpKeyOwner(settings.url_of(source), parts.name, settings.token_keys, clock)
+        for source in parts.opens_people_of
+    }
+    return PersonalData(parts.name, keys, store.reader, owners)

@@ -49,6 +49,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
     # networks, "*" for any); empty: nobody's, so a client cannot pick its own address.
     forwarded_allow_ips: tuple[str, ...] = ()
+    # HANDINHAND_<SERVICE>_URL: where a service's HTTP API answers for the others (the console,
+    # and a service asking an owner for data keys); unset: this host and the service's port.
+    service_urls: dict[str, str] = msgspec.field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,10 +80,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             log_level=level,
             log_json=env.get("HANDINHAND_LOG_FORMAT", "json") != "text",
             forwarded_allow_ips=_trusted_proxies(env),
+            service_urls=_service_urls(env),
         )
 
     def database(self, service: str) -> Database:
         return self.databases[service]
+
+    def url_of(self, service: str) -> str:
+        """Where `service`'s HTTP API answers (no trailing slash)."""
+        return self.service_urls.get(service) or f"http://{self.host}:{self.ports[service]}"
+
+
+def _service_urls(env: Mapping[str, str]) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for service in ("scheduler", "volunteers", "notifications"):
+        name = f"HANDINHAND_{service.upper()}_URL"
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        if not value.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must start with http:// or https://, got {value!r}")
+        urls[service] = value.rstrip("/")
+    return urls
 
 
 def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:

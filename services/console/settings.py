@@ -60,9 +60,9 @@ class ConsoleSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("HANDINHAND_CONSOLE_CODE_SECRET must be at least 32 characters")
         return cls(
             public_url=_url(env, "HANDINHAND_CONSOLE_URL", local("console")),
-            scheduler_url=_url(env, "HANDINHAND_SCHEDULER_URL", local("scheduler")),
-            volunteers_url=_url(env, "HANDINHAND_VOLUNTEERS_URL", local("volunteers")),
-            notifications_url=_url(env, "HANDINHAND_NOTIFICATIONS_URL", local("notifications")),
+            scheduler_url=settings.url_of("scheduler"),
+            volunteers_url=settings.url_of("volunteers"),
+            notifications_url=settings.url_of("notifications"),
             code_secret=secret or persisted_secret(settings.var_dir, CODE_SECRET_FILE),
             per_phone=whole_number(env, "HANDINHAND_CONSOLE_CODES_PER_PHONE", 5, 1, 1000),
             per_client=whole_number(env, "HANDINHAND_CONSOLE_CODES_PER_CLIENT", 30, 1, 100000),

@@ -26,6 +26,8 @@ PARTS = ServiceParts(
     projector=projection.project,
     read_models=READ_MODELS,
     timers=timer_table,
+    # residents' phones and names come sealed in the scheduler's events
+    opens_people_of=("scheduler",),
 )
 
 

@@ -9,7 +9,7 @@ import asyncio
 from services.scheduler import consumers, timers
 from services.scheduler.quota import forget_old_hits
 from services.scheduler.service import Scheduler
-from services.scheduler.tables import READ_MODELS, metadata, store_tables
+from services.scheduler.tables import READ_MODELS, metadata, person_keys, store_tables
 from services.scheduler.tables import timers as timer_table
 from services.scheduler.views import projection
 from shared.runtime import ServiceParts, ServiceWork, Worker
@@ -22,6 +22,7 @@ PARTS = ServiceParts(
     projector=projection.project,
     read_models=READ_MODELS,
     timers=timer_table,
+    person_keys=person_keys,
 )
 
 

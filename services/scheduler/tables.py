@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.personal.table import add_person_keys_table
 from shared.store.tables import add_store_tables
 from shared.store.timers import add_timer_table
 from shared.store.utc import UtcDateTime
@@ -15,6 +16,8 @@ from shared.store.utc import UtcDateTime
 metadata = sa.MetaData()
 store_tables = add_store_tables(metadata)
 timers = add_timer_table(metadata)
+# The residents' data keys: their names, phones and addresses are sealed in the events.
+person_keys = add_person_keys_table(metadata)
 
 Instant = UtcDateTime()
 

@@ -42,6 +42,7 @@ from shared.bus.cloudevents import (
 )
 from shared.bus.pull import ConsumerGoneError, PinnedPull, create_pinned_consumer, unpin
 from shared.events.base import Cause, Event, RecordedEvent
+from shared.personal.guard import OwnerUnreachableError
 from shared.store.eventstore import ConcurrencyError, EventStore, Transaction
 
 log = logging.getLogger("handinhand.consumer")
@@ -313,6 +314,10 @@ class Consumer:
                 await self._park(msg, None, f"malformed message: {error}")
         if not readable:
             return
+        opened = await self._opened(readable)
+        if opened is None:
+            return
+        readable = opened
         try:
             outcome = await self._handle_together(readable)
         except Exception as error:
@@ -328,6 +333,22 @@ class Consumer:
             await self._later(delivery)
         for delivery in outcome.late:
             await self._park(delivery.msg, None, LATE_ERROR)
+
+    async def _opened(self, readable: list[Delivery]) -> list[Delivery] | None:
+        """The deliveries with their personal values opened; None when the owner of a person
+        did not answer (the messages are offered again: nothing is their fault)."""
+        personal = self.store.personal
+        if personal is None:
+            return readable
+        try:
+            opened = await personal.opened([delivery.event for delivery in readable])
+        except OwnerUnreachableError as error:
+            log.warning("consumer %s: waiting for data keys (%s)", self.name, error)
+            await self._offer_again([delivery.msg for delivery in readable])
+            return None
+        return [
+            delivery._replace(event=event) for delivery, event in zip(readable, opened, strict=True)
+        ]
 
     async def _handle_each(self, readable: list[Delivery]) -> None:
         for index, delivery in enumerate(readable):

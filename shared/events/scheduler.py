@@ -21,6 +21,7 @@ import msgspec
 
 from shared.events.base import Event
 from shared.events.catalog import Upcaster
+from shared.events.personal import Personal
 from shared.events.upcasts import AFFECTED, RESIDENT, iso_languages
 from shared.events.vocabulary import Accessibility, Language, Outcome, Skill, Topic
 
@@ -91,11 +92,13 @@ class Slot(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ResidentContact(msgspec.Struct, frozen=True, kw_only=True):
-    """Enough to send a resident an SMS in their language without asking the scheduler."""
+    """Enough to send a resident an SMS in their language without asking the scheduler (but
+    for the resident's data key, asked of the scheduler: name and phone are sealed)."""
 
+    person: ClassVar[str] = "request_id"
     request_id: HelpRequestId
-    name: str
-    phone: str  # E.164
+    name: Personal
+    phone: Personal  # E.164
     preferred_language: Language
 
 
@@ -232,13 +235,14 @@ class HelpRequested(Event, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "help.requested"
     schema_version: ClassVar[int] = 2
+    person: ClassVar[str] = "request_id"
     request_id: HelpRequestId
-    resident_name: str
-    phone: str  # E.164
+    resident_name: Personal
+    phone: Personal  # E.164
     commune_code: CommuneCode
     province_code: ProvinceCode
     village_code: PlaceCode | None = None
-    address: str = ""
+    address: Personal = ""
     topics: tuple[Topic, ...]
     accessibility_needs: tuple[Accessibility, ...] = ()
     preferred_language: Language = Language.VI
@@ -308,12 +312,13 @@ class BookingCancelled(Event, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "booking.cancelled"
     schema_version: ClassVar[int] = 2
+    person: ClassVar[str] = "resident.request_id"
     session_id: SessionId
     booking_id: BookingId
     resident: ResidentContact
     venue: Venue
     when: Slot
-    reason: str
+    reason: Personal  # the resident's own words when they cancelled
     cancelled_by: Actor
     cancelled_at: datetime
 
@@ -339,11 +344,12 @@ class HomeVisitRequested(Event, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "home_visit.requested"
     schema_version: ClassVar[int] = 2
+    person: ClassVar[str] = "resident.request_id"
     visit_id: VisitId
     resident: ResidentContact
     commune_code: CommuneCode
     village_code: PlaceCode | None = None
-    address: str
+    address: Personal
     topics: tuple[Topic, ...]
     accessibility_needs: tuple[Accessibility, ...] = ()
     preferred_days: tuple[Weekend, ...] = ()
@@ -356,11 +362,12 @@ class HomeVisitScheduled(Event, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "home_visit.scheduled"
     schema_version: ClassVar[int] = 2
+    person: ClassVar[str] = "resident.request_id"
     visit_id: VisitId
     resident: ResidentContact
     commune_code: CommuneCode
     village_code: PlaceCode | None = None
-    address: str
+    address: Personal
     when: Slot
     topics: tuple[Topic, ...]
     accessibility_needs: tuple[Accessibility, ...] = ()
@@ -375,10 +382,11 @@ class HomeVisitCancelled(Event, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "home_visit.cancelled"
     schema_version: ClassVar[int] = 2
+    person: ClassVar[str] = "resident.request_id"
     visit_id: VisitId
     resident: ResidentContact
     when: Slot | None = None
-    reason: str
+    reason: Personal
     cancelled_at: datetime
 
 
@@ -469,9 +477,10 @@ class HelpRequestRefused(Event, frozen=True, kw_only=True):
     notifications service can answer the sender with what to send instead."""
 
     event_type: ClassVar[str] = "help_request.refused"
+    person: ClassVar[str] = "request_id"
     request_id: HelpRequestId
     inbound_id: str
-    resident_phone: str  # E.164 when it could be read, else as received
+    resident_phone: Personal  # E.164 when it could be read, else as received
     channel: Channel = Channel.SMS
     reasons: tuple[RefusalReason, ...]
     refused_at: datetime

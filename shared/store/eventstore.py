@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import asyncpg
 import sqlalchemy as sa
@@ -28,6 +28,10 @@ from shared.store.log import EventLog, recorded_from_row
 from shared.store.reachability import Reachability
 from shared.store.statements import Statements, event_row, event_values
 from shared.store.tables import StoreTables
+
+if TYPE_CHECKING:
+    from shared.personal.datakey import DataKey
+    from shared.personal.guard import PersonalData
 
 Projector = Callable[[AsyncConnection, RecordedEvent], Awaitable[None]]
 # Does for a list of appended events what the store's projector does for each, in fewer
@@ -81,6 +85,9 @@ class EventStore:
         self.source = source
         self.clock = clock
         self.projector = projector
+        # Seals the personal values of appended events and opens them on reading
+        # (shared/personal/guard.py); None for a service that keeps no personal data.
+        self.personal: PersonalData | None = None
         self._commit_listeners: list[Callable[[Sequence[RecordedEvent]], None]] = []
         self._postgres = is_postgres(engine)
         self._statements = Statements(tables.events, tables.relay_position, postgres=self._postgres)
@@ -178,6 +185,8 @@ class EventStore:
             tx = Transaction(self, conn)
             yield tx
             await tx.run_before_commit()
+        if self.personal is not None and tx.fresh_keys:
+            self.personal.committed(tx.fresh_keys)
         if tx.appended:
             self._after_commit(tx.appended)
 
@@ -211,7 +220,7 @@ class EventStore:
             version, events = await _decided(
                 lambda stream_id: self._load_direct(conn, stream_id), stream_id, decide
             )
-            if events and self.projector is None:
+            if events and self.projector is None and self.personal is None:
                 recorded = await self._insert_direct(conn, stream_id, version, events, cause)
                 self._after_commit(recorded)
                 return recorded
@@ -225,6 +234,8 @@ class EventStore:
         loaded = self.stream_events(
             stream_id, await fetch_stream(conn, self._statements, stream_id)
         )
+        if self.personal is not None:
+            loaded = await self.personal.opened(loaded)
         return Stream(loaded[-1].stream_version if loaded else 0, loaded)
 
     def stream_events(self, stream_id: str, rows: Iterable[Sequence[Any]]) -> list[RecordedEvent]:
@@ -280,6 +291,20 @@ class Transaction:
         self.appended: list[RecordedEvent] = []
         self._versions: dict[str, int] = {}
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
+        # Data keys this transaction made or read: held by the store once it commits.
+        self.fresh_keys: dict[str, DataKey] = {}
+
+    async def _sealed(self, recorded: list[RecordedEvent]) -> Sequence[RecordedEvent]:
+        personal = self.store.personal
+        if personal is None:
+            return recorded
+        return await personal.sealed(self.conn, recorded, self.fresh_keys)
+
+    async def _opened(self, loaded: list[RecordedEvent]) -> list[RecordedEvent]:
+        personal = self.store.personal
+        if personal is None:
+            return loaded
+        return await personal.opened(loaded, self.conn, self.fresh_keys)
 
     def before_commit(self, work: Callable[[], Awaitable[None]]) -> None:
         """Do `work` at the end of this transaction, just before it commits (in order).
@@ -311,7 +336,7 @@ class Transaction:
             )
         else:
             result = await self.conn.execute(statements.load, {"stream_id": stream_id})
-        loaded = self.store.stream_events(stream_id, result.all())
+        loaded = await self._opened(self.store.stream_events(stream_id, result.all()))
         version = loaded[-1].stream_version if loaded else after
         self._versions[stream_id] = version
         return Stream(version, loaded)
@@ -329,6 +354,10 @@ class Transaction:
             )
             for stream_id, *row in rows:
                 found[stream_id].append(recorded_from_row(source, catalog, stream_id, row))
+        if self.store.personal is not None:
+            every = await self._opened([item for loaded in found.values() for item in loaded])
+            opened = iter(every)
+            found = {stream_id: [next(opened) for _ in items] for stream_id, items in found.items()}
         streams: dict[str, Stream] = {}
         for stream_id, loaded in found.items():
             version = loaded[-1].stream_version if loaded else 0
@@ -356,7 +385,7 @@ class Transaction:
                 raise ConcurrencyError(stream_id, expected_version, actual)
         now = self.store.clock.now()
         recorded = _recorded(self.store.source, stream_id, expected_version, events, cause, now)
-        rows = [event_row(item, now) for item in recorded]
+        rows = [event_row(item, now) for item in await self._sealed(recorded)]
         try:
             await self.conn.execute(
                 self.store._statements.insert, rows[0] if len(rows) == 1 else rows
@@ -407,7 +436,8 @@ class Transaction:
             )
         try:
             await self.conn.execute(
-                self.store._statements.insert, [event_row(item, now) for item in recorded]
+                self.store._statements.insert,
+                [event_row(item, now) for item in await self._sealed(recorded)],
             )
         except IntegrityError as error:
             first = appends[0]

@@ -26,8 +26,11 @@ async def rebuild_read_models(
             batch = await store.log.read(conn, after, batch_size, whole_snapshot=True)
             if not batch:
                 break
-            for stored in batch:
-                await store.projector(conn, store.log.recorded(stored))
+            recorded = [store.log.recorded(stored) for stored in batch]
+            if store.personal is not None:
+                recorded = await store.personal.opened(recorded, conn)
+            for item in recorded:
+                await store.projector(conn, item)
             replayed += len(batch)
             after = batch[-1].log_position
     return replayed

@@ -26,6 +26,9 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     COORDINATOR = "coordinator"
     VOLUNTEER = "volunteer"
+    # Another HandInHand service asking for what only services may have (people's data keys,
+    # shared/web/person_keys.py); it may do nothing else.
+    SERVICE = "service"
 
 
 class InvalidTokenError(Exception):

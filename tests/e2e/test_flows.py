@@ -11,7 +11,9 @@ from icalendar import Calendar
 
 from bench.system import Sms, System
 from shared.clock import VIETNAM, SystemClock
+from shared.settings import Settings
 from shared.web.auth import Role
+from tests.support.search import in_database, in_streams, needles
 from tests.support.services import token
 from tests.support.waiting import eventually
 
@@ -175,6 +177,20 @@ async def test_a_weekend_is_staffed_booked_and_cancelled_by_sms(system: System) 
     session_id, _ = await run_weekend(system)
     await cancel_and_count(system, session_id)
     assert_no_sms_twice(system)
+    await assert_resident_sealed_by_the_scheduler(system)
+
+
+async def assert_resident_sealed_by_the_scheduler(system: System) -> None:
+    """The resident's phone reached the provider (notifications opened it with the key it
+    asked the scheduler for), yet the scheduler's log and stream hold it only sealed; its read
+    models keep it in clear until the resident is erased."""
+    phone = needles(RESIDENT)
+    scheduler = Settings.from_env(system.env()).database("scheduler")
+    in_tables = await in_database(scheduler, phone)
+    assert in_tables, "the read models know the resident"
+    assert not [hit for hit in in_tables if hit.startswith("events.")], in_tables
+    in_nats = await in_streams(system.nats_url, phone)
+    assert not [hit for hit in in_nats if hit.startswith("HANDINHAND_SCHEDULER#")], in_nats
 
 
 async def test_two_instances_of_each_service_do_nothing_twice(doubled: System) -> None:

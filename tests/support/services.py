@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -51,6 +52,11 @@ def settings_for(database: Database, nats_url: str, var_dir: Path) -> Settings:
         data_keys=DATA_KEYS,
         nats_url=nats_url,
     )
+
+
+def asking(settings: Settings, **urls: str) -> Settings:
+    """`settings` with other services reached at `urls` (e.g. scheduler="http://...")."""
+    return msgspec.structs.replace(settings, service_urls=settings.service_urls | urls)
 
 
 def token(role: Role = Role.ADMIN, scope: tuple[str, ...] = (), **extra: str) -> dict[str, str]:

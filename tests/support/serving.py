@@ -12,14 +12,23 @@ import uvicorn
 from litestar import Litestar
 
 
-@asynccontextmanager
-async def serving(app: Litestar, **options: Any) -> AsyncIterator[str]:
-    """Serve `app` (lifespan included) until the block ends; yields its base URL. `options`
-    go to uvicorn as `handinhand serve` passes them (e.g. its proxy trust)."""
+def reserved() -> tuple[socket.socket, str]:
+    """A bound socket and its base URL, for an app that others must know the address of
+    before it is served (the scheduler, which notifications asks for residents' data keys)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@asynccontextmanager
+async def serving(
+    app: Litestar, *, on: tuple[socket.socket, str] | None = None, **options: Any
+) -> AsyncIterator[str]:
+    """Serve `app` (lifespan included) until the block ends; yields its base URL. `on`: a
+    socket from `reserved()`. `options` go to uvicorn as `handinhand serve` passes them (e.g.
+    its proxy trust)."""
+    sock, url = on or reserved()
     # A console page's event stream never ends by itself: stopping closes it after 2 s.
     config = uvicorn.Config(
         app,
@@ -38,7 +47,7 @@ async def serving(app: Litestar, **options: Any) -> AsyncIterator[str]:
                     task.result()  # raises what stopped it
                     raise RuntimeError("the server stopped before it started")
                 await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.should_exit = True
         await task

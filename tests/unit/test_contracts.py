@@ -114,6 +114,8 @@ def drawn(kind: Any) -> st.SearchStrategy[Any]:  # noqa: PLR0911
     origin, arguments = typing.get_origin(kind), typing.get_args(kind)
     if hasattr(kind, "__supertype__"):  # a NewType id or code
         return drawn(kind.__supertype__)
+    if origin is typing.Annotated:  # a personal value: the consumer reads it opened
+        return drawn(arguments[0])
     if origin is tuple:
         return st.lists(drawn(arguments[0]), max_size=4).map(tuple)
     if origin in {Union, types.UnionType}:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.scheduler.api import help_requests, home_visits, places, reports, sessions
+from shared.web.person_keys import give_person_keys
 
 __all__ = ["routes"]
 
@@ -40,4 +41,5 @@ routes: list[Any] = [
     home_visits.cancel_home_visit,
     home_visits.complete_home_visit,
     reports.commune_report_view,
+    give_person_keys,
 ]

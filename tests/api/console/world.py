@@ -35,7 +35,8 @@ from shared.events.console import AccountId, AccountRole
 from shared.ids import uuid7
 from shared.runtime import Runtime
 from shared.settings import Settings
-from tests.support.serving import serving
+from tests.support.services import asking
+from tests.support.serving import reserved, serving
 
 # A Wednesday morning in Thanh Hóa: the coming weekend is 5-6 December 2026.
 T0 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
@@ -174,7 +175,10 @@ async def console_world(
     for service in ("notifications", "console", "scheduler", "volunteers"):
         await migrate(service, settings.database(service))
     # One clock for all three: the console's tokens expire by the time the others read.
-    notifications = notifications_app(settings, sms=sms_settings(gateway), clock=clock)
+    at_scheduler = reserved()  # notifications asks it for residents' data keys
+    notifications = notifications_app(
+        asking(settings, scheduler=at_scheduler[1]), sms=sms_settings(gateway), clock=clock
+    )
     scheduler = scheduler_app(settings, limits=HelpRequestLimits(clock, lifted=True), clock=clock)
     volunteers = volunteers_app(
         settings,
@@ -185,7 +189,7 @@ async def console_world(
     try:
         async with (
             serving(notifications) as notifications_url,
-            serving(scheduler) as sched_url,
+            serving(scheduler, on=at_scheduler) as sched_url,
             serving(volunteers) as volunteers_url,
         ):
             # An override of volunteers_url stands for a volunteers service that does not answer.

@@ -59,7 +59,11 @@ async def own_store(client: Any) -> AsyncIterator[EventStore]:
     database = runtime.settings.database("scheduler")
     engine = create_engine(database.url, database.schema, pool_size=2)
     try:
-        yield EventStore(engine, store_tables, runtime.catalog, "scheduler", runtime.clock, project)
+        store = EventStore(
+            engine, store_tables, runtime.catalog, "scheduler", runtime.clock, project
+        )
+        store.personal = runtime.store.personal  # opens and seals as the app's store does
+        yield store
     finally:
         await engine.dispose()
 

@@ -219,6 +219,7 @@ async def test_a_booking_that_meets_a_concurrent_append_chooses_again(
         outsider = EventStore(
             store.engine, store.tables, store.catalog, "scheduler", clock
         )  # appends without taking the session's turn, and without read models
+        outsider.personal = store.personal
         async with outsider.transaction() as tx:
             outsider_memory = Memory()  # another process's
             read = streams.remembered_session(outsider_memory, session_id)

@@ -1,0 +1,65 @@
+"""The owner of some people reached over its HTTP API, for their data keys
+(`POST /v1/person-keys`, shared/web/person_keys.py), with a short-lived service token."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+import httpx
+import msgspec
+
+from shared.clock import Clock
+from shared.personal.datakey import DataKey
+from shared.personal.guard import OwnerUnreachableError
+from shared.tokenkeys import TokenKeys
+from shared.web.auth import Caller, Role, mint_token
+
+TOKEN_LIFE = timedelta(minutes=1)
+ASKED_AT_ONCE = 1000
+TIMEOUT_S = 5.0
+
+
+class _Given(msgspec.Struct, frozen=True):
+    keys: dict[str, str | None]
+
+
+class HttpKeyOwner:
+    """Asks `url` (the owning service) for keys, as the service `me`."""
+
+    def __init__(self, url: str, me: str, token_keys: TokenKeys, clock: Clock) -> None:
+        self.url = url.rstrip("/")
+        self.caller = Caller(sub=f"service:{me}", role=Role.SERVICE)
+        self.token_keys = token_keys
+        self.clock = clock
+        self._client: httpx.AsyncClient | None = None
+
+    async def keys(self, person_ids: Sequence[str]) -> Mapping[str, DataKey | None]:
+        client = self._client
+        if client is None:
+            client = self._client = httpx.AsyncClient(timeout=TIMEOUT_S)
+        token = mint_token(self.token_keys, self.caller, self.clock.now(), TOKEN_LIFE)
+        found: dict[str, DataKey | None] = {}
+        for start in range(0, len(person_ids), ASKED_AT_ONCE):
+            asked = list(person_ids[start : start + ASKED_AT_ONCE])
+            try:
+                answer = await client.post(
+                    f"{self.url}/v1/person-keys",
+                    json={"person_ids": asked},
+                    headers={"authorization": f"Bearer {token}"},
+                )
+            except httpx.HTTPError as error:
+                raise OwnerUnreachableError(f"{self.url}: {type(error).__name__}") from error
+            if answer.status_code != 200:
+                raise OwnerUnreachableError(f"{self.url} answered {answer.status_code}")
+            given = msgspec.json.decode(answer.content, type=_Given).keys
+            for person_id in asked:
+                material = given.get(person_id)
+                found[person_id] = None if material is None else DataKey(base64.b64decode(material))
+        return found
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
