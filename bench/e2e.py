@@ -27,7 +27,12 @@ last such SMS. All traffic is on loopback. On Linux each process's CPU time over
 its last SMS arrived) is also given per request, so a change's cost shows even when the
 machine's speed varies from run to run. The last line printed is JSON.
 
-`handinhand bench e2e [--seconds S] [--rate R] [--concurrency C] [--drain S]`
+With `--statements` (PostgreSQL, bench/statements.py) each service gets a database of its own
+on a server that loads pg_stat_statements, and the statements and transactions of each
+service's database per request are counted by the server in each phase (and per second with
+no requests at all), the round trips on the wire (bench/wire.py).
+
+`handinhand bench e2e [--seconds S] [--rate R] [--concurrency C] [--drain S] [--statements]`
 """
 
 from __future__ import annotations
@@ -44,12 +49,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from bench.loop import run as run_on_loop
 from bench.provider_process import ProviderProcess
+
+if TYPE_CHECKING:
+    from bench.statements import Counter
 
 DATABASE_VARIABLE = "HANDINHAND_BENCH_DATABASE_URL"
 COMMUNE = "15835"  # Xã Thiệu Trung, Thanh Hóa
@@ -445,12 +453,45 @@ async def reference_rate(args: argparse.Namespace, root: Path, url: str | None, 
     return phase.statuses.get(201, 0) / duration if duration else 0.0
 
 
-async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+async def run_counting(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """`run` with each service in a database of its own, its statements counted."""
+    from bench.statements import counting_server
+    from shared.settings import SERVICES
+
+    async with counting_server(
+        os.environ.get(DATABASE_VARIABLE), f"bench_e2e_{os.getpid()}", SERVICES
+    ) as counter:
+        print(f"counting statements on {counter.admin_url}", file=sys.stderr, flush=True)
+        return await run(args, root, counter)
+
+
+async def _begin(counter: Counter | None, meter: CpuMeter) -> None:
+    """A phase starts: the statement counters (if any) and the CPU meter."""
+    if counter is not None:
+        await counter.start()
+    meter.start()
+
+
+async def _count(counter: Counter | None, system: Any, phase: Phase) -> dict[str, Any] | None:
+    """The phase's statements, once everything it caused is published and handled."""
+    if counter is None:
+        return None
+    from bench.statements import report
+
+    await system.settled()
+    figures = await counter.read(phase.statuses.get(201, 0))
+    print(report(phase.name, figures), file=sys.stderr, flush=True)
+    return figures
+
+
+async def run(
+    args: argparse.Namespace, root: Path, counter: Counter | None = None
+) -> dict[str, Any]:
     from bench.system import System
     from shared.settings import SERVICES, Database
     from shared.store.schema import drop_schema
 
-    url = os.environ.get(DATABASE_VARIABLE)
+    url = counter.admin_url if counter else os.environ.get(DATABASE_VARIABLE)
     database = (
         Database(url=url, schema=f"bench_e2e_{os.getpid()}")
         if url
@@ -464,7 +505,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         root,
         database,
         provider_url=f"http://127.0.0.1:{provider_port}",
-        tuning=TUNING,
+        tuning=TUNING | (counter.tuning() if counter else {}),
         instances=args.instances,
     )
     try:
@@ -479,18 +520,22 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             file=sys.stderr,
             flush=True,
         )
+        if counter:
+            await counter.measure_background()
         load = Load(*(process.port for process in system.processes["scheduler"]))
         meter = CpuMeter(processes_of(system, provider), postgres=bool(url))
-        meter.start()
+        await _begin(counter, meter)
         fixed = await load.fixed_rate(rate, args.seconds, args.concurrency)
         await drain(provider, fixed, args.drain)
         fixed.cpu = meter.used()
         fixed_report = fixed.report(provider.arrivals)
-        meter.start()
+        fixed_statements = await _count(counter, system, fixed)
+        await _begin(counter, meter)
         most = await load.max_rate(args.concurrency, args.seconds)
         await drain(provider, most, args.drain)
         most.cpu = meter.used()
         most_report = most.report(provider.arrivals)
+        most_statements = await _count(counter, system, most)
     finally:
         await system.stop()
         await provider.stop()
@@ -500,7 +545,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     reference_after = await reference_rate(args, root, url, "after")
     reference = (reference_before + reference_after) / 2
     ratio = most_report["sustained_requests_per_s"] / reference if reference else 0.0
-    return {
+    result: dict[str, Any] = {
         "bench": "e2e",
         "database": "postgresql" if url else "sqlite",
         "sessions": sessions,
@@ -519,6 +564,15 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             and (fixed_report["p99_ms"] or float("inf")) < TARGET_P99_MS,
         },
     }
+    if counter:
+        result["statements"] = {
+            "server": counter.admin_url,
+            "background_per_s": counter.background,
+            "idle": counter.idle,
+            "fixed": fixed_statements,
+            "max": most_statements,
+        }
+    return result
 
 
 def table(result: dict[str, Any]) -> str:
@@ -571,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rate",
         type=float,
         default=None,
-        help=f"requests/s of the fixed phase (default: {FIXED_SHARE:.0%} of the reference's)",
+        help=f"requests/s of the fixed phase (default: {FIXED_SHARE:.0%}% of the reference's)",
     )
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (max)")
     parser.add_argument("--drain", type=float, default=30.0, help="seconds to wait for SMS")
@@ -579,13 +633,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--instances", type=int, default=1, help="instances of each service (compose runs 2)"
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="PostgreSQL: count each service's round trips, statements and transactions per "
+        "request (pg_stat_statements, a counting relay; a server of the bench's own unless "
+        "the configured one loads pg_stat_statements)",
+    )
     parser.add_argument("--serve-provider", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_provider:
         run_on_loop(_serve_provider())
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as directory:
-        result = run_on_loop(run(args, Path(directory)))
+        runner = run_counting if args.statements else run
+        result = run_on_loop(runner(args, Path(directory)))
     print(table(result))
     print(json.dumps(result))
     return 0 if all(result["met"].values()) else 1
