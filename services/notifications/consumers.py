@@ -103,6 +103,8 @@ async def send(
     soon: bool = False,
 ) -> None:
     """Queue an SMS now, or `soon`: with the rest of the batch, just before the commit."""
+    if not phone:
+        return  # an erased resident (their key is gone): there is nobody to tell
     if soon:
         await handling.batch.queue_sms(
             handlers.SmsRequest(
@@ -266,6 +268,8 @@ async def _about_bookings(handling: Handling) -> None:
 
 
 async def _resident_booked(handling: Handling, event: ResidentBooked) -> None:
+    if not event.resident.phone:
+        return  # an erased resident: no SMS, no reminders
     starts_at = event.when.starts_at
     # A move between sessions is told once, by booking.changed.
     if event.changed_from_booking_id is None:

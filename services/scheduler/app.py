@@ -12,6 +12,7 @@ from services.scheduler.domain.errors import (
     BookingNotFoundError,
     DoubleBookingError,
     HelpRequestClosedError,
+    HelpRequestNotFoundError,
     OutOfScopeError,
     SessionAlreadyScheduledError,
     SessionClosedError,
@@ -34,6 +35,7 @@ from shared.web.auth import Caller, optional_caller
 RULE_ERRORS: dict[type[Exception], int] = {
     OutOfScopeError: 403,
     SessionNotFoundError: 404,
+    HelpRequestNotFoundError: 404,
     BookingNotFoundError: 404,
     SessionFullError: 409,
     DoubleBookingError: 409,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from services.scheduler.handlers.erasure import ERASURE_DUE, finish_erasure
 from services.scheduler.handlers.sessions import STAFFING_ALERT, raise_staffing_alert
+from shared.events.base import Cause
+from shared.ids import uuid7
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, TimerHandler
 
@@ -18,4 +21,9 @@ def timer_handlers(scheduler: Scheduler) -> dict[str, TimerHandler]:
     async def staffing_alert(tx: Transaction, timer: Timer) -> None:
         await raise_staffing_alert(tx, timer, memory=memory, now=clock.now())
 
-    return {STAFFING_ALERT: staffing_alert}
+    async def erasure_due(tx: Transaction, timer: Timer) -> None:
+        # The id seed makes a retry of the same firing append nothing new.
+        cause = Cause(correlation_id=uuid7(), id_seed=timer.id)
+        await finish_erasure(tx, timer.payload["request_id"], now=clock.now(), cause=cause)
+
+    return {STAFFING_ALERT: staffing_alert, ERASURE_DUE: erasure_due}

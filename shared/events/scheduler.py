@@ -486,6 +486,31 @@ class HelpRequestRefused(Event, frozen=True, kw_only=True):
     refused_at: datetime
 
 
+class ResidentErasureRequested(Event, frozen=True, kw_only=True):
+    """A resident (one help request) is to be forgotten. While this is being done their key
+    still opens `phone`, so the notifications service can forget the number and tell them;
+    `resident.erased` follows, after which nothing about them opens any more."""
+
+    event_type: ClassVar[str] = "resident.erasure_requested"
+    person: ClassVar[str] = "request_id"
+    request_id: HelpRequestId
+    commune_code: CommuneCode
+    phone: Personal  # E.164: the number to forget, and to tell that it is done
+    preferred_language: Language
+    requested_by: Actor
+    requested_at: datetime
+
+
+class ResidentErased(Event, frozen=True, kw_only=True):
+    """A resident's data key is destroyed: every personal value about them, in every event of
+    every service, no longer opens. Their request and bookings still count in reports."""
+
+    event_type: ClassVar[str] = "resident.erased"
+    request_id: HelpRequestId
+    commune_code: CommuneCode
+    erased_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     SessionScheduled,
     SessionRescheduled,
@@ -508,6 +533,8 @@ EVENTS: tuple[type[Event], ...] = (
     SessionStaffingChanged,
     HomeVisitStaffingChanged,
     HelpRequestRefused,
+    ResidentErasureRequested,
+    ResidentErased,
 )
 
 _LANGUAGES_V1 = {

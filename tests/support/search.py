@@ -69,7 +69,7 @@ async def in_streams(nats_url: str, wanted: list[bytes]) -> list[str]:
         for info in await js.streams_info():
             name = info.config.name
             assert name is not None
-            for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            for sequence in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
                 try:
                     message = await js.get_msg(name, sequence)
                 except NotFoundError:

@@ -34,6 +34,7 @@ routes: list[Any] = [
     help_requests.create_help_request,
     help_requests.get_help_request,
     help_requests.get_commune_waiting,
+    help_requests.erase_help_request,
     help_requests.cancel_booking,
     help_requests.change_booking,
     home_visits.get_home_visit,

@@ -23,7 +23,7 @@ from services.scheduler.api.bodies import (
 from services.scheduler.domain.errors import HelpRequestRejectedError
 from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.requests import RequestHelp
-from services.scheduler.handlers import bookings, placing
+from services.scheduler.handlers import bookings, erasure, placing
 from services.scheduler.intake import HelpDesk
 from services.scheduler.memory import Memory
 from services.scheduler.quota import Asker
@@ -162,6 +162,39 @@ async def get_help_request(
     commune_found = find_commune(view.commune_code)
     read_scope(caller, view.commune_code, commune_found.province_code if commune_found else "")
     return view
+
+
+@post(
+    "/help-requests/{request_id:str}/erasure",
+    summary="Forget a resident: their name, phone and address, everywhere (coordinator, admin)",
+    description="Cancels the resident's upcoming booking, then asks every service to forget "
+    "them; their data key is destroyed once the notifications service has forgotten the "
+    "number and texted them (at the latest after ten minutes). The request answers at once "
+    "with status `erasing`, later `erased`; its counts stay in reports. Asked again, nothing "
+    "more happens.",
+    tags=["help requests"],
+    security=BEARER,
+    status_code=202,
+)
+async def erase_help_request(
+    request_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    memory: NamedDependency[Memory],
+    cause: NamedDependency[Cause],
+) -> mappers.HelpRequestView:
+    caller.require(Role.COORDINATOR)
+    async with store.transaction() as tx:
+        await erasure.request_erasure(
+            tx,
+            request_id,
+            by=Actor.COORDINATOR,
+            scope=scope_of(caller),
+            memory=memory,
+            now=store.clock.now(),
+            cause=cause,
+        )
+        return await _request_view(tx.conn, request_id)
 
 
 def _booking_actor(caller: Caller | None) -> tuple[Actor, tuple[str, ...] | None]:

@@ -88,6 +88,12 @@ class DoubleBookingError(DomainError):
     field = "phone"
 
 
+class HelpRequestNotFoundError(DomainError):
+    """No help request was filed under this id."""
+
+    field = "request_id"
+
+
 class BookingNotFoundError(DomainError):
     """The session has no live booking with this id."""
 

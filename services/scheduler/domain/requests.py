@@ -33,6 +33,8 @@ from shared.events.scheduler import (
     ProvinceCode,
     ResidentBooked,
     ResidentContact,
+    ResidentErased,
+    ResidentErasureRequested,
     ResidentMovedToWaitlist,
     ResidentWaitlisted,
     SessionCancelled,
@@ -56,6 +58,8 @@ class RequestStatus(StrEnum):
     BOOKED = "booked"
     HOME_VISIT = "home_visit"
     CANCELLED = "cancelled"  # the resident gave up their booking
+    ERASING = "erasing"  # to be forgotten: the other services are forgetting them
+    ERASED = "erased"  # forgotten: their key is gone, their counts stay
 
 
 class RequestHelp(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,13 +180,21 @@ def decide_waitlist_request(request: HelpRequestState, *, now: datetime) -> list
     ]
 
 
-def evolve_request(state: HelpRequestState | None, event: Event) -> HelpRequestState | None:  # noqa: PLR0911
+def evolve_request(state: HelpRequestState | None, event: Event) -> HelpRequestState | None:  # noqa: C901, PLR0911
     """The request after one more event that names it; events about others leave it as is."""
     if state is None:
         return _requested(event) if isinstance(event, HelpRequested) else None
     replace = msgspec.structs.replace
     rid = state.request_id
+    if state.status in _FORGETTING:
+        if isinstance(event, ResidentErased) and event.request_id == rid:
+            return replace(
+                state, status=RequestStatus.ERASED, resident_name="", phone="", address=""
+            )
+        return state  # nothing else happens to a resident being forgotten
     match event:
+        case ResidentErasureRequested() if event.request_id == rid:
+            return replace(state, status=RequestStatus.ERASING)
         case ResidentWaitlisted() if event.request_id == rid:
             return replace(state, status=RequestStatus.WAITING)
         case ResidentBooked() if event.resident.request_id == rid:
@@ -209,6 +221,18 @@ def evolve_request(state: HelpRequestState | None, event: Event) -> HelpRequestS
             return replace(state, status=RequestStatus.HOME_VISIT, visit_id=event.visit_id)
         case _:
             return state
+
+
+_FORGETTING = (RequestStatus.ERASING, RequestStatus.ERASED)
+
+
+def _forgetting(state: HelpRequestState, event: Event) -> HelpRequestState:
+    """Nothing happens to a resident being forgotten but the end of it."""
+    if isinstance(event, ResidentErased) and event.request_id == state.request_id:
+        return msgspec.structs.replace(
+            state, status=RequestStatus.ERASED, resident_name="", phone="", address=""
+        )
+    return state
 
 
 def _checked_name(raw: str, problems: list[FieldProblem]) -> str:

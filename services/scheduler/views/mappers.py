@@ -52,7 +52,8 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HelpRequestView(msgspec.Struct, frozen=True, kw_only=True):
-    """Where a help request stands: booked (with where and when), waiting, or a home visit."""
+    """Where a help request stands: booked (with where and when), waiting, or a home visit;
+    `erasing`, then `erased` (name and phone empty) once the resident is forgotten."""
 
     request_id: FromPath[str]
     status: str

@@ -15,6 +15,7 @@ from services.scheduler.domain.places import find_commune
 from services.scheduler.domain.requests import RequestStatus
 from services.scheduler.tables import bookings, help_requests, home_visits, places, sessions
 from shared.events.base import Event, RecordedEvent
+from shared.events.personal import ERASED
 from shared.events.scheduler import (
     AttendanceRecorded,
     BookingCancelled,
@@ -28,6 +29,8 @@ from shared.events.scheduler import (
     HomeVisitStaffingChanged,
     PlacesImported,
     ResidentBooked,
+    ResidentErased,
+    ResidentErasureRequested,
     ResidentMovedToWaitlist,
     ResidentWaitlisted,
     SessionCancelled,
@@ -141,6 +144,10 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:  # no
                     "outcomes": _json(event.outcomes),
                 },
             )
+        case ResidentErasureRequested():
+            await _update_request(conn, event.request_id, status=RequestStatus.ERASING.value)
+        case ResidentErased():
+            await _forget_resident(conn, event.request_id)
         case StaffingAlertRaised():
             await _update_session(conn, event.session_id, staffing_alerted=True)
         case SessionStaffingChanged():
@@ -416,6 +423,23 @@ async def _requests_by_booking(conn: AsyncConnection, ids: Sequence[str], status
 
 async def _update_session(conn: AsyncConnection, session_id: str, **values: Any) -> None:
     await conn.execute(_SQL.update_session, {"b_session_id": session_id, **values})
+
+
+async def _forget_resident(conn: AsyncConnection, request_id: str) -> None:
+    """Blank what named the resident; their request, bookings and attendance still count."""
+    await _update_request(
+        conn,
+        request_id,
+        status=RequestStatus.ERASED.value,
+        resident_name=ERASED,
+        phone=ERASED,
+        address=ERASED,
+    )
+    await conn.execute(
+        bookings.update()
+        .where(bookings.c.request_id == request_id)
+        .values(resident_name=ERASED, phone=ERASED)
+    )
 
 
 async def _update_request(conn: AsyncConnection, request_id: str, **values: Any) -> None:

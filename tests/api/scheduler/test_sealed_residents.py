@@ -21,9 +21,7 @@ Client = AsyncTestClient[Litestar]
 async def _bodies(client: Client, event_type: str) -> list[dict[str, object]]:
     async with own_store(client) as store, store.engine.connect() as conn:
         events = store.tables.events
-        rows = await conn.execute(
-            sa.select(events.c.data).where(events.c.event_type == event_type)
-        )
+        rows = await conn.execute(sa.select(events.c.data).where(events.c.event_type == event_type))
         return [msgspec.json.decode(bytes(row.data)) for row in rows]
 
 
@@ -41,7 +39,8 @@ async def test_the_log_holds_the_resident_sealed_and_the_api_in_clear(
     resident = booked["resident"]
     assert isinstance(resident, dict)
     for value in (asked["resident_name"], asked["phone"], asked["address"], resident["phone"]):
-        assert isinstance(value, str) and is_sealed(value), value
+        assert isinstance(value, str), value
+        assert is_sealed(value), value
     assert asked["request_id"] == resident["request_id"] == request_id  # ids stay in clear
     seen = (await client.get(f"/help-requests/{request_id}", headers=tokens())).json()
     assert (seen["resident_name"], seen["phone"]) == ("Lê Thị Hoa", "+84912345678")
