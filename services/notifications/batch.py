@@ -16,6 +16,7 @@ from services.notifications.handlers import (
     replan,
     timer_prefix,
 )
+from services.notifications.optouts import with_kept_opt_outs
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import timers
 from services.notifications.views import projection, queries
@@ -80,7 +81,10 @@ class SmsBatch:
             ]
         )
         requests = [request for request in requests if streams[request.message_id].version == 0]
-        found = await queries.recipients_by_phone(tx.conn, [request.phone for request in requests])
+        phones = [request.phone for request in requests]
+        found = await queries.recipients_by_phone(tx.conn, phones)
+        if requests:
+            found = await with_kept_opt_outs(tx.conn, requests[0].settings, found, phones)
         appends = [
             StreamAppend(
                 request.message_id, 0, request.events(found.get(request.phone)), request.cause

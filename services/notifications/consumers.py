@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from services.notifications import handlers
+from services.notifications import forgetting, handlers
 from services.notifications.batch import PlanRequest, SmsBatch
 from services.notifications.domain import wording
 from services.notifications.domain.labels import readable_topic
@@ -40,6 +40,7 @@ from shared.events.scheduler import (
     HelpRequestRefused,
     ResidentBooked,
     ResidentContact,
+    ResidentErasureRequested,
     ResidentMovedToWaitlist,
     ResidentWaitlisted,
     SessionCancelled,
@@ -190,6 +191,15 @@ async def from_scheduler(handling: Handling) -> None:
                 )
         case StaffingAlertRaised() as event:
             await _understaffed(handling, event)
+        case ResidentErasureRequested() as event:
+            await forgetting.erasure_asked(
+                handling.tx,
+                event,
+                settings=handling.settings,
+                cause=handling.cause,
+                cause_id=handling.recorded.event_id,
+                now=handling.now,
+            )
         case HelpRequestRefused() as event:
             await send(
                 handling,
@@ -612,6 +622,7 @@ FROM_SCHEDULER: tuple[type[Event], ...] = (
     ResidentMovedToWaitlist,
     BookingCancelled,
     BookingChanged,
+    ResidentErasureRequested,
 )
 FROM_VOLUNTEERS: tuple[type[Event], ...] = (
     AssignmentProposed,

@@ -37,6 +37,7 @@ from services.notifications.domain.templates import (
     clip,
     render,
 )
+from services.notifications.optouts import with_kept_opt_outs
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import timers
 from services.notifications.views import queries
@@ -171,6 +172,8 @@ async def queue_sms(
     if await tx.version_of(message_id) > 0:
         return None
     found = await queries.recipient(tx.conn, phone)
+    if found is None:
+        found = (await with_kept_opt_outs(tx.conn, settings, {}, [phone])).get(phone)
     request = SmsRequest(
         settings=settings,
         now=now,

@@ -33,10 +33,16 @@ _BEFORE = re.compile(r"^(\d+)(m|h)$")
 _EVENING = re.compile(r"^(\d+)d@(\d{1,2}:\d{2})$")
 
 
+OPT_OUT_KEY_FILE = "opt-out-key"
+
+
 class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the notifications service needs beyond the shared Settings."""
 
     provider: str = "console"
+    # Keys the hash that is all that is kept of an erased resident's opted-out number
+    # (services/notifications/forgetting.py); the same in every instance.
+    opt_out_key: str = ""
     twilio: TwilioConfig | None = None
     http_json: HttpJsonConfig | None = None
     # Messages per second handed to the provider; 0 lifts the limit.
@@ -129,8 +135,12 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
         )
         if webhook_token is None and var_dir is not None:
             webhook_token = persisted_secret(var_dir, WEBHOOK_SECRET_FILE)
+        opt_out_key = env.get("HANDINHAND_OPT_OUT_KEY") or (
+            persisted_secret(var_dir, OPT_OUT_KEY_FILE) if var_dir is not None else ""
+        )
         return cls(
             provider=provider,
+            opt_out_key=opt_out_key,
             twilio=twilio,
             http_json=http_json,
             rate=rate,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.notifications import handlers
+from services.notifications import forgetting, handlers
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, TimerHandler
 
@@ -18,4 +18,7 @@ def timer_handlers(notifications: Notifications) -> dict[str, TimerHandler]:
     async def reminder(tx: Transaction, timer: Timer) -> None:
         await handlers.fire_reminder(tx, timer, settings=sms, now=clock.now())
 
-    return {handlers.REMINDER_TIMER: reminder}
+    async def forget(tx: Transaction, timer: Timer) -> None:
+        await forgetting.forget_resident(tx, timer, settings=sms, now=clock.now())
+
+    return {handlers.REMINDER_TIMER: reminder, forgetting.FORGET_TIMER: forget}

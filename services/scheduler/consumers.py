@@ -2,17 +2,19 @@
 
 volunteers: `session.staffed` / `session.understaffed` -> the staffing state is recorded on the
 session (or home visit) stream, so the scheduler's read models stay projections of its own log.
-notifications: `help.requested_by_sms` -> a help request (channel sms), booked at once.
+notifications: `help.requested_by_sms` -> a help request (channel sms), booked at once;
+`resident.forgotten` -> the resident's key is destroyed (`resident.erased`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from services.scheduler.handlers.erasure import finish_erasure
 from services.scheduler.handlers.reactions import record_staffing, request_help_by_sms
 from shared.bus.consumer import Subscription, caused_by
 from shared.events.base import Event, RecordedEvent
-from shared.events.notifications import HelpRequestedBySms
+from shared.events.notifications import HelpRequestedBySms, ResidentForgotten
 from shared.events.volunteers import SessionStaffed, SessionUnderstaffed
 from shared.store.eventstore import Transaction
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
 # The events each subscription acts on: only these are delivered (shared.bus.consumer).
 FROM_VOLUNTEERS: tuple[type[Event], ...] = (SessionStaffed, SessionUnderstaffed)
-FROM_NOTIFICATIONS: tuple[type[Event], ...] = (HelpRequestedBySms,)
+FROM_NOTIFICATIONS: tuple[type[Event], ...] = (HelpRequestedBySms, ResidentForgotten)
 
 
 def subscriptions(scheduler: Scheduler) -> list[Subscription]:
@@ -42,6 +44,10 @@ def subscriptions(scheduler: Scheduler) -> list[Subscription]:
             case HelpRequestedBySms():
                 await request_help_by_sms(
                     tx, recorded.event, memory=memory, now=clock.now(), cause=caused_by(recorded)
+                )
+            case ResidentForgotten():
+                await finish_erasure(
+                    tx, recorded.event.request_id, now=clock.now(), cause=caused_by(recorded)
                 )
             case _:
                 return

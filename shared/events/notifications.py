@@ -62,6 +62,7 @@ class SmsKind(StrEnum):
     REPLY_UNKNOWN = "reply_unknown"
     REPLY_AMBIGUOUS = "reply_ambiguous"
     HELP_REQUEST_REFUSED = "help_request_refused"
+    RESIDENT_ERASED = "resident_erased"  # a resident's data was erased, as they or staff asked
     # Sent at once, never queued (the code is not stored): see `SignInCodeSent`.
     SIGN_IN_CODE = "sign_in_code"
 
@@ -353,6 +354,20 @@ class SignInCodeSent(Event, frozen=True, kw_only=True):
     sent_at: datetime
 
 
+class ResidentForgotten(Event, frozen=True, kw_only=True):
+    """The notifications service forgot a resident the scheduler is erasing: the texts and
+    numbers of their messages are blanked (their delivery facts stay), their recipient row is
+    gone, or kept only as `opted_out_hash` (a keyed hash of the number) so a STOP they sent
+    is still honoured. Stream `forgotten-<request id>`; the scheduler then destroys their key."""
+
+    event_type: ClassVar[str] = "resident.forgotten"
+    request_id: str
+    recipient_id: str | None = None
+    message_ids: tuple[str, ...] = ()
+    opted_out_hash: str | None = None
+    forgotten_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     SmsQueued,
     SmsSuppressed,
@@ -375,6 +390,7 @@ EVENTS: tuple[type[Event], ...] = (
     RemindersCancelled,
     CoordinatorContactSet,
     SignInCodeSent,
+    ResidentForgotten,
 )
 
 # help.requested_by_sms v1 named its topic by SMS keyword; v2 by the topic itself.

@@ -178,6 +178,34 @@ async def test_a_weekend_is_staffed_booked_and_cancelled_by_sms(system: System) 
     await cancel_and_count(system, session_id)
     assert_no_sms_twice(system)
     await assert_resident_sealed_by_the_scheduler(system)
+    await erase_the_resident(system)
+
+
+async def erase_the_resident(system: System) -> None:
+    """The coordinator erases the resident (waiting again since the cancellation): the
+    notifications service texts them and forgets the number, then the scheduler destroys
+    their key, without waiting for its erasure timer."""
+    queue = await system.call("GET", "scheduler", f"/communes/{COMMUNE}/waiting", auth=COORDINATOR)
+    [waiting] = [r for r in queue.json()["waiting"] if r["phone"] == RESIDENT]
+    path = f"/help-requests/{waiting['request_id']}"
+    asked = await system.call("POST", "scheduler", f"{path}/erasure", auth=COORDINATOR)
+    assert (asked.status_code, asked.json()["status"]) == (202, "erasing"), asked.text
+    erased = await eventually(
+        lambda: system.call("GET", "scheduler", path, auth=COORDINATOR),
+        lambda seen: seen.json()["status"] == "erased",
+        timeout=30,
+    )
+    assert (erased.json()["resident_name"], erased.json()["phone"]) == ("", "")
+    assert any("đã được xóa" in text for text in await _texts(system, RESIDENT))
+    databases = Settings.from_env(system.env())
+    phone = needles(RESIDENT)
+    assert await in_database(databases.database("scheduler"), phone) == []
+    # notifications' read models forgot the number; its own log still holds it in clear
+    # until it seals its events too (issue 16, next step: docs/architecture.md)
+    left = await in_database(databases.database("notifications"), phone)
+    assert [hit for hit in left if not hit.startswith("events.")] == [], left
+    in_nats = await in_streams(system.nats_url, phone)
+    assert not [hit for hit in in_nats if hit.startswith("HANDINHAND_SCHEDULER#")], in_nats
 
 
 async def assert_resident_sealed_by_the_scheduler(system: System) -> None:

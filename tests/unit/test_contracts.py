@@ -31,6 +31,7 @@ from services.notifications.domain.labels import readable_topic, refusal_code
 from services.notifications.domain.templates import (
     RETIRED_KINDS,
     TEMPLATES,
+    ErasedContext,
     HelpRefusedContext,
     render,
 )
@@ -45,6 +46,7 @@ from shared.events.notifications import (
     AssignmentAnswer,
     AssignmentReplyReceived,
     HelpRequestedBySms,
+    ResidentForgotten,
     SmsKind,
     SmsLanguage,
 )
@@ -60,6 +62,7 @@ from shared.events.scheduler import (
     HomeVisitScheduled,
     RefusalCode,
     ResidentBooked,
+    ResidentErasureRequested,
     ResidentMovedToWaitlist,
     ResidentWaitlisted,
     SessionCancelled,
@@ -215,6 +218,9 @@ def scheduler_from_volunteers(event: Event) -> None:
 
 
 def scheduler_from_notifications(event: Event) -> None:
+    if isinstance(event, ResidentForgotten):
+        assert event.request_id  # the erasure it finishes
+        return
     assert isinstance(event, HelpRequestedBySms)
     command = request_from_sms(event, HelpRequestId("request-1"))
     assert command.topics == (event.topic or Topic.SMARTPHONE_BASICS,)
@@ -245,7 +251,7 @@ def _names_the_topic(texts: list[str], topics: tuple[Topic, ...]) -> None:
         assert label(first, english=True) in en
 
 
-def notifications_from_scheduler(event: Event) -> None:
+def notifications_from_scheduler(event: Event) -> None:  # noqa: C901
     match event:
         case ResidentBooked():
             booked = _written(SmsKind.RESIDENT_BOOKED, wording.resident_booked(event))
@@ -268,6 +274,9 @@ def notifications_from_scheduler(event: Event) -> None:
             _written(SmsKind.RESIDENT_MOVED_TO_WAITLIST, wording.moved_to_waitlist(event))
         case BookingChanged():
             _written(SmsKind.RESIDENT_MOVED, wording.booking_changed(event))
+        case ResidentErasureRequested():
+            assert language_of(event.preferred_language) is not None
+            _written(SmsKind.RESIDENT_ERASED, lambda _language: ErasedContext())
         case _:
             pytest.fail(f"no contract for {type(event).__name__}")
     for resident in _residents(event):

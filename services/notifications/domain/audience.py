@@ -36,6 +36,7 @@ _RESIDENT = frozenset(
         SmsKind.RESIDENT_CANCELLED,
         SmsKind.RESIDENT_RESCHEDULED,
         SmsKind.HELP_REQUEST_REFUSED,
+        SmsKind.RESIDENT_ERASED,
     }
 )
 _COORDINATOR = frozenset({SmsKind.UNDERSTAFFING_ALERT, SmsKind.DELIVERY_FAILED_ALERT})

@@ -137,6 +137,10 @@ class StopConfirmedContext(TemplateContext, frozen=True, kw_only=True):
     pass
 
 
+class ErasedContext(TemplateContext, frozen=True, kw_only=True):
+    pass
+
+
 class StartConfirmedContext(TemplateContext, frozen=True, kw_only=True):
     pass
 
@@ -345,6 +349,15 @@ TEMPLATES: dict[SmsKind, Template] = {
             "C {codes_first} để nhận, K {codes_first} để từ chối.",
             SmsLanguage.EN: "Please reply with the invitation code ({codes}), "
             "e.g. YES {codes_first} to accept, NO {codes_first} to decline.",
+        },
+    ),
+    SmsKind.RESIDENT_ERASED: Template(
+        context=ErasedContext,
+        texts={
+            SmsLanguage.VI: "HandInHand: Theo yêu cầu, thông tin cá nhân của bạn đã được xóa. "
+            "Bạn vẫn có thể nhắn GIUP để xin hỗ trợ lại.",
+            SmsLanguage.EN: "HandInHand: As asked, your personal details have been erased. "
+            "You can still text HELP to ask for help again.",
         },
     ),
     SmsKind.HELP_REQUEST_REFUSED: Template(

@@ -29,6 +29,7 @@ from shared.events.notifications import (
     RecipientOptedOut,
     RecipientPreferencesChanged,
     RecipientRegistered,
+    ResidentForgotten,
     SmsAttemptFailed,
     SmsDelivered,
     SmsEncoding,
@@ -40,6 +41,7 @@ from shared.events.notifications import (
     SmsSent,
     SmsSuppressed,
 )
+from shared.events.personal import ERASED
 
 
 async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
@@ -276,6 +278,8 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
             )
         case RecipientOptedOut():
             await _recipient(conn, event.phone, opted_out=True, changed_at=event.opted_out_at)
+        case ResidentForgotten():
+            await _forget(conn, event)
         case RecipientOptedIn():
             await _recipient(conn, event.phone, opted_out=False, changed_at=event.opted_in_at)
         case RecipientPreferencesChanged():
@@ -285,6 +289,28 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
             if event.strip_diacritics is not None:
                 changes["strip_diacritics"] = event.strip_diacritics
             await _recipient(conn, event.phone, **changes)
+
+
+async def _forget(conn: AsyncConnection, event: ResidentForgotten) -> None:
+    """An erased resident: their SMS keep delivery facts only; their number goes, or stays
+    as the keyed hash of an opted-out number."""
+    if event.message_ids:
+        await conn.execute(
+            messages.update()
+            .where(messages.c.message_id.in_(event.message_ids))
+            .values(recipient_phone=ERASED, recipient_name=None, text=ERASED)
+        )
+    if event.recipient_id is None:
+        return
+    mine = recipients.c.recipient_id == event.recipient_id
+    if event.opted_out_hash is None:
+        await conn.execute(recipients.delete().where(mine))
+        return
+    await conn.execute(
+        recipients.update()
+        .where(mine)
+        .values(phone=event.opted_out_hash, language=None, strip_diacritics=None)
+    )
 
 
 async def _project_replies(conn: AsyncConnection, recorded: RecordedEvent) -> None:

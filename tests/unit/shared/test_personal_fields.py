@@ -16,6 +16,8 @@ EVENTS = (*scheduler.EVENTS, *volunteers.EVENTS, *notifications.EVENTS, *console
 _WHY_NOT = {
     "an id or code of the system, not of a person's life": (
         "AccountAdded.volunteer_id AssignmentReplyAwaited.assignment_id "
+        "ResidentForgotten.request_id ResidentForgotten.recipient_id "
+        "ResidentForgotten.opted_out_hash "
         "AssignmentReplyAwaited.slot_id AssignmentReplyAwaited.commune_code "
         "AssignmentReplyClosed.assignment_id AssignmentReplyReceived.assignment_id "
         "AttendanceRecorded.recorded_by_volunteer CoordinatorContactSet.coordinator_id "

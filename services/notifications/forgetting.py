@@ -1,0 +1,102 @@
+"""Forgetting a resident the scheduler is erasing (`resident.erasure_requested`, whose phone
+still opens): text them that it is done, and once none of their messages waits to be sent,
+blank the texts and numbers of their SMS log, drop their recipient row (an opted-out number
+is kept only as a keyed hash, so their STOP is still honoured) and say so
+(`resident.forgotten`), upon which the scheduler destroys their key."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from services.notifications import handlers
+from services.notifications.domain.templates import ErasedContext
+from services.notifications.optouts import opted_out_hash
+from services.notifications.settings import NotificationSettings
+from services.notifications.tables import messages, outgoing, recipients, timers
+from shared.events.base import Cause
+from shared.events.notifications import ResidentForgotten, SmsKind
+from shared.events.scheduler import ResidentErasureRequested
+from shared.ids import uuid7
+from shared.store.eventstore import Transaction
+from shared.store.timers import Timer, set_timer
+
+FORGET_TIMER = "forget_resident"
+# A message still waiting to be sent (quiet hours, a provider outage) is looked at again this
+# often; after a day the resident is forgotten anyway.
+LOOK_AGAIN = timedelta(minutes=1)
+WAIT_AT_MOST = timedelta(days=1)
+
+
+async def erasure_asked(
+    tx: Transaction,
+    event: ResidentErasureRequested,
+    *,
+    settings: NotificationSettings,
+    cause: Cause,
+    cause_id: UUID,
+    now: datetime,
+) -> None:
+    """Tell the resident, then forget them once that message (and any other) is settled."""
+    if event.phone:
+        await handlers.queue_sms(
+            tx,
+            settings=settings,
+            now=now,
+            cause=cause,
+            cause_id=cause_id,
+            phone=event.phone,
+            kind=SmsKind.RESIDENT_ERASED,
+            context=lambda _language: ErasedContext(),
+            language=handlers.language_of(event.preferred_language),
+        )
+    await set_timer(
+        tx,
+        timers,
+        f"forget:{event.request_id}",
+        FORGET_TIMER,
+        now,
+        {"request_id": event.request_id, "phone": event.phone, "since": now.isoformat()},
+    )
+
+
+async def forget_resident(
+    tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
+) -> None:
+    """Forget the resident of `timer`, or look again shortly while a message still waits."""
+    request_id, phone = timer.payload["request_id"], timer.payload["phone"]
+    since = datetime.fromisoformat(timer.payload["since"])
+    stream_id = f"forgotten-{request_id}"
+    if await tx.version_of(stream_id) > 0:
+        return
+    if phone and await _waiting(tx, phone) and now - since < WAIT_AT_MOST:
+        await set_timer(tx, timers, timer.id, FORGET_TIMER, now + LOOK_AGAIN, timer.payload)
+        return
+    ids = (
+        await tx.conn.scalars(
+            sa.select(messages.c.message_id).where(messages.c.recipient_phone == phone)
+        )
+    ).all()
+    found = (
+        await tx.conn.execute(sa.select(recipients).where(recipients.c.phone == phone))
+    ).first()
+    forgotten = ResidentForgotten(
+        request_id=request_id,
+        recipient_id=None if found is None else found.recipient_id,
+        message_ids=tuple(sorted(ids)),
+        opted_out_hash=opted_out_hash(settings, phone) if found and found.opted_out else None,
+        forgotten_at=now,
+    )
+    cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}")
+    await tx.append(stream_id, 0, [forgotten], cause)
+
+
+async def _waiting(tx: Transaction, phone: str) -> bool:
+    waiting = await tx.conn.scalar(
+        sa.select(sa.func.count())
+        .select_from(outgoing.join(messages, messages.c.message_id == outgoing.c.message_id))
+        .where(messages.c.recipient_phone == phone)
+    )
+    return bool(waiting)

@@ -1,0 +1,54 @@
+"""What is kept of an erased resident who had opted out: a keyed hash of their number, so a
+later SMS to the number is still suppressed. The hash is short enough for the phone column of
+`recipients`, where it stands in for the number (`h:` and 18 base32 characters, 90 bits)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.notifications.settings import NotificationSettings
+from services.notifications.tables import recipients
+from services.notifications.views.queries import Recipient
+
+HASH_PREFIX = "h:"
+
+
+def opted_out_hash(settings: NotificationSettings, phone: str) -> str:
+    """Without the deployment's key (HANDINHAND_OPT_OUT_KEY) it names no number."""
+    digest = hmac.new(settings.opt_out_key.encode(), phone.encode(), hashlib.sha256).digest()
+    return HASH_PREFIX + base64.b32encode(digest).decode()[:18].lower()
+
+
+async def with_kept_opt_outs(
+    conn: AsyncConnection,
+    settings: NotificationSettings,
+    found: dict[str, Recipient],
+    phones: Iterable[str],
+) -> dict[str, Recipient]:
+    """`found` (the recipients by number) with the numbers it lacks that an erased resident
+    opted out from; a number's own row, if it has one again, decides instead."""
+    hashes = {opted_out_hash(settings, phone): phone for phone in set(phones) if phone not in found}
+    if not hashes:
+        return found
+    kept = await conn.scalars(
+        sa.select(recipients.c.phone).where(
+            recipients.c.phone.in_(list(hashes)), recipients.c.opted_out.is_(True)
+        )
+    )
+    for hashed in kept:
+        found[hashes[hashed]] = Recipient(
+            phone=hashes[hashed],
+            recipient_id="",
+            opted_out=True,
+            language=None,
+            strip_diacritics=None,
+            changed_at=datetime.min.replace(tzinfo=UTC),
+        )
+    return found
