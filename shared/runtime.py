@@ -96,6 +96,9 @@ class Runtime:
     run_workers: bool = True
     # Token ids this process refuses, fed by the hearing of shared/web/revocation_feed.py.
     revocations: Revocations = field(default_factory=Revocations)
+    # The person a phone number's values are sealed for, when the service seals by number
+    # (notifications: `phone-<keyed hash>`); set by its app factory.
+    phone_person: Callable[[str], str] | None = None
     store: EventStore = field(init=False)
     nc: Client | None = field(default=None, init=False)
     js: JetStreamContext | None = field(default=None, init=False)
@@ -117,7 +120,9 @@ class Runtime:
             engine, self.parts.tables, self.catalog, self.name, self.clock, self.parts.projector
         )
         if self.parts.person_keys is not None or self.parts.opens_people_of:
-            self.store.personal = personal_data(self.settings, self.parts, self.store, self.clock)
+            self.store.personal = personal_data(
+                self.settings, self.parts, self.store, self.clock, self.phone_person
+            )
         return self.store
 
     @contextlib.asynccontextmanager
@@ -238,7 +243,11 @@ class Runtime:
 
 
 def personal_data(
-    settings: Settings, parts: ServiceParts, store: EventStore, clock: Clock
+    settings: Settings,
+    parts: ServiceParts,
+    store: EventStore,
+    clock: Clock,
+    phone_person: Callable[[str], str] | None = None,
 ) -> PersonalData:
     """What seals the service's own people and opens others' (asked of their owners)."""
     keys = (
@@ -250,4 +259,4 @@ def personal_data(
         source: HttpKeyOwner(settings.url_of(source), parts.name, settings.token_keys, clock)
         for source in parts.opens_people_of
     }
-    return PersonalData(parts.name, keys, store.reader, owners)
+    return PersonalData(parts.name, keys, store.reader, owners, phone_person)

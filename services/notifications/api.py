@@ -34,6 +34,7 @@ from shared.store.eventstore import EventStore
 from shared.web.app import cause_of
 from shared.web.auth import Caller, ForbiddenError, Role
 from shared.web.openapi import BEARER
+from shared.web.person_keys import give_person_keys
 from shared.web.phones import PathPhone, QueryPhone, WrittenPhone
 from shared.web.problems import InvalidInputError, NotFoundError
 
@@ -522,6 +523,7 @@ async def post_sign_in_code(
 
 
 routes: list[Any] = [
+    give_person_keys,
     post_sign_in_code,
     sms_inbound,
     sms_status,

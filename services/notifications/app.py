@@ -7,6 +7,7 @@ from litestar.openapi.spec import SecurityScheme
 
 from services.notifications import api
 from services.notifications.domain.errors import MessageStateError
+from services.notifications.optouts import person_of_phone
 from services.notifications.parts import PARTS, work
 from services.notifications.providers.base import SmsProvider
 from services.notifications.service import Notifications
@@ -28,7 +29,13 @@ def create_app(
 ) -> Litestar:
     """`sms` comes from `NotificationSettings.from_env(os.environ, var_dir)` in the entrypoint
     (services/cli.py). `provider` replaces the configured one (benchmarks and tests)."""
-    runtime = Runtime(settings, PARTS, build_catalog(), clock or SystemClock())
+    runtime = Runtime(
+        settings,
+        PARTS,
+        build_catalog(),
+        clock or SystemClock(),
+        phone_person=lambda phone: person_of_phone(sms, phone),
+    )
     notifications = Notifications.assemble(runtime, sms, provider)
     return build_app(
         notifications,

@@ -91,6 +91,10 @@ async def forget_resident(
     )
     cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}")
     await tx.append(stream_id, 0, [forgotten], cause)
+    personal = tx.store.personal
+    if phone and personal is not None:
+        # every event of this service about the number no longer opens
+        await personal.erase_number(tx.conn, phone)
 
 
 async def _waiting(tx: Transaction, phone: str) -> bool:

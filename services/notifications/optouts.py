@@ -26,6 +26,15 @@ def opted_out_hash(settings: NotificationSettings, phone: str) -> str:
     return HASH_PREFIX + base64.b32encode(digest).decode()[:18].lower()
 
 
+def person_of_phone(settings: NotificationSettings, phone: str) -> str:
+    """Whom the values about a number are sealed for (a key per number, destroyed when its
+    owner is erased); keyed, so the id names no number."""
+    digest = hmac.new(
+        settings.opt_out_key.encode(), f"person:{phone}".encode(), hashlib.sha256
+    ).digest()
+    return "phone-" + base64.b32encode(digest).decode()[:26].lower()
+
+
 async def with_kept_opt_outs(
     conn: AsyncConnection,
     settings: NotificationSettings,

@@ -11,7 +11,7 @@ from services.notifications import consumers, timers
 from services.notifications.metrics import sms_metrics
 from services.notifications.sender import Sender
 from services.notifications.service import Notifications
-from services.notifications.tables import READ_MODELS, metadata, store_tables
+from services.notifications.tables import READ_MODELS, metadata, person_keys, store_tables
 from services.notifications.tables import timers as timer_table
 from services.notifications.views import projection
 from shared.events.base import RecordedEvent
@@ -26,6 +26,7 @@ PARTS = ServiceParts(
     projector=projection.project,
     read_models=READ_MODELS,
     timers=timer_table,
+    person_keys=person_keys,
     # residents' phones and names come sealed in the scheduler's events
     opens_people_of=("scheduler",),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.personal.table import add_person_keys_table
 from shared.store.tables import add_store_tables
 from shared.store.timers import add_timer_table
 from shared.store.utc import UtcDateTime
@@ -12,6 +13,8 @@ from shared.store.utc import UtcDateTime
 metadata = sa.MetaData()
 store_tables = add_store_tables(metadata)
 timers = add_timer_table(metadata)
+# A key per phone number (`phone-<keyed hash>`): the numbers, names and texts of its events.
+person_keys = add_person_keys_table(metadata)
 
 PHONE = sa.String(20)
 # The states /metrics counts (services/notifications/metrics.py), each with a partial index:

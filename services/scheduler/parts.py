@@ -23,6 +23,8 @@ PARTS = ServiceParts(
     read_models=READ_MODELS,
     timers=timer_table,
     person_keys=person_keys,
+    # residents asking by SMS come with their numbers sealed in the notifications' events
+    opens_people_of=("notifications",),
 )
 
 

@@ -19,6 +19,8 @@ PARTS = ServiceParts(
     projector=projection.project,
     read_models=READ_MODELS,
     timers=timer_table,
+    # volunteers' replies come with their numbers sealed in the notifications' events
+    opens_people_of=("notifications",),
 )
 
 

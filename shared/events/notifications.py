@@ -16,6 +16,7 @@ from uuid import UUID
 
 from shared.events.base import Event
 from shared.events.catalog import Upcaster
+from shared.events.personal import Personal
 from shared.events.vocabulary import Topic
 
 MessageId = NewType("MessageId", str)
@@ -89,12 +90,13 @@ class SmsQueued(Event, frozen=True, kw_only=True):
     """An SMS was written and stored before any provider call, so it is sent once at most."""
 
     event_type: ClassVar[str] = "sms.queued"
+    person: ClassVar[str] = "~recipient_phone"
     message_id: MessageId
     cause_event_id: UUID
     kind: SmsKind
-    recipient_phone: str
+    recipient_phone: Personal
     language: SmsLanguage
-    text: str
+    text: Personal
     encoding: SmsEncoding
     parts: int
     stripped: bool
@@ -105,7 +107,7 @@ class SmsQueued(Event, frozen=True, kw_only=True):
     # Added later (defaults keep old events readable): what the SMS is about, for alerts.
     commune_code: str | None = None
     reference: str | None = None
-    recipient_name: str | None = None
+    recipient_name: Personal | None = None
     session_starts_at: datetime | None = None
     # Added later: the support session the SMS is about (its residents', its volunteers', its
     # coordinators'), so a session's page lists its SMS; None for SMS about no session.
@@ -116,10 +118,11 @@ class SmsSuppressed(Event, frozen=True, kw_only=True):
     """An SMS was not sent because its recipient opted out; kept so a coordinator can see it."""
 
     event_type: ClassVar[str] = "sms.suppressed"
+    person: ClassVar[str] = "~recipient_phone"
     message_id: MessageId
     cause_event_id: UUID
     kind: SmsKind
-    recipient_phone: str
+    recipient_phone: Personal
     reason: str
     suppressed_at: datetime
 
@@ -187,10 +190,11 @@ class SmsFailed(Event, frozen=True, kw_only=True):
     """The SMS will not arrive; coordinators are alerted to reach the person another way."""
 
     event_type: ClassVar[str] = "sms.failed"
+    person: ClassVar[str] = "~recipient_phone"
     message_id: MessageId
     cause_event_id: UUID
     kind: SmsKind
-    recipient_phone: str
+    recipient_phone: Personal
     reason: str
     attempts: int
     failed_at: datetime
@@ -200,10 +204,11 @@ class SmsReceived(Event, frozen=True, kw_only=True):
     """An SMS came in through a signed webhook, with what it was understood to mean."""
 
     event_type: ClassVar[str] = "sms.received"
+    person: ClassVar[str] = "~from_phone"
     inbound_id: InboundSmsId
     provider_message_id: str
-    from_phone: str
-    text: str
+    from_phone: Personal
+    text: Personal
     intent: ReplyIntent
     short_code: str | None = None
     received_at: datetime
@@ -213,7 +218,8 @@ class RecipientOptedOut(Event, frozen=True, kw_only=True):
     """A phone number asked to receive no more SMS (only the confirmation of this is sent)."""
 
     event_type: ClassVar[str] = "recipient.opted_out"
-    phone: str
+    person: ClassVar[str] = "~phone"
+    phone: Personal
     keyword: str
     opted_out_at: datetime
 
@@ -222,7 +228,8 @@ class RecipientOptedIn(Event, frozen=True, kw_only=True):
     """A phone number that had opted out asked to receive SMS again."""
 
     event_type: ClassVar[str] = "recipient.opted_in"
-    phone: str
+    person: ClassVar[str] = "~phone"
+    phone: Personal
     keyword: str
     opted_in_at: datetime
 
@@ -231,8 +238,9 @@ class AssignmentReplyReceived(Event, frozen=True, kw_only=True):
     """A volunteer accepted or declined an assignment by SMS; the volunteers service decides."""
 
     event_type: ClassVar[str] = "assignment.reply_received"
+    person: ClassVar[str] = "~volunteer_phone"
     inbound_id: InboundSmsId
-    volunteer_phone: str
+    volunteer_phone: Personal
     answer: AssignmentAnswer
     assignment_id: str | None = None
     short_code: str | None = None
@@ -247,13 +255,14 @@ class HelpRequestedBySms(Event, frozen=True, kw_only=True):
     """
 
     event_type: ClassVar[str] = "help.requested_by_sms"
+    person: ClassVar[str] = "~resident_phone"
     schema_version: ClassVar[int] = 2
     inbound_id: InboundSmsId
-    resident_phone: str
+    resident_phone: Personal
     topic: Topic | None = None
-    commune_text: str | None = None
+    commune_text: Personal | None = None
     commune_code: str | None = None
-    text: str
+    text: Personal
     received_at: datetime
 
 
@@ -261,8 +270,9 @@ class RecipientRegistered(Event, frozen=True, kw_only=True):
     """A phone number got a stream of its own (a random id, so the id reveals no number)."""
 
     event_type: ClassVar[str] = "recipient.registered"
+    person: ClassVar[str] = "~phone"
     recipient_id: str
-    phone: str
+    phone: Personal
     registered_at: datetime
 
 
@@ -270,7 +280,8 @@ class RecipientPreferencesChanged(Event, frozen=True, kw_only=True):
     """A recipient chose a language or plain letters without diacritics (cheaper SMS)."""
 
     event_type: ClassVar[str] = "recipient.preferences_changed"
-    phone: str
+    person: ClassVar[str] = "~phone"
+    phone: Personal
     language: SmsLanguage | None = None
     strip_diacritics: bool | None = None
     changed_at: datetime
@@ -280,10 +291,11 @@ class AssignmentReplyAwaited(Event, frozen=True, kw_only=True):
     """A proposal went out by SMS; a reply from this phone may answer it (by its short code)."""
 
     event_type: ClassVar[str] = "sms.reply_awaited"
+    person: ClassVar[str] = "~volunteer_phone"
     assignment_id: str
     slot_id: str = ""
-    volunteer_phone: str
-    volunteer_name: str = ""
+    volunteer_phone: Personal
+    volunteer_name: Personal = ""
     short_code: str
     topic: str
     venue: str
@@ -305,10 +317,11 @@ class RemindersPlanned(Event, frozen=True, kw_only=True):
     """Reminder SMS for a booking or assignment are due at these times (replaces earlier plans)."""
 
     event_type: ClassVar[str] = "sms.reminders_planned"
+    person: ClassVar[str] = "~recipient_phone"
     target_id: str
     kind: SmsKind
-    recipient_phone: str
-    recipient_name: str = ""
+    recipient_phone: Personal
+    recipient_name: Personal = ""
     language: SmsLanguage | None = None
     topic: str
     venue: str
@@ -332,8 +345,9 @@ class CoordinatorContactSet(Event, frozen=True, kw_only=True):
     """Where a coordinator gets staffing and delivery-failure alerts, for which communes."""
 
     event_type: ClassVar[str] = "sms.coordinator_contact_set"
+    person: ClassVar[str] = "~phone"
     coordinator_id: str
-    phone: str
+    phone: Personal
     language: SmsLanguage = SmsLanguage.VI
     commune_codes: tuple[str, ...] = ()
     set_at: datetime
@@ -347,8 +361,9 @@ class SignInCodeSent(Event, frozen=True, kw_only=True):
     """
 
     event_type: ClassVar[str] = "sms.sign_in_code_sent"
+    person: ClassVar[str] = "~phone"
     message_id: MessageId
-    phone: str
+    phone: Personal
     provider: str
     provider_message_id: str
     sent_at: datetime

@@ -2,10 +2,13 @@
 
 A personal field is a `str` marked `Personal` (names, phones, addresses, free text). The
 struct that holds it names, in its `person` class variable, the field (a dotted path for a
-nested one) that holds the id of the person the value is about. The store seals every
-marked value with that person's data key on the way in and opens it on the way out
-(`shared/personal/`): the rest of the code sees plain text, the log and the streams hold
-only sealed values.
+nested one) that holds the id of the person the value is about; or, as `~<field>`, the phone
+number the values are about, when the service knows a number rather than a person (the
+notifications' SMS): the person is then `phone-<keyed hash of the number>`, computed by the
+service that seals, and written into each sealed value so that a reader can find the key.
+The store seals every marked value with that person's data key on the way in and opens it
+on the way out (`shared/personal/`): the rest of the code sees plain text, the log and the
+streams hold only sealed values.
 """
 
 from __future__ import annotations
@@ -30,13 +33,24 @@ Personal = Annotated[str, PERSONAL]
 ERASED = ""
 
 S = TypeVar("S", bound=msgspec.Struct)
-# (person id, field name, value) -> the new value
-Change = Callable[[str, str, str], str]
+
+
+class PhoneOf(NamedTuple):
+    """The person of a value is whoever has this number (a `~<field>` person)."""
+
+    phone: str
+
+
+# Who a value is about: a person's id, or the number of whoever has it.
+Whose = str | PhoneOf
+# (whose, field name, value) -> the new value
+Change = Callable[[Whose, str, str], str]
 
 
 class _Marked(NamedTuple):
     field: str
     person: tuple[str, ...]  # the path, from the struct that holds the field, to the person's id
+    by_phone: bool = False  # the path leads to a phone number, not a person's id
 
 
 class _Nested(NamedTuple):
@@ -81,7 +95,8 @@ def plan_of(cls: type[msgspec.Struct]) -> Plan:
         if _is_personal(hint):
             if not isinstance(person, str):
                 raise TypeError(f"{cls.__name__}.{name} is personal: no `person` says whose")
-            steps.append(_Marked(name, tuple(person.split("."))))
+            by_phone = person.startswith("~")
+            steps.append(_Marked(name, tuple(person.removeprefix("~").split(".")), by_phone))
             continue
         inner = _struct(hint)
         shape: Literal["one", "maybe", "many"] = "maybe" if _optional else "one"
@@ -96,10 +111,10 @@ def plan_of(cls: type[msgspec.Struct]) -> Plan:
     return tuple(steps)
 
 
-def _person_of(value: Any, path: tuple[str, ...]) -> str:
-    for step in path:
-        value = getattr(value, step)
-    return str(value)
+def _person_of(value: Any, step: _Marked) -> Whose:
+    for name in step.person:
+        value = getattr(value, name)
+    return PhoneOf(str(value)) if step.by_phone else str(value)
 
 
 def _children(value: Any, step: _Nested) -> Iterator[Any]:
@@ -110,17 +125,17 @@ def _children(value: Any, step: _Nested) -> Iterator[Any]:
         yield inner
 
 
-def values_of(value: msgspec.Struct) -> Iterator[tuple[str, str, str]]:
-    """(person id, field, value) of every non-empty personal value in `value`."""
+def values_of(value: msgspec.Struct) -> Iterator[tuple[Whose, str, str]]:
+    """(whose, field, value) of every non-empty personal value in `value`."""
     yield from _values(value, plan_of(type(value)))
 
 
-def _values(value: Any, plan: Plan) -> Iterator[tuple[str, str, str]]:
+def _values(value: Any, plan: Plan) -> Iterator[tuple[Whose, str, str]]:
     for step in plan:
         if isinstance(step, _Marked):
             text = getattr(value, step.field)
             if text:
-                yield _person_of(value, step.person), step.field, text
+                yield _person_of(value, step), step.field, text
         else:
             for child in _children(value, step):
                 yield from _values(child, step.plan)
@@ -139,7 +154,7 @@ def _rewritten(value: Any, plan: Plan, change: Change) -> Any:
         if isinstance(step, _Marked):
             text = getattr(value, step.field)
             if text:
-                new = change(_person_of(value, step.person), step.field, text)
+                new = change(_person_of(value, step), step.field, text)
                 if new != text:
                     changes[step.field] = new
             continue

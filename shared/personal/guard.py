@@ -9,18 +9,19 @@ an erasure at the owner reaches every other service within `HELD_S` without a me
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.events.base import Event, RecordedEvent
-from shared.events.personal import ERASED, plan_of, rewritten, values_of
+from shared.events.personal import ERASED, PhoneOf, Whose, plan_of, rewritten, values_of
 from shared.personal.datakey import DataKey
-from shared.personal.keystore import PersonKeys
-from shared.personal.sealing import is_sealed, seal, unseal
+from shared.personal.keystore import PersonErasedError, PersonKeys
+from shared.personal.sealing import is_sealed, person_named, seal, unseal
 
 # How long a data key stays in memory once read: an erased person's values stop opening in
 # every process within this time. A key made by a transaction is held only after it commits.
@@ -50,8 +51,10 @@ class PersonalData:
         keys: PersonKeys | None,
         reader: AsyncEngine,
         owners: Mapping[str, KeyOwner] | None = None,
+        phone_person: Callable[[str], str] | None = None,
     ) -> None:
         self.source = source
+        self.phone_person = phone_person
         self.keys = keys
         self.reader = reader
         self.owners = dict(owners or {})
@@ -72,15 +75,15 @@ class PersonalData:
         keys = self.keys
         if keys is None:
             raise TypeError(f"{self.source} owns nobody: it may not append personal values")
-        for item in recorded:
-            for person_id, _field, _text in values_of(item.event):
-                if person_id not in fresh:
-                    fresh[person_id] = self._held_key(self.source, person_id) or (
-                        await keys.key_for(conn, person_id)
-                    )
+        numbers = await self._keys_to_seal(conn, keys, recorded, fresh)
 
-        def sealing(person_id: str, field: str, text: str) -> str:
-            return text if is_sealed(text) else seal(fresh[person_id], person_id, field, text)
+        def sealing(whose: Whose, field: str, text: str) -> str:
+            if is_sealed(text):
+                return text
+            if isinstance(whose, PhoneOf):
+                person_id = numbers[whose.phone]
+                return seal(fresh[person_id], person_id, field, text, named=True)
+            return seal(fresh[whose], whose, field, text)
 
         return [
             msgspec.structs.replace(item, event=rewritten(item.event, sealing))
@@ -88,6 +91,27 @@ class PersonalData:
             else item
             for item in recorded
         ]
+
+    async def _keys_to_seal(
+        self,
+        conn: AsyncConnection,
+        keys: PersonKeys,
+        recorded: Sequence[RecordedEvent],
+        fresh: dict[str, DataKey],
+    ) -> dict[str, str]:
+        """Every key the values need, into `fresh`; and each number's person now (after each
+        erasure, a new one)."""
+        numbers: dict[str, str] = {}
+        for item in recorded:
+            for whose, _field, _text in values_of(item.event):
+                if isinstance(whose, PhoneOf):
+                    if whose.phone not in numbers:
+                        numbers[whose.phone] = await self._number_now(conn, keys, whose, fresh)
+                elif whose not in fresh:
+                    fresh[whose] = self._held_key(self.source, whose) or (
+                        await keys.key_for(conn, whose)
+                    )
+        return numbers
 
     def committed(self, fresh: Mapping[str, DataKey]) -> None:
         """The transaction that made or read `fresh` committed: its keys may be held."""
@@ -110,8 +134,9 @@ class PersonalData:
         for item in recorded:
             if item.source != self.source and item.source not in self.owners:
                 continue
-            for person_id, _field, text in values_of(item.event):
-                if is_sealed(text):
+            for whose, _field, text in values_of(item.event):
+                person_id = _sealed_for(whose, text)
+                if person_id is not None:
                     wanted.setdefault(item.source, set()).add(person_id)
         if not wanted:
             return list(recorded)
@@ -126,8 +151,9 @@ class PersonalData:
         if keys is None or not plan_of(type(item.event)):
             return item
 
-        def opening(person_id: str, field: str, text: str) -> str:
-            if not is_sealed(text):
+        def opening(whose: Whose, field: str, text: str) -> str:
+            person_id = _sealed_for(whose, text)
+            if person_id is None:
                 return text  # recorded before its service sealed anything
             key = keys.get(person_id)
             return ERASED if key is None else unseal(key, person_id, field, text)
@@ -182,6 +208,42 @@ class PersonalData:
             self._hold(self.source, person_id, mine.get(person_id))
         return mine
 
+    def _generations(self, phone: str) -> Iterator[str]:
+        """The people a number has been, oldest first: `phone-<hash>`, then `-2`, `-3`...,
+        one more each time whoever had it was erased (a new request starts afresh)."""
+        if self.phone_person is None:
+            raise TypeError(f"{self.source} cannot name the person of a phone number")
+        base = self.phone_person(phone)
+        yield base
+        for generation in itertools.count(2):
+            yield f"{base}-{generation}"
+
+    async def _number_now(
+        self, conn: AsyncConnection, keys: PersonKeys, whose: PhoneOf, fresh: dict[str, DataKey]
+    ) -> str:
+        for person_id in self._generations(whose.phone):
+            # Never a key held in memory: another instance may have erased it meanwhile.
+            if person_id in fresh:
+                return person_id
+            try:
+                fresh[person_id] = await keys.key_for(conn, person_id)
+            except PersonErasedError:
+                continue
+            return person_id
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def erase_number(self, conn: AsyncConnection, phone: str) -> bool:
+        """Destroy the key of whoever has `phone` now; True if one was destroyed."""
+        if self.keys is None:
+            raise TypeError(f"{self.source} owns nobody")
+        for person_id in self._generations(phone):
+            state = await self.keys.erased(conn, person_id)
+            if state is None:
+                return False
+            if not state:
+                return await self.erase(conn, person_id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     # -- erasure --------------------------------------------------------------------------
 
     async def erase(self, conn: AsyncConnection, person_id: str) -> bool:
@@ -207,3 +269,14 @@ class PersonalData:
         if len(self._held) >= HELD_MAX:
             self._held.clear()
         self._held[(source, person_id)] = (key, time.monotonic() + HELD_S)
+
+
+def _sealed_for(whose: Whose, text: str) -> str | None:
+    """The person a sealed value opens for (the one it names, else the struct's); None when
+    the value is not sealed."""
+    if not is_sealed(text):
+        return None
+    named = person_named(text)
+    if named is not None:
+        return named
+    return whose if isinstance(whose, str) else None

@@ -53,6 +53,11 @@ class PersonKeys:
         found = await self._row(conn, person_id)
         return None if found is None else self._opened(found)
 
+    async def erased(self, conn: AsyncConnection, person_id: str) -> bool | None:
+        """True: erased; False: has a key; None: never known here."""
+        found = await self._row(conn, person_id)
+        return None if found is None else found[1] is None
+
     async def find_many(
         self, conn: AsyncConnection, person_ids: Sequence[str]
     ) -> dict[str, DataKey]:

@@ -15,6 +15,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shared.personal.datakey import DataKey
 
 PREFIX = "hih-sealed:v1:"
+# v2 names the person in clear before the ciphertext (`hih-sealed:v2:<person id>:<base64>`),
+# for values whose person the event does not name otherwise (`phone-<keyed hash>`).
+PREFIX_V2 = "hih-sealed:v2:"
 NONCE_BYTES = 12  # GCM's standard nonce; random per value (2^-32 collision risk at 2^32 seals)
 
 
@@ -27,20 +30,33 @@ def _bound(person_id: str, field: str) -> bytes:
     return msgspec.json.encode(["hih-sealed:v1", person_id, field])
 
 
-def seal(data_key: DataKey, person_id: str, field: str, text: str) -> str:
+def seal(data_key: DataKey, person_id: str, field: str, text: str, *, named: bool = False) -> str:
     """`text` as `hih-sealed:v1:<base64 of nonce and ciphertext>`, which opens only with this
-    key, for this person and this field."""
+    key, for this person and this field; `named`: as v2, with the person's id in front."""
     nonce = os.urandom(NONCE_BYTES)
     sealed = AESGCM(data_key.material).encrypt(nonce, text.encode(), _bound(person_id, field))
-    return PREFIX + base64.b64encode(nonce + sealed).decode()
+    body = base64.b64encode(nonce + sealed).decode()
+    return f"{PREFIX_V2}{person_id}:{body}" if named else PREFIX + body
+
+
+def person_named(value: str) -> str | None:
+    """The person a v2 sealed value names; None for any other value."""
+    if not value.startswith(PREFIX_V2):
+        return None
+    person, colon, _ = value.removeprefix(PREFIX_V2).partition(":")
+    return person if colon else None
 
 
 def unseal(data_key: DataKey, person_id: str, field: str, value: str) -> str:
     """The text sealed in `value`; UnopenableError if it was sealed otherwise or was changed."""
     if not is_sealed(value):
         raise UnopenableError("not a sealed value")
+    named = person_named(value)
+    if value.startswith(PREFIX_V2) and named != person_id:
+        raise UnopenableError("the sealed value names another person")
+    body = value.removeprefix(PREFIX) if named is None else value.rpartition(":")[2]
     try:
-        raw = base64.b64decode(value.removeprefix(PREFIX), validate=True)
+        raw = base64.b64decode(body, validate=True)
     except binascii.Error:
         raise UnopenableError("a sealed value that is not base64") from None
     nonce, sealed = raw[:NONCE_BYTES], raw[NONCE_BYTES:]
@@ -54,4 +70,4 @@ def unseal(data_key: DataKey, person_id: str, field: str, value: str) -> str:
 
 
 def is_sealed(value: str) -> bool:
-    return value.startswith(PREFIX)
+    return value.startswith((PREFIX, PREFIX_V2))

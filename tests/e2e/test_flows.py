@@ -200,12 +200,9 @@ async def erase_the_resident(system: System) -> None:
     databases = Settings.from_env(system.env())
     phone = needles(RESIDENT)
     assert await in_database(databases.database("scheduler"), phone) == []
-    # notifications' read models forgot the number; its own log still holds it in clear
-    # until it seals its events too (issue 16, next step: docs/architecture.md)
-    left = await in_database(databases.database("notifications"), phone)
-    assert [hit for hit in left if not hit.startswith("events.")] == [], left
-    in_nats = await in_streams(system.nats_url, phone)
-    assert not [hit for hit in in_nats if hit.startswith("HANDINHAND_SCHEDULER#")], in_nats
+    for service in ("notifications", "volunteers", "console"):
+        assert await in_database(databases.database(service), phone) == [], service
+    assert await in_streams(system.nats_url, phone) == []
 
 
 async def assert_resident_sealed_by_the_scheduler(system: System) -> None:
@@ -218,7 +215,7 @@ async def assert_resident_sealed_by_the_scheduler(system: System) -> None:
     assert in_tables, "the read models know the resident"
     assert not [hit for hit in in_tables if hit.startswith("events.")], in_tables
     in_nats = await in_streams(system.nats_url, phone)
-    assert not [hit for hit in in_nats if hit.startswith("HANDINHAND_SCHEDULER#")], in_nats
+    assert in_nats == [], in_nats  # the notifications' own events seal numbers too
 
 
 async def test_two_instances_of_each_service_do_nothing_twice(doubled: System) -> None:

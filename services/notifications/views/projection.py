@@ -266,6 +266,8 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
     event = recorded.event
     match event:
         case RecipientRegistered():
+            if not event.phone:
+                return  # an erased number (a rebuild): `resident.forgotten` says what stays
             await conn.execute(
                 recipients.insert().values(
                     phone=event.phone,
@@ -298,19 +300,28 @@ async def _forget(conn: AsyncConnection, event: ResidentForgotten) -> None:
         await conn.execute(
             messages.update()
             .where(messages.c.message_id.in_(event.message_ids))
-            .values(recipient_phone=ERASED, recipient_name=None, text=ERASED)
+            .values(
+                recipient_phone=ERASED,
+                # as a rebuild opens it: an erased name reads "", no name stays none
+                recipient_name=sa.case((messages.c.recipient_name.is_(None), None), else_=ERASED),
+                text=ERASED,
+            )
         )
     if event.recipient_id is None:
         return
     mine = recipients.c.recipient_id == event.recipient_id
-    if event.opted_out_hash is None:
-        await conn.execute(recipients.delete().where(mine))
-        return
-    await conn.execute(
-        recipients.update()
-        .where(mine)
-        .values(phone=event.opted_out_hash, language=None, strip_diacritics=None)
-    )
+    await conn.execute(recipients.delete().where(mine))
+    if event.opted_out_hash is not None:
+        await conn.execute(
+            recipients.insert().values(
+                phone=event.opted_out_hash,
+                recipient_id=event.recipient_id,
+                opted_out=True,
+                language=None,
+                strip_diacritics=None,
+                changed_at=event.forgotten_at,
+            )
+        )
 
 
 async def _project_replies(conn: AsyncConnection, recorded: RecordedEvent) -> None:

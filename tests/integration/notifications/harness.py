@@ -41,6 +41,7 @@ from shared.ids import uuid7
 from shared.runtime import Runtime
 from shared.settings import Settings
 from shared.store.eventstore import EventStore
+from shared.store.log import START
 from tests.support.feed import Feed
 
 PUBLIC_URL = "https://sms.handinhand.test"
@@ -79,15 +80,14 @@ class Service:
         return self.service.channel
 
     async def events(self, event_type: str | None = None) -> list[Event]:
-        table = self.store.tables.events
-        query = sa.select(table.c.event_type, table.c.schema_version, table.c.data).order_by(
-            table.c.position
-        )
-        if event_type is not None:
-            query = query.where(table.c.event_type == event_type)
         async with self.store.reader.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [self.store.catalog.decode(r.event_type, r.schema_version, r.data) for r in rows]
+            stored = await self.store.log.read(conn, START, 100_000, whole_snapshot=True)
+        wanted = [item for item in stored if event_type in (None, item.event_type)]
+        recorded = [self.store.log.recorded(item) for item in wanted]
+        personal = self.store.personal
+        if personal is not None:  # as the service reads them: personal values opened
+            recorded = await personal.opened(recorded)
+        return [item.event for item in recorded]
 
     async def messages(self) -> list[Any]:
         async with self.store.reader.connect() as conn:

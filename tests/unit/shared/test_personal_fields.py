@@ -17,6 +17,7 @@ _WHY_NOT = {
     "an id or code of the system, not of a person's life": (
         "AccountAdded.volunteer_id AssignmentReplyAwaited.assignment_id "
         "ResidentForgotten.request_id ResidentForgotten.recipient_id "
+        "HelpRequestedBySms.commune_code "
         "ResidentForgotten.opted_out_hash "
         "AssignmentReplyAwaited.slot_id AssignmentReplyAwaited.commune_code "
         "AssignmentReplyClosed.assignment_id AssignmentReplyReceived.assignment_id "
@@ -66,29 +67,7 @@ NOT_SEALED_YET = frozenset(
         "AssignmentProposed.phone",
         "AssignmentProposed.volunteer_name",
         "AssignmentReleased.phone",
-        "AssignmentReplyAwaited.volunteer_name",
-        "AssignmentReplyAwaited.volunteer_phone",
-        "AssignmentReplyReceived.volunteer_phone",
         "AssignmentReplyUnmatched.phone",
-        "CoordinatorContactSet.phone",
-        "HelpRequestedBySms.commune_code",
-        "HelpRequestedBySms.commune_text",
-        "HelpRequestedBySms.resident_phone",
-        "HelpRequestedBySms.text",
-        "RecipientOptedIn.phone",
-        "RecipientOptedOut.phone",
-        "RecipientPreferencesChanged.phone",
-        "RecipientRegistered.phone",
-        "RemindersPlanned.recipient_name",
-        "RemindersPlanned.recipient_phone",
-        "SignInCodeSent.phone",
-        "SmsFailed.recipient_phone",
-        "SmsQueued.recipient_name",
-        "SmsQueued.recipient_phone",
-        "SmsQueued.text",
-        "SmsReceived.from_phone",
-        "SmsReceived.text",
-        "SmsSuppressed.recipient_phone",
         "VolunteerRegistered.name",
         "VolunteerRegistered.phone",
         "VolunteerRegistered.village",

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.personal.datakey import DataKey
-from shared.personal.sealing import PREFIX, UnopenableError, is_sealed, seal, unseal
+from shared.personal.sealing import PREFIX, UnopenableError, is_sealed, person_named, seal, unseal
 
 KEY = DataKey(b"k" * 32)
 NAME = "Nguyễn Thị Hương, ấp Tân Phú, xã Long Hưng"
@@ -67,7 +67,19 @@ def test_a_changed_sealed_value_does_not_open() -> None:
 def test_plain_text_is_not_sealed() -> None:
     assert not is_sealed(NAME)
     assert not is_sealed("")
-    assert not is_sealed("hih-sealed:v2:AAAA")  # a later version is for its own reader
+    assert not is_sealed("hih-sealed:v3:AAAA")  # a later version is for its own reader
+
+
+def test_a_value_that_names_its_person_opens_for_that_person_only() -> None:
+    sealed = seal(KEY, "phone-abc", "text", NAME, named=True)
+    assert sealed.startswith("hih-sealed:v2:phone-abc:")
+    assert person_named(sealed) == "phone-abc"
+    assert person_named(seal(KEY, "phone-abc", "text", NAME)) is None
+    assert unseal(KEY, "phone-abc", "text", sealed) == NAME
+    with pytest.raises(UnopenableError):
+        unseal(KEY, "phone-xyz", "text", sealed)
+    with pytest.raises(UnopenableError):  # the name in front changed: the AAD no longer fits
+        unseal(KEY, "phone-xyz", "text", sealed.replace("phone-abc", "phone-xyz"))
 
 
 def test_a_data_key_never_shows_in_its_repr() -> None:
