@@ -72,12 +72,18 @@ class PersonalData:
         keys = self.keys
         if keys is None:
             raise TypeError(f"{self.source} owns nobody: it may not append personal values")
+        needed: set[str] = set()
         for item in recorded:
             for person_id, _field, _text in values_of(item.event):
-                if person_id not in fresh:
-                    fresh[person_id] = self._held_key(self.source, person_id) or (
-                        await keys.key_for(conn, person_id)
-                    )
+                if person_id in fresh:
+                    continue
+                held = self._held_key(self.source, person_id)
+                if held is None:
+                    needed.add(person_id)
+                else:
+                    fresh[person_id] = held
+        if needed:
+            fresh.update(await keys.keys_for(conn, sorted(needed)))
 
         def sealing(person_id: str, field: str, text: str) -> str:
             return text if is_sealed(text) else seal(fresh[person_id], person_id, field, text)
