@@ -99,19 +99,44 @@ class PersonalData:
         recorded: Sequence[RecordedEvent],
         fresh: dict[str, DataKey],
     ) -> dict[str, str]:
-        """Every key the values need, into `fresh`; and each number's person now (after each
-        erasure, a new one)."""
+        """Every key the values need, into `fresh`, in a statement or two however many
+        people (a batch of help requests, of SMS); and each number's person now."""
+        needed, phones = self._wanted_to_seal(recorded, fresh)
         numbers: dict[str, str] = {}
+        for phone in phones:
+            first = next(self._generations(phone))
+            numbers[phone] = first
+            if first not in fresh:
+                # never a key held in memory: another instance may have erased it meanwhile
+                needed.add(first)
+        if needed:
+            try:
+                fresh.update(await keys.keys_for(conn, sorted(needed)))
+            except PersonErasedError:
+                # someone was erased: only then one at a time, to find a number's person now
+                for person_id in sorted(needed - set(numbers.values())):
+                    fresh[person_id] = await keys.key_for(conn, person_id)
+                for phone in phones:
+                    numbers[phone] = await self._number_now(conn, keys, PhoneOf(phone), fresh)
+        return numbers
+
+    def _wanted_to_seal(
+        self, recorded: Sequence[RecordedEvent], fresh: dict[str, DataKey]
+    ) -> tuple[set[str], set[str]]:
+        """(the people whose keys are not at hand, the numbers) the values are about."""
+        needed: set[str] = set()
+        phones: set[str] = set()
         for item in recorded:
             for whose, _field, _text in values_of(item.event):
                 if isinstance(whose, PhoneOf):
-                    if whose.phone not in numbers:
-                        numbers[whose.phone] = await self._number_now(conn, keys, whose, fresh)
+                    phones.add(whose.phone)
                 elif whose not in fresh:
-                    fresh[whose] = self._held_key(self.source, whose) or (
-                        await keys.key_for(conn, whose)
-                    )
-        return numbers
+                    held = self._held_key(self.source, whose)
+                    if held is None:
+                        needed.add(whose)
+                    else:
+                        fresh[whose] = held
+        return needed, phones
 
     def committed(self, fresh: Mapping[str, DataKey]) -> None:
         """The transaction that made or read `fresh` committed: its keys may be held."""

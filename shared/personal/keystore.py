@@ -48,6 +48,53 @@ class PersonKeys:
             raise PersonErasedError(person_id)
         return key
 
+    async def keys_for(
+        self, conn: AsyncConnection, person_ids: Sequence[str]
+    ) -> dict[str, DataKey]:
+        """`key_for` for many people at once: one insert of a new key for each (most are new:
+        a batch of help requests), returning those it made; then one read of the others."""
+        wanted = sorted(set(person_ids))
+        table = self.table
+        now = self.clock.now()
+        made: dict[str, DataKey] = {}
+        rows: list[dict[str, object]] = []
+        for person_id in wanted:
+            key = DataKey.new()
+            kid, wrapped = wrap(self.ring, key)
+            made[person_id] = key
+            rows.append(
+                {
+                    "person_id": person_id,
+                    "master_kid": kid,
+                    "wrapped_key": wrapped,
+                    "created_at": now,
+                }
+            )
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        inserted = set(
+            (
+                await conn.scalars(
+                    dialect.insert(table)
+                    .values(rows)
+                    .on_conflict_do_nothing()
+                    .returning(table.c.person_id)
+                )
+            ).all()
+        )
+        keys = {person_id: made[person_id] for person_id in inserted}
+        kept = [person_id for person_id in wanted if person_id not in inserted]
+        for start in range(0, len(kept), 1000):
+            found = await conn.execute(
+                sa.select(table.c.person_id, table.c.master_kid, table.c.wrapped_key).where(
+                    table.c.person_id.in_(kept[start : start + 1000])
+                )
+            )
+            for person_id, kid, wrapped in found:
+                if kid is None or wrapped is None:
+                    raise PersonErasedError(person_id)
+                keys[person_id] = unwrap(self.ring, kid, wrapped)
+        return keys
+
     async def find(self, conn: AsyncConnection, person_id: str) -> DataKey | None:
         """The person's data key, or None: never made, or erased."""
         found = await self._row(conn, person_id)

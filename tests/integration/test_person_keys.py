@@ -159,3 +159,20 @@ async def test_a_key_whose_master_key_was_dropped_before_rewrapping_is_refused(
     async with engine.begin() as conn:
         with pytest.raises(UnwrapError, match="2026-06"):
             await keys(NEW).find(conn, "resident-1")
+
+
+async def test_many_keys_at_once_keep_the_kept_ones_and_refuse_the_erased(
+    engine: AsyncEngine,
+) -> None:
+    store = keys(OLD)
+    async with engine.begin() as conn:
+        kept = await store.key_for(conn, "resident-1")
+        await store.erase(conn, "resident-9")
+    async with engine.begin() as conn:
+        many = await store.keys_for(conn, ["resident-1", "resident-2", "resident-3", "resident-2"])
+    async with engine.begin() as conn:
+        assert many["resident-1"] == kept
+        assert set(many) == {"resident-1", "resident-2", "resident-3"}
+        assert await store.find(conn, "resident-3") == many["resident-3"]
+        with pytest.raises(PersonErasedError):
+            await store.keys_for(conn, ["resident-4", "resident-9"])
