@@ -402,6 +402,32 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Wrap every person's data key with the ring's first master key (HANDINHAND_DATA_KEYS),
+    so the older master keys wrap nothing and can leave the ring."""
+
+    async def run(_runtime: Any, store: Any) -> int | None:
+        personal = store.personal
+        if personal is None or personal.keys is None:
+            return None
+        async with store.begin() as conn:
+            moved: int = await personal.keys.rewrap_all(conn)
+        return moved
+
+    unknown = [service for service in args.services if service not in SERVICES]
+    if unknown:
+        print(f"handinhand keys: no service {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    newest = _settings().data_keys.wrapper.kid
+    for service in args.services or SERVICES:
+        moved = asyncio.run(_with_runtime(service, run))
+        if moved is None:
+            print(f"{service}: keeps no one's data keys")
+        else:
+            print(f"{service}: {moved} data keys rewrapped onto master key {newest}")
+    return 0
+
+
 def cmd_places(args: argparse.Namespace) -> int:
     """Load a province's villages and hamlets from CSV (code,name,kind,parent), all or none."""
     from services.scheduler.handlers.places import import_places_csv, load_sample_places
@@ -515,6 +541,11 @@ def parser() -> argparse.ArgumentParser:
     rebuild = commands.add_parser("rebuild", help="replay the event log into fresh read models")
     rebuild.add_argument("service", choices=SERVICES)
     rebuild.set_defaults(run=cmd_rebuild)
+
+    keys = commands.add_parser("keys", help="rewrap people's data keys onto the newest master key")
+    keys.add_argument("action", choices=["rewrap"])
+    keys.add_argument("services", nargs="*", help=f"of {', '.join(SERVICES)}; all by default")
+    keys.set_defaults(run=cmd_keys)
 
     places = commands.add_parser("places", help="import villages and hamlets from CSV")
     places.add_argument("action", choices=["import"])

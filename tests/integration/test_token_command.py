@@ -16,10 +16,14 @@ from services.console.tables import store_tables
 from shared.store.database import create_engine
 
 
-async def handinhand(*args: str, var_dir: Path, stdin: str = "") -> tuple[int, str, str]:
+async def handinhand(
+    *args: str, var_dir: Path, stdin: str = "", data_keys: str | None = None
+) -> tuple[int, str, str]:
     """The command as an operator runs it on the server, in a process of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HANDINHAND_")}
     env["HANDINHAND_VAR_DIR"] = str(var_dir)
+    if data_keys is not None:
+        env["HANDINHAND_DATA_KEYS"] = data_keys
     run = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
