@@ -68,6 +68,8 @@ async def redrive(
             continue
         try:
             event = decode_message(store.catalog, dict(row.headers or {}), bytes(row.body))
+            if store.personal is not None:  # as the consumer would have read it
+                [event] = await store.personal.opened([event])
             async with store.transaction() as tx:
                 await subscription.handler_in(tx)(event)
                 await record_in_inbox(store, tx.conn, row.consumer, [event])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import msgspec
@@ -34,12 +34,13 @@ class HttpKeyOwner:
         self.token_keys = token_keys
         self.clock = clock
         self._client: httpx.AsyncClient | None = None
+        self._minted: tuple[datetime, str] | None = None
 
     async def keys(self, person_ids: Sequence[str]) -> Mapping[str, DataKey | None]:
         client = self._client
         if client is None:
             client = self._client = httpx.AsyncClient(timeout=TIMEOUT_S)
-        token = mint_token(self.token_keys, self.caller, self.clock.now(), TOKEN_LIFE)
+        token = self._token()
         found: dict[str, DataKey | None] = {}
         for start in range(0, len(person_ids), ASKED_AT_ONCE):
             asked = list(person_ids[start : start + ASKED_AT_ONCE])
@@ -58,6 +59,13 @@ class HttpKeyOwner:
                 material = given.get(person_id)
                 found[person_id] = None if material is None else DataKey(base64.b64decode(material))
         return found
+
+    def _token(self) -> str:
+        """A service token, minted again when half its life is gone."""
+        now = self.clock.now()
+        if self._minted is None or now - self._minted[0] > TOKEN_LIFE / 2:
+            self._minted = (now, mint_token(self.token_keys, self.caller, now, TOKEN_LIFE))
+        return self._minted[1]
 
     async def close(self) -> None:
         if self._client is not None:

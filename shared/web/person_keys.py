@@ -51,8 +51,7 @@ async def give_person_keys(
         raise ForbiddenError(f"role {caller.role.value} may not ask for data keys")
     personal: PersonalData | None = store.personal
     keys: dict[str, str | None] = dict.fromkeys(data.person_ids)
-    if personal is not None and personal.keys is not None:
-        async with store.reader.connect() as conn:
-            for person_id, key in (await personal.keys.find_many(conn, data.person_ids)).items():
-                keys[person_id] = base64.b64encode(key.material).decode()
+    if personal is not None:
+        for person_id, key in (await personal.keys_to_give(data.person_ids)).items():
+            keys[person_id] = base64.b64encode(key.material).decode()
     return PersonKeysGiven(keys=keys)
