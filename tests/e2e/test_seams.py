@@ -246,6 +246,17 @@ async def test_a_volunteer_who_records_attendance_is_credited_the_hours(system: 
     await texted(system, phone)
     assert (await system.text(phone, "C")).status_code == 200
     await texted(system, phone, 2)
+
+    async def staffed_by() -> list[str]:
+        found = await system.call(
+            "GET", "scheduler", f"/sessions/{created['session_id']}", auth=COORDINATOR
+        )
+        ids: list[str] = found.json()["volunteer_ids"]
+        return ids
+
+    # the acceptance reached the volunteers service (and the scheduler) before the session
+    # is held, as it does hours before in life: attendance credits an accepted assignment
+    await eventually(staffed_by, lambda ids: volunteer_id in ids, timeout=60)
     resident = await ok(
         await system.call(
             "POST",
