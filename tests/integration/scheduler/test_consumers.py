@@ -135,4 +135,5 @@ async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, 
         assert types.count("session.staffing_changed") == 2
         assert types.count("help.requested") == 1
         assert types.count("resident.booked") == 1
-        assert all(not s.startswith("+") and "912" not in s for s, _ in log)  # no phones in ids
+        # no phones in ids (a random uuid may well hold "912": look for the numbers themselves)
+        assert all(not s.startswith("+") and "91234567" not in s for s, _ in log)
