@@ -22,17 +22,18 @@ HASH_PREFIX = "h:"
 
 def opted_out_hash(settings: NotificationSettings, phone: str) -> str:
     """Without the deployment's key (HANDINHAND_OPT_OUT_KEY) it names no number."""
-    digest = hmac.new(settings.opt_out_key.encode(), phone.encode(), hashlib.sha256).digest()
-    return HASH_PREFIX + base64.b32encode(digest).decode()[:18].lower()
+    return HASH_PREFIX + _keyed(settings, phone)[:18]
 
 
 def person_of_phone(settings: NotificationSettings, phone: str) -> str:
     """Whom the values about a number are sealed for (a key per number, destroyed when its
     owner is erased); keyed, so the id names no number."""
-    digest = hmac.new(
-        settings.opt_out_key.encode(), f"person:{phone}".encode(), hashlib.sha256
-    ).digest()
-    return "phone-" + base64.b32encode(digest).decode()[:26].lower()
+    return "phone-" + _keyed(settings, f"person:{phone}")[:26]
+
+
+def _keyed(settings: NotificationSettings, text: str) -> str:
+    digest = hmac.new(settings.opt_out_key.encode(), text.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()
 
 
 async def with_kept_opt_outs(

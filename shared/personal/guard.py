@@ -298,10 +298,6 @@ class PersonalData:
                 found.update(await self.keys.find_many(conn, missing))
         return found
 
-    def forget(self, source: str, person_id: str) -> None:
-        """Drop a held key at once (an erasure heard, a test)."""
-        self._held.pop((source, person_id), None)
-
     def _held_key(self, source: str, person_id: str) -> DataKey | None:
         held = self._held.get((source, person_id))
         return held[0] if held is not None and held[1] > time.monotonic() else None

@@ -30,23 +30,7 @@ class PersonKeys:
     async def key_for(self, conn: AsyncConnection, person_id: str) -> DataKey:
         """The person's data key, made and kept on first use; the same key every time after.
         Two transactions making one at once both get the key that was kept."""
-        found = await self._row(conn, person_id)
-        if found is None:
-            kid, wrapped = wrap(self.ring, DataKey.new())
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            values = {
-                "person_id": person_id,
-                "master_kid": kid,
-                "wrapped_key": wrapped,
-                "created_at": self.clock.now(),
-            }
-            await conn.execute(dialect.insert(self.table).values(values).on_conflict_do_nothing())
-            found = await self._row(conn, person_id)
-            assert found is not None  # inserted, or another transaction's insert committed
-        key = self._opened(found)
-        if key is None:
-            raise PersonErasedError(person_id)
-        return key
+        return (await self.keys_for(conn, [person_id]))[person_id]
 
     async def keys_for(
         self, conn: AsyncConnection, person_ids: Sequence[str]

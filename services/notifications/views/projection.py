@@ -4,6 +4,7 @@ transaction that appends them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -268,15 +269,8 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
         case RecipientRegistered():
             if not event.phone:
                 return  # an erased number (a rebuild): `resident.forgotten` says what stays
-            await conn.execute(
-                recipients.insert().values(
-                    phone=event.phone,
-                    recipient_id=event.recipient_id,
-                    opted_out=False,
-                    language=None,
-                    strip_diacritics=None,
-                    changed_at=event.registered_at,
-                )
+            await _new_recipient(
+                conn, event.phone, event.recipient_id, opted_out=False, at=event.registered_at
             )
         case RecipientOptedOut():
             await _recipient(conn, event.phone, opted_out=True, changed_at=event.opted_out_at)
@@ -312,16 +306,24 @@ async def _forget(conn: AsyncConnection, event: ResidentForgotten) -> None:
     mine = recipients.c.recipient_id == event.recipient_id
     await conn.execute(recipients.delete().where(mine))
     if event.opted_out_hash is not None:
-        await conn.execute(
-            recipients.insert().values(
-                phone=event.opted_out_hash,
-                recipient_id=event.recipient_id,
-                opted_out=True,
-                language=None,
-                strip_diacritics=None,
-                changed_at=event.forgotten_at,
-            )
+        await _new_recipient(
+            conn, event.opted_out_hash, event.recipient_id, opted_out=True, at=event.forgotten_at
         )
+
+
+async def _new_recipient(
+    conn: AsyncConnection, phone: str, recipient_id: str, *, opted_out: bool, at: datetime
+) -> None:
+    await conn.execute(
+        recipients.insert().values(
+            phone=phone,
+            recipient_id=recipient_id,
+            opted_out=opted_out,
+            language=None,
+            strip_diacritics=None,
+            changed_at=at,
+        )
+    )
 
 
 async def _project_replies(conn: AsyncConnection, recorded: RecordedEvent) -> None:
