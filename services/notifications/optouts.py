@@ -5,6 +5,7 @@ later SMS to the number is still suppressed. The hash is short enough for the ph
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -32,7 +33,12 @@ def person_of_phone(settings: NotificationSettings, phone: str) -> str:
 
 
 def _keyed(settings: NotificationSettings, text: str) -> str:
-    digest = hmac.new(settings.opt_out_key.encode(), text.encode(), hashlib.sha256).digest()
+    return _keyed_by(settings.opt_out_key, text)
+
+
+@functools.lru_cache(maxsize=8192)  # a number is hashed for each of its values in a batch
+def _keyed_by(key: str, text: str) -> str:
+    digest = hmac.digest(key.encode(), text.encode(), hashlib.sha256)
     return base64.b32encode(digest).decode().lower()
 
 

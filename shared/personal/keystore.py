@@ -26,6 +26,22 @@ class PersonKeys:
         self.table = table
         self.ring = ring
         self.clock = clock
+        self._make: dict[str, sa.Insert] = {}
+
+    def _making(self, conn: AsyncConnection) -> sa.Insert:
+        """One insert of new keys that skips the people who have one, for any number of rows:
+        compiled once (a VALUES list built per call is compiled again on every call)."""
+        name = conn.dialect.name
+        statement = self._make.get(name)
+        if statement is None:
+            dialect = postgresql if name == "postgresql" else sqlite
+            statement = (
+                dialect.insert(self.table)
+                .on_conflict_do_nothing()
+                .returning(self.table.c.person_id)
+            )
+            self._make[name] = statement
+        return statement
 
     async def key_for(self, conn: AsyncConnection, person_id: str) -> DataKey:
         """The person's data key, made and kept on first use; the same key every time after.
@@ -54,17 +70,7 @@ class PersonKeys:
                     "created_at": now,
                 }
             )
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        inserted = set(
-            (
-                await conn.scalars(
-                    dialect.insert(table)
-                    .values(rows)
-                    .on_conflict_do_nothing()
-                    .returning(table.c.person_id)
-                )
-            ).all()
-        )
+        inserted = set((await conn.execute(self._making(conn), rows)).scalars().all())
         keys = {person_id: made[person_id] for person_id in inserted}
         kept = [person_id for person_id in wanted if person_id not in inserted]
         for start in range(0, len(kept), 1000):

@@ -10,7 +10,6 @@ import os
 
 import msgspec
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.personal.datakey import DataKey
 
@@ -34,7 +33,7 @@ def seal(data_key: DataKey, person_id: str, field: str, text: str, *, named: boo
     """`text` as `hih-sealed:v1:<base64 of nonce and ciphertext>`, which opens only with this
     key, for this person and this field; `named`: as v2, with the person's id in front."""
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(data_key.material).encrypt(nonce, text.encode(), _bound(person_id, field))
+    sealed = data_key.cipher.encrypt(nonce, text.encode(), _bound(person_id, field))
     body = base64.b64encode(nonce + sealed).decode()
     return f"{PREFIX_V2}{person_id}:{body}" if named else PREFIX + body
 
@@ -61,7 +60,7 @@ def unseal(data_key: DataKey, person_id: str, field: str, value: str) -> str:
         raise UnopenableError("a sealed value that is not base64") from None
     nonce, sealed = raw[:NONCE_BYTES], raw[NONCE_BYTES:]
     try:
-        opened = AESGCM(data_key.material).decrypt(nonce, sealed, _bound(person_id, field))
+        opened = data_key.cipher.decrypt(nonce, sealed, _bound(person_id, field))
     except (InvalidTag, ValueError):
         raise UnopenableError(
             "the sealed value does not open with this key, person and field"
