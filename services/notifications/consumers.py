@@ -32,6 +32,7 @@ from shared.events.notifications import (
     RemindersPlanned,
     SmsKind,
     SmsLanguage,
+    SmsReceived,
 )
 from shared.events.scheduler import (
     AffectedBooking,
@@ -479,14 +480,25 @@ async def _unmatched(handling: Handling, event: AssignmentReplyUnmatched) -> Non
     which = wording.which_one(event)
     if which is None:
         return
+    phone = event.phone or await _sender_of(handling.tx, event.inbound_id)
+    if not phone:
+        return  # the inbound SMS is gone (its sender was erased): nobody to ask
     await send(
         handling,
-        event.phone,
+        phone,
         SmsKind.REPLY_AMBIGUOUS,
         which,
         None,
         About(reference=event.inbound_id),
     )
+
+
+async def _sender_of(tx: Transaction, inbound_id: str) -> str:
+    """Who sent an inbound SMS, from its own stream here ("" when not found or erased)."""
+    for recorded in (await tx.load(inbound_id)).events:
+        if isinstance(recorded.event, SmsReceived):
+            return recorded.event.from_phone
+    return ""
 
 
 async def _proposed(handling: Handling, event: AssignmentProposed) -> None:

@@ -27,8 +27,9 @@ PARTS = ServiceParts(
     read_models=READ_MODELS,
     timers=timer_table,
     person_keys=person_keys,
-    # residents' phones and names come sealed in the scheduler's events
-    opens_people_of=("scheduler",),
+    # residents' phones and names come sealed in the scheduler's events, volunteers' in the
+    # volunteers' (a proposal SMS)
+    opens_people_of=("scheduler", "volunteers"),
 )
 
 

@@ -58,6 +58,7 @@ from shared.store.eventstore import EventStore, Transaction
 from shared.web.auth import Caller, ForbiddenError, Role
 from shared.web.idempotency import StoredAnswer, answer_once, new_id
 from shared.web.openapi import csv_body
+from shared.web.person_keys import give_person_keys
 from shared.web.problems import HIDDEN_PATH, InvalidField, InvalidInputError, NotFoundError
 
 _JSON = msgspec.json.Encoder()
@@ -965,6 +966,7 @@ async def calendar_feed(
 
 
 routes: list[Any] = [
+    give_person_keys,
     create_group,
     read_group,
     import_roster,

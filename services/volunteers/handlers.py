@@ -334,7 +334,6 @@ async def answer_by_sms(
         event = AssignmentReplyUnmatched(
             inbound_id=inbound_id,
             volunteer_id=volunteer_id,
-            phone=phone,
             problem=problem,
             pending_codes=codes,
             received_at=now,

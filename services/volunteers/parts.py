@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from services.volunteers import consumers, timers
 from services.volunteers.service import Volunteers
-from services.volunteers.tables import READ_MODELS, metadata, store_tables
+from services.volunteers.tables import READ_MODELS, metadata, person_keys, store_tables
 from services.volunteers.tables import timers as timer_table
 from services.volunteers.views import projection
 from shared.runtime import ServiceParts, ServiceWork
@@ -19,6 +19,7 @@ PARTS = ServiceParts(
     projector=projection.project,
     read_models=READ_MODELS,
     timers=timer_table,
+    person_keys=person_keys,
     # volunteers' replies come with their numbers sealed in the notifications' events
     opens_people_of=("notifications",),
 )

@@ -1,9 +1,11 @@
-"""The volunteers service's tables: the shared event store tables, its read models and timers."""
+"""The volunteers service's tables: the shared event store tables, its read models, timers and
+its volunteers' data keys."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.personal.table import add_person_keys_table
 from shared.store.tables import add_store_tables
 from shared.store.timers import add_timer_table
 from shared.store.utc import UtcDateTime
@@ -11,6 +13,7 @@ from shared.store.utc import UtcDateTime
 metadata = sa.MetaData()
 store_tables = add_store_tables(metadata)
 timers = add_timer_table(metadata)
+person_keys = add_person_keys_table(metadata)
 
 _ID = 200
 _CODE = 16

@@ -20,6 +20,7 @@ import msgspec
 
 from shared.events.base import Event
 from shared.events.catalog import Upcaster
+from shared.events.personal import Personal
 from shared.events.scheduler import CommuneCode
 from shared.events.upcasts import EACH, iso_languages
 from shared.events.vocabulary import Language, Skill, Topic
@@ -137,12 +138,13 @@ class VolunteerRegistered(Event, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "volunteer.registered"
     schema_version: ClassVar[int] = 2
+    person: ClassVar[str] = "volunteer_id"
     volunteer_id: VolunteerId
     group_id: GroupId
-    name: str
-    phone: str
+    name: Personal
+    phone: Personal
     commune_code: CommuneCode
-    village: str
+    village: Personal
     skills: tuple[Skill, ...]
     languages: tuple[Language, ...]
     preferred_language: Language = Language.VI
@@ -156,10 +158,11 @@ class VolunteerUpdated(Event, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "volunteer.updated"
     schema_version: ClassVar[int] = 2
+    person: ClassVar[str] = "volunteer_id"
     volunteer_id: VolunteerId
-    name: str
-    phone: str
-    village: str
+    name: Personal
+    phone: Personal
+    village: Personal
     skills: tuple[Skill, ...]
     languages: tuple[Language, ...]
     preferred_language: Language = Language.VI
@@ -171,8 +174,9 @@ class VolunteerPaused(Event, frozen=True, kw_only=True):
     """A volunteer stepped back for a while; their future assignments go to others."""
 
     event_type: ClassVar[str] = "volunteer.paused"
+    person: ClassVar[str] = "volunteer_id"
     volunteer_id: VolunteerId
-    reason: str = ""
+    reason: Personal = ""  # the coordinator's words: may say why (an illness, a move)
     paused_at: datetime
 
 
@@ -199,12 +203,13 @@ class AssignmentProposed(Event, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "assignment.proposed"
     schema_version: ClassVar[int] = 2
+    person: ClassVar[str] = "volunteer_id"
     assignment_id: AssignmentId
     slot_id: SlotId
     slot_kind: SlotKind
     volunteer_id: VolunteerId
-    volunteer_name: str
-    phone: str
+    volunteer_name: Personal
+    phone: Personal
     preferred_language: Language
     place: str
     commune_code: CommuneCode
@@ -259,10 +264,11 @@ class AssignmentReleased(Event, frozen=True, kw_only=True):
     """An assignment no longer holds a place (session cancelled, volunteer paused)."""
 
     event_type: ClassVar[str] = "assignment.released"
+    person: ClassVar[str] = "volunteer_id"
     assignment_id: AssignmentId
     slot_id: SlotId
     volunteer_id: VolunteerId
-    phone: str
+    phone: Personal
     reason: ReleaseReason
     released_at: datetime
     # The coordinator's words when the session was cancelled (SMS to the volunteer); "" else.
@@ -274,12 +280,13 @@ class AssignmentMoved(Event, frozen=True, kw_only=True):
     parts of the day, or a new venue): they must be told, and their reminders moved."""
 
     event_type: ClassVar[str] = "assignment.moved"
+    person: ClassVar[str] = "volunteer_id"
     assignment_id: AssignmentId
     slot_id: SlotId
     slot_kind: SlotKind
     volunteer_id: VolunteerId
-    volunteer_name: str
-    phone: str
+    volunteer_name: Personal
+    phone: Personal
     preferred_language: Language
     place: str
     commune_code: CommuneCode
@@ -427,7 +434,9 @@ class AssignmentReplyUnmatched(Event, frozen=True, kw_only=True):
     event_type: ClassVar[str] = "assignment.reply_unmatched"
     inbound_id: str
     volunteer_id: VolunteerId | None = None
-    phone: str
+    # Written empty since volunteers sealed their data: the number may be nobody's here, and
+    # notifications reads it from its own inbound SMS (`inbound_id`). Older events hold it.
+    phone: str = ""
     problem: ReplyProblem
     pending_codes: tuple[str, ...] = ()
     received_at: datetime

@@ -178,6 +178,7 @@ async def test_a_weekend_is_staffed_booked_and_cancelled_by_sms(system: System) 
     await cancel_and_count(system, session_id)
     assert_no_sms_twice(system)
     await assert_resident_sealed_by_the_scheduler(system)
+    await assert_volunteers_sealed_by_their_service(system)
     await erase_the_resident(system)
 
 
@@ -216,6 +217,19 @@ async def assert_resident_sealed_by_the_scheduler(system: System) -> None:
     assert not [hit for hit in in_tables if hit.startswith("events.")], in_tables
     in_nats = await in_streams(system.nats_url, phone)
     assert in_nats == [], in_nats  # the notifications' own events seal numbers too
+
+
+async def assert_volunteers_sealed_by_their_service(system: System) -> None:
+    """The proposals reached the volunteers (notifications opened their numbers with keys it
+    asked the volunteers service for), yet no service's log and no stream holds a volunteer's
+    number in clear; the volunteers' read models do, until the volunteer is erased."""
+    phones = needles(*VOLUNTEERS.values())
+    settings = Settings.from_env(system.env())
+    assert await in_database(settings.database("volunteers"), phones), "the roster knows them"
+    for service in ("scheduler", "volunteers", "notifications", "console"):
+        hits = await in_database(settings.database(service), phones)
+        assert not [hit for hit in hits if hit.startswith("events.")], (service, hits)
+    assert await in_streams(system.nats_url, phones) == []
 
 
 async def test_two_instances_of_each_service_do_nothing_twice(doubled: System) -> None:

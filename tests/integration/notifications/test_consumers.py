@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from nats.aio.client import Client
 
 from services.notifications import consumers
+from services.notifications.domain.replies import inbound_id_for
 from services.notifications.tables import READ_MODELS, timers
 from shared.bus.consumer import caused_by
 from shared.clock import FixedClock
@@ -35,6 +36,8 @@ from shared.events.volunteers import (
     AssignmentAccepted,
     AssignmentId,
     AssignmentProposed,
+    AssignmentReplyUnmatched,
+    ReplyProblem,
     SlotId,
     SlotKind,
     VolunteerId,
@@ -387,6 +390,35 @@ async def test_a_proposal_is_answered_by_sms_and_the_acceptance_plans_reminders(
     assert "Cảm ơn bạn đã nhận hỗ trợ buổi kích hoạt VNeID" in texts[1]
     assert len(texts) == 2  # no second confirmation for an answer given by SMS
     assert all(assignment in timer_id for timer_id, _ in planned)
+
+
+async def test_an_unmatched_answer_asks_its_sender_which_one_by_the_number_received_here(
+    settings: Settings, volunteers: Publisher
+) -> None:
+    """The volunteers service no longer repeats the number (it would have to keep it in clear
+    for someone it may not know): notifications finds it in the SMS it received."""
+    from tests.api.notifications.test_webhooks import sms
+
+    async with notifications(settings, clock=FixedClock(WEDNESDAY_10AM)) as service:
+        await service.inbound(sms("SM-which", "co", VOLUNTEER_PHONE))
+        await volunteers.publish(
+            f"reply-{uuid7()}",
+            AssignmentReplyUnmatched(
+                inbound_id=inbound_id_for("SM-which"),
+                volunteer_id=VolunteerId("volunteer-1"),
+                problem=ReplyProblem.SEVERAL_PENDING,
+                pending_codes=("4821", "5930"),
+                received_at=WEDNESDAY_10AM,
+            ),
+        )
+        queued = await eventually(
+            lambda: service.events("sms.queued"),
+            lambda found: any(e.kind == SmsKind.REPLY_AMBIGUOUS for e in found),  # type: ignore[attr-defined]
+        )
+
+    (asked,) = [e for e in queued if e.kind == SmsKind.REPLY_AMBIGUOUS]  # type: ignore[attr-defined]
+    assert asked.recipient_phone == VOLUNTEER_PHONE  # type: ignore[attr-defined]
+    assert "4821" in asked.text and "5930" in asked.text  # type: ignore[attr-defined]
 
 
 async def test_coordinators_hear_of_understaffing(settings: Settings, scheduler: Publisher) -> None:

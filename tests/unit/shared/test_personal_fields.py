@@ -38,6 +38,9 @@ _WHY_NOT = {
         "AttendanceRecorded.recorded_by HelpRequested.filed_by PlacesImported.imported_by "
         "WebSessionEnded.ended_by"
     ),
+    "written empty now (older events hold it): the reader finds it in its own data": (
+        "AssignmentReplyUnmatched.phone"
+    ),
     "public places: venues, villages, imported place names": (
         "Venue.address Venue.name PlacesImported.places.kind PlacesImported.places.name "
         "AssignmentMoved.place AssignmentProposed.place SlotChanged.place SlotOpened.place "
@@ -51,7 +54,7 @@ _WHY_NOT = {
         "AssignmentReplyAwaited.topic RemindersPlanned.topic SmsSent.provider "
         "SignInCodeSent.provider RecipientOptedIn.keyword RecipientOptedOut.keyword "
         "HelpRequestRefused.reasons.field HelpRequestRefused.reasons.message "
-        "ApiTokenIssued.label VolunteerPaused.reason"
+        "ApiTokenIssued.label"
     ),
 }
 
@@ -62,18 +65,6 @@ NOT_SEALED_YET = frozenset(
     [
         "AccountAdded.name",
         "AccountAdded.phone",
-        "AssignmentMoved.phone",
-        "AssignmentMoved.volunteer_name",
-        "AssignmentProposed.phone",
-        "AssignmentProposed.volunteer_name",
-        "AssignmentReleased.phone",
-        "AssignmentReplyUnmatched.phone",
-        "VolunteerRegistered.name",
-        "VolunteerRegistered.phone",
-        "VolunteerRegistered.village",
-        "VolunteerUpdated.name",
-        "VolunteerUpdated.phone",
-        "VolunteerUpdated.village",
         "WebSessionStarted.user_agent",
     ]
 )

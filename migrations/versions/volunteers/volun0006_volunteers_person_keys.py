@@ -1,0 +1,31 @@
+"""volunteers: volunteers' data keys (personal values in events are sealed with them)
+
+Revision ID: volun0006
+Revises: volun0004
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "volun0006"
+down_revision = "volun0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "person_keys",
+        sa.Column("person_id", sa.String(length=80), nullable=False),
+        sa.Column("master_kid", sa.String(length=40), nullable=True),
+        sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("person_id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("person_keys")
