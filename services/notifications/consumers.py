@@ -58,6 +58,7 @@ from shared.events.volunteers import (
     AssignmentProposed,
     AssignmentReleased,
     AssignmentReplyUnmatched,
+    VolunteerErasureRequested,
     proposal_topic,
 )
 from shared.store.eventstore import Transaction
@@ -427,7 +428,6 @@ async def _close(
 async def from_volunteers(handling: Handling) -> None:
     """Volunteers hear of proposals (and answer by SMS), confirmations and releases."""
     await handling.batch.write()
-    tx = handling.tx
     match handling.recorded.event:
         case AssignmentProposed() as event:
             await _proposed(handling, event)
@@ -440,39 +440,53 @@ async def from_volunteers(handling: Handling) -> None:
         case AssignmentExpired() as event:
             await _close(handling, event.assignment_id, "expired")
         case AssignmentReleased() as event:
-            awaited = await _close(handling, event.assignment_id, "released")
-            # An accepted assignment's reminders follow its moves: they know its latest time.
-            _, plan = await handlers.current_reminders(tx, event.assignment_id)
-            await handlers.cancel_reminders_for(
-                tx, event.assignment_id, reason="released", now=handling.now, cause=handling.cause
-            )
-            if awaited is not None:
-                starts_at = awaited.starts_at if plan is None else plan.starts_at
-                said = wording.cancel_reason_of(event.cancel_reason)
-                await send(
-                    handling,
-                    event.phone,
-                    SmsKind.ASSIGNMENT_RELEASED,
-                    lambda language: AssignmentReleasedContext(
-                        topic=readable_topic(awaited.topic, language),
-                        starts_at=starts_at,
-                        cancel_reason=said,
-                    ),
-                    None,
-                    About(
-                        commune_code=awaited.commune_code,
-                        reference=event.assignment_id,
-                        recipient_name=awaited.volunteer_name or None,
-                        session_starts_at=starts_at,
-                        session_id=handlers.session_of(event.slot_id),
-                    ),
-                )
+            await _released(handling, event)
         case AssignmentMoved() as event:
             await _moved(handling, event)
         case AssignmentReplyUnmatched() as event:
             await _unmatched(handling, event)
+        case VolunteerErasureRequested() as event:
+            await forgetting.volunteer_erasure_asked(
+                handling.tx,
+                event,
+                settings=handling.settings,
+                cause=handling.cause,
+                cause_id=handling.recorded.event_id,
+                now=handling.now,
+            )
         case _:
             return
+
+
+async def _released(handling: Handling, event: AssignmentReleased) -> None:
+    tx = handling.tx
+    awaited = await _close(handling, event.assignment_id, "released")
+    # An accepted assignment's reminders follow its moves: they know its latest time.
+    _, plan = await handlers.current_reminders(tx, event.assignment_id)
+    await handlers.cancel_reminders_for(
+        tx, event.assignment_id, reason="released", now=handling.now, cause=handling.cause
+    )
+    if awaited is not None:
+        starts_at = awaited.starts_at if plan is None else plan.starts_at
+        said = wording.cancel_reason_of(event.cancel_reason)
+        await send(
+            handling,
+            event.phone,
+            SmsKind.ASSIGNMENT_RELEASED,
+            lambda language: AssignmentReleasedContext(
+                topic=readable_topic(awaited.topic, language),
+                starts_at=starts_at,
+                cancel_reason=said,
+            ),
+            None,
+            About(
+                commune_code=awaited.commune_code,
+                reference=event.assignment_id,
+                recipient_name=awaited.volunteer_name or None,
+                session_starts_at=starts_at,
+                session_id=handlers.session_of(event.slot_id),
+            ),
+        )
 
 
 async def _unmatched(handling: Handling, event: AssignmentReplyUnmatched) -> None:
@@ -644,6 +658,7 @@ FROM_VOLUNTEERS: tuple[type[Event], ...] = (
     AssignmentReleased,
     AssignmentReplyUnmatched,
     AssignmentMoved,
+    VolunteerErasureRequested,
 )
 
 

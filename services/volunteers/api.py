@@ -18,7 +18,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.volunteers import handlers
+from services.volunteers import erasure, handlers
 from services.volunteers.calendar_feed import LOOKBACK, MEDIA_TYPE, calendar_of
 from services.volunteers.domain import roster_csv
 from services.volunteers.domain.availability import SATURDAY, ChangeAvailability
@@ -47,6 +47,7 @@ from shared.events.volunteers import (
     AnswerChannel,
     AvailabilityException,
     CalendarLinkId,
+    ErasureAskedBy,
     GroupId,
     PlannedGap,
     VolunteerId,
@@ -460,6 +461,44 @@ async def pause_volunteer(
             tx, command, options=staffing, now=store.clock.now(), cause=cause
         )
         return await _volunteer(tx.conn, volunteer_id)
+
+
+@post(
+    "/volunteers/{volunteer_id:str}/erasure",
+    status_code=202,
+    summary="Erase a volunteer's personal data: no more proposals, their number forgotten",
+    description="The volunteer themself, a coordinator of their commune or an admin. Future "
+    "assignments are released and refilled; the notifications service texts them that it is "
+    "done and forgets their number, then their data key is destroyed (`erasure` goes from "
+    "`erasing` to `erased`: name, phone and village blank, assignments and hours still "
+    "counted). Asked again, nothing more happens.",
+    tags=["volunteers"],
+)
+async def erase_volunteer(
+    volunteer_id: FromPath[str],
+    caller: NamedDependency[Caller],
+    store: NamedDependency[EventStore],
+    cause: NamedDependency[Cause],
+    staffing: NamedDependency[StaffingOptions],
+) -> queries.VolunteerView:
+    async with store.transaction() as tx:
+        found = await _volunteer(tx.conn, volunteer_id)
+        _self_or_coordinator(caller, found)
+        await erasure.request_erasure(
+            tx,
+            found.volunteer_id,
+            by=_asking(caller),
+            options=staffing,
+            now=store.clock.now(),
+            cause=cause,
+        )
+        return await _volunteer(tx.conn, volunteer_id)
+
+
+def _asking(caller: Caller) -> ErasureAskedBy:
+    if caller.role is Role.VOLUNTEER:
+        return ErasureAskedBy.VOLUNTEER
+    return ErasureAskedBy.ADMIN if caller.role is Role.ADMIN else ErasureAskedBy.COORDINATOR
 
 
 @post(
@@ -974,6 +1013,7 @@ routes: list[Any] = [
     read_volunteer,
     change_volunteer,
     pause_volunteer,
+    erase_volunteer,
     resume_volunteer,
     change_availability,
     commune_volunteers,

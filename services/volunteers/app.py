@@ -14,6 +14,7 @@ from services.volunteers.domain.errors import (
     NoCalendarLinkError,
     NotPausedError,
     SlotCancelledError,
+    VolunteerErasedError,
 )
 from services.volunteers.parts import PARTS, work
 from services.volunteers.planning import StaffingOptions
@@ -58,6 +59,7 @@ def create_app(
             AssignmentClosedError: 409,
             AnswerTooLateError: 409,
             SlotCancelledError: 409,
+            VolunteerErasedError: 409,
             NoCalendarLinkError: 404,
         },
         dependencies={

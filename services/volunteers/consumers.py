@@ -2,7 +2,8 @@
 
 The scheduler's sessions and home visits become slots in this service's own log (so the read
 models rebuild from it); residents' bookings bring their needs; completed slots and
-volunteers' attendance records credit hours. SMS answers come from the notifications service.
+volunteers' attendance records credit hours. SMS answers come from the notifications service,
+and its word that it forgot a volunteer being erased.
 """
 
 from __future__ import annotations
@@ -10,12 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from services.volunteers import handlers
+from services.volunteers import erasure, handlers
 from services.volunteers.domain.from_scheduler import CloseSlot, CreditService, command_for
 from services.volunteers.domain.slots import MoveSlot, NoteNeeds, OpenSlot
+from services.volunteers.planning import StaffingOptions
 from shared.bus.consumer import Subscription, caused_by
+from shared.clock import Clock
 from shared.events.base import Event, RecordedEvent
-from shared.events.notifications import AssignmentAnswer, AssignmentReplyReceived
+from shared.events.notifications import (
+    AssignmentAnswer,
+    AssignmentReplyReceived,
+    VolunteerForgotten,
+)
 from shared.events.scheduler import (
     AttendanceRecorded,
     BookingCancelled,
@@ -30,6 +37,7 @@ from shared.events.scheduler import (
     SessionRescheduled,
     SessionScheduled,
 )
+from shared.events.volunteers import VolunteerId
 from shared.store.eventstore import Transaction
 
 if TYPE_CHECKING:
@@ -53,7 +61,7 @@ FROM_SCHEDULER: tuple[type[Event], ...] = (
     ResidentMovedToWaitlist,
     AttendanceRecorded,
 )
-FROM_NOTIFICATIONS: tuple[type[Event], ...] = (AssignmentReplyReceived,)
+FROM_NOTIFICATIONS: tuple[type[Event], ...] = (AssignmentReplyReceived, VolunteerForgotten)
 
 
 def subscriptions(volunteers: Volunteers) -> list[Subscription]:
@@ -88,24 +96,7 @@ def subscriptions(volunteers: Volunteers) -> list[Subscription]:
                 return
 
     async def from_notifications(tx: Transaction, recorded: RecordedEvent) -> None:
-        """A volunteer's SMS yes or no."""
-        match recorded.event:
-            case AssignmentReplyReceived() as event:
-                # The answer counts when it was received, not when we got round to it.
-                now: datetime = min(event.received_at, clock.now())
-                await handlers.answer_by_sms(
-                    tx,
-                    inbound_id=event.inbound_id,
-                    phone=event.volunteer_phone,
-                    accept=event.answer == AssignmentAnswer.ACCEPTED,
-                    assignment_id=event.assignment_id,
-                    short_code=event.short_code,
-                    options=options,
-                    now=now,
-                    cause=caused_by(recorded),
-                )
-            case _:
-                return
+        await _from_notifications(tx, recorded, options=options, clock=clock)
 
     return [
         Subscription(
@@ -121,3 +112,33 @@ def subscriptions(volunteers: Volunteers) -> list[Subscription]:
             events=FROM_NOTIFICATIONS,
         ),
     ]
+
+
+async def _from_notifications(
+    tx: Transaction, recorded: RecordedEvent, *, options: StaffingOptions, clock: Clock
+) -> None:
+    """A volunteer's SMS yes or no; the notifications' word that it forgot a volunteer."""
+    match recorded.event:
+        case AssignmentReplyReceived() as event:
+            # The answer counts when it was received, not when we got round to it.
+            now: datetime = min(event.received_at, clock.now())
+            await handlers.answer_by_sms(
+                tx,
+                inbound_id=event.inbound_id,
+                phone=event.volunteer_phone,
+                accept=event.answer == AssignmentAnswer.ACCEPTED,
+                assignment_id=event.assignment_id,
+                short_code=event.short_code,
+                options=options,
+                now=now,
+                cause=caused_by(recorded),
+            )
+        case VolunteerForgotten() as event:
+            await erasure.finish_erasure(
+                tx,
+                VolunteerId(event.volunteer_id),
+                now=clock.now(),
+                cause=caused_by(recorded),
+            )
+        case _:
+            return

@@ -209,9 +209,23 @@ async def pause_volunteer(
     state, version = await load_volunteer(tx, command.volunteer_id)
     events = decide_pause_volunteer(state, command, now)
     await tx.append(volunteer_stream(command.volunteer_id), version, events, cause)
+    await release_future_assignments(
+        tx, command.volunteer_id, options=options, now=now, cause=cause
+    )
+
+
+async def release_future_assignments(
+    tx: Transaction,
+    volunteer_id: VolunteerId,
+    *,
+    options: StaffingOptions,
+    now: datetime,
+    cause: Cause,
+) -> None:
+    """Release every assignment of the volunteer still to come, and refill those places."""
     held = await queries.assignments_where(
         tx.conn,
-        assignments.c.volunteer_id == command.volunteer_id,
+        assignments.c.volunteer_id == volunteer_id,
         assignments.c.status.in_([Status.PROPOSED.value, Status.ACCEPTED.value]),
         assignments.c.starts_at > now,
     )
@@ -219,9 +233,7 @@ async def pause_volunteer(
         slot, slot_version = await load_slot(tx, slot_id)
         if not slot.open:
             continue
-        released = decide_release_volunteer(
-            slot.staffing, slot.as_solver_slot(), command.volunteer_id, now
-        )
+        released = decide_release_volunteer(slot.staffing, slot.as_solver_slot(), volunteer_id, now)
         slot, slot_version = await append_to_slot(
             tx, slot, version=slot_version, events=released, cause=cause
         )

@@ -44,6 +44,8 @@ volunteers = sa.Table(
     sa.Column("exceptions", sa.JSON(), nullable=False),
     sa.Column("monthly_limit", sa.Integer(), nullable=False),
     sa.Column("paused", sa.Boolean(), nullable=False),
+    # "", "erasing" (paused for good, being forgotten) or "erased" (name, phone, village blank)
+    sa.Column("erasure", sa.String(10), nullable=False, server_default=""),
     sa.Column("registered_at", _WHEN, nullable=False),
     sa.Column("updated_at", _WHEN, nullable=False),
 )

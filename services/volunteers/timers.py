@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from services.volunteers import handlers
+from services.volunteers import erasure, handlers
 from services.volunteers.planning import EXPIRE_ANSWERS, PLAN_WEEKEND
 from shared.events.base import Cause
+from shared.events.volunteers import VolunteerId
 from shared.ids import derived_id
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, TimerHandler
@@ -36,4 +37,12 @@ def timer_handlers(volunteers: Volunteers) -> dict[str, TimerHandler]:
             tx, timer.payload["slot_id"], options=options, now=clock.now(), cause=_cause(timer)
         )
 
-    return {PLAN_WEEKEND: plan, EXPIRE_ANSWERS: expire}
+    async def erase(tx: Transaction, timer: Timer) -> None:
+        volunteer_id = VolunteerId(timer.payload["volunteer_id"])
+        await erasure.finish_erasure(tx, volunteer_id, now=clock.now(), cause=_cause(timer))
+
+    return {
+        PLAN_WEEKEND: plan,
+        EXPIRE_ANSWERS: expire,
+        erasure.VOLUNTEER_ERASURE_DUE: erase,
+    }

@@ -64,6 +64,7 @@ class SmsKind(StrEnum):
     REPLY_AMBIGUOUS = "reply_ambiguous"
     HELP_REQUEST_REFUSED = "help_request_refused"
     RESIDENT_ERASED = "resident_erased"  # a resident's data was erased, as they or staff asked
+    VOLUNTEER_ERASED = "volunteer_erased"  # a volunteer's data was erased
     # Sent at once, never queued (the code is not stored): see `SignInCodeSent`.
     SIGN_IN_CODE = "sign_in_code"
 
@@ -383,6 +384,19 @@ class ResidentForgotten(Event, frozen=True, kw_only=True):
     forgotten_at: datetime
 
 
+class VolunteerForgotten(Event, frozen=True, kw_only=True):
+    """The notifications service forgot a volunteer the volunteers service is erasing, as it
+    forgets a resident (`resident.forgotten`). Stream `forgotten-<volunteer id>`; the volunteers
+    service then destroys their key."""
+
+    event_type: ClassVar[str] = "volunteer.forgotten"
+    volunteer_id: str
+    recipient_id: str | None = None
+    message_ids: tuple[str, ...] = ()
+    opted_out_hash: str | None = None
+    forgotten_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     SmsQueued,
     SmsSuppressed,
@@ -406,6 +420,7 @@ EVENTS: tuple[type[Event], ...] = (
     CoordinatorContactSet,
     SignInCodeSent,
     ResidentForgotten,
+    VolunteerForgotten,
 )
 
 # help.requested_by_sms v1 named its topic by SMS keyword; v2 by the topic itself.

@@ -482,6 +482,39 @@ def proposal_topic(event: AssignmentProposed | AssignmentMoved) -> str:
 _WORDS = frozenset({*(s.value for s in Skill), *(t.value for t in Topic)})
 
 
+class ErasureAskedBy(StrEnum):
+    """Who asked for a volunteer's data to be erased."""
+
+    VOLUNTEER = "volunteer"  # themselves, through a coordinator or by SMS
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class VolunteerErasureRequested(Event, frozen=True, kw_only=True):
+    """A volunteer is to be forgotten: they get no more proposals, their future assignments are
+    released. While this is done their key still opens `phone`, so the notifications service
+    can tell them and forget the number; `volunteer.erased` follows."""
+
+    event_type: ClassVar[str] = "volunteer.erasure_requested"
+    person: ClassVar[str] = "volunteer_id"
+    volunteer_id: VolunteerId
+    commune_code: CommuneCode
+    phone: Personal  # E.164: the number to forget, and to tell that it is done
+    preferred_language: Language
+    requested_by: ErasureAskedBy
+    requested_at: datetime
+
+
+class VolunteerErased(Event, frozen=True, kw_only=True):
+    """A volunteer's data key is destroyed: their name, number and village no longer open in
+    any event; their assignments and hours still count in reports."""
+
+    event_type: ClassVar[str] = "volunteer.erased"
+    volunteer_id: VolunteerId
+    commune_code: CommuneCode
+    erased_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     GroupRegistered,
     VolunteerRegistered,
@@ -506,6 +539,8 @@ EVENTS: tuple[type[Event], ...] = (
     AssignmentMoved,
     CalendarLinkIssued,
     CalendarLinkRevoked,
+    VolunteerErasureRequested,
+    VolunteerErased,
 )
 
 _LANGUAGES_V1 = {

@@ -180,6 +180,7 @@ async def test_a_weekend_is_staffed_booked_and_cancelled_by_sms(system: System) 
     await assert_resident_sealed_by_the_scheduler(system)
     await assert_volunteers_sealed_by_their_service(system)
     await erase_the_resident(system)
+    await erase_a_volunteer(system, "Chau")
 
 
 async def erase_the_resident(system: System) -> None:
@@ -204,6 +205,35 @@ async def erase_the_resident(system: System) -> None:
     for service in ("notifications", "volunteers", "console"):
         assert await in_database(databases.database(service), phone) == [], service
     assert await in_streams(system.nats_url, phone) == []
+
+
+async def erase_a_volunteer(system: System, name: str) -> None:
+    """A coordinator erases a volunteer: notifications texts them and forgets the number, then
+    the volunteers service destroys their key without waiting for its erasure timer; their
+    number is then in no table and no stream, the others' still where they were."""
+    listed = await system.call(
+        "GET", "volunteers", f"/communes/{COMMUNE}/volunteers", auth=COORDINATOR
+    )
+    [volunteer] = [v for v in listed.json() if v["phone"] == VOLUNTEERS[name]]
+    path = f"/volunteers/{volunteer['volunteer_id']}"
+    asked = await system.call("POST", "volunteers", f"{path}/erasure", auth=COORDINATOR)
+    assert (asked.status_code, asked.json()["erasure"]) == (202, "erasing"), asked.text
+    erased = await eventually(
+        lambda: system.call("GET", "volunteers", path, auth=COORDINATOR),
+        lambda seen: seen.json()["erasure"] == "erased",
+        timeout=30,
+    )
+    assert (erased.json()["name"], erased.json()["phone"]) == ("", "")
+    assert any(
+        "danh sách tình nguyện viên" in text for text in await _texts(system, VOLUNTEERS[name])
+    )
+    settings = Settings.from_env(system.env())
+    phone = needles(VOLUNTEERS[name])
+    for service in ("scheduler", "volunteers", "notifications", "console"):
+        assert await in_database(settings.database(service), phone) == [], service
+    assert await in_streams(system.nats_url, phone) == []
+    others = needles(*(p for n, p in VOLUNTEERS.items() if n != name))
+    assert await in_database(settings.database("volunteers"), others)
 
 
 async def assert_resident_sealed_by_the_scheduler(system: System) -> None:

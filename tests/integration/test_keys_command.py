@@ -27,7 +27,7 @@ async def test_keys_are_rewrapped_onto_the_newest_master_key_and_still_open(
         async with engine.begin() as conn:
             made = await PersonKeys(person_keys, old, SystemClock()).key_for(conn, "request-1")
         code, output, _ = await handinhand(
-            "keys", "rewrap", "scheduler", "volunteers", var_dir=tmp_path, data_keys=ring
+            "keys", "rewrap", "scheduler", "console", var_dir=tmp_path, data_keys=ring
         )
         again = await handinhand("keys", "rewrap", "scheduler", var_dir=tmp_path, data_keys=ring)
         wrong = await handinhand("keys", "rewrap", "nobody", var_dir=tmp_path, data_keys=ring)
@@ -38,7 +38,7 @@ async def test_keys_are_rewrapped_onto_the_newest_master_key_and_still_open(
 
     assert code == 0
     assert "scheduler: 1 data keys rewrapped onto master key new" in output
-    assert "volunteers: keeps no one's data keys" in output
+    assert "console: keeps no one's data keys" in output
     assert "scheduler: 0 data keys rewrapped" in again[1]
     assert wrong[0] == 2
     assert opened == made  # the new master key alone opens it

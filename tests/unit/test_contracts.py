@@ -49,6 +49,7 @@ from shared.events.notifications import (
     ResidentForgotten,
     SmsKind,
     SmsLanguage,
+    VolunteerForgotten,
 )
 from shared.events.scheduler import (
     AttendanceRecorded,
@@ -93,6 +94,7 @@ from shared.events.volunteers import (
     SessionStaffed,
     SessionUnderstaffed,
     SlotKind,
+    VolunteerErasureRequested,
 )
 
 # Free text as people type it into forms: Vietnamese letters, digits, spaces and punctuation.
@@ -202,6 +204,9 @@ def volunteers_from_scheduler(event: Event) -> None:
 
 
 def volunteers_from_notifications(event: Event) -> None:
+    if isinstance(event, VolunteerForgotten):
+        assert event.volunteer_id  # the erasure it finishes
+        return
     assert isinstance(event, AssignmentReplyReceived)
     assert event.answer in {AssignmentAnswer.ACCEPTED, AssignmentAnswer.DECLINED}
 
@@ -309,6 +314,9 @@ def notifications_from_volunteers(event: Event) -> None:
             pass  # they close the awaited reply this service keeps: no word crosses
         case AssignmentReleased():
             pass  # its SMS repeats the proposal's words (checked with AssignmentProposed)
+        case VolunteerErasureRequested():
+            assert language_of(event.preferred_language) is not None
+            _written(SmsKind.VOLUNTEER_ERASED, lambda _language: ErasedContext())
         case _:
             pytest.fail(f"no contract for {type(event).__name__}")
 

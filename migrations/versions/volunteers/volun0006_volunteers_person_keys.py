@@ -1,4 +1,5 @@
-"""volunteers: volunteers' data keys (personal values in events are sealed with them)
+"""volunteers: volunteers' data keys (personal values in events are sealed with them), and
+where each volunteer is in being erased
 
 Revision ID: volun0006
 Revises: volun0004
@@ -25,7 +26,13 @@ def upgrade() -> None:
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("person_id"),
     )
+    with op.batch_alter_table("volunteers") as table:
+        table.add_column(
+            sa.Column("erasure", sa.String(length=10), nullable=False, server_default="")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("volunteers") as table:
+        table.drop_column("erasure")
     op.drop_table("person_keys")

@@ -24,6 +24,7 @@ _VOLUNTEER = frozenset(
         SmsKind.ASSIGNMENT_ACCEPTED,
         SmsKind.REPLY_ACCEPT_OK,
         SmsKind.REPLY_DECLINE_OK,
+        SmsKind.VOLUNTEER_ERASED,
     }
 )
 _RESIDENT = frozenset(

@@ -360,6 +360,15 @@ TEMPLATES: dict[SmsKind, Template] = {
             "You can still text HELP to ask for help again.",
         },
     ),
+    SmsKind.VOLUNTEER_ERASED: Template(
+        context=ErasedContext,
+        texts={
+            SmsLanguage.VI: "HandInHand: Theo yêu cầu, thông tin cá nhân của bạn đã được xóa "
+            "khỏi danh sách tình nguyện viên. Cảm ơn bạn đã đồng hành.",
+            SmsLanguage.EN: "HandInHand: As asked, your personal details have been erased from "
+            "the volunteer roster. Thank you for your help.",
+        },
+    ),
     SmsKind.HELP_REQUEST_REFUSED: Template(
         context=HelpRefusedContext,
         texts={

@@ -41,6 +41,7 @@ from shared.events.notifications import (
     SmsSendingStarted,
     SmsSent,
     SmsSuppressed,
+    VolunteerForgotten,
 )
 from shared.events.personal import ERASED
 
@@ -274,7 +275,7 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
             )
         case RecipientOptedOut():
             await _recipient(conn, event.phone, opted_out=True, changed_at=event.opted_out_at)
-        case ResidentForgotten():
+        case ResidentForgotten() | VolunteerForgotten():
             await _forget(conn, event)
         case RecipientOptedIn():
             await _recipient(conn, event.phone, opted_out=False, changed_at=event.opted_in_at)
@@ -287,9 +288,9 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
             await _recipient(conn, event.phone, **changes)
 
 
-async def _forget(conn: AsyncConnection, event: ResidentForgotten) -> None:
-    """An erased resident: their SMS keep delivery facts only; their number goes, or stays
-    as the keyed hash of an opted-out number."""
+async def _forget(conn: AsyncConnection, event: ResidentForgotten | VolunteerForgotten) -> None:
+    """An erased resident or volunteer: their SMS keep delivery facts only; their number goes,
+    or stays as the keyed hash of an opted-out number."""
     if event.message_ids:
         await conn.execute(
             messages.update()

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 import msgspec
 
 from services.volunteers.domain.errors import InvalidSlotError, InvalidVolunteerError
-from services.volunteers.domain.registry import VolunteerState, require_registered
+from services.volunteers.domain.registry import VolunteerState, require_kept
 from shared.clock import VIETNAM
 from shared.events.volunteers import (
     AvailabilityChanged,
@@ -56,7 +56,7 @@ def decide_change_availability(
     state: VolunteerState, command: ChangeAvailability, now: datetime
 ) -> list[AvailabilityChanged]:
     """Record the new availability; exceptions for one date must not contradict each other."""
-    require_registered(state)
+    require_kept(state)
     exceptions = state.exceptions if command.exceptions is None else command.exceptions
     seen: dict[tuple[date, HalfDay], bool] = {}
     for exception in exceptions:

@@ -58,3 +58,7 @@ class SlotCancelledError(DomainError):
 
 class NoCalendarLinkError(DomainError):
     """The volunteer has no calendar link that works."""
+
+
+class VolunteerErasedError(DomainError):
+    """The volunteer was erased, or is being erased: nothing more is done with their data."""

@@ -20,6 +20,7 @@ from services.volunteers.domain.errors import (
     NotPausedError,
     NotRegisteredError,
     UnknownGroupError,
+    VolunteerErasedError,
 )
 from shared.events.base import Event
 from shared.events.scheduler import CommuneCode
@@ -29,6 +30,8 @@ from shared.events.volunteers import (
     AvailabilityException,
     GroupId,
     GroupRegistered,
+    VolunteerErased,
+    VolunteerErasureRequested,
     VolunteerId,
     VolunteerPaused,
     VolunteerRegistered,
@@ -80,6 +83,7 @@ class VolunteerState(msgspec.Struct, frozen=True, kw_only=True):
     exceptions: tuple[AvailabilityException, ...] = ()
     monthly_limit: int = 0
     paused: bool = False
+    erasure: str = ""  # `erasure.Erasure`: "", "erasing" or "erased"
 
 
 class RegisterGroup(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,6 +161,13 @@ def require_registered(state: VolunteerState) -> None:
         )
 
 
+def require_kept(state: VolunteerState) -> None:
+    """Commands on a volunteer need the volunteer to exist and not be (being) forgotten."""
+    require_registered(state)
+    if state.erasure:
+        raise VolunteerErasedError(f"volunteer {state.volunteer_id} was erased", "volunteer_id")
+
+
 def decide_register_group(
     state: GroupState, command: RegisterGroup, now: datetime
 ) -> list[GroupRegistered]:
@@ -212,7 +223,7 @@ def decide_update_volunteer(
     state: VolunteerState, command: UpdateVolunteer, now: datetime
 ) -> list[VolunteerUpdated]:
     """Record new details; nothing is recorded when nothing changed."""
-    require_registered(state)
+    require_kept(state)
     _validate_details(command.name, command.monthly_limit, command.languages)
     event = VolunteerUpdated(
         volunteer_id=command.volunteer_id,
@@ -241,7 +252,7 @@ def decide_pause_volunteer(
     state: VolunteerState, command: PauseVolunteer, now: datetime
 ) -> list[VolunteerPaused]:
     """Pause an active volunteer; the handler then releases their future assignments."""
-    require_registered(state)
+    require_kept(state)
     if state.paused:
         raise AlreadyPausedError(f"volunteer {command.volunteer_id} is already paused", None)
     return [
@@ -253,7 +264,7 @@ def decide_resume_volunteer(
     state: VolunteerState, command: ResumeVolunteer, now: datetime
 ) -> list[VolunteerResumed]:
     """Resume a paused volunteer."""
-    require_registered(state)
+    require_kept(state)
     if not state.paused:
         raise NotPausedError(f"volunteer {command.volunteer_id} is not paused", None)
     return [VolunteerResumed(volunteer_id=command.volunteer_id, resumed_at=now)]
@@ -299,13 +310,21 @@ def evolve_volunteer(state: VolunteerState, event: Event) -> VolunteerState:
                 preferred_language=event.preferred_language,
                 monthly_limit=event.monthly_limit,
             )
-        case VolunteerPaused():
-            return msgspec.structs.replace(state, paused=True)
-        case VolunteerResumed():
-            return msgspec.structs.replace(state, paused=False)
+        case VolunteerPaused() | VolunteerResumed():
+            return msgspec.structs.replace(state, paused=isinstance(event, VolunteerPaused))
         case AvailabilityChanged():
             return msgspec.structs.replace(
                 state, availability=event.availability, exceptions=event.exceptions
             )
+        case VolunteerErasureRequested() | VolunteerErased():
+            return _forgetting(state, event)
         case _:
             return state
+
+
+def _forgetting(
+    state: VolunteerState, event: VolunteerErasureRequested | VolunteerErased
+) -> VolunteerState:
+    if isinstance(event, VolunteerErasureRequested):
+        return msgspec.structs.replace(state, erasure="erasing")
+    return msgspec.structs.replace(state, erasure="erased", name="", phone="", village="")

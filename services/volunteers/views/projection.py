@@ -40,6 +40,8 @@ from shared.events.volunteers import (
     SlotChanged,
     SlotClosed,
     SlotOpened,
+    VolunteerErased,
+    VolunteerErasureRequested,
     VolunteerPaused,
     VolunteerRegistered,
     VolunteerResumed,
@@ -64,6 +66,8 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
             | VolunteerPaused()
             | VolunteerResumed()
             | AvailabilityChanged()
+            | VolunteerErasureRequested()
+            | VolunteerErased()
         ):
             await _project_registry(conn, event, recorded.recorded_at)
         case SlotOpened() | SlotChanged() | ResidentNeedsNoted() | SlotClosed():
@@ -207,6 +211,24 @@ async def _project_registry(conn: AsyncConnection, event: Any, at: datetime) -> 
         case VolunteerResumed():
             await _update_volunteer(
                 conn, event.volunteer_id, paused=False, updated_at=event.resumed_at
+            )
+        case VolunteerErasureRequested():
+            await _update_volunteer(
+                conn,
+                event.volunteer_id,
+                paused=True,
+                erasure="erasing",
+                updated_at=event.requested_at,
+            )
+        case VolunteerErased():
+            await _update_volunteer(
+                conn,
+                event.volunteer_id,
+                name="",
+                phone="",
+                village="",
+                erasure="erased",
+                updated_at=event.erased_at,
             )
         case AvailabilityChanged():
             await _update_volunteer(

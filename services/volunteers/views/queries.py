@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import sqlalchemy as sa
@@ -62,6 +62,8 @@ class VolunteerView(msgspec.Struct, frozen=True, kw_only=True):
     paused: bool
     registered_at: datetime
     updated_at: datetime
+    # "erasing": being forgotten (no more proposals); "erased": name, phone and village gone
+    erasure: Literal["", "erasing", "erased"] = ""
 
 
 class AssignmentView(msgspec.Struct, frozen=True, kw_only=True):

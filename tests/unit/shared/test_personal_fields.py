@@ -17,6 +17,8 @@ _WHY_NOT = {
     "an id or code of the system, not of a person's life": (
         "AccountAdded.volunteer_id AssignmentReplyAwaited.assignment_id "
         "ResidentForgotten.request_id ResidentForgotten.recipient_id "
+        "VolunteerForgotten.volunteer_id VolunteerForgotten.recipient_id "
+        "VolunteerForgotten.opted_out_hash "
         "HelpRequestedBySms.commune_code "
         "ResidentForgotten.opted_out_hash "
         "AssignmentReplyAwaited.slot_id AssignmentReplyAwaited.commune_code "
