@@ -209,7 +209,12 @@ class Runtime:
         while not self._stop.is_set():
             try:
                 for source in sorted(sources):
-                    await ensure_stream(self.js, source, self.settings.stream_replicas)
+                    await ensure_stream(
+                        self.js,
+                        source,
+                        self.settings.stream_replicas,
+                        self.settings.retention.stream_max_age(source),
+                    )
             except Exception as error:
                 log.warning("cannot set up JetStream streams yet: %s", error)
                 with contextlib.suppress(TimeoutError):
