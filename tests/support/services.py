@@ -22,7 +22,7 @@ from services.volunteers.planning import StaffingOptions
 from services.volunteers.settings import FeedSettings
 from shared.clock import Clock, SystemClock
 from shared.personal.masterkeys import MasterKey, MasterKeys
-from shared.settings import Retention, SERVICES, Database, Settings
+from shared.settings import SERVICES, Database, Retention, Settings
 from shared.tokenkeys import TokenKeys
 from shared.web.auth import Caller, Role, mint_token
 
