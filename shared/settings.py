@@ -43,7 +43,7 @@ class Retention(msgspec.Struct, frozen=True, kw_only=True):
     # their max_age either way.
     runs: bool = True
     # A resident (one help request) is erased this many months after they were last seen: the
-    # later of the request and the sessions or home visits it was booked on.
+    # latest of the requests from their phone and the sessions or home visits booked on them.
     resident_months: int = 12
     # SMS texts in the notifications' read models are blanked after this many days; the
     # delivery facts (status, times, kind, provider ids) stay.

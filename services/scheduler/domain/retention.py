@@ -1,6 +1,7 @@
 """Retention of residents: a resident (one help request) is erased a number of months after
-they were last seen, which is the later of their request and the end of every session or home
-visit it was booked on (held, cancelled or still ahead: one still ahead keeps them)."""
+they were last seen, which is the latest of every request from their phone and the end of
+every session or home visit those were booked on (held, cancelled or still ahead: one still
+ahead keeps them). A resident who asks again is kept from their new request on."""
 
 from __future__ import annotations
 
@@ -15,20 +16,23 @@ from shared.events.scheduler import CommuneCode, HelpRequestId
 
 
 class ResidentActivity(msgspec.Struct, frozen=True, kw_only=True):
-    """What says when a resident was last seen: their request, and the latest session and home
-    visit it was booked on (none: never booked)."""
+    """What says when a resident was last seen: their request, the latest request from the same
+    phone, and the latest session and home visit those were booked on (none: never booked)."""
 
     request_id: HelpRequestId
     commune_code: CommuneCode
     status: RequestStatus
     requested_at: datetime
+    last_request_at: datetime | None = None
     last_session_ends_at: datetime | None = None
     last_visit_on: date | None = None  # local date in Vietnam
 
 
 def last_seen(activity: ResidentActivity) -> datetime:
-    """The latest of the request, its sessions' ends and the end of its home visits' days."""
+    """The latest of the requests, their sessions' ends and the end of their home visits' days."""
     seen = [activity.requested_at]
+    if activity.last_request_at is not None:
+        seen.append(activity.last_request_at)
     if activity.last_session_ends_at is not None:
         seen.append(activity.last_session_ends_at)
     if activity.last_visit_on is not None:

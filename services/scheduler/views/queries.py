@@ -419,17 +419,21 @@ async def residents_unseen_since(
     conn: AsyncConnection, cutoff: datetime, *, limit: int
 ) -> list[ResidentActivity]:
     """Residents not seen since `cutoff` and not being forgotten, oldest requests first: the
-    candidates of a retention run (`domain.retention.residents_due` decides)."""
-    of_request = bookings.c.request_id == help_requests.c.request_id
+    candidates of a retention run (`domain.retention.residents_due` decides). A resident is
+    seen by any request from their phone, and any session or home visit it was booked on."""
+    other = help_requests.alias("same_phone")
+    same_phone = other.c.phone == help_requests.c.phone
+    last_request = sa.select(sa.func.max(other.c.requested_at)).where(same_phone).scalar_subquery()
     last_session = (
         sa.select(sa.func.max(sessions.c.ends_at))
         .select_from(bookings.join(sessions, sessions.c.session_id == bookings.c.session_id))
-        .where(of_request)
+        .where(bookings.c.phone == help_requests.c.phone)
         .scalar_subquery()
     )
     last_visit = (
         sa.select(sa.func.max(home_visits.c.local_date))
-        .where(home_visits.c.request_id == help_requests.c.request_id)
+        .select_from(home_visits.join(other, other.c.request_id == home_visits.c.request_id))
+        .where(same_phone)
         .scalar_subquery()
     )
     last_local_day = cutoff.astimezone(VIETNAM).date()
@@ -439,6 +443,7 @@ async def residents_unseen_since(
             help_requests.c.commune_code,
             help_requests.c.status,
             help_requests.c.requested_at,
+            last_request.label("last_request_at"),
             last_session.label("last_session_ends_at"),
             last_visit.label("last_visit_on"),
         )
@@ -447,6 +452,7 @@ async def residents_unseen_since(
             help_requests.c.status.not_in(
                 [RequestStatus.ERASING.value, RequestStatus.ERASED.value]
             ),
+            last_request < cutoff,
             sa.or_(last_session.is_(None), last_session < cutoff),
             sa.or_(last_visit.is_(None), last_visit < last_local_day),
         )
@@ -459,6 +465,7 @@ async def residents_unseen_since(
             commune_code=CommuneCode(row.commune_code),
             status=RequestStatus(row.status),
             requested_at=row.requested_at,
+            last_request_at=row.last_request_at,
             last_session_ends_at=row.last_session_ends_at,
             last_visit_on=row.last_visit_on,
         )

@@ -105,8 +105,10 @@ async def test_residents_unseen_for_a_year_are_erased_a_batch_a_run_and_only_onc
             "/help-requests", json=help_body("0912345003", topics=["cashless_payment"])
         )
     ).json()
+    asked_again = (await client.post("/help-requests", json=help_body("0912345005"))).json()
     clock.advance(timedelta(days=30))
     asked_later = (await client.post("/help-requests", json=help_body("0912345004"))).json()
+    await client.post("/help-requests", json=help_body("0912345005"))  # the same resident
 
     # 2027-03-10 09:00 in Vietnam: a year and three days after the first session, not the second
     clock.advance(datetime(2027, 3, 10, 2, 0, tzinfo=UTC) - clock.now())
@@ -129,6 +131,7 @@ async def test_residents_unseen_for_a_year_are_erased_a_batch_a_run_and_only_onc
     ]
     assert await status(client, tokens, booked_later) == "booked"
     assert await status(client, tokens, asked_later) == "waiting"
+    assert await status(client, tokens, asked_again) == "booked"  # seen again on 2026-04-01
     asked = await erasures(client)
     assert sorted(e.request_id for e in asked) == sorted(
         [booked_first["request_id"], never_booked["request_id"]]

@@ -34,6 +34,13 @@ def test_a_resident_is_last_seen_at_the_latest_of_request_session_and_visit_day(
     ) == datetime(2026, 2, 20, 17, 0, tzinfo=UTC)
 
 
+def test_a_resident_who_asked_again_is_seen_at_their_new_request() -> None:
+    again = resident("again", last_request_at=CUTOFF + timedelta(days=20))
+
+    assert last_seen(again) == CUTOFF + timedelta(days=20)
+    assert not is_due(again, cutoff=CUTOFF)
+
+
 def test_due_once_last_seen_before_the_cutoff_never_while_a_session_is_ahead() -> None:
     assert is_due(
         resident("old", last_session_ends_at=CUTOFF - timedelta(seconds=1)), cutoff=CUTOFF
