@@ -1,7 +1,7 @@
 """The scheduler's daily retention run: residents last seen more than the configured months ago
-are erased through the erasure path (as if an admin had asked, by the system, without telling
-them by SMS), a batch a run, and the run says what it did (`retention.ran`, stream
-`retention`)."""
+are erased through the erasure path by the system (`requested_by: system`: notifications then
+forgets them without an SMS), a batch a run, and the run says what it did (`retention.ran`,
+stream `retention`)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def run_retention(
     found = await queries.residents_unseen_since(tx.conn, cutoff, limit=retention.batch + 1)
     due = residents_due(found, cutoff=cutoff, limit=retention.batch)
     more_due = len(found) > retention.batch
-    # The same firing retried (after a failure) derives the same event ids: nothing twice.
+    # Event ids derived from this firing (a firing commits once: with the timer row it deletes).
     seed = f"{timer.id}@{timer.due_at.isoformat()}"
     for resident in due:
         await request_erasure(
