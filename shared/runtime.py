@@ -30,7 +30,7 @@ from shared.settings import Settings
 from shared.store.database import create_engine
 from shared.store.eventstore import EventStore, Projector
 from shared.store.tables import StoreTables
-from shared.store.timers import TimerHandler, TimerRunner
+from shared.store.timers import Timer, TimerHandler, TimerRunner
 from shared.web.revocations import Revocations
 
 if TYPE_CHECKING:
@@ -77,6 +77,8 @@ class ServiceWork:
     hearings: Callable[[], list[Hearing]] = list
     # Per timer kind, what firing one does.
     timer_handlers: Callable[[], dict[str, TimerHandler]] = dict
+    # Timers that always exist (the daily retention run), planted at start unless set.
+    standing_timers: Callable[[], list[Timer]] = list
     # Other background loops of the service (e.g. the SMS sender); each runs until `stop`.
     workers: Callable[[], list[Worker]] = list
     # What /metrics shows beside the shared metrics (e.g. SMS stuck in sending); each value
@@ -153,7 +155,9 @@ class Runtime:
         if self.parts.timers is not None:
             handlers = work.timer_handlers()
             if handlers:
-                self.timer_runner = TimerRunner(self.store, self.parts.timers, handlers)
+                self.timer_runner = TimerRunner(
+                    self.store, self.parts.timers, handlers, standing=work.standing_timers()
+                )
                 self._tasks.append(
                     asyncio.create_task(self.timer_runner.run(self._stop), name="timers")
                 )
@@ -209,7 +213,12 @@ class Runtime:
         while not self._stop.is_set():
             try:
                 for source in sorted(sources):
-                    await ensure_stream(self.js, source, self.settings.stream_replicas)
+                    await ensure_stream(
+                        self.js,
+                        source,
+                        self.settings.stream_replicas,
+                        self.settings.retention.stream_max_age(source),
+                    )
             except Exception as error:
                 log.warning("cannot set up JetStream streams yet: %s", error)
                 with contextlib.suppress(TimeoutError):

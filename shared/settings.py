@@ -6,6 +6,7 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import msgspec
@@ -34,6 +35,51 @@ class Database(msgspec.Struct, frozen=True, kw_only=True):
         return self.url.startswith("postgresql")
 
 
+class Retention(msgspec.Struct, frozen=True, kw_only=True):
+    """How long personal data is kept, and how long the JetStream streams keep messages: each
+    service's daily retention timer reads what concerns it (docs/operations.md, "Retention")."""
+
+    # HANDINHAND_RETENTION: off pauses every retention run (a legal hold); the streams keep
+    # their max_age either way.
+    runs: bool = True
+    # A resident (one help request) is erased this many months after they were last seen: the
+    # latest of the requests from their phone and the sessions or home visits booked on them.
+    resident_months: int = 12
+    # SMS texts in the notifications' read models are blanked after this many days; the
+    # delivery facts (status, times, kind, provider ids) stay.
+    sms_text_days: int = 30
+    # The answer to an inbound SMS that matched nothing (its text and number) after this many.
+    unmatched_sms_days: int = 7
+    # At most this many residents (or SMS) per run; more due: the timer fires again soon.
+    batch: int = 500
+    # JetStream max_age of the scheduler's, volunteers' and notifications' streams: longer
+    # than any consumer may be away (shared/bus/streams.py says what the consumers need).
+    stream_max_age_days: int = 30
+    # The console's stream: every instance replays the token revocations in it at start, so
+    # it keeps them longer than the longest-lived token (365 days from the console).
+    console_stream_max_age_days: int = 400
+
+    def stream_max_age(self, source: str) -> timedelta:
+        days = self.console_stream_max_age_days if source == "console" else self.stream_max_age_days
+        return timedelta(days=days)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Retention:
+        return cls(
+            runs=flag(env, "HANDINHAND_RETENTION", default=True),
+            resident_months=whole_number(env, "HANDINHAND_RESIDENT_RETENTION_MONTHS", 12, 1, 120),
+            sms_text_days=whole_number(env, "HANDINHAND_SMS_TEXT_RETENTION_DAYS", 30, 1, 3650),
+            unmatched_sms_days=whole_number(
+                env, "HANDINHAND_UNMATCHED_SMS_RETENTION_DAYS", 7, 1, 365
+            ),
+            batch=whole_number(env, "HANDINHAND_RETENTION_BATCH", 500, 10, 10_000),
+            stream_max_age_days=whole_number(env, "HANDINHAND_STREAM_MAX_AGE_DAYS", 30, 1, 3650),
+            console_stream_max_age_days=whole_number(
+                env, "HANDINHAND_CONSOLE_STREAM_MAX_AGE_DAYS", 400, 366, 3650
+            ),
+        )
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     var_dir: Path
     databases: dict[str, Database]
@@ -52,6 +98,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # HANDINHAND_<SERVICE>_URL: where a service's HTTP API answers for the others (the console,
     # and a service asking an owner for data keys); unset: this host and the service's port.
     service_urls: dict[str, str] = msgspec.field(default_factory=dict)
+    retention: Retention = msgspec.field(default_factory=Retention)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +128,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             log_json=env.get("HANDINHAND_LOG_FORMAT", "json") != "text",
             forwarded_allow_ips=_trusted_proxies(env),
             service_urls=_service_urls(env),
+            retention=Retention.from_env(env),
         )
 
     def database(self, service: str) -> Database:

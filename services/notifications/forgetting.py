@@ -21,7 +21,7 @@ from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages, outgoing, recipients, timers
 from shared.events.base import Cause
 from shared.events.notifications import ResidentForgotten, SmsKind, VolunteerForgotten
-from shared.events.scheduler import ResidentErasureRequested
+from shared.events.scheduler import Actor, ResidentErasureRequested
 from shared.events.volunteers import VolunteerErasureRequested
 from shared.ids import uuid7
 from shared.store.eventstore import Transaction
@@ -46,8 +46,11 @@ async def erasure_asked(
     cause_id: UUID,
     now: datetime,
 ) -> None:
-    """Tell the resident, then forget them once that message (and any other) is settled."""
-    if event.phone:
+    """Tell the resident (unless the retention run asked), then forget them once that message
+    (and any other) is settled."""
+    # Erased by the retention run (the system): a number unused for a year may be someone
+    # else's by now, so nobody is told.
+    if event.phone and event.requested_by is not Actor.SYSTEM:
         await handlers.queue_sms(
             tx,
             settings=settings,

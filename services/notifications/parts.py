@@ -61,6 +61,7 @@ def work(notifications: Notifications) -> ServiceWork:
         subscriptions=lambda: consumers.subscriptions(notifications),
         hearings=lambda: [revocations_heard(runtime.revocations)],
         timer_handlers=lambda: timers.timer_handlers(notifications),
+        standing_timers=lambda: timers.standing_timers(notifications),
         workers=workers,
         metrics=lambda: sms_metrics(notifications),
     )

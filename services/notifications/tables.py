@@ -21,6 +21,8 @@ PHONE = sa.String(20)
 # only the messages in that state are in it, so the sender's writes hardly pay for it.
 SENDING = sa.text("status = 'sending'")
 FAILED = sa.text("status = 'failed'")
+# The SMS whose text is still kept: what the retention run blanks, oldest first.
+TEXT_KEPT = sa.text("text <> ''")
 
 # One row per phone number that has a stream of its own: the way from a number to its random
 # stream id, and what the recipient chose (consent, language, diacritics).
@@ -77,6 +79,9 @@ messages = sa.Table(
         "ix_messages_sending", "sending_since", postgresql_where=SENDING, sqlite_where=SENDING
     ),
     sa.Index("ix_messages_failed", "failed_at", postgresql_where=FAILED, sqlite_where=FAILED),
+    sa.Index(
+        "ix_messages_text_kept", "queued_at", postgresql_where=TEXT_KEPT, sqlite_where=TEXT_KEPT
+    ),
 )
 
 # The send queue: messages not settled yet, with the claim that gives each to one sender.

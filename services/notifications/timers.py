@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.notifications import forgetting, handlers
+from services.notifications import forgetting, handlers, retention
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, TimerHandler
 
@@ -24,8 +24,27 @@ def timer_handlers(notifications: Notifications) -> dict[str, TimerHandler]:
     async def forget_volunteer(tx: Transaction, timer: Timer) -> None:
         await forgetting.forget_volunteer(tx, timer, settings=sms, now=clock.now())
 
-    return {
+    async def retention_run(tx: Transaction, timer: Timer) -> None:
+        await retention.run_retention(
+            tx,
+            timer,
+            retention=notifications.runtime.settings.retention,
+            hooks=notifications.retention_hooks,
+            now=clock.now(),
+        )
+
+    found: dict[str, TimerHandler] = {
         handlers.REMINDER_TIMER: reminder,
         forgetting.FORGET_TIMER: forget,
         forgetting.FORGET_VOLUNTEER_TIMER: forget_volunteer,
     }
+    if notifications.runtime.settings.retention.runs:
+        found[retention.RETENTION_TIMER] = retention_run
+    return found
+
+
+def standing_timers(notifications: Notifications) -> list[Timer]:
+    """The daily retention run, unless retention is paused (HANDINHAND_RETENTION=off)."""
+    if not notifications.runtime.settings.retention.runs:
+        return []
+    return [retention.retention_timer(notifications.runtime.clock.now())]

@@ -39,5 +39,6 @@ def work(scheduler: Scheduler) -> ServiceWork:
         subscriptions=lambda: consumers.subscriptions(scheduler),
         hearings=lambda: [revocations_heard(scheduler.runtime.revocations)],
         timer_handlers=lambda: timers.timer_handlers(scheduler),
+        standing_timers=lambda: timers.standing_timers(scheduler),
         workers=workers,
     )

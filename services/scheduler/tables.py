@@ -84,6 +84,7 @@ bookings = sa.Table(
     sa.Column("outcomes", sa.JSON(), nullable=False),
     sa.Index("ix_bookings_session", "session_id"),
     sa.Index("ix_bookings_phone", "phone", "status"),
+    sa.Index("ix_bookings_request", "request_id"),
 )
 
 help_requests = sa.Table(
@@ -115,6 +116,7 @@ help_requests = sa.Table(
     sa.Column("requested_at", Instant, nullable=False),
     sa.Index("ix_help_requests_waiting", "status", "province_code", "requested_at"),
     sa.Index("ix_help_requests_phone", "phone"),
+    sa.Index("ix_help_requests_requested", "requested_at"),  # the retention run
 )
 
 home_visits = sa.Table(
@@ -135,6 +137,7 @@ home_visits = sa.Table(
     sa.Column("outcomes", sa.JSON(), nullable=False),
     sa.Column("requested_at", Instant, nullable=False),
     sa.Index("ix_home_visits_commune", "commune_code", "status"),
+    sa.Index("ix_home_visits_request", "request_id"),
 )
 
 # Emptied child-first on rebuild (shared/store/rebuild.py deletes in reverse order).

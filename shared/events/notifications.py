@@ -397,6 +397,21 @@ class VolunteerForgotten(Event, frozen=True, kw_only=True):
     forgotten_at: datetime
 
 
+class SmsRetentionRan(Event, frozen=True, kw_only=True):
+    """The daily retention run blanked, in the SMS log, the texts of settled SMS queued before
+    `texts_before`, and the text and number of answers to inbound SMS that matched nothing
+    queued before `unmatched_before`; delivery facts stay. At most a batch of each a run: with
+    `more_due` the next follows within minutes. Stream `retention`."""
+
+    event_type: ClassVar[str] = "sms_retention.ran"
+    texts_before: datetime
+    texts_blanked: int
+    unmatched_before: datetime
+    unmatched_blanked: int
+    more_due: bool
+    ran_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     SmsQueued,
     SmsSuppressed,
@@ -421,6 +436,7 @@ EVENTS: tuple[type[Event], ...] = (
     SignInCodeSent,
     ResidentForgotten,
     VolunteerForgotten,
+    SmsRetentionRan,
 )
 
 # help.requested_by_sms v1 named its topic by SMS keyword; v2 by the topic itself.

@@ -511,6 +511,17 @@ class ResidentErased(Event, frozen=True, kw_only=True):
     erased_at: datetime
 
 
+class RetentionRan(Event, frozen=True, kw_only=True):
+    """The daily retention run asked to erase the residents last seen before `cutoff` (at most
+    a batch a run: with `more_due` the next batch follows within minutes). Stream `retention`."""
+
+    event_type: ClassVar[str] = "retention.ran"
+    cutoff: datetime
+    erasures_requested: int
+    more_due: bool
+    ran_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     SessionScheduled,
     SessionRescheduled,
@@ -535,6 +546,7 @@ EVENTS: tuple[type[Event], ...] = (
     HelpRequestRefused,
     ResidentErasureRequested,
     ResidentErased,
+    RetentionRan,
 )
 
 _LANGUAGES_V1 = {

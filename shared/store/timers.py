@@ -8,18 +8,22 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.store.eventstore import EventStore, Transaction
 from shared.store.utc import UtcDateTime
 
 log = logging.getLogger("handinhand.timers")
+
+# A standing timer that keeps failing is tried again at least this often.
+STANDING_RETRY_AT_MOST = timedelta(hours=1)
 
 
 class Timer(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,6 +93,26 @@ def _upsert(table: sa.Table, dialect_name: str) -> sa.Insert:
     return upsert
 
 
+async def plant_timers(conn: AsyncConnection, table: sa.Table, timers: Iterable[Timer]) -> None:
+    """Set each timer unless one with its id is set already (as it was, due when it was)."""
+    rows = [
+        {
+            "id": timer.id,
+            "kind": timer.kind,
+            "due_at": timer.due_at,
+            "payload": msgspec.to_builtins(timer.payload),
+            "attempts": 0,
+            "claimed_until": None,
+        }
+        for timer in timers
+    ]
+    if rows:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        await conn.execute(
+            dialect.insert(table).on_conflict_do_nothing(index_elements=["id"]), rows
+        )
+
+
 async def cancel_timer(tx: Transaction, table: sa.Table, timer_id: str) -> None:
     await tx.conn.execute(table.delete().where(table.c.id == timer_id))
 
@@ -99,7 +123,12 @@ async def cancel_timers_like(tx: Transaction, table: sa.Table, prefix: str) -> N
 
 
 class TimerRunner:
-    """Fires due timers of the kinds it knows, oldest first, each in its own transaction."""
+    """Fires due timers of the kinds it knows, oldest first, each in its own transaction.
+
+    `standing` timers always exist (e.g. the daily retention run, whose handler sets its next
+    firing): planted when the runner starts unless set already, and never dropped after
+    failing, only retried, at most an hour apart.
+    """
 
     def __init__(
         self,
@@ -111,6 +140,7 @@ class TimerRunner:
         claim_for: timedelta = timedelta(seconds=60),
         idle_wait: float = 1.0,
         max_attempts: int = 5,
+        standing: Sequence[Timer] = (),
     ) -> None:
         self.store = store
         self.table = table
@@ -119,11 +149,21 @@ class TimerRunner:
         self.claim_for = claim_for
         self.idle_wait = idle_wait
         self.max_attempts = max_attempts
+        self.standing = tuple(standing)
         self.fired = 0
 
+    async def plant(self) -> None:
+        """Set the standing timers that are not set yet."""
+        async with self.store.begin() as conn:
+            await plant_timers(conn, self.table, self.standing)
+
     async def run(self, stop: asyncio.Event) -> None:
+        planted = False
         while not stop.is_set():
             try:
+                if not planted:
+                    await self.plant()
+                    planted = True
                 fired = await self.fire_due()
             except Exception as error:
                 if not self.store.reachability.lost(error):  # an outage is said once
@@ -202,14 +242,16 @@ class TimerRunner:
             log.warning(
                 "timer %s (%s) failed, attempt %d: %s", timer.id, timer.kind, attempts, error
             )
+            standing = any(timer.id == kept.id for kept in self.standing)
             async with self.store.begin() as conn:
-                if attempts >= self.max_attempts:
+                if attempts >= self.max_attempts and not standing:
                     log.exception(
                         "timer %s (%s) dropped after %d attempts", timer.id, timer.kind, attempts
                     )
                     await conn.execute(table.delete().where(table.c.id == timer.id))
                 else:
-                    retry_at = self.store.clock.now() + timedelta(seconds=2**attempts)
+                    delay = timedelta(seconds=2 ** min(attempts, 12))
+                    retry_at = self.store.clock.now() + min(delay, STANDING_RETRY_AT_MOST)
                     await conn.execute(
                         table.update()
                         .where(table.c.id == timer.id, table.c.due_at == timer.due_at)

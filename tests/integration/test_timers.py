@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -151,3 +152,65 @@ async def test_many_timers_are_set_in_one_call_and_a_known_id_is_moved_afresh(cl
     clock.advance(timedelta(hours=2))
     assert await runner.fire_due() == 2
     assert sorted(await notes(store)) == ['{"text":"a"}', '{"text":"b"}']
+
+
+async def test_a_standing_timer_is_planted_once_and_keeps_the_time_it_was_set_to(clocked) -> None:  # type: ignore[no-untyped-def]
+    store, _clock, table = clocked
+    daily = Timer(id="daily", kind="remind", due_at=T0 + timedelta(hours=1), payload={"text": "d"})
+    await TimerRunner(store, table, {"remind": remind}, standing=[daily]).plant()
+    async with store.transaction() as tx:  # as its handler sets its next run
+        await set_timer(tx, table, "daily", "remind", T0 + timedelta(days=1), {"text": "d"})
+
+    # another instance, or a restart, later: its own idea of the first run changes nothing
+    later = Timer(id="daily", kind="remind", due_at=T0 + timedelta(hours=5), payload={"text": "d"})
+    await TimerRunner(store, table, {"remind": remind}, standing=[later]).plant()
+
+    async with store.engine.connect() as conn:
+        due = list(await conn.scalars(sa.select(table.c.due_at)))
+    assert due == [T0 + timedelta(days=1)]
+
+
+async def test_a_standing_timer_fires_on_one_instance_of_two(  # type: ignore[no-untyped-def]
+    clocked, database: Database
+) -> None:
+    store, clock, table = clocked
+    other = await make_store(database, clock=clock)
+
+    async def daily(tx: Transaction, timer: Timer) -> None:
+        await remind(tx, timer)
+        await set_timer(tx, table, timer.id, "daily", timer.due_at + timedelta(days=1), {})
+
+    standing = [Timer(id="daily", kind="daily", due_at=T0, payload={"text": "ran"})]
+    first = TimerRunner(store, table, {"daily": daily}, standing=standing)
+    second = TimerRunner(other, table, {"daily": daily}, standing=standing)
+    try:
+        await asyncio.gather(first.plant(), second.plant())
+        fired = await asyncio.gather(first.fire_due(), second.fire_due())
+    finally:
+        await other.close()
+
+    assert sorted(fired) == [0, 1]
+    assert await notes(store) == ['{"text":"ran"}']
+
+
+async def test_a_standing_timer_that_keeps_failing_is_retried_at_least_hourly_never_dropped(  # type: ignore[no-untyped-def]
+    clocked,
+) -> None:
+    store, clock, table = clocked
+    calls = 0
+
+    async def broken(tx: Transaction, timer: Timer) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("database full")
+
+    standing = [Timer(id="daily", kind="daily", due_at=T0, payload={})]
+    runner = TimerRunner(store, table, {"daily": broken}, max_attempts=2, standing=standing)
+    await runner.plant()
+    for _ in range(14):  # 2**13 s would be over two hours
+        await runner.fire_due()
+        clock.advance(timedelta(hours=1, seconds=1))
+
+    assert calls == 14
+    async with store.engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(table)) == 1

@@ -22,7 +22,7 @@ from services.volunteers.planning import StaffingOptions
 from services.volunteers.settings import FeedSettings
 from shared.clock import Clock, SystemClock
 from shared.personal.masterkeys import MasterKey, MasterKeys
-from shared.settings import SERVICES, Database, Settings
+from shared.settings import SERVICES, Database, Retention, Settings
 from shared.tokenkeys import TokenKeys
 from shared.web.auth import Caller, Role, mint_token
 
@@ -51,6 +51,9 @@ def settings_for(database: Database, nats_url: str, var_dir: Path) -> Settings:
         token_keys=KEYS,
         data_keys=DATA_KEYS,
         nats_url=nats_url,
+        # Tests move their clocks by days: a daily retention run would fire among their timers.
+        # The retention tests turn it on (tests/api/scheduler/test_retention.py and others).
+        retention=Retention(runs=False),
     )
 
 

@@ -20,6 +20,7 @@ from services.notifications.tables import (
     pending_replies,
     recipients,
 )
+from services.notifications.views import queries
 from shared.events.base import RecordedEvent
 from shared.events.notifications import (
     AssignmentReplyAwaited,
@@ -38,6 +39,7 @@ from shared.events.notifications import (
     SmsLanguage,
     SmsLookupFailed,
     SmsQueued,
+    SmsRetentionRan,
     SmsSendingStarted,
     SmsSent,
     SmsSuppressed,
@@ -105,6 +107,8 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
                 failed_at=event.failed_at,
             )
             await _settled(conn, event.message_id)
+        case SmsRetentionRan():
+            await _retained(conn, event)
         case _:
             await _project_recipients(conn, recorded)
             await _project_replies(conn, recorded)
@@ -310,6 +314,23 @@ async def _forget(conn: AsyncConnection, event: ResidentForgotten | VolunteerFor
         await _new_recipient(
             conn, event.opted_out_hash, event.recipient_id, opted_out=True, at=event.forgotten_at
         )
+
+
+async def _retained(conn: AsyncConnection, event: SmsRetentionRan) -> None:
+    """A retention run: older SMS lose their text, answers to unmatched inbound SMS their number
+    and text too; status, times, kind and provider ids stay."""
+    await conn.execute(
+        messages.update().where(queries.texts_due(event.texts_before)).values(text=ERASED)
+    )
+    await conn.execute(
+        messages.update()
+        .where(queries.unmatched_due(event.unmatched_before))
+        .values(
+            recipient_phone=ERASED,
+            recipient_name=sa.case((messages.c.recipient_name.is_(None), None), else_=ERASED),
+            text=ERASED,
+        )
+    )
 
 
 async def _new_recipient(

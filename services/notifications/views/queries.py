@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications.domain.messages import Message, MessageStatus
 from services.notifications.domain.replies import PendingAssignment
+from services.notifications.domain.retention import SETTLED, UNMATCHED
 from services.notifications.tables import (
     coordinator_communes,
     coordinators,
@@ -25,6 +26,7 @@ from shared.events.notifications import (
     SmsKind,
     SmsLanguage,
 )
+from shared.events.personal import ERASED
 
 
 class Recipient(msgspec.Struct, frozen=True, kw_only=True):
@@ -265,3 +267,37 @@ async def coordinators_for(
         )
         for row in rows
     ]
+
+
+def texts_due(before: datetime) -> sa.ColumnElement[bool]:
+    """The SMS whose text a retention run reaching back to `before` blanks
+    (`domain.retention.text_due`, as SQL)."""
+    return sa.and_(
+        messages.c.text != ERASED,
+        messages.c.queued_at < before,
+        messages.c.status.in_([status.value for status in SETTLED]),
+    )
+
+
+def unmatched_due(before: datetime) -> sa.ColumnElement[bool]:
+    """The answers to unmatched inbound SMS that lose their number and text
+    (`domain.retention.unmatched_due`, as SQL)."""
+    return sa.and_(
+        messages.c.kind.in_([kind.value for kind in UNMATCHED]),
+        messages.c.queued_at < before,
+        messages.c.recipient_phone != ERASED,
+        messages.c.status.in_([status.value for status in SETTLED]),
+    )
+
+
+async def oldest_due(
+    conn: AsyncConnection, due: sa.ColumnElement[bool], *, limit: int
+) -> list[datetime]:
+    """The queue times of the oldest `limit` messages `due` picks, oldest first."""
+    query = sa.select(messages.c.queued_at).where(due).order_by(messages.c.queued_at).limit(limit)
+    return list((await conn.scalars(query)).all())
+
+
+async def count_due(conn: AsyncConnection, due: sa.ColumnElement[bool]) -> int:
+    found = await conn.scalar(sa.select(sa.func.count()).select_from(messages).where(due))
+    return int(found or 0)

@@ -13,7 +13,9 @@ from services.scheduler.domain.booking import SessionOutline
 from services.scheduler.domain.places import Place, PlaceKind
 from services.scheduler.domain.reports import AttendanceRow, SessionRow
 from services.scheduler.domain.requests import HelpRequestState, RequestStatus
+from services.scheduler.domain.retention import ResidentActivity
 from services.scheduler.tables import bookings, help_requests, home_visits, places, sessions
+from shared.clock import VIETNAM
 from shared.events.scheduler import (
     AttendanceStatus,
     BookingId,
@@ -411,3 +413,61 @@ async def commune_open_visits(conn: AsyncConnection, commune_code: str) -> list[
         .order_by(home_visits.c.requested_at, home_visits.c.visit_id)
     )
     return list(await conn.execute(query))
+
+
+async def residents_unseen_since(
+    conn: AsyncConnection, cutoff: datetime, *, limit: int
+) -> list[ResidentActivity]:
+    """Residents not seen since `cutoff` and not being forgotten, oldest requests first: the
+    candidates of a retention run (`domain.retention.residents_due` decides). A resident is
+    seen by any request from their phone, and any session or home visit it was booked on."""
+    other = help_requests.alias("same_phone")
+    same_phone = other.c.phone == help_requests.c.phone
+    last_request = sa.select(sa.func.max(other.c.requested_at)).where(same_phone).scalar_subquery()
+    last_session = (
+        sa.select(sa.func.max(sessions.c.ends_at))
+        .select_from(bookings.join(sessions, sessions.c.session_id == bookings.c.session_id))
+        .where(bookings.c.phone == help_requests.c.phone)
+        .scalar_subquery()
+    )
+    last_visit = (
+        sa.select(sa.func.max(home_visits.c.local_date))
+        .select_from(home_visits.join(other, other.c.request_id == home_visits.c.request_id))
+        .where(same_phone)
+        .scalar_subquery()
+    )
+    last_local_day = cutoff.astimezone(VIETNAM).date()
+    query = (
+        sa.select(
+            help_requests.c.request_id,
+            help_requests.c.commune_code,
+            help_requests.c.status,
+            help_requests.c.requested_at,
+            last_request.label("last_request_at"),
+            last_session.label("last_session_ends_at"),
+            last_visit.label("last_visit_on"),
+        )
+        .where(
+            help_requests.c.requested_at < cutoff,
+            help_requests.c.status.not_in(
+                [RequestStatus.ERASING.value, RequestStatus.ERASED.value]
+            ),
+            last_request < cutoff,
+            sa.or_(last_session.is_(None), last_session < cutoff),
+            sa.or_(last_visit.is_(None), last_visit < last_local_day),
+        )
+        .order_by(help_requests.c.requested_at, help_requests.c.request_id)
+        .limit(limit)
+    )
+    return [
+        ResidentActivity(
+            request_id=HelpRequestId(row.request_id),
+            commune_code=CommuneCode(row.commune_code),
+            status=RequestStatus(row.status),
+            requested_at=row.requested_at,
+            last_request_at=row.last_request_at,
+            last_session_ends_at=row.last_session_ends_at,
+            last_visit_on=row.last_visit_on,
+        )
+        for row in await conn.execute(query)
+    ]

@@ -601,3 +601,29 @@ async def test_an_erased_resident_is_told_forgotten_and_their_stop_still_honoure
     # SMS, sealed for whoever has the number now, does (and only its row names the number)
     assert seen == {SmsKind.RESIDENT_ERASED: "", SmsKind.RESIDENT_BOOKED: RESIDENT_PHONE}
     assert left == ["messages.recipient_phone"]
+
+
+async def test_a_resident_erased_by_the_retention_run_is_forgotten_without_an_sms(
+    settings: Settings, scheduler: Publisher
+) -> None:
+    async with notifications(settings, clock=FixedClock(WEDNESDAY_10AM)) as service:
+        await scheduler.publish(f"session-{uuid7()}", booked(SATURDAY_8AM))
+        await sent(service, 1)
+        request_id = f"request-{uuid7()}"
+        asked = ResidentErasureRequested(
+            request_id=HelpRequestId(request_id),
+            commune_code=CommuneCode("15835"),
+            phone=RESIDENT_PHONE,
+            preferred_language=Language.VI,
+            requested_by=Actor.SYSTEM,  # a year unseen: the number may be someone else's now
+            requested_at=WEDNESDAY_10AM,
+        )
+        await scheduler.publish(request_id, asked)
+        [forgotten] = await eventually(
+            lambda: service.events("resident.forgotten"), lambda found: len(found) == 1
+        )
+        kinds = [row.kind for row in await service.messages()]
+
+    assert isinstance(forgotten, ResidentForgotten)
+    assert len(forgotten.message_ids) == 1
+    assert kinds == [SmsKind.RESIDENT_BOOKED.value]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import stat
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,43 @@ def test_a_data_key_ring_wraps_with_its_first_key_and_unwraps_with_all(tmp_path:
     assert key_of_old is not None
     assert key_of_old.key == b"b" * 32
     assert not (tmp_path / "data-keys").exists()  # nothing made when the ring is set
+
+
+def test_retention_defaults_and_its_settings(tmp_path: Path) -> None:
+    default = Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path)}).retention
+    chosen = Settings.from_env(
+        {
+            "HANDINHAND_VAR_DIR": str(tmp_path),
+            "HANDINHAND_RETENTION": "off",
+            "HANDINHAND_RESIDENT_RETENTION_MONTHS": "24",
+            "HANDINHAND_SMS_TEXT_RETENTION_DAYS": "90",
+            "HANDINHAND_UNMATCHED_SMS_RETENTION_DAYS": "2",
+            "HANDINHAND_RETENTION_BATCH": "100",
+            "HANDINHAND_STREAM_MAX_AGE_DAYS": "14",
+        }
+    ).retention
+
+    assert (default.runs, default.resident_months, default.sms_text_days) == (True, 12, 30)
+    assert (default.unmatched_sms_days, default.batch) == (7, 500)
+    assert default.stream_max_age("scheduler") == timedelta(days=30)
+    # the console's stream holds the revocations every instance replays: past the longest token
+    assert default.stream_max_age("console") == timedelta(days=400)
+    assert (chosen.runs, chosen.resident_months, chosen.sms_text_days) == (False, 24, 90)
+    assert (chosen.unmatched_sms_days, chosen.batch) == (2, 100)
+    assert chosen.stream_max_age("notifications") == timedelta(days=14)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HANDINHAND_RESIDENT_RETENTION_MONTHS", "0"),
+        ("HANDINHAND_SMS_TEXT_RETENTION_DAYS", "a month"),
+        ("HANDINHAND_CONSOLE_STREAM_MAX_AGE_DAYS", "30"),  # shorter than a token may live
+        ("HANDINHAND_RETENTION", "sometimes"),
+    ],
+)
+def test_a_bad_retention_setting_is_refused_naming_it(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({"HANDINHAND_VAR_DIR": str(tmp_path), name: value})
