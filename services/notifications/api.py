@@ -215,6 +215,7 @@ async def sms_inbound(
             tx,
             sms,
             settings=channel.settings,
+            provider=channel.provider,
             cause=_webhook_cause(request, f"inbound:{sms.provider_message_id}"),
         )
     channel.wake()

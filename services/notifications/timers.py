@@ -21,4 +21,11 @@ def timer_handlers(notifications: Notifications) -> dict[str, TimerHandler]:
     async def forget(tx: Transaction, timer: Timer) -> None:
         await forgetting.forget_resident(tx, timer, settings=sms, now=clock.now())
 
-    return {handlers.REMINDER_TIMER: reminder, forgetting.FORGET_TIMER: forget}
+    async def forget_number(tx: Transaction, timer: Timer) -> None:
+        await forgetting.forget_number(tx, timer, settings=sms, now=clock.now())
+
+    return {
+        handlers.REMINDER_TIMER: reminder,
+        forgetting.FORGET_TIMER: forget,
+        forgetting.FORGET_NUMBER_TIMER: forget_number,
+    }

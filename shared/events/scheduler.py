@@ -499,6 +499,9 @@ class ResidentErasureRequested(Event, frozen=True, kw_only=True):
     preferred_language: Language
     requested_by: Actor
     requested_at: datetime
+    # The resident asked by SMS: the `resident.erasure_confirmed` event's id, the same on each
+    # of their requests, so the one SMS telling them is written once.
+    confirmation_id: str | None = None
 
 
 class ResidentErased(Event, frozen=True, kw_only=True):
@@ -509,6 +512,19 @@ class ResidentErased(Event, frozen=True, kw_only=True):
     request_id: HelpRequestId
     commune_code: CommuneCode
     erased_at: datetime
+
+
+class ErasureBySmsStarted(Event, frozen=True, kw_only=True):
+    """The scheduler heard a number's owner confirm an erasure by SMS and asked the erasure
+    of each help request it holds for the number (`request_ids`, maybe none: then the
+    notifications service tells them and forgets the number). `erasure_stream` names the
+    notifications' stream of that confirmation; stream `erasure-by-sms-<uuid>`."""
+
+    event_type: ClassVar[str] = "resident.erasure_by_sms_started"
+    confirmation_id: str
+    erasure_stream: str
+    request_ids: tuple[str, ...] = ()
+    started_at: datetime
 
 
 EVENTS: tuple[type[Event], ...] = (
@@ -535,6 +551,7 @@ EVENTS: tuple[type[Event], ...] = (
     HelpRequestRefused,
     ResidentErasureRequested,
     ResidentErased,
+    ErasureBySmsStarted,
 )
 
 _LANGUAGES_V1 = {

@@ -26,6 +26,7 @@ from shared.events.notifications import (
     AssignmentReplyClosed,
     AssignmentReplyReceived,
     CoordinatorContactSet,
+    NumberForgotten,
     RecipientOptedIn,
     RecipientOptedOut,
     RecipientPreferencesChanged,
@@ -274,7 +275,7 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
             )
         case RecipientOptedOut():
             await _recipient(conn, event.phone, opted_out=True, changed_at=event.opted_out_at)
-        case ResidentForgotten():
+        case ResidentForgotten() | NumberForgotten():
             await _forget(conn, event)
         case RecipientOptedIn():
             await _recipient(conn, event.phone, opted_out=False, changed_at=event.opted_in_at)
@@ -287,7 +288,7 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
             await _recipient(conn, event.phone, **changes)
 
 
-async def _forget(conn: AsyncConnection, event: ResidentForgotten) -> None:
+async def _forget(conn: AsyncConnection, event: ResidentForgotten | NumberForgotten) -> None:
     """An erased resident: their SMS keep delivery facts only; their number goes, or stays
     as the keyed hash of an opted-out number."""
     if event.message_ids:
