@@ -58,7 +58,7 @@ async def erasure_asked(
             now=now,
             cause=cause,
             # asked by SMS: one message for every request of the number
-            cause_id=UUID(event.confirmation_id) if event.confirmation_id else cause_id,
+            cause_id=event.confirmation_id or cause_id,
             phone=event.phone,
             kind=SmsKind.RESIDENT_ERASED,
             context=lambda _language: ErasedContext(),
@@ -120,7 +120,7 @@ async def nothing_held(
         settings=settings,
         now=now,
         cause=cause,
-        cause_id=UUID(event.confirmation_id),
+        cause_id=event.confirmation_id,
         phone=confirmed.phone,
         kind=SmsKind.RESIDENT_NOTHING_HELD,
         context=lambda _language: NothingHeldContext(),
@@ -134,7 +134,7 @@ async def nothing_held(
         now,
         {
             "erasure_stream": event.erasure_stream,
-            "confirmation_id": event.confirmation_id,
+            "confirmation_id": str(event.confirmation_id),
             "since": now.isoformat(),
         },
     )
@@ -144,7 +144,8 @@ async def forget_number(
     tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
 ) -> None:
     """Forget a number no request held, or look again shortly while a message still waits."""
-    stream_id, confirmation_id = timer.payload["erasure_stream"], timer.payload["confirmation_id"]
+    stream_id = timer.payload["erasure_stream"]
+    confirmation_id = UUID(timer.payload["confirmation_id"])
     since = datetime.fromisoformat(timer.payload["since"])
     stream = await tx.load(stream_id)
     if any(
@@ -171,10 +172,10 @@ async def forget_number(
 
 
 async def _confirmation(
-    tx: Transaction, stream_id: str, confirmation_id: str
+    tx: Transaction, stream_id: str, confirmation_id: UUID
 ) -> ResidentErasureConfirmed | None:
     for recorded in (await tx.load(stream_id)).events:
-        if str(recorded.event_id) == confirmation_id and isinstance(
+        if recorded.event_id == confirmation_id and isinstance(
             recorded.event, ResidentErasureConfirmed
         ):
             return recorded.event

@@ -444,7 +444,7 @@ class NumberForgotten(Event, frozen=True, kw_only=True):
     kept only as `opted_out_hash`. On the erasure stream (`erasure-<keyed hash>`)."""
 
     event_type: ClassVar[str] = "number.forgotten"
-    confirmation_id: str
+    confirmation_id: UUID
     recipient_id: str | None = None
     message_ids: tuple[str, ...] = ()
     opted_out_hash: str | None = None

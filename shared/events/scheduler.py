@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import ClassVar, NewType
+from uuid import UUID
 
 import msgspec
 
@@ -501,7 +502,7 @@ class ResidentErasureRequested(Event, frozen=True, kw_only=True):
     requested_at: datetime
     # The resident asked by SMS: the `resident.erasure_confirmed` event's id, the same on each
     # of their requests, so the one SMS telling them is written once.
-    confirmation_id: str | None = None
+    confirmation_id: UUID | None = None
 
 
 class ResidentErased(Event, frozen=True, kw_only=True):
@@ -521,7 +522,7 @@ class ErasureBySmsStarted(Event, frozen=True, kw_only=True):
     notifications' stream of that confirmation; stream `erasure-by-sms-<uuid>`."""
 
     event_type: ClassVar[str] = "resident.erasure_by_sms_started"
-    confirmation_id: str
+    confirmation_id: UUID
     erasure_stream: str
     request_ids: tuple[str, ...] = ()
     started_at: datetime

@@ -165,11 +165,11 @@ class SignInCodeContext(TemplateContext, frozen=True, kw_only=True):
 
 class ErasureCodeContext(TemplateContext, frozen=True, kw_only=True):
     code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")]
-    minutes: Annotated[int, msgspec.Meta(ge=1)] = 30
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 30
 
 
 class ErasureCodeWrongContext(TemplateContext, frozen=True, kw_only=True):
-    tries_left: Annotated[int, msgspec.Meta(ge=1)]
+    tries_left: Annotated[int, msgspec.Meta(ge=1, le=19)]
 
 
 class ErasureCodeExpiredContext(TemplateContext, frozen=True, kw_only=True):

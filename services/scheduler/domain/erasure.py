@@ -5,6 +5,7 @@ scheduler destroys the key. Both steps are idempotent."""
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from services.scheduler.domain.errors import HelpRequestClosedError
 from services.scheduler.domain.requests import HelpRequestState, RequestStatus
@@ -13,7 +14,7 @@ from shared.events.scheduler import Actor, ResidentErased, ResidentErasureReques
 
 
 def decide_request_erasure(
-    request: HelpRequestState, *, by: Actor, now: datetime, confirmation_id: str | None = None
+    request: HelpRequestState, *, by: Actor, now: datetime, confirmation_id: UUID | None = None
 ) -> list[Event]:
     """Start forgetting the resident; asked again, nothing more happens. `confirmation_id`:
     they asked by SMS, and this confirmation names every request of their number."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from services.scheduler.domain.erasure import decide_erase, decide_request_erasure
 from services.scheduler.domain.errors import HelpRequestNotFoundError
@@ -42,7 +43,7 @@ async def request_erasure(
     memory: Memory,
     now: datetime,
     cause: Cause,
-    confirmation_id: str | None = None,
+    confirmation_id: UUID | None = None,
 ) -> None:
     """Start forgetting the resident of `request_id`; asked again, nothing more happens."""
     row = await queries.request_row(tx.conn, request_id)
@@ -81,8 +82,8 @@ async def request_erasure(
     )
 
 
-def erasure_by_sms_stream(confirmation_id: str) -> str:
-    return f"erasure-by-sms-{derived_id('erasure-by-sms', confirmation_id)}"
+def erasure_by_sms_stream(confirmation_id: UUID) -> str:
+    return f"erasure-by-sms-{derived_id('erasure-by-sms', str(confirmation_id))}"
 
 
 async def erase_by_sms(
@@ -97,7 +98,7 @@ async def erase_by_sms(
     their number, as asked by them, and say which (maybe none); heard again, nothing more."""
     event = confirmed.event
     assert isinstance(event, ResidentErasureConfirmed)
-    confirmation_id = str(confirmed.event_id)
+    confirmation_id = confirmed.event_id
     stream_id = erasure_by_sms_stream(confirmation_id)
     if await tx.version_of(stream_id) > 0:
         return
