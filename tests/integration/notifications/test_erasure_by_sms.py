@@ -22,7 +22,14 @@ from shared.events.notifications import (
     NumberForgotten,
     ResidentErasureConfirmed,
 )
-from shared.events.scheduler import ErasureBySmsStarted
+from shared.events.scheduler import (
+    Actor,
+    CommuneCode,
+    ErasureBySmsStarted,
+    HelpRequestId,
+    ResidentErasureRequested,
+)
+from shared.events.vocabulary import Language
 from shared.ids import uuid7
 from shared.settings import Settings
 from tests.integration.notifications.harness import (
@@ -190,3 +197,33 @@ async def test_a_provider_that_refuses_the_code_fails_the_webhook_and_keeps_noth
 
     assert status == 503  # the provider delivers the XOA again: a new code then
     assert (issued, received) == ([], [])
+
+
+async def test_a_resident_with_several_requests_erased_by_sms_gets_one_sms(
+    settings: Settings, gateway: Gateway, scheduler: Publisher
+) -> None:
+    answering(gateway)
+    sms = sms_settings(provider="http_json", http_json=provider_at(gateway))
+    confirmation = uuid7()
+    async with notifications(settings, clock=FixedClock(NOW), sms=sms) as service:
+        for _ in range(2):
+            request_id = f"request-{uuid7()}"
+            asked = ResidentErasureRequested(
+                request_id=HelpRequestId(request_id),
+                commune_code=CommuneCode("15835"),
+                phone=RESIDENT_PHONE,
+                preferred_language=Language.VI,
+                requested_by=Actor.RESIDENT,
+                requested_at=NOW,
+                confirmation_id=confirmation,
+            )
+            await scheduler.publish(request_id, asked)
+        forgotten = await eventually(
+            lambda: service.events("resident.forgotten"), lambda found: len(found) == 2
+        )
+        await texted(gateway, 1)
+        queued = await service.events("sms.queued")
+
+    assert len(forgotten) == 2
+    assert ["đã được xóa" in text for text in texts_to(gateway)] == [True]
+    assert len(queued) == 1
