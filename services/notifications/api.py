@@ -196,7 +196,10 @@ def _webhook_cause(request: Request[Any, Any, State], seed: str) -> Cause:
     tags=["webhooks"],
     security=SIGNED,
     summary="An SMS from a resident or volunteer (the provider's signed webhook)",
-    description="Answered with empty TwiML; the reply SMS is queued. Once per MessageSid.",
+    description="Answered with empty TwiML; the reply SMS is queued. Once per MessageSid. "
+    "XOA (erasure asked by SMS) is answered with a confirmation code sent at once, never "
+    "queued; 503 when the provider does not take it (the provider delivers the SMS again).",
+    responses={503: ResponseSpec(None, description="The provider did not take the code.")},
 )
 async def sms_inbound(
     request: Request[Any, Any, State],
@@ -215,6 +218,7 @@ async def sms_inbound(
             tx,
             sms,
             settings=channel.settings,
+            provider=channel.provider,
             cause=_webhook_cause(request, f"inbound:{sms.provider_message_id}"),
         )
     channel.wake()

@@ -38,6 +38,7 @@ from shared.events.scheduler import (
     AffectedBooking,
     BookingCancelled,
     BookingChanged,
+    ErasureBySmsStarted,
     HelpRequestRefused,
     ResidentBooked,
     ResidentContact,
@@ -200,6 +201,14 @@ async def from_scheduler(handling: Handling) -> None:
                 settings=handling.settings,
                 cause=handling.cause,
                 cause_id=handling.recorded.event_id,
+                now=handling.now,
+            )
+        case ErasureBySmsStarted() as event:
+            await forgetting.nothing_held(
+                handling.tx,
+                event,
+                settings=handling.settings,
+                cause=handling.cause,
                 now=handling.now,
             )
         case HelpRequestRefused() as event:
@@ -649,6 +658,7 @@ FROM_SCHEDULER: tuple[type[Event], ...] = (
     BookingCancelled,
     BookingChanged,
     ResidentErasureRequested,
+    ErasureBySmsStarted,
 )
 FROM_VOLUNTEERS: tuple[type[Event], ...] = (
     AssignmentProposed,

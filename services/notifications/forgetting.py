@@ -2,32 +2,42 @@
 still opens): text them that it is done, and once none of their messages waits to be sent,
 blank the texts and numbers of their SMS log, drop their recipient row (an opted-out number
 is kept only as a keyed hash, so their STOP is still honoured) and say so
-(`resident.forgotten`), upon which the scheduler destroys their key. A volunteer the volunteers
-service is erasing (`volunteer.erasure_requested`) is forgotten the same way
-(`volunteer.forgotten`)."""
+(`resident.forgotten`), upon which the scheduler destroys their key.
+
+A resident who asked by SMS is told once for all their requests (the SMS's cause is their
+confirmation); a number that no request held is told so and forgotten alike
+(`number.forgotten`, on the number's erasure stream). A volunteer the volunteers service is
+erasing (`volunteer.erasure_requested`) is forgotten the same way (`volunteer.forgotten`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from services.notifications import handlers
-from services.notifications.domain.templates import ErasedContext
+from services.notifications.domain.templates import ErasedContext, NothingHeldContext
 from services.notifications.optouts import opted_out_hash
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages, outgoing, recipients, timers
 from shared.events.base import Cause
-from shared.events.notifications import ResidentForgotten, SmsKind, VolunteerForgotten
-from shared.events.scheduler import Actor, ResidentErasureRequested
+from shared.events.notifications import (
+    NumberForgotten,
+    ResidentErasureConfirmed,
+    ResidentForgotten,
+    SmsKind,
+    VolunteerForgotten,
+)
+from shared.events.scheduler import Actor, ErasureBySmsStarted, ResidentErasureRequested
 from shared.events.volunteers import VolunteerErasureRequested
 from shared.ids import uuid7
 from shared.store.eventstore import Transaction
 from shared.store.timers import Timer, set_timer
 
 FORGET_TIMER = "forget_resident"
+FORGET_NUMBER_TIMER = "forget_number"
 FORGET_VOLUNTEER_TIMER = "forget_volunteer"
 # A message still waiting to be sent (the "erased" SMS itself, quiet hours, a provider outage)
 # is looked at again after half the time waited so far, between these bounds: soon for the
@@ -56,7 +66,8 @@ async def erasure_asked(
             settings=settings,
             now=now,
             cause=cause,
-            cause_id=cause_id,
+            # asked by SMS: one message for every request of the number
+            cause_id=event.confirmation_id or cause_id,
             phone=event.phone,
             kind=SmsKind.RESIDENT_ERASED,
             context=lambda _language: ErasedContext(),
@@ -70,6 +81,31 @@ async def erasure_asked(
         now,
         {"request_id": event.request_id, "phone": event.phone, "since": now.isoformat()},
     )
+
+
+async def forget_resident(
+    tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
+) -> None:
+    """Forget the resident of `timer`, or look again shortly while a message still waits."""
+    request_id, phone = timer.payload["request_id"], timer.payload["phone"]
+    since = datetime.fromisoformat(timer.payload["since"])
+    stream_id = f"forgotten-{request_id}"
+    if await tx.version_of(stream_id) > 0:
+        return
+    if phone and await _waiting(tx, phone) and now - since < WAIT_AT_MOST:
+        await set_timer(tx, timers, timer.id, FORGET_TIMER, _look_again(now, since), timer.payload)
+        return
+    kept = await _kept_of(tx, settings, phone)
+    forgotten = ResidentForgotten(
+        request_id=request_id,
+        recipient_id=kept.recipient_id,
+        message_ids=kept.message_ids,
+        opted_out_hash=kept.opted_out_hash,
+        forgotten_at=now,
+    )
+    cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}")
+    await tx.append(stream_id, 0, [forgotten], cause)
+    await _erase_number(tx, phone)
 
 
 async def volunteer_erasure_asked(
@@ -104,49 +140,133 @@ async def volunteer_erasure_asked(
     )
 
 
-async def forget_resident(
-    tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
-) -> None:
-    """Forget the resident of `timer`, or look again shortly while a message still waits."""
-    request_id = timer.payload["request_id"]
-    forgotten = await _forgotten(tx, timer, FORGET_TIMER, settings=settings, now=now)
-    if forgotten is not None:
-        await _say_forgotten(
-            tx,
-            timer,
-            f"forgotten-{request_id}",
-            ResidentForgotten(request_id=request_id, **forgotten),
-        )
-
-
 async def forget_volunteer(
     tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
 ) -> None:
     """Forget the volunteer of `timer`, as a resident is forgotten."""
-    volunteer_id = timer.payload["volunteer_id"]
-    forgotten = await _forgotten(tx, timer, FORGET_VOLUNTEER_TIMER, settings=settings, now=now)
-    if forgotten is not None:
-        await _say_forgotten(
-            tx,
-            timer,
-            f"forgotten-{volunteer_id}",
-            VolunteerForgotten(volunteer_id=volunteer_id, **forgotten),
-        )
-
-
-async def _forgotten(
-    tx: Transaction, timer: Timer, kind: str, *, settings: NotificationSettings, now: datetime
-) -> dict[str, Any] | None:
-    """What is forgotten of the number of `timer` (None: done already, or not yet)."""
-    who = timer.payload.get("request_id") or timer.payload["volunteer_id"]
-    phone = timer.payload["phone"]
+    volunteer_id, phone = timer.payload["volunteer_id"], timer.payload["phone"]
     since = datetime.fromisoformat(timer.payload["since"])
-    if await tx.version_of(f"forgotten-{who}") > 0:
-        return None
+    stream_id = f"forgotten-{volunteer_id}"
+    if await tx.version_of(stream_id) > 0:
+        return
     if phone and await _waiting(tx, phone) and now - since < WAIT_AT_MOST:
-        again = min(LOOK_AGAIN, max(LOOK_AGAIN_FIRST, (now - since) / 2))
-        await set_timer(tx, timers, timer.id, kind, now + again, timer.payload)
-        return None
+        await set_timer(
+            tx, timers, timer.id, FORGET_VOLUNTEER_TIMER, _look_again(now, since), timer.payload
+        )
+        return
+    kept = await _kept_of(tx, settings, phone)
+    forgotten = VolunteerForgotten(
+        volunteer_id=volunteer_id,
+        recipient_id=kept.recipient_id,
+        message_ids=kept.message_ids,
+        opted_out_hash=kept.opted_out_hash,
+        forgotten_at=now,
+    )
+    cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}")
+    await tx.append(stream_id, 0, [forgotten], cause)
+    await _erase_number(tx, phone)
+
+
+def _look_again(now: datetime, since: datetime) -> datetime:
+    return now + min(LOOK_AGAIN, max(LOOK_AGAIN_FIRST, (now - since) / 2))
+
+
+async def nothing_held(
+    tx: Transaction,
+    event: ErasureBySmsStarted,
+    *,
+    settings: NotificationSettings,
+    cause: Cause,
+    now: datetime,
+) -> None:
+    """The scheduler holds no request of a number whose owner confirmed its erasure by SMS:
+    tell them, and forget the number as a resident's would be. With requests, each request's
+    `resident.erasure_requested` does it all."""
+    if event.request_ids:
+        return
+    confirmed = await _confirmation(tx, event.erasure_stream, event.confirmation_id)
+    if confirmed is None or not confirmed.phone:
+        return  # the number is forgotten already (its key is gone)
+    await handlers.queue_sms(
+        tx,
+        settings=settings,
+        now=now,
+        cause=cause,
+        cause_id=event.confirmation_id,
+        phone=confirmed.phone,
+        kind=SmsKind.RESIDENT_NOTHING_HELD,
+        context=lambda _language: NothingHeldContext(),
+        language=confirmed.language,
+    )
+    await set_timer(
+        tx,
+        timers,
+        f"forget-number:{event.confirmation_id}",
+        FORGET_NUMBER_TIMER,
+        now,
+        {
+            "erasure_stream": event.erasure_stream,
+            "confirmation_id": str(event.confirmation_id),
+            "since": now.isoformat(),
+        },
+    )
+
+
+async def forget_number(
+    tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
+) -> None:
+    """Forget a number no request held, or look again shortly while a message still waits."""
+    stream_id = timer.payload["erasure_stream"]
+    confirmation_id = UUID(timer.payload["confirmation_id"])
+    since = datetime.fromisoformat(timer.payload["since"])
+    stream = await tx.load(stream_id)
+    if any(
+        isinstance(r.event, NumberForgotten) and r.event.confirmation_id == confirmation_id
+        for r in stream.events
+    ):
+        return
+    confirmed = await _confirmation(tx, stream_id, confirmation_id)
+    phone = "" if confirmed is None else confirmed.phone
+    if phone and await _waiting(tx, phone) and now - since < WAIT_AT_MOST:
+        await set_timer(
+            tx, timers, timer.id, FORGET_NUMBER_TIMER, _look_again(now, since), timer.payload
+        )
+        return
+    kept = await _kept_of(tx, settings, phone) if phone else _Kept()
+    forgotten = NumberForgotten(
+        confirmation_id=confirmation_id,
+        recipient_id=kept.recipient_id,
+        message_ids=kept.message_ids,
+        opted_out_hash=kept.opted_out_hash,
+        forgotten_at=now,
+    )
+    cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}")
+    await tx.append(stream_id, stream.version, [forgotten], cause)
+    await _erase_number(tx, phone)
+
+
+async def _confirmation(
+    tx: Transaction, stream_id: str, confirmation_id: UUID
+) -> ResidentErasureConfirmed | None:
+    for recorded in (await tx.load(stream_id)).events:
+        if recorded.event_id == confirmation_id and isinstance(
+            recorded.event, ResidentErasureConfirmed
+        ):
+            return recorded.event
+    return None
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What forgetting a number touches: its recipient row, its SMS, and the hash kept of an
+    opted-out number."""
+
+    recipient_id: str | None = None
+    message_ids: tuple[str, ...] = ()
+    opted_out_hash: str | None = None
+
+
+async def _kept_of(tx: Transaction, settings: NotificationSettings, phone: str) -> _Kept:
     ids = (
         await tx.conn.scalars(
             sa.select(messages.c.message_id).where(messages.c.recipient_phone == phone)
@@ -155,21 +275,15 @@ async def _forgotten(
     found = (
         await tx.conn.execute(sa.select(recipients).where(recipients.c.phone == phone))
     ).first()
-    return {
-        "recipient_id": None if found is None else found.recipient_id,
-        "message_ids": tuple(sorted(ids)),
-        "opted_out_hash": opted_out_hash(settings, phone) if found and found.opted_out else None,
-        "forgotten_at": now,
-    }
+    return _Kept(
+        recipient_id=None if found is None else found.recipient_id,
+        message_ids=tuple(sorted(ids)),
+        opted_out_hash=opted_out_hash(settings, phone) if found and found.opted_out else None,
+    )
 
 
-async def _say_forgotten(
-    tx: Transaction, timer: Timer, stream_id: str, forgotten: ResidentForgotten | VolunteerForgotten
-) -> None:
-    cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}")
-    await tx.append(stream_id, 0, [forgotten], cause)
+async def _erase_number(tx: Transaction, phone: str) -> None:
     personal = tx.store.personal
-    phone = timer.payload["phone"]
     if phone and personal is not None:
         # every event of this service about the number no longer opens
         await personal.erase_number(tx.conn, phone)

@@ -37,7 +37,9 @@ from services.notifications.domain.templates import (
     clip,
     render,
 )
+from services.notifications.erasure_by_sms import erasure_asked_by_sms
 from services.notifications.optouts import with_kept_opt_outs
+from services.notifications.providers.base import SmsProvider
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import timers
 from services.notifications.views import queries
@@ -471,9 +473,15 @@ async def set_coordinator_contact(
 
 
 async def receive_sms(
-    tx: Transaction, sms: InboundSms, *, settings: NotificationSettings, cause: Cause
+    tx: Transaction,
+    sms: InboundSms,
+    *,
+    settings: NotificationSettings,
+    provider: SmsProvider,
+    cause: Cause,
 ) -> bool:
-    """Record an inbound SMS once per provider message id, pass on its request, answer it."""
+    """Record an inbound SMS once per provider message id, pass on its request, answer it.
+    `provider` takes an erasure code at once (it is never queued)."""
     inbound_id = inbound_id_for(sms.provider_message_id)
     if await tx.version_of(inbound_id) > 0:
         return False
@@ -490,6 +498,17 @@ async def receive_sms(
     recorded = await tx.append(inbound_id, 0, others, cause)
     await append_to_recipient(tx, sms.from_phone, events=consent, now=sms.received_at, cause=cause)
     answer = decision.answer
+    if decision.erase is not None:
+        answer = await erasure_asked_by_sms(
+            tx,
+            sms,
+            decision.erase,
+            inbound_id=inbound_id,
+            language=language,
+            provider=provider,
+            settings=settings,
+            cause=cause,
+        )
     if answer is not None:
         await queue_sms(
             tx,

@@ -23,16 +23,17 @@ HASH_PREFIX = "h:"
 
 def opted_out_hash(settings: NotificationSettings, phone: str) -> str:
     """Without the deployment's key (HANDINHAND_OPT_OUT_KEY) it names no number."""
-    return HASH_PREFIX + _keyed(settings, phone)[:18]
+    return HASH_PREFIX + keyed(settings, phone)[:18]
 
 
 def person_of_phone(settings: NotificationSettings, phone: str) -> str:
     """Whom the values about a number are sealed for (a key per number, destroyed when its
     owner is erased); keyed, so the id names no number."""
-    return "phone-" + _keyed(settings, f"person:{phone}")[:26]
+    return "phone-" + keyed(settings, f"person:{phone}")[:26]
 
 
-def _keyed(settings: NotificationSettings, text: str) -> str:
+def keyed(settings: NotificationSettings, text: str) -> str:
+    """HMAC-SHA-256 of `text` with the deployment's key, in lower-case base32."""
     return _keyed_by(settings.opt_out_key, text)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 
+from services.notifications.domain.erasure_codes import CodeRules
 from services.notifications.domain.messages import OptOutPolicy, RetryPolicy
 from services.notifications.domain.quiet_hours import QuietHours
 from services.notifications.domain.reminders import (
@@ -71,6 +72,17 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
     concurrency: int = CONCURRENCY
     idle_wait: float = 0.2
     provider_timeout: float = 10.0
+    # Erasure asked by SMS (XOA): how long a confirmation code is good for, and how many
+    # wrong codes cancel it.
+    erasure_code_minutes: int = 30
+    erasure_code_tries: int = 5
+
+    @property
+    def erasure_codes(self) -> CodeRules:
+        return CodeRules(
+            valid_for=timedelta(minutes=self.erasure_code_minutes),
+            max_tries=self.erasure_code_tries,
+        )
 
     @property
     def quiet(self) -> QuietHours:
@@ -157,6 +169,8 @@ class NotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
             max_lookups=whole_number(env, "HANDINHAND_SMS_MAX_LOOKUPS", 10, 1, 100),
             lease=timedelta(seconds=lease),
             provider_timeout=timeout,
+            erasure_code_minutes=whole_number(env, "HANDINHAND_ERASURE_CODE_MINUTES", 30, 5, 1440),
+            erasure_code_tries=whole_number(env, "HANDINHAND_ERASURE_CODE_TRIES", 5, 1, 20),
         )
 
 

@@ -24,6 +24,9 @@ def timer_handlers(notifications: Notifications) -> dict[str, TimerHandler]:
     async def forget_volunteer(tx: Transaction, timer: Timer) -> None:
         await forgetting.forget_volunteer(tx, timer, settings=sms, now=clock.now())
 
+    async def forget_number(tx: Transaction, timer: Timer) -> None:
+        await forgetting.forget_number(tx, timer, settings=sms, now=clock.now())
+
     async def retention_run(tx: Transaction, timer: Timer) -> None:
         await retention.run_retention(
             tx,
@@ -37,6 +40,7 @@ def timer_handlers(notifications: Notifications) -> dict[str, TimerHandler]:
         handlers.REMINDER_TIMER: reminder,
         forgetting.FORGET_TIMER: forget,
         forgetting.FORGET_VOLUNTEER_TIMER: forget_volunteer,
+        forgetting.FORGET_NUMBER_TIMER: forget_number,
     }
     if notifications.runtime.settings.retention.runs:
         found[retention.RETENTION_TIMER] = retention_run

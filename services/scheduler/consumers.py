@@ -3,18 +3,23 @@
 volunteers: `session.staffed` / `session.understaffed` -> the staffing state is recorded on the
 session (or home visit) stream, so the scheduler's read models stay projections of its own log.
 notifications: `help.requested_by_sms` -> a help request (channel sms), booked at once;
-`resident.forgotten` -> the resident's key is destroyed (`resident.erased`).
+`resident.forgotten` -> the resident's key is destroyed (`resident.erased`);
+`resident.erasure_confirmed` -> every help request of the number is erased (the resident asked).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.scheduler.handlers.erasure import finish_erasure
+from services.scheduler.handlers.erasure import erase_by_sms, finish_erasure
 from services.scheduler.handlers.reactions import record_staffing, request_help_by_sms
 from shared.bus.consumer import Subscription, caused_by
 from shared.events.base import Event, RecordedEvent
-from shared.events.notifications import HelpRequestedBySms, ResidentForgotten
+from shared.events.notifications import (
+    HelpRequestedBySms,
+    ResidentErasureConfirmed,
+    ResidentForgotten,
+)
 from shared.events.volunteers import SessionStaffed, SessionUnderstaffed
 from shared.store.eventstore import Transaction
 
@@ -23,7 +28,11 @@ if TYPE_CHECKING:
 
 # The events each subscription acts on: only these are delivered (shared.bus.consumer).
 FROM_VOLUNTEERS: tuple[type[Event], ...] = (SessionStaffed, SessionUnderstaffed)
-FROM_NOTIFICATIONS: tuple[type[Event], ...] = (HelpRequestedBySms, ResidentForgotten)
+FROM_NOTIFICATIONS: tuple[type[Event], ...] = (
+    HelpRequestedBySms,
+    ResidentForgotten,
+    ResidentErasureConfirmed,
+)
 
 
 def subscriptions(scheduler: Scheduler) -> list[Subscription]:
@@ -48,6 +57,10 @@ def subscriptions(scheduler: Scheduler) -> list[Subscription]:
             case ResidentForgotten():
                 await finish_erasure(
                     tx, recorded.event.request_id, now=clock.now(), cause=caused_by(recorded)
+                )
+            case ResidentErasureConfirmed():
+                await erase_by_sms(
+                    tx, recorded, memory=memory, now=clock.now(), cause=caused_by(recorded)
                 )
             case _:
                 return

@@ -67,6 +67,12 @@ class SmsKind(StrEnum):
     VOLUNTEER_ERASED = "volunteer_erased"  # a volunteer's data was erased
     # Sent at once, never queued (the code is not stored): see `SignInCodeSent`.
     SIGN_IN_CODE = "sign_in_code"
+    # Erasure asked by SMS (XOA): the code is sent at once, never queued (see ErasureCodeIssued).
+    ERASURE_CODE = "erasure_code"
+    ERASURE_CODE_WRONG = "erasure_code_wrong"
+    ERASURE_CODE_EXPIRED = "erasure_code_expired"
+    ERASURE_CODE_CANCELLED = "erasure_code_cancelled"
+    RESIDENT_NOTHING_HELD = "resident_nothing_held"  # erased by SMS, no help request held
 
 
 class ReplyIntent(StrEnum):
@@ -78,6 +84,7 @@ class ReplyIntent(StrEnum):
     START = "start"
     HELP = "help"
     UNKNOWN = "unknown"
+    ERASE = "erase"
 
 
 class AssignmentAnswer(StrEnum):
@@ -397,6 +404,67 @@ class VolunteerForgotten(Event, frozen=True, kw_only=True):
     forgotten_at: datetime
 
 
+class ErasureCodeRejection(StrEnum):
+    """Why an erasure code sent by SMS did not confirm anything."""
+
+    WRONG = "wrong"
+    EXPIRED = "expired"
+
+
+class ErasureCodeIssued(Event, frozen=True, kw_only=True):
+    """A number texted XOA: a confirmation code went to it at once (never queued), and only
+    its keyed hash is kept. Stream `erasure-<keyed hash of the number>`; a new code replaces
+    the one pending."""
+
+    event_type: ClassVar[str] = "resident.erasure_code_issued"
+    person: ClassVar[str] = "~phone"
+    inbound_id: InboundSmsId
+    phone: Personal
+    code_hash: str
+    provider: str = ""
+    provider_message_id: str = ""
+    expires_at: datetime
+    issued_at: datetime
+
+
+class ErasureCodeRejected(Event, frozen=True, kw_only=True):
+    """A code sent back was wrong or too late; `cancelled`: the pending code no longer works
+    (expired, or too many wrong tries)."""
+
+    event_type: ClassVar[str] = "resident.erasure_code_rejected"
+    inbound_id: InboundSmsId
+    reason: ErasureCodeRejection
+    tries: int
+    cancelled: bool = False
+    rejected_at: datetime
+
+
+class ResidentErasureConfirmed(Event, frozen=True, kw_only=True):
+    """The owner of a number sent back the right code: everything about the number is to be
+    erased. The scheduler erases each help request of the number (`resident.erasure_requested`
+    with `confirmation_id` = this event's id, so the resident gets one SMS)."""
+
+    event_type: ClassVar[str] = "resident.erasure_confirmed"
+    person: ClassVar[str] = "~phone"
+    inbound_id: InboundSmsId
+    phone: Personal
+    language: SmsLanguage | None = None
+    confirmed_at: datetime
+
+
+class NumberForgotten(Event, frozen=True, kw_only=True):
+    """A number erased by SMS that no help request held is forgotten as a resident's is
+    (`resident.forgotten`): texts and numbers of its SMS blanked, its recipient row gone or
+    kept only as `opted_out_hash`. On the erasure stream (`erasure-<keyed hash>`)."""
+
+    event_type: ClassVar[str] = "number.forgotten"
+    confirmation_id: UUID
+    recipient_id: str | None = None
+    message_ids: tuple[str, ...] = ()
+    opted_out_hash: str | None = None
+    forgotten_at: datetime
+
+
 class SmsRetentionRan(Event, frozen=True, kw_only=True):
     """The daily retention run blanked, in the SMS log, the texts of settled SMS queued before
     `texts_before`, and the text and number of answers to inbound SMS that matched nothing
@@ -437,6 +505,10 @@ EVENTS: tuple[type[Event], ...] = (
     ResidentForgotten,
     VolunteerForgotten,
     SmsRetentionRan,
+    ErasureCodeIssued,
+    ErasureCodeRejected,
+    ResidentErasureConfirmed,
+    NumberForgotten,
 )
 
 # help.requested_by_sms v1 named its topic by SMS keyword; v2 by the topic itself.

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import ClassVar, NewType
+from uuid import UUID
 
 import msgspec
 
@@ -499,6 +500,9 @@ class ResidentErasureRequested(Event, frozen=True, kw_only=True):
     preferred_language: Language
     requested_by: Actor
     requested_at: datetime
+    # The resident asked by SMS: the `resident.erasure_confirmed` event's id, the same on each
+    # of their requests, so the one SMS telling them is written once.
+    confirmation_id: UUID | None = None
 
 
 class ResidentErased(Event, frozen=True, kw_only=True):
@@ -520,6 +524,19 @@ class RetentionRan(Event, frozen=True, kw_only=True):
     erasures_requested: int
     more_due: bool
     ran_at: datetime
+
+
+class ErasureBySmsStarted(Event, frozen=True, kw_only=True):
+    """The scheduler heard a number's owner confirm an erasure by SMS and asked the erasure
+    of each help request it holds for the number (`request_ids`, maybe none: then the
+    notifications service tells them and forgets the number). `erasure_stream` names the
+    notifications' stream of that confirmation; stream `erasure-by-sms-<uuid>`."""
+
+    event_type: ClassVar[str] = "resident.erasure_by_sms_started"
+    confirmation_id: UUID
+    erasure_stream: str
+    request_ids: tuple[str, ...] = ()
+    started_at: datetime
 
 
 EVENTS: tuple[type[Event], ...] = (
@@ -547,6 +564,7 @@ EVENTS: tuple[type[Event], ...] = (
     ResidentErasureRequested,
     ResidentErased,
     RetentionRan,
+    ErasureBySmsStarted,
 )
 
 _LANGUAGES_V1 = {

@@ -28,6 +28,7 @@ VOLUNTEERS = {
 }
 RESIDENT = "+84987650001"
 PROPOSAL = re.compile(r"Trả lời C (\d{4})")
+CODE = re.compile(r"nhan XOA (\d{6})")
 
 
 def next_saturday() -> date:
@@ -284,6 +285,49 @@ async def test_a_service_killed_mid_flow_finishes_the_flow_after_restart(system:
     await system.settled()
     assert len([sms for sms in system.sent() if PROPOSAL.search(sms.body)]) == 2
     assert_no_sms_twice(system)
+    await erase_by_sms_through_a_crash(system)
+
+
+async def erase_by_sms_through_a_crash(system: System) -> None:
+    """A resident who booked by SMS texts XOA, gets a code and sends it back; the scheduler
+    is killed the moment the code is accepted. Restarted, it erases them all the same: one
+    SMS says so, no table of any service holds the number, and a new SMS starts afresh."""
+    assert (await system.text(RESIDENT, "giup vneid Thieu Trung")).status_code == 200
+    await eventually(
+        lambda: _texts(system, RESIDENT),
+        lambda texts: any("Bạn đã được hẹn" in t for t in texts),
+        timeout=60,
+    )
+    assert (await system.text(RESIDENT, "Xóa")).status_code == 200
+    [code] = [found.group(1) for t in await _texts(system, RESIDENT) if (found := CODE.search(t))]
+    assert (await system.text(RESIDENT, f"XOA {code}")).status_code == 200
+    system.kill("scheduler")  # SIGKILL, with the confirmation maybe not yet heard
+    await system.restart("scheduler")
+
+    databases = Settings.from_env(system.env())
+    phone = needles(RESIDENT)
+
+    async def holding() -> list[str]:
+        found = []
+        for service in ("scheduler", "notifications"):
+            found += [
+                f"{service}: {hit}" for hit in await in_database(databases.database(service), phone)
+            ]
+        return found
+
+    await eventually(holding, lambda found: found == [], timeout=60)
+    await system.settled()
+    erased = [t for t in await _texts(system, RESIDENT) if "đã được xóa" in t]
+    assert len(erased) == 1, erased
+    assert await in_streams(system.nats_url, phone) == []
+
+    # the number is unknown now: a new request is a new resident, booked afresh
+    assert (await system.text(RESIDENT, "giup vneid Thieu Trung")).status_code == 200
+    await eventually(
+        lambda: _texts(system, RESIDENT),
+        lambda texts: sum("Bạn đã được hẹn" in t for t in texts) == 2,
+        timeout=60,
+    )
 
 
 async def test_a_volunteer_who_accepts_by_sms_finds_the_session_in_their_calendar(

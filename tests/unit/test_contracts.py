@@ -33,6 +33,7 @@ from services.notifications.domain.templates import (
     TEMPLATES,
     ErasedContext,
     HelpRefusedContext,
+    NothingHeldContext,
     render,
 )
 from services.notifications.handlers import language_of
@@ -46,6 +47,7 @@ from shared.events.notifications import (
     AssignmentAnswer,
     AssignmentReplyReceived,
     HelpRequestedBySms,
+    ResidentErasureConfirmed,
     ResidentForgotten,
     SmsKind,
     SmsLanguage,
@@ -56,6 +58,7 @@ from shared.events.scheduler import (
     BookingCancelled,
     BookingChanged,
     Channel,
+    ErasureBySmsStarted,
     HelpRequestId,
     HelpRequestRefused,
     HomeVisitCancelled,
@@ -226,6 +229,10 @@ def scheduler_from_notifications(event: Event) -> None:
     if isinstance(event, ResidentForgotten):
         assert event.request_id  # the erasure it finishes
         return
+    if isinstance(event, ResidentErasureConfirmed):
+        # the scheduler reads only the phone: a number it holds nothing for finds nothing
+        assert event.language is None or event.language in SmsLanguage
+        return
     assert isinstance(event, HelpRequestedBySms)
     command = request_from_sms(event, HelpRequestId("request-1"))
     assert command.topics == (event.topic or Topic.SMARTPHONE_BASICS,)
@@ -282,6 +289,8 @@ def notifications_from_scheduler(event: Event) -> None:  # noqa: C901
         case ResidentErasureRequested():
             assert language_of(event.preferred_language) is not None
             _written(SmsKind.RESIDENT_ERASED, lambda _language: ErasedContext())
+        case ErasureBySmsStarted():
+            _written(SmsKind.RESIDENT_NOTHING_HELD, lambda _language: NothingHeldContext())
         case _:
             pytest.fail(f"no contract for {type(event).__name__}")
     for resident in _residents(event):

@@ -36,6 +36,7 @@ PURE_STDLIB = frozenset(
         "functools",
         "hashlib",
         "heapq",
+        "hmac",  # keyed hashes: computation on the values handed to it
         "io",  # in-memory text buffers for csv
         "itertools",
         "math",

@@ -8,6 +8,7 @@ from litestar.static_files import create_static_files_router
 
 from services.console.pages import (
     accounts,
+    erasure,
     help_requests,
     live,
     reports,
@@ -32,6 +33,7 @@ routes: list[Any] = [
     *schedule.routes,
     *reports.routes,
     *help_requests.routes,
+    *erasure.routes,
     *accounts.routes,
     *tokens.routes,
     *sessions.routes,

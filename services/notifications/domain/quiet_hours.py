@@ -48,6 +48,9 @@ REPLY_KINDS = frozenset(
         SmsKind.REPLY_UNKNOWN,
         SmsKind.REPLY_AMBIGUOUS,
         SmsKind.HELP_REQUEST_REFUSED,
+        SmsKind.ERASURE_CODE_WRONG,
+        SmsKind.ERASURE_CODE_EXPIRED,
+        SmsKind.ERASURE_CODE_CANCELLED,
     }
 )
 # A change that would otherwise arrive less than this before the session goes at once.

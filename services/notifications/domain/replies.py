@@ -1,4 +1,5 @@
-"""What an inbound SMS means: accept/decline (with an optional short code), stop, start, help.
+"""What an inbound SMS means: accept/decline (with an optional short code), stop, start, help,
+erase (XOA, then XOA and the confirmation code: services/notifications/domain/erasure_codes.py).
 
 Every inbound SMS gets one answer. A request for help is answered by what the scheduler does
 with it (booked, waiting, or refused with the reason), not here: a receipt first and the
@@ -78,13 +79,22 @@ class HelpRequest(msgspec.Struct, frozen=True, kw_only=True):
     commune_code: str | None = None
 
 
+class Erase(msgspec.Struct, frozen=True, kw_only=True):
+    """The sender asks that everything about their number be erased (no code: send one), or
+    confirms it with the code they were sent; `bare`: only the code, which counts as one only
+    while a code is pending for the number."""
+
+    code: str | None = None
+    bare: bool = False
+
+
 class Unknown(msgspec.Struct, frozen=True, kw_only=True):
     """Nothing we understand; the sender gets a list of what can be sent."""
 
     normalized: str
 
 
-Reply = Accept | Decline | Stop | Start | HelpRequest | Unknown
+Reply = Accept | Decline | Stop | Start | HelpRequest | Erase | Unknown
 
 ACCEPT_WORDS = frozenset(
     {"C", "CO", "YES", "Y", "1", "OK", "OKE", "OKAY", "DONG Y", "VANG", "NHAN", "CO NHAN"}
@@ -137,11 +147,14 @@ HELP_TOPICS: tuple[tuple[str, Topic], ...] = (
     ("SMARTPHONE", Topic.SMARTPHONE_BASICS),
 )
 COMMUNE_PREFIXES = ("XA ", "PHUONG ", "P ", "X ")
+# "Erase my data" (XÓA, XÓA DỮ LIỆU folded), alone or followed by the 6-digit code.
+ERASE_WORDS = frozenset({"XOA", "XOA DU LIEU", "XOADULIEU", "ERASE"})
 
 _NOT_WORD = re.compile(r"[^A-Z0-9]+")
 _GLUED_CODE = re.compile(r"^([A-Z]+)([0-9]{4})$|^([0-9]{4})([A-Z]+)$")
 _SHORT_CODE = re.compile(r"^[0-9]{4}$")
 _COMMUNE_CODE = re.compile(r"^[0-9]{5}$")
+_ERASURE_CODE = re.compile(r"^[0-9]{6}$")
 
 
 def normalize(text: str) -> str:
@@ -215,6 +228,24 @@ def _help(normalized: str) -> HelpRequest | None:
     return HelpRequest(topic=topic, commune_text=rest)
 
 
+def _erase(normalized: str) -> Erase | None:
+    if normalized in ERASE_WORDS:
+        return Erase()
+    if _ERASURE_CODE.match(normalized):
+        return Erase(code=normalized, bare=True)
+    words, _, last = normalized.rpartition(" ")
+    if not words:  # glued: "XOA123456"
+        words, last = normalized[:-6], normalized[-6:]
+    if words in ERASE_WORDS and _ERASURE_CODE.match(last):
+        return Erase(code=last)
+    return None
+
+
+def without_code(text: str) -> str:
+    """The text of an SMS as recorded: an erasure code is kept nowhere, so digits go."""
+    return re.sub(r"[0-9]", "*", text)
+
+
 def parse_reply(text: str) -> Reply:
     """Understand an inbound SMS without caring for case, diacritics, spaces or punctuation."""
     normalized = normalize(text)
@@ -222,6 +253,9 @@ def parse_reply(text: str) -> Reply:
         return Stop(keyword=normalized)
     if normalized in START_WORDS:
         return Start(keyword=normalized)
+    erase = _erase(normalized)
+    if erase is not None:
+        return erase
     answer = _answer(_split_glued(normalized.split()))
     if answer is not None:
         return answer
@@ -231,21 +265,20 @@ def parse_reply(text: str) -> Reply:
     return Unknown(normalized=normalized)
 
 
+_INTENTS: dict[type[Reply], ReplyIntent] = {
+    Accept: ReplyIntent.ACCEPT,
+    Decline: ReplyIntent.DECLINE,
+    Stop: ReplyIntent.STOP,
+    Start: ReplyIntent.START,
+    HelpRequest: ReplyIntent.HELP,
+    Erase: ReplyIntent.ERASE,
+    Unknown: ReplyIntent.UNKNOWN,
+}
+
+
 def intent_of(reply: Reply) -> ReplyIntent:
     """The intent recorded on `sms.received`."""
-    match reply:
-        case Accept():
-            return ReplyIntent.ACCEPT
-        case Decline():
-            return ReplyIntent.DECLINE
-        case Stop():
-            return ReplyIntent.STOP
-        case Start():
-            return ReplyIntent.START
-        case HelpRequest():
-            return ReplyIntent.HELP
-        case Unknown():
-            return ReplyIntent.UNKNOWN
+    return _INTENTS[type(reply)]
 
 
 class PendingAssignment(msgspec.Struct, frozen=True, kw_only=True):
@@ -314,6 +347,7 @@ class InboundDecision(msgspec.Struct, frozen=True, kw_only=True):
 
     events: tuple[Event, ...]
     answer: Answer | None
+    erase: Erase | None = None  # an erasure asked or confirmed: its own rules answer
 
 
 def inbound_id_for(provider_message_id: str) -> InboundSmsId:
@@ -368,7 +402,7 @@ def decide_inbound(
         inbound_id=inbound_id,
         provider_message_id=sms.provider_message_id,
         from_phone=sms.from_phone,
-        text=sms.text,
+        text=without_code(sms.text) if isinstance(reply, Erase) else sms.text,
         intent=intent_of(reply),
         short_code=reply.short_code if isinstance(reply, Accept | Decline) else None,
         received_at=sms.received_at,
@@ -414,6 +448,12 @@ def decide_inbound(
                 )
             )
             answer = None  # the scheduler's decision is the answer (module docstring)
+        case Erase():
+            answer = None  # the erasure's rules answer (receive_sms, domain/erasure_codes.py)
         case Unknown():
             answer = Answer(kind=SmsKind.REPLY_UNKNOWN, context=UnknownReplyContext())
-    return InboundDecision(events=tuple(events), answer=None if opted_out else answer)
+    return InboundDecision(
+        events=tuple(events),
+        answer=None if opted_out else answer,
+        erase=reply if isinstance(reply, Erase) else None,
+    )

@@ -163,6 +163,27 @@ class SignInCodeContext(TemplateContext, frozen=True, kw_only=True):
     code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")]
 
 
+class ErasureCodeContext(TemplateContext, frozen=True, kw_only=True):
+    code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")]
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 30
+
+
+class ErasureCodeWrongContext(TemplateContext, frozen=True, kw_only=True):
+    tries_left: Annotated[int, msgspec.Meta(ge=1, le=19)]
+
+
+class ErasureCodeExpiredContext(TemplateContext, frozen=True, kw_only=True):
+    pass
+
+
+class ErasureCodeCancelledContext(TemplateContext, frozen=True, kw_only=True):
+    pass
+
+
+class NothingHeldContext(TemplateContext, frozen=True, kw_only=True):
+    pass
+
+
 class Template(msgspec.Struct, frozen=True, kw_only=True):
     """One kind of SMS: the context it needs and its text per language."""
 
@@ -367,6 +388,50 @@ TEMPLATES: dict[SmsKind, Template] = {
             "khỏi danh sách tình nguyện viên. Cảm ơn bạn đã đồng hành.",
             SmsLanguage.EN: "HandInHand: As asked, your personal details have been erased from "
             "the volunteer roster. Thank you for your help.",
+        },
+    ),
+    # Without diacritics, like the sign-in code: one GSM-7 part every phone shows.
+    SmsKind.ERASURE_CODE: Template(
+        context=ErasureCodeContext,
+        texts={
+            SmsLanguage.VI: "HandInHand: Ma xac nhan xoa du lieu: {code}. De xoa, nhan "
+            "XOA {code} trong {minutes} phut. Khong dua ma nay cho ai.",
+            SmsLanguage.EN: "HandInHand: your erasure code is {code}. To erase your data, "
+            "text XOA {code} within {minutes} minutes. Do not share it.",
+        },
+    ),
+    SmsKind.ERASURE_CODE_WRONG: Template(
+        context=ErasureCodeWrongContext,
+        texts={
+            SmsLanguage.VI: "Mã xác nhận không đúng, chưa xóa gì. Bạn còn {tries_left} lần thử.",
+            SmsLanguage.EN: "That code is wrong; nothing was erased. {tries_left} tries left.",
+        },
+    ),
+    SmsKind.ERASURE_CODE_EXPIRED: Template(
+        context=ErasureCodeExpiredContext,
+        texts={
+            SmsLanguage.VI: "Mã xác nhận đã hết hạn hoặc không có, chưa xóa gì. "
+            "Nhắn XOA để nhận mã mới.",
+            SmsLanguage.EN: "That code has expired or none is pending; nothing was erased. "
+            "Text XOA for a new code.",
+        },
+    ),
+    SmsKind.ERASURE_CODE_CANCELLED: Template(
+        context=ErasureCodeCancelledContext,
+        texts={
+            SmsLanguage.VI: "Sai mã quá nhiều lần: mã đã bị hủy, chưa xóa gì. "
+            "Nhắn XOA để nhận mã mới.",
+            SmsLanguage.EN: "Too many wrong codes: the code is cancelled, nothing was erased. "
+            "Text XOA for a new code.",
+        },
+    ),
+    SmsKind.RESIDENT_NOTHING_HELD: Template(
+        context=NothingHeldContext,
+        texts={
+            SmsLanguage.VI: "HandInHand: Theo yêu cầu, số của bạn đã được xóa; không có yêu cầu "
+            "hỗ trợ nào được lưu. Bạn vẫn có thể nhắn GIUP để xin hỗ trợ.",
+            SmsLanguage.EN: "HandInHand: As asked, your number has been erased; no help "
+            "request was held. You can still text HELP to ask for help.",
         },
     ),
     SmsKind.HELP_REQUEST_REFUSED: Template(

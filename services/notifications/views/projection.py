@@ -27,6 +27,7 @@ from shared.events.notifications import (
     AssignmentReplyClosed,
     AssignmentReplyReceived,
     CoordinatorContactSet,
+    NumberForgotten,
     RecipientOptedIn,
     RecipientOptedOut,
     RecipientPreferencesChanged,
@@ -279,7 +280,7 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
             )
         case RecipientOptedOut():
             await _recipient(conn, event.phone, opted_out=True, changed_at=event.opted_out_at)
-        case ResidentForgotten() | VolunteerForgotten():
+        case ResidentForgotten() | VolunteerForgotten() | NumberForgotten():
             await _forget(conn, event)
         case RecipientOptedIn():
             await _recipient(conn, event.phone, opted_out=False, changed_at=event.opted_in_at)
@@ -292,9 +293,11 @@ async def _project_recipients(conn: AsyncConnection, recorded: RecordedEvent) ->
             await _recipient(conn, event.phone, **changes)
 
 
-async def _forget(conn: AsyncConnection, event: ResidentForgotten | VolunteerForgotten) -> None:
-    """An erased resident or volunteer: their SMS keep delivery facts only; their number goes,
-    or stays as the keyed hash of an opted-out number."""
+async def _forget(
+    conn: AsyncConnection, event: ResidentForgotten | VolunteerForgotten | NumberForgotten
+) -> None:
+    """An erased resident, volunteer or number: their SMS keep delivery facts only; their
+    number goes, or stays as the keyed hash of an opted-out number."""
     if event.message_ids:
         await conn.execute(
             messages.update()

@@ -171,7 +171,8 @@ async def get_help_request(
     "them; their data key is destroyed once the notifications service has forgotten the "
     "number and texted them (at the latest after ten minutes). The request answers at once "
     "with status `erasing`, later `erased`; its counts stay in reports. Asked again, nothing "
-    "more happens.",
+    "more happens. The console's erasure page calls this; a resident may also ask by SMS "
+    "(XOA and a confirmation code), which erases every request of their number.",
     tags=["help requests"],
     security=BEARER,
     status_code=202,

@@ -5,6 +5,7 @@ scheduler destroys the key. Both steps are idempotent."""
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from services.scheduler.domain.errors import HelpRequestClosedError
 from services.scheduler.domain.requests import HelpRequestState, RequestStatus
@@ -12,8 +13,11 @@ from shared.events.base import Event
 from shared.events.scheduler import Actor, ResidentErased, ResidentErasureRequested
 
 
-def decide_request_erasure(request: HelpRequestState, *, by: Actor, now: datetime) -> list[Event]:
-    """Start forgetting the resident; asked again, nothing more happens."""
+def decide_request_erasure(
+    request: HelpRequestState, *, by: Actor, now: datetime, confirmation_id: UUID | None = None
+) -> list[Event]:
+    """Start forgetting the resident; asked again, nothing more happens. `confirmation_id`:
+    they asked by SMS, and this confirmation names every request of their number."""
     if request.status in (RequestStatus.ERASING, RequestStatus.ERASED):
         return []
     return [
@@ -24,6 +28,7 @@ def decide_request_erasure(request: HelpRequestState, *, by: Actor, now: datetim
             preferred_language=request.preferred_language,
             requested_by=by,
             requested_at=now,
+            confirmation_id=confirmation_id,
         )
     ]
 

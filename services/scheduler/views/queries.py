@@ -194,6 +194,19 @@ async def request_row(conn: AsyncConnection, request_id: str) -> sa.Row[Any] | N
     return (await conn.execute(_SQL.request_row, {"b_request_id": request_id})).first()
 
 
+async def requests_of_phone(conn: AsyncConnection, phone: str) -> list[tuple[str, str]]:
+    """The help requests (id, commune) held for a number and not erased yet, oldest first."""
+    rows = await conn.execute(
+        sa.select(help_requests.c.request_id, help_requests.c.commune_code)
+        .where(
+            help_requests.c.phone == phone,
+            help_requests.c.status != RequestStatus.ERASED.value,
+        )
+        .order_by(help_requests.c.requested_at)
+    )
+    return [(row.request_id, row.commune_code) for row in rows]
+
+
 async def visit_row(conn: AsyncConnection, visit_id: str) -> sa.Row[Any] | None:
     row: sa.Row[Any] | None = (await conn.execute(_SQL.visit_row, {"b_visit_id": visit_id})).first()
     return row

@@ -4,13 +4,22 @@ from the log gives the same read models, and a new request from the same phone s
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Awaitable
+from datetime import datetime, timedelta
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from services.scheduler.handlers.erasure import erase_by_sms
+from services.scheduler.memory import Memory
 from services.scheduler.tables import READ_MODELS
+from shared.bus.consumer import caused_by
 from shared.clock import FixedClock
+from shared.events.base import Event, RecordedEvent
+from shared.events.notifications import InboundSmsId, ResidentErasureConfirmed
+from shared.events.scheduler import Actor, ErasureBySmsStarted, ResidentErasureRequested
+from shared.ids import uuid7
+from shared.store.log import START
 from shared.store.rebuild import rebuild_read_models
 from shared.web.auth import Role
 from tests.api.scheduler.helpers import (
@@ -113,3 +122,82 @@ async def test_an_upcoming_booking_is_cancelled_and_only_staff_in_scope_may_ask(
     assert session["booked"] == 0  # the place went back
     other_day = session_body(local_date=SUNDAY)
     assert (await client.post("/sessions", json=other_day, headers=tokens())).status_code == 201
+
+
+def _confirmed_by_sms(phone: str, at: datetime) -> RecordedEvent:
+    """`resident.erasure_confirmed` as the scheduler's consumer hands it over."""
+    return RecordedEvent(
+        event_id=uuid7(),
+        source="notifications",
+        stream_id="erasure-abc",
+        stream_version=2,
+        event=ResidentErasureConfirmed(
+            inbound_id=InboundSmsId("inbound-1"), phone=phone, confirmed_at=at
+        ),
+        recorded_at=at,
+        correlation_id=uuid7(),
+    )
+
+
+async def _hear(client: Client, confirmed: RecordedEvent) -> None:
+    """What the scheduler's consumer does with it (the consumer itself: tests/e2e)."""
+    async with own_store(client) as store, store.transaction() as tx:
+        await erase_by_sms(
+            tx, confirmed, memory=Memory(), now=store.clock.now(), cause=caused_by(confirmed)
+        )
+
+
+async def test_a_resident_who_confirms_by_sms_has_every_request_of_their_number_erased(
+    client: Client, tokens: Tokens, clock: FixedClock
+) -> None:
+    await client.post("/sessions", json=session_body(), headers=tokens())
+    first = (await client.post("/help-requests", json=help_body(PHONE))).json()
+    second = (
+        await client.post(
+            "/help-requests",
+            json=help_body(PHONE, home_visit=True, address="Xóm 2"),
+            headers=tokens(),
+        )
+    ).json()
+    assert "request_id" in second, second
+    other = (await client.post("/help-requests", json=help_body("0912345772"))).json()
+    confirmed = _confirmed_by_sms("+84912345771", clock.now())
+
+    await _hear(client, confirmed)
+    await _hear(client, confirmed)  # delivered again: nothing more
+
+    def status(request: dict[str, str]) -> Awaitable[str]:
+        async def seen() -> str:
+            path = f"/help-requests/{request['request_id']}"
+            return str((await client.get(path, headers=tokens())).json()["status"])
+
+        return seen()
+
+    assert [await status(r) for r in (first, second, other)] == ["erasing", "erasing", "booked"]
+    events = await _events(client)
+    asked = [e for e in events if isinstance(e, ResidentErasureRequested)]
+    [started] = [e for e in events if isinstance(e, ErasureBySmsStarted)]
+    assert sorted(e.request_id for e in asked) == sorted(
+        [first["request_id"], second["request_id"]]
+    )
+    assert {(e.requested_by, e.confirmation_id) for e in asked} == {
+        (Actor.RESIDENT, confirmed.event_id)
+    }
+    assert sorted(started.request_ids) == sorted([first["request_id"], second["request_id"]])
+    assert started.erasure_stream == "erasure-abc"
+
+
+async def test_a_number_the_scheduler_holds_nothing_for_is_said_to_have_no_request(
+    client: Client, clock: FixedClock
+) -> None:
+    await _hear(client, _confirmed_by_sms("+84912345999", clock.now()))
+    await _hear(client, _confirmed_by_sms("", clock.now()))  # already erased: names nobody
+
+    started = [e for e in await _events(client) if isinstance(e, ErasureBySmsStarted)]
+    assert [e.request_ids for e in started] == [(), ()]
+
+
+async def _events(client: Client) -> list[Event]:
+    async with own_store(client) as store, store.reader.connect() as conn:
+        stored = await store.log.read(conn, START, 100_000, whole_snapshot=True)
+        return [store.log.recorded(item).event for item in stored]

@@ -19,6 +19,7 @@ KINDS = {
     "topic": frozenset(keyword for keyword, _ in replies.HELP_TOPICS),
     "filler": replies.FILLER_WORDS,
     "commune prefix": frozenset(p.strip() for p in replies.COMMUNE_PREFIXES),
+    "erase": replies.ERASE_WORDS,
 }
 
 

@@ -46,6 +46,8 @@ LONGEST_REALISTIC: dict[str, Any] = {
     "needed": 999,
     "codes": ("4821", "5930", "6017", "7342", "8855")[:MAX_PENDING_CODES],
     "code": "482193",
+    "minutes": 1440,
+    "tries_left": 19,
     "cancel_reason": "Hội trường thôn bị ngập sau mưa lũ, dời sang tuần sau"[:CANCEL_REASON_MAX],
 }
 

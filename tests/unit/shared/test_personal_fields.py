@@ -58,6 +58,13 @@ _WHY_NOT = {
         "HelpRequestRefused.reasons.field HelpRequestRefused.reasons.message "
         "ApiTokenIssued.label"
     ),
+    "erasure by SMS: the id of a number's erasure stream (a keyed hash names no number), "
+    "the keyed hash of a code (never the code), the provider's ids": (
+        "ErasureBySmsStarted.erasure_stream "
+        "ErasureCodeIssued.code_hash ErasureCodeIssued.provider "
+        "ErasureCodeIssued.provider_message_id "
+        "NumberForgotten.recipient_id NumberForgotten.opted_out_hash"
+    ),
 }
 
 # Personal, and still in clear in the log: sealed in the next steps of issue 16 (volunteers by
