@@ -269,6 +269,7 @@ async def test_a_volunteer_who_records_attendance_is_credited_the_hours(system: 
                 "commune_code": commune,
                 "topics": ["vneid_activation"],
                 "consent_given": True,
+                "sensitive_consent_given": True,
             },
         )
     )
@@ -326,6 +327,7 @@ async def test_weekday_availability_staffs_home_visits_and_make_up_sessions(
                 "topics": ["vneid_activation"],
                 "home_visit": True,
                 "consent_given": True,
+                "sensitive_consent_given": True,
             },
         )
     )

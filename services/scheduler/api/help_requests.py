@@ -29,6 +29,7 @@ from services.scheduler.memory import Memory
 from services.scheduler.quota import Asker
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
+from shared.events.consent import ConsentActor, ConsentChannel
 from shared.events.scheduler import (
     Actor,
     Channel,
@@ -44,6 +45,11 @@ from shared.web.openapi import OPTIONAL_BEARER
 from shared.web.problems import NotFoundError
 
 _CHANNELS = {Role.VOLUNTEER: Channel.VOLUNTEER, Role.COORDINATOR: Channel.COORDINATOR}
+# Who noted the resident's consent: staff filing on their behalf, or the resident on the form.
+_CONSENT_BY = {
+    Channel.VOLUNTEER: ConsentActor.VOLUNTEER,
+    Channel.COORDINATOR: ConsentActor.COORDINATOR,
+}
 
 
 @post(
@@ -92,12 +98,17 @@ async def create_help_request(
     asker = Asker(client, phone)
     key_scope = f"help-requests:{filed_by or 'public'}"
 
+    given = msgspec.structs.asdict(data) | {
+        "consent_channel": ConsentChannel(data.consent_channel),
+        "consent_by": _CONSENT_BY.get(channel, ConsentActor.RESIDENT),
+    }
+
     def command() -> RequestHelp:
         return RequestHelp(
             request_id=HelpRequestId(new_id("request", idempotency_key, key_scope)),
             channel=channel,
             filed_by=filed_by,
-            **msgspec.structs.asdict(data),
+            **given,
         )
 
     if idempotency_key is None:  # placed with the requests arriving meanwhile
@@ -145,6 +156,7 @@ def _placed_view(outcome: placing.RequestOutcome, channel: Channel) -> mappers.H
         visit_id=request.visit_id,
         venue=booked.venue if booked else None,
         when=booked.when if booked else None,
+        consent=request.consent,
     )
 
 

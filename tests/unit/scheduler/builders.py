@@ -85,6 +85,7 @@ def request_command(**changes: object) -> RequestHelp:
         topics=(Topic.VNEID_ACTIVATION,),
         channel=Channel.WEB,
         consent_given=True,
+        sensitive_consent_given=True,  # so a test may give any need; tests/unit/scheduler/test_consent.py asks without
     )
     return msgspec.structs.replace(command, **changes)
 

@@ -53,6 +53,12 @@ _WHY_NOT = {
         "HelpRequestRefused.reasons.field HelpRequestRefused.reasons.message "
         "ApiTokenIssued.label VolunteerPaused.reason"
     ),
+    "consent records: the version of a wording the system shows (the same text to everyone) "
+    "and the staff account that noted it; what was agreed, not who the person is": (
+        "HelpRequested.consent.wording_version HelpRequested.consent.recorded_by_id "
+        "ResidentBooked.consent_notice ResidentWaitlisted.consent_notice "
+        "VolunteerRegistered.consent.wording_version VolunteerRegistered.consent.recorded_by_id"
+    ),
 }
 
 # Personal, and still in clear in the log: sealed in the next steps of issue 16 (volunteers by
