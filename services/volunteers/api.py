@@ -6,7 +6,7 @@ import itertools
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
@@ -41,6 +41,7 @@ from services.volunteers.views import queries
 from shared.clock import VIETNAM
 from shared.communes import province_of
 from shared.events.base import Cause
+from shared.events.consent import VOLUNTEER_WORDING, ConsentChannel
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
@@ -90,6 +91,21 @@ class VolunteerCreate(msgspec.Struct, frozen=True, kw_only=True):
     preferred_language: Language = Language.VI
     availability: WeeklyAvailability = WeeklyAvailability()
     monthly_limit: Limit = 4
+    consent_given: Annotated[
+        bool,
+        msgspec.Meta(
+            description="The volunteer agreed to us keeping these details (422 naming this "
+            "field otherwise); recorded with the wording, the channel and the coordinator."
+        ),
+    ] = False
+    consent_wording: Annotated[
+        str,
+        msgspec.Meta(description="The version of the wording shown; the current one if left out."),
+    ] = VOLUNTEER_WORDING
+    consent_channel: Annotated[
+        Literal["api", "console"],
+        msgspec.Meta(description="Where the volunteer agreed: `console` from the console's form."),
+    ] = "api"
 
 
 class VolunteerUpdate(msgspec.Struct, frozen=True, kw_only=True):
@@ -293,7 +309,7 @@ async def import_roster(
         VolunteerId(_bare("volunteer", idempotency_key and f"{idempotency_key}:{n}", scope))
         for n in itertools.count()
     )
-    parsed = parse_roster(text, found.group_id, found.commune_code, ids)
+    parsed = parse_roster(text, found.group_id, found.commune_code, ids, recorded_by=caller.sub)
     if isinstance(parsed, RosterRejected):
         raise _rejected(parsed.rows)
 
@@ -376,6 +392,10 @@ async def create_volunteer(
             preferred_language=data.preferred_language,
             availability=data.availability,
             monthly_limit=data.monthly_limit,
+            consent_given=data.consent_given,
+            consent_wording=data.consent_wording,
+            consent_channel=ConsentChannel(data.consent_channel),
+            recorded_by_id=caller.sub,
         )
         await handlers.register_volunteer(
             tx, command, options=staffing, now=store.clock.now(), cause=cause

@@ -53,6 +53,7 @@ async def register_volunteers(system: System) -> None:
             auth=COORDINATOR,
             json={
                 "group_id": group.json()["group_id"],
+                "consent_given": True,
                 "name": name,
                 "phone": phone,
                 "skills": ["vneid_activation"],

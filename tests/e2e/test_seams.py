@@ -96,6 +96,7 @@ async def group(system: System, commune: str) -> str:
 async def volunteer(system: System, group_id: str, phone: str, **fields: Any) -> str:
     body = {
         "group_id": group_id,
+        "consent_given": True,
         "name": fields.pop("name", "Lê Văn An"),
         "phone": phone,
         "skills": ["vneid_activation"],

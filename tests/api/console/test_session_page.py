@@ -124,6 +124,7 @@ async def test_a_volunteer_asked_for_the_session_and_why_in_vietnamese(settings:
                 "/volunteers",
                 json={
                     "group_id": group.json()["group_id"],
+                    "consent_given": True,
                     "name": "Trần Văn Nam",
                     "phone": "0912 111 222",
                     "skills": ["vneid_activation"],

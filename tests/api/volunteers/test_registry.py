@@ -24,15 +24,15 @@ from tests.support.services import token
 
 OUTSIDER = token(Role.COORDINATOR, (HOAN_KIEM,))
 
-ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit
-Lò Văn Minh,0912 000 001,Bản Sại,vneid_activation;screen_reader_help,Thái;vi,morning,both,3
-Hà Thị Lan,+84912000002,Thôn 3,cashless_payment,,afternoon,,
+ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent
+Lò Văn Minh,0912 000 001,Bản Sại,vneid_activation;screen_reader_help,Thái;vi,morning,both,3,yes
+Hà Thị Lan,+84912000002,Thôn 3,cashless_payment,,afternoon,,,yes
 """
 
-BAD_ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit
-,0912 000 003,Bản Sại,vneid_activation,vi,morning,,3
-Giàng A Páo,12345,Bản Sại,flying,Klingon,midnight,,40
-Hà Văn Tư,0912 000 004,Thôn 1,,,,,
+BAD_ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent
+,0912 000 003,Bản Sại,vneid_activation,vi,morning,,3,yes
+Giàng A Páo,12345,Bản Sại,flying,Klingon,midnight,,40,yes
+Hà Văn Tư,0912 000 004,Thôn 1,,,,,,yes
 """
 
 
@@ -106,17 +106,28 @@ async def test_volunteers_are_registered_with_an_e164_phone_that_nobody_else_has
         created = await new_volunteer(client, group, "0912 345 678", languages=["vi", "blt"])
         same_phone = await client.post(
             "/volunteers",
-            json={"group_id": group, "name": "Twin", "phone": "+84912345678"},
+            json={
+                "group_id": group,
+                "name": "Twin",
+                "phone": "+84912345678",
+                "consent_given": True,
+            },
             headers=COORDINATOR,
         )
         bad_phone = await client.post(
             "/volunteers",
-            json={"group_id": group, "name": "X", "phone": "12345"},
+            json={"group_id": group, "name": "X", "phone": "12345", "consent_given": True},
             headers=COORDINATOR,
         )
         bad_skill = await client.post(
             "/volunteers",
-            json={"group_id": group, "name": "X", "phone": "0912345670", "skills": ["flying"]},
+            json={
+                "group_id": group,
+                "name": "X",
+                "phone": "0912345670",
+                "skills": ["flying"],
+                "consent_given": True,
+            },
             headers=COORDINATOR,
         )
         no_group = await client.post(
@@ -275,7 +286,7 @@ async def test_a_roster_imports_every_member_or_reports_every_wrong_row(
         )
         clash = await client.post(
             f"/groups/{group}/roster",
-            content=(ROSTER + "Trùng,0912000004,,,,,,\n").encode(),
+            content=(ROSTER + "Trùng,0912000004,,,,,,,yes\n").encode(),
             headers=csv_headers,
         )
         imported = await client.post(
