@@ -90,7 +90,7 @@ CONSENT_WORDINGS: dict[str, ConsentWording] = {
     "help-sms-v1": ConsentWording(
         purpose=ConsentPurpose.HELP_SESSIONS,
         vi="Lưu SĐT, xã, nhu cầu chỉ để hẹn hỗ trợ; nhắn XOA để xóa.",
-        en="Number, commune, needs kept to book help; text XOA to erase.",
+        en="Number and needs kept to book help; text XOA to erase.",
     ),
     "volunteer-v1": ConsentWording(
         purpose=ConsentPurpose.VOLUNTEERING,
@@ -101,7 +101,15 @@ CONSENT_WORDINGS: dict[str, ConsentWording] = {
         "ask us to erase it at any time.",
     ),
 }
+
+
+class SmsConsentNotice(StrEnum):
+    """The wordings an SMS answer can end with (`consent_notice` of the scheduler's events)."""
+
+    HELP_SMS_V1 = "help-sms-v1"
+
+
 # The wording each channel shows today.
 HELP_WORDING = "help-v1"
-HELP_SMS_WORDING = "help-sms-v1"
+HELP_SMS_WORDING = SmsConsentNotice.HELP_SMS_V1.value
 VOLUNTEER_WORDING = "volunteer-v1"

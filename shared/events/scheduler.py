@@ -21,7 +21,7 @@ import msgspec
 
 from shared.events.base import Event
 from shared.events.catalog import Upcaster
-from shared.events.consent import ConsentRecord
+from shared.events.consent import ConsentRecord, SmsConsentNotice
 from shared.events.personal import Personal
 from shared.events.upcasts import AFFECTED, RESIDENT, iso_languages
 from shared.events.vocabulary import Accessibility, Language, Outcome, Skill, Topic
@@ -284,7 +284,7 @@ class ResidentBooked(Event, frozen=True, kw_only=True):
     booked_at: datetime
     # The first answer to a request by SMS says what is kept and how to erase it: the version
     # of that wording (shared/events/consent.py); None on every other booking.
-    consent_notice: str | None = None
+    consent_notice: SmsConsentNotice | None = None
 
 
 class ResidentWaitlisted(Event, frozen=True, kw_only=True):
@@ -297,7 +297,7 @@ class ResidentWaitlisted(Event, frozen=True, kw_only=True):
     commune_code: CommuneCode
     topics: tuple[Topic, ...]
     waitlisted_at: datetime
-    consent_notice: str | None = None  # as on `resident.booked`
+    consent_notice: SmsConsentNotice | None = None  # as on `resident.booked`
 
 
 class ResidentMovedToWaitlist(Event, frozen=True, kw_only=True):

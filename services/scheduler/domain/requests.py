@@ -27,6 +27,7 @@ from shared.events.consent import (
     ConsentChannel,
     ConsentPurpose,
     ConsentRecord,
+    SmsConsentNotice,
 )
 from shared.events.scheduler import (
     BookingCancelled,
@@ -122,13 +123,15 @@ class HelpRequestState(msgspec.Struct, frozen=True, kw_only=True):
     consent: ConsentRecord | None = None
 
     @property
-    def first_answer_notice(self) -> str | None:
+    def first_answer_notice(self) -> SmsConsentNotice | None:
         """The consent wording the first answer to a request by SMS says: what is kept, why,
         and how to erase it (the resident saw no form)."""
         consent = self.consent
         if self.status is not RequestStatus.OPEN or consent is None:
             return None
-        return consent.wording_version if consent.channel is ConsentChannel.SMS else None
+        if consent.channel is not ConsentChannel.SMS:
+            return None
+        return SmsConsentNotice(consent.wording_version)
 
     @property
     def contact(self) -> ResidentContact:

@@ -56,7 +56,6 @@ _WHY_NOT = {
     "consent records: the version of a wording the system shows (the same text to everyone) "
     "and the staff account that noted it; what was agreed, not who the person is": (
         "HelpRequested.consent.wording_version HelpRequested.consent.recorded_by_id "
-        "ResidentBooked.consent_notice ResidentWaitlisted.consent_notice "
         "VolunteerRegistered.consent.wording_version VolunteerRegistered.consent.recorded_by_id"
     ),
 }
