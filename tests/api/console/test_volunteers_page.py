@@ -98,7 +98,12 @@ async def test_a_coordinator_cannot_see_or_change_another_communes_volunteers(
         async with httpx.AsyncClient(base_url=world.volunteers_url, headers=ADMIN) as api:
             made = await api.post(
                 "/volunteers",
-                json={"group_id": elsewhere, "name": "Phạm Văn Cường", "phone": "+84912000301"},
+                json={
+                    "group_id": elsewhere,
+                    "name": "Phạm Văn Cường",
+                    "phone": "+84912000301",
+                    "consent_given": True,
+                },
             )
             assert made.status_code == 201, made.text
             outsider = made.json()["volunteer_id"]

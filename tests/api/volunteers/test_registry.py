@@ -363,3 +363,55 @@ async def test_a_communes_groups_are_listed_oldest_first_to_its_coordinators_onl
     assert [g["group_id"] for g in listed.json()] == [first, second]
     assert [g["members"] for g in listed.json()] == [0, 1]
     assert outsider.status_code == 403
+
+
+async def test_registration_and_import_without_consent_are_refused_and_register_nobody(
+    settings: Settings, nc: Client
+) -> None:
+    async with volunteers_app(settings, nc, FixedClock(T0)) as client:
+        group = await new_group(client)
+        unasked = await client.post(
+            "/volunteers",
+            json={"group_id": group, "name": "Lò Văn Minh", "phone": "0912000901"},
+            headers=COORDINATOR,
+        )
+        wrong_wording = await client.post(
+            "/volunteers",
+            json={
+                "group_id": group,
+                "name": "Lò Văn Minh",
+                "phone": "0912000901",
+                "consent_given": True,
+                "consent_wording": "help-v1",
+            },
+            headers=COORDINATOR,
+        )
+        csv_headers = {**COORDINATOR, "Content-Type": "text/csv"}
+        old_file = await client.post(
+            f"/groups/{group}/roster",
+            content=b"name,phone,village,skills,languages,saturday,sunday,monthly_limit\n"
+            b"L\xc3\xb2 V\xc4\x83n Minh,0912000901,,,,morning,,\n",
+            headers=csv_headers,
+        )
+        said_no = await client.post(
+            f"/groups/{group}/roster",
+            content=(ROSTER.replace("morning,both,3,yes", "morning,both,3,no")).encode(),
+            headers=csv_headers,
+        )
+        members = (await client.get(f"/groups/{group}", headers=COORDINATOR)).json()["members"]
+
+    assert unasked.status_code == 422
+    assert unasked.json()["field"] == "consent_given"
+    assert (wrong_wording.status_code, wrong_wording.json()["field"]) == (422, "consent_wording")
+    assert old_file.status_code == 422
+    assert old_file.json()["errors"] == [
+        {"field": "line 1", "message": "missing column(s): consent"}
+    ]
+    assert said_no.status_code == 422
+    assert said_no.json()["errors"] == [
+        {
+            "field": "line 2",
+            "message": "consent 'no' must be yes (the member agrees to us keeping their details)",
+        }
+    ]
+    assert members == []
