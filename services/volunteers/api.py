@@ -279,7 +279,8 @@ async def read_group(
     summary="Import a group's members from CSV: every row, or none",
     description="Any wrong row rejects the whole file (422 `roster-rejected`, one `errors[]` "
     "entry per wrong line, every reason); rows whose phone is already registered are "
-    "rejected too. At most 2 MB. Accepts Idempotency-Key.",
+    "rejected too, and so are rows whose `consent` is not yes. At most 2 MB. Accepts "
+    "Idempotency-Key.",
     tags=["groups"],
     operation_class=csv_body(ROSTER_FORMAT),
     responses={413: ResponseSpec(None, description="The file is larger than 2 MB.")},
@@ -360,7 +361,9 @@ def _rejected(rows: Any) -> RosterRejectedError:
     status_code=201,
     summary="Register a volunteer in a group",
     description="A coordinator of the group's commune. Phones as typed are stored E.164; one "
-    "phone, one volunteer (409). Accepts Idempotency-Key.",
+    "phone, one volunteer (409). The volunteer's consent (`consent_given`) is required (422 "
+    "naming it otherwise) and recorded with the wording, channel and coordinator. Accepts "
+    "Idempotency-Key.",
     tags=["volunteers"],
 )
 async def create_volunteer(

@@ -58,7 +58,11 @@ _CONSENT_BY = {
     description="Without a token the request is rate limited per client address and per phone "
     "number (429 with Retry-After). Volunteers and coordinators filing on a resident's behalf "
     "send their token (the channel is recorded). The answer says where the request stands: "
-    "booked (with the session), waiting, or home_visit. Accepts Idempotency-Key.",
+    "booked (with the session), waiting, or home_visit, and the resident's `consent` record. "
+    "Without `consent_given`, or with a sensitive need (`disabled`, `minority`, "
+    "`accessibility_needs`, a `preferred_language` other than `vi`) and no "
+    "`sensitive_consent_given`, it is refused (422 naming the field) and nothing is filed. "
+    "Accepts Idempotency-Key.",
     tags=["help requests"],
     security=OPTIONAL_BEARER,
     responses={
