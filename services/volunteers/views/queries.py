@@ -23,6 +23,7 @@ from services.volunteers.tables import (
     volunteers,
     weekend_plans,
 )
+from shared.events.consent import ConsentRecord
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
@@ -62,6 +63,8 @@ class VolunteerView(msgspec.Struct, frozen=True, kw_only=True):
     paused: bool
     registered_at: datetime
     updated_at: datetime
+    # What the volunteer agreed to (shared/events/consent.py); null if registered before.
+    consent: ConsentRecord | None = None
 
 
 class AssignmentView(msgspec.Struct, frozen=True, kw_only=True):

@@ -399,7 +399,40 @@ async def test_registration_and_import_without_consent_are_refused_and_register_
             headers=csv_headers,
         )
         members = (await client.get(f"/groups/{group}", headers=COORDINATOR)).json()["members"]
+        agreed = await client.post(
+            "/volunteers",
+            json={
+                "group_id": group,
+                "name": "Lò Văn Minh",
+                "phone": "0912000901",
+                "consent_given": True,
+                "consent_channel": "console",
+            },
+            headers=COORDINATOR,
+        )
+        imported = await client.post(
+            f"/groups/{group}/roster",
+            content=ROSTER.encode(),
+            headers=csv_headers,
+        )
+        [member] = [
+            m
+            for m in (await client.get(f"/groups/{group}", headers=COORDINATOR)).json()["members"]
+            if m["volunteer_id"] == imported.json()["volunteer_ids"][0]
+        ]
 
+    assert members == []  # nothing of the refused ones was kept
+    assert agreed.status_code == 201, agreed.text
+    consent = agreed.json()["consent"]
+    assert {k: v for k, v in consent.items() if k != "given_at"} == {
+        "purpose": "volunteering",
+        "channel": "console",
+        "wording_version": "volunteer-v1",
+        "recorded_by": "coordinator",
+        "recorded_by_id": "tester",  # the token's subject
+        "sensitive": False,
+    }
+    assert member["consent"]["channel"] == "roster_import"
     assert unasked.status_code == 422
     assert unasked.json()["field"] == "consent_given"
     assert (wrong_wording.status_code, wrong_wording.json()["field"]) == (422, "consent_wording")
@@ -414,4 +447,3 @@ async def test_registration_and_import_without_consent_are_refused_and_register_
             "message": "consent 'no' must be yes (the member agrees to us keeping their details)",
         }
     ]
-    assert members == []
