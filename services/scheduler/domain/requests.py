@@ -332,8 +332,11 @@ def _checked_consent(
             FieldProblem("consent_given", "the resident must agree to us keeping these details")
         )
     wording = CONSENT_WORDINGS.get(command.consent_wording)
+    by_sms = command.consent_channel is ConsentChannel.SMS
     if wording is None or wording.purpose is not ConsentPurpose.HELP_SESSIONS:
         problems.append(FieldProblem("consent_wording", "not a wording of help requests"))
+    elif by_sms and command.consent_wording not in SmsConsentNotice._value2member_map_:
+        problems.append(FieldProblem("consent_wording", "not a wording an SMS answer says"))
     sensitive = sensitive_needs(command)
     if sensitive and not command.sensitive_consent_given:
         problems.append(

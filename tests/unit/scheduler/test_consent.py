@@ -105,6 +105,8 @@ def test_elderly_alone_needs_no_explicit_consent() -> None:
 def test_refuses_a_wording_that_was_never_shown_for_help_requests() -> None:
     assert _refused_fields(consent_wording="help-v99") == ["consent_wording"]
     assert _refused_fields(consent_wording="volunteer-v1") == ["consent_wording"]
+    by_sms = {"consent_channel": ConsentChannel.SMS, "consent_wording": HELP_WORDING}
+    assert _refused_fields(**by_sms) == ["consent_wording"]  # the SMS answer says no form's text
 
 
 def test_no_consent_is_refused_as_before() -> None:
