@@ -369,6 +369,7 @@ async def set_up(system: Any, places: int, capacity: int) -> int:
             "/volunteers",
             json={
                 "group_id": group.json()["group_id"],
+                "consent_given": True,
                 "name": f"Tình nguyện viên {n}",
                 "phone": f"+8498{n:07d}",
                 "skills": ["vneid_activation"],

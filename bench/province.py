@@ -119,12 +119,14 @@ def next_saturday(today: date) -> date:
 
 def roster_csv(phones: Iterable[str], rng: random.Random) -> str:
     """A group's roster as coordinators keep it (services/volunteers/domain/roster_csv.py)."""
-    lines = ["name,phone,village,skills,languages,saturday,sunday,monthly_limit"]
+    lines = ["name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent"]
     for phone in phones:
         skills = ";".join(t for t in TOPICS if rng.random() < 0.5) or TOPICS[0]
         saturday = rng.choices(FREE["saturday"], [0.4, 0.2, 0.1, 0.3])[0]
         sunday = rng.choices(FREE["sunday"], [0.3, 0.4, 0.2, 0.1])[0]
-        lines.append(f"Tình nguyện viên {phone[-5:]},{phone},,{skills},vi,{saturday},{sunday},4")
+        lines.append(
+            f"Tình nguyện viên {phone[-5:]},{phone},,{skills},vi,{saturday},{sunday},4,yes"
+        )
     return "\n".join(lines) + "\n"
 
 

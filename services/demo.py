@@ -102,6 +102,7 @@ class Demo:
                 f"demo-volunteer-{phone}",
                 json={
                     "group_id": group["group_id"],
+                    "consent_given": True,
                     "name": name,
                     "phone": phone,
                     "village": "Thôn 1",

@@ -114,6 +114,8 @@ help_requests = sa.Table(
     sa.Column("booking_id", sa.String(80), nullable=True),
     sa.Column("visit_id", sa.String(80), nullable=True),
     sa.Column("requested_at", Instant, nullable=False),
+    # The consent record of `help.requested` (shared/events/consent.py); null before issue 16.
+    sa.Column("consent", sa.JSON(none_as_null=True), nullable=True),
     sa.Index("ix_help_requests_waiting", "status", "province_code", "requested_at"),
     sa.Index("ix_help_requests_phone", "phone"),
     sa.Index("ix_help_requests_requested", "requested_at"),  # the retention run

@@ -6,7 +6,7 @@ import itertools
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
@@ -41,6 +41,7 @@ from services.volunteers.views import queries
 from shared.clock import VIETNAM
 from shared.communes import province_of
 from shared.events.base import Cause
+from shared.events.consent import VOLUNTEER_WORDING, ConsentChannel
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
@@ -92,6 +93,21 @@ class VolunteerCreate(msgspec.Struct, frozen=True, kw_only=True):
     preferred_language: Language = Language.VI
     availability: WeeklyAvailability = WeeklyAvailability()
     monthly_limit: Limit = 4
+    consent_given: Annotated[
+        bool,
+        msgspec.Meta(
+            description="The volunteer agreed to us keeping these details (422 naming this "
+            "field otherwise); recorded with the wording, the channel and the coordinator."
+        ),
+    ] = False
+    consent_wording: Annotated[
+        str,
+        msgspec.Meta(description="The version of the wording shown; the current one if left out."),
+    ] = VOLUNTEER_WORDING
+    consent_channel: Annotated[
+        Literal["api", "console"],
+        msgspec.Meta(description="Where the volunteer agreed: `console` from the console's form."),
+    ] = "api"
 
 
 class VolunteerUpdate(msgspec.Struct, frozen=True, kw_only=True):
@@ -265,7 +281,8 @@ async def read_group(
     summary="Import a group's members from CSV: every row, or none",
     description="Any wrong row rejects the whole file (422 `roster-rejected`, one `errors[]` "
     "entry per wrong line, every reason); rows whose phone is already registered are "
-    "rejected too. At most 2 MB. Accepts Idempotency-Key.",
+    "rejected too, and so are rows whose `consent` is not yes. At most 2 MB. Accepts "
+    "Idempotency-Key.",
     tags=["groups"],
     operation_class=csv_body(ROSTER_FORMAT),
     responses={413: ResponseSpec(None, description="The file is larger than 2 MB.")},
@@ -295,7 +312,7 @@ async def import_roster(
         VolunteerId(_bare("volunteer", idempotency_key and f"{idempotency_key}:{n}", scope))
         for n in itertools.count()
     )
-    parsed = parse_roster(text, found.group_id, found.commune_code, ids)
+    parsed = parse_roster(text, found.group_id, found.commune_code, ids, recorded_by=caller.sub)
     if isinstance(parsed, RosterRejected):
         raise _rejected(parsed.rows)
 
@@ -346,7 +363,9 @@ def _rejected(rows: Any) -> RosterRejectedError:
     status_code=201,
     summary="Register a volunteer in a group",
     description="A coordinator of the group's commune. Phones as typed are stored E.164; one "
-    "phone, one volunteer (409). Accepts Idempotency-Key.",
+    "phone, one volunteer (409). The volunteer's consent (`consent_given`) is required (422 "
+    "naming it otherwise) and recorded with the wording, channel and coordinator. Accepts "
+    "Idempotency-Key.",
     tags=["volunteers"],
 )
 async def create_volunteer(
@@ -378,6 +397,10 @@ async def create_volunteer(
             preferred_language=data.preferred_language,
             availability=data.availability,
             monthly_limit=data.monthly_limit,
+            consent_given=data.consent_given,
+            consent_wording=data.consent_wording,
+            consent_channel=ConsentChannel(data.consent_channel),
+            recorded_by_id=caller.sub,
         )
         await handlers.register_volunteer(
             tx, command, options=staffing, now=store.clock.now(), cause=cause

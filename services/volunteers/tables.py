@@ -48,6 +48,8 @@ volunteers = sa.Table(
     sa.Column("erasure", sa.String(10), nullable=False, server_default=""),
     sa.Column("registered_at", _WHEN, nullable=False),
     sa.Column("updated_at", _WHEN, nullable=False),
+    # The consent record of `volunteer.registered` (shared/events/consent.py); null before.
+    sa.Column("consent", sa.JSON(none_as_null=True), nullable=True),
 )
 
 slots = sa.Table(

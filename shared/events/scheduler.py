@@ -22,6 +22,7 @@ import msgspec
 
 from shared.events.base import Event
 from shared.events.catalog import Upcaster
+from shared.events.consent import ConsentRecord, SmsConsentNotice
 from shared.events.personal import Personal
 from shared.events.upcasts import AFFECTED, RESIDENT, iso_languages
 from shared.events.vocabulary import Accessibility, Language, Outcome, Skill, Topic
@@ -258,6 +259,8 @@ class HelpRequested(Event, frozen=True, kw_only=True):
     minority: bool = False
     consent_given: bool = True
     requested_at: datetime
+    # What the resident agreed to (issue 16); None on requests filed before consent records.
+    consent: ConsentRecord | None = None
 
 
 class ResidentBooked(Event, frozen=True, kw_only=True):
@@ -280,6 +283,9 @@ class ResidentBooked(Event, frozen=True, kw_only=True):
     from_waitlist: bool = False
     changed_from_booking_id: BookingId | None = None
     booked_at: datetime
+    # The first answer to a request by SMS says what is kept and how to erase it: the version
+    # of that wording (shared/events/consent.py); None on every other booking.
+    consent_notice: SmsConsentNotice | None = None
 
 
 class ResidentWaitlisted(Event, frozen=True, kw_only=True):
@@ -292,6 +298,7 @@ class ResidentWaitlisted(Event, frozen=True, kw_only=True):
     commune_code: CommuneCode
     topics: tuple[Topic, ...]
     waitlisted_at: datetime
+    consent_notice: SmsConsentNotice | None = None  # as on `resident.booked`
 
 
 class ResidentMovedToWaitlist(Event, frozen=True, kw_only=True):

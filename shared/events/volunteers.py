@@ -20,6 +20,7 @@ import msgspec
 
 from shared.events.base import Event
 from shared.events.catalog import Upcaster
+from shared.events.consent import ConsentRecord
 from shared.events.personal import Personal
 from shared.events.scheduler import CommuneCode
 from shared.events.upcasts import EACH, iso_languages
@@ -151,6 +152,8 @@ class VolunteerRegistered(Event, frozen=True, kw_only=True):
     availability: WeeklyAvailability
     monthly_limit: int
     registered_at: datetime
+    # What the volunteer agreed to (issue 16); None on volunteers registered before.
+    consent: ConsentRecord | None = None
 
 
 class VolunteerUpdated(Event, frozen=True, kw_only=True):

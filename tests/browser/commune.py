@@ -117,6 +117,7 @@ async def add_volunteer(system: System, group_id: str, name: str, phone: str) ->
         auth=coordinator(system),
         json={
             "group_id": group_id,
+            "consent_given": True,
             "name": name,
             "phone": phone,
             "skills": ["vneid_activation"],

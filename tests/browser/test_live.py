@@ -51,6 +51,7 @@ async def register_volunteers(system: System) -> None:
             auth=coordinator,
             json={
                 "group_id": group.json()["group_id"],
+                "consent_given": True,
                 "name": name,
                 "phone": phone,
                 "skills": ["vneid_activation"],

@@ -33,10 +33,10 @@ pytestmark = [
     pytest.mark.xdist_group("browser-volunteering"),
 ]
 
-HEADER = "name,phone,village,skills,languages,saturday,sunday,monthly_limit\n"
-MINH = "Lò Văn Minh,0913 000 141,Bản Sại,cashless_payment,vi,,afternoon,3\n"
-LAN = "Hà Thị Lan,+84913000142,Thôn 3,cashless_payment,,,afternoon,\n"
-WRONG = "Cầm Văn Thắng,12345,Thôn 4,cashless_payment,,,afternoon,\n"
+HEADER = "name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent\n"
+MINH = "Lò Văn Minh,0913 000 141,Bản Sại,cashless_payment,vi,,afternoon,3,yes\n"
+LAN = "Hà Thị Lan,+84913000142,Thôn 3,cashless_payment,,,afternoon,,yes\n"
+WRONG = "Cầm Văn Thắng,12345,Thôn 4,cashless_payment,,,afternoon,,yes\n"
 
 
 async def test_a_roster_with_a_wrong_line_is_named_line_by_line_then_the_fixed_one_is_taken(

@@ -54,6 +54,7 @@ async def register_volunteers(system: System) -> None:
             auth=COORDINATOR,
             json={
                 "group_id": group.json()["group_id"],
+                "consent_given": True,
                 "name": name,
                 "phone": phone,
                 "skills": ["vneid_activation"],
@@ -131,6 +132,8 @@ async def run_weekend(system: System, instance: int = 0) -> tuple[str, date]:
         timeout=60,
     )
     assert any("Bạn đã được hẹn" in t for t in booked)
+    # ... in one answer that also says what is kept and how to erase it (consent, issue 16)
+    assert any("Bạn đã được hẹn" in t and "nhắn XOA để xóa" in t for t in booked)
     return session_id, day
 
 

@@ -96,6 +96,7 @@ async def group(system: System, commune: str) -> str:
 async def volunteer(system: System, group_id: str, phone: str, **fields: Any) -> str:
     body = {
         "group_id": group_id,
+        "consent_given": True,
         "name": fields.pop("name", "Lê Văn An"),
         "phone": phone,
         "skills": ["vneid_activation"],
@@ -269,6 +270,7 @@ async def test_a_volunteer_who_records_attendance_is_credited_the_hours(system: 
                 "commune_code": commune,
                 "topics": ["vneid_activation"],
                 "consent_given": True,
+                "sensitive_consent_given": True,
             },
         )
     )
@@ -326,6 +328,7 @@ async def test_weekday_availability_staffs_home_visits_and_make_up_sessions(
                 "topics": ["vneid_activation"],
                 "home_visit": True,
                 "consent_given": True,
+                "sensitive_consent_given": True,
             },
         )
     )

@@ -2,7 +2,7 @@
 visits by request)
 
 Revision ID: sched0007
-Revises: sched0005
+Revises: sched0006
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "sched0007"
-down_revision = "sched0005"
+down_revision = "sched0006"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 where each volunteer is in being erased
 
 Revision ID: volun0006
-Revises: volun0004
+Revises: volun0005
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "volun0006"
-down_revision = "volun0004"
+down_revision = "volun0005"
 branch_labels = None
 depends_on = None
 

@@ -16,15 +16,19 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from services.console import i18n
 from services.console.domain.communes import commune, communes_in, covers
 from services.console.i18n import N_
 from services.console.i18n import gettext as _
 from services.console.pages.common import caller_of, console_of, page, signed_in
 from services.console.pages.refusals import GENERAL, help_request_messages
 from services.console.pages.schedule import TOPICS
+from services.console.pages.words import word
 from services.console.peers import PeerError, PeerRefusedError, Venue
 from services.console.views.queries import Viewer
+from shared.events.consent import CONSENT_WORDINGS, HELP_WORDING
 from shared.events.console import AccountRole
+from shared.events.vocabulary import Accessibility, Language
 from shared.phones import InvalidPhoneError, mask_phone, normalize_phone
 from shared.web.auth import ForbiddenError
 
@@ -75,7 +79,23 @@ class RequestForm:
     birth_year: str = ""
     home_visit: bool = False
     consent_given: bool = False
+    # Sensitive details: kept only with the resident's explicit, separate consent.
+    disabled: bool = False
+    minority: bool = False
+    preferred_language: str = Language.VI.value
+    accessibility_needs: list[str] = field(default_factory=list)
+    sensitive_consent_given: bool = False
     key: str = ""
+
+    @property
+    def sensitive(self) -> bool:
+        """Whether the form gives a need that reveals disability, ethnicity or language."""
+        return (
+            self.disabled
+            or self.minority
+            or bool(self.accessibility_needs)
+            or self.preferred_language != Language.VI.value
+        )
 
 
 def _staff(viewer: Viewer | None) -> Viewer:
@@ -111,6 +131,20 @@ def form_errors(form: RequestForm) -> dict[str, str]:
         errors["address"] = N_("A home visit needs the resident's address.")
     if not form.consent_given:
         errors["consent_given"] = N_("The resident must agree that we keep these details.")
+    return errors | _sensitive_errors(form)
+
+
+def _sensitive_errors(form: RequestForm) -> dict[str, str]:
+    """The sensitive details: known words, and the resident's explicit consent to keep them."""
+    errors: dict[str, str] = {}
+    if form.preferred_language not in Language._value2member_map_:
+        errors["preferred_language"] = N_("Choose a language from the list.")
+    if not set(form.accessibility_needs) <= set(Accessibility._value2member_map_):
+        errors["accessibility_needs"] = N_("Choose accessibility needs from the list.")
+    if form.sensitive and not form.sensitive_consent_given:
+        errors["sensitive_consent_given"] = N_(
+            "The resident must agree explicitly that we keep their sensitive details."
+        )
     return errors
 
 
@@ -124,6 +158,13 @@ def body_of(form: RequestForm) -> dict[str, object]:
         "home_visit": form.home_visit,
         "birth_year": int(form.birth_year) if form.birth_year else None,
         "consent_given": form.consent_given,
+        "disabled": form.disabled,
+        "minority": form.minority,
+        "preferred_language": form.preferred_language,
+        "accessibility_needs": form.accessibility_needs,
+        "sensitive_consent_given": form.sensitive_consent_given,
+        "consent_wording": HELP_WORDING,  # the wording the form shows (`_page`)
+        "consent_channel": "console",
     }
 
 
@@ -166,7 +207,21 @@ async def _page(
         errors={name: _(message) for name, message in (errors or {}).items()},
         general=GENERAL,
         filed=filed,
+        languages=[language.value for language in Language],
+        needs=[need.value for need in Accessibility],
+        word=word,
+        consent=_wording(),
     )
+
+
+def _wording() -> dict[str, str]:
+    """The consent wording the form shows, in the reader's language (its version is sent)."""
+    wording = CONSENT_WORDINGS[HELP_WORDING]
+    english = i18n.current() == "en"
+    return {
+        "general": wording.en if english else wording.vi,
+        "sensitive": wording.sensitive_en if english else wording.sensitive_vi,
+    }
 
 
 @get("/help-requests", include_in_schema=False)
@@ -202,6 +257,11 @@ async def file_help_request(
         birth_year=text["birth_year"],
         home_visit=text["home_visit"] == "yes",
         consent_given=text["consent_given"] == "yes",
+        disabled=text["disabled"] == "yes",
+        minority=text["minority"] == "yes",
+        preferred_language=text["preferred_language"] or Language.VI.value,
+        accessibility_needs=[str(a) for a in data.getall("accessibility_needs", [])],
+        sensitive_consent_given=text["sensitive_consent_given"] == "yes",
         key=text["key"] or str(uuid.uuid4()),
     )
     _in_scope(found, form.commune_code)

@@ -72,6 +72,11 @@ _HELP_REQUEST = {
     "topics": N_("Choose at least one topic."),
     "birth_year": N_("Write a year of birth such as 1950, or leave it empty."),
     "consent_given": N_("The resident must agree that we keep these details."),
+    "sensitive_consent_given": N_(
+        "The resident must agree explicitly that we keep their sensitive details."
+    ),
+    "preferred_language": N_("Choose a language from the list."),
+    "accessibility_needs": N_("Choose accessibility needs from the list."),
 }
 
 

@@ -44,6 +44,12 @@ _KNOWN = (
     ),
     (re.compile(r"^missing column\(s\): (?P<columns>.+)$"), N_("missing columns: %(columns)s")),
     (re.compile(r"^the file has no members$"), N_("the file has no members")),
+    (
+        re.compile(
+            r"^consent (?P<value>.+) must be yes \(the member agrees to us keeping their details\)$"
+        ),
+        N_("consent %(value)s must be yes: the member must agree that we keep their details"),
+    ),
 )
 
 

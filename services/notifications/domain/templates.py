@@ -16,6 +16,7 @@ import msgspec
 from services.notifications.domain.encoding import compare_diacritics, measure
 from services.notifications.domain.errors import MessageTooLongError, TemplateContextError
 from shared.clock import VIETNAM
+from shared.events.consent import CONSENT_WORDINGS, SmsConsentNotice
 from shared.events.notifications import SmsEncoding, SmsKind, SmsLanguage
 from shared.events.scheduler import CANCEL_REASON_MAX, RefusalCode
 
@@ -25,6 +26,10 @@ TOPIC_MAX = 40
 VENUE_MAX = 50
 NAME_MAX = 40
 MAX_PENDING_CODES = 5
+# The first answer to a help request by SMS adds what is kept and how to erase it (the
+# consent notice, shared/events/consent.py): the room it takes comes off the topic and venue.
+NOTICE_TOPIC_MAX = 25
+NOTICE_VENUE_MAX = 32
 
 TopicText = Annotated[str, msgspec.Meta(min_length=1, max_length=TOPIC_MAX)]
 Venue = Annotated[str, msgspec.Meta(min_length=1, max_length=VENUE_MAX)]
@@ -77,10 +82,12 @@ class ResidentBookedContext(TemplateContext, frozen=True, kw_only=True):
     topic: TopicText
     venue: Venue
     starts_at: When
+    consent_notice: SmsConsentNotice | None = None
 
 
 class ResidentWaitlistedContext(TemplateContext, frozen=True, kw_only=True):
     topic: TopicText
+    consent_notice: SmsConsentNotice | None = None
 
 
 class ResidentMovedContext(TemplateContext, frozen=True, kw_only=True):
@@ -252,18 +259,21 @@ TEMPLATES: dict[SmsKind, Template] = {
     SmsKind.RESIDENT_BOOKED: Template(
         context=ResidentBookedContext,
         texts={
-            SmsLanguage.VI: "Bạn đã được hẹn hỗ trợ {topic} tại {venue}, {starts_at}. " + _CARRY,
+            SmsLanguage.VI: "Bạn đã được hẹn hỗ trợ {topic} tại {venue}, {starts_at}. "
+            + _CARRY
+            + "{consent_notice}",
             SmsLanguage.EN: "You are booked for help with {topic} at {venue}, {starts_at}. "
-            + _CARRY_EN,
+            + _CARRY_EN
+            + "{consent_notice}",
         },
     ),
     SmsKind.RESIDENT_WAITLISTED: Template(
         context=ResidentWaitlistedContext,
         texts={
             SmsLanguage.VI: "Chưa có buổi hỗ trợ {topic} nào còn chỗ. Bạn đã vào danh sách chờ; "
-            "khi có chỗ, chúng tôi sẽ nhắn lịch hẹn cho bạn.",
+            "khi có chỗ, chúng tôi sẽ nhắn lịch hẹn cho bạn.{consent_notice}",
             SmsLanguage.EN: "No session for {topic} has a free place yet. You are on the waiting "
-            "list; when a place opens we will text you the time.",
+            "list; when a place opens we will text you the time.{consent_notice}",
         },
     ),
     SmsKind.RESIDENT_MOVED: Template(
@@ -511,6 +521,8 @@ def _values(context: TemplateContext, language: SmsLanguage) -> dict[str, str]:
             values[name] = format_when(value, language)
         elif isinstance(value, RefusalCode):
             values[name] = _REFUSALS[language][value]
+        elif name == "consent_notice":
+            values[name] = _notice(value, language)
         elif name == "cancel_reason":
             # The sentence already ends with "."; the coordinator's own full stop is not doubled.
             said = " ".join(value.split()).rstrip(" .")
@@ -526,6 +538,24 @@ def _values(context: TemplateContext, language: SmsLanguage) -> dict[str, str]:
         else:
             values[name] = str(value)
     return values
+
+
+def _room_for_notice(values: dict[str, str]) -> dict[str, str]:
+    """With a consent notice, the topic and venue are clipped shorter: the SMS stays within
+    its parts."""
+    if values.get("consent_notice"):
+        for name, limit in (("topic", NOTICE_TOPIC_MAX), ("venue", NOTICE_VENUE_MAX)):
+            if name in values:
+                values[name] = clip(values[name], limit)
+    return values
+
+
+def _notice(notice: SmsConsentNotice | None, language: SmsLanguage) -> str:
+    """The consent wording of that version, as the SMS's last sentence ("" for none)."""
+    if notice is None:
+        return ""
+    wording = CONSENT_WORDINGS[notice.value]
+    return " " + (wording.vi if language is SmsLanguage.VI else wording.en)
 
 
 def _validated(kind: SmsKind, context: TemplateContext) -> TemplateContext:
@@ -551,7 +581,7 @@ def render(
 ) -> RenderedSms:
     """Write one SMS; diacritics are removed only when the recipient or deployment chose it."""
     template = TEMPLATES[kind]
-    values = _values(_validated(kind, context), language)
+    values = _room_for_notice(_values(_validated(kind, context), language))
     try:
         text = template.texts[language].format_map(values)
     except (KeyError, IndexError) as error:

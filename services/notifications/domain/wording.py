@@ -71,14 +71,20 @@ def resident_booked(event: ResidentBooked) -> ContextFor:
         venue_of(event.venue),
         event.when.starts_at,
     )
+    notice = event.consent_notice
     return lambda language: ResidentBookedContext(
-        topic=readable_topic(topics, language), venue=venue, starts_at=starts_at
+        topic=readable_topic(topics, language),
+        venue=venue,
+        starts_at=starts_at,
+        consent_notice=notice,
     )
 
 
 def resident_waitlisted(event: ResidentWaitlisted) -> ContextFor:
-    topics = topic_codes(event.topics)
-    return lambda language: ResidentWaitlistedContext(topic=readable_topic(topics, language))
+    topics, notice = topic_codes(event.topics), event.consent_notice
+    return lambda language: ResidentWaitlistedContext(
+        topic=readable_topic(topics, language), consent_notice=notice
+    )
 
 
 def moved_to_waitlist(event: ResidentMovedToWaitlist) -> ContextFor:

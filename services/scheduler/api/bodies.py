@@ -4,12 +4,14 @@ models' own views are in services/scheduler/views/mappers.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated, Literal
 
 import msgspec
 from litestar.params import FromPath
 
 from services.scheduler.domain.recurring import SkippedDate
 from services.scheduler.views import mappers
+from shared.events.consent import HELP_WORDING
 from shared.events.scheduler import (
     AttendanceStatus,
     Venue,
@@ -150,6 +152,25 @@ class HelpRequestCreate(msgspec.Struct, frozen=True, kw_only=True):
     disabled: bool = False
     minority: bool = False
     consent_given: bool = False
+    sensitive_consent_given: Annotated[
+        bool,
+        msgspec.Meta(
+            description="The resident's explicit consent to keeping sensitive needs: required "
+            "when `disabled`, `minority`, `accessibility_needs` or a `preferred_language` other "
+            "than `vi` is given (422 naming this field otherwise)."
+        ),
+    ] = False
+    consent_wording: Annotated[
+        str,
+        msgspec.Meta(
+            description="The version of the consent wording the resident was shown "
+            '(docs/scheduler.md, "Consent"); the current one when left out.',
+        ),
+    ] = HELP_WORDING
+    consent_channel: Annotated[
+        Literal["api", "console"],
+        msgspec.Meta(description="Where the resident agreed: `console` from the console's form."),
+    ] = "api"
 
 
 class BookingCancel(msgspec.Struct, frozen=True, kw_only=True):

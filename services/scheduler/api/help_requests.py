@@ -29,6 +29,7 @@ from services.scheduler.memory import Memory
 from services.scheduler.quota import Asker
 from services.scheduler.views import mappers, queries
 from shared.events.base import Cause
+from shared.events.consent import ConsentActor, ConsentChannel
 from shared.events.scheduler import (
     Actor,
     Channel,
@@ -44,6 +45,11 @@ from shared.web.openapi import OPTIONAL_BEARER
 from shared.web.problems import NotFoundError
 
 _CHANNELS = {Role.VOLUNTEER: Channel.VOLUNTEER, Role.COORDINATOR: Channel.COORDINATOR}
+# Who noted the resident's consent: staff filing on their behalf, or the resident on the form.
+_CONSENT_BY = {
+    Channel.VOLUNTEER: ConsentActor.VOLUNTEER,
+    Channel.COORDINATOR: ConsentActor.COORDINATOR,
+}
 
 
 @post(
@@ -52,7 +58,11 @@ _CHANNELS = {Role.VOLUNTEER: Channel.VOLUNTEER, Role.COORDINATOR: Channel.COORDI
     description="Without a token the request is rate limited per client address and per phone "
     "number (429 with Retry-After). Volunteers and coordinators filing on a resident's behalf "
     "send their token (the channel is recorded). The answer says where the request stands: "
-    "booked (with the session), waiting, or home_visit. Accepts Idempotency-Key.",
+    "booked (with the session), waiting, or home_visit, and the resident's `consent` record. "
+    "Without `consent_given`, or with a sensitive need (`disabled`, `minority`, "
+    "`accessibility_needs`, a `preferred_language` other than `vi`) and no "
+    "`sensitive_consent_given`, it is refused (422 naming the field) and nothing is filed. "
+    "Accepts Idempotency-Key.",
     tags=["help requests"],
     security=OPTIONAL_BEARER,
     responses={
@@ -92,12 +102,17 @@ async def create_help_request(
     asker = Asker(client, phone)
     key_scope = f"help-requests:{filed_by or 'public'}"
 
+    given = msgspec.structs.asdict(data) | {
+        "consent_channel": ConsentChannel(data.consent_channel),
+        "consent_by": _CONSENT_BY.get(channel, ConsentActor.RESIDENT),
+    }
+
     def command() -> RequestHelp:
         return RequestHelp(
             request_id=HelpRequestId(new_id("request", idempotency_key, key_scope)),
             channel=channel,
             filed_by=filed_by,
-            **msgspec.structs.asdict(data),
+            **given,
         )
 
     if idempotency_key is None:  # placed with the requests arriving meanwhile
@@ -145,6 +160,7 @@ def _placed_view(outcome: placing.RequestOutcome, channel: Channel) -> mappers.H
         visit_id=request.visit_id,
         venue=booked.venue if booked else None,
         when=booked.when if booked else None,
+        consent=request.consent,
     )
 
 

@@ -200,6 +200,7 @@ def decide_book_resident(
             when=session.when,
             from_waitlist=from_waitlist,
             booked_at=now,
+            consent_notice=request.first_answer_notice,
         )
     ]
 

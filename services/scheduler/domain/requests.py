@@ -20,6 +20,15 @@ from services.scheduler.domain.errors import (
 )
 from services.scheduler.domain.places import Commune, Place, find_commune
 from shared.events.base import Event
+from shared.events.consent import (
+    CONSENT_WORDINGS,
+    HELP_WORDING,
+    ConsentActor,
+    ConsentChannel,
+    ConsentPurpose,
+    ConsentRecord,
+    SmsConsentNotice,
+)
 from shared.events.scheduler import (
     BookingCancelled,
     BookingChanged,
@@ -83,6 +92,12 @@ class RequestHelp(msgspec.Struct, frozen=True, kw_only=True):
     disabled: bool = False
     minority: bool = False
     consent_given: bool = False
+    # The explicit consent a sensitive need asks for (`sensitive_needs`), the wording shown,
+    # where it was given and who noted it (`filed_by` is their account).
+    sensitive_consent_given: bool = False
+    consent_wording: str = HELP_WORDING
+    consent_channel: ConsentChannel = ConsentChannel.API
+    consent_by: ConsentActor = ConsentActor.RESIDENT
 
 
 class HelpRequestState(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,6 +120,18 @@ class HelpRequestState(msgspec.Struct, frozen=True, kw_only=True):
     session_id: SessionId | None = None
     booking_id: BookingId | None = None
     visit_id: VisitId | None = None
+    consent: ConsentRecord | None = None
+
+    @property
+    def first_answer_notice(self) -> SmsConsentNotice | None:
+        """The consent wording the first answer to a request by SMS says: what is kept, why,
+        and how to erase it (the resident saw no form)."""
+        consent = self.consent
+        if self.status is not RequestStatus.OPEN or consent is None:
+            return None
+        if consent.channel is not ConsentChannel.SMS:
+            return None
+        return SmsConsentNotice(consent.wording_version)
 
     @property
     def contact(self) -> ResidentContact:
@@ -133,6 +160,7 @@ def decide_request_help(
     phone = _checked_phone(command.phone, problems)
     commune, village = _checked_place(command, places, problems)
     language, address = _checked_details(command, now, problems)
+    consent = _checked_consent(command, now, problems)
     if problems or commune is None:
         raise HelpRequestRejectedError(tuple(problems))
     return [
@@ -157,8 +185,21 @@ def decide_request_help(
             minority=command.minority,
             consent_given=command.consent_given,
             requested_at=now,
+            consent=consent,
         )
     ]
+
+
+def sensitive_needs(command: RequestHelp) -> tuple[str, ...]:
+    """The fields that reveal disability, ethnicity or language: kept only with explicit
+    consent (Decree 13/2023 counts them as sensitive personal data)."""
+    given = {
+        "disabled": command.disabled,
+        "minority": command.minority,
+        "accessibility_needs": bool(command.accessibility_needs),
+        "preferred_language": command.preferred_language is not Language.VI,
+    }
+    return tuple(name for name, present in given.items() if present)
 
 
 def decide_waitlist_request(request: HelpRequestState, *, now: datetime) -> list[Event]:
@@ -176,6 +217,7 @@ def decide_waitlist_request(request: HelpRequestState, *, now: datetime) -> list
             commune_code=request.commune_code,
             topics=request.topics,
             waitlisted_at=now,
+            consent_notice=request.first_answer_notice,
         )
     ]
 
@@ -279,11 +321,39 @@ def _checked_details(
         problems.append(FieldProblem("address", f"at most {MAX_ADDRESS_LENGTH} characters"))
     if command.birth_year is not None and not OLDEST_BIRTH_YEAR <= command.birth_year <= now.year:
         problems.append(FieldProblem("birth_year", "not a plausible year of birth"))
+    return language, address
+
+
+def _checked_consent(
+    command: RequestHelp, now: datetime, problems: list[FieldProblem]
+) -> ConsentRecord:
     if not command.consent_given:
         problems.append(
             FieldProblem("consent_given", "the resident must agree to us keeping these details")
         )
-    return language, address
+    wording = CONSENT_WORDINGS.get(command.consent_wording)
+    by_sms = command.consent_channel is ConsentChannel.SMS
+    if wording is None or wording.purpose is not ConsentPurpose.HELP_SESSIONS:
+        problems.append(FieldProblem("consent_wording", "not a wording of help requests"))
+    elif by_sms and command.consent_wording not in SmsConsentNotice._value2member_map_:
+        problems.append(FieldProblem("consent_wording", "not a wording an SMS answer says"))
+    sensitive = sensitive_needs(command)
+    if sensitive and not command.sensitive_consent_given:
+        problems.append(
+            FieldProblem(
+                "sensitive_consent_given",
+                "the resident must agree explicitly to us keeping " + ", ".join(sensitive),
+            )
+        )
+    return ConsentRecord(
+        purpose=ConsentPurpose.HELP_SESSIONS,
+        channel=command.consent_channel,
+        wording_version=command.consent_wording,
+        recorded_by=command.consent_by,
+        recorded_by_id=command.filed_by,
+        sensitive=command.sensitive_consent_given,
+        given_at=now,
+    )
 
 
 def _requested(event: HelpRequested) -> HelpRequestState:
@@ -301,4 +371,5 @@ def _requested(event: HelpRequested) -> HelpRequestState:
         preferred_days=event.preferred_days,
         home_visit=event.home_visit,
         requested_at=event.requested_at,
+        consent=event.consent,
     )

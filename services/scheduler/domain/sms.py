@@ -16,6 +16,7 @@ from vietnam_provinces import Ward
 from services.scheduler.domain.errors import FieldProblem
 from services.scheduler.domain.places import Commune, find_commune
 from services.scheduler.domain.requests import RequestHelp
+from shared.events.consent import HELP_SMS_WORDING, ConsentActor, ConsentChannel
 from shared.events.notifications import HelpRequestedBySms
 from shared.events.scheduler import Channel, HelpRequestId, RefusalCode, RefusalReason
 from shared.events.vocabulary import Topic
@@ -83,7 +84,12 @@ def request_from_sms(event: HelpRequestedBySms, request_id: HelpRequestId) -> Re
         commune_code=commune.code if commune else (event.commune_code or ""),
         topics=(topic_from_sms(event.topic),),
         channel=Channel.SMS,
-        consent_given=True,  # the resident wrote to us asking for help
+        # The resident wrote to us asking for help; their one answer says what is kept and how
+        # to erase it (that wording is the one recorded). An SMS carries no sensitive need.
+        consent_given=True,
+        consent_wording=HELP_SMS_WORDING,
+        consent_channel=ConsentChannel.SMS,
+        consent_by=ConsentActor.RESIDENT,
     )
 
 

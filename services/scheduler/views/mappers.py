@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.scheduler.views.queries import request_row, session_row
+from shared.events.consent import ConsentRecord
 from shared.events.scheduler import (
     ResidentBooked,
     SessionTotals,
@@ -68,6 +69,8 @@ class HelpRequestView(msgspec.Struct, frozen=True, kw_only=True):
     visit_id: str | None = None
     venue: Venue | None = None
     when: Slot | None = None
+    # What the resident agreed to (shared/events/consent.py); null for requests filed before.
+    consent: ConsentRecord | None = None
 
 
 class BookingView(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,6 +158,7 @@ async def request_view(conn: AsyncConnection, request_id: str) -> HelpRequestVie
         visit_id=row.visit_id,
         venue=venue,
         when=when,
+        consent=(msgspec.convert(row.consent, ConsentRecord) if row.consent is not None else None),
     )
 
 

@@ -360,6 +360,7 @@ def _request_row(event: HelpRequested) -> dict[str, Any]:
         "booking_id": None,
         "visit_id": None,
         "requested_at": event.requested_at,
+        "consent": _json(event.consent) if event.consent is not None else None,
     }
 
 

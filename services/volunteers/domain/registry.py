@@ -23,6 +23,14 @@ from services.volunteers.domain.errors import (
     VolunteerErasedError,
 )
 from shared.events.base import Event
+from shared.events.consent import (
+    CONSENT_WORDINGS,
+    VOLUNTEER_WORDING,
+    ConsentActor,
+    ConsentChannel,
+    ConsentPurpose,
+    ConsentRecord,
+)
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
@@ -108,6 +116,12 @@ class RegisterVolunteer(msgspec.Struct, frozen=True, kw_only=True):
     preferred_language: Language = Language.VI
     availability: WeeklyAvailability = WeeklyAvailability()
     monthly_limit: int = 4
+    # The volunteer's consent to keeping their details, the wording shown, where it was given
+    # and the coordinator who noted it (their account id).
+    consent_given: bool = False
+    consent_wording: str = VOLUNTEER_WORDING
+    consent_channel: ConsentChannel = ConsentChannel.API
+    recorded_by_id: str | None = None
 
 
 class UpdateVolunteer(msgspec.Struct, frozen=True, kw_only=True):
@@ -201,6 +215,7 @@ def decide_register_volunteer(
     if not _COMMUNE_CODE.match(command.commune_code):
         raise InvalidVolunteerError("a commune code has five digits", "commune_code")
     _validate_details(command.name, command.monthly_limit, command.languages)
+    consent = _consent(command, now)
     return [
         VolunteerRegistered(
             volunteer_id=command.volunteer_id,
@@ -215,8 +230,28 @@ def decide_register_volunteer(
             availability=command.availability,
             monthly_limit=command.monthly_limit,
             registered_at=now,
+            consent=consent,
         )
     ]
+
+
+def _consent(command: RegisterVolunteer, now: datetime) -> ConsentRecord:
+    """A volunteer is kept only with their consent, to a wording for volunteers."""
+    if not command.consent_given:
+        raise InvalidVolunteerError(
+            "the volunteer must agree to us keeping their details", "consent_given"
+        )
+    wording = CONSENT_WORDINGS.get(command.consent_wording)
+    if wording is None or wording.purpose is not ConsentPurpose.VOLUNTEERING:
+        raise InvalidVolunteerError("not a wording of volunteers' consent", "consent_wording")
+    return ConsentRecord(
+        purpose=ConsentPurpose.VOLUNTEERING,
+        channel=command.consent_channel,
+        wording_version=command.consent_wording,
+        recorded_by=ConsentActor.COORDINATOR,
+        recorded_by_id=command.recorded_by_id,
+        given_at=now,
+    )
 
 
 def decide_update_volunteer(

@@ -2,7 +2,7 @@
 
 Columns (header row required, UTF-8, comma-separated; names in English):
 
-    name,phone,village,skills,languages,saturday,sunday,monthly_limit
+    name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent
 
 - name: full name, required.
 - phone: a Vietnamese mobile as typed ("0912 345 678", "+84912345678"); stored as E.164.
@@ -15,6 +15,8 @@ Columns (header row required, UTF-8, comma-separated; names in English):
   `cả ngày`); empty means not free. Optional columns monday ... friday, the same way, for
   weekday evenings (home visits, holiday sessions); missing means not free.
 - monthly_limit: assignments a month, 0-31; empty means 4.
+- consent: `yes` (or `có`, `đồng ý`) when the member agreed to us keeping these details, to
+  the volunteers' consent wording (docs/volunteers.md, "Consent"); required on every row.
 
 The result is either every row as a `RegisterVolunteer` command, or every rejected row with
 all its reasons, so a coordinator can fix the file in one go; nothing is half-imported.
@@ -33,6 +35,7 @@ from services.volunteers.domain.registry import (
     MAX_MONTHLY_LIMIT,
     RegisterVolunteer,
 )
+from shared.events.consent import ConsentChannel
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill, language_named
 from shared.events.volunteers import GroupId, HalfDay, VolunteerId, WeeklyAvailability
@@ -48,7 +51,9 @@ COLUMNS = (
     "saturday",
     "sunday",
     "monthly_limit",
+    "consent",
 )
+CONSENT_WORDS = frozenset({"yes", "y", "co", "dongy", "x", "1", "true"})
 DEFAULT_MONTHLY_LIMIT = 4
 
 _HALF_WORDS: dict[str, tuple[HalfDay, ...]] = {
@@ -151,11 +156,19 @@ def _limit(cell: str, reasons: list[str]) -> int:
     return limit
 
 
+def _consent(cell: str, reasons: list[str]) -> None:
+    if _fold(cell) not in CONSENT_WORDS:
+        reasons.append(
+            f"consent {cell!r} must be yes (the member agrees to us keeping their details)"
+        )
+
+
 def parse_roster(
     text: str,
     group_id: GroupId,
     commune_code: CommuneCode,
     new_ids: Iterator[VolunteerId],
+    recorded_by: str | None = None,
 ) -> RosterAccepted | RosterRejected:
     """Read a group's member list; all rows become registrations, or none do."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -187,6 +200,7 @@ def parse_roster(
         sunday = _halves("sunday", row["sunday"], reasons)
         weekdays = {day: _halves(day, row.get(day, ""), reasons) for day in WEEKDAY_COLUMNS}
         limit = _limit(row["monthly_limit"], reasons)
+        _consent(row["consent"], reasons)
         if reasons:
             rejected.append(RejectedRow(line=line, reasons=tuple(reasons)))
             continue
@@ -203,6 +217,9 @@ def parse_roster(
                 preferred_language=languages[0],
                 availability=WeeklyAvailability(saturday=saturday, sunday=sunday, **weekdays),
                 monthly_limit=limit,
+                consent_given=True,
+                consent_channel=ConsentChannel.ROSTER_IMPORT,
+                recorded_by_id=recorded_by,
             )
         )
     if rejected:

@@ -189,6 +189,7 @@ async def _project_registry(conn: AsyncConnection, event: Any, at: datetime) -> 
                     paused=False,
                     registered_at=event.registered_at,
                     updated_at=event.registered_at,
+                    consent=_builtins(event.consent) if event.consent is not None else None,
                 )
             )
         case VolunteerUpdated():

@@ -23,6 +23,7 @@ from services.volunteers.tables import (
     volunteers,
     weekend_plans,
 )
+from shared.events.consent import ConsentRecord
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
@@ -64,6 +65,8 @@ class VolunteerView(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     # "erasing": being forgotten (no more proposals); "erased": name, phone and village gone
     erasure: Literal["", "erasing", "erased"] = ""
+    # What the volunteer agreed to (shared/events/consent.py); null if registered before.
+    consent: ConsentRecord | None = None
 
 
 class AssignmentView(msgspec.Struct, frozen=True, kw_only=True):

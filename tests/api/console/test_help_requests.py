@@ -129,3 +129,45 @@ async def test_another_commune_is_refused_by_url_and_by_forged_form(settings: Se
     assert by_url.status_code == 403
     assert forged.status_code == 403
     assert queue == {"waiting": [], "home_visits": []}
+
+
+async def test_sensitive_needs_need_the_second_checkbox_and_are_recorded_with_it(
+    settings: Settings,
+) -> None:
+    sensitive = {"minority": "yes", "preferred_language": "hmn", "disabled": "yes"}
+    async with console_world(settings, with_scheduler=True) as world:
+        await coordinator(world)
+        blank = await world.console.get("/help-requests")
+        refused = await file(world, form(**sensitive))
+        nothing_filed = await waiting_in(world, THIEU_TRUNG)
+        filed = await file(
+            world,
+            form(
+                **sensitive,
+                accessibility_needs=["minority_language_interpreter"],
+                sensitive_consent_given="yes",
+            ),
+        )
+        queue = await waiting_in(world, THIEU_TRUNG)
+        [waiting] = queue["waiting"]
+        async with httpx.AsyncClient(base_url=world.scheduler_url) as scheduler:
+            shown = await scheduler.get(
+                f"/help-requests/{waiting['request_id']}", headers=token(Role.ADMIN)
+            )
+
+    assert 'for="sensitive_consent_given"' in blank.text
+    assert "đồng ý rõ ràng" in blank.text  # the wording help-v1 shows, in Vietnamese
+    assert refused.status_code == 400
+    assert (
+        beside(refused.text, "sensitive_consent_given")
+        == "Người dân phải đồng ý rõ ràng cho chúng tôi lưu các thông tin nhạy cảm."
+    )
+    assert nothing_filed == {"waiting": [], "home_visits": []}
+    assert filed.status_code == 200, filed.text
+    consent = shown.json()["consent"]
+    assert (consent["channel"], consent["wording_version"], consent["sensitive"]) == (
+        "console",
+        "help-v1",
+        True,
+    )
+    assert consent["recorded_by"] == "coordinator"

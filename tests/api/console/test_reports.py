@@ -34,6 +34,7 @@ def resident(phone: str, **changes: object) -> dict[str, object]:
         "topics": ["vneid_activation"],
         "birth_year": 1950,
         "consent_given": True,
+        "sensitive_consent_given": True,
     }
     return body | changes
 

@@ -30,6 +30,7 @@ def help_body(name: str, phone: str, **changes: object) -> dict[str, object]:
         "topics": ["vneid_activation"],
         "birth_year": 1950,
         "consent_given": True,
+        "sensitive_consent_given": True,
     }
     return body | changes
 
@@ -123,6 +124,7 @@ async def test_a_volunteer_asked_for_the_session_and_why_in_vietnamese(settings:
                 "/volunteers",
                 json={
                     "group_id": group.json()["group_id"],
+                    "consent_given": True,
                     "name": "Trần Văn Nam",
                     "phone": "0912 111 222",
                     "skills": ["vneid_activation"],

@@ -35,6 +35,7 @@ async def new_volunteer(world: World, phone: str, name: str) -> str:
             "/volunteers",
             json={
                 "group_id": group.json()["group_id"],
+                "consent_given": True,
                 "name": name,
                 "phone": phone,
                 "skills": ["vneid_activation"],

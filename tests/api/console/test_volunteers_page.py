@@ -14,13 +14,13 @@ from tests.api.console.world import COORDINATOR_PHONE, HOAN_KIEM, THIEU_TRUNG, W
 from tests.support.services import token
 
 ADMIN = token(Role.ADMIN)
-ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit
-Lò Văn Minh,0912 000 101,Bản Sại,vneid_activation,vi,morning,both,3
-Hà Thị Lan,+84912000102,Thôn 3,cashless_payment,,afternoon,,
+ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent
+Lò Văn Minh,0912 000 101,Bản Sại,vneid_activation,vi,morning,both,3,yes
+Hà Thị Lan,+84912000102,Thôn 3,cashless_payment,,afternoon,,,yes
 """
-WRONG = """name,phone,village,skills,languages,saturday,sunday,monthly_limit
-Lò Văn Minh,0912 000 201,Bản Sại,vneid_activation,vi,morning,both,3
-,12345,Thôn 3,flying,,afternoon,,
+WRONG = """name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent
+Lò Văn Minh,0912 000 201,Bản Sại,vneid_activation,vi,morning,both,3,yes
+,12345,Thôn 3,flying,,afternoon,,,yes
 """
 
 
@@ -98,7 +98,12 @@ async def test_a_coordinator_cannot_see_or_change_another_communes_volunteers(
         async with httpx.AsyncClient(base_url=world.volunteers_url, headers=ADMIN) as api:
             made = await api.post(
                 "/volunteers",
-                json={"group_id": elsewhere, "name": "Phạm Văn Cường", "phone": "+84912000301"},
+                json={
+                    "group_id": elsewhere,
+                    "name": "Phạm Văn Cường",
+                    "phone": "+84912000301",
+                    "consent_given": True,
+                },
             )
             assert made.status_code == 201, made.text
             outsider = made.json()["volunteer_id"]

@@ -48,6 +48,7 @@ def help_body(phone: str = "0912 345 678", **changes: Any) -> dict[str, Any]:
         "topics": ["vneid_activation"],
         "birth_year": 1950,
         "consent_given": True,
+        "sensitive_consent_given": True,
     }
     return body | changes
 

@@ -165,7 +165,13 @@ async def test_a_home_visit_asked_in_a_batch_becomes_a_visit(
     open_client: Client, tokens: Tokens
 ) -> None:
     await schedule(open_client, tokens, capacity=5)
-    visit = asking("0912000011", home_visit=True, address="Thôn 3, xã Thiệu Trung", disabled=True)
+    visit = asking(
+        "0912000011",
+        home_visit=True,
+        address="Thôn 3, xã Thiệu Trung",
+        disabled=True,
+        sensitive_consent_given=True,
+    )
 
     outcomes = await placed_at_once(open_client, [asking("0912000010"), visit])
 

@@ -24,15 +24,15 @@ from tests.support.services import token
 
 OUTSIDER = token(Role.COORDINATOR, (HOAN_KIEM,))
 
-ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit
-Lò Văn Minh,0912 000 001,Bản Sại,vneid_activation;screen_reader_help,Thái;vi,morning,both,3
-Hà Thị Lan,+84912000002,Thôn 3,cashless_payment,,afternoon,,
+ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent
+Lò Văn Minh,0912 000 001,Bản Sại,vneid_activation;screen_reader_help,Thái;vi,morning,both,3,yes
+Hà Thị Lan,+84912000002,Thôn 3,cashless_payment,,afternoon,,,yes
 """
 
-BAD_ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit
-,0912 000 003,Bản Sại,vneid_activation,vi,morning,,3
-Giàng A Páo,12345,Bản Sại,flying,Klingon,midnight,,40
-Hà Văn Tư,0912 000 004,Thôn 1,,,,,
+BAD_ROSTER = """name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent
+,0912 000 003,Bản Sại,vneid_activation,vi,morning,,3,yes
+Giàng A Páo,12345,Bản Sại,flying,Klingon,midnight,,40,yes
+Hà Văn Tư,0912 000 004,Thôn 1,,,,,,yes
 """
 
 
@@ -106,17 +106,28 @@ async def test_volunteers_are_registered_with_an_e164_phone_that_nobody_else_has
         created = await new_volunteer(client, group, "0912 345 678", languages=["vi", "blt"])
         same_phone = await client.post(
             "/volunteers",
-            json={"group_id": group, "name": "Twin", "phone": "+84912345678"},
+            json={
+                "group_id": group,
+                "name": "Twin",
+                "phone": "+84912345678",
+                "consent_given": True,
+            },
             headers=COORDINATOR,
         )
         bad_phone = await client.post(
             "/volunteers",
-            json={"group_id": group, "name": "X", "phone": "12345"},
+            json={"group_id": group, "name": "X", "phone": "12345", "consent_given": True},
             headers=COORDINATOR,
         )
         bad_skill = await client.post(
             "/volunteers",
-            json={"group_id": group, "name": "X", "phone": "0912345670", "skills": ["flying"]},
+            json={
+                "group_id": group,
+                "name": "X",
+                "phone": "0912345670",
+                "skills": ["flying"],
+                "consent_given": True,
+            },
             headers=COORDINATOR,
         )
         no_group = await client.post(
@@ -275,7 +286,7 @@ async def test_a_roster_imports_every_member_or_reports_every_wrong_row(
         )
         clash = await client.post(
             f"/groups/{group}/roster",
-            content=(ROSTER + "Trùng,0912000004,,,,,,\n").encode(),
+            content=(ROSTER + "Trùng,0912000004,,,,,,,yes\n").encode(),
             headers=csv_headers,
         )
         imported = await client.post(
@@ -352,3 +363,87 @@ async def test_a_communes_groups_are_listed_oldest_first_to_its_coordinators_onl
     assert [g["group_id"] for g in listed.json()] == [first, second]
     assert [g["members"] for g in listed.json()] == [0, 1]
     assert outsider.status_code == 403
+
+
+async def test_registration_and_import_without_consent_are_refused_and_register_nobody(
+    settings: Settings, nc: Client
+) -> None:
+    async with volunteers_app(settings, nc, FixedClock(T0)) as client:
+        group = await new_group(client)
+        unasked = await client.post(
+            "/volunteers",
+            json={"group_id": group, "name": "Lò Văn Minh", "phone": "0912000901"},
+            headers=COORDINATOR,
+        )
+        wrong_wording = await client.post(
+            "/volunteers",
+            json={
+                "group_id": group,
+                "name": "Lò Văn Minh",
+                "phone": "0912000901",
+                "consent_given": True,
+                "consent_wording": "help-v1",
+            },
+            headers=COORDINATOR,
+        )
+        csv_headers = {**COORDINATOR, "Content-Type": "text/csv"}
+        old_file = await client.post(
+            f"/groups/{group}/roster",
+            content=b"name,phone,village,skills,languages,saturday,sunday,monthly_limit\n"
+            b"L\xc3\xb2 V\xc4\x83n Minh,0912000901,,,,morning,,\n",
+            headers=csv_headers,
+        )
+        said_no = await client.post(
+            f"/groups/{group}/roster",
+            content=(ROSTER.replace("morning,both,3,yes", "morning,both,3,no")).encode(),
+            headers=csv_headers,
+        )
+        members = (await client.get(f"/groups/{group}", headers=COORDINATOR)).json()["members"]
+        agreed = await client.post(
+            "/volunteers",
+            json={
+                "group_id": group,
+                "name": "Lò Văn Minh",
+                "phone": "0912000901",
+                "consent_given": True,
+                "consent_channel": "console",
+            },
+            headers=COORDINATOR,
+        )
+        imported = await client.post(
+            f"/groups/{group}/roster",
+            content=ROSTER.encode(),
+            headers=csv_headers,
+        )
+        [member] = [
+            m
+            for m in (await client.get(f"/groups/{group}", headers=COORDINATOR)).json()["members"]
+            if m["volunteer_id"] == imported.json()["volunteer_ids"][0]
+        ]
+
+    assert members == []  # nothing of the refused ones was kept
+    assert agreed.status_code == 201, agreed.text
+    consent = agreed.json()["consent"]
+    assert {k: v for k, v in consent.items() if k != "given_at"} == {
+        "purpose": "volunteering",
+        "channel": "console",
+        "wording_version": "volunteer-v1",
+        "recorded_by": "coordinator",
+        "recorded_by_id": "tester",  # the token's subject
+        "sensitive": False,
+    }
+    assert member["consent"]["channel"] == "roster_import"
+    assert unasked.status_code == 422
+    assert unasked.json()["field"] == "consent_given"
+    assert (wrong_wording.status_code, wrong_wording.json()["field"]) == (422, "consent_wording")
+    assert old_file.status_code == 422
+    assert old_file.json()["errors"] == [
+        {"field": "line 1", "message": "missing column(s): consent"}
+    ]
+    assert said_no.status_code == 422
+    assert said_no.json()["errors"] == [
+        {
+            "field": "line 2",
+            "message": "consent 'no' must be yes (the member agrees to us keeping their details)",
+        }
+    ]

@@ -181,6 +181,7 @@ async def new_volunteer(
 ) -> dict[str, Any]:
     body = {
         "group_id": group_id,
+        "consent_given": True,
         "name": fields.pop("name", "Lê Thị Hoa"),
         "phone": phone,
         "skills": ["vneid_activation"],

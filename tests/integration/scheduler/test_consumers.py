@@ -116,6 +116,14 @@ async def test_records_staffing_and_books_help_asked_by_sms(settings: Settings, 
         booked = await eventually(seen, lambda s: s["booked"] == 1)
         roster = (await client.get(f"/sessions/{sid}/roster", headers=auth)).json()
         assert roster["residents"][0]["phone"] == "+84912345678"
+        request_id = roster["residents"][0]["request_id"]
+        asked = (await client.get(f"/help-requests/{request_id}", headers=auth)).json()
+        consent = asked["consent"]  # the resident's own SMS, answered with the SMS wording
+        assert (consent["channel"], consent["recorded_by"], consent["wording_version"]) == (
+            "sms",
+            "resident",
+            "help-sms-v1",
+        )
         assert roster["volunteer_ids"] == ["volunteer-1", "volunteer-2"]
 
         nowhere = HelpRequestedBySms(

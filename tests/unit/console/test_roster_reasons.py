@@ -14,7 +14,7 @@ from services.volunteers.domain.roster_csv import RosterRejected, parse_roster
 from shared.events.scheduler import CommuneCode
 from shared.events.volunteers import GroupId, VolunteerId
 
-HEADER = "name,phone,village,skills,languages,saturday,sunday,monthly_limit\n"
+HEADER = "name,phone,village,skills,languages,saturday,sunday,monthly_limit,consent\n"
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +31,7 @@ def refused(text: str) -> list[str]:
 
 
 def test_every_reason_of_a_wrong_line_reads_in_vietnamese() -> None:
-    (line,) = refused(HEADER + ",12345,Thôn 3,flying,klingon,never,,many\n")
+    (line,) = refused(HEADER + ",12345,Thôn 3,flying,klingon,never,,many,yes\n")
 
     assert roster_line_reasons(line) == (
         "thiếu họ tên; số điện thoại '12345' không phải số di động Việt Nam; "
@@ -46,9 +46,9 @@ def test_every_reason_of_a_wrong_line_reads_in_vietnamese() -> None:
 def test_a_repeated_phone_a_limit_out_of_range_and_a_missing_column() -> None:
     repeated, too_many = refused(
         HEADER
-        + "Lò Văn Minh,0912 000 201,,,,morning,,\n"
-        + "Hà Thị Lan,0912000201,,,,morning,,\n"
-        + "Cầm Văn Thắng,0912 000 202,,,,morning,,999\n"
+        + "Lò Văn Minh,0912 000 201,,,,morning,,,yes\n"
+        + "Hà Thị Lan,0912000201,,,,morning,,,yes\n"
+        + "Cầm Văn Thắng,0912 000 202,,,,morning,,999,yes\n"
     )
     (missing,) = refused("name,phone\nLò Văn Minh,0912 000 201\n")
 
@@ -62,3 +62,12 @@ def test_the_reasons_of_the_service_itself_and_one_it_does_not_know() -> None:
     said = roster_line_reasons("phone already belongs to a registered volunteer; newly made up")
 
     assert said == "số điện thoại này đã thuộc về một tình nguyện viên đã đăng ký; newly made up"
+
+
+def test_a_row_without_consent_reads_in_vietnamese() -> None:
+    (line,) = refused(HEADER + "Lò Văn Minh,0912 000 201,,,,morning,,,\n")
+
+    assert roster_line_reasons(line) == (
+        "cột consent: '' phải là yes (có): thành viên phải đồng ý cho chúng tôi lưu thông tin "
+        "của họ"
+    )

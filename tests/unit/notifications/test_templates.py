@@ -25,6 +25,7 @@ from services.notifications.domain.templates import (
     format_when,
     render,
 )
+from shared.events.consent import SmsConsentNotice
 from shared.events.notifications import SmsEncoding, SmsKind, SmsLanguage
 from shared.events.scheduler import CANCEL_REASON_MAX, RefusalCode
 
@@ -49,6 +50,8 @@ LONGEST_REALISTIC: dict[str, Any] = {
     "minutes": 1440,
     "tries_left": 19,
     "cancel_reason": "Hội trường thôn bị ngập sau mưa lũ, dời sang tuần sau"[:CANCEL_REASON_MAX],
+    # The first answer to a request by SMS: its longest form.
+    "consent_notice": SmsConsentNotice.HELP_SMS_V1,
 }
 
 
@@ -307,3 +310,20 @@ def test_stop_confirmation_is_a_single_part_either_way() -> None:
                 strip_diacritics=strip,
             )
             assert sms.parts == 1
+
+
+def test_the_first_answer_to_a_request_by_sms_says_what_is_kept_and_how_to_erase_it() -> None:
+    plain = ResidentBookedContext(
+        topic="kích hoạt VNeID", venue="Nhà văn hóa thôn 3", starts_at=SATURDAY_8AM
+    )
+    noticed = ResidentBookedContext(
+        topic="kích hoạt VNeID",
+        venue="Nhà văn hóa thôn 3",
+        starts_at=SATURDAY_8AM,
+        consent_notice=SmsConsentNotice.HELP_SMS_V1,
+    )
+    before = render(SmsKind.RESIDENT_BOOKED, SmsLanguage.VI, plain, strip_diacritics=False)
+    after = render(SmsKind.RESIDENT_BOOKED, SmsLanguage.VI, noticed, strip_diacritics=False)
+    assert "XOA" not in before.text
+    assert after.text == before.text + " Lưu SĐT, xã, nhu cầu chỉ để hẹn hỗ trợ; nhắn XOA để xóa."
+    assert after.parts <= MAX_PARTS

@@ -85,6 +85,8 @@ def request_command(**changes: object) -> RequestHelp:
         topics=(Topic.VNEID_ACTIVATION,),
         channel=Channel.WEB,
         consent_given=True,
+        # So a test may give any need; test_consent.py asks without it.
+        sensitive_consent_given=True,
     )
     return msgspec.structs.replace(command, **changes)
 

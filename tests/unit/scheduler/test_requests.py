@@ -30,6 +30,7 @@ def test_files_a_request_with_the_phone_in_e164_and_the_commune_checked() -> Non
         preferred_language=Language.BLT,
         preferred_days=(Weekend.SUNDAY, Weekend.SUNDAY),
         minority=True,
+        sensitive_consent_given=True,
     )
     [event] = decide_request_help(command, now=NOW)
     assert isinstance(event, HelpRequested)

@@ -65,6 +65,11 @@ _WHY_NOT = {
         "ErasureCodeIssued.provider_message_id "
         "NumberForgotten.recipient_id NumberForgotten.opted_out_hash"
     ),
+    "consent records: the version of a wording the system shows (the same text to everyone) "
+    "and the staff account that noted it; what was agreed, not who the person is": (
+        "HelpRequested.consent.wording_version HelpRequested.consent.recorded_by_id "
+        "VolunteerRegistered.consent.wording_version VolunteerRegistered.consent.recorded_by_id"
+    ),
 }
 
 # Personal, and still in clear in the log: sealed in the next steps of issue 16 (volunteers by

@@ -37,6 +37,13 @@ from services.volunteers.domain.registry import (
     volunteer_stream,
 )
 from shared.events.base import Event
+from shared.events.consent import (
+    VOLUNTEER_WORDING,
+    ConsentActor,
+    ConsentChannel,
+    ConsentPurpose,
+    ConsentRecord,
+)
 from shared.events.scheduler import CommuneCode
 from shared.events.vocabulary import Language, Skill
 from shared.events.volunteers import (
@@ -83,6 +90,7 @@ def register(**fields: object) -> RegisterVolunteer:
         "availability": WeeklyAvailability(saturday=(HalfDay.MORNING,)),
     }
     values.update(fields)
+    values.setdefault("consent_given", True)
     return RegisterVolunteer(**values)  # type: ignore[arg-type]
 
 
@@ -214,3 +222,26 @@ def test_a_slot_takes_the_local_half_days_it_touches() -> None:
     assert [half for _, half in half_days_of(start, end)] == [HalfDay.MORNING, HalfDay.AFTERNOON]
     with pytest.raises(InvalidSlotError):
         half_days_of(end, start)
+
+
+def test_a_volunteer_is_registered_with_the_consent_they_gave_and_who_noted_it() -> None:
+    (event,) = decide_register_volunteer(
+        given(), register(recorded_by_id="coordinator-3"), group(), NOW
+    )
+    assert event.consent == ConsentRecord(
+        purpose=ConsentPurpose.VOLUNTEERING,
+        channel=ConsentChannel.API,
+        wording_version=VOLUNTEER_WORDING,
+        recorded_by=ConsentActor.COORDINATOR,
+        recorded_by_id="coordinator-3",
+        given_at=NOW,
+    )
+
+
+def test_a_volunteer_without_consent_or_with_a_residents_wording_is_refused() -> None:
+    with pytest.raises(InvalidVolunteerError) as refused:
+        decide_register_volunteer(given(), register(consent_given=False), group(), NOW)
+    assert refused.value.field == "consent_given"
+    with pytest.raises(InvalidVolunteerError) as wrong_wording:
+        decide_register_volunteer(given(), register(consent_wording="help-v1"), group(), NOW)
+    assert wrong_wording.value.field == "consent_wording"
