@@ -1,4 +1,5 @@
-"""The event store tables every service starts with (revision 0001 of each branch).
+"""The event store tables every service starts with (revision 0001 of each branch), and the
+person_keys table of the services that hold personal data.
 
 Frozen as of that revision: later changes to shared/store/tables.py get their own revisions.
 """
@@ -97,3 +98,17 @@ def drop_store_tables() -> None:
         batch_op.drop_index("ix_dead_letters_open")
 
     op.drop_table("dead_letters")
+
+
+def create_person_keys_table() -> None:
+    """A service's `person_keys` (shared/personal/table.py), as first added to each service
+    that holds personal data (sched0005, notif0005, volun0006)."""
+    op.create_table(
+        "person_keys",
+        sa.Column("person_id", sa.String(length=80), nullable=False),
+        sa.Column("master_kid", sa.String(length=40), nullable=True),
+        sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("person_id"),
+    )

@@ -455,7 +455,7 @@ async def from_volunteers(handling: Handling) -> None:
         case AssignmentReplyUnmatched() as event:
             await _unmatched(handling, event)
         case VolunteerErasureRequested() as event:
-            await forgetting.volunteer_erasure_asked(
+            await forgetting.erasure_asked(
                 handling.tx,
                 event,
                 settings=handling.settings,

@@ -11,8 +11,10 @@ erasing (`volunteer.erasure_requested`) is forgotten the same way (`volunteer.fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -22,7 +24,7 @@ from services.notifications.domain.templates import ErasedContext, NothingHeldCo
 from services.notifications.optouts import opted_out_hash
 from services.notifications.settings import NotificationSettings
 from services.notifications.tables import messages, outgoing, recipients, timers
-from shared.events.base import Cause
+from shared.events.base import Cause, Event
 from shared.events.notifications import (
     NumberForgotten,
     ResidentErasureConfirmed,
@@ -49,76 +51,27 @@ WAIT_AT_MOST = timedelta(days=1)
 
 async def erasure_asked(
     tx: Transaction,
-    event: ResidentErasureRequested,
+    event: ResidentErasureRequested | VolunteerErasureRequested,
     *,
     settings: NotificationSettings,
     cause: Cause,
     cause_id: UUID,
     now: datetime,
 ) -> None:
-    """Tell the resident (unless the retention run asked), then forget them once that message
-    (and any other) is settled."""
-    # Erased by the retention run (the system): a number unused for a year may be someone
-    # else's by now, so nobody is told.
-    if event.phone and event.requested_by is not Actor.SYSTEM:
-        await handlers.queue_sms(
-            tx,
-            settings=settings,
-            now=now,
-            cause=cause,
-            # asked by SMS: one message for every request of the number
-            cause_id=event.confirmation_id or cause_id,
-            phone=event.phone,
-            kind=SmsKind.RESIDENT_ERASED,
-            context=lambda _language: ErasedContext(),
-            language=handlers.language_of(event.preferred_language),
-        )
-    await set_timer(
-        tx,
-        timers,
-        f"forget:{event.request_id}",
-        FORGET_TIMER,
-        now,
-        {"request_id": event.request_id, "phone": event.phone, "since": now.isoformat()},
-    )
-
-
-async def forget_resident(
-    tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
-) -> None:
-    """Forget the resident of `timer`, or look again shortly while a message still waits."""
-    request_id, phone = timer.payload["request_id"], timer.payload["phone"]
-    since = datetime.fromisoformat(timer.payload["since"])
-    stream_id = f"forgotten-{request_id}"
-    if await tx.version_of(stream_id) > 0:
-        return
-    if phone and await _waiting(tx, phone) and now - since < WAIT_AT_MOST:
-        await set_timer(tx, timers, timer.id, FORGET_TIMER, _look_again(now, since), timer.payload)
-        return
-    kept = await _kept_of(tx, settings, phone)
-    forgotten = ResidentForgotten(
-        request_id=request_id,
-        recipient_id=kept.recipient_id,
-        message_ids=kept.message_ids,
-        opted_out_hash=kept.opted_out_hash,
-        forgotten_at=now,
-    )
-    cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}")
-    await tx.append(stream_id, 0, [forgotten], cause)
-    await _erase_number(tx, phone)
-
-
-async def volunteer_erasure_asked(
-    tx: Transaction,
-    event: VolunteerErasureRequested,
-    *,
-    settings: NotificationSettings,
-    cause: Cause,
-    cause_id: UUID,
-    now: datetime,
-) -> None:
-    """Tell the volunteer, then forget them once that message (and any other) is settled."""
-    if event.phone:
+    """Tell the resident or volunteer (unless the retention run asked), then forget them once
+    that message (and any other) is settled."""
+    told = True
+    if isinstance(event, ResidentErasureRequested):
+        # Erased by the retention run (the system): a number unused for a year may be someone
+        # else's by now, so nobody is told. Asked by SMS: one message for every request.
+        told = event.requested_by is not Actor.SYSTEM
+        kind, timer_kind, key = SmsKind.RESIDENT_ERASED, FORGET_TIMER, "request_id"
+        who: str = event.request_id
+        cause_id = event.confirmation_id or cause_id
+    else:
+        kind, timer_kind, key = SmsKind.VOLUNTEER_ERASED, FORGET_VOLUNTEER_TIMER, "volunteer_id"
+        who = event.volunteer_id
+    if event.phone and told:
         await handlers.queue_sms(
             tx,
             settings=settings,
@@ -126,17 +79,33 @@ async def volunteer_erasure_asked(
             cause=cause,
             cause_id=cause_id,
             phone=event.phone,
-            kind=SmsKind.VOLUNTEER_ERASED,
+            kind=kind,
             context=lambda _language: ErasedContext(),
             language=handlers.language_of(event.preferred_language),
         )
     await set_timer(
         tx,
         timers,
-        f"forget:{event.volunteer_id}",
-        FORGET_VOLUNTEER_TIMER,
+        f"forget:{who}",
+        timer_kind,
         now,
-        {"volunteer_id": event.volunteer_id, "phone": event.phone, "since": now.isoformat()},
+        {key: who, "phone": event.phone, "since": now.isoformat()},
+    )
+
+
+async def forget_resident(
+    tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
+) -> None:
+    """Forget the resident of `timer`, or look again shortly while a message still waits."""
+    request_id = timer.payload["request_id"]
+    await _forget_person(
+        tx,
+        timer,
+        FORGET_TIMER,
+        f"forgotten-{request_id}",
+        lambda kept: ResidentForgotten(request_id=request_id, **kept.facts(now)),
+        settings=settings,
+        now=now,
     )
 
 
@@ -144,26 +113,38 @@ async def forget_volunteer(
     tx: Transaction, timer: Timer, *, settings: NotificationSettings, now: datetime
 ) -> None:
     """Forget the volunteer of `timer`, as a resident is forgotten."""
-    volunteer_id, phone = timer.payload["volunteer_id"], timer.payload["phone"]
+    volunteer_id = timer.payload["volunteer_id"]
+    await _forget_person(
+        tx,
+        timer,
+        FORGET_VOLUNTEER_TIMER,
+        f"forgotten-{volunteer_id}",
+        lambda kept: VolunteerForgotten(volunteer_id=volunteer_id, **kept.facts(now)),
+        settings=settings,
+        now=now,
+    )
+
+
+async def _forget_person(
+    tx: Transaction,
+    timer: Timer,
+    timer_kind: str,
+    stream_id: str,
+    forgotten: Callable[[_Kept], Event],
+    *,
+    settings: NotificationSettings,
+    now: datetime,
+) -> None:
+    phone = timer.payload["phone"]
     since = datetime.fromisoformat(timer.payload["since"])
-    stream_id = f"forgotten-{volunteer_id}"
     if await tx.version_of(stream_id) > 0:
         return
     if phone and await _waiting(tx, phone) and now - since < WAIT_AT_MOST:
-        await set_timer(
-            tx, timers, timer.id, FORGET_VOLUNTEER_TIMER, _look_again(now, since), timer.payload
-        )
+        await set_timer(tx, timers, timer.id, timer_kind, _look_again(now, since), timer.payload)
         return
     kept = await _kept_of(tx, settings, phone)
-    forgotten = VolunteerForgotten(
-        volunteer_id=volunteer_id,
-        recipient_id=kept.recipient_id,
-        message_ids=kept.message_ids,
-        opted_out_hash=kept.opted_out_hash,
-        forgotten_at=now,
-    )
     cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}")
-    await tx.append(stream_id, 0, [forgotten], cause)
+    await tx.append(stream_id, 0, [forgotten(kept)], cause)
     await _erase_number(tx, phone)
 
 
@@ -235,10 +216,7 @@ async def forget_number(
     kept = await _kept_of(tx, settings, phone) if phone else _Kept()
     forgotten = NumberForgotten(
         confirmation_id=confirmation_id,
-        recipient_id=kept.recipient_id,
-        message_ids=kept.message_ids,
-        opted_out_hash=kept.opted_out_hash,
-        forgotten_at=now,
+        **kept.facts(now),
     )
     cause = Cause(correlation_id=uuid7(), id_seed=f"timer:{timer.id}")
     await tx.append(stream_id, stream.version, [forgotten], cause)
@@ -264,6 +242,15 @@ class _Kept:
     recipient_id: str | None = None
     message_ids: tuple[str, ...] = ()
     opted_out_hash: str | None = None
+
+    def facts(self, now: datetime) -> dict[str, Any]:
+        """The fields every `*.forgotten` event has."""
+        return {
+            "recipient_id": self.recipient_id,
+            "message_ids": self.message_ids,
+            "opted_out_hash": self.opted_out_hash,
+            "forgotten_at": now,
+        }
 
 
 async def _kept_of(tx: Transaction, settings: NotificationSettings, phone: str) -> _Kept:

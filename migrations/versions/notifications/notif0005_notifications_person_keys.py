@@ -6,8 +6,9 @@ Revises: notif0004
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from migrations.store_tables import create_person_keys_table
 
 revision = "notif0005"
 down_revision = "notif0004"
@@ -16,15 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "person_keys",
-        sa.Column("person_id", sa.String(length=80), nullable=False),
-        sa.Column("master_kid", sa.String(length=40), nullable=True),
-        sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("person_id"),
-    )
+    create_person_keys_table()
 
 
 def downgrade() -> None:
