@@ -195,14 +195,7 @@ async def from_scheduler(handling: Handling) -> None:
         case StaffingAlertRaised() as event:
             await _understaffed(handling, event)
         case ResidentErasureRequested() as event:
-            await forgetting.erasure_asked(
-                handling.tx,
-                event,
-                settings=handling.settings,
-                cause=handling.cause,
-                cause_id=handling.recorded.event_id,
-                now=handling.now,
-            )
+            await _erasure_asked(handling, event)
         case ErasureBySmsStarted() as event:
             await forgetting.nothing_held(
                 handling.tx,
@@ -455,16 +448,22 @@ async def from_volunteers(handling: Handling) -> None:
         case AssignmentReplyUnmatched() as event:
             await _unmatched(handling, event)
         case VolunteerErasureRequested() as event:
-            await forgetting.erasure_asked(
-                handling.tx,
-                event,
-                settings=handling.settings,
-                cause=handling.cause,
-                cause_id=handling.recorded.event_id,
-                now=handling.now,
-            )
+            await _erasure_asked(handling, event)
         case _:
             return
+
+
+async def _erasure_asked(
+    handling: Handling, event: ResidentErasureRequested | VolunteerErasureRequested
+) -> None:
+    await forgetting.erasure_asked(
+        handling.tx,
+        event,
+        settings=handling.settings,
+        cause=handling.cause,
+        cause_id=handling.recorded.event_id,
+        now=handling.now,
+    )
 
 
 async def _released(handling: Handling, event: AssignmentReleased) -> None:

@@ -64,7 +64,14 @@ async def set_timers(tx: Transaction, table: sa.Table, timers: Iterable[Timer]) 
 
     A timer set again starts afresh: no attempts, no claim (`Timer.attempts` is not read).
     """
-    rows = [
+    rows = _rows(timers)
+    if rows:
+        await tx.conn.execute(_upsert(table, tx.conn.dialect.name), rows)
+
+
+def _rows(timers: Iterable[Timer]) -> list[dict[str, Any]]:
+    """Timers as fresh rows: no attempts, no claim."""
+    return [
         {
             "id": timer.id,
             "kind": timer.kind,
@@ -75,8 +82,6 @@ async def set_timers(tx: Transaction, table: sa.Table, timers: Iterable[Timer]) 
         }
         for timer in timers
     ]
-    if rows:
-        await tx.conn.execute(_upsert(table, tx.conn.dialect.name), rows)
 
 
 # What a timer set again replaces: everything but its id.
@@ -95,17 +100,7 @@ def _upsert(table: sa.Table, dialect_name: str) -> sa.Insert:
 
 async def plant_timers(conn: AsyncConnection, table: sa.Table, timers: Iterable[Timer]) -> None:
     """Set each timer unless one with its id is set already (as it was, due when it was)."""
-    rows = [
-        {
-            "id": timer.id,
-            "kind": timer.kind,
-            "due_at": timer.due_at,
-            "payload": msgspec.to_builtins(timer.payload),
-            "attempts": 0,
-            "claimed_until": None,
-        }
-        for timer in timers
-    ]
+    rows = _rows(timers)
     if rows:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         await conn.execute(
