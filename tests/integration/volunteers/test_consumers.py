@@ -34,6 +34,7 @@ from shared.events.scheduler import (
     VisitId,
 )
 from shared.events.vocabulary import Accessibility, Language
+from shared.runtime import personal_data
 from shared.settings import Settings
 from shared.store.database import create_engine
 from shared.store.eventstore import EventStore
@@ -66,13 +67,17 @@ def resident(language: Language = Language.VI) -> ResidentContact:
 
 @asynccontextmanager
 async def own_store(settings: Settings) -> AsyncIterator[EventStore]:
-    """The service's log and read models, opened from the test (not through the app)."""
+    """The service's log and read models, opened from the test (not through the app), with
+    its volunteers' keys."""
     database = settings.database("volunteers")
     engine = create_engine(database.url, database.schema)
     try:
-        yield EventStore(
+        store = EventStore(
             engine, store_tables, build_catalog(), "volunteers", FixedClock(T0), project
         )
+        # seals and opens as the service's own store does (its volunteers' keys)
+        store.personal = personal_data(settings, PARTS, store, FixedClock(T0))
+        yield store
     finally:
         await engine.dispose()
 
