@@ -316,10 +316,10 @@ def cmd_account(args: argparse.Namespace) -> int:
             added_by="cli",
         )
         async with store.transaction() as tx:
-            added: bool = await handlers.add_account(
+            added = await handlers.add_account(
                 tx, command, now=runtime.clock.now(), cause=Cause(correlation_id=uuid7())
             )
-        return added
+        return added is not None
 
     try:
         added = asyncio.run(_with_runtime("console", run))

@@ -130,8 +130,8 @@ class World:
         )
         async with self.runtime.store.transaction() as tx:
             cause = Cause(correlation_id=uuid7())
-            await handlers.add_account(tx, command, now=self.clock.now(), cause=cause)
-        return command.account_id
+            added = await handlers.add_account(tx, command, now=self.clock.now(), cause=cause)
+        return added or command.account_id
 
 
 # An override of volunteers_url: a volunteers service that does not answer.
