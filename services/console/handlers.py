@@ -113,7 +113,7 @@ async def pause_account(
     await _end_sessions_of(
         tx,
         command.account_id,
-        SessionEnding.ACCOUNT_PAUSED,
+        reason=SessionEnding.ACCOUNT_PAUSED,
         by=command.paused_by,
         now=now,
         cause=cause,
@@ -123,8 +123,8 @@ async def pause_account(
 async def _end_sessions_of(
     tx: Transaction,
     account_id: AccountId,
-    reason: SessionEnding,
     *,
+    reason: SessionEnding,
     by: str,
     now: datetime,
     cause: Cause,
@@ -165,7 +165,7 @@ async def erase_account(
     await _end_sessions_of(
         tx,
         command.account_id,
-        SessionEnding.ACCOUNT_ERASED,
+        reason=SessionEnding.ACCOUNT_ERASED,
         by=command.erased_by,
         now=now,
         cause=cause,
