@@ -303,6 +303,7 @@ def cmd_account(args: argparse.Namespace) -> int:
     from services.console import handlers
     from services.console.domain.accounts import AddAccount
     from services.console.domain.errors import PhoneTakenError
+    from services.console.settings import ConsoleSettings
     from shared.errors import DomainError
     from shared.events.base import Cause
     from shared.events.console import AccountRole
@@ -312,8 +313,9 @@ def cmd_account(args: argparse.Namespace) -> int:
     scope = tuple(code.strip() for code in args.scope.split(",") if code.strip())
 
     async def run(runtime: Any, store: Any) -> bool:
+        key = ConsoleSettings.from_env(os.environ, runtime.settings).code_secret
         command = AddAccount(
-            account_id=handlers.account_id_of(args.phone),
+            account_id=handlers.account_id_of(args.phone, key=key),
             role=AccountRole(args.role),
             name=args.name,
             phone=args.phone,
@@ -329,9 +331,8 @@ def cmd_account(args: argparse.Namespace) -> int:
 
     try:
         added = asyncio.run(_with_runtime("console", run))
-    except PhoneTakenError as error:
-        print(f"handinhand account add: {error}", file=sys.stderr)
-        return 1
+    except PhoneTakenError:
+        added = False  # added before ids were keyed, or with another code secret: it is there
     except DomainError as error:
         print(f"handinhand account add: {error.field or 'input'}: {error}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ given.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import replace
@@ -66,10 +67,19 @@ def normalized(phone: str) -> str:
     return normalize_phone(phone)
 
 
-def account_id_of(phone: str) -> AccountId:
+def account_id_of(phone: str, *, key: str) -> AccountId:
     """One account per phone: the id follows from it, so adding the same phone twice is the
-    same command twice and appends nothing new."""
-    return AccountId(str(derived_id("account", normalize_phone(phone))))
+    same command twice and appends nothing new. Keyed (HMAC-SHA-256 with a key derived from
+    the console's code secret, `key`): the id stays in the log, the streams and other
+    services' events after the account is erased, and an unkeyed hash of a phone number is
+    walked back by trying every number. A UUIDv8 (RFC 9562) of the first 122 bits.
+    Accounts added before it was keyed keep their ids (their phone finds them)."""
+    per_purpose = hmac.new(key.encode(), b"console-account-id", hashlib.sha256).digest()
+    digest = hmac.new(per_purpose, normalize_phone(phone).encode(), hashlib.sha256).digest()
+    value = int.from_bytes(digest[:16], "big")
+    value &= ~((0xF << 76) | (0b11 << 62))
+    value |= (0x8 << 76) | (0b10 << 62)
+    return AccountId(str(uuid.UUID(int=value)))
 
 
 async def load_account(tx: Transaction, account_id: AccountId) -> tuple[AccountState | None, int]:

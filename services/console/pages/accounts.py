@@ -118,7 +118,7 @@ async def add_coordinator(
     if not errors:
         console = console_of(request)
         command = AddAccount(
-            account_id=handlers.account_id_of(data.phone),
+            account_id=handlers.account_id_of(data.phone, key=console.settings.code_secret),
             role=AccountRole.COORDINATOR,
             name=data.name,
             phone=data.phone,

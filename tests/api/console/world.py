@@ -121,7 +121,9 @@ class World:
         volunteer_id: str | None = None,
     ) -> AccountId:
         command = AddAccount(
-            account_id=handlers.account_id_of(phone),
+            account_id=handlers.account_id_of(
+                phone, key=self.app.state.service.settings.code_secret
+            ),
             role=role,
             name=name,
             phone=phone,

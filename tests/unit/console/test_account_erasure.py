@@ -3,6 +3,7 @@ and nothing of an erased account changes again, each refusal naming the field.""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -25,9 +26,11 @@ from services.console.domain.errors import (
     ErasureNotConfirmedError,
     UnknownAccountError,
 )
+from services.console.handlers import account_id_of, next_account_id
 from shared.errors import DomainError
 from shared.events.console import AccountErased, AccountId, AccountRole
 from shared.events.fold import fold
+from shared.ids import derived_id
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 ACCOUNT = AccountId("a-1")
@@ -94,3 +97,19 @@ def test_an_erased_account_cannot_be_resumed_paused_or_changed(decide: object) -
         decide(fold(evolve_account, events))  # type: ignore[operator]
     assert isinstance(raised.value, DomainError)
     assert raised.value.field == "account_id"
+
+
+def test_an_account_id_follows_from_the_phone_only_with_the_console_key() -> None:
+    key, other = "k" * 40, "o" * 40
+    same = account_id_of("0912 000 002", key=key)
+
+    assert same == account_id_of("+84912000002", key=key)  # one phone, one account
+    assert same != account_id_of("+84912000002", key=other)
+    assert same != str(derived_id("account", "+84912000002"))  # not walked back without it
+    assert uuid.UUID(same).version == 8
+
+
+def test_the_account_after_an_erased_one_has_an_id_of_its_own_found_again_the_same_way() -> None:
+    first = account_id_of("0912 000 002", key="k" * 40)
+    assert next_account_id(first) not in (first, next_account_id(next_account_id(first)))
+    assert next_account_id(first) == next_account_id(first)
