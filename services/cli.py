@@ -293,10 +293,17 @@ def _revoke_token(text: str, reason: str) -> int:
 
 
 def cmd_account(args: argparse.Namespace) -> int:
-    """Add a console account (the first admin, typically); the same phone again changes nothing."""
+    """Add a console account (the first admin, typically); the same phone again changes nothing.
+    Or erase the account of a phone (`--yes` confirms)."""
+    if args.action == "erase":
+        return _erase_account(args)
+    if not args.role or not args.name:
+        print("handinhand account add: --role and --name are required", file=sys.stderr)
+        return 2
     from services.console import handlers
     from services.console.domain.accounts import AddAccount
     from services.console.domain.errors import PhoneTakenError
+    from services.console.settings import ConsoleSettings
     from shared.errors import DomainError
     from shared.events.base import Cause
     from shared.events.console import AccountRole
@@ -306,8 +313,9 @@ def cmd_account(args: argparse.Namespace) -> int:
     scope = tuple(code.strip() for code in args.scope.split(",") if code.strip())
 
     async def run(runtime: Any, store: Any) -> bool:
+        key = ConsoleSettings.from_env(os.environ, runtime.settings).code_secret
         command = AddAccount(
-            account_id=handlers.account_id_of(args.phone),
+            account_id=handlers.account_id_of(args.phone, key=key),
             role=AccountRole(args.role),
             name=args.name,
             phone=args.phone,
@@ -316,16 +324,15 @@ def cmd_account(args: argparse.Namespace) -> int:
             added_by="cli",
         )
         async with store.transaction() as tx:
-            added: bool = await handlers.add_account(
+            added = await handlers.add_account(
                 tx, command, now=runtime.clock.now(), cause=Cause(correlation_id=uuid7())
             )
-        return added
+        return added is not None
 
     try:
         added = asyncio.run(_with_runtime("console", run))
-    except PhoneTakenError as error:
-        print(f"handinhand account add: {error}", file=sys.stderr)
-        return 1
+    except PhoneTakenError:
+        added = False  # added before ids were keyed, or with another code secret: it is there
     except DomainError as error:
         print(f"handinhand account add: {error.field or 'input'}: {error}", file=sys.stderr)
         return 2
@@ -334,6 +341,47 @@ def cmd_account(args: argparse.Namespace) -> int:
         print(f"account added: {args.role} {args.name} ({shown})")
     else:
         print(f"an account with phone {shown} exists already: nothing changed")
+    return 0
+
+
+def _erase_account(args: argparse.Namespace) -> int:
+    """Erase the account that signs in with `--phone`, as its erasure page does; asked again,
+    no account has the phone any more and nothing happens."""
+    from services.console import handlers
+    from services.console.domain.accounts import EraseAccount
+    from services.console.views import queries
+    from shared.errors import DomainError
+    from shared.events.base import Cause
+    from shared.ids import uuid7
+    from shared.phones import InvalidPhoneError, mask_phone
+
+    try:
+        phone = handlers.normalized(args.phone)
+    except InvalidPhoneError as error:
+        print(f"handinhand account erase: phone: {error}", file=sys.stderr)
+        return 2
+
+    async def run(runtime: Any, store: Any) -> bool | None:
+        async with store.reader.connect() as conn:
+            found = await queries.account_with_phone(conn, phone)
+        if found is None:
+            return None
+        command = EraseAccount(account_id=found.account_id, confirmed=args.yes, erased_by="cli")
+        async with store.transaction() as tx:
+            erased: bool = await handlers.erase_account(
+                tx, command, now=runtime.clock.now(), cause=Cause(correlation_id=uuid7())
+            )
+        return erased
+
+    try:
+        erased = asyncio.run(_with_runtime("console", run))
+    except DomainError as error:
+        print(f"handinhand account erase: {error.field or 'input'}: {error}", file=sys.stderr)
+        return 2
+    if erased is None:
+        print(f"no account signs in with phone {mask_phone(phone)}: nothing erased")
+    else:
+        print(f"account of {mask_phone(phone)} erased: its name, phone and browsers are forgotten")
     return 0
 
 
@@ -494,11 +542,16 @@ def _token_parser(commands: Any) -> None:
 
 
 def _account_parser(commands: Any) -> None:
-    account = commands.add_parser("account", help="add a console account (e.g. the first admin)")
-    account.add_argument("action", choices=["add"])
-    account.add_argument("--role", choices=["admin", "coordinator", "volunteer"], required=True)
+    account = commands.add_parser(
+        "account", help="add a console account (e.g. the first admin), or erase one"
+    )
+    account.add_argument("action", choices=["add", "erase"])
+    account.add_argument("--role", choices=["admin", "coordinator", "volunteer"], help="for add")
     account.add_argument("--phone", required=True, help="e.g. 0912 345 678")
-    account.add_argument("--name", required=True)
+    account.add_argument("--name", help="for add")
+    account.add_argument(
+        "--yes", action="store_true", help="for erase: confirm (it cannot be brought back)"
+    )
     account.add_argument("--scope", default="", help="comma-separated province or commune codes")
     account.add_argument("--volunteer-id", help="for a volunteer: their volunteer id")
     account.set_defaults(run=cmd_account)

@@ -4,6 +4,7 @@ APIs (as a coordinator would), so a newcomer sees assignments proposed and SMS w
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from datetime import date, timedelta
 from importlib import resources
@@ -164,7 +165,9 @@ async def add_demo_coordinator(settings: Settings) -> None:
     does, in the console's log; its relay publishes it."""
     from services.console import handlers
     from services.console.domain.accounts import AddAccount
+    from services.console.domain.errors import PhoneTakenError
     from services.console.parts import PARTS
+    from services.console.settings import ConsoleSettings
     from shared.events import build_catalog
     from shared.events.base import Cause
     from shared.events.console import AccountRole
@@ -173,9 +176,10 @@ async def add_demo_coordinator(settings: Settings) -> None:
 
     name, phone = DEMO_COORDINATOR
     runtime = Runtime(settings, PARTS, build_catalog(), SystemClock())
+    key = ConsoleSettings.from_env(os.environ, settings).code_secret
     store = runtime.open_store()
     command = AddAccount(
-        account_id=handlers.account_id_of(phone),
+        account_id=handlers.account_id_of(phone, key=key),
         role=AccountRole.COORDINATOR,
         name=name,
         phone=phone,
@@ -187,6 +191,8 @@ async def add_demo_coordinator(settings: Settings) -> None:
             await handlers.add_account(
                 tx, command, now=runtime.clock.now(), cause=Cause(correlation_id=uuid7())
             )
+    except PhoneTakenError:
+        pass  # added before, under another id (before ids were keyed): it is there
     finally:
         await store.close()
 

@@ -8,8 +8,10 @@ given.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -17,11 +19,13 @@ from services.console.domain.accounts import (
     AccountState,
     AddAccount,
     ChangeScope,
+    EraseAccount,
     PauseAccount,
     ResumeAccount,
     account_stream,
     decide_add,
     decide_change_scope,
+    decide_erase,
     decide_pause,
     decide_resume,
     evolve_account,
@@ -63,10 +67,19 @@ def normalized(phone: str) -> str:
     return normalize_phone(phone)
 
 
-def account_id_of(phone: str) -> AccountId:
+def account_id_of(phone: str, *, key: str) -> AccountId:
     """One account per phone: the id follows from it, so adding the same phone twice is the
-    same command twice and appends nothing new."""
-    return AccountId(str(derived_id("account", normalize_phone(phone))))
+    same command twice and appends nothing new. Keyed (HMAC-SHA-256 with a key derived from
+    the console's code secret, `key`): the id stays in the log, the streams and other
+    services' events after the account is erased, and an unkeyed hash of a phone number is
+    walked back by trying every number. A UUIDv8 (RFC 9562) of the first 122 bits.
+    Accounts added before it was keyed keep their ids (their phone finds them)."""
+    per_purpose = hmac.new(key.encode(), b"console-account-id", hashlib.sha256).digest()
+    digest = hmac.new(per_purpose, normalize_phone(phone).encode(), hashlib.sha256).digest()
+    value = int.from_bytes(digest[:16], "big")
+    value &= ~((0xF << 76) | (0b11 << 62))
+    value |= (0x8 << 76) | (0b10 << 62)
+    return AccountId(str(uuid.UUID(int=value)))
 
 
 async def load_account(tx: Transaction, account_id: AccountId) -> tuple[AccountState | None, int]:
@@ -74,16 +87,29 @@ async def load_account(tx: Transaction, account_id: AccountId) -> tuple[AccountS
     return fold(evolve_account, (item.event for item in stream.events)), stream.version
 
 
-async def add_account(tx: Transaction, command: AddAccount, *, now: datetime, cause: Cause) -> bool:
-    """Whether the account is new; an existing one with the same phone is left as it is."""
+def next_account_id(erased: AccountId) -> AccountId:
+    """The id a phone's account takes after the account it had was erased: derived from the
+    erased one's (never from the phone, which is forgotten), so adding it again is still the
+    same command twice."""
+    return AccountId(str(derived_id("account-after", erased)))
+
+
+async def add_account(
+    tx: Transaction, command: AddAccount, *, now: datetime, cause: Cause
+) -> AccountId | None:
+    """The new account's id; None when an account with the same phone exists already (it is
+    left as it is). A phone whose account was erased gets a new account, under a new id."""
     state, version = await load_account(tx, command.account_id)
+    while state is not None and state.erased:
+        command = replace(command, account_id=next_account_id(command.account_id))
+        state, version = await load_account(tx, command.account_id)
     events = decide_add(state, command, now)
     if events:
         holder = await queries.account_with_phone(tx.conn, normalize_phone(command.phone))
         if holder is not None:
             raise PhoneTakenError("another account already signs in with this phone")
     await tx.append(account_stream(command.account_id), version, events, cause)
-    return bool(events)
+    return command.account_id if events else None
 
 
 async def pause_account(
@@ -94,15 +120,27 @@ async def pause_account(
     await tx.append(
         account_stream(command.account_id), version, decide_pause(state, command, now), cause
     )
-    for found in await queries.open_sessions(tx.conn, command.account_id, now):
-        await end_session(
-            tx,
-            found.session_id,
-            reason=SessionEnding.ACCOUNT_PAUSED,
-            by=command.paused_by,
-            now=now,
-            cause=cause,
-        )
+    await _end_sessions_of(
+        tx,
+        command.account_id,
+        reason=SessionEnding.ACCOUNT_PAUSED,
+        by=command.paused_by,
+        now=now,
+        cause=cause,
+    )
+
+
+async def _end_sessions_of(
+    tx: Transaction,
+    account_id: AccountId,
+    *,
+    reason: SessionEnding,
+    by: str,
+    now: datetime,
+    cause: Cause,
+) -> None:
+    for found in await queries.open_sessions(tx.conn, account_id, now):
+        await end_session(tx, found.session_id, reason=reason, by=by, now=now, cause=cause)
 
 
 async def resume_account(
@@ -121,6 +159,31 @@ async def change_scope(
     await tx.append(
         account_stream(command.account_id), version, decide_change_scope(state, command, now), cause
     )
+
+
+async def erase_account(
+    tx: Transaction, command: EraseAccount, *, now: datetime, cause: Cause
+) -> bool:
+    """Whether it was erased now (False: erased already). Its sessions end, and its data key
+    is destroyed in the same transaction: its name, phone and browsers, sealed with that key
+    in the log and the streams, open to nothing from then on; its read model row is blanked
+    by the projection. The integration tokens it issued stay: they are their integration's,
+    not this person's (an admin revokes them on the tokens page)."""
+    state, version = await load_account(tx, command.account_id)
+    events = decide_erase(state, command, now)
+    await tx.append(account_stream(command.account_id), version, events, cause)
+    await _end_sessions_of(
+        tx,
+        command.account_id,
+        reason=SessionEnding.ACCOUNT_ERASED,
+        by=command.erased_by,
+        now=now,
+        cause=cause,
+    )
+    personal = tx.store.personal
+    assert personal is not None  # the console owns its accounts' keys (parts.py)
+    await personal.erase(tx.conn, command.account_id)
+    return bool(events)
 
 
 def session_stream(session_id: WebSessionId) -> str:

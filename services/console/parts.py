@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from services.console import consumers, hearings
 from services.console.service import Console
-from services.console.tables import READ_MODELS, metadata, store_tables
+from services.console.tables import READ_MODELS, metadata, person_keys, store_tables
 from services.console.views import projection
 from shared.runtime import ServiceParts, ServiceWork
 from shared.web.revocation_feed import forgetting_expired, revocations_heard
@@ -18,6 +18,7 @@ PARTS = ServiceParts(
     tables=store_tables,
     projector=projection.project,
     read_models=READ_MODELS,
+    person_keys=person_keys,  # its accounts' names, phones and browsers
 )
 
 

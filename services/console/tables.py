@@ -1,16 +1,18 @@
 """The console's tables: the shared event store tables, its read models (accounts, web
-sessions, API tokens), and what must never reach an event: code hashes, session-id hashes,
-request counts."""
+sessions, API tokens), its accounts' data keys, and what must never reach an event: code
+hashes, session-id hashes, request counts."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from shared.personal.table import add_person_keys_table
 from shared.store.tables import add_store_tables
 from shared.store.utc import UtcDateTime
 
 metadata = sa.MetaData()
 store_tables = add_store_tables(metadata)
+person_keys = add_person_keys_table(metadata)  # person = the account's id
 
 _ID = 200
 _WHEN = UtcDateTime()
@@ -21,12 +23,14 @@ accounts = sa.Table(
     sa.Column("account_id", sa.String(_ID), primary_key=True),
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("phone", sa.String(20), nullable=False, unique=True),
+    # NULL once erased: the phone may then be another account's
+    sa.Column("phone", sa.String(20), nullable=True, unique=True),
     sa.Column("scope", sa.JSON(), nullable=False),
     sa.Column("volunteer_id", sa.String(_ID), nullable=True),
     sa.Column("paused", sa.Boolean(), nullable=False),
     sa.Column("added_at", _WHEN, nullable=False),
     sa.Column("updated_at", _WHEN, nullable=False),
+    sa.Column("erased_at", _WHEN, nullable=True),
 )
 
 web_sessions = sa.Table(

@@ -1,7 +1,8 @@
 """Events published by the console service: who may sign in, and the web sessions they start.
 
 Streams: `account-<uuid>` (a person who signs in to the console: an admin, a coordinator or a
-volunteer), `websession-<uuid>` (one signed-in browser) and `apitoken-<jti>` (one bearer token
+volunteer; its name and phone sealed with the account's key, which the console owns),
+`websession-<uuid>` (one signed-in browser) and `apitoken-<jti>` (one bearer token
 for an integration, issued or revoked by an admin). Scopes are province or commune
 codes (`38`, `15835`); phones are E.164. A session's cookie value and its hash never leave the
 console's own tables: events name the session by its id only. Likewise a token's text is in
@@ -15,6 +16,7 @@ from enum import StrEnum
 from typing import ClassVar, NewType
 
 from shared.events.base import Event
+from shared.events.personal import Personal
 
 AccountId = NewType("AccountId", str)
 WebSessionId = NewType("WebSessionId", str)
@@ -37,16 +39,18 @@ class SessionEnding(StrEnum):
     SIGNED_OUT = "signed_out"
     REVOKED = "revoked"
     ACCOUNT_PAUSED = "account_paused"
+    ACCOUNT_ERASED = "account_erased"
 
 
 class AccountAdded(Event, frozen=True, kw_only=True):
     """Someone may now sign in to the console with this phone."""
 
     event_type: ClassVar[str] = "account.added"
+    person: ClassVar[str] = "account_id"
     account_id: AccountId
     role: AccountRole
-    name: str
-    phone: str
+    name: Personal
+    phone: Personal
     scope: tuple[str, ...] = ()
     volunteer_id: str | None = None
     added_by: str = ""
@@ -86,9 +90,10 @@ class WebSessionStarted(Event, frozen=True, kw_only=True):
     """An account signed in with an SMS code from one browser."""
 
     event_type: ClassVar[str] = "web_session.started"
+    person: ClassVar[str] = "account_id"
     session_id: WebSessionId
     account_id: AccountId
-    user_agent: str = ""
+    user_agent: Personal = ""  # names a person's phone or computer, with the account's id
     started_at: datetime
     expires_at: datetime
 
@@ -128,6 +133,16 @@ class ApiTokenRevoked(Event, frozen=True, kw_only=True):
     revoked_at: datetime
 
 
+class AccountErased(Event, frozen=True, kw_only=True):
+    """The account's name, phone and browsers are forgotten (its data key destroyed): it is
+    paused for good, and its phone may be given to a new account."""
+
+    event_type: ClassVar[str] = "account.erased"
+    account_id: AccountId
+    erased_by: str = ""
+    erased_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     AccountAdded,
     AccountPaused,
@@ -137,4 +152,5 @@ EVENTS: tuple[type[Event], ...] = (
     WebSessionEnded,
     ApiTokenIssued,
     ApiTokenRevoked,
+    AccountErased,
 )

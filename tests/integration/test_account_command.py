@@ -53,3 +53,33 @@ async def test_the_first_admin_is_added_once(tmp_path: Path) -> None:
     assert bad[0] == 2
     assert "scope" in bad[1]
     assert rows == [("admin", "+84912000001")]
+
+
+async def test_an_account_is_erased_only_with_yes_and_then_its_phone_is_free(
+    tmp_path: Path,
+) -> None:
+    phone = ("--phone", "0912 000 003")
+    add = ("account", "add", "--role", "admin", *phone, "--name", "Trần Bình")
+    assert (await handinhand("migrate", "console", var_dir=tmp_path))[0] == 0
+    assert (await handinhand(*add, var_dir=tmp_path))[0] == 0
+
+    unconfirmed = await handinhand("account", "erase", *phone, var_dir=tmp_path)
+    erased = await handinhand("account", "erase", *phone, "--yes", var_dir=tmp_path)
+    again = await handinhand("account", "erase", *phone, "--yes", var_dir=tmp_path)
+    engine = create_engine(f"sqlite:///{tmp_path / 'console.db'}", "main")
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.select(accounts.c.name, accounts.c.phone))).all()
+    finally:
+        await engine.dispose()
+    added_again = await handinhand(*add, var_dir=tmp_path)
+
+    assert unconfirmed[0] == 2
+    assert "confirm" in unconfirmed[1]
+    assert erased == (
+        0,
+        "account of +84*****0003 erased: its name, phone and browsers are forgotten\n",
+    )
+    assert again == (0, "no account signs in with phone +84*****0003: nothing erased\n")
+    assert rows == [("", None)]
+    assert added_again == (0, "account added: admin Trần Bình (+84*****0003)\n")

@@ -22,6 +22,7 @@ async def test_keys_are_rewrapped_onto_the_newest_master_key_and_still_open(
     old, new = MasterKeys.parse("old:" + "b" * 43 + "="), MasterKeys.parse("new:" + "c" * 43 + "=")
     ring = "new:" + "c" * 43 + "=,old:" + "b" * 43 + "="
     assert (await handinhand("migrate", "scheduler", var_dir=tmp_path))[0] == 0
+    assert (await handinhand("migrate", "console", var_dir=tmp_path))[0] == 0
     engine = create_engine(f"sqlite:///{tmp_path / 'scheduler.db'}", "scheduler")
     try:
         async with engine.begin() as conn:
@@ -38,7 +39,7 @@ async def test_keys_are_rewrapped_onto_the_newest_master_key_and_still_open(
 
     assert code == 0
     assert "scheduler: 1 data keys rewrapped onto master key new" in output
-    assert "console: keeps no one's data keys" in output
+    assert "console: 0 data keys rewrapped onto master key new" in output  # no account yet
     assert "scheduler: 0 data keys rewrapped" in again[1]
     assert wrong[0] == 2
     assert opened == made  # the new master key alone opens it

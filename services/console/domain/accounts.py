@@ -7,7 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.console.domain.errors import (
+    AccountErasedError,
     AlreadyPausedError,
+    ErasureNotConfirmedError,
     InvalidAccountError,
     NotPausedError,
     UnknownAccountError,
@@ -15,6 +17,7 @@ from services.console.domain.errors import (
 from shared.events.base import Event
 from shared.events.console import (
     AccountAdded,
+    AccountErased,
     AccountId,
     AccountPaused,
     AccountResumed,
@@ -43,6 +46,7 @@ class AccountState:
     scope: tuple[str, ...]
     volunteer_id: str | None
     paused: bool = False
+    erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,15 @@ class ChangeScope:
     account_id: AccountId
     scope: tuple[str, ...]
     changed_by: str = ""
+
+
+@dataclass(frozen=True)
+class EraseAccount:
+    """`confirmed`: the person asking ticked that the account's details cannot be brought back."""
+
+    account_id: AccountId
+    confirmed: bool
+    erased_by: str = ""
 
 
 def checked_scope(scope: tuple[str, ...]) -> tuple[str, ...]:
@@ -115,6 +128,8 @@ def decide_add(state: AccountState | None, command: AddAccount, now: datetime) -
 def _existing(state: AccountState | None, account_id: AccountId) -> AccountState:
     if state is None:
         raise UnknownAccountError(f"no account {account_id}", field="account_id")
+    if state.erased:
+        raise AccountErasedError(f"account {account_id} was erased")
     return state
 
 
@@ -155,6 +170,19 @@ def decide_change_scope(
     ]
 
 
+def decide_erase(state: AccountState | None, command: EraseAccount, now: datetime) -> list[Event]:
+    """Erased once: asked again, nothing new. Paused or not, the account goes for good."""
+    if state is None:
+        raise UnknownAccountError(f"no account {command.account_id}", field="account_id")
+    if not command.confirmed:
+        raise ErasureNotConfirmedError("confirm that the account's details cannot be brought back")
+    if state.erased:
+        return []
+    return [
+        AccountErased(account_id=command.account_id, erased_by=command.erased_by, erased_at=now)
+    ]
+
+
 def evolve_account(state: AccountState | None, event: Event) -> AccountState | None:
     match event:
         case AccountAdded():
@@ -172,4 +200,6 @@ def evolve_account(state: AccountState | None, event: Event) -> AccountState | N
             return replace(state, paused=False)
         case AccountScopeChanged() if state is not None:
             return replace(state, scope=event.scope)
+        case AccountErased() if state is not None:
+            return replace(state, name="", phone="", paused=True, erased=True)
     return state

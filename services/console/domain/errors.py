@@ -27,6 +27,18 @@ class NotPausedError(DomainError):
     """The account is not paused."""
 
 
+class AccountErasedError(DomainError):
+    """The account was erased: it stays paused for good and nothing of it changes again."""
+
+    field = "account_id"
+
+
+class ErasureNotConfirmedError(DomainError):
+    """An account is erased only once its erasure is explicitly confirmed."""
+
+    field = "confirm"
+
+
 class InvalidApiTokenError(DomainError):
     """A token's label, role, scope or lifetime is not one an admin may issue."""
 

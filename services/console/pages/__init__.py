@@ -7,6 +7,7 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from services.console.pages import (
+    account_erasure,
     accounts,
     erasure,
     help_requests,
@@ -35,6 +36,7 @@ routes: list[Any] = [
     *help_requests.routes,
     *erasure.routes,
     *accounts.routes,
+    *account_erasure.routes,
     *tokens.routes,
     *sessions.routes,
     *volunteer.routes,

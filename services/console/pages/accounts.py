@@ -118,7 +118,7 @@ async def add_coordinator(
     if not errors:
         console = console_of(request)
         command = AddAccount(
-            account_id=handlers.account_id_of(data.phone),
+            account_id=handlers.account_id_of(data.phone, key=console.settings.code_secret),
             role=AccountRole.COORDINATOR,
             name=data.name,
             phone=data.phone,
@@ -131,11 +131,11 @@ async def add_coordinator(
                     tx, command, now=console.runtime.clock.now(), cause=cause
                 )
         except PhoneTakenError:
-            added = False
+            added = None
         except InvalidAccountError as error:
             errors[error.field or "name"] = _("This value is not accepted.")
         else:
-            if not added:
+            if added is None:
                 errors["phone"] = _("An account with this phone exists already.")
     if errors:
         return await _accounts_page(request, admin, form=data, errors=errors, status=400)

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 
 from services.console import i18n
+from services.console.domain.errors import AccountErasedError
 from services.console.handlers import cookie_hash
 from services.console.i18n import N_
 from services.console.peers import PeerError, PeerRefusedError
@@ -103,6 +104,7 @@ _WHAT_TO_DO = {
     403: N_("You may not do this, or the form had expired. Reload the page and try again."),
     404: N_("There is no such page. Check the address, or start from the home page."),
     405: N_("This page cannot be used that way. Start from the home page."),
+    409: N_("This account was erased: it cannot be resumed or changed."),
     429: N_("Too many tries. Wait a little, then try again."),
     500: N_(
         "Something went wrong on our side. Try again in a minute; if it keeps happening, "
@@ -113,10 +115,15 @@ _WHAT_TO_DO = {
 
 
 def error_page(
-    request: Request[Any, Any, Any], status: int, headers: dict[str, str] | None = None
+    request: Request[Any, Any, Any],
+    status: int,
+    headers: dict[str, str] | None = None,
+    *,
+    field: str | None = None,
 ) -> Response[Any]:
+    """`field`: the input at fault, named on the page (`data-field`) when one is."""
     del request
-    context = {"status_code": status, "what_to_do": _WHAT_TO_DO.get(status, "")}
+    context = {"status_code": status, "what_to_do": _WHAT_TO_DO.get(status, ""), "field": field}
     return Template(
         template_name="error.html", context=context, status_code=status, headers=headers
     )
@@ -140,6 +147,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http,
     ForbiddenError: lambda r, _e: error_page(r, 403),
     NotFoundError: lambda r, _e: error_page(r, 404),
+    AccountErasedError: lambda r, e: error_page(r, 409, field=e.field),
     # Another service refused or did not answer: a clear page, never its stack trace.
     PeerRefusedError: lambda r, _e: error_page(r, 400),
     PeerError: lambda r, _e: error_page(r, 503),

@@ -21,7 +21,7 @@ from shared.web.auth import ForbiddenError
 from shared.web.problems import NotFoundError
 
 
-def _may_manage(viewer: Viewer, owner: queries.AccountRow) -> bool:
+def may_manage(viewer: Viewer, owner: queries.AccountRow) -> bool:
     """Its owner, or an admin whose scope covers the whole of the owner's (an admin without a
     scope covers everything)."""
     if owner.account_id == viewer.account.account_id:
@@ -40,7 +40,7 @@ async def _sessions_page(
         owner = await queries.account(conn, account_id)
         if owner is None:
             raise NotFoundError(f"no account {account_id}")
-        if not _may_manage(viewer, owner):
+        if not may_manage(viewer, owner):
             raise ForbiddenError("this account is outside your scope")
         sessions = await queries.open_sessions(conn, account_id, console.runtime.clock.now())
     return page("sessions.html", viewer=viewer, owner=owner, sessions=sessions)
@@ -78,7 +78,7 @@ async def revoke(
     if target is None or owner is None:
         raise NotFoundError(f"no session {session_id}")
     own = target.account_id == found.account.account_id
-    if not _may_manage(found, owner):
+    if not may_manage(found, owner):
         raise ForbiddenError("only its owner or an admin over its scope revokes a session")
     async with console.runtime.store.transaction() as tx:
         await handlers.end_session(

@@ -9,6 +9,7 @@ from services.console.tables import accounts, api_tokens, session_keys, web_sess
 from shared.events.base import RecordedEvent
 from shared.events.console import (
     AccountAdded,
+    AccountErased,
     AccountPaused,
     AccountResumed,
     AccountScopeChanged,
@@ -29,7 +30,8 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
                     account_id=event.account_id,
                     role=event.role.value,
                     name=event.name,
-                    phone=event.phone,
+                    # "" when rebuilt after an erasure (the sealed phone opens to nothing)
+                    phone=event.phone or None,
                     scope=list(event.scope),
                     volunteer_id=event.volunteer_id,
                     paused=False,
@@ -44,6 +46,21 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
         case AccountScopeChanged():
             await _account(
                 conn, event.account_id, scope=list(event.scope), updated_at=event.changed_at
+            )
+        case AccountErased():
+            await _account(
+                conn,
+                event.account_id,
+                name="",
+                phone=None,
+                paused=True,
+                erased_at=event.erased_at,
+                updated_at=event.erased_at,
+            )
+            await conn.execute(
+                web_sessions.update()
+                .where(web_sessions.c.account_id == event.account_id)
+                .values(user_agent="")
             )
         case WebSessionStarted():
             await conn.execute(

@@ -20,6 +20,7 @@ class AccountRow(NamedTuple):
     scope: tuple[str, ...]
     volunteer_id: str | None
     paused: bool
+    erased: bool = False
 
 
 class SessionRow(NamedTuple):
@@ -43,10 +44,11 @@ def _account(row: sa.Row[tuple[object, ...]]) -> AccountRow:
         account_id=AccountId(row.account_id),
         role=AccountRole(row.role),
         name=row.name,
-        phone=row.phone,
+        phone=row.phone or "",  # NULL once erased
         scope=tuple(row.scope),
         volunteer_id=row.volunteer_id,
         paused=row.paused,
+        erased=row.erased_at is not None,
     )
 
 

@@ -121,7 +121,9 @@ class World:
         volunteer_id: str | None = None,
     ) -> AccountId:
         command = AddAccount(
-            account_id=handlers.account_id_of(phone),
+            account_id=handlers.account_id_of(
+                phone, key=self.app.state.service.settings.code_secret
+            ),
             role=role,
             name=name,
             phone=phone,
@@ -130,8 +132,8 @@ class World:
         )
         async with self.runtime.store.transaction() as tx:
             cause = Cause(correlation_id=uuid7())
-            await handlers.add_account(tx, command, now=self.clock.now(), cause=cause)
-        return command.account_id
+            added = await handlers.add_account(tx, command, now=self.clock.now(), cause=cause)
+        return added or command.account_id
 
 
 # An override of volunteers_url: a volunteers service that does not answer.
