@@ -24,6 +24,7 @@ from services.notifications.providers.signatures import verify_twilio_signature
 from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
 from services.notifications.service import Notifications
 from services.notifications.sign_in import send_sign_in_code
+from services.notifications.subject_access import give_subject_access
 from services.notifications.views import queries
 from shared.communes import province_of
 from shared.events.base import Cause
@@ -528,6 +529,7 @@ async def post_sign_in_code(
 
 routes: list[Any] = [
     give_person_keys,
+    give_subject_access,
     post_sign_in_code,
     sms_inbound,
     sms_status,
