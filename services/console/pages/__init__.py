@@ -8,6 +8,7 @@ from litestar.static_files import create_static_files_router
 
 from services.console.pages import (
     accounts,
+    copies,
     erasure,
     help_requests,
     live,
@@ -34,6 +35,7 @@ routes: list[Any] = [
     *reports.routes,
     *help_requests.routes,
     *erasure.routes,
+    *copies.routes,
     *accounts.routes,
     *tokens.routes,
     *sessions.routes,

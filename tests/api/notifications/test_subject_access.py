@@ -61,7 +61,7 @@ async def test_a_resident_gets_their_sms_both_ways_and_their_reminders_opened(
         await eventually(copy, lambda found: len(found["sms_sent"]) >= 1)
         assert (await service.inbound(sms("SM-hello", "Xin chào, tôi đến muộn"))).status_code == 200
         assert (await service.inbound(sms("SM-stop", "STOP"))).status_code == 200
-        await eventually(copy, lambda found: (found["recipient"] or {}).get("opted_out"))
+        await eventually(copy, lambda found: bool((found["recipient"] or {}).get("opted_out")))
         given = await copy_of(
             service, phone="0912 345 678", reminders_of=[booking.booking_id, "booking-other"]
         )

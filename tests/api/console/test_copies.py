@@ -1,0 +1,123 @@
+"""A person's own copy from the console: a coordinator in scope (or an admin) downloads a
+resident's as a JSON attachment, assembled from every service and recorded as given; outside
+the scope, or as a volunteer, it is refused; a volunteer downloads only their own; a service
+that does not answer is named in `incomplete`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+
+from shared.events.console import AccountRole
+from shared.settings import Settings
+from tests.api.console.test_erasure import OTHER_PHONE, sign_out, waiting_request
+from tests.api.console.test_help_requests import coordinator
+from tests.api.console.test_volunteer_page import as_volunteer
+from tests.api.console.world import (
+    HOAN_KIEM,
+    VOLUNTEER_PHONE,
+    VOLUNTEERS_AWAY,
+    World,
+    console_world,
+)
+
+
+def sections(copy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["service"]: s for s in copy["sections"]}
+
+
+async def given(world: World) -> list[dict[str, Any]]:
+    """The `subject_access.given` events in the console's log."""
+    store = world.runtime.store
+    events = store.tables.events
+    async with store.reader.connect() as conn:
+        rows = await conn.execute(
+            sa.select(events.c.data).where(events.c.event_type == "subject_access.given")
+        )
+        return [msgspec.json.decode(bytes(row.data)) for row in rows]
+
+
+async def test_a_coordinator_downloads_a_residents_copy_from_every_service(
+    settings: Settings,
+) -> None:
+    async with console_world(settings, with_scheduler=True) as world:
+        await coordinator(world)
+        request_id = await waiting_request(world, "0912345201")
+        answer = await world.console.get(f"/help-requests/{request_id}/copy")
+        recorded = await given(world)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.headers["content-disposition"].startswith("attachment;")
+    assert request_id in answer.headers["content-disposition"]
+    assert answer.headers["cache-control"] == "no-store"
+    copy = answer.json()
+    assert (copy["person"], copy["person_id"], copy["phone"]) == (
+        "resident",
+        request_id,
+        "+84912345201",
+    )
+    assert copy["incomplete"] == []
+    found = sections(copy)
+    assert set(found) == {"scheduler", "volunteers", "notifications"}
+    [held] = found["scheduler"]["data"]["help_requests"]
+    assert (held["resident_name"], held["status"]) == ("Trần Văn Bình", "waiting")
+    assert found["volunteers"]["status"] == "nothing_held"
+    [event] = recorded
+    assert (event["person"], event["person_id"], event["asked_role"]) == (
+        "resident",
+        request_id,
+        "coordinator",
+    )
+    assert event["answered"] == ["scheduler", "volunteers", "notifications"]
+    assert event["missing"] == []
+    assert "+84912345201" not in str(event)
+    assert "0912345201" not in str(event)
+
+
+async def test_a_copy_is_refused_outside_the_scope_and_to_a_volunteer_who_gets_only_their_own(
+    settings: Settings,
+) -> None:
+    async with console_world(settings, with_scheduler=True) as world:
+        await coordinator(world)
+        request_id = await waiting_request(world, "0912345202")
+        not_a_volunteer = await world.console.get("/me/copy")
+        await sign_out(world)
+        await world.add_account(OTHER_PHONE, AccountRole.COORDINATOR, (HOAN_KIEM,))
+        await world.sign_in(OTHER_PHONE)
+        elsewhere = await world.console.get(f"/help-requests/{request_id}/copy")
+        await sign_out(world)
+        volunteer_id = await as_volunteer(world)
+        as_volunteer_of_resident = await world.console.get(f"/help-requests/{request_id}/copy")
+        own = await world.console.get("/me/copy")
+        recorded = await given(world)
+
+    assert not_a_volunteer.status_code == 403
+    assert elsewhere.status_code == 403
+    assert as_volunteer_of_resident.status_code == 403
+    assert own.status_code == 200, own.text
+    copy = own.json()
+    assert (copy["person"], copy["person_id"]) == ("volunteer", volunteer_id)
+    [held] = sections(copy)["volunteers"]["data"]["volunteers"]
+    assert (held["name"], held["phone"]) == ("Lê Thị Hoa", VOLUNTEER_PHONE)
+    assert [e["person_id"] for e in recorded] == [volunteer_id]  # the refused gave nothing
+
+
+async def test_a_service_that_does_not_answer_is_named_in_the_copy(settings: Settings) -> None:
+    async with console_world(
+        settings, with_scheduler=True, volunteers_url=VOLUNTEERS_AWAY
+    ) as world:
+        await coordinator(world)
+        request_id = await waiting_request(world, "0912345203")
+        answer = await world.console.get(f"/help-requests/{request_id}/copy")
+        recorded = await given(world)
+
+    assert answer.status_code == 200, answer.text
+    copy = answer.json()
+    assert copy["incomplete"] == ["volunteers"]
+    assert sections(copy)["volunteers"] == {"service": "volunteers", "status": "not_answered"}
+    assert sections(copy)["scheduler"]["status"] == "held"
+    [event] = recorded
+    assert (event["answered"], event["missing"]) == (["scheduler", "notifications"], ["volunteers"])
