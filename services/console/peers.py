@@ -487,5 +487,17 @@ class Peers:
             return None
         return found if isinstance(found, dict) else None
 
+    async def tell_copy_given(self, phone: str, copy_id: str, given_at: datetime) -> bool:
+        """Ask notifications to text the resident that their copy was handed out; False (and
+        logged, without the number) when it could not be asked."""
+        url = f"{self._settings.notifications_url}/v1/copy-notices"
+        body = {"copy_id": copy_id, "phone": phone, "given_at": given_at.isoformat()}
+        try:
+            await self._call(COPY_CALLER, "POST", url, json=body)
+        except (PeerError, ForbiddenError, NotFoundError) as error:
+            log.warning("copy %s: the resident was not told (%s)", copy_id, type(error).__name__)
+            return False
+        return True
+
     async def close(self) -> None:
         await self.client.aclose()

@@ -16,6 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.notifications import handlers
+from services.notifications.copy_notices import post_copy_notice
 from services.notifications.delivery import SmsChannel
 from services.notifications.domain.audience import Audience, audience_of
 from services.notifications.domain.messages import may_send
@@ -530,6 +531,7 @@ async def post_sign_in_code(
 routes: list[Any] = [
     give_person_keys,
     give_subject_access,
+    post_copy_notice,
     post_sign_in_code,
     sms_inbound,
     sms_status,

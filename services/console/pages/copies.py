@@ -59,6 +59,9 @@ async def _give(
     given = copy_given(made, asked_by=viewer.account.account_id, asked_role=viewer.account.role)
     async with runtime.store.transaction() as tx:
         await tx.append(copy_stream(made.copy_id), 0, [given], cause)
+    if owner.person is CopyPerson.RESIDENT and owner.phone:
+        # the resident learns it was handed to staff (a volunteer downloads their own)
+        await peers.tell_copy_given(owner.phone, made.copy_id, made.made_at)
     name = f"copy-{owner.person_id}-{made.made_at:%Y%m%d}.json"
     return Response(
         msgspec.json.encode(made),

@@ -22,6 +22,17 @@ from tests.api.console.world import (
     World,
     console_world,
 )
+from tests.support.waiting import eventually
+
+
+async def texts_to(world: World, phone: str) -> list[str]:
+    """What the SMS provider was handed for `phone`, oldest first."""
+    found = []
+    for request in world.gateway.requests:
+        body = msgspec.json.decode(request.body)
+        if body.get("phone") == phone:
+            found.append(str(body.get("message", "")))
+    return found
 
 
 def sections(copy: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -47,7 +58,17 @@ async def test_a_coordinator_downloads_a_residents_copy_from_every_service(
         request_id = await waiting_request(world, "0912345201")
         answer = await world.console.get(f"/help-requests/{request_id}/copy")
         recorded = await given(world)
+        told = await eventually(
+            lambda: texts_to(world, "+84912345201"),
+            lambda found: any("bản sao dữ liệu" in t for t in found),
+        )
 
+    assert [t for t in told if "bản sao dữ liệu" in t] == [
+        (
+            "HandInHand: Theo yêu cầu, bản sao dữ liệu cá nhân của bạn đã được giao cho cán bộ "
+            "điều phối lúc Thứ Tư 02/12, 09:00."
+        )
+    ]
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("application/json")
     assert answer.headers["content-disposition"].startswith("attachment;")

@@ -120,3 +120,35 @@ async def test_a_forgotten_resident_is_said_erased_and_nothing_else(
     assert RESIDENT_PHONE not in str(copy)
     assert refused == {Role.ADMIN: 403, Role.COORDINATOR: 403}
     assert anonymous.status_code == 401
+
+
+async def test_a_copy_notice_is_one_sms_however_often_asked_and_only_by_a_service(
+    settings: Settings,
+) -> None:
+    body = {"copy_id": str(uuid7()), "phone": "0912 345 678", "given_at": "2025-12-03T03:00:00Z"}
+    async with notifications(settings, clock=FixedClock(WEDNESDAY_10AM)) as service:
+        first = await service.client.post(
+            "/v1/copy-notices", json=body, headers=token(Role.SERVICE)
+        )
+        again = await service.client.post(
+            "/v1/copy-notices", json=body, headers=token(Role.SERVICE)
+        )
+        admin = await service.client.post("/v1/copy-notices", json=body, headers=token(Role.ADMIN))
+        wrong = await service.client.post(
+            "/v1/copy-notices", json=body | {"phone": "12"}, headers=token(Role.SERVICE)
+        )
+        sent = await eventually(
+            lambda: copy_of(service, phone=RESIDENT_PHONE),
+            lambda found: any(m["status"] == "sent" for m in found["data"]["sms_sent"]),
+        )
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert first.json()["message_id"] is not None
+    assert again.json() == {"message_id": None}
+    assert (admin.status_code, wrong.status_code) == (403, 422)
+    [notice] = sent["data"]["sms_sent"]
+    assert notice["kind"] == "copy_given"
+    assert notice["text"] == (
+        "HandInHand: Theo yêu cầu, bản sao dữ liệu cá nhân của bạn đã được giao cho cán bộ "
+        "điều phối lúc Thứ Tư 03/12, 10:00."
+    )
