@@ -17,6 +17,7 @@ from tests.api.console.test_help_requests import coordinator
 from tests.api.console.test_volunteer_page import as_volunteer
 from tests.api.console.world import (
     HOAN_KIEM,
+    THIEU_TRUNG,
     VOLUNTEER_PHONE,
     VOLUNTEERS_AWAY,
     World,
@@ -56,6 +57,7 @@ async def test_a_coordinator_downloads_a_residents_copy_from_every_service(
     async with console_world(settings, with_scheduler=True) as world:
         await coordinator(world)
         request_id = await waiting_request(world, "0912345201")
+        listed = await world.console.get(f"/help-requests?commune={THIEU_TRUNG}")
         answer = await world.console.get(f"/help-requests/{request_id}/copy")
         recorded = await given(world)
         told = await eventually(
@@ -69,6 +71,8 @@ async def test_a_coordinator_downloads_a_residents_copy_from_every_service(
             "điều phối lúc Thứ Tư 02/12, 09:00."
         )
     ]
+    assert f'href="/help-requests/{request_id}/copy"' in listed.text
+    assert "Tải bản sao dữ liệu của người dân" in listed.text
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("application/json")
     assert answer.headers["content-disposition"].startswith("attachment;")
@@ -112,12 +116,14 @@ async def test_a_copy_is_refused_outside_the_scope_and_to_a_volunteer_who_gets_o
         await sign_out(world)
         volunteer_id = await as_volunteer(world)
         as_volunteer_of_resident = await world.console.get(f"/help-requests/{request_id}/copy")
+        home = await world.console.get("/me")
         own = await world.console.get("/me/copy")
         recorded = await given(world)
 
     assert not_a_volunteer.status_code == 403
     assert elsewhere.status_code == 403
     assert as_volunteer_of_resident.status_code == 403
+    assert 'href="/me/copy"' in home.text
     assert own.status_code == 200, own.text
     copy = own.json()
     assert (copy["person"], copy["person_id"]) == ("volunteer", volunteer_id)
