@@ -124,6 +124,8 @@ async def _held(
         named.append(volunteers.c.phone == phone)
     if volunteer_id is not None:
         named.append(volunteers.c.volunteer_id == volunteer_id)
+    if not named:  # a resident named by their request only (erased: no number left)
+        return VolunteersHeld(volunteers=[], erased_volunteers=[])
     rows = list(
         await conn.execute(
             sa.select(volunteers).where(sa.or_(*named)).order_by(volunteers.c.registered_at)

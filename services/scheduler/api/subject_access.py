@@ -106,6 +106,8 @@ async def _held(conn: AsyncConnection, phone: str | None, request_id: str | None
         named.append(help_requests.c.phone == phone)
     if request_id is not None:
         named.append(help_requests.c.request_id == request_id)
+    if not named:  # a volunteer named by their id only: no request is theirs by it
+        return SchedulerHeld(help_requests=[], erased_requests=[])
     rows = list(
         await conn.execute(
             sa.select(help_requests).where(sa.or_(*named)).order_by(help_requests.c.requested_at)

@@ -12,7 +12,13 @@ import sqlalchemy as sa
 
 from shared.events.console import AccountRole
 from shared.settings import Settings
-from tests.api.console.test_erasure import OTHER_PHONE, sign_out, waiting_request
+from tests.api.console.test_erasure import (
+    OTHER_PHONE,
+    erase,
+    sign_out,
+    status_of,
+    waiting_request,
+)
 from tests.api.console.test_help_requests import coordinator
 from tests.api.console.test_volunteer_page import as_volunteer
 from tests.api.console.world import (
@@ -148,3 +154,27 @@ async def test_a_service_that_does_not_answer_is_named_in_the_copy(settings: Set
     assert sections(copy)["scheduler"]["status"] == "held"
     [event] = recorded
     assert (event["answered"], event["missing"]) == (["scheduler", "notifications"], ["volunteers"])
+
+
+async def test_an_erased_residents_copy_holds_no_personal_value_and_texts_nobody(
+    settings: Settings,
+) -> None:
+    async with console_world(settings, with_scheduler=True) as world:
+        await coordinator(world)
+        request_id = await waiting_request(world, "0912345204")
+        assert (await erase(world, request_id, confirm="yes")).status_code == 200
+        await eventually(
+            lambda: status_of(world, request_id), lambda found: found["status"] == "erased"
+        )
+        answer = await world.console.get(f"/help-requests/{request_id}/copy")
+        told = await texts_to(world, "+84912345204")
+
+    assert answer.status_code == 200, answer.text
+    copy = answer.json()
+    assert (copy["phone"], copy["incomplete"]) == (None, [])
+    found = sections(copy)
+    assert found["scheduler"]["status"] == "erased"
+    assert found["notifications"]["status"] == "erased"
+    assert found["volunteers"]["status"] == "nothing_held"
+    assert "Trần Văn Bình" not in answer.text
+    assert not [t for t in told if "bản sao" in t]
