@@ -15,6 +15,7 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
+from litestar.response import Template
 
 from services.console.domain.copies import (
     CopyOwner,
@@ -23,9 +24,16 @@ from services.console.domain.copies import (
     copy_stream,
     reminder_targets,
 )
-from services.console.pages.common import caller_of, console_of, page, signed_in
+from services.console.pages.common import (
+    caller_of,
+    console_of,
+    page,
+    require_admin,
+    signed_in,
+)
 from services.console.pages.session import unreachable
 from services.console.peers import PeerError
+from services.console.views import queries
 from services.console.views.queries import Viewer
 from shared.events.base import Cause
 from shared.events.console import AccountRole, CopyPerson
@@ -98,6 +106,21 @@ async def resident_copy(
     return await _give(request, found, owner, cause)
 
 
+@get("/copies", include_in_schema=False)
+async def copies_page(
+    request: Request[Any, Any, State], viewer: NamedDependency[Viewer | None]
+) -> Template:
+    """The copies given lately, for an admin of the whole deployment (the events name no
+    commune, so a scoped admin would see others' too)."""
+    admin = require_admin(viewer)
+    if admin.account.scope:
+        raise ForbiddenError("only an admin of the whole deployment sees every copy given")
+    runtime = console_of(request).runtime
+    async with runtime.store.reader.connect() as conn:
+        given = await queries.copies_given_lately(conn)
+    return page("copies.html", viewer=admin, copies=given)
+
+
 @get("/me/copy", include_in_schema=False)
 async def own_copy(
     request: Request[Any, Any, State],
@@ -114,4 +137,4 @@ async def own_copy(
     return await _give(request, found, owner, cause)
 
 
-routes: list[Any] = [resident_copy, own_copy]
+routes: list[Any] = [resident_copy, own_copy, copies_page]

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.console.tables import accounts, api_tokens, session_keys, web_sessions
+from services.console.tables import (
+    accounts,
+    api_tokens,
+    copies_given,
+    session_keys,
+    web_sessions,
+)
 from shared.events.base import RecordedEvent
 from shared.events.console import (
     AccountAdded,
@@ -14,6 +20,7 @@ from shared.events.console import (
     AccountScopeChanged,
     ApiTokenIssued,
     ApiTokenRevoked,
+    SubjectAccessGiven,
     WebSessionEnded,
     WebSessionStarted,
 )
@@ -64,6 +71,19 @@ async def project(conn: AsyncConnection, recorded: RecordedEvent) -> None:
             # An ended session's cookie opens nothing, even if it comes back.
             await conn.execute(
                 session_keys.delete().where(session_keys.c.session_id == event.session_id)
+            )
+        case SubjectAccessGiven():
+            await conn.execute(
+                copies_given.insert().values(
+                    copy_id=event.copy_id,
+                    person=event.person.value,
+                    person_id=event.person_id,
+                    asked_by=event.asked_by,
+                    asked_role=event.asked_role.value,
+                    answered=list(event.answered),
+                    missing=list(event.missing),
+                    given_at=event.given_at,
+                )
             )
         case ApiTokenIssued():
             await conn.execute(

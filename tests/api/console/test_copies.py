@@ -22,6 +22,7 @@ from tests.api.console.test_erasure import (
 from tests.api.console.test_help_requests import coordinator
 from tests.api.console.test_volunteer_page import as_volunteer
 from tests.api.console.world import (
+    ADMIN_PHONE,
     HOAN_KIEM,
     THIEU_TRUNG,
     VOLUNTEER_PHONE,
@@ -66,11 +67,21 @@ async def test_a_coordinator_downloads_a_residents_copy_from_every_service(
         listed = await world.console.get(f"/help-requests?commune={THIEU_TRUNG}")
         answer = await world.console.get(f"/help-requests/{request_id}/copy")
         recorded = await given(world)
+        coordinator_list = await world.console.get("/copies")
+        await sign_out(world)
+        await world.add_account(ADMIN_PHONE, AccountRole.ADMIN)
+        await world.sign_in(ADMIN_PHONE)
+        listed_for_admin = await world.console.get("/copies?lang=en")
         told = await eventually(
             lambda: texts_to(world, "+84912345201"),
             lambda found: any("bản sao dữ liệu" in t for t in found),
         )
 
+    assert coordinator_list.status_code == 403
+    assert listed_for_admin.status_code == 200
+    assert f'id="copy-{recorded[0]["copy_id"]}"' in listed_for_admin.text
+    assert "Resident " + request_id in listed_for_admin.text
+    assert "+84912345201" not in listed_for_admin.text
     assert [t for t in told if "bản sao dữ liệu" in t] == [
         (
             "HandInHand: Theo yêu cầu, bản sao dữ liệu cá nhân của bạn đã được giao cho cán bộ "
