@@ -232,6 +232,12 @@ async def download_the_residents_copy(system: System) -> None:
     assert any("Bạn đã được hẹn" in m["text"] for m in sms["sms_sent"])
     assert [m["text"] for m in sms["sms_received"]] == ["giup vneid Thieu Trung"]
     assert found["volunteers"]["status"] == "nothing_held"
+    # ... and the resident is told, once, that their copy was handed to the coordinator
+    await eventually(
+        lambda: _texts(system, RESIDENT),
+        lambda texts: [("bản sao dữ liệu" in t) for t in texts].count(True) == 1,
+        timeout=30,
+    )
 
 
 def _csrf(page: httpx.Response) -> str:
