@@ -1,7 +1,8 @@
 """`POST /v1/subject-access` on notifications: what it holds about a number, opened: the
 recipient record (language, opted out or not), every SMS to it (kind, times, status, text),
-every SMS from it, and the reminders planned for the bookings and assignments named. A person
-it has forgotten (`forgotten-<request or volunteer id>`) is said to be erased, nothing more."""
+every SMS from it, the proposals awaiting its reply, and the reminders planned for the
+bookings and assignments named. A person it has forgotten (`forgotten-<request or volunteer
+id>`) is said to be erased, nothing more."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications.handlers import plan_in_force, reminders_stream
-from services.notifications.tables import messages
+from services.notifications.tables import messages, pending_replies
 from services.notifications.views import queries
 from shared.events.notifications import SmsReceived
 from shared.store.eventstore import EventStore
@@ -70,14 +71,41 @@ class ReminderHeld(msgspec.Struct, frozen=True, kw_only=True):
     due_at: list[datetime]
 
 
+class ReplyAwaited(msgspec.Struct, frozen=True, kw_only=True):
+    """A proposal texted to the number and not answered yet: what a "C 4821" would answer."""
+
+    assignment_id: str
+    short_code: str
+    topic: str
+    starts_at: datetime
+
+
 class NotificationsHeld(msgspec.Struct, frozen=True, kw_only=True):
     recipient: RecipientHeld | None
     sms_sent: list[SmsSent]
     sms_received: list[SmsReceivedHeld]
     reminders: list[ReminderHeld]
+    replies_awaited: list[ReplyAwaited] = []
 
 
 _NOBODY = NotificationsHeld(recipient=None, sms_sent=[], sms_received=[], reminders=[])
+
+
+async def _awaited(conn: AsyncConnection, phone: str) -> list[ReplyAwaited]:
+    rows = await conn.execute(
+        sa.select(pending_replies)
+        .where(pending_replies.c.phone == phone)
+        .order_by(pending_replies.c.starts_at)
+    )
+    return [
+        ReplyAwaited(
+            assignment_id=r.assignment_id,
+            short_code=r.short_code,
+            topic=r.topic,
+            starts_at=r.starts_at,
+        )
+        for r in rows
+    ]
 
 
 async def _sent(conn: AsyncConnection, phone: str) -> list[SmsSent]:
@@ -179,6 +207,7 @@ async def held_about(store: EventStore, asked: SubjectAccessAsked) -> SubjectAcc
     async with store.reader.connect() as conn:
         found = await queries.recipient(conn, phone)
         sent = await _sent(conn, phone)
+        awaited = await _awaited(conn, phone)
     held = NotificationsHeld(
         recipient=None
         if found is None
@@ -191,8 +220,9 @@ async def held_about(store: EventStore, asked: SubjectAccessAsked) -> SubjectAcc
         sms_sent=sent,
         sms_received=await _received(store, phone),
         reminders=await _reminders(store, phone, asked.reminders_of),
+        replies_awaited=awaited,
     )
-    some = bool(held.recipient or held.sms_sent or held.sms_received or held.reminders)
+    some = bool(held.recipient or held.sms_sent or held.sms_received or held.reminders or awaited)
     return section("notifications", now, held, held=some, erased=False)
 
 

@@ -16,10 +16,12 @@ from shared.events.vocabulary import Language
 from shared.ids import uuid7
 from shared.settings import Settings
 from shared.web.auth import Role
+from tests.api.notifications.test_session_messages import proposed
 from tests.api.notifications.test_webhooks import sms
 from tests.integration.notifications.harness import (
     COMMUNE,
     RESIDENT_PHONE,
+    VOLUNTEER_PHONE,
     Publisher,
     Service,
     booked,
@@ -35,6 +37,11 @@ WEDNESDAY_10AM = datetime(2025, 12, 3, 3, 0, tzinfo=UTC)
 @pytest.fixture
 async def scheduler(nc: Client) -> Publisher:
     return Publisher(nc, "scheduler")
+
+
+@pytest.fixture
+async def volunteers(nc: Client) -> Publisher:
+    return Publisher(nc, "volunteers")
 
 
 async def copy_of(service: Service, **person: Any) -> dict[str, Any]:
@@ -78,13 +85,31 @@ async def test_a_resident_gets_their_sms_both_ways_and_their_reminders_opened(
     [reminder] = data["reminders"]
     assert reminder["target_id"] == booking.booking_id
     assert len(reminder["due_at"]) == 2
+    assert data["replies_awaited"] == []
     assert nobody["status"] == "nothing_held"
     assert nobody["data"] == {
         "recipient": None,
         "sms_sent": [],
         "sms_received": [],
         "reminders": [],
+        "replies_awaited": [],
     }
+
+
+async def test_a_volunteer_gets_the_proposals_awaiting_their_reply(
+    settings: Settings, volunteers: Publisher
+) -> None:
+    proposal = proposed(f"session-{uuid7()}")
+    async with notifications(settings, clock=FixedClock(WEDNESDAY_10AM)) as service:
+        await volunteers.publish(f"staffing-{uuid7()}", proposal)
+        copy = await eventually(
+            lambda: copy_of(service, phone=VOLUNTEER_PHONE, reminders_of=[proposal.assignment_id]),
+            lambda found: bool(found["data"]["replies_awaited"] and found["data"]["sms_sent"]),
+        )
+
+    [awaited] = copy["data"]["replies_awaited"]
+    assert (awaited["assignment_id"], awaited["short_code"]) == (proposal.assignment_id, "4821")
+    assert copy["data"]["sms_sent"][0]["kind"] == "assignment_proposed"
 
 
 async def test_a_forgotten_resident_is_said_erased_and_nothing_else(
