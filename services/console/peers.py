@@ -22,6 +22,8 @@ log = logging.getLogger("handinhand.console")
 TOKEN_LIFE = timedelta(minutes=2)
 # The console itself, when it asks notifications to send a sign-in code (nobody is signed in).
 CONSOLE_CALLER = Caller(sub="console", role=Role.ADMIN)
+# The console assembling a person's own copy: only a service may read a person's whole record.
+COPY_CALLER = Caller(sub="console", role=Role.SERVICE)
 
 
 class PeerError(Exception):
@@ -467,6 +469,35 @@ class Peers:
         """A session is a slot of the volunteers service under the same id."""
         url = f"{self._settings.volunteers_url}/slots/{slot_id}"
         return await self._read(caller, url, Slot)
+
+    async def subject_access(self, service: str, body: dict[str, object]) -> dict[str, Any] | None:
+        """What `service` holds about one person (its `POST /v1/subject-access` section), or
+        None when it did not answer: the copy then says that section is missing. Nothing of
+        the person is logged."""
+        base = {
+            "scheduler": self._settings.scheduler_url,
+            "volunteers": self._settings.volunteers_url,
+            "notifications": self._settings.notifications_url,
+        }[service]
+        try:
+            answer = await self._call(COPY_CALLER, "POST", f"{base}/v1/subject-access", json=body)
+            found: Any = msgspec.json.decode(answer.content)
+        except (PeerError, ForbiddenError, NotFoundError, msgspec.DecodeError) as error:
+            log.warning("subject access: %s gave no section (%s)", service, type(error).__name__)
+            return None
+        return found if isinstance(found, dict) else None
+
+    async def tell_copy_given(self, phone: str, copy_id: str, given_at: datetime) -> bool:
+        """Ask notifications to text the resident that their copy was handed out; False (and
+        logged, without the number) when it could not be asked."""
+        url = f"{self._settings.notifications_url}/v1/copy-notices"
+        body = {"copy_id": copy_id, "phone": phone, "given_at": given_at.isoformat()}
+        try:
+            await self._call(COPY_CALLER, "POST", url, json=body)
+        except (PeerError, ForbiddenError, NotFoundError) as error:
+            log.warning("copy %s: the resident was not told (%s)", copy_id, type(error).__name__)
+            return False
+        return True
 
     async def close(self) -> None:
         await self.client.aclose()

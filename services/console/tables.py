@@ -60,7 +60,22 @@ api_tokens = sa.Table(
     sa.Column("revoked_by", sa.String(_ID), nullable=True),
 )
 
-READ_MODELS = (accounts, web_sessions, api_tokens)
+# Each person's own copy given (issue 16): who asked, for which request or volunteer id
+# (never a number), which services answered. What an admin sees on /copies.
+copies_given = sa.Table(
+    "copies_given",
+    metadata,
+    sa.Column("copy_id", sa.String(_ID), primary_key=True),
+    sa.Column("person", sa.String(20), nullable=False),
+    sa.Column("person_id", sa.String(_ID), nullable=False),
+    sa.Column("asked_by", sa.String(_ID), nullable=False),
+    sa.Column("asked_role", sa.String(20), nullable=False),
+    sa.Column("answered", sa.JSON(), nullable=False),
+    sa.Column("missing", sa.JSON(), nullable=False),
+    sa.Column("given_at", _WHEN, nullable=False, index=True),
+)
+
+READ_MODELS = (accounts, web_sessions, api_tokens, copies_given)
 
 # The cookie's value is never stored: only its SHA-256, which finds the session it opens.
 session_keys = sa.Table(

@@ -16,6 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.notifications import handlers
+from services.notifications.copy_notices import post_copy_notice
 from services.notifications.delivery import SmsChannel
 from services.notifications.domain.audience import Audience, audience_of
 from services.notifications.domain.messages import may_send
@@ -24,6 +25,7 @@ from services.notifications.providers.signatures import verify_twilio_signature
 from services.notifications.providers.twilio import parse_inbound_sms, parse_status_callback
 from services.notifications.service import Notifications
 from services.notifications.sign_in import send_sign_in_code
+from services.notifications.subject_access import give_subject_access
 from services.notifications.views import queries
 from shared.communes import province_of
 from shared.events.base import Cause
@@ -528,6 +530,8 @@ async def post_sign_in_code(
 
 routes: list[Any] = [
     give_person_keys,
+    give_subject_access,
+    post_copy_notice,
     post_sign_in_code,
     sms_inbound,
     sms_status,

@@ -36,6 +36,7 @@ from services.volunteers.domain.registry import (
 from services.volunteers.domain.roster_csv import RosterRejected, parse_roster
 from services.volunteers.planning import StaffingOptions
 from services.volunteers.settings import FeedSettings
+from services.volunteers.subject_access import give_subject_access
 from services.volunteers.tables import assignments, volunteers
 from services.volunteers.views import queries
 from shared.clock import VIETNAM
@@ -1029,6 +1030,7 @@ async def calendar_feed(
 
 routes: list[Any] = [
     give_person_keys,
+    give_subject_access,
     create_group,
     read_group,
     import_roster,

@@ -143,6 +143,29 @@ class AccountErased(Event, frozen=True, kw_only=True):
     erased_at: datetime
 
 
+class CopyPerson(StrEnum):
+    """Whose own copy was given: a resident (named by a help request) or a volunteer."""
+
+    RESIDENT = "resident"
+    VOLUNTEER = "volunteer"
+
+
+class SubjectAccessGiven(Event, frozen=True, kw_only=True):
+    """A person's own copy of their data was handed out (issue 16, subject access): to whom
+    (the signed-in account), for which person (a request or volunteer id, never a number),
+    which services answered and which did not. Stream `copy-<copy id>`."""
+
+    event_type: ClassVar[str] = "subject_access.given"
+    copy_id: str
+    person: CopyPerson
+    person_id: str
+    asked_by: AccountId
+    asked_role: AccountRole
+    answered: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    given_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     AccountAdded,
     AccountPaused,
@@ -153,4 +176,5 @@ EVENTS: tuple[type[Event], ...] = (
     ApiTokenIssued,
     ApiTokenRevoked,
     AccountErased,
+    SubjectAccessGiven,
 )

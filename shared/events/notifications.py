@@ -73,6 +73,7 @@ class SmsKind(StrEnum):
     ERASURE_CODE_EXPIRED = "erasure_code_expired"
     ERASURE_CODE_CANCELLED = "erasure_code_cancelled"
     RESIDENT_NOTHING_HELD = "resident_nothing_held"  # erased by SMS, no help request held
+    COPY_GIVEN = "copy_given"  # a copy of a resident's data was handed to staff (issue 16)
 
 
 class ReplyIntent(StrEnum):

@@ -257,6 +257,18 @@ class PersonalData:
             return person_id
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def person_of_number(self, conn: AsyncConnection, phone: str) -> str | None:
+        """Whoever has `phone` now (its live generation), making no key; None: nobody."""
+        if self.keys is None:
+            raise TypeError(f"{self.source} owns nobody")
+        for person_id in self._generations(phone):
+            state = await self.keys.erased(conn, person_id)
+            if state is None:
+                return None
+            if not state:
+                return person_id
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def erase_number(self, conn: AsyncConnection, phone: str) -> bool:
         """Destroy the key of whoever has `phone` now; True if one was destroyed."""
         if self.keys is None:

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import subprocess
+import sys
 from datetime import date, timedelta
 
+import httpx
 import pytest
 from icalendar import Calendar
 
@@ -29,6 +33,8 @@ VOLUNTEERS = {
 RESIDENT = "+84987650001"
 PROPOSAL = re.compile(r"Trả lời C (\d{4})")
 CODE = re.compile(r"nhan XOA (\d{6})")
+SIX_DIGITS = re.compile(r"\b(\d{6})\b")
+CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 def next_saturday() -> date:
@@ -183,8 +189,61 @@ async def test_a_weekend_is_staffed_booked_and_cancelled_by_sms(system: System) 
     assert_no_sms_twice(system)
     await assert_resident_sealed_by_the_scheduler(system)
     await assert_volunteers_sealed_by_their_service(system)
+    await download_the_residents_copy(system)
     await erase_the_resident(system)
     await erase_a_volunteer(system, "Chau")
+
+
+async def download_the_residents_copy(system: System) -> None:
+    """A coordinator signs in to the console and downloads the resident's own copy (issue 16):
+    their number, name, booking and SMS both ways, each from the service that holds it."""
+    staff = "+84912349001"
+    command = [sys.executable, "-m", "services.cli", "account", "add", "--role", "coordinator"]
+    command += ["--phone", staff, "--name", "Lê Văn An", "--scope", COMMUNE]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=system.env(), capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    queue = await system.call("GET", "scheduler", f"/communes/{COMMUNE}/waiting", auth=COORDINATOR)
+    [waiting] = [r for r in queue.json()["waiting"] if r["phone"] == RESIDENT]
+    async with httpx.AsyncClient(base_url=system.url("console"), timeout=30) as browser:
+        asked = await browser.post(
+            "/sign-in", data={"phone": staff, "_csrf_token": _csrf(await browser.get("/sign-in"))}
+        )
+        [code] = await eventually(
+            lambda: _texts(system, staff), lambda texts: len(texts) == 1, timeout=30
+        )
+        entered = await browser.post(
+            "/sign-in/code",
+            data={"phone": staff, "code": SIX_DIGITS.findall(code)[0], "_csrf_token": _csrf(asked)},
+        )
+        assert entered.status_code == 302, entered.text
+        answer = await browser.get(f"/help-requests/{waiting['request_id']}/copy")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-disposition"].startswith("attachment;")
+    copy = answer.json()
+    assert (copy["phone"], copy["incomplete"]) == (RESIDENT, [])
+    found = {section["service"]: section for section in copy["sections"]}
+    [held] = found["scheduler"]["data"]["help_requests"]
+    assert (held["phone"], held["resident_name"]) == (RESIDENT, waiting["name"])
+    assert [b["status"] for b in held["bookings"]] == ["session_cancelled"]
+    sms = found["notifications"]["data"]
+    assert any("Bạn đã được hẹn" in m["text"] for m in sms["sms_sent"])
+    assert [m["text"] for m in sms["sms_received"]] == ["giup vneid Thieu Trung"]
+    assert found["volunteers"]["status"] == "nothing_held"
+    # ... and the resident is told, once, that their copy was handed to the coordinator
+    await eventually(
+        lambda: _texts(system, RESIDENT),
+        lambda texts: [("bản sao dữ liệu" in t) for t in texts].count(True) == 1,
+        timeout=30,
+    )
+
+
+def _csrf(page: httpx.Response) -> str:
+    found = CSRF.search(page.text)
+    assert found is not None, page.text
+    return found.group(1)
 
 
 async def erase_the_resident(system: System) -> None:

@@ -9,6 +9,7 @@ from litestar.static_files import create_static_files_router
 from services.console.pages import (
     account_erasure,
     accounts,
+    copies,
     erasure,
     help_requests,
     live,
@@ -35,6 +36,7 @@ routes: list[Any] = [
     *reports.routes,
     *help_requests.routes,
     *erasure.routes,
+    *copies.routes,
     *accounts.routes,
     *account_erasure.routes,
     *tokens.routes,

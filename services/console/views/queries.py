@@ -8,7 +8,13 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.console.tables import accounts, api_tokens, session_keys, web_sessions
+from services.console.tables import (
+    accounts,
+    api_tokens,
+    copies_given,
+    session_keys,
+    web_sessions,
+)
 from shared.events.console import AccountId, AccountRole, TokenId, WebSessionId
 
 
@@ -160,3 +166,38 @@ async def api_tokens_issued(conn: AsyncConnection) -> list[ApiTokenRow]:
 async def api_token(conn: AsyncConnection, jti: str) -> ApiTokenRow | None:
     row = (await conn.execute(sa.select(api_tokens).where(api_tokens.c.jti == jti))).one_or_none()
     return None if row is None else _api_token(row)
+
+
+class CopyGivenRow(NamedTuple):
+    """A person's own copy given, as an admin sees it: ids, who asked, what was missing."""
+
+    copy_id: str
+    person: str
+    person_id: str
+    asked_by_name: str
+    asked_role: str
+    missing: tuple[str, ...]
+    given_at: datetime
+
+
+async def copies_given_lately(conn: AsyncConnection, limit: int = 200) -> list[CopyGivenRow]:
+    """The copies given, newest first, with the name of the account that asked."""
+    asked = accounts.c.account_id == copies_given.c.asked_by
+    rows = await conn.execute(
+        sa.select(copies_given, accounts.c.name)
+        .select_from(copies_given.outerjoin(accounts, asked))
+        .order_by(copies_given.c.given_at.desc())
+        .limit(limit)
+    )
+    return [
+        CopyGivenRow(
+            copy_id=row.copy_id,
+            person=row.person,
+            person_id=row.person_id,
+            asked_by_name=row.name or row.asked_by,
+            asked_role=row.asked_role,
+            missing=tuple(row.missing),
+            given_at=row.given_at,
+        )
+        for row in rows
+    ]

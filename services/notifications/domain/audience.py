@@ -38,6 +38,7 @@ _RESIDENT = frozenset(
         SmsKind.RESIDENT_RESCHEDULED,
         SmsKind.HELP_REQUEST_REFUSED,
         SmsKind.RESIDENT_ERASED,
+        SmsKind.COPY_GIVEN,
     }
 )
 _COORDINATOR = frozenset({SmsKind.UNDERSTAFFING_ALERT, SmsKind.DELIVERY_FAILED_ALERT})

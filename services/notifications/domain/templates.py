@@ -152,6 +152,10 @@ class StartConfirmedContext(TemplateContext, frozen=True, kw_only=True):
     pass
 
 
+class CopyGivenContext(TemplateContext, frozen=True, kw_only=True):
+    given_at: When
+
+
 class UnknownReplyContext(TemplateContext, frozen=True, kw_only=True):
     pass
 
@@ -389,6 +393,15 @@ TEMPLATES: dict[SmsKind, Template] = {
             "Bạn vẫn có thể nhắn GIUP để xin hỗ trợ lại.",
             SmsLanguage.EN: "HandInHand: As asked, your personal details have been erased. "
             "You can still text HELP to ask for help again.",
+        },
+    ),
+    SmsKind.COPY_GIVEN: Template(
+        context=CopyGivenContext,
+        texts={
+            SmsLanguage.VI: "HandInHand: Theo yêu cầu, bản sao dữ liệu cá nhân của bạn đã được "
+            "giao cho cán bộ điều phối lúc {given_at}.",
+            SmsLanguage.EN: "HandInHand: As asked, a copy of your personal data was handed to "
+            "the coordinator on {given_at}.",
         },
     ),
     SmsKind.VOLUNTEER_ERASED: Template(

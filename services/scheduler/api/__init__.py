@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.scheduler.api import help_requests, home_visits, places, reports, sessions
+from services.scheduler.api import (
+    help_requests,
+    home_visits,
+    places,
+    reports,
+    sessions,
+    subject_access,
+)
 from shared.web.person_keys import give_person_keys
 
 __all__ = ["routes"]
@@ -43,4 +50,5 @@ routes: list[Any] = [
     home_visits.complete_home_visit,
     reports.commune_report_view,
     give_person_keys,
+    subject_access.give_subject_access,
 ]

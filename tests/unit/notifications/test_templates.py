@@ -52,6 +52,7 @@ LONGEST_REALISTIC: dict[str, Any] = {
     "cancel_reason": "Hội trường thôn bị ngập sau mưa lũ, dời sang tuần sau"[:CANCEL_REASON_MAX],
     # The first answer to a request by SMS: its longest form.
     "consent_notice": SmsConsentNotice.HELP_SMS_V1,
+    "given_at": SUNDAY_2PM,
 }
 
 

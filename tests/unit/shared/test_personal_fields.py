@@ -71,6 +71,8 @@ _WHY_NOT = {
         "HelpRequested.consent.wording_version HelpRequested.consent.recorded_by_id "
         "VolunteerRegistered.consent.wording_version VolunteerRegistered.consent.recorded_by_id"
     ),
+    "a person's own copy given: the copy's id, the request or volunteer id it was for (never "
+    "a number)": ("SubjectAccessGiven.copy_id SubjectAccessGiven.person_id"),
 }
 
 # Personal, and still in clear in the log: none since the console sealed its accounts (issue
