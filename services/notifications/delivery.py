@@ -12,10 +12,10 @@ import httpx
 from services.notifications.providers.base import RateLimitedProvider, SmsProvider, TokenBucket
 from services.notifications.providers.console import ConsoleProvider
 from services.notifications.providers.http_json import HttpJsonProvider
-from services.notifications.providers.keepalive import KeepAliveTransport
 from services.notifications.providers.twilio import TwilioProvider
 from services.notifications.settings import NotificationSettings
 from shared.clock import Clock
+from shared.keepalive import KeepAliveTransport
 
 if TYPE_CHECKING:
     from services.notifications.sender import Sender

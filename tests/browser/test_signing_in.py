@@ -158,7 +158,7 @@ async def test_an_admin_revokes_a_coordinators_session(
         await sign_in(admin, system, "+84912000110")
         await admin.goto(system.url("console") + "/accounts")
         mai = admin.locator("#accounts tr").filter(has_text="Hoàng Thị Mai")
-        await mai.get_by_role("link").click()
+        await mai.locator("a[href$='/sessions']").click()
         await expect(admin.locator("#web-sessions li")).to_have_count(1)
         await assert_accessible(admin)
 

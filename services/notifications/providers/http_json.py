@@ -32,7 +32,7 @@ from services.notifications.providers.base import (
     classify_status,
     transport_error,
 )
-from services.notifications.providers.keepalive import get, post
+from shared.keepalive import get, post
 
 
 class PhoneFormat(StrEnum):

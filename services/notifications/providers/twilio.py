@@ -28,8 +28,8 @@ from services.notifications.providers.base import (
     classify_status,
     transport_error,
 )
-from services.notifications.providers.keepalive import get, post
 from shared.clock import Clock
+from shared.keepalive import get, post
 
 # A message found in the list counts as ours only if Twilio created it after our attempt
 # began, less this much: our clock and Twilio's may differ a little.

@@ -94,7 +94,7 @@ async def test_every_endpoint_is_described_in_openapi(client: Client) -> None:
         if path not in {"/healthz", "/readyz", "/metrics"}
     }
 
-    assert len(operations) == 27
+    assert len(operations) == 28
     assert all(op.get("summary") for op in operations.values())
     upload = operations["POST", "/places/import"]["requestBody"]["content"]
     assert list(upload) == ["text/csv"]

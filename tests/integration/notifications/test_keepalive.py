@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from services.notifications.providers.keepalive import KeepAliveTransport
+from shared.keepalive import KeepAliveTransport
 from tests.support.waiting import eventually
 
 

@@ -35,12 +35,12 @@ from services.notifications.providers.http_json import (
     HttpJsonConfig,
     HttpJsonProvider,
 )
-from services.notifications.providers.keepalive import KeepAliveTransport
 from services.notifications.providers.signatures import (
     twilio_signature,
     verify_twilio_signature,
 )
 from services.notifications.providers.twilio import TwilioConfig, TwilioProvider
+from shared.keepalive import KeepAliveTransport
 
 PHONE = "+84912345678"
 TEXT = "Nhắc lịch: hỗ trợ VNeID tại Nhà văn hóa thôn 3, Thứ Bảy 06/12, 08:00."

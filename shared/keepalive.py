@@ -1,4 +1,5 @@
-"""A lean HTTP/1.1 keep-alive transport under the providers' httpx client.
+"""A lean HTTP/1.1 keep-alive transport under an httpx client: the SMS providers' and the
+data-key requests to the services that own people (shared/personal/owners.py).
 
 Sending 50,000 SMS to a gateway is 50,000 small POSTs. httpx's default transport (httpcore,
 h11, anyio) spends ~250 µs of CPU on each, and its pool checks every idle connection's
@@ -6,8 +7,8 @@ socket whenever a request starts or ends, so a pool of 32 connections costs more
 requests themselves. This transport keeps the httpx client (its request building, auth,
 forms, timeouts configuration and responses) and replaces only the wire: one asyncio stream
 per connection, a stack of idle connections per origin, HTTP/1.1 with Content-Length or
-chunked bodies. About 50 µs per request. No HTTP/2 and no proxies: gateways are called
-directly.
+chunked bodies. About 50 µs per request. No HTTP/2 and no proxies: gateways and services
+are called directly.
 """
 
 from __future__ import annotations
