@@ -20,7 +20,7 @@ import pytest
 from nats.aio.client import Client
 
 from bench.pgserver import server_binaries
-from shared.bus.server import NatsServer
+from shared.bus.server import PORTS_ENV, NatsServer
 from shared.settings import Database, Settings
 from shared.store.schema import create_schema, drop_schema
 from tests.browser.chromium import chromium_path
@@ -32,6 +32,22 @@ POSTGRES_BINARIES = server_binaries()
 CHROMIUM = chromium_path()
 
 Test = TypeVar("Test", bound=Callable[..., Any])
+
+
+def _own_ports() -> None:
+    """Each xdist worker picks its free ports from a block of its own, so two workers never
+    hand out the same port between its probe and the server's bind (shared.bus.server)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or PORTS_ENV in os.environ:
+        return
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    low, high = 10000, 32000
+    block = (high - low) // max(count, 1)
+    start = low + int(worker[2:]) * block
+    os.environ[PORTS_ENV] = f"{start}-{start + block}"
+
+
+_own_ports()
 
 # A fault drill's row (tests/drills), carried in its test's report; printed at the end.
 DRILL_ROW = "drill row"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import os
 import random
 import shutil
 import signal
@@ -30,22 +31,43 @@ def nats_server_binary() -> str:
     return found
 
 
+# HANDINHAND_PORTS ("low-high"): where free_port looks, so that processes that pick ports at
+# once (the test workers) each keep to a block of their own (tests/conftest.py).
+PORTS_ENV = "HANDINHAND_PORTS"
+_handed: set[int] = set()
+
+
 def free_port() -> int:
     """A free port below the ephemeral range. A port the OS hands out for listening (port 0)
     is an ephemeral one, and between this probe and the server's own bind any outgoing
     connection on the machine may be given it as its local port (and on Linux a connection
     to a free ephemeral port may connect to itself); below that range nothing takes it but
-    another listener, and it can be listened on again after a stop."""
-    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
-    low = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
+    another listener, and it can be listened on again after a stop. Between the probe and
+    the bind another caller may pick the same port: never the same one twice from this
+    process, and another process only from its own block (HANDINHAND_PORTS)."""
+    low, high = _port_range()
+    if len(_handed) > (high - low) // 2:
+        _handed.clear()
     while True:
-        port = random.randrange(10000, low)  # noqa: S311 (a port, not a secret)
+        port = random.randrange(low, high)  # noqa: S311 (a port, not a secret)
+        if port in _handed:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        _handed.add(port)
         return port
+
+
+def _port_range() -> tuple[int, int]:
+    given = os.environ.get(PORTS_ENV, "")
+    if given:
+        low, _, high = given.partition("-")
+        return int(low), int(high)
+    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    return 10000, int(ranges.read_text().split()[0]) if ranges.exists() else 32768
 
 
 def _die_with_parent() -> None:
