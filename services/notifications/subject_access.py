@@ -10,26 +10,26 @@ from datetime import datetime
 
 import msgspec
 import sqlalchemy as sa
-from litestar import Response, post
+from litestar import Response
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.notifications.domain.replies import PendingAssignment
 from services.notifications.handlers import plan_in_force, reminders_stream
-from services.notifications.tables import messages, pending_replies
+from services.notifications.tables import messages
 from services.notifications.views import queries
 from shared.events.notifications import SmsReceived
 from shared.store.eventstore import EventStore
 from shared.web.auth import Caller
-from shared.web.openapi import BEARER
 from shared.web.subject_access import (
     NO_STORE,
-    PATH,
     SubjectAccessAsked,
     SubjectAccessSection,
     asked_phone,
     require_service,
     section,
+    subject_access_route,
 )
 
 _RECEIVED = SmsReceived.event_type
@@ -71,41 +71,16 @@ class ReminderHeld(msgspec.Struct, frozen=True, kw_only=True):
     due_at: list[datetime]
 
 
-class ReplyAwaited(msgspec.Struct, frozen=True, kw_only=True):
-    """A proposal texted to the number and not answered yet: what a "C 4821" would answer."""
-
-    assignment_id: str
-    short_code: str
-    topic: str
-    starts_at: datetime
-
-
 class NotificationsHeld(msgspec.Struct, frozen=True, kw_only=True):
     recipient: RecipientHeld | None
     sms_sent: list[SmsSent]
     sms_received: list[SmsReceivedHeld]
     reminders: list[ReminderHeld]
-    replies_awaited: list[ReplyAwaited] = []
+    # proposals texted to the number and not answered yet: what a "C 4821" would answer
+    replies_awaited: list[PendingAssignment] = []
 
 
 _NOBODY = NotificationsHeld(recipient=None, sms_sent=[], sms_received=[], reminders=[])
-
-
-async def _awaited(conn: AsyncConnection, phone: str) -> list[ReplyAwaited]:
-    rows = await conn.execute(
-        sa.select(pending_replies)
-        .where(pending_replies.c.phone == phone)
-        .order_by(pending_replies.c.starts_at)
-    )
-    return [
-        ReplyAwaited(
-            assignment_id=r.assignment_id,
-            short_code=r.short_code,
-            topic=r.topic,
-            starts_at=r.starts_at,
-        )
-        for r in rows
-    ]
 
 
 async def _sent(conn: AsyncConnection, phone: str) -> list[SmsSent]:
@@ -207,7 +182,7 @@ async def held_about(store: EventStore, asked: SubjectAccessAsked) -> SubjectAcc
     async with store.reader.connect() as conn:
         found = await queries.recipient(conn, phone)
         sent = await _sent(conn, phone)
-        awaited = await _awaited(conn, phone)
+        awaited = await queries.pending_for(conn, phone)
     held = NotificationsHeld(
         recipient=None
         if found is None
@@ -226,17 +201,13 @@ async def held_about(store: EventStore, asked: SubjectAccessAsked) -> SubjectAcc
     return section("notifications", now, held, held=some, erased=False)
 
 
-@post(
-    PATH,
+@subject_access_route(
     summary="Everything notifications holds about one number, for its person's own copy",
     description="Only a token with the role `service` may ask (the console, assembling a "
     "person's copy). The recipient record (language, opted out), every SMS to and from the "
     "number (kind, times, status, text), and the reminders planned for the bookings and "
     "assignments named in `reminders_of`. A resident or volunteer forgotten here (by "
     "`request_id` / `volunteer_id`) gets `erased` and no personal value. Never cached.",
-    tags=["internal"],
-    security=[{BEARER: []}],
-    status_code=200,
 )
 async def give_subject_access(
     data: JSONBody[SubjectAccessAsked],

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar import Response, post
+from litestar import Response
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,15 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.volunteers.tables import assignments, volunteers
 from shared.store.eventstore import EventStore
 from shared.web.auth import Caller
-from shared.web.openapi import BEARER
 from shared.web.subject_access import (
     NO_STORE,
-    PATH,
     SubjectAccessAsked,
     SubjectAccessSection,
     asked_phone,
     require_service,
     section,
+    subject_access_route,
 )
 
 _ERASED = "erased"
@@ -150,17 +149,13 @@ async def _held(
     )
 
 
-@post(
-    PATH,
+@subject_access_route(
     summary="Everything the volunteers service holds about one volunteer, for their own copy",
     description="Only a token with the role `service` may ask (the console, assembling a "
     "person's copy). The volunteer record of the number and/or `volunteer_id`, opened: name, "
     "village, skills, languages, availability, consent record, every assignment and the "
     "minutes served. An erased volunteer says `erased` and holds no personal value; an "
     "unknown person gets `nothing_held`. Never cached.",
-    tags=["internal"],
-    security=[{BEARER: []}],
-    status_code=200,
 )
 async def give_subject_access(
     data: JSONBody[SubjectAccessAsked],

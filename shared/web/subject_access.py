@@ -10,9 +10,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
+from litestar import post
+from litestar.handlers import HTTPRouteHandler
 
 from shared.phones import normalize_phone
 from shared.web.auth import Caller, ForbiddenError, Role
+from shared.web.openapi import BEARER
 from shared.web.problems import InvalidInputError
 
 PATH = "/v1/subject-access"
@@ -74,4 +77,16 @@ def section(
     status = Holding.HELD if held else Holding.ERASED if erased else Holding.NOTHING
     return SubjectAccessSection(
         service=service, made_at=made_at, status=status, data=msgspec.to_builtins(data)
+    )
+
+
+def subject_access_route(*, summary: str, description: str) -> HTTPRouteHandler:
+    """`POST /v1/subject-access` as every service declares it: internal, a token required."""
+    return post(
+        PATH,
+        summary=summary,
+        description=description,
+        tags=["internal"],
+        security=[{BEARER: []}],
+        status_code=200,
     )

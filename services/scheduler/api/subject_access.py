@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar import Response, post
+from litestar import Response
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,15 +18,14 @@ from services.scheduler.domain.requests import RequestStatus
 from services.scheduler.tables import bookings, help_requests, home_visits, sessions
 from shared.store.eventstore import EventStore
 from shared.web.auth import Caller
-from shared.web.openapi import BEARER
 from shared.web.subject_access import (
     NO_STORE,
-    PATH,
     SubjectAccessAsked,
     SubjectAccessSection,
     asked_phone,
     require_service,
     section,
+    subject_access_route,
 )
 
 
@@ -213,17 +212,13 @@ def _request(
     )
 
 
-@post(
-    PATH,
+@subject_access_route(
     summary="Everything the scheduler holds about one resident, for their own copy",
     description="Only a token with the role `service` may ask (the console, assembling a "
     "person's copy). Every help request of the number and/or the request id, opened: status, "
     "commune, topics, needs, consent record, bookings with their sessions and attendance, home "
     "visits. An erased request says `erased` and holds no personal value; an unknown person "
     "gets `nothing_held`. Never cached.",
-    tags=["internal"],
-    security=[{BEARER: []}],
-    status_code=200,
 )
 async def give_subject_access(
     data: JSONBody[SubjectAccessAsked],
